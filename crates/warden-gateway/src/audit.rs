@@ -1,0 +1,132 @@
+//! Audit events: one per gateway decision, written off the request path by a
+//! batching writer. Never carries message bodies or credentials.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use warden_a2a::{A2aOp, Binding};
+use warden_store::{AuditRecord, Store};
+
+/// What the gateway decided about a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Forwarded to the agent (whatever the agent then answered).
+    Forwarded,
+    /// Answered by the gateway without reaching the agent.
+    Refused,
+    /// Forwarding failed (unreachable, timed out, invalid answer).
+    UpstreamFailed,
+    /// A card served by the gateway.
+    CardServed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Forwarded => "forwarded",
+            Self::Refused => "refused",
+            Self::UpstreamFailed => "upstream_failed",
+            Self::CardServed => "card_served",
+        }
+    }
+}
+
+/// A typed audit event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub agent: Option<String>,
+    pub operation: Option<&'static str>,
+    pub binding: Option<Binding>,
+    pub outcome: Outcome,
+    /// Why (an `ErrorInfo.reason`, or the upstream HTTP status).
+    pub reason: Option<String>,
+    pub source: IpAddr,
+    pub task_id: Option<String>,
+    pub context_id: Option<String>,
+}
+
+impl AuditEvent {
+    pub fn new(agent: Option<&str>, source: IpAddr, outcome: Outcome) -> Self {
+        Self {
+            agent: agent.map(str::to_owned),
+            operation: None,
+            binding: None,
+            outcome,
+            reason: None,
+            source,
+            task_id: None,
+            context_id: None,
+        }
+    }
+
+    pub fn with_op(mut self, op: &A2aOp) -> Self {
+        self.operation = Some(op.operation.name());
+        self.binding = Some(op.binding);
+        self.task_id = op.task_id.clone();
+        self.context_id = op.context_id.clone();
+        self
+    }
+
+    pub fn with_reason(mut self, reason: impl Into<String>) -> Self {
+        self.reason = Some(reason.into());
+        self
+    }
+
+    fn record(&self) -> AuditRecord {
+        let detail = self
+            .context_id
+            .as_ref()
+            .map(|c| serde_json::json!({"contextId": c}).to_string());
+        AuditRecord {
+            at: chrono::Utc::now()
+                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+                .to_string(),
+            kind: "request".into(),
+            agent: self.agent.clone(),
+            operation: self.operation.map(str::to_owned),
+            binding: self.binding.map(|b| b.as_str().to_owned()),
+            outcome: self.outcome.as_str().into(),
+            reason: self.reason.clone(),
+            source: Some(self.source.to_string()),
+            task_id: self.task_id.clone(),
+            detail,
+        }
+    }
+}
+
+/// The request path's handle: a bounded queue to the writer.
+#[derive(Debug, Clone)]
+pub struct AuditSink {
+    tx: mpsc::Sender<AuditRecord>,
+}
+
+const QUEUE: usize = 16_384;
+const BATCH: usize = 256;
+
+impl AuditSink {
+    /// Starts the writer task on `store`.
+    pub fn start(store: Store) -> Self {
+        let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
+        tokio::spawn(async move {
+            let mut batch = Vec::with_capacity(BATCH);
+            while rx.recv_many(&mut batch, BATCH).await > 0 {
+                if let Err(e) = store.append_audit(&batch).await {
+                    // Retry once after a pause before giving the batch up.
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    if let Err(e2) = store.append_audit(&batch).await {
+                        tracing::error!(error = %e, retry_error = %e2, lost = batch.len(), "audit write failed");
+                    }
+                }
+                batch.clear();
+            }
+        });
+        Self { tx }
+    }
+
+    /// Queues an event. Returns false if the queue was full (the event is
+    /// lost; the caller counts it in metrics).
+    pub fn emit(&self, event: &AuditEvent) -> bool {
+        self.tx.try_send(event.record()).is_ok()
+    }
+}

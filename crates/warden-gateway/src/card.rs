@@ -1,0 +1,116 @@
+//! Agent cards as the gateway serves them.
+//!
+//! Every interface URL of the upstream card is rewritten to the gateway, on
+//! the one origin the card is served from (clients such as ADK refuse a card
+//! whose endpoints sit elsewhere): all `supportedInterfaces` (tenant kept),
+//! and the v0.3 `url` and `additionalInterfaces`. Interfaces in bindings the
+//! gateway does not proxy (gRPC, custom) are dropped rather than leaking the
+//! upstream address. Rewriting breaks any upstream JWS, so `signatures` are
+//! removed; re-signing with Warden's own key arrives with signed cards.
+
+use serde_json::Value;
+use warden_a2a::types::{BINDING_HTTP_JSON, BINDING_JSONRPC};
+
+/// Whether the gateway proxies a `protocolBinding` / v0.3 `transport`.
+pub fn proxied_binding(binding: &str) -> bool {
+    binding.eq_ignore_ascii_case(BINDING_JSONRPC) || binding.eq_ignore_ascii_case(BINDING_HTTP_JSON)
+}
+
+/// Rewrites a card (v1.0, v0.3 or a merged one) for the gateway URL.
+pub fn rewrite(card: &Value, gateway_url: &str) -> Value {
+    let mut out = card.clone();
+    let Some(obj) = out.as_object_mut() else {
+        return out;
+    };
+    if let Some(Value::Array(list)) = obj.get_mut("supportedInterfaces") {
+        list.retain(|i| {
+            i.get("protocolBinding")
+                .and_then(Value::as_str)
+                .is_some_and(proxied_binding)
+        });
+        for i in list.iter_mut() {
+            if let Some(o) = i.as_object_mut() {
+                o.insert("url".into(), Value::String(gateway_url.into()));
+            }
+        }
+    }
+    if obj.contains_key("url") {
+        obj.insert("url".into(), Value::String(gateway_url.into()));
+    }
+    if let Some(Value::Array(list)) = obj.get_mut("additionalInterfaces") {
+        list.retain(|i| {
+            i.get("transport")
+                .and_then(Value::as_str)
+                .is_some_and(proxied_binding)
+        });
+        for i in list.iter_mut() {
+            if let Some(o) = i.as_object_mut() {
+                o.insert("url".into(), Value::String(gateway_url.into()));
+            }
+        }
+    }
+    obj.remove("signatures");
+    out
+}
+
+/// A strong `ETag` over the exact bytes served.
+pub fn etag(bytes: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    let hex: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("\"{hex}\"")
+}
+
+/// Whether an `If-None-Match` value matches `etag`.
+pub fn not_modified(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn rewrites_every_interface_and_drops_unproxied_ones() {
+        let card = json!({
+            "name": "a",
+            "url": "http://10.0.0.5:9000/",
+            "preferredTransport": "JSONRPC",
+            "additionalInterfaces": [
+                {"url": "http://10.0.0.5:9000/", "transport": "JSONRPC"},
+                {"url": "10.0.0.5:50051", "transport": "GRPC"}
+            ],
+            "supportedInterfaces": [
+                {"url": "http://10.0.0.5:9000/rpc", "protocolBinding": "JSONRPC", "protocolVersion": "1.0", "tenant": "t1"},
+                {"url": "http://10.0.0.5:9000/rest", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"},
+                {"url": "10.0.0.5:50051", "protocolBinding": "GRPC", "protocolVersion": "1.0"}
+            ],
+            "signatures": [{"protected": "x", "signature": "y"}]
+        });
+        let out = rewrite(&card, "https://gw.example/agents/a");
+        let text = out.to_string();
+        assert!(!text.contains("10.0.0.5"), "{text}");
+        assert_eq!(out["supportedInterfaces"].as_array().map(Vec::len), Some(2));
+        assert_eq!(out["supportedInterfaces"][0]["tenant"], "t1");
+        assert_eq!(out["url"], "https://gw.example/agents/a");
+        assert_eq!(out["additionalInterfaces"].as_array().map(Vec::len), Some(1));
+        assert!(out.get("signatures").is_none());
+    }
+
+    #[test]
+    fn etags_and_conditional_requests() {
+        let e = etag(b"{}");
+        assert!(e.starts_with('"') && e.len() == 34);
+        assert_ne!(e, etag(b"{ }"));
+        assert!(not_modified(&e, &e));
+        assert!(not_modified(&format!("\"x\", {e}"), &e));
+        assert!(not_modified("*", &e));
+        assert!(!not_modified("\"other\"", &e));
+    }
+}

@@ -1,0 +1,93 @@
+//! Serving each agent's card at `/agents/{name}/.well-known/agent-card.json`
+//! (and the legacy `agent.json`), rewritten for the gateway, with `ETag` over
+//! the exact bytes served, `Cache-Control` and `Last-Modified`.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::Value;
+use warden_a2a::Binding;
+
+use crate::card::{etag, not_modified, rewrite};
+use crate::respond;
+use crate::state::GatewayState;
+use crate::upstream::Upstream;
+
+pub const CARD_PATHS: [&str; 2] = ["/.well-known/agent-card.json", "/.well-known/agent.json"];
+
+pub fn is_card_path(subpath: &str) -> bool {
+    CARD_PATHS.contains(&subpath)
+}
+
+/// The base URL the card advertises: the configured public URL, or the
+/// forwarded scheme and host when the peer is a configured trusted proxy.
+pub fn public_base(state: &GatewayState, headers: &HeaderMap, peer: SocketAddr) -> String {
+    if !state.config.gateway.trusted_proxies.contains(&peer.ip()) {
+        return state.public_url.clone();
+    }
+    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let proto = get("x-forwarded-proto").filter(|p| matches!(*p, "http" | "https"));
+    let host = get("x-forwarded-host").filter(|h| {
+        !h.is_empty()
+            && h.len() <= 255
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    });
+    match (proto, host) {
+        (Some(p), Some(h)) => format!("{p}://{h}"),
+        _ => state.public_url.clone(),
+    }
+}
+
+pub async fn serve(
+    state: &GatewayState,
+    upstream: &Upstream,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Response {
+    let cached = match state.upstreams.card(upstream).await {
+        Ok(c) => c,
+        Err(err) => return respond::error(Binding::Rest, &err, &Value::Null),
+    };
+    let gateway_url = format!(
+        "{}/agents/{}",
+        public_base(state, headers, peer),
+        upstream.config.name
+    );
+    let bytes = rewrite(&cached.raw, &gateway_url).to_string().into_bytes();
+    let tag = etag(&bytes);
+    let last_modified = httpdate::fmt_http_date(cached.modified);
+    let max_age = state.config.limits.card_cache_ms / 1000;
+    let cache = format!("public, max-age={max_age}");
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| not_modified(v, &tag));
+    let mut resp = if unchanged {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let mut r = Response::new(Body::from(bytes));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
+    };
+    let h = resp.headers_mut();
+    for (name, value) in [
+        (header::ETAG, tag),
+        (header::CACHE_CONTROL, cache),
+        (header::LAST_MODIFIED, last_modified),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    // Different hosts get different bytes from a trusted proxy.
+    h.insert(header::VARY, HeaderValue::from_static("X-Forwarded-Host, X-Forwarded-Proto"));
+    resp
+}

@@ -1,0 +1,335 @@
+//! `warden.toml`: the gateway's configuration. Unknown keys are refused, and
+//! every error names the key and line.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    #[serde(default)]
+    pub gateway: GatewaySection,
+    #[serde(default)]
+    pub admin: AdminSection,
+    #[serde(default)]
+    pub limits: Limits,
+    /// The upstream agents, each reachable at `/agents/{name}`.
+    #[serde(default)]
+    pub agents: Vec<AgentConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GatewaySection {
+    /// Where the gateway listens. Loopback by default.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// The base URL clients use to reach the gateway; agent cards advertise
+    /// URLs under it. Defaults to `http://{listen}`.
+    #[serde(default)]
+    pub public_url: Option<String>,
+    /// Peers whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed when
+    /// building card URLs. Empty: forwarded headers are never trusted.
+    #[serde(default)]
+    pub trusted_proxies: Vec<IpAddr>,
+    /// Where the embedded store lives.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    /// Health and metrics listener, separate from client traffic.
+    #[serde(default = "default_admin_listen")]
+    pub listen: SocketAddr,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest request body accepted from a client.
+    #[serde(default = "d_req_body")]
+    pub max_request_body_bytes: usize,
+    /// Largest non-streaming response body accepted from an upstream, and
+    /// largest single SSE event.
+    #[serde(default = "d_resp_body")]
+    pub max_response_body_bytes: usize,
+    /// Largest total size of request headers (names and values).
+    #[serde(default = "d_headers")]
+    pub max_header_bytes: usize,
+    #[serde(default = "d_depth")]
+    pub max_json_depth: usize,
+    #[serde(default = "d_string")]
+    pub max_json_string_bytes: usize,
+    #[serde(default = "d_connect")]
+    pub upstream_connect_timeout_ms: u64,
+    /// Whole-exchange timeout for non-streaming calls; time to response
+    /// headers for streams.
+    #[serde(default = "d_timeout")]
+    pub upstream_timeout_ms: u64,
+    /// A stream with no bytes from upstream for this long is closed.
+    #[serde(default = "d_idle")]
+    pub stream_idle_timeout_ms: u64,
+    /// Keep-alive comments are sent on quiet streams at this interval.
+    #[serde(default = "d_keepalive")]
+    pub keepalive_interval_ms: u64,
+    /// How long an upstream card is reused before it is fetched again.
+    #[serde(default = "d_card_ttl")]
+    pub card_cache_ms: u64,
+}
+
+impl Default for GatewaySection {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            public_url: None,
+            trusted_proxies: Vec::new(),
+            data_dir: default_data_dir(),
+        }
+    }
+}
+
+impl Default for AdminSection {
+    fn default() -> Self {
+        Self {
+            listen: default_admin_listen(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_request_body_bytes: d_req_body(),
+            max_response_body_bytes: d_resp_body(),
+            max_header_bytes: d_headers(),
+            max_json_depth: d_depth(),
+            max_json_string_bytes: d_string(),
+            upstream_connect_timeout_ms: d_connect(),
+            upstream_timeout_ms: d_timeout(),
+            stream_idle_timeout_ms: d_idle(),
+            keepalive_interval_ms: d_keepalive(),
+            card_cache_ms: d_card_ttl(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// The path segment: the agent is served at `/agents/{name}`.
+    pub name: String,
+    /// The upstream agent's base URL; its card is at
+    /// `{url}/.well-known/agent-card.json`.
+    pub url: String,
+    /// Overrides the JSON-RPC endpoint found in the upstream card.
+    #[serde(default)]
+    pub jsonrpc_url: Option<String>,
+    /// Overrides the HTTP+JSON endpoint found in the upstream card.
+    #[serde(default)]
+    pub rest_url: Option<String>,
+}
+
+fn default_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_admin_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9091))
+}
+fn default_data_dir() -> PathBuf {
+    PathBuf::from(".warden")
+}
+fn d_req_body() -> usize {
+    4 * 1024 * 1024
+}
+fn d_resp_body() -> usize {
+    16 * 1024 * 1024
+}
+fn d_headers() -> usize {
+    32 * 1024
+}
+fn d_depth() -> usize {
+    64
+}
+fn d_string() -> usize {
+    1024 * 1024
+}
+fn d_connect() -> u64 {
+    5_000
+}
+fn d_timeout() -> u64 {
+    60_000
+}
+fn d_idle() -> u64 {
+    300_000
+}
+fn d_keepalive() -> u64 {
+    15_000
+}
+fn d_card_ttl() -> u64 {
+    30_000
+}
+
+/// A configuration that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks configuration text; `path` is only used in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            message: describe_toml_error(text, &e),
+        })?;
+        config.validate().map_err(|message| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    /// Rules serde cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        let mut seen = std::collections::HashSet::new();
+        for (i, a) in self.agents.iter().enumerate() {
+            let valid_name = !a.name.is_empty()
+                && a.name.len() <= 64
+                && a
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid_name {
+                return Err(format!(
+                    "agents[{i}].name {:?} must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'",
+                    a.name
+                ));
+            }
+            if !seen.insert(a.name.as_str()) {
+                return Err(format!("agents[{i}].name {:?} is used twice", a.name));
+            }
+            for (key, value) in [
+                ("url", Some(&a.url)),
+                ("jsonrpc_url", a.jsonrpc_url.as_ref()),
+                ("rest_url", a.rest_url.as_ref()),
+            ] {
+                if let Some(v) = value {
+                    check_http_url(v).map_err(|e| format!("agents[{i}].{key}: {e}"))?;
+                }
+            }
+        }
+        if let Some(p) = &self.gateway.public_url {
+            check_http_url(p).map_err(|e| format!("gateway.public_url: {e}"))?;
+        }
+        let l = &self.limits;
+        for (key, value) in [
+            ("limits.max_request_body_bytes", l.max_request_body_bytes),
+            ("limits.max_response_body_bytes", l.max_response_body_bytes),
+            ("limits.max_header_bytes", l.max_header_bytes),
+            ("limits.max_json_depth", l.max_json_depth),
+            ("limits.max_json_string_bytes", l.max_json_string_bytes),
+        ] {
+            if value == 0 {
+                return Err(format!("{key} must be greater than 0"));
+            }
+        }
+        if l.max_json_depth > 128 {
+            return Err("limits.max_json_depth must be at most 128".into());
+        }
+        Ok(())
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.gateway
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.gateway.listen))
+            .trim_end_matches('/')
+            .to_string()
+    }
+}
+
+fn check_http_url(s: &str) -> Result<(), String> {
+    let u = url::Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
+    if !matches!(u.scheme(), "http" | "https") {
+        return Err(format!("{s:?} must be an http or https URL"));
+    }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Err(format!("{s:?} must not contain credentials"));
+    }
+    Ok(())
+}
+
+/// toml's message plus the line and column it points at.
+fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
+    let msg = e.message().to_string();
+    match e.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let col = before.rsplit('\n').next().map_or(0, str::len) + 1;
+            format!("line {line}, column {col}: {msg}")
+        }
+        None => msg,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Config, ConfigError> {
+        Config::parse(s, Path::new("warden.toml"))
+    }
+
+    #[test]
+    fn defaults_are_loopback_and_safe() {
+        let c = parse("").expect("empty config is valid");
+        assert!(c.gateway.listen.ip().is_loopback());
+        assert!(c.admin.listen.ip().is_loopback());
+        assert!(c.gateway.trusted_proxies.is_empty());
+        assert_eq!(c.public_url(), "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let err = parse("[gateway]\nlisten = \"127.0.0.1:1\"\nlisten_addr = \"x\"\n")
+            .expect_err("unknown key");
+        let text = err.to_string();
+        assert!(text.contains("listen_addr"), "{text}");
+        assert!(text.contains("line 3"), "{text}");
+    }
+
+    #[test]
+    fn agents_are_checked() {
+        assert!(parse("[[agents]]\nname = \"a b\"\nurl = \"http://x\"\n").is_err());
+        assert!(parse("[[agents]]\nname = \"a\"\nurl = \"ftp://x\"\n").is_err());
+        assert!(parse("[[agents]]\nname = \"a\"\nurl = \"http://u:p@x\"\n").is_err());
+        let dup = "[[agents]]\nname = \"a\"\nurl = \"http://x\"\n[[agents]]\nname = \"a\"\nurl = \"http://y\"\n";
+        assert!(parse(dup).expect_err("dup").to_string().contains("twice"));
+        let ok = parse("[[agents]]\nname = \"echo\"\nurl = \"http://127.0.0.1:9\"\n").expect("ok");
+        assert_eq!(ok.agents[0].name, "echo");
+    }
+}

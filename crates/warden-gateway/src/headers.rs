@@ -1,0 +1,129 @@
+//! Which headers cross the gateway.
+//!
+//! Hop-by-hop headers (RFC 9110 §7.6.1) and any header a `Connection` header
+//! names belong to one connection and are dropped in both directions. Headers
+//! starting with `x-warden-` are Warden's own: a client-supplied copy is
+//! dropped so that it can never be mistaken for one Warden set. Forwarded
+//! headers from the client are dropped; Warden writes its own.
+
+use std::net::IpAddr;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+
+/// Warden's internal header prefix.
+pub const INTERNAL_PREFIX: &str = "x-warden-";
+
+const HOP_BY_HOP: [&str; 9] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Headers describing the client's hop that Warden rewrites itself.
+const FORWARDING: [&str; 5] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+];
+
+fn connection_named(headers: &HeaderMap) -> Vec<HeaderName> {
+    headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|name| HeaderName::from_bytes(name.trim().as_bytes()).ok())
+        .collect()
+}
+
+/// Removes hop-by-hop headers and Warden-internal headers.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    for name in connection_named(headers) {
+        headers.remove(name);
+    }
+    for name in HOP_BY_HOP {
+        headers.remove(name);
+    }
+    let internal: Vec<HeaderName> = headers
+        .keys()
+        .filter(|k| k.as_str().starts_with(INTERNAL_PREFIX))
+        .cloned()
+        .collect();
+    for name in internal {
+        headers.remove(name);
+    }
+}
+
+/// The headers sent upstream for a client request.
+pub fn upstream_request_headers(
+    incoming: &HeaderMap,
+    client_ip: IpAddr,
+    public_proto: &str,
+    a2a_version: &str,
+) -> HeaderMap {
+    let mut h = incoming.clone();
+    strip_hop_by_hop(&mut h);
+    for name in FORWARDING {
+        h.remove(name);
+    }
+    // The HTTP client sets these for the upstream connection.
+    h.remove(header::HOST);
+    h.remove(header::CONTENT_LENGTH);
+    // Warden may need to read what comes back; ask for it uncompressed.
+    h.remove(header::ACCEPT_ENCODING);
+    if let Ok(v) = HeaderValue::from_str(&client_ip.to_string()) {
+        h.insert("x-forwarded-for", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(public_proto) {
+        h.insert("x-forwarded-proto", v);
+    }
+    // Always explicit upstream, even for a 0.3 caller that sent none.
+    h.insert(
+        "a2a-version",
+        HeaderValue::from_str(a2a_version).unwrap_or(HeaderValue::from_static("1.0")),
+    );
+    h
+}
+
+/// Total size of request headers, for the header cap.
+pub fn header_bytes(headers: &HeaderMap) -> usize {
+    headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_hop_by_hop_named_and_internal_headers() {
+        let mut h = HeaderMap::new();
+        h.insert("connection", HeaderValue::from_static("close, x-secret"));
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("te", HeaderValue::from_static("trailers"));
+        h.insert("x-warden-principal", HeaderValue::from_static("admin"));
+        h.insert("X-Warden-Other", HeaderValue::from_static("x"));
+        h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
+        h.insert("a2a-extensions", HeaderValue::from_static("urn:x"));
+        h.insert("a2a-version", HeaderValue::from_static("0.3"));
+        let out = upstream_request_headers(&h, "127.0.0.1".parse().expect("ip"), "http", "1.0");
+        assert!(out.get("x-secret").is_none());
+        assert!(out.get("te").is_none());
+        assert!(out.get("connection").is_none());
+        assert!(out.get("x-warden-principal").is_none());
+        assert!(out.get("x-warden-other").is_none());
+        assert_eq!(out.get("x-forwarded-for").expect("xff"), "127.0.0.1");
+        assert_eq!(out.get("a2a-extensions").expect("ext"), "urn:x");
+        assert_eq!(out.get("a2a-version").expect("version"), "1.0");
+    }
+}

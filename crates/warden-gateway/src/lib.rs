@@ -1,0 +1,138 @@
+//! `warden-gateway`: the ingress gateway.
+//!
+//! Requests to `/agents/{name}/…` go through the [`pipeline`] (limits, route,
+//! parse, and later authenticate and authorise, then transform, proxy,
+//! record) to the upstream agent named in the configuration. Each agent's
+//! card is served rewritten for the gateway ([`cards`]). A separate admin
+//! listener serves health and metrics ([`admin`]).
+
+pub mod admin;
+pub mod audit;
+pub mod card;
+pub mod cards;
+pub mod config;
+pub mod headers;
+pub mod metrics;
+pub mod pipeline;
+pub mod proxy;
+pub mod respond;
+pub mod state;
+pub mod stream;
+pub mod upstream;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::response::Response;
+use axum::routing::any;
+use serde_json::Value;
+use warden_a2a::{A2aError, Binding};
+use warden_store::Store;
+
+pub use config::{Config, ConfigError};
+pub use state::GatewayState;
+
+use crate::audit::AuditSink;
+use crate::metrics::Metrics;
+use crate::pipeline::Incoming;
+use crate::upstream::Upstreams;
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot build the upstream HTTP client: {0}")]
+    Client(String),
+}
+
+/// The outbound client for upstream agents: no environment proxies (they
+/// would bypass Warden's own address rules), no redirects, verified TLS.
+pub fn upstream_client(config: &Config) -> Result<reqwest::Client, StartError> {
+    reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(Duration::from_millis(config.limits.upstream_connect_timeout_ms))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .tcp_nodelay(true)
+        .build()
+        .map_err(|e| StartError::Client(e.to_string()))
+}
+
+impl GatewayState {
+    /// Everything the gateway needs, with the audit writer started on `store`.
+    pub fn new(config: Config, store: Store) -> Result<Self, StartError> {
+        let client = upstream_client(&config)?;
+        let upstreams = Upstreams::new(&config.agents, client, config.limits);
+        Ok(Self {
+            public_url: config.public_url(),
+            config: Arc::new(config),
+            upstreams,
+            metrics: Metrics::new(),
+            audit: AuditSink::start(store.clone()),
+            store,
+        })
+    }
+}
+
+/// The client-facing router. Serve it with
+/// `into_make_service_with_connect_info::<SocketAddr>()`.
+pub fn router(state: GatewayState) -> Router {
+    Router::new()
+        .route("/agents/{name}", any(agent_root))
+        .route("/agents/{name}/{*rest}", any(agent_sub))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn agent_root(
+    State(state): State<GatewayState>,
+    Path(name): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    dispatch(&state, name, peer, req).await
+}
+
+async fn agent_sub(
+    State(state): State<GatewayState>,
+    Path((name, _rest)): Path<(String, String)>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    dispatch(&state, name, peer, req).await
+}
+
+async fn dispatch(state: &GatewayState, name: String, peer: SocketAddr, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    // The raw (still percent-encoded) path below `/agents/{name}`, so the
+    // upstream sees exactly what the client sent.
+    let raw = parts.uri.path();
+    let prefix_len = raw
+        .match_indices('/')
+        .nth(2)
+        .map_or(raw.len(), |(i, _)| i);
+    let subpath = raw[prefix_len..].to_string();
+    pipeline::handle(
+        state,
+        Incoming {
+            agent: name,
+            subpath,
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
+            body,
+            peer,
+        },
+    )
+    .await
+}
+
+async fn not_found() -> Response {
+    respond::error(
+        Binding::Rest,
+        &A2aError::not_found("no such agent or route"),
+        &Value::Null,
+    )
+}

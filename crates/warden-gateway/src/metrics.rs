@@ -1,0 +1,121 @@
+//! Prometheus metrics with A2A-aware labels. Label values come from closed
+//! sets (configured agent names, operation names, outcomes), so cardinality
+//! stays bounded whatever callers send.
+
+use std::sync::Arc;
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub agent: String,
+    pub operation: String,
+    pub outcome: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpLabels {
+    pub agent: String,
+    pub operation: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct AgentLabels {
+    pub agent: String,
+}
+
+#[derive(Clone)]
+pub struct Metrics {
+    pub requests: Family<RequestLabels, Counter>,
+    pub latency: Family<OpLabels, Histogram>,
+    pub open_streams: Family<AgentLabels, Gauge>,
+    pub audit_dropped: Counter,
+    registry: Arc<Registry>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<OpLabels, Histogram>::new_with_constructor(|| {
+            // 0.5 ms … ~16 s
+            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.0005, 2.0, 16))
+        });
+        let open_streams = Family::<AgentLabels, Gauge>::default();
+        let audit_dropped = Counter::default();
+        let mut registry = Registry::with_prefix("warden");
+        registry.register(
+            "requests",
+            "A2A requests by agent, operation and outcome",
+            requests.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time until the response head was sent, by agent and operation",
+            latency.clone(),
+        );
+        registry.register(
+            "open_streams",
+            "SSE streams currently open through the gateway, by agent",
+            open_streams.clone(),
+        );
+        registry.register(
+            "audit_events_dropped",
+            "Audit events lost because the audit queue was full",
+            audit_dropped.clone(),
+        );
+        Self {
+            requests,
+            latency,
+            open_streams,
+            audit_dropped,
+            registry: Arc::new(registry),
+        }
+    }
+
+    pub fn count(&self, agent: &str, operation: &str, outcome: &str) {
+        self.requests
+            .get_or_create(&RequestLabels {
+                agent: agent.into(),
+                operation: operation.into(),
+                outcome: outcome.into(),
+            })
+            .inc();
+    }
+
+    pub fn observe(&self, agent: &str, operation: &str, seconds: f64) {
+        self.latency
+            .get_or_create(&OpLabels {
+                agent: agent.into(),
+                operation: operation.into(),
+            })
+            .observe(seconds);
+    }
+
+    pub fn streams(&self, agent: &str) -> Gauge {
+        self.open_streams
+            .get_or_create(&AgentLabels {
+                agent: agent.into(),
+            })
+            .clone()
+    }
+
+    /// The text exposition format.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

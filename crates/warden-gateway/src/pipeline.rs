@@ -1,0 +1,245 @@
+//! The ingress pipeline, in order, in one place.
+//!
+//! 1. Accept — header and body caps, before anything is parsed.
+//! 2. Route — `/agents/{name}` to a configured upstream. An unknown agent gets
+//!    the same answer a denied one will (a plain not-found).
+//! 3. Parse — version, content type, binding; the whole body into an
+//!    [`A2aOp`]. What cannot be fully understood is answered here and never
+//!    forwarded.
+//! 4. Authenticate and 5. Authorise — arrive with the identity and
+//!    authorisation issues; they take the parsed `A2aOp` and sit exactly
+//!    between parse and transform.
+//! 6. Transform — hop-by-hop and internal headers out, `A2A-Version` in.
+//! 7. Proxy — stream both ways.
+//! 8. Record — audit event and metrics, off the hot path.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderMap, Method, StatusCode, Uri, header};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use warden_a2a::version::VERSION_HEADER;
+use warden_a2a::{
+    A2aError, A2aOp, Binding, ErrorKind, ParsedCall, RestRequest, parse_jsonrpc, parse_rest,
+    requested_version,
+};
+
+use crate::audit::{AuditEvent, Outcome};
+use crate::cards;
+use crate::headers::{header_bytes, upstream_request_headers};
+use crate::proxy::{self, Answer, Forward};
+use crate::respond;
+use crate::state::GatewayState;
+
+/// One request as it arrived.
+pub struct Incoming {
+    pub agent: String,
+    /// The raw path below `/agents/{name}` ("" for the interface root).
+    pub subpath: String,
+    pub method: Method,
+    pub uri: Uri,
+    pub headers: HeaderMap,
+    pub body: Body,
+    pub peer: SocketAddr,
+}
+
+impl Incoming {
+    /// JSON-RPC is a POST to the interface root; everything else is REST.
+    fn binding(&self) -> Binding {
+        if self.method == Method::POST && (self.subpath.is_empty() || self.subpath == "/") {
+            Binding::JsonRpc
+        } else {
+            Binding::Rest
+        }
+    }
+}
+
+/// Runs a request through every stage.
+pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
+    let started = Instant::now();
+    let binding = req.binding();
+    let source = req.peer.ip();
+    let refuse = |agent: Option<&str>, op: Option<&A2aOp>, err: A2aError, id: &Value| {
+        let mut event = AuditEvent::new(agent, source, Outcome::Refused)
+            .with_reason(err.kind.wire().reason);
+        if let Some(op) = op {
+            event = event.with_op(op);
+        }
+        record(state, &event, started);
+        respond::error(binding, &err, id)
+    };
+
+    // 1. Accept: caps before parsing.
+    let limits = &state.config.limits;
+    if header_bytes(&req.headers) > limits.max_header_bytes {
+        let err = A2aError::new(
+            ErrorKind::HeadersTooLarge,
+            format!("request headers exceed {} bytes", limits.max_header_bytes),
+        );
+        return refuse(None, None, err, &Value::Null);
+    }
+
+    // 2. Route.
+    let Some(upstream) = state.upstreams.get(&req.agent) else {
+        return refuse(None, None, A2aError::not_found("no such agent or route"), &Value::Null);
+    };
+    let agent = upstream.config.name.as_str();
+    if cards::is_card_path(&req.subpath) {
+        if req.method != Method::GET && req.method != Method::HEAD {
+            let err = A2aError::method_not_found("agent cards are read with GET");
+            return refuse(Some(agent), None, err, &Value::Null);
+        }
+        let resp = cards::serve(state, &upstream, &req.headers, req.peer).await;
+        let outcome = if resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED {
+            Outcome::CardServed
+        } else {
+            Outcome::UpstreamFailed
+        };
+        record(state, &AuditEvent::new(Some(agent), source, outcome), started);
+        return resp;
+    }
+    let body = match read_body(req.body, &req.headers, limits.max_request_body_bytes).await {
+        Ok(b) => b,
+        Err(err) => return refuse(Some(agent), None, err, &Value::Null),
+    };
+
+    // 3. Parse.
+    let query_version = req.uri.query().and_then(|q| {
+        q.split('&')
+            .find_map(|kv| kv.strip_prefix(&format!("{VERSION_HEADER}=")).map(str::to_owned))
+    });
+    let header_version = req
+        .headers
+        .get(VERSION_HEADER)
+        .and_then(|v| v.to_str().ok());
+    let requested = match requested_version(header_version, query_version.as_deref()) {
+        Ok(v) => v,
+        Err(err) => return refuse(Some(agent), None, err, &Value::Null),
+    };
+    let has_body = !body.iter().all(u8::is_ascii_whitespace);
+    let json_ct = req
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(warden_a2a::is_json_content_type);
+    if (binding == Binding::JsonRpc || has_body) && !json_ct {
+        let err = A2aError::content_type_not_supported(
+            "A2A bodies must be application/json or application/a2a+json",
+        );
+        return refuse(Some(agent), None, err, &Value::Null);
+    }
+    let parsed: Result<ParsedCall, (A2aError, Value)> = match binding {
+        Binding::JsonRpc => parse_jsonrpc(&body, requested, state.json_limits())
+            .map_err(|r| (r.error, r.jsonrpc_id)),
+        Binding::Rest => parse_rest(
+            RestRequest {
+                method: &req.method,
+                path: &req.subpath,
+                query: req.uri.query(),
+                body: &body,
+            },
+            requested,
+            state.json_limits(),
+        )
+        .map_err(|e| (e, Value::Null)),
+    };
+    let call = match parsed {
+        Ok(c) => c,
+        Err((err, id)) => return refuse(Some(agent), None, err, &id),
+    };
+    let op = call.op;
+    let jsonrpc_id = op.jsonrpc_id.clone().unwrap_or(Value::Null);
+
+    // 4–5. Authenticate and authorise: see the module comment.
+
+    // 6. Transform.
+    let endpoint = match state.upstreams.endpoint(&upstream, binding).await {
+        Ok(e) => e,
+        Err(err) => {
+            let event = AuditEvent::new(Some(agent), source, Outcome::UpstreamFailed)
+                .with_op(&op)
+                .with_reason(err.kind.wire().reason);
+            record(state, &event, started);
+            return respond::error(binding, &err, &jsonrpc_id);
+        }
+    };
+    let url = match binding {
+        Binding::JsonRpc => endpoint,
+        Binding::Rest => {
+            let mut u = format!("{}{}", endpoint.trim_end_matches('/'), req.subpath);
+            if let Some(q) = req.uri.query() {
+                u.push('?');
+                u.push_str(q);
+            }
+            u
+        }
+    };
+    let proto = state.public_url.split("://").next().unwrap_or("http");
+    let headers = upstream_request_headers(&req.headers, source, proto, requested.as_str());
+
+    // 7. Proxy.
+    let answer = proxy::forward(
+        state,
+        Forward {
+            agent,
+            op: &op,
+            method: req.method.clone(),
+            url,
+            headers,
+            body,
+        },
+    )
+    .await;
+
+    // 8. Record.
+    match answer {
+        Answer::Relayed(resp, status) => {
+            let event = AuditEvent::new(Some(agent), source, Outcome::Forwarded)
+                .with_op(&op)
+                .with_reason(format!("upstream HTTP {status}"));
+            record(state, &event, started);
+            resp
+        }
+        Answer::Failed(err) => {
+            let event = AuditEvent::new(Some(agent), source, Outcome::UpstreamFailed)
+                .with_op(&op)
+                .with_reason(err.kind.wire().reason);
+            record(state, &event, started);
+            respond::error(binding, &err, &jsonrpc_id)
+        }
+    }
+}
+
+/// Reads the body within the cap; a declared length over the cap is refused
+/// before a byte is read.
+async fn read_body(body: Body, headers: &HeaderMap, cap: usize) -> Result<bytes::Bytes, A2aError> {
+    let too_large = || A2aError::payload_too_large(format!("request body exceeds {cap} bytes"));
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    match http_body_util::Limited::new(body, cap).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large()),
+        Err(_) => Err(A2aError::invalid_request("the request body could not be read")),
+    }
+}
+
+/// Audit event and metrics for one request.
+fn record(state: &GatewayState, event: &AuditEvent, started: Instant) {
+    let agent = event.agent.as_deref().unwrap_or("-");
+    let operation = event.operation.unwrap_or("-");
+    state.metrics.count(agent, operation, event.outcome.as_str());
+    state
+        .metrics
+        .observe(agent, operation, started.elapsed().as_secs_f64());
+    if !state.audit.emit(event) {
+        state.metrics.audit_dropped.inc();
+    }
+}

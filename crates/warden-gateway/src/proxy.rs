@@ -1,0 +1,157 @@
+//! Forwarding one understood call to its upstream and relaying the answer.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use futures_util::StreamExt;
+use http::{HeaderMap, HeaderValue, Method, header};
+use serde_json::Value;
+use warden_a2a::json::parse_strict;
+use warden_a2a::{A2aError, A2aOp, Binding, ErrorKind, JsonLimits, Operation};
+
+use crate::card;
+use crate::headers::strip_hop_by_hop;
+use crate::state::GatewayState;
+use crate::stream::{StreamLimits, relay};
+
+/// One call ready to go upstream.
+pub struct Forward<'a> {
+    pub agent: &'a str,
+    pub op: &'a A2aOp,
+    pub method: Method,
+    pub url: String,
+    pub headers: HeaderMap,
+    /// The exact bytes the client sent (and Warden checked).
+    pub body: Bytes,
+}
+
+/// How the upstream answered.
+pub enum Answer {
+    /// Relayed to the client; the upstream's HTTP status.
+    Relayed(Response, u16),
+    /// The upstream failed; the gateway answers instead.
+    Failed(A2aError),
+}
+
+fn failure(e: &reqwest::Error, agent: &str) -> A2aError {
+    if e.is_timeout() {
+        A2aError::new(
+            ErrorKind::UpstreamTimeout,
+            format!("agent {agent:?} did not answer in time"),
+        )
+    } else {
+        A2aError::new(
+            ErrorKind::UpstreamUnavailable,
+            format!("agent {agent:?} is unavailable"),
+        )
+    }
+}
+
+pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
+    let limits = &state.config.limits;
+    let timeout = Duration::from_millis(limits.upstream_timeout_ms);
+    let streaming = f.op.operation.is_streaming();
+    let mut req = state
+        .upstreams
+        .client()
+        .request(f.method, &f.url)
+        .headers(f.headers)
+        .body(f.body);
+    if !streaming {
+        req = req.timeout(timeout);
+    }
+    // For streams the timeout covers the response head only; the relay then
+    // applies the idle limit.
+    let resp = match tokio::time::timeout(timeout, req.send()).await {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            tracing::warn!(agent = f.agent, error = %e, "upstream request failed");
+            return Answer::Failed(failure(&e, f.agent));
+        }
+        Err(_) => {
+            return Answer::Failed(A2aError::new(
+                ErrorKind::UpstreamTimeout,
+                format!("agent {:?} did not answer in time", f.agent),
+            ));
+        }
+    };
+    let status = resp.status();
+    let mut headers = resp.headers().clone();
+    strip_hop_by_hop(&mut headers);
+    let is_sse = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("text/event-stream"));
+    if is_sse {
+        headers.remove(header::CONTENT_LENGTH);
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+        let stream_limits = StreamLimits {
+            keepalive: Duration::from_millis(limits.keepalive_interval_ms),
+            idle: Duration::from_millis(limits.stream_idle_timeout_ms),
+            max_event_bytes: limits.max_response_body_bytes,
+        };
+        let body = relay(
+            resp.bytes_stream(),
+            stream_limits,
+            state.metrics.streams(f.agent),
+        );
+        let mut out = Response::new(Body::from_stream(body));
+        *out.status_mut() = status;
+        *out.headers_mut() = headers;
+        return Answer::Relayed(out, status.as_u16());
+    }
+    // Non-streaming answers are small JSON: read them whole, within the cap.
+    let cap = limits.max_response_body_bytes;
+    let mut body = Vec::new();
+    let mut chunks = resp.bytes_stream();
+    while let Some(chunk) = chunks.next().await {
+        match chunk {
+            Ok(c) if body.len() + c.len() <= cap => body.extend_from_slice(&c),
+            Ok(_) => {
+                return Answer::Failed(A2aError::new(
+                    ErrorKind::InvalidAgentResponse,
+                    format!("agent {:?} sent a response over {cap} bytes", f.agent),
+                ));
+            }
+            Err(e) => return Answer::Failed(failure(&e, f.agent)),
+        }
+    }
+    let mut body = Bytes::from(body);
+    if f.op.operation == Operation::GetExtendedAgentCard && status.is_success() {
+        // The extended card names upstream endpoints too: rewrite it like
+        // the public card so no internal address leaks.
+        let json_limits = JsonLimits {
+            max_depth: limits.max_json_depth,
+            max_string_bytes: limits.max_json_string_bytes,
+        };
+        let gateway_url = format!("{}/agents/{}", state.public_url, f.agent);
+        if let Some(rewritten) = rewrite_extended_card(&body, f.op.binding, &gateway_url, json_limits) {
+            body = rewritten;
+            headers.remove(header::CONTENT_LENGTH);
+        }
+    }
+    let mut out = Response::new(Body::from(body));
+    *out.status_mut() = status;
+    *out.headers_mut() = headers;
+    Answer::Relayed(out, status.as_u16())
+}
+
+fn rewrite_extended_card(
+    body: &[u8],
+    binding: Binding,
+    gateway_url: &str,
+    limits: JsonLimits,
+) -> Option<Bytes> {
+    let mut v = parse_strict(body, limits).ok()?;
+    match binding {
+        Binding::JsonRpc => {
+            let result = v.get_mut("result")?;
+            *result = card::rewrite(result, gateway_url);
+        }
+        Binding::Rest => v = card::rewrite(&v, gateway_url),
+    }
+    Some(Bytes::from(Value::to_string(&v)))
+}

@@ -1,0 +1,28 @@
+//! Every response the gateway itself writes, in the caller's binding shape.
+//! The one place where errors become bytes on the wire.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::Value;
+use warden_a2a::{A2aError, Binding};
+
+/// An error answered by the gateway, in the binding the caller used.
+pub fn error(binding: Binding, err: &A2aError, jsonrpc_id: &Value) -> Response {
+    let (status, body) = match binding {
+        // JSON-RPC errors travel with HTTP 200, as the binding and the SDKs do.
+        Binding::JsonRpc => (StatusCode::OK, err.jsonrpc_response(jsonrpc_id)),
+        Binding::Rest => (err.http_status(), err.rest_body()),
+    };
+    json(status, &body)
+}
+
+pub fn json(status: StatusCode, body: &Value) -> Response {
+    let mut r = Response::new(Body::from(body.to_string()));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}

@@ -1,0 +1,31 @@
+//! What every request handler shares.
+
+use std::sync::Arc;
+
+use warden_a2a::JsonLimits;
+use warden_store::Store;
+
+use crate::audit::AuditSink;
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::upstream::Upstreams;
+
+#[derive(Clone)]
+pub struct GatewayState {
+    pub config: Arc<Config>,
+    /// The configured public base URL, without a trailing slash.
+    pub public_url: String,
+    pub upstreams: Upstreams,
+    pub metrics: Metrics,
+    pub audit: AuditSink,
+    pub store: Store,
+}
+
+impl GatewayState {
+    pub fn json_limits(&self) -> JsonLimits {
+        JsonLimits {
+            max_depth: self.config.limits.max_json_depth,
+            max_string_bytes: self.config.limits.max_json_string_bytes,
+        }
+    }
+}

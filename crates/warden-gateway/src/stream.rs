@@ -1,0 +1,173 @@
+//! Relaying an SSE response: chunk by chunk as the upstream sends it, never
+//! buffered whole. Adds keep-alive comments on quiet streams (only between
+//! events, so framing is never broken), closes streams idle past the limit,
+//! and bounds the size of a single event.
+
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::stream::{BoxStream, Stream, StreamExt};
+use prometheus_client::metrics::gauge::Gauge;
+
+/// The comment sent on quiet streams.
+pub const KEEPALIVE: &[u8] = b": keep-alive\n\n";
+
+#[derive(Debug, Clone, Copy)]
+pub struct StreamLimits {
+    pub keepalive: Duration,
+    pub idle: Duration,
+    pub max_event_bytes: usize,
+}
+
+/// Tracks whether the bytes sent so far end between two events.
+#[derive(Debug, Default)]
+struct Framing {
+    tail: Vec<u8>,
+    since_boundary: usize,
+}
+
+impl Framing {
+    fn at_boundary(&self) -> bool {
+        self.tail.is_empty() || self.tail.ends_with(b"\n\n") || self.tail.ends_with(b"\r\n\r\n")
+    }
+
+    fn push(&mut self, chunk: &[u8]) {
+        let joined: Vec<u8> = self.tail.iter().chain(chunk).copied().collect();
+        let last_boundary = joined
+            .windows(2)
+            .rposition(|w| w == b"\n\n")
+            .map(|p| p + 2);
+        self.since_boundary = match last_boundary {
+            Some(p) if p > self.tail.len() => joined.len() - p,
+            Some(_) | None => self.since_boundary + chunk.len(),
+        };
+        let keep = joined.len().saturating_sub(4);
+        self.tail = joined[keep..].to_vec();
+    }
+}
+
+/// Decrements the open-streams gauge when the relay ends or is dropped
+/// (for instance when the client disconnects).
+struct OpenStream(Gauge);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+struct State {
+    upstream: BoxStream<'static, Result<Bytes, reqwest::Error>>,
+    framing: Framing,
+    limits: StreamLimits,
+    last_upstream: tokio::time::Instant,
+    _open: OpenStream,
+    done: bool,
+}
+
+/// Wraps an upstream byte stream for relaying to the client.
+pub fn relay(
+    upstream: impl Stream<Item = Result<Bytes, reqwest::Error>> + Send + 'static,
+    limits: StreamLimits,
+    open_streams: Gauge,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
+    open_streams.inc();
+    let state = State {
+        upstream: upstream.boxed(),
+        framing: Framing::default(),
+        limits,
+        last_upstream: tokio::time::Instant::now(),
+        _open: OpenStream(open_streams),
+        done: false,
+    };
+    futures_util::stream::unfold(state, |mut s| async move {
+        if s.done {
+            return None;
+        }
+        loop {
+            let idle_left = s
+                .limits
+                .idle
+                .saturating_sub(s.last_upstream.elapsed());
+            if idle_left.is_zero() {
+                tracing::debug!("closing an SSE stream idle past the limit");
+                return None;
+            }
+            let wait = s.limits.keepalive.min(idle_left);
+            tokio::select! {
+                next = s.upstream.next() => {
+                    return match next {
+                        Some(Ok(chunk)) => {
+                            s.last_upstream = tokio::time::Instant::now();
+                            s.framing.push(&chunk);
+                            if s.framing.since_boundary > s.limits.max_event_bytes {
+                                tracing::warn!(cap = s.limits.max_event_bytes, "closing an SSE stream: event over the size cap");
+                                return None;
+                            }
+                            Some((Ok(chunk), s))
+                        }
+                        Some(Err(e)) => {
+                            // The upstream broke off; end the client's stream the same way.
+                            s.done = true;
+                            Some((Err(std::io::Error::other(e)), s))
+                        }
+                        None => None,
+                    };
+                }
+                () = tokio::time::sleep(wait) => {
+                    if s.framing.at_boundary() && s.last_upstream.elapsed() < s.limits.idle {
+                        s.framing.push(KEEPALIVE);
+                        return Some((Ok(Bytes::from_static(KEEPALIVE)), s));
+                    }
+                }
+            }
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn framing_knows_event_boundaries_across_chunks() {
+        let mut f = Framing::default();
+        assert!(f.at_boundary());
+        f.push(b"data: {\"a\":");
+        assert!(!f.at_boundary());
+        f.push(b"1}\n");
+        assert!(!f.at_boundary());
+        f.push(b"\n");
+        assert!(f.at_boundary());
+        assert_eq!(f.since_boundary, 0);
+        f.push(b"data: x\r\n\r\n");
+        assert!(f.at_boundary());
+        f.push(b"data: 12345");
+        assert_eq!(f.since_boundary, 11);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn keepalive_is_sent_between_events_only() {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, reqwest::Error>>(4);
+        let upstream = tokio_stream::wrappers::ReceiverStream::new(rx);
+        let limits = StreamLimits {
+            keepalive: Duration::from_secs(1),
+            idle: Duration::from_secs(10),
+            max_event_bytes: 1024,
+        };
+        let gauge = Gauge::default();
+        let mut out = Box::pin(relay(upstream, limits, gauge.clone()));
+        assert_eq!(gauge.get(), 1);
+        tx.send(Ok(Bytes::from_static(b"data: 1\n"))).await.expect("send");
+        assert_eq!(out.next().await.expect("chunk").expect("ok"), "data: 1\n");
+        // Mid-event: no keep-alive may be inserted, however long the pause.
+        tx.send(Ok(Bytes::from_static(b"\n"))).await.expect("send");
+        assert_eq!(out.next().await.expect("chunk").expect("ok"), "\n");
+        // Between events and quiet: a keep-alive comment.
+        assert_eq!(out.next().await.expect("chunk").expect("ok"), KEEPALIVE);
+        drop(tx);
+        assert!(out.next().await.is_none());
+        drop(out);
+        assert_eq!(gauge.get(), 0);
+    }
+}

@@ -1,0 +1,252 @@
+//! The upstream agents: their cards (fetched and cached) and the endpoints
+//! each binding is proxied to.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::sync::Mutex;
+use warden_a2a::json::parse_strict;
+use warden_a2a::{A2aError, Binding, ErrorKind, JsonLimits};
+
+use crate::card::proxied_binding;
+use crate::config::{AgentConfig, Limits};
+
+/// A fetched upstream card.
+#[derive(Debug)]
+pub struct CachedCard {
+    pub raw: Value,
+    pub fetched_at: Instant,
+    /// When this content was first seen (the served `Last-Modified`).
+    pub modified: SystemTime,
+    pub jsonrpc_url: Option<String>,
+    pub rest_url: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Upstream {
+    pub config: AgentConfig,
+    card: Mutex<Option<Arc<CachedCard>>>,
+}
+
+/// All configured upstream agents, by name.
+#[derive(Debug, Clone)]
+pub struct Upstreams {
+    agents: Arc<HashMap<String, Arc<Upstream>>>,
+    client: reqwest::Client,
+    limits: Limits,
+}
+
+fn unavailable(name: &str, why: impl std::fmt::Display) -> A2aError {
+    A2aError::new(
+        ErrorKind::UpstreamUnavailable,
+        format!("agent {name:?} is unavailable: {why}"),
+    )
+}
+
+fn invalid(name: &str, why: impl std::fmt::Display) -> A2aError {
+    A2aError::new(
+        ErrorKind::InvalidAgentResponse,
+        format!("agent {name:?} sent an invalid agent card: {why}"),
+    )
+}
+
+impl Upstreams {
+    pub fn new(agents: &[AgentConfig], client: reqwest::Client, limits: Limits) -> Self {
+        let map = agents
+            .iter()
+            .map(|a| {
+                (
+                    a.name.clone(),
+                    Arc::new(Upstream {
+                        config: a.clone(),
+                        card: Mutex::new(None),
+                    }),
+                )
+            })
+            .collect();
+        Self {
+            agents: Arc::new(map),
+            client,
+            limits,
+        }
+    }
+
+    pub fn get(&self, name: &str) -> Option<Arc<Upstream>> {
+        self.agents.get(name).cloned()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.agents.keys().map(String::as_str)
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    /// The upstream card, fetched again once the cached one is stale.
+    pub async fn card(&self, up: &Upstream) -> Result<Arc<CachedCard>, A2aError> {
+        let ttl = Duration::from_millis(self.limits.card_cache_ms);
+        let mut slot = up.card.lock().await;
+        if let Some(c) = slot.as_ref()
+            && c.fetched_at.elapsed() < ttl
+        {
+            return Ok(c.clone());
+        }
+        let raw = self.fetch_card(&up.config).await?;
+        let modified = match slot.as_ref() {
+            Some(old) if old.raw == raw => old.modified,
+            _ => SystemTime::now(),
+        };
+        let (jsonrpc, rest) = endpoints(&raw);
+        let fresh = Arc::new(CachedCard {
+            raw,
+            fetched_at: Instant::now(),
+            modified,
+            jsonrpc_url: up.config.jsonrpc_url.clone().or(jsonrpc),
+            rest_url: up.config.rest_url.clone().or(rest),
+        });
+        *slot = Some(fresh.clone());
+        Ok(fresh)
+    }
+
+    /// The upstream endpoint for a binding.
+    pub async fn endpoint(&self, up: &Upstream, binding: Binding) -> Result<String, A2aError> {
+        let (configured, label) = match binding {
+            Binding::JsonRpc => (&up.config.jsonrpc_url, "JSON-RPC"),
+            Binding::Rest => (&up.config.rest_url, "HTTP+JSON"),
+        };
+        if let Some(url) = configured {
+            return Ok(url.clone());
+        }
+        let card = self.card(up).await?;
+        let found = match binding {
+            Binding::JsonRpc => card.jsonrpc_url.clone(),
+            Binding::Rest => card.rest_url.clone(),
+        };
+        found.ok_or_else(|| {
+            A2aError::unsupported_operation(format!(
+                "agent {:?} offers no {label} interface",
+                up.config.name
+            ))
+        })
+    }
+
+    async fn fetch_card(&self, agent: &AgentConfig) -> Result<Value, A2aError> {
+        let url = format!(
+            "{}/.well-known/agent-card.json",
+            agent.url.trim_end_matches('/')
+        );
+        let resp = self
+            .client
+            .get(&url)
+            .header("A2A-Version", "1.0")
+            .header("Accept", "application/json")
+            .timeout(Duration::from_millis(self.limits.upstream_timeout_ms))
+            .send()
+            .await
+            .map_err(|e| unavailable(&agent.name, e))?;
+        if !resp.status().is_success() {
+            return Err(unavailable(
+                &agent.name,
+                format!("its card answered HTTP {}", resp.status()),
+            ));
+        }
+        if resp
+            .headers()
+            .get("content-encoding")
+            .is_some_and(|v| v != "identity")
+        {
+            // Never rewrite what could not be read exactly.
+            return Err(invalid(&agent.name, "the card is compressed"));
+        }
+        let cap = self.limits.max_response_body_bytes;
+        let mut body = Vec::new();
+        let mut chunks = resp.bytes_stream();
+        while let Some(chunk) = chunks.next().await {
+            let chunk = chunk.map_err(|e| unavailable(&agent.name, e))?;
+            if body.len() + chunk.len() > cap {
+                return Err(invalid(&agent.name, format!("the card is over {cap} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        let limits = JsonLimits {
+            max_depth: self.limits.max_json_depth,
+            max_string_bytes: self.limits.max_json_string_bytes,
+        };
+        let raw = parse_strict(&body, limits).map_err(|e| invalid(&agent.name, e))?;
+        if !raw.is_object() {
+            return Err(invalid(&agent.name, "the card is not a JSON object"));
+        }
+        Ok(raw)
+    }
+}
+
+/// The first JSON-RPC and HTTP+JSON endpoints a card offers, preferring v1.0
+/// interfaces, then the v0.3 `url`/`preferredTransport`/`additionalInterfaces`.
+pub fn endpoints(card: &Value) -> (Option<String>, Option<String>) {
+    let mut candidates: Vec<(String, String, bool)> = Vec::new();
+    if let Some(list) = card.get("supportedInterfaces").and_then(Value::as_array) {
+        for i in list {
+            let (Some(url), Some(b)) = (
+                i.get("url").and_then(Value::as_str),
+                i.get("protocolBinding").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            let v1 = i
+                .get("protocolVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|v| v.starts_with("1."));
+            candidates.push((b.to_ascii_uppercase(), url.to_string(), v1));
+        }
+    }
+    if let Some(url) = card.get("url").and_then(Value::as_str) {
+        let t = card
+            .get("preferredTransport")
+            .and_then(Value::as_str)
+            .unwrap_or("JSONRPC");
+        candidates.push((t.to_ascii_uppercase(), url.to_string(), false));
+    }
+    if let Some(list) = card.get("additionalInterfaces").and_then(Value::as_array) {
+        for i in list {
+            if let (Some(url), Some(t)) = (
+                i.get("url").and_then(Value::as_str),
+                i.get("transport").and_then(Value::as_str),
+            ) {
+                candidates.push((t.to_ascii_uppercase(), url.to_string(), false));
+            }
+        }
+    }
+    let pick = |binding: &str| {
+        let of_kind = || candidates.iter().filter(move |(b, _, _)| b == binding && proxied_binding(b));
+        of_kind()
+            .find(|(_, _, v1)| *v1)
+            .or_else(|| of_kind().next())
+            .map(|(_, u, _)| u.clone())
+    };
+    (pick("JSONRPC"), pick("HTTP+JSON"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn picks_v1_interfaces_first_then_legacy() {
+        let card = json!({
+            "url": "http://old/",
+            "supportedInterfaces": [
+                {"url": "http://a/rpc03", "protocolBinding": "JSONRPC", "protocolVersion": "0.3"},
+                {"url": "http://a/rpc", "protocolBinding": "JSONRPC", "protocolVersion": "1.0"},
+                {"url": "http://a/rest", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"}
+            ]
+        });
+        assert_eq!(endpoints(&card), (Some("http://a/rpc".into()), Some("http://a/rest".into())));
+        let legacy = json!({"url": "http://old/", "additionalInterfaces": [{"url": "http://old/rest", "transport": "HTTP+JSON"}]});
+        assert_eq!(endpoints(&legacy), (Some("http://old/".into()), Some("http://old/rest".into())));
+    }
+}

@@ -1,0 +1,73 @@
+//! `warden-store`: Warden's durable state in one embedded SQLite file (WAL).
+//!
+//! It stores tasks and push configs for Warden's own agents, and the audit
+//! events of the gateway. It knows nothing of A2A types: rows hold the JSON the
+//! callers give it, plus the few columns it must sort and filter on.
+
+mod audit;
+mod error;
+mod schema;
+mod tasks;
+
+pub use audit::AuditRecord;
+pub use error::StoreError;
+pub use tasks::{PushConfigRecord, TaskFilter, TaskPage, TaskRecord};
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+/// A handle to the store; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file `path`, in WAL mode, and
+    /// brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(e.to_string()))?;
+        }
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // WAL + NORMAL is durable against process crashes; an OS crash may
+            // lose the last transactions, which is acceptable for this data.
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(5))
+            .foreign_keys(true);
+        Self::connect(options, 4).await
+    }
+
+    /// A private in-memory database (tests and throwaway agents).
+    pub async fn open_in_memory() -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?;
+        // One connection: every in-memory connection would be its own database.
+        Self::connect(options, 1).await
+    }
+
+    async fn connect(options: SqliteConnectOptions, max: u32) -> Result<Self, StoreError> {
+        let pool = SqlitePoolOptions::new()
+            .max_connections(max)
+            .connect_with(options)
+            .await?;
+        schema::migrate(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// The journal mode in force (`wal` for a file database).
+    pub async fn journal_mode(&self) -> Result<String, StoreError> {
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(mode)
+    }
+}

@@ -1,0 +1,403 @@
+//! Tasks and push-notification configs of Warden's own agents.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+// The only dynamic SQL here joins constant fragments of this file; every
+// value is a bound parameter.
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::{Store, StoreError};
+
+/// One stored task. `status_timestamp` is RFC 3339 UTC with milliseconds
+/// (`2026-01-02T03:04:05.678Z`), so text order is time order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskRecord {
+    pub agent: String,
+    pub id: String,
+    pub context_id: String,
+    pub state: String,
+    pub status_timestamp: String,
+    /// The task as JSON.
+    pub body: String,
+}
+
+/// Which tasks a listing returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskFilter {
+    pub context_id: Option<String>,
+    pub state: Option<String>,
+    /// Only tasks whose status timestamp is at or after this (same format).
+    pub status_timestamp_after: Option<String>,
+}
+
+/// One page of a listing, newest status first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskPage {
+    pub tasks: Vec<TaskRecord>,
+    /// Empty on the last page.
+    pub next_page_token: String,
+    /// How many tasks match the filter in all.
+    pub total_size: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushConfigRecord {
+    pub agent: String,
+    pub task_id: String,
+    pub id: String,
+    /// The config as JSON.
+    pub body: String,
+}
+
+fn task_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<TaskRecord, sqlx::Error> {
+    Ok(TaskRecord {
+        agent: row.try_get("agent")?,
+        id: row.try_get("id")?,
+        context_id: row.try_get("context_id")?,
+        state: row.try_get("state")?,
+        status_timestamp: row.try_get("status_timestamp")?,
+        body: row.try_get("body")?,
+    })
+}
+
+/// A page token is the position of the last task returned: its status
+/// timestamp and id (the order is total because ids are unique).
+fn encode_token(ts: &str, id: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{ts}\n{id}"))
+}
+
+fn decode_token(token: &str) -> Result<(String, String), StoreError> {
+    let bytes = URL_SAFE_NO_PAD
+        .decode(token)
+        .map_err(|_| StoreError::BadPageToken)?;
+    let text = String::from_utf8(bytes).map_err(|_| StoreError::BadPageToken)?;
+    let (ts, id) = text.split_once('\n').ok_or(StoreError::BadPageToken)?;
+    Ok((ts.to_string(), id.to_string()))
+}
+
+impl Store {
+    /// Inserts or replaces a task.
+    pub async fn put_task(&self, t: &TaskRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO tasks (agent, id, context_id, state, status_timestamp, body)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+             ON CONFLICT (agent, id) DO UPDATE SET context_id = ?3, state = ?4,
+                 status_timestamp = ?5, body = ?6",
+        )
+        .bind(&t.agent)
+        .bind(&t.id)
+        .bind(&t.context_id)
+        .bind(&t.state)
+        .bind(&t.status_timestamp)
+        .bind(&t.body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn task(&self, agent: &str, id: &str) -> Result<Option<TaskRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM tasks WHERE agent = ?1 AND id = ?2")
+            .bind(agent)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(task_from_row).transpose()?)
+    }
+
+    /// Lists tasks newest status first, `page_size` at a time, continuing
+    /// after `page_token` when given.
+    pub async fn list_tasks(
+        &self,
+        agent: &str,
+        filter: &TaskFilter,
+        page_size: u32,
+        page_token: Option<&str>,
+    ) -> Result<TaskPage, StoreError> {
+        let after = page_token
+            .filter(|t| !t.is_empty())
+            .map(decode_token)
+            .transpose()?;
+        let filters = "agent = ?1
+             AND (?2 IS NULL OR context_id = ?2)
+             AND (?3 IS NULL OR state = ?3)
+             AND (?4 IS NULL OR status_timestamp >= ?4)";
+        let total_size: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM tasks WHERE {filters}"
+        )))
+        .bind(agent)
+        .bind(&filter.context_id)
+        .bind(&filter.state)
+        .bind(&filter.status_timestamp_after)
+        .fetch_one(&self.pool)
+        .await?;
+        let (after_ts, after_id) = after.unzip();
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "SELECT * FROM tasks WHERE {filters}
+               AND (?5 IS NULL OR status_timestamp < ?5 OR (status_timestamp = ?5 AND id < ?6))
+             ORDER BY status_timestamp DESC, id DESC
+             LIMIT ?7"
+        )))
+        .bind(agent)
+        .bind(&filter.context_id)
+        .bind(&filter.state)
+        .bind(&filter.status_timestamp_after)
+        .bind(after_ts)
+        .bind(after_id)
+        .bind(i64::from(page_size) + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut tasks = rows
+            .iter()
+            .map(task_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = tasks.len() > page_size as usize;
+        tasks.truncate(page_size as usize);
+        let next_page_token = match (more, tasks.last()) {
+            (true, Some(last)) => encode_token(&last.status_timestamp, &last.id),
+            _ => String::new(),
+        };
+        Ok(TaskPage {
+            tasks,
+            next_page_token,
+            total_size,
+        })
+    }
+
+    pub async fn put_push_config(&self, c: &PushConfigRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO push_configs (agent, task_id, id, body, created_at)
+             VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             ON CONFLICT (agent, task_id, id) DO UPDATE SET body = ?4",
+        )
+        .bind(&c.agent)
+        .bind(&c.task_id)
+        .bind(&c.id)
+        .bind(&c.body)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn push_config(
+        &self,
+        agent: &str,
+        task_id: &str,
+        id: &str,
+    ) -> Result<Option<PushConfigRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT agent, task_id, id, body FROM push_configs
+             WHERE agent = ?1 AND task_id = ?2 AND id = ?3",
+        )
+        .bind(agent)
+        .bind(task_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(push_from_row).transpose()?)
+    }
+
+    /// Push configs of a task in id order, `limit` at a time after `after_id`.
+    pub async fn list_push_configs(
+        &self,
+        agent: &str,
+        task_id: &str,
+        limit: u32,
+        after_id: Option<&str>,
+    ) -> Result<Vec<PushConfigRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT agent, task_id, id, body FROM push_configs
+             WHERE agent = ?1 AND task_id = ?2 AND (?3 IS NULL OR id > ?3)
+             ORDER BY id LIMIT ?4",
+        )
+        .bind(agent)
+        .bind(task_id)
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(push_from_row)
+            .collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Deletes a config; deleting one that does not exist is not an error.
+    pub async fn delete_push_config(
+        &self,
+        agent: &str,
+        task_id: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM push_configs WHERE agent = ?1 AND task_id = ?2 AND id = ?3")
+            .bind(agent)
+            .bind(task_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}
+
+fn push_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PushConfigRecord, sqlx::Error> {
+    Ok(PushConfigRecord {
+        agent: row.try_get("agent")?,
+        task_id: row.try_get("task_id")?,
+        id: row.try_get("id")?,
+        body: row.try_get("body")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn task(id: &str, ts: &str, ctx: &str) -> TaskRecord {
+        TaskRecord {
+            agent: "echo".into(),
+            id: id.into(),
+            context_id: ctx.into(),
+            state: "TASK_STATE_COMPLETED".into(),
+            status_timestamp: ts.into(),
+            body: format!("{{\"id\":\"{id}\"}}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn lists_newest_first_with_cursor_pages() {
+        let s = Store::open_in_memory().await.expect("open");
+        for (i, ts) in [
+            "2026-01-01T00:00:01.000Z",
+            "2026-01-01T00:00:03.000Z",
+            "2026-01-01T00:00:02.000Z",
+            "2026-01-01T00:00:03.000Z",
+        ]
+        .iter()
+        .enumerate()
+        {
+            s.put_task(&task(&format!("t{i}"), ts, "c"))
+                .await
+                .expect("put");
+        }
+        let f = TaskFilter::default();
+        let p1 = s.list_tasks("echo", &f, 2, None).await.expect("list");
+        let ids: Vec<_> = p1.tasks.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["t3", "t1"]);
+        assert_eq!(p1.total_size, 4);
+        assert!(!p1.next_page_token.is_empty());
+        let p2 = s
+            .list_tasks("echo", &f, 2, Some(&p1.next_page_token))
+            .await
+            .expect("list");
+        let ids: Vec<_> = p2.tasks.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["t2", "t0"]);
+        assert_eq!(p2.next_page_token, "");
+        assert!(matches!(
+            s.list_tasks("echo", &f, 2, Some("!!")).await,
+            Err(StoreError::BadPageToken)
+        ));
+        let other = s.list_tasks("slow", &f, 10, None).await.expect("list");
+        assert!(other.tasks.is_empty());
+    }
+
+    #[tokio::test]
+    async fn filters_by_context_state_and_time() {
+        let s = Store::open_in_memory().await.expect("open");
+        s.put_task(&task("a", "2026-01-01T00:00:01.000Z", "c1"))
+            .await
+            .expect("put");
+        s.put_task(&task("b", "2026-01-01T00:00:05.000Z", "c2"))
+            .await
+            .expect("put");
+        let by_ctx = TaskFilter {
+            context_id: Some("c2".into()),
+            ..TaskFilter::default()
+        };
+        assert_eq!(
+            s.list_tasks("echo", &by_ctx, 10, None)
+                .await
+                .expect("list")
+                .tasks
+                .len(),
+            1
+        );
+        let by_time = TaskFilter {
+            status_timestamp_after: Some("2026-01-01T00:00:05.000Z".into()),
+            ..TaskFilter::default()
+        };
+        assert_eq!(
+            s.list_tasks("echo", &by_time, 10, None)
+                .await
+                .expect("list")
+                .tasks[0]
+                .id,
+            "b"
+        );
+        let by_state = TaskFilter {
+            state: Some("TASK_STATE_WORKING".into()),
+            ..TaskFilter::default()
+        };
+        assert_eq!(
+            s.list_tasks("echo", &by_state, 10, None)
+                .await
+                .expect("list")
+                .total_size,
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn file_database_uses_wal_and_survives_reopen() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sub/warden.db");
+        let s = Store::open(&path).await.expect("open");
+        assert_eq!(s.journal_mode().await.expect("mode"), "wal");
+        s.put_task(&task("x", "2026-01-01T00:00:01.000Z", "c"))
+            .await
+            .expect("put");
+        drop(s);
+        let s = Store::open(&path).await.expect("reopen");
+        assert!(s.task("echo", "x").await.expect("get").is_some());
+    }
+
+    #[tokio::test]
+    async fn push_configs_crud_and_idempotent_delete() {
+        let s = Store::open_in_memory().await.expect("open");
+        for id in ["b", "a"] {
+            s.put_push_config(&PushConfigRecord {
+                agent: "echo".into(),
+                task_id: "t".into(),
+                id: id.into(),
+                body: "{}".into(),
+            })
+            .await
+            .expect("put");
+        }
+        let all = s
+            .list_push_configs("echo", "t", 10, None)
+            .await
+            .expect("list");
+        assert_eq!(
+            all.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        assert_eq!(
+            s.list_push_configs("echo", "t", 10, Some("a"))
+                .await
+                .expect("list")
+                .len(),
+            1
+        );
+        s.delete_push_config("echo", "t", "a")
+            .await
+            .expect("delete");
+        s.delete_push_config("echo", "t", "a")
+            .await
+            .expect("delete twice");
+        assert!(
+            s.push_config("echo", "t", "a")
+                .await
+                .expect("get")
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,58 @@
+//! The `warden` binary.
+
+mod agent_cmd;
+mod call;
+mod cli;
+mod serve;
+mod up;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command, ConfigCommand};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Up(args) => up::run(args).await,
+            Command::Gateway(args) => serve::gateway(args).await,
+            Command::Agent(args) => agent_cmd::run(args).await,
+            Command::Call(args) => return call::run(args).await,
+            Command::Config(ConfigCommand::Check { file }) => {
+                warden_gateway::Config::load(&file)
+                    .map(|c| println!("{}: ok ({} agents)", file.display(), c.agents.len()))
+                    .map_err(|e| e.to_string())
+            }
+        }
+        .map(|()| ExitCode::SUCCESS)
+    });
+    match result {
+        Ok(code) => code,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; `WARDEN_LOG` (or `RUST_LOG`) sets the filter.
+fn init_logging() {
+    let filter = std::env::var("WARDEN_LOG")
+        .or_else(|_| std::env::var("RUST_LOG"))
+        .unwrap_or_else(|_| "info".into());
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+}

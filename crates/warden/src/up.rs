@@ -1,0 +1,74 @@
+//! `warden up`: the quickstart. Three demo agents on loopback listeners of
+//! their own, and a gateway in front of them, on one embedded store.
+
+use std::time::Duration;
+
+use warden_agent::ServerLimits;
+use warden_agent::demo::{DEMO_NAMES, DemoOptions, demo_agent};
+use warden_gateway::config::{AdminSection, AgentConfig, GatewaySection, Limits};
+use warden_gateway::{Config, GatewayState};
+use warden_store::Store;
+
+use crate::cli::UpArgs;
+use crate::serve::{bind, run_gateway, shutdown_signal};
+
+pub async fn run(args: UpArgs) -> Result<(), String> {
+    let db = args.data_dir.join("warden.db");
+    let store = Store::open(&db).await.map_err(|e| e.to_string())?;
+    let options = DemoOptions {
+        step_interval: Duration::from_millis(args.step_interval_ms),
+    };
+    let mut agents = Vec::new();
+    for name in DEMO_NAMES {
+        let listener = bind("127.0.0.1:0".parse().map_err(|_| "bad address")?, name).await?;
+        let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+        let executor = demo_agent(name, options).ok_or("unknown demo agent")?;
+        let router = warden_agent::agent_router(name, executor, store.clone(), &url, ServerLimits::default())
+            .await
+            .map_err(|e| e.to_string())?;
+        tokio::spawn(warden_agent::serve(listener, router, shutdown_signal()));
+        agents.push(AgentConfig {
+            name: name.to_string(),
+            url,
+            jsonrpc_url: None,
+            rest_url: None,
+        });
+    }
+    let listener = bind(args.listen, "gateway").await?;
+    let admin = bind(args.admin_listen, "admin API").await?;
+    let gw = listener.local_addr().map_err(|e| e.to_string())?;
+    let admin_addr = admin.local_addr().map_err(|e| e.to_string())?;
+    let public_url = format!("http://{gw}");
+    let config = Config {
+        gateway: GatewaySection {
+            listen: gw,
+            public_url: Some(public_url.clone()),
+            trusted_proxies: Vec::new(),
+            data_dir: args.data_dir.clone(),
+        },
+        admin: AdminSection { listen: admin_addr },
+        limits: Limits::default(),
+        agents,
+    };
+    config.validate()?;
+    let state = GatewayState::new(config, store).map_err(|e| e.to_string())?;
+    print_welcome(&public_url, &format!("http://{admin_addr}"), &db.display().to_string());
+    run_gateway(state, listener, admin).await
+}
+
+fn print_welcome(gateway: &str, admin: &str, db: &str) {
+    println!("Warden is up.");
+    println!("  gateway  {gateway}");
+    println!("  agents   {gateway}/agents/echo  {gateway}/agents/slow  {gateway}/agents/input");
+    println!("  admin    {admin}  (/healthz /readyz /metrics)");
+    println!("  store    {db}");
+    println!();
+    println!("Try:");
+    println!("  warden call {gateway}/agents/echo --text \"hello\"");
+    println!("  warden call {gateway}/agents/slow --text 5 --stream");
+    println!(
+        "  curl -s {gateway}/agents/echo -H 'Content-Type: application/json' -H 'A2A-Version: 1.0' \\\n    -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"SendMessage\",\"params\":{{\"message\":{{\"role\":\"ROLE_USER\",\"messageId\":\"m1\",\"parts\":[{{\"text\":\"hello\"}}]}}}}}}'"
+    );
+    println!();
+    println!("Stop with Ctrl-C.");
+}
