@@ -70,7 +70,9 @@ impl Handler {
                 self.require_push()?;
                 let task_id = c.task_id.clone().unwrap_or_default();
                 self.existing(&task_id).await?;
-                Ok(Reply::PushConfig(self.store_push_config(&task_id, c).await?))
+                Ok(Reply::PushConfig(
+                    self.store_push_config(&task_id, c).await?,
+                ))
             }
             A2aRequest::GetPushConfig(r) => {
                 self.require_push()?;
@@ -135,7 +137,9 @@ impl Handler {
                     ));
                 }
                 let mut card = self.executor.extended_card().ok_or_else(|| {
-                    A2aError::extended_card_not_configured("the extended agent card is not configured")
+                    A2aError::extended_card_not_configured(
+                        "the extended agent card is not configured",
+                    )
                 })?;
                 card.supported_interfaces = self.card.supported_interfaces.clone();
                 Ok(Reply::Card(Box::new(card)))
@@ -147,14 +151,18 @@ impl Handler {
         if self.card.capabilities.streaming == Some(true) {
             return Ok(());
         }
-        Err(A2aError::unsupported_operation("this agent does not support streaming"))
+        Err(A2aError::unsupported_operation(
+            "this agent does not support streaming",
+        ))
     }
 
     fn require_push(&self) -> Result<(), A2aError> {
         if self.card.capabilities.push_notifications == Some(true) {
             return Ok(());
         }
-        Err(A2aError::push_not_supported("this agent does not support push notifications"))
+        Err(A2aError::push_not_supported(
+            "this agent does not support push notifications",
+        ))
     }
 
     async fn existing(&self, id: &str) -> Result<Task, A2aError> {
@@ -169,12 +177,11 @@ impl Handler {
         task_id: &str,
         mut c: TaskPushNotificationConfig,
     ) -> Result<TaskPushNotificationConfig, A2aError> {
-        let scheme_ok = url_scheme(&c.url).is_some_and(|s| s == "https" || s == "http");
-        if !scheme_ok {
-            return Err(A2aError::invalid_params("push notification url must be an http(s) URL"));
-        }
+        check_push_url(&c.url)?;
         c.task_id = Some(task_id.to_string());
-        let id = c.id.get_or_insert_with(|| uuid::Uuid::new_v4().to_string()).clone();
+        let id =
+            c.id.get_or_insert_with(|| uuid::Uuid::new_v4().to_string())
+                .clone();
         let body = serde_json::to_string(&c).map_err(internal)?;
         self.tasks
             .store()
@@ -190,31 +197,50 @@ impl Handler {
     }
 
     /// Creates or continues the task and starts the executor on it. Returns
-    /// the live task and a receiver subscribed before the executor started,
-    /// so no event can be missed.
+    /// the live task, its snapshot and a receiver subscribed together with
+    /// that snapshot before the executor started, so no event is missed or
+    /// seen twice.
     async fn start(
         &self,
         r: &SendMessageRequest,
-    ) -> Result<(Arc<LiveTask>, broadcast::Receiver<StreamResponse>), A2aError> {
+    ) -> Result<(Arc<LiveTask>, Task, broadcast::Receiver<StreamResponse>), A2aError> {
         let message = r.message.clone();
         let continuing = message.task_id.is_some();
+        let push = r
+            .configuration
+            .as_ref()
+            .and_then(|c| c.task_push_notification_config.clone());
+        if let Some(cfg) = &push {
+            // Refuse before any task exists: a refused request must not leave
+            // a task behind that no executor will ever work on.
+            self.require_push()?;
+            check_push_url(&cfg.url)?;
+        }
         let live = if continuing {
             let live = self.tasks.continue_with(message).await?;
             // The task leaves its interrupted state: the agent works on the
             // follow-up (and a blocking send must wait for the new outcome).
-            self.tasks.set_status(&live, TaskState::Working, None).await?;
+            self.tasks
+                .set_status(&live, TaskState::Working, None)
+                .await?;
             live
         } else {
             self.tasks.create(message).await?
         };
-        let task = live.task.lock().await.clone();
-        if let Some(cfg) = r.configuration.as_ref().and_then(|c| c.task_push_notification_config.clone()) {
-            self.require_push()?;
-            self.store_push_config(&task.id, cfg).await?;
+        let task_id = live.task.lock().await.id.clone();
+        if let Some(cfg) = push {
+            self.store_push_config(&task_id, cfg).await?;
         }
-        let rx = live.events.subscribe();
+        let (task, rx) = {
+            let task = live.task.lock().await;
+            (task.clone(), live.events.subscribe())
+        };
         let ctx = RequestContext {
-            message: task.history.as_ref().and_then(|h| h.last().cloned()).unwrap_or_else(|| r.message.clone()),
+            message: task
+                .history
+                .as_ref()
+                .and_then(|h| h.last().cloned())
+                .unwrap_or_else(|| r.message.clone()),
             task: task.clone(),
             is_continuation: continuing,
         };
@@ -233,13 +259,16 @@ impl Handler {
                 updater.status(TaskState::Failed, Some(why)).await;
             }
         });
-        Ok((live, rx))
+        Ok((live, task, rx))
     }
 
     async fn send(&self, r: SendMessageRequest) -> Result<Reply, A2aError> {
         let history = r.configuration.as_ref().and_then(|c| c.history_length);
-        let immediate = r.configuration.as_ref().is_some_and(|c| c.return_immediately);
-        let (live, mut rx) = self.start(&r).await?;
+        let immediate = r
+            .configuration
+            .as_ref()
+            .is_some_and(|c| c.return_immediately);
+        let (live, _, mut rx) = self.start(&r).await?;
         if !immediate {
             // Blocking: wait for a terminal or interrupted state.
             loop {
@@ -254,11 +283,13 @@ impl Handler {
             }
         }
         let task = live.task.lock().await.clone();
-        Ok(Reply::Send(SendMessageResponse::Task(with_history(task, history))))
+        Ok(Reply::Send(SendMessageResponse::Task(with_history(
+            task, history,
+        ))))
     }
 
     async fn stream(&self, r: SendMessageRequest) -> Result<Reply, A2aError> {
-        let (live, rx) = self.start(&r).await?;
+        let (live, _, rx) = self.start(&r).await?;
         let snapshot = live.task.lock().await.clone();
         // A send stream ends at a terminal or interrupted state.
         Ok(Reply::Stream(events_after(snapshot, rx, true)))
@@ -270,8 +301,10 @@ impl Handler {
             .live(id)
             .await?
             .ok_or_else(|| A2aError::task_not_found(format!("task {id} not found")))?;
-        let rx = live.events.subscribe();
-        let snapshot = live.task.lock().await.clone();
+        let (snapshot, rx) = {
+            let task = live.task.lock().await;
+            (task.clone(), live.events.subscribe())
+        };
         if snapshot.status.state.is_terminal() {
             return Err(A2aError::unsupported_operation(format!(
                 "task {id} is in a terminal state; there is nothing to subscribe to"
@@ -285,7 +318,8 @@ impl Handler {
         let page_size = r.page_size.unwrap_or(50);
         let after = match &r.status_timestamp_after {
             Some(ts) => Some(
-                normalise(ts).ok_or_else(|| A2aError::invalid_params("invalid statusTimestampAfter"))?,
+                normalise(ts)
+                    .ok_or_else(|| A2aError::invalid_params("invalid statusTimestampAfter"))?,
             ),
             None => None,
         };
@@ -297,10 +331,17 @@ impl Handler {
         let page = self
             .tasks
             .store()
-            .list_tasks(self.tasks.agent(), &filter, page_size as u32, r.page_token.as_deref())
+            .list_tasks(
+                self.tasks.agent(),
+                &filter,
+                page_size as u32,
+                r.page_token.as_deref(),
+            )
             .await
             .map_err(|e| match e {
-                warden_store::StoreError::BadPageToken => A2aError::invalid_params("invalid pageToken"),
+                warden_store::StoreError::BadPageToken => {
+                    A2aError::invalid_params("invalid pageToken")
+                }
                 other => internal(other),
             })?;
         let mut tasks = Vec::with_capacity(page.tasks.len());
@@ -322,6 +363,15 @@ impl Handler {
 
 fn url_scheme(url: &str) -> Option<&str> {
     url.split_once("://").map(|(s, _)| s)
+}
+
+fn check_push_url(url: &str) -> Result<(), A2aError> {
+    if url_scheme(url).is_some_and(|s| s == "https" || s == "http") {
+        return Ok(());
+    }
+    Err(A2aError::invalid_params(
+        "push notification url must be an http(s) URL",
+    ))
 }
 
 fn internal(e: impl std::fmt::Display) -> A2aError {

@@ -39,7 +39,10 @@ pub fn router(public_url: &str) -> Router {
             }),
         )
         .route("/", post(jsonrpc))
-        .route("/message:send", post(|| async { axum::Json(json!({"task": task("TASK_STATE_COMPLETED")})) }))
+        .route(
+            "/message:send",
+            post(|| async { axum::Json(json!({"task": task("TASK_STATE_COMPLETED")})) }),
+        )
         .route("/message:stream", post(|| async { events(None) }))
 }
 
@@ -49,8 +52,10 @@ async fn jsonrpc(body: axum::body::Bytes) -> Response {
     if req.get("method").and_then(|m| m.as_str()) == Some("SendStreamingMessage") {
         return events(Some(id));
     }
-    axum::Json(json!({"jsonrpc": "2.0", "id": id, "result": {"task": task("TASK_STATE_COMPLETED")}}))
-        .into_response()
+    axum::Json(
+        json!({"jsonrpc": "2.0", "id": id, "result": {"task": task("TASK_STATE_COMPLETED")}}),
+    )
+    .into_response()
 }
 
 fn events(jsonrpc_id: Option<serde_json::Value>) -> Response {

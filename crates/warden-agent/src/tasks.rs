@@ -183,9 +183,12 @@ impl TaskManager {
         self.persist(&task).await?;
         let terminal = task.status.state.is_terminal();
         let id = task.id.clone();
-        drop(task);
+        // Broadcast while still holding the lock, so events go out in the
+        // order the changes were made and a reader that snapshots the task
+        // and subscribes under the lock sees each change exactly once.
         // Nobody listening is fine: the change is persisted either way.
         let _ = live.events.send(event);
+        drop(task);
         if terminal && let Ok(mut map) = self.live.lock() {
             map.remove(&id);
         }
@@ -224,7 +227,9 @@ impl TaskManager {
             .live(id)
             .await?
             .ok_or_else(|| A2aError::task_not_found(format!("task {id} not found")))?;
-        let _ = live.cancel.send(true);
+        // `send` would do nothing while no executor is inside `canceled()`
+        // (no receiver), and `is_canceled()` would never see the signal.
+        live.cancel.send_replace(true);
         let changed = self.set_status(&live, TaskState::Canceled, None).await?;
         let task = live.task.lock().await.clone();
         if !changed && task.status.state != TaskState::Canceled {
@@ -256,7 +261,11 @@ impl TaskManager {
                 }
                 for rec in page.tasks {
                     if let Some(live) = self.live(&rec.id).await? {
-                        let msg = agent_message(&rec.id, &rec.context_id, "the agent restarted while working on this task");
+                        let msg = agent_message(
+                            &rec.id,
+                            &rec.context_id,
+                            "the agent restarted while working on this task",
+                        );
                         self.set_status(&live, TaskState::Failed, Some(msg)).await?;
                         failed += 1;
                     }

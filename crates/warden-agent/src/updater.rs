@@ -62,7 +62,10 @@ impl TaskUpdater {
         self.manager
             .apply(&self.live, move |task| {
                 let list = task.artifacts.get_or_insert_with(Vec::new);
-                match list.iter_mut().find(|a| a.artifact_id == artifact.artifact_id) {
+                match list
+                    .iter_mut()
+                    .find(|a| a.artifact_id == artifact.artifact_id)
+                {
                     Some(existing) if append => existing.parts.extend(artifact.parts.clone()),
                     Some(existing) => *existing = artifact.clone(),
                     None => list.push(artifact.clone()),

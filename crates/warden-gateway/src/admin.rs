@@ -21,7 +21,11 @@ pub fn router(state: GatewayState) -> Router {
 async fn ready(State(state): State<GatewayState>) -> Response {
     match state.store.journal_mode().await {
         Ok(_) => (StatusCode::OK, "ready\n").into_response(),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("store unavailable: {e}\n")).into_response(),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("store unavailable: {e}\n"),
+        )
+            .into_response(),
     }
 }
 

@@ -99,7 +99,10 @@ mod tests {
         assert_eq!(out["supportedInterfaces"].as_array().map(Vec::len), Some(2));
         assert_eq!(out["supportedInterfaces"][0]["tenant"], "t1");
         assert_eq!(out["url"], "https://gw.example/agents/a");
-        assert_eq!(out["additionalInterfaces"].as_array().map(Vec::len), Some(1));
+        assert_eq!(
+            out["additionalInterfaces"].as_array().map(Vec::len),
+            Some(1)
+        );
         assert!(out.get("signatures").is_none());
     }
 

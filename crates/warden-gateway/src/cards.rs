@@ -27,7 +27,12 @@ pub fn public_base(state: &GatewayState, headers: &HeaderMap, peer: SocketAddr) 
     if !state.config.gateway.trusted_proxies.contains(&peer.ip()) {
         return state.public_url.clone();
     }
-    let get = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let get = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
     let proto = get("x-forwarded-proto").filter(|p| matches!(*p, "http" | "https"));
     let host = get("x-forwarded-host").filter(|h| {
         !h.is_empty()
@@ -88,6 +93,9 @@ pub async fn serve(
         }
     }
     // Different hosts get different bytes from a trusted proxy.
-    h.insert(header::VARY, HeaderValue::from_static("X-Forwarded-Host, X-Forwarded-Proto"));
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("X-Forwarded-Host, X-Forwarded-Proto"),
+    );
     resp
 }

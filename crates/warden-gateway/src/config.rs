@@ -216,8 +216,7 @@ impl Config {
         for (i, a) in self.agents.iter().enumerate() {
             let valid_name = !a.name.is_empty()
                 && a.name.len() <= 64
-                && a
-                    .name
+                && a.name
                     .chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
             if !valid_name {

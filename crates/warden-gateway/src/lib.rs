@@ -53,7 +53,9 @@ pub fn upstream_client(config: &Config) -> Result<reqwest::Client, StartError> {
     reqwest::Client::builder()
         .no_proxy()
         .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_millis(config.limits.upstream_connect_timeout_ms))
+        .connect_timeout(Duration::from_millis(
+            config.limits.upstream_connect_timeout_ms,
+        ))
         .pool_idle_timeout(Duration::from_secs(60))
         .tcp_nodelay(true)
         .build()
@@ -109,10 +111,7 @@ async fn dispatch(state: &GatewayState, name: String, peer: SocketAddr, req: Req
     // The raw (still percent-encoded) path below `/agents/{name}`, so the
     // upstream sees exactly what the client sent.
     let raw = parts.uri.path();
-    let prefix_len = raw
-        .match_indices('/')
-        .nth(2)
-        .map_or(raw.len(), |(i, _)| i);
+    let prefix_len = raw.match_indices('/').nth(2).map_or(raw.len(), |(i, _)| i);
     let subpath = raw[prefix_len..].to_string();
     pipeline::handle(
         state,

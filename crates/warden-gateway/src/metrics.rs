@@ -49,7 +49,9 @@ impl Metrics {
         let requests = Family::<RequestLabels, Counter>::default();
         let latency = Family::<OpLabels, Histogram>::new_with_constructor(|| {
             // 0.5 ms … ~16 s
-            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(0.0005, 2.0, 16))
+            Histogram::new(prometheus_client::metrics::histogram::exponential_buckets(
+                0.0005, 2.0, 16,
+            ))
         });
         let open_streams = Family::<AgentLabels, Gauge>::default();
         let audit_dropped = Counter::default();

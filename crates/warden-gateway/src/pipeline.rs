@@ -63,8 +63,8 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
     let binding = req.binding();
     let source = req.peer.ip();
     let refuse = |agent: Option<&str>, op: Option<&A2aOp>, err: A2aError, id: &Value| {
-        let mut event = AuditEvent::new(agent, source, Outcome::Refused)
-            .with_reason(err.kind.wire().reason);
+        let mut event =
+            AuditEvent::new(agent, source, Outcome::Refused).with_reason(err.kind.wire().reason);
         if let Some(op) = op {
             event = event.with_op(op);
         }
@@ -84,7 +84,12 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
 
     // 2. Route.
     let Some(upstream) = state.upstreams.get(&req.agent) else {
-        return refuse(None, None, A2aError::not_found("no such agent or route"), &Value::Null);
+        return refuse(
+            None,
+            None,
+            A2aError::not_found("no such agent or route"),
+            &Value::Null,
+        );
     };
     let agent = upstream.config.name.as_str();
     if cards::is_card_path(&req.subpath) {
@@ -98,7 +103,11 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
         } else {
             Outcome::UpstreamFailed
         };
-        record(state, &AuditEvent::new(Some(agent), source, outcome), started);
+        record(
+            state,
+            &AuditEvent::new(Some(agent), source, outcome),
+            started,
+        );
         return resp;
     }
     let body = match read_body(req.body, &req.headers, limits.max_request_body_bytes).await {
@@ -108,8 +117,10 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
 
     // 3. Parse.
     let query_version = req.uri.query().and_then(|q| {
-        q.split('&')
-            .find_map(|kv| kv.strip_prefix(&format!("{VERSION_HEADER}=")).map(str::to_owned))
+        q.split('&').find_map(|kv| {
+            kv.strip_prefix(&format!("{VERSION_HEADER}="))
+                .map(str::to_owned)
+        })
     });
     let header_version = req
         .headers
@@ -226,8 +237,15 @@ async fn read_body(body: Body, headers: &HeaderMap, cap: usize) -> Result<bytes:
     }
     match http_body_util::Limited::new(body, cap).collect().await {
         Ok(collected) => Ok(collected.to_bytes()),
-        Err(e) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => Err(too_large()),
-        Err(_) => Err(A2aError::invalid_request("the request body could not be read")),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(too_large())
+        }
+        Err(_) => Err(A2aError::invalid_request(
+            "the request body could not be read",
+        )),
     }
 }
 
@@ -235,7 +253,9 @@ async fn read_body(body: Body, headers: &HeaderMap, cap: usize) -> Result<bytes:
 fn record(state: &GatewayState, event: &AuditEvent, started: Instant) {
     let agent = event.agent.as_deref().unwrap_or("-");
     let operation = event.operation.unwrap_or("-");
-    state.metrics.count(agent, operation, event.outcome.as_str());
+    state
+        .metrics
+        .count(agent, operation, event.outcome.as_str());
     state
         .metrics
         .observe(agent, operation, started.elapsed().as_secs_f64());

@@ -128,7 +128,9 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
             max_string_bytes: limits.max_json_string_bytes,
         };
         let gateway_url = format!("{}/agents/{}", state.public_url, f.agent);
-        if let Some(rewritten) = rewrite_extended_card(&body, f.op.binding, &gateway_url, json_limits) {
+        if let Some(rewritten) =
+            rewrite_extended_card(&body, f.op.binding, &gateway_url, json_limits)
+        {
             body = rewritten;
             headers.remove(header::CONTENT_LENGTH);
         }

@@ -33,10 +33,12 @@ impl Framing {
 
     fn push(&mut self, chunk: &[u8]) {
         let joined: Vec<u8> = self.tail.iter().chain(chunk).copied().collect();
-        let last_boundary = joined
-            .windows(2)
-            .rposition(|w| w == b"\n\n")
-            .map(|p| p + 2);
+        let lf = joined.windows(2).rposition(|w| w == b"\n\n").map(|p| p + 2);
+        let crlf = joined
+            .windows(4)
+            .rposition(|w| w == b"\r\n\r\n")
+            .map(|p| p + 4);
+        let last_boundary = lf.max(crlf);
         self.since_boundary = match last_boundary {
             Some(p) if p > self.tail.len() => joined.len() - p,
             Some(_) | None => self.since_boundary + chunk.len(),
@@ -85,10 +87,7 @@ pub fn relay(
             return None;
         }
         loop {
-            let idle_left = s
-                .limits
-                .idle
-                .saturating_sub(s.last_upstream.elapsed());
+            let idle_left = s.limits.idle.saturating_sub(s.last_upstream.elapsed());
             if idle_left.is_zero() {
                 tracing::debug!("closing an SSE stream idle past the limit");
                 return None;
@@ -158,7 +157,9 @@ mod tests {
         let gauge = Gauge::default();
         let mut out = Box::pin(relay(upstream, limits, gauge.clone()));
         assert_eq!(gauge.get(), 1);
-        tx.send(Ok(Bytes::from_static(b"data: 1\n"))).await.expect("send");
+        tx.send(Ok(Bytes::from_static(b"data: 1\n")))
+            .await
+            .expect("send");
         assert_eq!(out.next().await.expect("chunk").expect("ok"), "data: 1\n");
         // Mid-event: no keep-alive may be inserted, however long the pause.
         tx.send(Ok(Bytes::from_static(b"\n"))).await.expect("send");

@@ -168,7 +168,10 @@ impl Upstreams {
         while let Some(chunk) = chunks.next().await {
             let chunk = chunk.map_err(|e| unavailable(&agent.name, e))?;
             if body.len() + chunk.len() > cap {
-                return Err(invalid(&agent.name, format!("the card is over {cap} bytes")));
+                return Err(invalid(
+                    &agent.name,
+                    format!("the card is over {cap} bytes"),
+                ));
             }
             body.extend_from_slice(&chunk);
         }
@@ -221,7 +224,11 @@ pub fn endpoints(card: &Value) -> (Option<String>, Option<String>) {
         }
     }
     let pick = |binding: &str| {
-        let of_kind = || candidates.iter().filter(move |(b, _, _)| b == binding && proxied_binding(b));
+        let of_kind = || {
+            candidates
+                .iter()
+                .filter(move |(b, _, _)| b == binding && proxied_binding(b))
+        };
         of_kind()
             .find(|(_, _, v1)| *v1)
             .or_else(|| of_kind().next())
@@ -245,8 +252,14 @@ mod tests {
                 {"url": "http://a/rest", "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"}
             ]
         });
-        assert_eq!(endpoints(&card), (Some("http://a/rpc".into()), Some("http://a/rest".into())));
+        assert_eq!(
+            endpoints(&card),
+            (Some("http://a/rpc".into()), Some("http://a/rest".into()))
+        );
         let legacy = json!({"url": "http://old/", "additionalInterfaces": [{"url": "http://old/rest", "transport": "HTTP+JSON"}]});
-        assert_eq!(endpoints(&legacy), (Some("http://old/".into()), Some("http://old/rest".into())));
+        assert_eq!(
+            endpoints(&legacy),
+            (Some("http://old/".into()), Some("http://old/rest".into()))
+        );
     }
 }

@@ -53,18 +53,34 @@ pub async fn run(args: CallArgs) -> Result<ExitCode, String> {
     let base = iface.url.trim_end_matches('/');
     let request = match args.binding {
         BindingChoice::Jsonrpc => {
-            let method = if args.stream { "SendStreamingMessage" } else { "SendMessage" };
+            let method = if args.stream {
+                "SendStreamingMessage"
+            } else {
+                "SendMessage"
+            };
             client
                 .post(base)
                 .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
         }
         BindingChoice::Rest => {
-            let verb = if args.stream { "message:stream" } else { "message:send" };
-            let prefix = iface.tenant.as_ref().map(|t| format!("/{t}")).unwrap_or_default();
+            let verb = if args.stream {
+                "message:stream"
+            } else {
+                "message:send"
+            };
+            let prefix = iface
+                .tenant
+                .as_ref()
+                .map(|t| format!("/{t}"))
+                .unwrap_or_default();
             client.post(format!("{base}{prefix}/{verb}")).json(&params)
         }
     };
-    let accept = if args.stream { "text/event-stream" } else { "application/json" };
+    let accept = if args.stream {
+        "text/event-stream"
+    } else {
+        "application/json"
+    };
     let resp = request
         .header("A2A-Version", "1.0")
         .header("Accept", accept)
@@ -77,8 +93,9 @@ pub async fn run(args: CallArgs) -> Result<ExitCode, String> {
     }
     let status = resp.status();
     let body = read_capped(resp).await?;
-    let v: Value = serde_json::from_slice(&body)
-        .map_err(|e| format!("the agent answered HTTP {status} with a body that is not JSON: {e}"))?;
+    let v: Value = serde_json::from_slice(&body).map_err(|e| {
+        format!("the agent answered HTTP {status} with a body that is not JSON: {e}")
+    })?;
     let result = if jsonrpc {
         if let Some(err) = v.get("error") {
             return Ok(print_error(err, args.json));
@@ -132,7 +149,11 @@ fn is_sse(resp: &reqwest::Response) -> bool {
         .is_some_and(|v| v.starts_with("text/event-stream"))
 }
 
-async fn print_stream(resp: reqwest::Response, jsonrpc: bool, as_json: bool) -> Result<ExitCode, String> {
+async fn print_stream(
+    resp: reqwest::Response,
+    jsonrpc: bool,
+    as_json: bool,
+) -> Result<ExitCode, String> {
     let mut decoder = SseDecoder::new(MAX_BODY);
     let mut chunks = resp.bytes_stream();
     let mut last = Value::Null;
@@ -144,7 +165,11 @@ async fn print_stream(resp: reqwest::Response, jsonrpc: bool, as_json: bool) -> 
             if let Some(err) = v.get("error") {
                 return Ok(print_error(err, as_json));
             }
-            let payload = if jsonrpc { v.get("result").cloned().unwrap_or(Value::Null) } else { v };
+            let payload = if jsonrpc {
+                v.get("result").cloned().unwrap_or(Value::Null)
+            } else {
+                v
+            };
             if as_json {
                 println!("{payload}");
             } else {
@@ -165,7 +190,9 @@ fn state_of(v: &Value) -> Option<&str> {
 
 fn exit_for(last: &Value) -> ExitCode {
     match state_of(last) {
-        Some("TASK_STATE_FAILED" | "TASK_STATE_CANCELED" | "TASK_STATE_REJECTED") => ExitCode::FAILURE,
+        Some("TASK_STATE_FAILED" | "TASK_STATE_CANCELED" | "TASK_STATE_REJECTED") => {
+            ExitCode::FAILURE
+        }
         _ => ExitCode::SUCCESS,
     }
 }
@@ -183,14 +210,25 @@ fn texts(parts: Option<&Value>) -> Vec<String> {
 
 fn print_human(result: &Value) {
     if let Some(task) = result.get("task") {
-        let state = task.pointer("/status/state").and_then(Value::as_str).unwrap_or("?");
-        println!("task {} {state}", task.get("id").and_then(Value::as_str).unwrap_or("?"));
+        let state = task
+            .pointer("/status/state")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        println!(
+            "task {} {state}",
+            task.get("id").and_then(Value::as_str).unwrap_or("?")
+        );
         if let Some(m) = task.pointer("/status/message") {
             for t in texts(m.get("parts")) {
                 println!("  agent: {t}");
             }
         }
-        for a in task.get("artifacts").and_then(Value::as_array).into_iter().flatten() {
+        for a in task
+            .get("artifacts")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             for t in texts(a.get("parts")) {
                 println!("{t}");
             }
@@ -206,10 +244,19 @@ fn print_human(result: &Value) {
 
 fn print_event(ev: &Value) {
     if let Some(t) = ev.get("task") {
-        let state = t.pointer("/status/state").and_then(Value::as_str).unwrap_or("?");
-        println!("[task] {} {state}", t.get("id").and_then(Value::as_str).unwrap_or("?"));
+        let state = t
+            .pointer("/status/state")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
+        println!(
+            "[task] {} {state}",
+            t.get("id").and_then(Value::as_str).unwrap_or("?")
+        );
     } else if let Some(s) = ev.get("statusUpdate") {
-        let state = s.pointer("/status/state").and_then(Value::as_str).unwrap_or("?");
+        let state = s
+            .pointer("/status/state")
+            .and_then(Value::as_str)
+            .unwrap_or("?");
         let text = texts(s.pointer("/status/message/parts")).join(" ");
         println!("[status] {state} {text}");
     } else if let Some(a) = ev.get("artifactUpdate") {

@@ -15,7 +15,10 @@ use cli::{Cli, Command, ConfigCommand};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
@@ -28,11 +31,9 @@ fn main() -> ExitCode {
             Command::Gateway(args) => serve::gateway(args).await,
             Command::Agent(args) => agent_cmd::run(args).await,
             Command::Call(args) => return call::run(args).await,
-            Command::Config(ConfigCommand::Check { file }) => {
-                warden_gateway::Config::load(&file)
-                    .map(|c| println!("{}: ok ({} agents)", file.display(), c.agents.len()))
-                    .map_err(|e| e.to_string())
-            }
+            Command::Config(ConfigCommand::Check { file }) => warden_gateway::Config::load(&file)
+                .map(|c| println!("{}: ok ({} agents)", file.display(), c.agents.len()))
+                .map_err(|e| e.to_string()),
         }
         .map(|()| ExitCode::SUCCESS)
     });

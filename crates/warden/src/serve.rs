@@ -48,8 +48,7 @@ pub async fn run_gateway(
         "this build does not authenticate callers yet: keep the gateway on loopback or behind a trusted network"
     );
     let admin_app = warden_gateway::admin::router(state.clone());
-    let app = warden_gateway::router(state)
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app = warden_gateway::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let admin_task = tokio::spawn(async move {
         axum::serve(admin, admin_app)
             .with_graceful_shutdown(shutdown_signal())
@@ -73,13 +72,19 @@ pub async fn gateway(args: crate::cli::GatewayArgs) -> Result<(), String> {
     let admin = bind(config.admin.listen, "admin API").await?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     // With port 0 only the bound address is a usable public URL.
-    config.gateway.public_url.get_or_insert_with(|| format!("http://{bound}"));
+    config
+        .gateway
+        .public_url
+        .get_or_insert_with(|| format!("http://{bound}"));
     tracing::info!(
         listen = %listener.local_addr().map_err(|e| e.to_string())?,
         admin = %admin.local_addr().map_err(|e| e.to_string())?,
         agents = config.agents.len(),
         "gateway starting"
     );
+    let admin_addr = admin.local_addr().map_err(|e| e.to_string())?;
+    println!("gateway  {}", config.public_url());
+    println!("admin    http://{admin_addr}");
     let state = GatewayState::new(config, store).map_err(|e| e.to_string())?;
     run_gateway(state, listener, admin).await
 }

@@ -21,11 +21,20 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     let mut agents = Vec::new();
     for name in DEMO_NAMES {
         let listener = bind("127.0.0.1:0".parse().map_err(|_| "bad address")?, name).await?;
-        let url = format!("http://{}", listener.local_addr().map_err(|e| e.to_string())?);
+        let url = format!(
+            "http://{}",
+            listener.local_addr().map_err(|e| e.to_string())?
+        );
         let executor = demo_agent(name, options).ok_or("unknown demo agent")?;
-        let router = warden_agent::agent_router(name, executor, store.clone(), &url, ServerLimits::default())
-            .await
-            .map_err(|e| e.to_string())?;
+        let router = warden_agent::agent_router(
+            name,
+            executor,
+            store.clone(),
+            &url,
+            ServerLimits::default(),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
         tokio::spawn(warden_agent::serve(listener, router, shutdown_signal()));
         agents.push(AgentConfig {
             name: name.to_string(),
@@ -52,7 +61,11 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
     };
     config.validate()?;
     let state = GatewayState::new(config, store).map_err(|e| e.to_string())?;
-    print_welcome(&public_url, &format!("http://{admin_addr}"), &db.display().to_string());
+    print_welcome(
+        &public_url,
+        &format!("http://{admin_addr}"),
+        &db.display().to_string(),
+    );
     run_gateway(state, listener, admin).await
 }
 

@@ -33,7 +33,11 @@ impl AgentExecutor for Input {
             let name = ctx.text();
             let greeting = format!("Hello, {}!", name.trim());
             if updater
-                .artifact(text_artifact("greeting", "greeting", &greeting), false, true)
+                .artifact(
+                    text_artifact("greeting", "greeting", &greeting),
+                    false,
+                    true,
+                )
                 .await
             {
                 updater.status(TaskState::Completed, None).await;

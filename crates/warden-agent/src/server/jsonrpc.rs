@@ -52,7 +52,8 @@ pub(crate) async fn handle(
                 let body = json!({"jsonrpc": "2.0", "id": id, "result": event_json(&ev, dialect)});
                 Ok::<_, Infallible>(Event::default().data(body.to_string()))
             });
-            let sse = Sse::new(frames).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+            let sse =
+                Sse::new(frames).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
             (sse_headers(), sse).into_response()
         }
         Ok(reply) => {

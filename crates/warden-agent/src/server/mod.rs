@@ -87,8 +87,14 @@ pub fn router(
 async fn card_handler(State(state): State<AppState>) -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=60"),
+            ),
         ],
         state.card_json.as_ref().clone(),
     )
@@ -103,11 +109,8 @@ pub(crate) fn caller_version(
     let header = headers
         .get(version::VERSION_HEADER)
         .and_then(|v| v.to_str().ok());
-    let query_value = query.and_then(|q| {
-        q.split('&').find_map(|kv| {
-            kv.strip_prefix("A2A-Version=")
-        })
-    });
+    let query_value =
+        query.and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("A2A-Version=")));
     requested_version(header, query_value)
 }
 

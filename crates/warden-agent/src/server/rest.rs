@@ -19,7 +19,10 @@ use crate::handler::Reply;
 fn json_response(status: axum::http::StatusCode, body: &serde_json::Value) -> Response {
     (
         status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         body.to_string(),
     )
         .into_response()
@@ -63,9 +66,13 @@ pub(crate) async fn handle(
             let frames = events.map(move |ev| {
                 Ok::<_, Infallible>(Event::default().data(event_json(&ev, dialect).to_string()))
             });
-            let sse = Sse::new(frames).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+            let sse =
+                Sse::new(frames).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
             (sse_headers(), sse).into_response()
         }
-        Ok(reply) => json_response(axum::http::StatusCode::OK, &reply_json(&reply, dialect, false)),
+        Ok(reply) => json_response(
+            axum::http::StatusCode::OK,
+            &reply_json(&reply, dialect, false),
+        ),
     }
 }

@@ -1,0 +1,158 @@
+//! The official Python SDK (`a2a-sdk`, pinned in tests/interop/python) as a
+//! client through the gateway, and as an upstream agent behind it.
+
+use std::process::Stdio;
+
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::support::{WAIT, gateway, python, repo_root, up, warden};
+
+fn script(name: &str) -> std::path::PathBuf {
+    repo_root().join("tests/interop/python").join(name)
+}
+
+async fn run_scenarios(base: &str, binding: &str, extra: &[&str]) {
+    let out = Command::new(python())
+        .arg(script("client_scenarios.py"))
+        .args(["--base", base, "--binding", binding])
+        .args(extra)
+        .kill_on_drop(true)
+        .output()
+        .await
+        .expect("run the Python SDK client");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let results: Vec<Value> = stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        !results.is_empty(),
+        "no results: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for r in &results {
+        assert_eq!(r["ok"], true, "{binding}: {r}");
+    }
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const ALL: [&str; 7] = [
+    "send",
+    "stream",
+    "get",
+    "cancel",
+    "list",
+    "subscribe",
+    "input",
+];
+
+fn scenario_args() -> Vec<&'static str> {
+    ALL.iter().flat_map(|s| ["--scenario", s]).collect()
+}
+
+#[tokio::test]
+async fn python_sdk_client_works_through_the_gateway_over_json_rpc() {
+    let w = up(&["--step-interval-ms", "50"]).await;
+    run_scenarios(&w.gateway, "jsonrpc", &scenario_args()).await;
+}
+
+#[tokio::test]
+async fn python_sdk_client_works_through_the_gateway_over_rest() {
+    let w = up(&["--step-interval-ms", "50"]).await;
+    run_scenarios(&w.gateway, "rest", &scenario_args()).await;
+}
+
+/// Starts the Python SDK agent and returns it with its port.
+async fn sdk_agent() -> (tokio::process::Child, u16) {
+    let mut child = Command::new(python())
+        .arg(script("sdk_agent.py"))
+        .args(["--port", "0", "--exit-on-stdin-eof"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("start the Python SDK agent");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let port = tokio::time::timeout(WAIT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if let Some(p) = line.strip_prefix("LISTENING ") {
+                return p.trim().parse::<u16>().ok();
+            }
+        }
+        None
+    })
+    .await
+    .expect("the SDK agent started in time")
+    .expect("the SDK agent printed its port");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, port)
+}
+
+#[tokio::test]
+async fn python_sdk_agent_behind_the_gateway_driven_by_warden_call() {
+    let (_agent, port) = sdk_agent().await;
+    let w = gateway(&format!(
+        "[[agents]]\nname = \"sdk\"\nurl = \"http://127.0.0.1:{port}\"\n"
+    ))
+    .await;
+    let url = format!("{}/agents/sdk", w.gateway);
+    for binding in ["jsonrpc", "rest"] {
+        let out = warden()
+            .args([
+                "call",
+                &url,
+                "--text",
+                "hello python",
+                "--binding",
+                binding,
+                "--json",
+            ])
+            .output()
+            .await
+            .expect("run warden call");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{binding}: {text} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: Value = serde_json::from_str(text.lines().last().unwrap_or("")).expect("json");
+        assert_eq!(v["task"]["status"]["state"], "TASK_STATE_COMPLETED", "{v}");
+        assert_eq!(
+            v["task"]["artifacts"][0]["parts"][0]["text"],
+            "hello python"
+        );
+    }
+    let out = warden()
+        .args(["call", &url, "--text", "slow:3", "--stream", "--json"])
+        .output()
+        .await
+        .expect("run warden call --stream");
+    assert!(out.status.success());
+    let events = String::from_utf8_lossy(&out.stdout).lines().count();
+    assert!(events >= 4, "streamed {events} events");
+}
+
+#[tokio::test]
+async fn client_disconnect_through_the_gateway_does_not_cancel_the_python_sdk_agent() {
+    let (_agent, port) = sdk_agent().await;
+    let w = gateway(&format!(
+        "[[agents]]\nname = \"sdk\"\nurl = \"http://127.0.0.1:{port}\"\n"
+    ))
+    .await;
+    for binding in ["jsonrpc", "rest"] {
+        run_scenarios(
+            &w.gateway,
+            binding,
+            &["--sdk-agent", "sdk", "--scenario", "disconnect"],
+        )
+        .await;
+    }
+}

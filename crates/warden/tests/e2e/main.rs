@@ -1,0 +1,11 @@
+//! End-to-end tests: real `warden` processes on ephemeral loopback ports,
+//! driven over HTTP, and the official A2A SDKs as peers.
+
+mod support;
+
+mod cards_and_admin;
+mod interop_js;
+mod interop_python;
+mod malformed;
+mod quickstart;
+mod streaming;

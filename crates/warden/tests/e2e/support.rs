@@ -1,0 +1,314 @@
+//! Test support: real `warden` processes on ephemeral ports, a spy upstream
+//! that records what reaches it, and the interop peers' interpreters.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::process::{Child, Command};
+
+/// How long any single wait may take before the test fails.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+pub fn warden() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
+    c.kill_on_drop(true).env("WARDEN_LOG", "warn");
+    c
+}
+
+/// A running `warden` process and the URLs it printed.
+pub struct Running {
+    /// Held so the process lives as long as the test (killed on drop).
+    _child: Child,
+    pub gateway: String,
+    pub admin: String,
+    pub dir: tempfile::TempDir,
+}
+
+/// Reads stdout lines until both the gateway and admin URLs were printed.
+async fn read_urls(child: &mut Child) -> (String, String) {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let mut lines = BufReader::new(stdout).lines();
+    let (mut gateway, mut admin) = (None, None);
+    let found = tokio::time::timeout(WAIT, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let mut words = line.split_whitespace();
+            match (words.next(), words.next()) {
+                (Some("gateway"), Some(url)) => gateway = Some(url.to_string()),
+                (Some("admin"), Some(url)) => admin = Some(url.to_string()),
+                _ => {}
+            }
+            if gateway.is_some() && admin.is_some() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(found.is_ok(), "warden did not print its URLs in time");
+    // Keep draining stdout so the child never blocks on a full pipe.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (
+        gateway.expect("gateway URL printed"),
+        admin.expect("admin URL printed"),
+    )
+}
+
+/// `warden up` on ephemeral ports in a fresh data directory.
+pub async fn up(extra: &[&str]) -> Running {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = warden()
+        .args([
+            "up",
+            "--listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args(extra)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn warden up");
+    let (gateway, admin) = read_urls(&mut child).await;
+    Running {
+        _child: child,
+        gateway,
+        admin,
+        dir,
+    }
+}
+
+/// `warden gateway --config` with the given TOML (listen addresses are added).
+pub async fn gateway(config_toml: &str) -> Running {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let text = format!(
+        "[gateway]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\n[admin]\nlisten = \"127.0.0.1:0\"\n{config_toml}"
+    );
+    let path = dir.path().join("warden.toml");
+    std::fs::write(&path, text).expect("write config");
+    let mut child = warden()
+        .arg("gateway")
+        .arg("--config")
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn warden gateway");
+    let (gateway, admin) = read_urls(&mut child).await;
+    Running {
+        _child: child,
+        gateway,
+        admin,
+        dir,
+    }
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .no_proxy()
+        .timeout(WAIT)
+        .build()
+        .expect("client")
+}
+
+/// A JSON-RPC call with `A2A-Version: 1.0`; returns the whole response body.
+pub async fn rpc(url: &str, method: &str, params: Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    client()
+        .post(url)
+        .header("A2A-Version", "1.0")
+        .json(&body)
+        .send()
+        .await
+        .expect("send")
+        .json()
+        .await
+        .expect("json body")
+}
+
+pub fn user_message(text: &str) -> Value {
+    json!({
+        "role": "ROLE_USER",
+        "messageId": format!("m-{}", uuid_like()),
+        "parts": [{"text": text}],
+    })
+}
+
+fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// One HTTP request as the spy upstream saw it.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: String,
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Seen {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A minimal HTTP/1.1 upstream that records every request and answers a
+/// card at `/.well-known/agent-card.json` and a fixed JSON-RPC result
+/// elsewhere. It is deliberately not Warden code.
+pub struct Spy {
+    pub url: String,
+    pub seen: Arc<Mutex<Vec<Seen>>>,
+    pub connections: Arc<Mutex<usize>>,
+}
+
+impl Spy {
+    pub async fn start() -> Spy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind spy");
+        let url = format!("http://{}", listener.local_addr().expect("addr"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(Mutex::new(0));
+        let (s, c, u) = (seen.clone(), connections.clone(), url.clone());
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                *c.lock().expect("lock") += 1;
+                let (s, u) = (s.clone(), u.clone());
+                tokio::spawn(async move {
+                    let _ = serve_spy_connection(sock, s, u).await;
+                });
+            }
+        });
+        Spy {
+            url,
+            seen,
+            connections,
+        }
+    }
+
+    pub fn requests(&self) -> Vec<Seen> {
+        self.seen.lock().expect("lock").clone()
+    }
+
+    pub fn connection_count(&self) -> usize {
+        *self.connections.lock().expect("lock")
+    }
+}
+
+async fn serve_spy_connection(
+    sock: tokio::net::TcpStream,
+    seen: Arc<Mutex<Vec<Seen>>>,
+    url: String,
+) -> std::io::Result<()> {
+    let mut reader = BufReader::new(sock);
+    loop {
+        let mut request_line = String::new();
+        if reader.read_line(&mut request_line).await? == 0 {
+            return Ok(());
+        }
+        let mut parts = request_line.split_whitespace();
+        let method = parts.next().unwrap_or("").to_string();
+        let path = parts.next().unwrap_or("").to_string();
+        let mut headers = Vec::new();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).await?;
+            let line = line.trim_end();
+            if line.is_empty() {
+                break;
+            }
+            if let Some((k, v)) = line.split_once(':') {
+                headers.push((k.trim().to_string(), v.trim().to_string()));
+            }
+        }
+        let len = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).await?;
+        let reply = if path.ends_with("/.well-known/agent-card.json") {
+            json!({
+                "name": "spy", "description": "records requests", "version": "1",
+                "supportedInterfaces": [
+                    {"url": url, "protocolBinding": "JSONRPC", "protocolVersion": "1.0"},
+                    {"url": url, "protocolBinding": "HTTP+JSON", "protocolVersion": "1.0"}
+                ],
+                "capabilities": {"streaming": true},
+                "defaultInputModes": ["text/plain"], "defaultOutputModes": ["text/plain"],
+                "skills": [{"id": "spy", "name": "spy", "description": "spy", "tags": []}]
+            })
+        } else {
+            json!({"jsonrpc": "2.0", "id": 1, "result": {"task": {"id": "t", "contextId": "c", "status": {"state": "TASK_STATE_COMPLETED"}}}})
+        };
+        seen.lock().expect("lock").push(Seen {
+            method,
+            path,
+            headers,
+            body,
+        });
+        let body = reply.to_string();
+        let resp = format!(
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nx-warden-injected: evil\r\nconnection: keep-alive\r\n\r\n{body}",
+            body.len()
+        );
+        reader.get_mut().write_all(resp.as_bytes()).await?;
+    }
+}
+
+/// The Python interpreter of the interop virtualenv (set up on first use).
+pub fn python() -> String {
+    if let Ok(p) = std::env::var("WARDEN_PYTHON")
+        && !p.is_empty()
+    {
+        return p;
+    }
+    let out = std::process::Command::new(repo_root().join("tests/interop/python/setup.sh"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the Python interop setup");
+    assert!(
+        out.status.success(),
+        "python setup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .expect("setup prints the interpreter path")
+        .trim()
+        .to_string()
+}
+
+/// The JavaScript interop folder, with `node_modules` installed.
+pub fn js_dir() -> PathBuf {
+    let dir = repo_root().join("tests/interop/js");
+    let out = std::process::Command::new(dir.join("setup.sh"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run the JS interop setup");
+    assert!(
+        out.status.success(),
+        "js setup failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir
+}
