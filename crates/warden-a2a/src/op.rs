@@ -218,6 +218,9 @@ pub struct A2aOp {
     pub parts: Vec<PartSummary>,
     /// `message.extensions`.
     pub message_extensions: Vec<String>,
+    /// Extensions the caller asked to activate (`A2A-Extensions`, or the v0.3
+    /// `X-A2A-Extensions`); filled in by whoever reads the headers.
+    pub requested_extensions: Vec<String>,
     /// `configuration.returnImmediately` (or v0.3 `blocking:false`).
     pub return_immediately: bool,
 }
@@ -245,6 +248,7 @@ impl A2aOp {
             push_urls: Vec::new(),
             parts: Vec::new(),
             message_extensions: Vec::new(),
+            requested_extensions: Vec::new(),
             return_immediately: false,
         };
         match request {

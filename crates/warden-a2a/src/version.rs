@@ -60,9 +60,28 @@ pub fn requested_version(
     }
 }
 
+/// The extension URIs a caller asked for: `A2A-Extensions` values and, for
+/// v0.3 callers, `X-A2A-Extensions` values (comma-separated, possibly in
+/// several headers), trimmed, empty entries dropped, first occurrence kept.
+pub fn requested_extensions<'a>(values: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for uri in values.into_iter().flat_map(|v| v.split(',')).map(str::trim) {
+        if !uri.is_empty() && !out.iter().any(|u| u == uri) {
+            out.push(uri.to_string());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extensions_from_both_header_spellings() {
+        let got = requested_extensions(["urn:a, urn:b", " urn:a ,,", "urn:c"]);
+        assert_eq!(got, ["urn:a", "urn:b", "urn:c"]);
+    }
 
     #[test]
     fn missing_or_empty_means_0_3() {

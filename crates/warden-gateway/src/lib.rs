@@ -83,6 +83,8 @@ impl GatewayState {
 pub fn router(state: GatewayState) -> Router {
     Router::new()
         .route("/agents/{name}", any(agent_root))
+        // A base URL with a trailing slash is the same interface root.
+        .route("/agents/{name}/", any(agent_root))
         .route("/agents/{name}/{*rest}", any(agent_sub))
         .fallback(not_found)
         .with_state(state)

@@ -21,7 +21,7 @@ use axum::response::Response;
 use http::{HeaderMap, Method, StatusCode, Uri, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use warden_a2a::version::VERSION_HEADER;
+use warden_a2a::version::{EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER, VERSION_HEADER};
 use warden_a2a::{
     A2aError, A2aOp, Binding, ErrorKind, ParsedCall, RestRequest, parse_jsonrpc, parse_rest,
     requested_version,
@@ -161,7 +161,13 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
         Ok(c) => c,
         Err((err, id)) => return refuse(Some(agent), None, err, &id),
     };
-    let op = call.op;
+    let mut op = call.op;
+    op.requested_extensions = warden_a2a::version::requested_extensions(
+        [EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER]
+            .iter()
+            .flat_map(|h| req.headers.get_all(*h))
+            .filter_map(|v| v.to_str().ok()),
+    );
     let jsonrpc_id = op.jsonrpc_id.clone().unwrap_or(Value::Null);
 
     // 4–5. Authenticate and authorise: see the module comment.

@@ -104,6 +104,18 @@ async fn a_v0_3_json_rpc_client_is_understood() {
     assert_eq!(task["artifacts"][0]["parts"][0]["kind"], "text");
     assert_eq!(task["artifacts"][0]["parts"][0]["text"], "old client");
 
+    // The interface root with a trailing slash is the same endpoint.
+    let v = rpc(
+        &format!("{}/agents/echo/", w.gateway),
+        "SendMessage",
+        json!({"message": user_message("slash")}),
+    )
+    .await;
+    assert_eq!(
+        v["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{v}"
+    );
+
     // tasks/get in v0.3 too.
     let get =
         json!({"jsonrpc": "2.0", "id": 2, "method": "tasks/get", "params": {"id": task["id"]}});
