@@ -10,7 +10,8 @@
 //! - [`sse`]: a bounded Server-Sent Events codec.
 
 pub mod error;
-pub mod json;
+/// The strict JSON reader (from `warden-json`).
+pub use warden_json as json;
 pub mod jsonrpc;
 pub mod op;
 pub mod rest;

@@ -1,4 +1,5 @@
-//! The one defensive JSON reader every A2A body goes through.
+//! `warden-json`: the one defensive JSON reader every body, token header and
+//! card goes through (shared by the protocol and trust crates).
 //!
 //! `serde_json` on its own keeps the *last* of two duplicate keys and allows 128
 //! levels of nesting. An agent behind Warden may read duplicates differently (first

@@ -1,0 +1,46 @@
+//! `warden-trust`: the cryptographic decisions Warden makes, with aws-lc-rs
+//! as the only provider and no I/O.
+//!
+//! - [`jwk`], [`jwks`]: public keys read from raw JSON (private and
+//!   symmetric keys refused), RFC 7638 thumbprints.
+//! - [`jws`]: compact JWS parsing (bounded, strict header) and signing.
+//! - [`jwt`]: access-token verification against an issuer policy: algorithm
+//!   allow-list, `kid`, no embedded keys, no `crit`, `typ`, time claims with
+//!   bounded skew and lifetime, `jti`.
+//! - [`signing`]: Warden's own Ed25519/ES256 keys.
+//! - [`replay`]: single-use ids, bounded, failing closed.
+//! - [`apikey`]: API keys stored as id + hash, compared in constant time.
+//! - [`seal`]: private keys sealed at rest.
+//!
+//! Why not `jsonwebtoken`: verification here is a few calls into aws-lc-rs,
+//! and owning them removes that crate's traps (validation built from the
+//! token's own `alg`, `oct` keys from headers, unchecked `crit`/`typ`)
+//! instead of working around them.
+
+pub mod alg;
+pub mod apikey;
+mod b64;
+pub mod jwk;
+pub mod jwks;
+pub mod jws;
+pub mod jwt;
+pub mod replay;
+pub mod seal;
+pub mod signing;
+
+pub use alg::JwsAlg;
+pub use jwk::PublicJwk;
+pub use jwks::KeySet;
+pub use jwt::{Claims, IssuerPolicy, TokenError, VerifiedJwt, verify_jwt};
+pub use replay::{MemoryReplayCache, ReplayCache, ReplayError};
+pub use signing::SigningKey;
+
+/// base64url without padding (JOSE's encoding).
+pub fn b64url_encode(bytes: &[u8]) -> String {
+    b64::encode(bytes)
+}
+
+/// Strict base64url decoding (no padding).
+pub fn b64url_decode(s: &str) -> Option<Vec<u8>> {
+    b64::decode(s)
+}
