@@ -289,8 +289,7 @@ impl Handler {
     }
 
     async fn stream(&self, r: SendMessageRequest) -> Result<Reply, A2aError> {
-        let (live, _, rx) = self.start(&r).await?;
-        let snapshot = live.task.lock().await.clone();
+        let (_, snapshot, rx) = self.start(&r).await?;
         // A send stream ends at a terminal or interrupted state.
         Ok(Reply::Stream(events_after(snapshot, rx, true)))
     }
@@ -315,7 +314,8 @@ impl Handler {
     }
 
     async fn list(&self, r: ListTasksRequest) -> Result<Reply, A2aError> {
-        let page_size = r.page_size.unwrap_or(50);
+        // The parser refuses sizes outside 1..=100; clamp for direct callers.
+        let page_size = r.page_size.unwrap_or(50).clamp(1, 100);
         let after = match &r.status_timestamp_after {
             Some(ts) => Some(
                 normalise(ts)

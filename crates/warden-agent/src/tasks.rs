@@ -154,6 +154,14 @@ impl TaskManager {
                 task.status.state.as_str()
             )));
         }
+        // Only a task waiting for the caller takes a follow-up; a second
+        // message to a task still at work would start a second executor.
+        if !task.status.state.is_interrupted() {
+            return Err(A2aError::unsupported_operation(format!(
+                "task {id} is {} and is not waiting for input",
+                task.status.state.as_str()
+            )));
+        }
         match (&message.context_id, &task.context_id) {
             (Some(given), Some(actual)) if given != actual => {
                 return Err(A2aError::invalid_params(
@@ -259,6 +267,7 @@ impl TaskManager {
                 if page.tasks.is_empty() {
                     break;
                 }
+                let mut progressed = false;
                 for rec in page.tasks {
                     if let Some(live) = self.live(&rec.id).await? {
                         let msg = agent_message(
@@ -266,9 +275,16 @@ impl TaskManager {
                             &rec.context_id,
                             "the agent restarted while working on this task",
                         );
-                        self.set_status(&live, TaskState::Failed, Some(msg)).await?;
-                        failed += 1;
+                        if self.set_status(&live, TaskState::Failed, Some(msg)).await? {
+                            failed += 1;
+                            progressed = true;
+                        }
                     }
+                }
+                // A row whose state column disagrees with its body cannot be
+                // changed here; stop rather than loop on it.
+                if !progressed {
+                    break;
                 }
             }
         }

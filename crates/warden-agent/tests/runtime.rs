@@ -83,11 +83,13 @@ impl AgentExecutor for Stepper {
         let permits = self.permits.clone();
         Box::pin(async move {
             let steps: u32 = ctx.text().trim().parse().unwrap_or(3);
-            let step = || async {
-                permits.acquire().await.map(|p| p.forget()).is_ok()
-            };
+            let step = || async { permits.acquire().await.map(|p| p.forget()).is_ok() };
             for i in 1..=steps {
-                if !step().await || !updater.status(TaskState::Working, Some(&format!("step {i}"))).await {
+                if !step().await
+                    || !updater
+                        .status(TaskState::Working, Some(&format!("step {i}")))
+                        .await
+                {
                     return;
                 }
                 let chunk = text_artifact("out", "out", &format!("{i};"));
@@ -285,7 +287,11 @@ fn describe(e: &StreamResponse) -> String {
         StreamResponse::Message(m) => format!("message {}", text_of(&m.parts)),
         StreamResponse::StatusUpdate(s) => {
             let text = s.status.message.as_ref().map(|m| text_of(&m.parts));
-            format!("status {} {}", s.status.state.as_str(), text.unwrap_or_default())
+            format!(
+                "status {} {}",
+                s.status.state.as_str(),
+                text.unwrap_or_default()
+            )
         }
         StreamResponse::ArtifactUpdate(a) => format!(
             "artifact {} {} append={} last={}",
@@ -358,7 +364,12 @@ async fn return_immediately_answers_before_the_slow_task_completes() {
             let events = drain(stream_of(reply)).await;
             assert_eq!(last_state(&events), Some(TaskState::Completed));
         }
-        Err(e) => assert_err(&e, ErrorKind::UnsupportedOperation, -32004, "UNSUPPORTED_OPERATION"),
+        Err(e) => assert_err(
+            &e,
+            ErrorKind::UnsupportedOperation,
+            -32004,
+            "UNSUPPORTED_OPERATION",
+        ),
     }
     let done = get(&h, &t.id, None).await;
     assert_eq!(done.status.state, TaskState::Completed);
@@ -381,7 +392,10 @@ async fn history_length_on_send_and_get() {
     assert_eq!(one.len(), 1);
     assert_eq!(one[0].role, Role::Agent, "the most recent message is kept");
     assert_eq!(text_of(&one[0].parts), "What is your name?");
-    assert_eq!(get(&h, &t.id, Some(50)).await.history.map(|h| h.len()), Some(2));
+    assert_eq!(
+        get(&h, &t.id, Some(50)).await.history.map(|h| h.len()),
+        Some(2)
+    );
 
     // historyLength 1 on a continuation: only the newest entry.
     let mut r = req(reply_to(&t, "Ada"), history(1));
@@ -410,7 +424,12 @@ async fn input_agent_two_turns() {
     assert_eq!(done.status.state, TaskState::Completed);
     let artifacts = done.artifacts.expect("artifacts");
     assert_eq!(text_of(&artifacts[0].parts), "Hello, Ada!");
-    let roles: Vec<Role> = done.history.expect("history").iter().map(|m| m.role).collect();
+    let roles: Vec<Role> = done
+        .history
+        .expect("history")
+        .iter()
+        .map(|m| m.role)
+        .collect();
     assert_eq!(roles, [Role::User, Role::Agent, Role::User]);
 }
 
@@ -432,8 +451,19 @@ async fn message_to_terminal_task_is_unsupported() {
     let h = handler(Arc::new(Echo)).await;
     let t = send(&h, req(user("once"), None)).await;
     assert_eq!(t.status.state, TaskState::Completed);
-    let e = err_of(call(&h, A2aRequest::SendMessage(req(reply_to(&t, "again"), None))).await);
-    assert_err(&e, ErrorKind::UnsupportedOperation, -32004, "UNSUPPORTED_OPERATION");
+    let e = err_of(
+        call(
+            &h,
+            A2aRequest::SendMessage(req(reply_to(&t, "again"), None)),
+        )
+        .await,
+    );
+    assert_err(
+        &e,
+        ErrorKind::UnsupportedOperation,
+        -32004,
+        "UNSUPPORTED_OPERATION",
+    );
     // Nothing changed.
     let after = get(&h, &t.id, None).await;
     assert_eq!(after.status, t.status);
@@ -516,21 +546,26 @@ async fn stream_starts_with_task_then_ordered_updates_to_completed() {
     assert_eq!(stored.status.state, TaskState::Completed);
 }
 
+/// On a multi-threaded runtime the executor races the stream's setup; the
+/// first event must still be the task as it was before any update, with each
+/// update following exactly once (repeated to make a race show).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn echo_stream_is_task_artifact_completed() {
     let h = handler(Arc::new(Echo)).await;
-    let reply = call(&h, A2aRequest::SendStreamingMessage(req(user("hey"), None)))
-        .await
-        .expect("stream");
-    let events = drain(stream_of(reply)).await;
-    assert_eq!(
-        describe_all(&events),
-        [
-            "task TASK_STATE_SUBMITTED",
-            "artifact echo hey append=false last=true",
-            "status TASK_STATE_COMPLETED ",
-        ]
-    );
+    for _ in 0..40 {
+        let reply = call(&h, A2aRequest::SendStreamingMessage(req(user("hey"), None)))
+            .await
+            .expect("stream");
+        let events = drain(stream_of(reply)).await;
+        assert_eq!(
+            describe_all(&events),
+            [
+                "task TASK_STATE_SUBMITTED",
+                "artifact echo hey append=false last=true",
+                "status TASK_STATE_COMPLETED ",
+            ]
+        );
+    }
 }
 
 #[tokio::test]
@@ -551,9 +586,12 @@ async fn stream_of_input_agent_closes_at_input_required() {
         panic!("task first");
     };
     // The follow-up, streamed: the snapshot is the task back at WORKING.
-    let reply = call(&h, A2aRequest::SendStreamingMessage(req(reply_to(t, "Ada"), None)))
-        .await
-        .expect("stream");
+    let reply = call(
+        &h,
+        A2aRequest::SendStreamingMessage(req(reply_to(t, "Ada"), None)),
+    )
+    .await
+    .expect("stream");
     let events = drain(stream_of(reply)).await;
     assert_eq!(
         describe_all(&events),
@@ -598,7 +636,10 @@ async fn subscribe_gives_snapshot_then_live_events_identically_to_every_stream()
     permits.add_permits(10);
     let rest_a = drain(a).await;
     let rest_b = drain(b).await;
-    assert_eq!(rest_a, rest_b, "every stream gets the same events in the same order");
+    assert_eq!(
+        rest_a, rest_b,
+        "every stream gets the same events in the same order"
+    );
     assert_eq!(
         describe_all(&rest_a),
         [
@@ -663,9 +704,17 @@ async fn dropping_a_stream_does_not_stop_the_task() {
             let events = drain(stream_of(reply)).await;
             assert_eq!(last_state(&events), Some(TaskState::Completed));
         }
-        Err(e) => assert_err(&e, ErrorKind::UnsupportedOperation, -32004, "UNSUPPORTED_OPERATION"),
+        Err(e) => assert_err(
+            &e,
+            ErrorKind::UnsupportedOperation,
+            -32004,
+            "UNSUPPORTED_OPERATION",
+        ),
     }
-    assert_eq!(get(&h, &t.id, None).await.status.state, TaskState::Completed);
+    assert_eq!(
+        get(&h, &t.id, None).await.status.state,
+        TaskState::Completed
+    );
 }
 
 #[tokio::test]
@@ -674,7 +723,12 @@ async fn subscribe_to_terminal_or_unknown_task_fails() {
     let t = send(&h, req(user("x"), None)).await;
     assert_eq!(t.status.state, TaskState::Completed);
     let e = err_of(call(&h, subscribe_req(&t.id)).await);
-    assert_err(&e, ErrorKind::UnsupportedOperation, -32004, "UNSUPPORTED_OPERATION");
+    assert_err(
+        &e,
+        ErrorKind::UnsupportedOperation,
+        -32004,
+        "UNSUPPORTED_OPERATION",
+    );
     let e = err_of(call(&h, subscribe_req("nope")).await);
     assert_err(&e, ErrorKind::TaskNotFound, -32001, "TASK_NOT_FOUND");
 }
@@ -687,9 +741,12 @@ async fn subscribe_to_terminal_or_unknown_task_fails() {
 async fn cancel_slow_task_stops_it_and_is_repeatable() {
     let h = handler(slow(20)).await;
     let mut s = stream_of(
-        call(&h, A2aRequest::SendStreamingMessage(req(user("1000"), None)))
-            .await
-            .expect("stream"),
+        call(
+            &h,
+            A2aRequest::SendStreamingMessage(req(user("1000"), None)),
+        )
+        .await
+        .expect("stream"),
     );
     let StreamResponse::Task(t) = next_event(&mut s).await else {
         panic!("task first");
@@ -737,14 +794,20 @@ async fn cancel_is_seen_through_is_canceled() {
     let StreamResponse::Task(t) = next_event(&mut s).await else {
         panic!("task first");
     };
-    assert_eq!(describe(&next_event(&mut s).await), "status TASK_STATE_WORKING spinning");
+    assert_eq!(
+        describe(&next_event(&mut s).await),
+        "status TASK_STATE_WORKING spinning"
+    );
     let canceled = task_of(cancel(&h, &t.id).await.expect("cancel"));
     assert_eq!(canceled.status.state, TaskState::Canceled);
     let who = within("the executor to notice the cancel", stopped.recv())
         .await
         .expect("executor report");
     assert_eq!(who, t.id);
-    assert_eq!(describe_all(&drain(s).await), ["status TASK_STATE_CANCELED "]);
+    assert_eq!(
+        describe_all(&drain(s).await),
+        ["status TASK_STATE_CANCELED "]
+    );
 }
 
 #[tokio::test]
@@ -752,7 +815,12 @@ async fn cancel_completed_task_is_not_cancelable() {
     let h = handler(Arc::new(Echo)).await;
     let t = send(&h, req(user("x"), None)).await;
     let e = err_of(cancel(&h, &t.id).await);
-    assert_err(&e, ErrorKind::TaskNotCancelable, -32002, "TASK_NOT_CANCELABLE");
+    assert_err(
+        &e,
+        ErrorKind::TaskNotCancelable,
+        -32002,
+        "TASK_NOT_CANCELABLE",
+    );
     assert_eq!(get(&h, &t.id, None).await.status, t.status);
     let e = err_of(cancel(&h, "nope").await);
     assert_err(&e, ErrorKind::TaskNotFound, -32001, "TASK_NOT_FOUND");
@@ -766,7 +834,12 @@ async fn cancel_input_required_task_then_continuation_is_refused() {
     let c = task_of(cancel(&h, &t.id).await.expect("cancel"));
     assert_eq!(c.status.state, TaskState::Canceled);
     let e = err_of(call(&h, A2aRequest::SendMessage(req(reply_to(&t, "Ada"), None))).await);
-    assert_err(&e, ErrorKind::UnsupportedOperation, -32004, "UNSUPPORTED_OPERATION");
+    assert_err(
+        &e,
+        ErrorKind::UnsupportedOperation,
+        -32004,
+        "UNSUPPORTED_OPERATION",
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -877,13 +950,21 @@ async fn push_config_create_get_list_delete() {
 
     // Configs belong to an existing task; a bad URL is invalid params.
     let e = err_of(
-        call(&h, A2aRequest::CreatePushConfig(push_cfg(Some("nope"), "https://x.example"))).await,
+        call(
+            &h,
+            A2aRequest::CreatePushConfig(push_cfg(Some("nope"), "https://x.example")),
+        )
+        .await,
     );
     assert_err(&e, ErrorKind::TaskNotFound, -32001, "TASK_NOT_FOUND");
     let e = err_of(call(&h, list_cfgs("nope")).await);
     assert_err(&e, ErrorKind::TaskNotFound, -32001, "TASK_NOT_FOUND");
     let e = err_of(
-        call(&h, A2aRequest::CreatePushConfig(push_cfg(Some(&t.id), "ftp://x.example"))).await,
+        call(
+            &h,
+            A2aRequest::CreatePushConfig(push_cfg(Some(&t.id), "ftp://x.example")),
+        )
+        .await,
     );
     assert_err(&e, ErrorKind::InvalidParams, -32602, "INVALID_PARAMS");
 }
@@ -1025,12 +1106,22 @@ async fn inline_push_config_with_bad_url_leaves_no_task() {
 async fn streaming_disabled_refuses_stream_and_subscribe() {
     let h = handler(no_push_no_stream()).await;
     let e = err_of(call(&h, A2aRequest::SendStreamingMessage(req(user("x"), None))).await);
-    assert_err(&e, ErrorKind::UnsupportedOperation, -32004, "UNSUPPORTED_OPERATION");
+    assert_err(
+        &e,
+        ErrorKind::UnsupportedOperation,
+        -32004,
+        "UNSUPPORTED_OPERATION",
+    );
     // Nothing was created by the refused stream.
     assert_eq!(list_all(&h).await.total_size, 0);
     let t = send(&h, req(user("x"), immediately())).await;
     let e = err_of(call(&h, subscribe_req(&t.id)).await);
-    assert_err(&e, ErrorKind::UnsupportedOperation, -32004, "UNSUPPORTED_OPERATION");
+    assert_err(
+        &e,
+        ErrorKind::UnsupportedOperation,
+        -32004,
+        "UNSUPPORTED_OPERATION",
+    );
 }
 
 fn extended_req() -> A2aRequest {
@@ -1060,7 +1151,12 @@ async fn echo_serves_its_extended_card_with_interfaces() {
 async fn extended_card_capability_gates() {
     let h = handler(Arc::new(Input)).await;
     let e = err_of(call(&h, extended_req()).await);
-    assert_err(&e, ErrorKind::UnsupportedOperation, -32004, "UNSUPPORTED_OPERATION");
+    assert_err(
+        &e,
+        ErrorKind::UnsupportedOperation,
+        -32004,
+        "UNSUPPORTED_OPERATION",
+    );
 
     let h = handler(Arc::new(Plain {
         card: card("unset", true, true, true),
@@ -1212,7 +1308,10 @@ fn recover_fails_tasks_a_previous_process_left_working() {
             panic!("task first");
         };
         // WORKING is persisted before it is broadcast.
-        assert_eq!(describe(&next_event(&mut s).await), "status TASK_STATE_WORKING step 1/5");
+        assert_eq!(
+            describe(&next_event(&mut s).await),
+            "status TASK_STATE_WORKING step 1/5"
+        );
         t.id
     });
     drop(first);
@@ -1227,7 +1326,10 @@ fn recover_fails_tasks_a_previous_process_left_working() {
         let before = manager.load(&task_id).await.expect("load").expect("task");
         assert_eq!(before.status.state, TaskState::Working);
 
-        assert_eq!(within("recover", manager.recover()).await.expect("recover"), 1);
+        assert_eq!(
+            within("recover", manager.recover()).await.expect("recover"),
+            1
+        );
         let after = manager.load(&task_id).await.expect("load").expect("task");
         assert_eq!(after.status.state, TaskState::Failed);
         let why = after.status.message.as_ref().expect("a reason");
@@ -1342,7 +1444,10 @@ async fn sse_events(resp: reqwest::Response) -> Vec<Value> {
             }
         }
     }
-    assert!(buf.iter().all(u8::is_ascii_whitespace), "trailing partial frame");
+    assert!(
+        buf.iter().all(u8::is_ascii_whitespace),
+        "trailing partial frame"
+    );
     out
 }
 
@@ -1350,7 +1455,10 @@ fn assert_sse_headers(resp: &reqwest::Response) {
     assert_eq!(resp.status(), 200);
     let h = resp.headers();
     let get = |k: &str| h.get(k).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    assert!(get("content-type").starts_with("text/event-stream"), "{h:?}");
+    assert!(
+        get("content-type").starts_with("text/event-stream"),
+        "{h:?}"
+    );
     assert_eq!(get("cache-control"), "no-cache");
     assert_eq!(h.get_all("cache-control").iter().count(), 1);
     assert_eq!(get("x-accel-buffering"), "no");
@@ -1359,9 +1467,16 @@ fn assert_sse_headers(resp: &reqwest::Response) {
 fn assert_jsonrpc_error(v: &Value, code: i64, reason: &str) {
     assert!(v.get("result").is_none(), "{v}");
     assert_eq!(v["error"]["code"], code, "{v}");
-    assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
     let info = &v["error"]["data"][0];
-    assert_eq!(info["@type"], "type.googleapis.com/google.rpc.ErrorInfo", "{v}");
+    assert_eq!(
+        info["@type"], "type.googleapis.com/google.rpc.ErrorInfo",
+        "{v}"
+    );
     assert_eq!(info["reason"], reason, "{v}");
     assert_eq!(info["domain"], "a2a-protocol.org");
 }
@@ -1371,7 +1486,10 @@ fn assert_rest_error(status: u16, v: &Value, want_status: u16, grpc: &str, reaso
     assert_eq!(v["error"]["code"], want_status, "{v}");
     assert_eq!(v["error"]["status"], grpc, "{v}");
     let info = &v["error"]["details"][0];
-    assert_eq!(info["@type"], "type.googleapis.com/google.rpc.ErrorInfo", "{v}");
+    assert_eq!(
+        info["@type"], "type.googleapis.com/google.rpc.ErrorInfo",
+        "{v}"
+    );
     assert_eq!(info["reason"], reason, "{v}");
     assert_eq!(info["domain"], "a2a-protocol.org");
 }
@@ -1379,7 +1497,9 @@ fn assert_rest_error(status: u16, v: &Value, want_status: u16, grpc: &str, reaso
 #[tokio::test]
 async fn http_jsonrpc_send_get_and_errors() {
     let s = serve("echo", Arc::new(Echo)).await;
-    let v = s.rpc("SendMessage", json!({"message": user_json("hi")})).await;
+    let v = s
+        .rpc("SendMessage", json!({"message": user_json("hi")}))
+        .await;
     assert_eq!(v["id"], "req-1");
     let task = &v["result"]["task"];
     assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED");
@@ -1387,10 +1507,17 @@ async fn http_jsonrpc_send_get_and_errors() {
     assert!(task.get("kind").is_none(), "no v0.3 discriminators in v1.0");
     let id = task["id"].as_str().expect("id").to_string();
 
-    let v = s.rpc("GetTask", json!({"id": id, "historyLength": 0})).await;
+    let v = s
+        .rpc("GetTask", json!({"id": id, "historyLength": 0}))
+        .await;
     assert_eq!(v["result"]["id"], id.as_str());
-    assert!(v["result"].get("history").is_none(), "historyLength 0 omits history");
-    let v = s.rpc("GetTask", json!({"id": id, "historyLength": 1})).await;
+    assert!(
+        v["result"].get("history").is_none(),
+        "historyLength 0 omits history"
+    );
+    let v = s
+        .rpc("GetTask", json!({"id": id, "historyLength": 1}))
+        .await;
     assert_eq!(v["result"]["history"].as_array().map(Vec::len), Some(1));
 
     let v = s.rpc("GetTask", json!({"id": "nope"})).await;
@@ -1405,7 +1532,6 @@ async fn http_jsonrpc_send_get_and_errors() {
     let v = s.rpc("NoSuchMethod", json!({})).await;
     assert_jsonrpc_error(&v, -32601, "METHOD_NOT_FOUND");
 }
-
 
 #[tokio::test]
 async fn http_rest_errors_use_mapped_status_and_google_rpc_status() {
@@ -1425,7 +1551,11 @@ async fn http_rest_errors_use_mapped_status_and_google_rpc_status() {
     let id = v["task"]["id"].as_str().expect("id").to_string();
 
     let (status, v) = s
-        .rest(reqwest::Method::GET, &format!("/tasks/{id}?historyLength=0"), None)
+        .rest(
+            reqwest::Method::GET,
+            &format!("/tasks/{id}?historyLength=0"),
+            None,
+        )
         .await;
     assert_eq!(status, 200);
     assert_eq!(v["id"], id.as_str());
@@ -1434,11 +1564,27 @@ async fn http_rest_errors_use_mapped_status_and_google_rpc_status() {
     let (status, v) = s
         .rest(reqwest::Method::POST, &format!("/tasks/{id}:cancel"), None)
         .await;
-    assert_rest_error(status, &v, 400, "FAILED_PRECONDITION", "TASK_NOT_CANCELABLE");
+    assert_rest_error(
+        status,
+        &v,
+        400,
+        "FAILED_PRECONDITION",
+        "TASK_NOT_CANCELABLE",
+    );
     let (status, v) = s
-        .rest(reqwest::Method::POST, &format!("/tasks/{id}:subscribe"), None)
+        .rest(
+            reqwest::Method::POST,
+            &format!("/tasks/{id}:subscribe"),
+            None,
+        )
         .await;
-    assert_rest_error(status, &v, 400, "FAILED_PRECONDITION", "UNSUPPORTED_OPERATION");
+    assert_rest_error(
+        status,
+        &v,
+        400,
+        "FAILED_PRECONDITION",
+        "UNSUPPORTED_OPERATION",
+    );
     let (status, v) = s
         .rest(reqwest::Method::GET, "/tasks?pageSize=0", None)
         .await;
@@ -1457,7 +1603,10 @@ async fn http_rest_errors_use_mapped_status_and_google_rpc_status() {
     assert_eq!(v["taskId"], id.as_str());
     let path = format!("/tasks/{id}/pushNotificationConfigs/{cid}");
     let (status, v) = s.rest(reqwest::Method::GET, &path, None).await;
-    assert_eq!((status, v["url"].as_str()), (200, Some("https://hooks.example/r")));
+    assert_eq!(
+        (status, v["url"].as_str()),
+        (200, Some("https://hooks.example/r"))
+    );
     for _ in 0..2 {
         let (status, v) = s.rest(reqwest::Method::DELETE, &path, None).await;
         assert_eq!((status, v), (200, json!({})));
@@ -1466,7 +1615,9 @@ async fn http_rest_errors_use_mapped_status_and_google_rpc_status() {
     assert_rest_error(status, &v, 404, "NOT_FOUND", "TASK_NOT_FOUND");
 
     // The extended card over REST.
-    let (status, v) = s.rest(reqwest::Method::GET, "/extendedAgentCard", None).await;
+    let (status, v) = s
+        .rest(reqwest::Method::GET, "/extendedAgentCard", None)
+        .await;
     assert_eq!(status, 200);
     assert_eq!(v["skills"].as_array().map(Vec::len), Some(2));
     assert_eq!(v["supportedInterfaces"][0]["url"], s.base.as_str());
@@ -1503,7 +1654,10 @@ async fn http_wrong_content_type_and_unsupported_version() {
         .await
         .expect("send");
     let v: Value = resp.json().await.expect("json");
-    assert_eq!(v["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED", "{v}");
+    assert_eq!(
+        v["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{v}"
+    );
 
     let resp = s
         .client
@@ -1531,7 +1685,13 @@ async fn http_wrong_content_type_and_unsupported_version() {
         .expect("send");
     let status = resp.status().as_u16();
     let v: Value = resp.json().await.expect("json");
-    assert_rest_error(status, &v, 400, "INVALID_ARGUMENT", "CONTENT_TYPE_NOT_SUPPORTED");
+    assert_rest_error(
+        status,
+        &v,
+        400,
+        "INVALID_ARGUMENT",
+        "CONTENT_TYPE_NOT_SUPPORTED",
+    );
 
     let resp = s
         .client
@@ -1544,7 +1704,13 @@ async fn http_wrong_content_type_and_unsupported_version() {
         .expect("send");
     let status = resp.status().as_u16();
     let v: Value = resp.json().await.expect("json");
-    assert_rest_error(status, &v, 400, "FAILED_PRECONDITION", "VERSION_NOT_SUPPORTED");
+    assert_rest_error(
+        status,
+        &v,
+        400,
+        "FAILED_PRECONDITION",
+        "VERSION_NOT_SUPPORTED",
+    );
 }
 
 #[tokio::test]
@@ -1555,7 +1721,11 @@ async fn http_jsonrpc_stream_is_sse_with_ordered_events() {
         .await;
     assert_sse_headers(&resp);
     let events = sse_events(resp).await;
-    assert!(events.iter().all(|e| e["jsonrpc"] == "2.0" && e["id"] == "req-1"));
+    assert!(
+        events
+            .iter()
+            .all(|e| e["jsonrpc"] == "2.0" && e["id"] == "req-1")
+    );
     let results: Vec<&Value> = events.iter().map(|e| &e["result"]).collect();
     let kinds: Vec<&str> = results
         .iter()
@@ -1568,10 +1738,23 @@ async fn http_jsonrpc_stream_is_sse_with_ordered_events() {
         .collect();
     assert_eq!(
         kinds,
-        ["task", "statusUpdate", "artifactUpdate", "statusUpdate", "artifactUpdate", "statusUpdate"]
+        [
+            "task",
+            "statusUpdate",
+            "artifactUpdate",
+            "statusUpdate",
+            "artifactUpdate",
+            "statusUpdate"
+        ]
     );
-    assert_eq!(results[0]["task"]["status"]["state"], "TASK_STATE_SUBMITTED");
-    assert_eq!(results[5]["statusUpdate"]["status"]["state"], "TASK_STATE_COMPLETED");
+    assert_eq!(
+        results[0]["task"]["status"]["state"],
+        "TASK_STATE_SUBMITTED"
+    );
+    assert_eq!(
+        results[5]["statusUpdate"]["status"]["state"],
+        "TASK_STATE_COMPLETED"
+    );
     assert_eq!(results[4]["artifactUpdate"]["append"], true);
     assert_eq!(results[4]["artifactUpdate"]["lastChunk"], true);
 }
@@ -1626,9 +1809,18 @@ async fn http_rest_stream_and_subscribe() {
     let events = &all[0];
     assert_eq!(events[0]["task"]["id"], id.as_str());
     assert_eq!(events.len(), 4, "{events:?}");
-    assert_eq!(events[1]["statusUpdate"]["status"]["state"], "TASK_STATE_WORKING");
-    assert_eq!(events[2]["artifactUpdate"]["artifact"]["parts"][0]["text"], "1;");
-    assert_eq!(events[3]["statusUpdate"]["status"]["state"], "TASK_STATE_COMPLETED");
+    assert_eq!(
+        events[1]["statusUpdate"]["status"]["state"],
+        "TASK_STATE_WORKING"
+    );
+    assert_eq!(
+        events[2]["artifactUpdate"]["artifact"]["parts"][0]["text"],
+        "1;"
+    );
+    assert_eq!(
+        events[3]["statusUpdate"]["status"]["state"],
+        "TASK_STATE_COMPLETED"
+    );
 
     // A REST stream: bare StreamResponse frames.
     permits.add_permits(10);
@@ -1662,7 +1854,10 @@ async fn http_streaming_disabled_is_unsupported_before_any_sse() {
     let v = s.rpc("SubscribeToTask", json!({"id": "whatever"})).await;
     assert_jsonrpc_error(&v, -32004, "UNSUPPORTED_OPERATION");
     let v = s
-        .rpc("CreateTaskPushNotificationConfig", json!({"taskId": "t", "url": "https://h.example"}))
+        .rpc(
+            "CreateTaskPushNotificationConfig",
+            json!({"taskId": "t", "url": "https://h.example"}),
+        )
         .await;
     assert_jsonrpc_error(&v, -32003, "PUSH_NOTIFICATION_NOT_SUPPORTED");
     let v = s.rpc("GetExtendedAgentCard", json!({})).await;
@@ -1697,7 +1892,11 @@ async fn http_card_is_served_at_both_well_known_paths() {
         .filter_map(|i| i["protocolBinding"].as_str())
         .collect();
     assert_eq!(bindings, ["JSONRPC", "HTTP+JSON"]);
-    assert!(ifaces.iter().all(|i| i["url"] == s.base.as_str() && i["protocolVersion"] == "1.0"));
+    assert!(
+        ifaces
+            .iter()
+            .all(|i| i["url"] == s.base.as_str() && i["protocolVersion"] == "1.0")
+    );
     // It parses as a v1.0 AgentCard.
     let parsed: AgentCard = serde_json::from_value(card.clone()).expect("valid card");
     assert_eq!(parsed.supported_interfaces.len(), 2);
@@ -1752,9 +1951,15 @@ async fn http_list_tasks_pages_newest_first() {
     let mut created = HashSet::new();
     for i in 0..7 {
         let v = s
-            .rpc("SendMessage", json!({"message": user_json(&format!("t{i}"))}))
+            .rpc(
+                "SendMessage",
+                json!({"message": user_json(&format!("t{i}"))}),
+            )
             .await;
-        assert_eq!(v["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED");
+        assert_eq!(
+            v["result"]["task"]["status"]["state"],
+            "TASK_STATE_COMPLETED"
+        );
         created.insert(v["result"]["task"]["id"].as_str().expect("id").to_string());
     }
 
@@ -1775,14 +1980,22 @@ async fn http_list_tasks_pages_newest_first() {
         let tasks = r["tasks"].as_array().expect("tasks");
         assert!(tasks.len() <= 3);
         for t in tasks {
-            assert!(t.get("artifacts").is_none(), "artifacts absent unless asked: {t}");
+            assert!(
+                t.get("artifacts").is_none(),
+                "artifacts absent unless asked: {t}"
+            );
             seen.push(t["id"].as_str().expect("id").to_string());
             order.push((
-                t["status"]["timestamp"].as_str().expect("timestamp").to_string(),
+                t["status"]["timestamp"]
+                    .as_str()
+                    .expect("timestamp")
+                    .to_string(),
                 t["id"].as_str().expect("id").to_string(),
             ));
         }
-        let next = r.get("nextPageToken").expect("nextPageToken always present");
+        let next = r
+            .get("nextPageToken")
+            .expect("nextPageToken always present");
         token = next.as_str().expect("string token").to_string();
         if token.is_empty() {
             break;
@@ -1806,7 +2019,11 @@ async fn http_list_tasks_pages_newest_first() {
 
     // The same over REST.
     let (status, v) = s
-        .rest(reqwest::Method::GET, "/tasks?pageSize=5&includeArtifacts=false", None)
+        .rest(
+            reqwest::Method::GET,
+            "/tasks?pageSize=5&includeArtifacts=false",
+            None,
+        )
         .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["tasks"].as_array().map(Vec::len), Some(5));
@@ -1821,7 +2038,9 @@ async fn http_list_tasks_pages_newest_first() {
 #[tokio::test]
 async fn http_input_flow_and_cancel_over_jsonrpc() {
     let s = serve("input", Arc::new(Input)).await;
-    let v = s.rpc("SendMessage", json!({"message": user_json("hi")})).await;
+    let v = s
+        .rpc("SendMessage", json!({"message": user_json("hi")}))
+        .await;
     let task = &v["result"]["task"];
     assert_eq!(task["status"]["state"], "TASK_STATE_INPUT_REQUIRED");
     let id = task["id"].as_str().expect("id").to_string();
@@ -1839,7 +2058,9 @@ async fn http_input_flow_and_cancel_over_jsonrpc() {
     assert_eq!(task["status"]["state"], "TASK_STATE_COMPLETED", "{v}");
     assert_eq!(task["artifacts"][0]["parts"][0]["text"], "Hello, Ada!");
 
-    let v = s.rpc("SendMessage", json!({"message": user_json("hi")})).await;
+    let v = s
+        .rpc("SendMessage", json!({"message": user_json("hi")}))
+        .await;
     let id = v["result"]["task"]["id"].as_str().expect("id").to_string();
     let v = s.rpc("CancelTask", json!({"id": id})).await;
     assert_eq!(v["result"]["status"]["state"], "TASK_STATE_CANCELED", "{v}");

@@ -36,6 +36,15 @@ pub fn rewrite(card: &Value, gateway_url: &str) -> Value {
     }
     if obj.contains_key("url") {
         obj.insert("url".into(), Value::String(gateway_url.into()));
+        // The v0.3 `url` now leads to the gateway, which speaks JSON-RPC
+        // there whatever the upstream preferred.
+        let preferred = obj.get("preferredTransport").and_then(Value::as_str);
+        if preferred.is_some_and(|t| !proxied_binding(t)) {
+            obj.insert(
+                "preferredTransport".into(),
+                Value::String(BINDING_JSONRPC.into()),
+            );
+        }
     }
     if let Some(Value::Array(list)) = obj.get_mut("additionalInterfaces") {
         list.retain(|i| {

@@ -253,6 +253,26 @@ impl Config {
                 return Err(format!("{key} must be greater than 0"));
             }
         }
+        for (key, value, min) in [
+            (
+                "limits.upstream_connect_timeout_ms",
+                l.upstream_connect_timeout_ms,
+                1,
+            ),
+            ("limits.upstream_timeout_ms", l.upstream_timeout_ms, 1),
+            ("limits.stream_idle_timeout_ms", l.stream_idle_timeout_ms, 1),
+            ("limits.keepalive_interval_ms", l.keepalive_interval_ms, 100),
+        ] {
+            if value < min {
+                return Err(format!("{key} must be at least {min}"));
+            }
+        }
+        if self.gateway.listen.ip().is_unspecified() && self.gateway.public_url.is_none() {
+            return Err(format!(
+                "gateway.listen is {}: set gateway.public_url, the address clients use, so cards do not advertise it",
+                self.gateway.listen
+            ));
+        }
         if l.max_json_depth > 128 {
             return Err("limits.max_json_depth must be at most 128".into());
         }

@@ -207,6 +207,10 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
             url,
             headers,
             body,
+            gateway_url: format!(
+                "{}/agents/{agent}",
+                cards::public_base(state, &req.headers, req.peer)
+            ),
         },
     )
     .await;

@@ -25,6 +25,9 @@ pub struct Forward<'a> {
     pub headers: HeaderMap,
     /// The exact bytes the client sent (and Warden checked).
     pub body: Bytes,
+    /// This agent's URL on the gateway, as the caller reached it (for
+    /// rewriting the extended card).
+    pub gateway_url: String,
 }
 
 /// How the upstream answered.
@@ -127,12 +130,22 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
             max_depth: limits.max_json_depth,
             max_string_bytes: limits.max_json_string_bytes,
         };
-        let gateway_url = format!("{}/agents/{}", state.public_url, f.agent);
-        if let Some(rewritten) =
-            rewrite_extended_card(&body, f.op.binding, &gateway_url, json_limits)
-        {
-            body = rewritten;
-            headers.remove(header::CONTENT_LENGTH);
+        match rewrite_extended_card(&body, f.op.binding, &f.gateway_url, json_limits) {
+            Some(rewritten) => {
+                body = rewritten;
+                headers.remove(header::CONTENT_LENGTH);
+            }
+            // What cannot be read cannot be rewritten, and relaying it as is
+            // could leak upstream addresses.
+            None => {
+                return Answer::Failed(A2aError::new(
+                    ErrorKind::InvalidAgentResponse,
+                    format!(
+                        "agent {:?} sent an extended card that is not valid JSON",
+                        f.agent
+                    ),
+                ));
+            }
         }
     }
     let mut out = Response::new(Body::from(body));

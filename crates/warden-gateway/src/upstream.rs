@@ -147,7 +147,18 @@ impl Upstreams {
             .timeout(Duration::from_millis(self.limits.upstream_timeout_ms))
             .send()
             .await
-            .map_err(|e| unavailable(&agent.name, e))?;
+            .map_err(|e| {
+                // The reason goes to the log; callers never see upstream URLs.
+                tracing::warn!(agent = %agent.name, error = %e, "agent card fetch failed");
+                if e.is_timeout() {
+                    A2aError::new(
+                        ErrorKind::UpstreamTimeout,
+                        format!("agent {:?} did not answer in time", agent.name),
+                    )
+                } else {
+                    unavailable(&agent.name, "its card could not be fetched")
+                }
+            })?;
         if !resp.status().is_success() {
             return Err(unavailable(
                 &agent.name,
@@ -166,7 +177,10 @@ impl Upstreams {
         let mut body = Vec::new();
         let mut chunks = resp.bytes_stream();
         while let Some(chunk) = chunks.next().await {
-            let chunk = chunk.map_err(|e| unavailable(&agent.name, e))?;
+            let chunk = chunk.map_err(|e| {
+                tracing::warn!(agent = %agent.name, error = %e, "agent card read failed");
+                unavailable(&agent.name, "its card could not be read")
+            })?;
             if body.len() + chunk.len() > cap {
                 return Err(invalid(
                     &agent.name,

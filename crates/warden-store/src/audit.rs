@@ -14,7 +14,8 @@ pub struct AuditRecord {
     pub agent: Option<String>,
     pub operation: Option<String>,
     pub binding: Option<String>,
-    /// `allow`, `deny`, `error`, …
+    /// What was decided (the gateway writes `forwarded`, `refused`,
+    /// `upstream_failed`, `card_served`).
     pub outcome: String,
     pub reason: Option<String>,
     pub source: Option<String>,

@@ -18,10 +18,18 @@ const MIN_RSA_BITS: usize = 2048;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum KeyMaterial {
     /// P-256 or P-384: the uncompressed point `04 || x || y`.
-    Ec { curve: Curve, point: Vec<u8> },
+    Ec {
+        curve: Curve,
+        point: Vec<u8>,
+    },
     /// Ed25519 public key bytes.
-    Ed25519 { x: Vec<u8> },
-    Rsa { n: Vec<u8>, e: Vec<u8> },
+    Ed25519 {
+        x: Vec<u8>,
+    },
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -130,9 +138,19 @@ impl PublicJwk {
         }
         matches!(
             (&self.material, alg),
-            (KeyMaterial::Ec { curve: Curve::P256, .. }, JwsAlg::Es256)
-                | (KeyMaterial::Ec { curve: Curve::P384, .. }, JwsAlg::Es384)
-                | (KeyMaterial::Ed25519 { .. }, JwsAlg::EdDsa)
+            (
+                KeyMaterial::Ec {
+                    curve: Curve::P256,
+                    ..
+                },
+                JwsAlg::Es256
+            ) | (
+                KeyMaterial::Ec {
+                    curve: Curve::P384,
+                    ..
+                },
+                JwsAlg::Es384
+            ) | (KeyMaterial::Ed25519 { .. }, JwsAlg::EdDsa)
                 | (KeyMaterial::Rsa { .. }, JwsAlg::Rs256 | JwsAlg::Ps256)
         )
     }
@@ -181,8 +199,12 @@ impl PublicJwk {
                     "y": b64::encode(&point[1 + len..]),
                 })
             }
-            KeyMaterial::Ed25519 { x } => json!({"crv": "Ed25519", "kty": "OKP", "x": b64::encode(x)}),
-            KeyMaterial::Rsa { n, e } => json!({"e": b64::encode(e), "kty": "RSA", "n": b64::encode(n)}),
+            KeyMaterial::Ed25519 { x } => {
+                json!({"crv": "Ed25519", "kty": "OKP", "x": b64::encode(x)})
+            }
+            KeyMaterial::Rsa { n, e } => {
+                json!({"e": b64::encode(e), "kty": "RSA", "n": b64::encode(n)})
+            }
         }
     }
 
@@ -226,17 +248,29 @@ mod tests {
             "kid": "2011-04-29"
         });
         let key = PublicJwk::from_json(&jwk).expect("valid RSA JWK");
-        assert_eq!(key.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+        assert_eq!(
+            key.thumbprint(),
+            "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs"
+        );
     }
 
     #[test]
     fn private_and_symmetric_keys_are_refused() {
         let oct = json!({"kty": "oct", "k": "c2VjcmV0"});
-        assert_eq!(PublicJwk::from_json(&oct), Err(JwkError::PrivateMember("k")));
+        assert_eq!(
+            PublicJwk::from_json(&oct),
+            Err(JwkError::PrivateMember("k"))
+        );
         let ec_private = json!({"kty": "EC", "crv": "P-256", "x": "x", "y": "y", "d": "d"});
-        assert_eq!(PublicJwk::from_json(&ec_private), Err(JwkError::PrivateMember("d")));
+        assert_eq!(
+            PublicJwk::from_json(&ec_private),
+            Err(JwkError::PrivateMember("d"))
+        );
         let oct_no_k = json!({"kty": "oct"});
-        assert!(matches!(PublicJwk::from_json(&oct_no_k), Err(JwkError::UnsupportedType(_))));
+        assert!(matches!(
+            PublicJwk::from_json(&oct_no_k),
+            Err(JwkError::UnsupportedType(_))
+        ));
     }
 
     #[test]
@@ -246,6 +280,9 @@ mod tests {
         let ed = json!({"kty": "OKP", "crv": "Ed25519", "x": b64::encode(&[1; 31])});
         assert!(PublicJwk::from_json(&ed).is_err());
         let x448 = json!({"kty": "OKP", "crv": "X448", "x": b64::encode(&[1; 56])});
-        assert!(matches!(PublicJwk::from_json(&x448), Err(JwkError::UnsupportedCurve(_))));
+        assert!(matches!(
+            PublicJwk::from_json(&x448),
+            Err(JwkError::UnsupportedCurve(_))
+        ));
     }
 }

@@ -26,10 +26,16 @@ impl KeySet {
     /// out, as are keys of unsupported types or for encryption; a private
     /// key anywhere refuses the whole set (it signals a misconfiguration).
     pub fn from_jwks(v: &Value) -> Result<Self, JwksError> {
-        let list = v.get("keys").and_then(Value::as_array).ok_or(JwksError::Shape)?;
+        let list = v
+            .get("keys")
+            .and_then(Value::as_array)
+            .ok_or(JwksError::Shape)?;
         let mut keys = HashMap::new();
         for (index, k) in list.iter().enumerate() {
-            if k.get("use").and_then(Value::as_str).is_some_and(|u| u != "sig") {
+            if k.get("use")
+                .and_then(Value::as_str)
+                .is_some_and(|u| u != "sig")
+            {
                 continue;
             }
             let key = match PublicJwk::from_json(k) {

@@ -39,7 +39,8 @@ pub fn parse_compact(token: &str, max_bytes: usize) -> Result<CompactJws<'_>, Jw
         return Err(JwsError::TooLarge(max_bytes));
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(JwsError::Malformed);
     };

@@ -121,12 +121,17 @@ const CLAIM_LIMITS: JsonLimits = JsonLimits {
 fn typ_matches(found: &str, want: &str) -> bool {
     let norm = |s: &str| {
         let s = s.to_ascii_lowercase();
-        s.strip_prefix("application/").map(str::to_owned).unwrap_or(s)
+        s.strip_prefix("application/")
+            .map(str::to_owned)
+            .unwrap_or(s)
     };
     norm(found) == norm(want)
 }
 
-fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<u64>, TokenError> {
+fn numeric_date(
+    claims: &Map<String, Value>,
+    name: &'static str,
+) -> Result<Option<u64>, TokenError> {
     match claims.get(name) {
         None => Ok(None),
         Some(Value::Number(n)) => {
@@ -134,7 +139,7 @@ fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Optio
                 return Ok(Some(u));
             }
             match n.as_f64() {
-                Some(f) if f.is_finite() && f >= 0.0 && f < 1e15 => Ok(Some(f.floor() as u64)),
+                Some(f) if (0.0..1e15).contains(&f) => Ok(Some(f.floor() as u64)),
                 _ => Err(TokenError::BadClaim(name)),
             }
         }
@@ -183,7 +188,9 @@ pub fn verify_jwt(
             return Err(TokenError::WrongTyp(want.clone()));
         }
     }
-    let key = keys.get(&kid).ok_or_else(|| TokenError::UnknownKid(kid.clone()))?;
+    let key = keys
+        .get(&kid)
+        .ok_or_else(|| TokenError::UnknownKid(kid.clone()))?;
     if !key.verify(alg, jws.signing_input.as_bytes(), &jws.signature) {
         return Err(TokenError::BadSignature);
     }
@@ -195,14 +202,25 @@ pub fn verify_jwt(
     Ok(VerifiedJwt { alg, kid, claims })
 }
 
-fn check_claims(all: Map<String, Value>, policy: &IssuerPolicy, now: u64) -> Result<Claims, TokenError> {
-    let iss = all.get("iss").and_then(Value::as_str).ok_or(TokenError::BadClaim("iss"))?;
+fn check_claims(
+    all: Map<String, Value>,
+    policy: &IssuerPolicy,
+    now: u64,
+) -> Result<Claims, TokenError> {
+    let iss = all
+        .get("iss")
+        .and_then(Value::as_str)
+        .ok_or(TokenError::BadClaim("iss"))?;
     if iss != policy.issuer {
         return Err(TokenError::WrongIssuer);
     }
     let aud: Vec<String> = match all.get("aud") {
         Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => return Err(TokenError::BadClaim("aud")),
     };
     if !aud.iter().any(|a| policy.audiences.contains(a)) {
@@ -235,7 +253,11 @@ fn check_claims(all: Map<String, Value>, policy: &IssuerPolicy, now: u64) -> Res
     };
     let scope = match all.get("scope") {
         None => Vec::new(),
-        Some(Value::String(s)) => s.split(' ').filter(|s| !s.is_empty()).map(str::to_owned).collect(),
+        Some(Value::String(s)) => s
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect(),
         Some(_) => return Err(TokenError::BadClaim("scope")),
     };
     let cnf = match all.get("cnf") {

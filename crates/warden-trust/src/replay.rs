@@ -88,7 +88,10 @@ mod tests {
         let c = MemoryReplayCache::new(10);
         assert_eq!(c.check_and_insert("a", 100, 50), Ok(()));
         assert_eq!(c.check_and_insert("a", 100, 60), Err(ReplayError::Replayed));
-        assert_eq!(c.check_and_insert("a", 100, 100), Err(ReplayError::Replayed));
+        assert_eq!(
+            c.check_and_insert("a", 100, 100),
+            Err(ReplayError::Replayed)
+        );
         // Past its expiry the id is forgotten: the token itself is dead.
         assert_eq!(c.check_and_insert("a", 200, 101), Ok(()));
     }

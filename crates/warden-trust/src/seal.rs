@@ -47,17 +47,25 @@ impl Kek {
     /// A fresh random KEK, as 64 hex characters.
     pub fn generate_text() -> Result<String, SealError> {
         let mut b = [0u8; 32];
-        SystemRandom::new().fill(&mut b).map_err(|_| SealError::Random)?;
+        SystemRandom::new()
+            .fill(&mut b)
+            .map_err(|_| SealError::Random)?;
         Ok(b.iter().map(|x| format!("{x:02x}")).collect())
     }
 
     /// `nonce || ciphertext || tag`, bound to `context` (e.g. the key id).
     pub fn seal(&self, context: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, SealError> {
         let mut nonce = [0u8; NONCE_LEN];
-        SystemRandom::new().fill(&mut nonce).map_err(|_| SealError::Random)?;
+        SystemRandom::new()
+            .fill(&mut nonce)
+            .map_err(|_| SealError::Random)?;
         let mut buf = plaintext.to_vec();
         self.0
-            .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(context), &mut buf)
+            .seal_in_place_append_tag(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(context),
+                &mut buf,
+            )
             .map_err(|_| SealError::Random)?;
         let mut out = nonce.to_vec();
         out.extend(buf);

@@ -36,7 +36,8 @@ pub async fn run(args: AgentArgs) -> Result<(), String> {
                 .map_err(|e| e.to_string())?
         }
     };
-    println!("agent {:?} listening on {public_url}", args.kind);
+    let kind = format!("{:?}", args.kind).to_lowercase();
+    println!("agent {kind} listening on {public_url}");
     warden_agent::serve(listener, router, shutdown_signal())
         .await
         .map_err(|e| e.to_string())
