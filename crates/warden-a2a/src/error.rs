@@ -38,6 +38,10 @@ pub enum ErrorKind {
     HeadersTooLarge,
     /// No such route (or agent); deliberately the same answer for both.
     NotFound,
+    /// No valid credential (HTTP 401 with a `WWW-Authenticate` challenge).
+    Unauthenticated,
+    /// Warden cannot decide right now (fails closed).
+    Unavailable,
     /// The upstream agent could not be reached or broke the connection.
     UpstreamUnavailable,
     /// The upstream agent did not answer in time.
@@ -149,6 +153,14 @@ impl ErrorKind {
                 WARDEN_DOMAIN,
             ),
             NotFound => (-32601, 404, "NOT_FOUND", "NOT_FOUND", WARDEN_DOMAIN),
+            Unauthenticated => (
+                -32600,
+                401,
+                "UNAUTHENTICATED",
+                "UNAUTHENTICATED",
+                WARDEN_DOMAIN,
+            ),
+            Unavailable => (-32603, 503, "UNAVAILABLE", "UNAVAILABLE", WARDEN_DOMAIN),
             UpstreamUnavailable => (
                 -32603,
                 502,

@@ -8,6 +8,13 @@ use tokio::sync::mpsc;
 use warden_a2a::{A2aOp, Binding};
 use warden_store::{AuditRecord, Store};
 
+/// Now, as RFC 3339 UTC with milliseconds.
+pub fn now_rfc3339() -> String {
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string()
+}
+
 /// What the gateway decided about a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -42,6 +49,8 @@ pub struct AuditEvent {
     /// Why (an `ErrorInfo.reason`, or the upstream HTTP status).
     pub reason: Option<String>,
     pub source: IpAddr,
+    /// The authenticated caller (`subject`, and `issuer` when not Warden's own).
+    pub principal: Option<String>,
     pub task_id: Option<String>,
     pub context_id: Option<String>,
 }
@@ -55,9 +64,15 @@ impl AuditEvent {
             outcome,
             reason: None,
             source,
+            principal: None,
             task_id: None,
             context_id: None,
         }
+    }
+
+    pub fn with_principal(mut self, p: &crate::auth::Principal) -> Self {
+        self.principal = Some(p.subject.clone());
+        self
     }
 
     pub fn with_op(mut self, op: &A2aOp) -> Self {
@@ -79,9 +94,7 @@ impl AuditEvent {
             .as_ref()
             .map(|c| serde_json::json!({"contextId": c}).to_string());
         AuditRecord {
-            at: chrono::Utc::now()
-                .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-                .to_string(),
+            at: now_rfc3339(),
             kind: "request".into(),
             agent: self.agent.clone(),
             operation: self.operation.map(str::to_owned),
@@ -89,6 +102,7 @@ impl AuditEvent {
             outcome: self.outcome.as_str().into(),
             reason: self.reason.clone(),
             source: Some(self.source.to_string()),
+            principal: self.principal.clone(),
             task_id: self.task_id.clone(),
             detail,
         }

@@ -15,6 +15,8 @@ pub struct Config {
     pub admin: AdminSection,
     #[serde(default)]
     pub limits: Limits,
+    #[serde(default)]
+    pub auth: AuthSection,
     /// The upstream agents, each reachable at `/agents/{name}`.
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
@@ -115,6 +117,108 @@ impl Default for Limits {
             card_cache_ms: d_card_ttl(),
         }
     }
+}
+
+/// Who may call, and Warden as a token authority.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSection {
+    /// `strict` (default): every A2A call needs a verified credential.
+    /// `off-insecure` turns authentication off (local experiments only; a
+    /// warning is logged at every start).
+    #[serde(default)]
+    pub mode: AuthMode,
+    /// Clock skew allowed on `exp`, `nbf` and `iat`.
+    #[serde(default = "d_leeway")]
+    pub leeway_secs: u64,
+    /// Largest token (or DPoP proof) accepted.
+    #[serde(default = "d_max_token")]
+    pub max_token_bytes: usize,
+    /// How many used token ids are remembered; when full, new tokens are
+    /// refused rather than an unexpired id forgotten.
+    #[serde(default = "d_replay")]
+    pub replay_cache_entries: usize,
+    /// The key-encryption key sealing Warden's signing keys at rest: a file
+    /// (created with mode 0600 on first start when missing). The
+    /// `WARDEN_KEK` environment variable takes precedence. Default:
+    /// `{data_dir}/kek`.
+    #[serde(default)]
+    pub kek_file: Option<PathBuf>,
+    /// Lifetime of the access tokens Warden issues.
+    #[serde(default = "d_ttl")]
+    pub token_ttl_secs: u64,
+    /// How long a signing key signs before a new one takes over.
+    #[serde(default = "d_rotation")]
+    pub key_rotation_hours: u64,
+    /// Other token issuers whose access tokens the gateway accepts.
+    #[serde(default)]
+    pub issuers: Vec<IssuerConfig>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuthMode {
+    #[default]
+    Strict,
+    OffInsecure,
+}
+
+/// An external issuer of access tokens.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssuerConfig {
+    /// The exact `iss` value.
+    pub issuer: String,
+    /// Tokens must name one of these in `aud`.
+    pub audiences: Vec<String>,
+    /// The only algorithms accepted (ES256, ES384, EdDSA, RS256, PS256).
+    pub algorithms: Vec<warden_trust::JwsAlg>,
+    /// The issuer's public keys: a JWKS file.
+    #[serde(default)]
+    pub jwks_file: Option<PathBuf>,
+    /// The issuer's public keys: an inline JWKS document (JSON text).
+    #[serde(default)]
+    pub jwks: Option<String>,
+    /// Required `typ` header, e.g. `at+jwt`.
+    #[serde(default)]
+    pub typ: Option<String>,
+    /// Tokens living longer than this (`exp - iat`) are refused.
+    #[serde(default = "d_issuer_lifetime")]
+    pub max_lifetime_secs: u64,
+}
+
+impl Default for AuthSection {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::Strict,
+            leeway_secs: d_leeway(),
+            max_token_bytes: d_max_token(),
+            replay_cache_entries: d_replay(),
+            kek_file: None,
+            token_ttl_secs: d_ttl(),
+            key_rotation_hours: d_rotation(),
+            issuers: Vec::new(),
+        }
+    }
+}
+
+fn d_leeway() -> u64 {
+    30
+}
+fn d_max_token() -> usize {
+    8 * 1024
+}
+fn d_replay() -> usize {
+    100_000
+}
+fn d_ttl() -> u64 {
+    300
+}
+fn d_rotation() -> u64 {
+    24 * 30
+}
+fn d_issuer_lifetime() -> u64 {
+    3600
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -273,10 +377,37 @@ impl Config {
                 self.gateway.listen
             ));
         }
+        let a = &self.auth;
+        if !(1..=86_400).contains(&a.token_ttl_secs) {
+            return Err("auth.token_ttl_secs must be between 1 and 86400".into());
+        }
+        if a.replay_cache_entries == 0 || a.max_token_bytes < 256 || a.key_rotation_hours == 0 {
+            return Err("auth.replay_cache_entries, auth.max_token_bytes (>= 256) and auth.key_rotation_hours must be positive".into());
+        }
+        for (i, iss) in a.issuers.iter().enumerate() {
+            if iss.issuer.is_empty() || iss.audiences.is_empty() || iss.algorithms.is_empty() {
+                return Err(format!(
+                    "auth.issuers[{i}]: issuer, audiences and algorithms must not be empty"
+                ));
+            }
+            if iss.jwks_file.is_some() == iss.jwks.is_some() {
+                return Err(format!(
+                    "auth.issuers[{i}]: give exactly one of jwks_file or jwks"
+                ));
+            }
+        }
         if l.max_json_depth > 128 {
             return Err("limits.max_json_depth must be at most 128".into());
         }
         Ok(())
+    }
+
+    /// Where the key-encryption key file is.
+    pub fn kek_file(&self) -> PathBuf {
+        self.auth
+            .kek_file
+            .clone()
+            .unwrap_or_else(|| self.gateway.data_dir.join("kek"))
     }
 
     /// The public base URL, without a trailing slash.

@@ -25,6 +25,9 @@ const HOP_BY_HOP: [&str; 9] = [
     "upgrade",
 ];
 
+/// Credentials a caller presents to Warden.
+const CREDENTIALS: [&str; 4] = ["authorization", "x-api-key", "dpop", "cookie"];
+
 /// Headers describing the client's hop that Warden rewrites itself.
 const FORWARDING: [&str; 5] = [
     "forwarded",
@@ -74,6 +77,10 @@ pub fn upstream_request_headers(
     for name in FORWARDING {
         h.remove(name);
     }
+    // The caller's credentials are for Warden, never for the agent.
+    for name in CREDENTIALS {
+        h.remove(name);
+    }
     // The HTTP client sets these for the upstream connection.
     h.remove(header::HOST);
     h.remove(header::CONTENT_LENGTH);
@@ -116,6 +123,8 @@ mod tests {
         h.insert("x-forwarded-for", HeaderValue::from_static("6.6.6.6"));
         h.insert("a2a-extensions", HeaderValue::from_static("urn:x"));
         h.insert("a2a-version", HeaderValue::from_static("0.3"));
+        h.insert("authorization", HeaderValue::from_static("Bearer secret"));
+        h.insert("x-api-key", HeaderValue::from_static("wdn_x"));
         let out = upstream_request_headers(&h, "127.0.0.1".parse().expect("ip"), "http", "1.0");
         assert!(out.get("x-secret").is_none());
         assert!(out.get("te").is_none());
@@ -125,5 +134,6 @@ mod tests {
         assert_eq!(out.get("x-forwarded-for").expect("xff"), "127.0.0.1");
         assert_eq!(out.get("a2a-extensions").expect("ext"), "urn:x");
         assert_eq!(out.get("a2a-version").expect("version"), "1.0");
+        assert!(out.get("authorization").is_none() && out.get("x-api-key").is_none());
     }
 }

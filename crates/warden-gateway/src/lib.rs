@@ -4,10 +4,13 @@
 //! parse, and later authenticate and authorise, then transform, proxy,
 //! record) to the upstream agent named in the configuration. Each agent's
 //! card is served rewritten for the gateway ([`cards`]). A separate admin
-//! listener serves health and metrics ([`admin`]).
+//! listener serves health and metrics ([`admin`]). Callers are authenticated
+//! ([`auth`]); Warden is also a token authority ([`authority`]).
 
 pub mod admin;
 pub mod audit;
+pub mod auth;
+pub mod authority;
 pub mod card;
 pub mod cards;
 pub mod config;
@@ -27,7 +30,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::response::Response;
-use axum::routing::any;
+use axum::routing::{any, get, post};
 use serde_json::Value;
 use warden_a2a::{A2aError, Binding};
 use warden_store::Store;
@@ -45,6 +48,10 @@ use crate::upstream::Upstreams;
 pub enum StartError {
     #[error("cannot build the upstream HTTP client: {0}")]
     Client(String),
+    #[error(transparent)]
+    Authority(#[from] authority::AuthorityError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 }
 
 /// The outbound client for upstream agents: no environment proxies (they
@@ -63,19 +70,77 @@ pub fn upstream_client(config: &Config) -> Result<reqwest::Client, StartError> {
 }
 
 impl GatewayState {
-    /// Everything the gateway needs, with the audit writer started on `store`.
-    pub fn new(config: Config, store: Store) -> Result<Self, StartError> {
+    /// Everything the gateway needs: the token authority (keys loaded or
+    /// generated, sealed under the key-encryption key), the authenticator,
+    /// and the audit writer on `store`.
+    pub async fn open(config: Config, store: Store) -> Result<Self, StartError> {
         let client = upstream_client(&config)?;
         let upstreams = Upstreams::new(&config.agents, client, config.limits);
+        let public_url = config.public_url();
+        let a = &config.auth;
+        if a.mode == config::AuthMode::OffInsecure {
+            tracing::warn!("auth.mode = \"off-insecure\": callers are NOT authenticated");
+        }
+        let authority = open_authority(&config, store.clone(), &public_url).await?;
+        let replay = Arc::new(warden_trust::MemoryReplayCache::new(a.replay_cache_entries));
+        let auth = auth::Authenticator::new(a, authority.clone(), replay, store.clone())?;
+        // Rotate on schedule: reload the key ring every minute (a successor is
+        // generated when the current key is due).
+        let keys = authority.keys.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tick.tick().await;
+                if let Err(e) = keys.refresh(auth::unix_now()).await {
+                    tracing::error!(error = %e, "signing key rotation failed");
+                }
+            }
+        });
         Ok(Self {
-            public_url: config.public_url(),
+            public_url,
             config: Arc::new(config),
             upstreams,
             metrics: Metrics::new(),
             audit: AuditSink::start(store.clone()),
             store,
+            auth: Arc::new(auth),
         })
     }
+}
+
+/// The token authority of a data directory: its key ring (generated on first
+/// use) and the issuer URL recorded by the gateway. Used by the gateway and
+/// by `warden token mint`.
+pub async fn open_authority(
+    config: &Config,
+    store: Store,
+    issuer: &str,
+) -> Result<authority::Authority, StartError> {
+    let a = &config.auth;
+    let kek = authority::keys::load_kek(&config.kek_file())?;
+    let publish_after_retire = a
+        .token_ttl_secs
+        .saturating_add(a.leeway_secs)
+        .saturating_add(86_400);
+    let keys = authority::KeyRing::open(
+        store.clone(),
+        kek,
+        a.key_rotation_hours.saturating_mul(3600),
+        publish_after_retire,
+        auth::unix_now(),
+    )
+    .await?;
+    store
+        .put_setting(authority::ISSUER_SETTING, issuer)
+        .await
+        .map_err(authority::AuthorityError::from)?;
+    Ok(authority::Authority {
+        issuer: issuer.to_string(),
+        keys: Arc::new(keys),
+        store,
+        token_ttl_secs: a.token_ttl_secs,
+        leeway_secs: a.leeway_secs,
+    })
 }
 
 /// The client-facing router. Serve it with
@@ -86,6 +151,18 @@ pub fn router(state: GatewayState) -> Router {
         // A base URL with a trailing slash is the same interface root.
         .route("/agents/{name}/", any(agent_root))
         .route("/agents/{name}/{*rest}", any(agent_sub))
+        .route(
+            authority::endpoints::TOKEN_PATH,
+            post(authority::endpoints::token),
+        )
+        .route(
+            authority::endpoints::JWKS_PATH,
+            get(authority::endpoints::jwks),
+        )
+        .route(
+            authority::endpoints::METADATA_PATH,
+            get(authority::endpoints::metadata),
+        )
         .fallback(not_found)
         .with_state(state)
 }

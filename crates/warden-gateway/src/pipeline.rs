@@ -6,9 +6,12 @@
 //! 3. Parse — version, content type, binding; the whole body into an
 //!    [`A2aOp`]. What cannot be fully understood is answered here and never
 //!    forwarded.
-//! 4. Authenticate and 5. Authorise — arrive with the identity and
-//!    authorisation issues; they take the parsed `A2aOp` and sit exactly
-//!    between parse and transform.
+//! 4. Authenticate — a verified credential becomes a `Principal`; it runs
+//!    before the body is read and before an unknown agent is told apart, so
+//!    it sits ahead of parsing in the code (the order of 3 and 4 does not
+//!    change what a caller can learn).
+//! 5. Authorise — arrives with the authorisation issue, between parse and
+//!    transform, with the `Principal` and the parsed `A2aOp` at hand.
 //! 6. Transform — hop-by-hop and internal headers out, `A2A-Version` in.
 //! 7. Proxy — stream both ways.
 //! 8. Record — audit event and metrics, off the hot path.
@@ -62,14 +65,12 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
     let started = Instant::now();
     let binding = req.binding();
     let source = req.peer.ip();
-    let refuse = |agent: Option<&str>, op: Option<&A2aOp>, err: A2aError, id: &Value| {
-        let mut event =
+    // Refusals before a principal is known.
+    let refuse_early = |agent: Option<&str>, err: A2aError| {
+        let event =
             AuditEvent::new(agent, source, Outcome::Refused).with_reason(err.kind.wire().reason);
-        if let Some(op) = op {
-            event = event.with_op(op);
-        }
         record(state, &event, started);
-        respond::error(binding, &err, id)
+        respond::error(binding, &err, &Value::Null)
     };
 
     // 1. Accept: caps before parsing.
@@ -79,25 +80,18 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
             ErrorKind::HeadersTooLarge,
             format!("request headers exceed {} bytes", limits.max_header_bytes),
         );
-        return refuse(None, None, err, &Value::Null);
+        return refuse_early(None, err);
     }
 
-    // 2. Route.
-    let Some(upstream) = state.upstreams.get(&req.agent) else {
-        return refuse(
-            None,
-            None,
-            A2aError::not_found("no such agent or route"),
-            &Value::Null,
-        );
-    };
-    let agent = upstream.config.name.as_str();
-    if cards::is_card_path(&req.subpath) {
+    // 2. Route. Cards are public; every other route waits for stage 4.
+    let routed = state.upstreams.get(&req.agent);
+    if let (Some(upstream), true) = (&routed, cards::is_card_path(&req.subpath)) {
+        let agent = upstream.config.name.as_str();
         if req.method != Method::GET && req.method != Method::HEAD {
             let err = A2aError::method_not_found("agent cards are read with GET");
-            return refuse(Some(agent), None, err, &Value::Null);
+            return refuse_early(Some(agent), err);
         }
-        let resp = cards::serve(state, &upstream, &req.headers, req.peer).await;
+        let resp = cards::serve(state, upstream, &req.headers, req.peer).await;
         let outcome = if resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED {
             Outcome::CardServed
         } else {
@@ -110,6 +104,41 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
         );
         return resp;
     }
+
+    // 4. Authenticate — before the body is read, and before an unknown
+    // agent could be told apart from a known one.
+    let principal = match state
+        .auth
+        .authenticate(&req.headers, &req.agent, source, crate::auth::unix_now())
+        .await
+    {
+        Ok(p) => p,
+        Err(err) => {
+            let event =
+                AuditEvent::new(None, source, Outcome::Refused).with_reason(err.audit_reason());
+            record(state, &event, started);
+            return respond::auth_error(binding, &err, &Value::Null);
+        }
+    };
+    let refuse = |agent: Option<&str>, op: Option<&A2aOp>, err: A2aError, id: &Value| {
+        let mut event = AuditEvent::new(agent, source, Outcome::Refused)
+            .with_reason(err.kind.wire().reason)
+            .with_principal(&principal);
+        if let Some(op) = op {
+            event = event.with_op(op);
+        }
+        record(state, &event, started);
+        respond::error(binding, &err, id)
+    };
+    let Some(upstream) = routed else {
+        return refuse(
+            None,
+            None,
+            A2aError::not_found("no such agent or route"),
+            &Value::Null,
+        );
+    };
+    let agent = upstream.config.name.as_str();
     let body = match read_body(req.body, &req.headers, limits.max_request_body_bytes).await {
         Ok(b) => b,
         Err(err) => return refuse(Some(agent), None, err, &Value::Null),
@@ -170,7 +199,7 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
     );
     let jsonrpc_id = op.jsonrpc_id.clone().unwrap_or(Value::Null);
 
-    // 4–5. Authenticate and authorise: see the module comment.
+    // 5. Authorise: arrives with the authorisation issue.
 
     // 6. Transform.
     let endpoint = match state.upstreams.endpoint(&upstream, binding).await {
@@ -178,6 +207,7 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
         Err(err) => {
             let event = AuditEvent::new(Some(agent), source, Outcome::UpstreamFailed)
                 .with_op(&op)
+                .with_principal(&principal)
                 .with_reason(err.kind.wire().reason);
             record(state, &event, started);
             return respond::error(binding, &err, &jsonrpc_id);
@@ -220,6 +250,7 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
         Answer::Relayed(resp, status) => {
             let event = AuditEvent::new(Some(agent), source, Outcome::Forwarded)
                 .with_op(&op)
+                .with_principal(&principal)
                 .with_reason(format!("upstream HTTP {status}"));
             record(state, &event, started);
             resp
@@ -227,6 +258,7 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
         Answer::Failed(err) => {
             let event = AuditEvent::new(Some(agent), source, Outcome::UpstreamFailed)
                 .with_op(&op)
+                .with_principal(&principal)
                 .with_reason(err.kind.wire().reason);
             record(state, &event, started);
             respond::error(binding, &err, &jsonrpc_id)

@@ -26,3 +26,29 @@ pub fn json(status: StatusCode, body: &Value) -> Response {
     );
     r
 }
+
+/// An authentication failure: the real HTTP status in both bindings (SDKs
+/// map 401 to an authentication error), a `WWW-Authenticate` challenge, and
+/// the binding's error body.
+pub fn auth_error(binding: Binding, err: &crate::auth::AuthError, jsonrpc_id: &Value) -> Response {
+    use crate::auth::AuthError;
+    let kind = match err {
+        AuthError::InvalidRequest(_) => warden_a2a::ErrorKind::InvalidRequest,
+        AuthError::Unavailable => warden_a2a::ErrorKind::Unavailable,
+        _ => warden_a2a::ErrorKind::Unauthenticated,
+    };
+    let a2a = A2aError::new(kind, err.description());
+    let body = match binding {
+        Binding::JsonRpc => a2a.jsonrpc_response(jsonrpc_id),
+        Binding::Rest => a2a.rest_body(),
+    };
+    let mut r = json(err.status(), &body);
+    if let Ok(v) = HeaderValue::from_str(&err.challenge()) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    if matches!(err, AuthError::Unavailable) {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    r
+}

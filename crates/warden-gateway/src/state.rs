@@ -6,6 +6,7 @@ use warden_a2a::JsonLimits;
 use warden_store::Store;
 
 use crate::audit::AuditSink;
+use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::upstream::Upstreams;
@@ -19,6 +20,7 @@ pub struct GatewayState {
     pub metrics: Metrics,
     pub audit: AuditSink,
     pub store: Store,
+    pub auth: Arc<Authenticator>,
 }
 
 impl GatewayState {

@@ -19,6 +19,8 @@ pub struct AuditRecord {
     pub outcome: String,
     pub reason: Option<String>,
     pub source: Option<String>,
+    /// The authenticated subject (`issuer` + subject), when known.
+    pub principal: Option<String>,
     pub task_id: Option<String>,
     /// Extra JSON detail; never message bodies or credentials.
     pub detail: Option<String>,
@@ -31,8 +33,8 @@ impl Store {
         for e in events {
             sqlx::query(
                 "INSERT INTO audit_events
-                   (at, kind, agent, operation, binding, outcome, reason, source, task_id, detail)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                   (at, kind, agent, operation, binding, outcome, reason, source, task_id, detail, principal)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )
             .bind(&e.at)
             .bind(&e.kind)
@@ -44,6 +46,7 @@ impl Store {
             .bind(&e.source)
             .bind(&e.task_id)
             .bind(&e.detail)
+            .bind(&e.principal)
             .execute(&mut *tx)
             .await?;
         }
@@ -68,6 +71,7 @@ impl Store {
                     outcome: r.try_get("outcome")?,
                     reason: r.try_get("reason")?,
                     source: r.try_get("source")?,
+                    principal: r.try_get("principal")?,
                     task_id: r.try_get("task_id")?,
                     detail: r.try_get("detail")?,
                 })

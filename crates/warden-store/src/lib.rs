@@ -1,16 +1,19 @@
 //! `warden-store`: Warden's durable state in one embedded SQLite file (WAL).
 //!
-//! It stores tasks and push configs for Warden's own agents, and the audit
-//! events of the gateway. It knows nothing of A2A types: rows hold the JSON the
+//! It stores tasks and push configs for Warden's own agents, the audit
+//! events of the gateway, and the token authority's registry, API keys and
+//! (sealed) signing keys. It knows nothing of A2A types: rows hold the JSON the
 //! callers give it, plus the few columns it must sort and filter on.
 
 mod audit;
 mod error;
+mod identity;
 mod schema;
 mod tasks;
 
 pub use audit::AuditRecord;
 pub use error::StoreError;
+pub use identity::{ApiKeyRecord, RegisteredAgent, SigningKeyRecord};
 pub use tasks::{PushConfigRecord, TaskFilter, TaskPage, TaskRecord};
 
 use std::path::Path;

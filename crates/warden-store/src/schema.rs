@@ -6,7 +6,8 @@ use crate::StoreError;
 
 /// Each entry brings the schema from version `i` to `i + 1`. Never edit an
 /// entry that has shipped; add a new one.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE tasks (
     agent            TEXT NOT NULL,
     id               TEXT NOT NULL,
@@ -39,7 +40,41 @@ CREATE TABLE audit_events (
     task_id    TEXT,
     detail     TEXT
 );
-"#];
+"#,
+    r#"
+CREATE TABLE registry_agents (
+    id           TEXT PRIMARY KEY,
+    display_name TEXT NOT NULL,
+    jwks         TEXT,
+    jwks_url     TEXT,
+    grants       TEXT NOT NULL,
+    created_at   TEXT NOT NULL
+);
+CREATE TABLE api_keys (
+    id           TEXT PRIMARY KEY,
+    subject      TEXT NOT NULL,
+    hash         BLOB NOT NULL,
+    created_at   TEXT NOT NULL,
+    expires_at   INTEGER,
+    revoked_at   TEXT,
+    last_used_at TEXT
+);
+CREATE INDEX api_keys_by_subject ON api_keys (subject);
+ALTER TABLE audit_events ADD COLUMN principal TEXT;
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE signing_keys (
+    kid        TEXT PRIMARY KEY,
+    alg        TEXT NOT NULL,
+    sealed     BLOB NOT NULL,
+    created_at INTEGER NOT NULL,
+    retire_at  INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+);
+"#,
+];
 
 pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?;

@@ -20,6 +20,7 @@
 pub mod alg;
 pub mod apikey;
 mod b64;
+pub mod dpop;
 pub mod jwk;
 pub mod jwks;
 pub mod jws;
@@ -29,6 +30,7 @@ pub mod seal;
 pub mod signing;
 
 pub use alg::JwsAlg;
+pub use dpop::{DpopError, DpopPolicy, DpopRequest, VerifiedProof, check_binding, verify_proof};
 pub use jwk::PublicJwk;
 pub use jwks::KeySet;
 pub use jwt::{Claims, IssuerPolicy, TokenError, VerifiedJwt, verify_jwt};

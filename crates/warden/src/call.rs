@@ -81,6 +81,10 @@ pub async fn run(args: CallArgs) -> Result<ExitCode, String> {
     } else {
         "application/json"
     };
+    let request = match credential(&args).await? {
+        Some((name, value)) => request.header(name, value),
+        None => request,
+    };
     let resp = request
         .header("A2A-Version", "1.0")
         .header("Accept", accept)
@@ -112,6 +116,45 @@ pub async fn run(args: CallArgs) -> Result<ExitCode, String> {
         print_human(&result);
     }
     Ok(exit_for(&result))
+}
+
+/// The credential to send, if any: a given token or API key, or a token
+/// minted from a local data directory for the agent named in the URL.
+async fn credential(args: &CallArgs) -> Result<Option<(&'static str, String)>, String> {
+    if let Some(t) = &args.token {
+        return Ok(Some(("Authorization", format!("Bearer {t}"))));
+    }
+    if let Some(k) = &args.api_key {
+        return Ok(Some(("X-API-Key", k.clone())));
+    }
+    let Some(dir) = &args.data_dir else {
+        return Ok(None);
+    };
+    let audience = agent_name(&args.url).ok_or_else(|| {
+        format!(
+            "cannot tell the target agent from {:?} (expected …/agents/NAME); use --token",
+            args.url
+        )
+    })?;
+    let instance = crate::cli::Instance {
+        data_dir: dir.clone(),
+        config: None,
+    };
+    let authority = crate::local::local_authority(&instance).await?;
+    let token = crate::local::mint(&authority, &args.subject, &audience, "", None).await?;
+    Ok(Some(("Authorization", format!("Bearer {token}"))))
+}
+
+/// `name` in `…/agents/name[/…]`.
+fn agent_name(url: &str) -> Option<String> {
+    let path = url::Url::parse(url).ok()?.path().to_string();
+    let mut segs = path.split('/').filter(|s| !s.is_empty());
+    while let Some(s) = segs.next() {
+        if s == "agents" {
+            return segs.next().map(str::to_owned);
+        }
+    }
+    None
 }
 
 async fn fetch_card(client: &reqwest::Client, url: &str) -> Result<AgentCard, String> {

@@ -32,6 +32,127 @@ pub enum Command {
     /// Work with configuration files.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Mint access tokens from a local data directory (operators, tests).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// The agent registry of the token authority: who may be issued tokens
+    /// for which skills of which target agents.
+    #[command(subcommand)]
+    Registry(RegistryCommand),
+    /// API keys for callers that cannot use tokens.
+    #[command(subcommand, name = "apikey")]
+    ApiKey(ApiKeyCommand),
+}
+
+/// Where a command finds Warden's state: a data directory, or the data
+/// directory (and key-encryption key) named by a configuration file.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Instance {
+    /// The data directory (as given to `warden up`).
+    #[arg(
+        long,
+        default_value = ".warden",
+        env = "WARDEN_DATA_DIR",
+        conflicts_with = "config"
+    )]
+    pub data_dir: PathBuf,
+    /// A gateway configuration file; its data directory and key file are used.
+    #[arg(long, env = "WARDEN_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Mint an access token and print it alone on stdout. Tokens are
+    /// single-use at the gateway.
+    Mint {
+        /// The subject (a registry agent id).
+        #[arg(long)]
+        sub: String,
+        /// The target agent (its name at the gateway).
+        #[arg(long)]
+        aud: String,
+        /// Space-separated skill ids (default: all the registry grants).
+        #[arg(long, default_value = "")]
+        scope: String,
+        /// Lifetime, e.g. 90s, 5m, 1h (default: auth.token_ttl_secs).
+        #[arg(long)]
+        ttl: Option<String>,
+        #[command(flatten)]
+        instance: Instance,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RegistryCommand {
+    /// Add (or replace) an agent.
+    Add {
+        /// The agent id (the `sub` of its tokens).
+        id: String,
+        /// A display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Its public keys (JWKS file), for private_key_jwt client authentication.
+        #[arg(long)]
+        jwks_file: Option<PathBuf>,
+        /// What it may be granted: TARGET=SKILL[,SKILL…]; repeat per target.
+        #[arg(long = "grant", value_name = "TARGET=SKILLS")]
+        grants: Vec<String>,
+        #[command(flatten)]
+        instance: Instance,
+    },
+    /// List the registered agents.
+    List {
+        #[command(flatten)]
+        instance: Instance,
+    },
+    /// Show one agent.
+    Show {
+        id: String,
+        #[command(flatten)]
+        instance: Instance,
+    },
+    /// Remove an agent (and its API keys).
+    Remove {
+        id: String,
+        #[command(flatten)]
+        instance: Instance,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key for a registered agent; the key is printed once, alone.
+    Create {
+        /// The registry agent the key authenticates.
+        #[arg(long)]
+        sub: String,
+        #[command(flatten)]
+        instance: Instance,
+    },
+    /// List keys (ids, never secrets).
+    List {
+        #[arg(long)]
+        sub: Option<String>,
+        #[command(flatten)]
+        instance: Instance,
+    },
+    /// Revoke a key at once.
+    Revoke {
+        id: String,
+        #[command(flatten)]
+        instance: Instance,
+    },
+    /// Replace a key: a new key is printed; the old one keeps working for
+    /// the overlap, then stops.
+    Rotate {
+        id: String,
+        /// How long the old key stays valid, e.g. 1h, 24h.
+        #[arg(long, default_value = "24h")]
+        overlap: String,
+        #[command(flatten)]
+        instance: Instance,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -115,6 +236,19 @@ pub struct CallArgs {
     /// Give up after this many seconds.
     #[arg(long, default_value_t = 60)]
     pub timeout_secs: u64,
+    /// Send this bearer token.
+    #[arg(long, conflicts_with_all = ["api_key", "data_dir"])]
+    pub token: Option<String>,
+    /// Send this API key.
+    #[arg(long, conflicts_with = "data_dir")]
+    pub api_key: Option<String>,
+    /// Mint a token from this local data directory (as `warden token mint`),
+    /// for the agent named in the URL (`…/agents/{name}`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// The subject to mint the token for, with --data-dir.
+    #[arg(long = "as", default_value = "demo-client")]
+    pub subject: String,
 }
 
 #[derive(Debug, Subcommand)]

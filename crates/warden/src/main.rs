@@ -3,6 +3,7 @@
 mod agent_cmd;
 mod call;
 mod cli;
+mod local;
 mod serve;
 mod up;
 
@@ -31,6 +32,9 @@ fn main() -> ExitCode {
             Command::Gateway(args) => serve::gateway(args).await,
             Command::Agent(args) => agent_cmd::run(args).await,
             Command::Call(args) => return call::run(args).await,
+            Command::Token(cmd) => local::token(cmd).await,
+            Command::Registry(cmd) => local::registry(cmd).await,
+            Command::ApiKey(cmd) => local::apikey(cmd).await,
             Command::Config(ConfigCommand::Check { file }) => warden_gateway::Config::load(&file)
                 .map(|c| println!("{}: ok ({} agents)", file.display(), c.agents.len()))
                 .map_err(|e| e.to_string()),
@@ -54,6 +58,7 @@ fn init_logging() {
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
 }

@@ -44,9 +44,6 @@ pub async fn run_gateway(
     if !state.config.gateway.listen.ip().is_loopback() {
         tracing::warn!(listen = %state.config.gateway.listen, "the gateway listens beyond loopback");
     }
-    tracing::warn!(
-        "this build does not authenticate callers yet: keep the gateway on loopback or behind a trusted network"
-    );
     let admin_app = warden_gateway::admin::router(state.clone());
     let app = warden_gateway::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let admin_task = tokio::spawn(async move {
@@ -83,8 +80,12 @@ pub async fn gateway(args: crate::cli::GatewayArgs) -> Result<(), String> {
         "gateway starting"
     );
     let admin_addr = admin.local_addr().map_err(|e| e.to_string())?;
-    println!("gateway  {}", config.public_url());
+    let public_url = config.public_url();
+    let state = GatewayState::open(config, store)
+        .await
+        .map_err(|e| e.to_string())?;
+    // Printed once ready: the token authority and its issuer are in place.
+    println!("gateway  {public_url}");
     println!("admin    http://{admin_addr}");
-    let state = GatewayState::new(config, store).map_err(|e| e.to_string())?;
     run_gateway(state, listener, admin).await
 }

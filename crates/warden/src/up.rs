@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use warden_agent::ServerLimits;
 use warden_agent::demo::{DEMO_NAMES, DemoOptions, demo_agent};
-use warden_gateway::config::{AdminSection, AgentConfig, GatewaySection, Limits};
+use warden_gateway::config::{AdminSection, AgentConfig, AuthSection, GatewaySection, Limits};
 use warden_gateway::{Config, GatewayState};
 use warden_store::Store;
 
@@ -19,6 +19,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         step_interval: Duration::from_millis(args.step_interval_ms),
     };
     let mut agents = Vec::new();
+    let mut grants = Vec::new();
     for name in DEMO_NAMES {
         let listener = bind("127.0.0.1:0".parse().map_err(|_| "bad address")?, name).await?;
         let url = format!(
@@ -26,6 +27,10 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             listener.local_addr().map_err(|e| e.to_string())?
         );
         let executor = demo_agent(name, options).ok_or("unknown demo agent")?;
+        // The demo client may use every skill the agent shows, extended ones too.
+        let card = executor.extended_card().unwrap_or_else(|| executor.card());
+        let skills: Vec<String> = card.skills.iter().map(|s| s.id.clone()).collect();
+        grants.push(format!("{name}={}", skills.join(",")));
         let router = warden_agent::agent_router(
             name,
             executor,
@@ -57,30 +62,60 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         },
         admin: AdminSection { listen: admin_addr },
         limits: Limits::default(),
+        auth: AuthSection::default(),
         agents,
     };
     config.validate()?;
-    let state = GatewayState::new(config, store).map_err(|e| e.to_string())?;
+    let state = GatewayState::open(config, store.clone())
+        .await
+        .map_err(|e| e.to_string())?;
+    register_demo_client(&store, &grants).await?;
     print_welcome(
         &public_url,
         &format!("http://{admin_addr}"),
-        &db.display().to_string(),
+        &args.data_dir.display().to_string(),
     );
     run_gateway(state, listener, admin).await
 }
 
-fn print_welcome(gateway: &str, admin: &str, db: &str) {
-    println!("Warden is up.");
+/// The demo client: a registry entry allowed every demo skill.
+pub const DEMO_CLIENT: &str = "demo-client";
+
+async fn register_demo_client(store: &Store, grants: &[String]) -> Result<(), String> {
+    let grants = crate::local::parse_grants(grants)?;
+    store
+        .put_agent(&warden_store::RegisteredAgent {
+            id: DEMO_CLIENT.into(),
+            display_name: "Quickstart demo client".into(),
+            jwks: None,
+            jwks_url: None,
+            grants: serde_json::to_string(&grants).map_err(|e| e.to_string())?,
+            created_at: warden_gateway::audit::now_rfc3339(),
+        })
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn print_welcome(gateway: &str, admin: &str, data_dir: &str) {
+    println!("Warden is up. Strict authentication: every call needs a credential.");
     println!("  gateway  {gateway}");
     println!("  agents   {gateway}/agents/echo  {gateway}/agents/slow  {gateway}/agents/input");
     println!("  admin    {admin}  (/healthz /readyz /metrics)");
-    println!("  store    {db}");
+    println!("  data     {data_dir}  (store, key-encryption key)");
+    println!("  client   {DEMO_CLIENT}  (registered; may use every demo skill)");
     println!();
-    println!("Try:");
-    println!("  warden call {gateway}/agents/echo --text \"hello\"");
-    println!("  warden call {gateway}/agents/slow --text 5 --stream");
     println!(
-        "  curl -s {gateway}/agents/echo -H 'Content-Type: application/json' -H 'A2A-Version: 1.0' \\\n    -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"SendMessage\",\"params\":{{\"message\":{{\"role\":\"ROLE_USER\",\"messageId\":\"m1\",\"parts\":[{{\"text\":\"hello\"}}]}}}}}}'"
+        "Try (warden call mints a single-use token as {DEMO_CLIENT} from the data directory):"
+    );
+    println!("  warden call {gateway}/agents/echo --text \"hello\" --data-dir {data_dir}");
+    println!("  warden call {gateway}/agents/slow --text 5 --stream --data-dir {data_dir}");
+    println!("Or with curl and a token (tokens are single-use):");
+    println!("  TOKEN=$(warden token mint --data-dir {data_dir} --sub {DEMO_CLIENT} --aud echo)");
+    println!(
+        "  curl -s {gateway}/agents/echo -H \"Authorization: Bearer $TOKEN\" -H 'Content-Type: application/json' -H 'A2A-Version: 1.0' \\\n    -d '{{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"SendMessage\",\"params\":{{\"message\":{{\"role\":\"ROLE_USER\",\"messageId\":\"m1\",\"parts\":[{{\"text\":\"hello\"}}]}}}}}}'"
+    );
+    println!(
+        "API key for programs: warden apikey create --data-dir {data_dir} --sub {DEMO_CLIENT}"
     );
     println!();
     println!("Stop with Ctrl-C.");

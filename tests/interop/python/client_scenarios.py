@@ -171,6 +171,32 @@ def origin(url: str) -> tuple[str, str, int | None]:
     return (u.scheme, u.hostname or '', u.port or {'http': 80, 'https': 443}.get(u.scheme))
 
 
+class WardenTokenAuth(httpx.Auth):
+    """Fetches a fresh access token from Warden's token endpoint for every A2A
+    request (Warden's bearer tokens are single-use), authenticating the client
+    with an API key. The audience is the agent named in the request path
+    (`/agents/{name}/...`). Public card fetches go without a token."""
+
+    def __init__(self, token_url: str, api_key: str):
+        self.token_url = token_url
+        self.api_key = api_key
+
+    async def async_auth_flow(self, request: httpx.Request):
+        path = request.url.path
+        if '/.well-known/' not in path:
+            parts = [p for p in path.split('/') if p]
+            audience = parts[parts.index('agents') + 1] if 'agents' in parts else ''
+            async with httpx.AsyncClient(timeout=10.0) as c:
+                r = await c.post(
+                    self.token_url,
+                    data={'grant_type': 'client_credentials', 'audience': audience},
+                    headers={'X-API-Key': self.api_key},
+                )
+                r.raise_for_status()
+                request.headers['Authorization'] = f"Bearer {r.json()['access_token']}"
+        yield request
+
+
 class Harness:
     def __init__(self, args: argparse.Namespace):
         self.binding = BINDINGS[args.binding]
@@ -178,7 +204,9 @@ class Harness:
         self.recorder = WireRecorder(echo=args.wire)
         # One shared httpx client. The SDK's default httpx.AsyncClient() has a
         # 5 s timeout, too tight for the slow agent / a busy CI box.
+        auth = WardenTokenAuth(args.token_url, args.api_key) if args.api_key else None
         self.http = httpx.AsyncClient(
+            auth=auth,
             timeout=httpx.Timeout(args.http_timeout, connect=5.0),
             event_hooks={'request': [self.recorder.on_request], 'response': [self.recorder.on_response]},
         )
@@ -533,11 +561,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument('--timeout', type=float, default=60.0, help='per-scenario timeout (s)')
     ap.add_argument('--http-timeout', type=float, default=30.0, help='httpx read timeout (s)')
     ap.add_argument('--wire', action='store_true', help='log every HTTP exchange to stderr')
+    ap.add_argument('--api-key', help="a Warden API key: fetch a fresh token per request from --token-url")
+    ap.add_argument('--token-url', help="Warden's token endpoint (default {base}/oauth2/token)")
     args = ap.parse_args(argv)
     if bool(args.base) == bool(args.direct_agent_url):
         ap.error('give exactly one of --base or --direct-agent-url')
     if args.sdk_agent and not args.base:
         ap.error('--sdk-agent needs --base')
+    if args.api_key and not args.token_url:
+        if not args.base:
+            ap.error('--api-key needs --token-url or --base')
+        args.token_url = args.base.rstrip('/') + '/oauth2/token'
     return args
 
 

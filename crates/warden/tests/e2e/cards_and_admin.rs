@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Spy, client, gateway, rpc, up, user_message};
+use crate::support::{Spy, client, gateway, up, user_message};
 
 #[tokio::test]
 async fn cards_point_at_the_gateway_with_cache_headers() {
@@ -33,7 +33,7 @@ async fn cards_point_at_the_gateway_with_cache_headers() {
             .expect("conditional");
         assert_eq!(r.status(), 304);
     }
-    // Unknown agents get a plain not-found.
+    // Unknown agents look like any call without a credential.
     let r = client()
         .get(format!(
             "{}/agents/nobody/.well-known/agent-card.json",
@@ -42,7 +42,7 @@ async fn cards_point_at_the_gateway_with_cache_headers() {
         .send()
         .await
         .expect("send");
-    assert_eq!(r.status(), 404);
+    assert_eq!(r.status(), 401);
 }
 
 #[tokio::test]
@@ -72,8 +72,8 @@ async fn upstream_addresses_never_leak_through_cards() {
 #[tokio::test]
 async fn admin_listener_serves_health_readiness_and_metrics() {
     let w = up(&[]).await;
-    rpc(
-        &format!("{}/agents/echo", w.gateway),
+    w.rpc(
+        "echo",
         "SendMessage",
         json!({"message": user_message("count me")}),
     )
@@ -112,14 +112,13 @@ async fn admin_listener_serves_health_readiness_and_metrics() {
 #[tokio::test]
 async fn every_decision_is_an_audit_event() {
     let w = up(&[]).await;
-    let url = format!("{}/agents/echo", w.gateway);
-    rpc(
-        &url,
+    w.rpc(
+        "echo",
         "SendMessage",
         json!({"message": user_message("audited")}),
     )
     .await;
-    rpc(&url, "NoSuchMethod", json!({})).await;
+    w.rpc("echo", "NoSuchMethod", json!({})).await;
     let db = w.dir.path().join("warden.db");
     let store = warden_store::Store::open(&db).await.expect("store");
     // The writer batches off the request path: allow it a moment.
@@ -137,6 +136,7 @@ async fn every_decision_is_an_audit_event() {
         .expect("forwarded event");
     assert_eq!(forwarded.agent.as_deref(), Some("echo"));
     assert_eq!(forwarded.operation.as_deref(), Some("SendMessage"));
+    assert_eq!(forwarded.principal.as_deref(), Some("demo-client"));
     let refused = events
         .iter()
         .find(|e| e.outcome == "refused")

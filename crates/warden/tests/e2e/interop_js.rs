@@ -33,7 +33,11 @@ async fn js_sdk_client_sends_and_streams_through_the_gateway() {
     let w = up(&["--step-interval-ms", "50"]).await;
     for binding in ["jsonrpc", "rest"] {
         let echo = format!("{}/agents/echo", w.gateway);
+        // One single-use token per call (the card fetch is public).
+        let auth = format!("Authorization: Bearer {}", w.token("echo").await);
         let lines = node_client(&[
+            "--header",
+            &auth,
             "--agent-url",
             &echo,
             "--op",
@@ -50,7 +54,10 @@ async fn js_sdk_client_sends_and_streams_through_the_gateway() {
         assert_eq!(last["artifactTexts"][0], "hello js", "{last}");
 
         let slow = format!("{}/agents/slow", w.gateway);
+        let auth = format!("Authorization: Bearer {}", w.token("slow").await);
         let lines = node_client(&[
+            "--header",
+            &auth,
             "--agent-url",
             &slow,
             "--op",

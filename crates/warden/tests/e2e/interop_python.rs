@@ -7,16 +7,26 @@ use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::support::{WAIT, gateway, python, repo_root, up, warden};
+use crate::support::{Running, WAIT, gateway, python, repo_root, up, warden};
 
 fn script(name: &str) -> std::path::PathBuf {
     repo_root().join("tests/interop/python").join(name)
 }
 
-async fn run_scenarios(base: &str, binding: &str, extra: &[&str]) {
+/// Runs the Python SDK client; it fetches a fresh token per request from
+/// Warden's token endpoint with an API key.
+async fn run_scenarios(w: &Running, binding: &str, extra: &[&str]) {
+    let key = w.api_key().await;
     let out = Command::new(python())
         .arg(script("client_scenarios.py"))
-        .args(["--base", base, "--binding", binding])
+        .args([
+            "--base",
+            &w.gateway,
+            "--binding",
+            binding,
+            "--api-key",
+            &key,
+        ])
         .args(extra)
         .kill_on_drop(true)
         .output()
@@ -59,13 +69,13 @@ fn scenario_args() -> Vec<&'static str> {
 #[tokio::test]
 async fn python_sdk_client_works_through_the_gateway_over_json_rpc() {
     let w = up(&["--step-interval-ms", "50"]).await;
-    run_scenarios(&w.gateway, "jsonrpc", &scenario_args()).await;
+    run_scenarios(&w, "jsonrpc", &scenario_args()).await;
 }
 
 #[tokio::test]
 async fn python_sdk_client_works_through_the_gateway_over_rest() {
     let w = up(&["--step-interval-ms", "50"]).await;
-    run_scenarios(&w.gateway, "rest", &scenario_args()).await;
+    run_scenarios(&w, "rest", &scenario_args()).await;
 }
 
 /// Starts the Python SDK agent and returns it with its port.
@@ -114,6 +124,7 @@ async fn python_sdk_agent_behind_the_gateway_driven_by_warden_call() {
                 binding,
                 "--json",
             ])
+            .args(["--token", &w.token("sdk").await])
             .output()
             .await
             .expect("run warden call");
@@ -132,6 +143,7 @@ async fn python_sdk_agent_behind_the_gateway_driven_by_warden_call() {
     }
     let out = warden()
         .args(["call", &url, "--text", "slow:3", "--stream", "--json"])
+        .args(["--token", &w.token("sdk").await])
         .output()
         .await
         .expect("run warden call --stream");
@@ -149,7 +161,7 @@ async fn client_disconnect_through_the_gateway_does_not_cancel_the_python_sdk_ag
     .await;
     for binding in ["jsonrpc", "rest"] {
         run_scenarios(
-            &w.gateway,
+            &w,
             binding,
             &["--sdk-agent", "sdk", "--scenario", "disconnect"],
         )

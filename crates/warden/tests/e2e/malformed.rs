@@ -3,13 +3,16 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{Spy, client, gateway, user_message};
+use crate::support::{Running, Spy, client, gateway, user_message};
 
 const CAP: usize = 4096;
 
-async fn post(url: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+/// Posts with a fresh valid token, so the request gets past authentication
+/// and it is the parser that answers.
+async fn post(w: &Running, url: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
     let r = client()
         .post(url)
+        .bearer_auth(w.token("spy").await)
         .header("Content-Type", content_type)
         .header("A2A-Version", "1.0")
         .body(body)
@@ -90,7 +93,7 @@ async fn malformed_requests_are_answered_by_the_gateway_and_never_forwarded() {
         (oversize, -32600, "PAYLOAD_TOO_LARGE", "body over the cap"),
     ];
     for (body, code, reason, what) in cases {
-        let (status, v) = post(&url, "application/json", body).await;
+        let (status, v) = post(&w, &url, "application/json", body).await;
         assert_eq!(status, 200, "{what}: JSON-RPC errors travel with HTTP 200");
         assert_eq!(v["jsonrpc"], "2.0", "{what}: {v}");
         assert_eq!(v["error"]["code"], code, "{what}: {v}");
@@ -100,7 +103,7 @@ async fn malformed_requests_are_answered_by_the_gateway_and_never_forwarded() {
             "{what}"
         );
     }
-    let (_, batch) = post(&url, "application/json", b"[]".to_vec()).await;
+    let (_, batch) = post(&w, &url, "application/json", b"[]".to_vec()).await;
     assert!(
         batch["error"]["message"]
             .as_str()
@@ -108,11 +111,18 @@ async fn malformed_requests_are_answered_by_the_gateway_and_never_forwarded() {
         "{batch}"
     );
     // Wrong content type: ContentTypeNotSupported.
-    let (_, v) = post(&url, "text/plain", envelope("GetTask", json!({"id": "t"}))).await;
+    let (_, v) = post(
+        &w,
+        &url,
+        "text/plain",
+        envelope("GetTask", json!({"id": "t"})),
+    )
+    .await;
     assert_eq!(v["error"]["code"], -32005, "{v}");
 
     // REST: google.rpc.Status with ErrorInfo and the mapped HTTP status.
     let (status, v) = post(
+        &w,
         &format!("{url}/message:send"),
         "application/json",
         br#"{"message":{"role":"ROLE_USER","messageId":"m","parts":[{"text":"a","data":{}}]}}"#
@@ -123,6 +133,7 @@ async fn malformed_requests_are_answered_by_the_gateway_and_never_forwarded() {
     assert_eq!(v["error"]["status"], "INVALID_ARGUMENT", "{v}");
     assert_eq!(v["error"]["details"][0]["reason"], "INVALID_PARAMS");
     let (status, v) = post(
+        &w,
         &format!("{url}/message:send"),
         "application/json",
         vec![b' '; CAP + 1],
@@ -131,6 +142,7 @@ async fn malformed_requests_are_answered_by_the_gateway_and_never_forwarded() {
     assert_eq!(status, 413, "{v}");
     let r = client()
         .get(format!("{url}/tasks/abc?historyLength=1&historyLength=2"))
+        .bearer_auth(w.token("spy").await)
         .header("A2A-Version", "1.0")
         .send()
         .await
@@ -138,12 +150,14 @@ async fn malformed_requests_are_answered_by_the_gateway_and_never_forwarded() {
     assert_eq!(r.status().as_u16(), 400);
     let r = client()
         .post(format!("{url}/nowhere"))
+        .bearer_auth(w.token("spy").await)
         .send()
         .await
         .expect("send");
     assert_eq!(r.status().as_u16(), 404);
     let r = client()
         .post(&url)
+        .bearer_auth(w.token("spy").await)
         .header("Content-Type", "application/json")
         .header("A2A-Version", "9.0")
         .body(envelope("GetTask", json!({"id": "t"})))
@@ -162,6 +176,7 @@ async fn malformed_requests_are_answered_by_the_gateway_and_never_forwarded() {
 
     // Control: a valid request does reach the spy, so the spy can see.
     let (_, v) = post(
+        &w,
         &url,
         "application/json",
         envelope("SendMessage", json!({"message": user_message("hi")})),
@@ -182,6 +197,7 @@ async fn headers_crossing_the_gateway_are_cleaned_and_versioned() {
     let url = format!("{}/agents/spy", w.gateway);
     let r = client()
         .post(&url)
+        .bearer_auth(w.token("spy").await)
         .header("Content-Type", "application/json")
         .header("Connection", "keep-alive, x-hop")
         .header("x-hop", "drop me")
@@ -209,6 +225,10 @@ async fn headers_crossing_the_gateway_are_cleaned_and_versioned() {
     assert!(rpc.header("x-hop").is_none());
     assert!(rpc.header("x-warden-principal").is_none());
     assert_eq!(rpc.header("x-forwarded-for"), Some("127.0.0.1"));
+    assert!(
+        rpc.header("authorization").is_none(),
+        "the caller's credential never reaches the agent"
+    );
     // The body is forwarded byte for byte.
     let sent: Value = serde_json::from_slice(&rpc.body).expect("json");
     assert_eq!(sent["method"], "message/send");

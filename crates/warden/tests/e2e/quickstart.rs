@@ -2,12 +2,13 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{client, rpc, up, user_message, warden};
+use crate::support::{Running, client, rpc_with, up, user_message, warden};
 
-async fn call_json(args: &[&str]) -> (bool, Value) {
+async fn call_json(w: &Running, args: &[&str]) -> (bool, Value) {
     let out = warden()
         .arg("call")
         .args(args)
+        .args(&w.instance)
         .arg("--json")
         .output()
         .await
@@ -25,7 +26,7 @@ async fn warden_call_through_the_gateway_gets_the_echo_back_in_both_bindings() {
     let w = up(&[]).await;
     let echo = format!("{}/agents/echo", w.gateway);
     for binding in ["jsonrpc", "rest"] {
-        let (ok, v) = call_json(&[&echo, "--text", "hello warden", "--binding", binding]).await;
+        let (ok, v) = call_json(&w, &[&echo, "--text", "hello warden", "--binding", binding]).await;
         assert!(ok, "{binding}: {v}");
         assert_eq!(v["task"]["status"]["state"], "TASK_STATE_COMPLETED", "{v}");
         assert_eq!(
@@ -47,6 +48,7 @@ async fn warden_call_streams_and_continues_an_input_task() {
             "--stream",
             "--json",
         ])
+        .args(&w.instance)
         .output()
         .await
         .expect("run");
@@ -63,14 +65,14 @@ async fn warden_call_streams_and_continues_an_input_task() {
     assert_eq!(events.len(), 1 + 3 * 2 + 1);
 
     let input = format!("{}/agents/input", w.gateway);
-    let (ok, first) = call_json(&[&input, "--text", "hi"]).await;
+    let (ok, first) = call_json(&w, &[&input, "--text", "hi"]).await;
     assert!(ok);
     assert_eq!(
         first["task"]["status"]["state"],
         "TASK_STATE_INPUT_REQUIRED"
     );
     let task_id = first["task"]["id"].as_str().expect("task id").to_string();
-    let (ok, second) = call_json(&[&input, "--text", "Ada", "--task-id", &task_id]).await;
+    let (ok, second) = call_json(&w, &[&input, "--text", "Ada", "--task-id", &task_id]).await;
     assert!(ok);
     assert_eq!(second["task"]["status"]["state"], "TASK_STATE_COMPLETED");
     assert_eq!(
@@ -90,6 +92,7 @@ async fn a_v0_3_json_rpc_client_is_understood() {
     });
     let v: Value = client()
         .post(format!("{}/agents/echo", w.gateway))
+        .bearer_auth(w.token("echo").await)
         .json(&body)
         .send()
         .await
@@ -105,8 +108,9 @@ async fn a_v0_3_json_rpc_client_is_understood() {
     assert_eq!(task["artifacts"][0]["parts"][0]["text"], "old client");
 
     // The interface root with a trailing slash is the same endpoint.
-    let v = rpc(
+    let v = rpc_with(
         &format!("{}/agents/echo/", w.gateway),
+        Some(&w.token("echo").await),
         "SendMessage",
         json!({"message": user_message("slash")}),
     )
@@ -121,6 +125,7 @@ async fn a_v0_3_json_rpc_client_is_understood() {
         json!({"jsonrpc": "2.0", "id": 2, "method": "tasks/get", "params": {"id": task["id"]}});
     let v: Value = client()
         .post(format!("{}/agents/echo", w.gateway))
+        .bearer_auth(w.token("echo").await)
         .json(&get)
         .send()
         .await
@@ -134,12 +139,13 @@ async fn a_v0_3_json_rpc_client_is_understood() {
 #[tokio::test]
 async fn tasks_persist_in_the_data_directory() {
     let w = up(&[]).await;
-    let v = rpc(
-        &format!("{}/agents/echo", w.gateway),
-        "SendMessage",
-        json!({"message": user_message("keep me")}),
-    )
-    .await;
+    let v = w
+        .rpc(
+            "echo",
+            "SendMessage",
+            json!({"message": user_message("keep me")}),
+        )
+        .await;
     let id = v["result"]["task"]["id"].as_str().expect("id").to_string();
     let db = w.dir.path().join("warden.db");
     assert!(db.exists());

@@ -7,12 +7,13 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use warden_a2a::sse::SseDecoder;
 
-use crate::support::{WAIT, client, rpc, up, user_message};
+use crate::support::{Running, WAIT, client, up, user_message};
 
 /// Opens a JSON-RPC stream and returns the response.
-async fn open_stream(url: &str, text: &str) -> reqwest::Response {
+async fn open_stream(w: &Running, agent: &str, text: &str) -> reqwest::Response {
     let r = client()
-        .post(url)
+        .post(format!("{}/agents/{agent}", w.gateway))
+        .bearer_auth(w.token(agent).await)
         .header("A2A-Version", "1.0")
         .header("Accept", "text/event-stream")
         .json(
@@ -44,18 +45,18 @@ async fn next_event(
     }
 }
 
-async fn task_state(url: &str, id: &str) -> String {
-    let v = rpc(url, "GetTask", json!({"id": id})).await;
+async fn task_state(w: &Running, agent: &str, id: &str) -> String {
+    let v = w.rpc(agent, "GetTask", json!({"id": id})).await;
     v["result"]["status"]["state"]
         .as_str()
         .unwrap_or("?")
         .to_string()
 }
 
-async fn wait_for_state(url: &str, id: &str, want: &str) {
+async fn wait_for_state(w: &Running, agent: &str, id: &str, want: &str) {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let state = task_state(url, id).await;
+        let state = task_state(w, agent, id).await;
         if state == want {
             return;
         }
@@ -71,8 +72,7 @@ async fn wait_for_state(url: &str, id: &str, want: &str) {
 async fn the_first_event_arrives_before_the_stream_ends() {
     // 10 steps, 300 ms apart: the whole stream takes about 3 s.
     let w = up(&["--step-interval-ms", "300"]).await;
-    let url = format!("{}/agents/slow", w.gateway);
-    let r = open_stream(&url, "10").await;
+    let r = open_stream(&w, "slow", "10").await;
     let h = r.headers();
     assert!(
         h["content-type"]
@@ -94,7 +94,7 @@ async fn the_first_event_arrives_before_the_stream_ends() {
         .to_string();
     // The stream is still open and the task still running: the gateway did
     // not wait for the end before passing the first event on.
-    let state = task_state(&url, &task_id).await;
+    let state = task_state(&w, "slow", &task_id).await;
     assert!(
         state == "TASK_STATE_SUBMITTED" || state == "TASK_STATE_WORKING",
         "task already {state}: the first event came too late"
@@ -115,8 +115,7 @@ async fn the_first_event_arrives_before_the_stream_ends() {
 #[tokio::test]
 async fn a_client_disconnect_does_not_cancel_the_task() {
     let w = up(&["--step-interval-ms", "100"]).await;
-    let url = format!("{}/agents/slow", w.gateway);
-    let r = open_stream(&url, "5").await;
+    let r = open_stream(&w, "slow", "5").await;
     let (mut chunks, mut decoder, mut pending) =
         (r.bytes_stream(), SseDecoder::new(1 << 20), Vec::new());
     let first = next_event(&mut chunks, &mut decoder, &mut pending)
@@ -128,14 +127,13 @@ async fn a_client_disconnect_does_not_cancel_the_task() {
         .to_string();
     drop(chunks);
     drop(pending);
-    wait_for_state(&url, &task_id, "TASK_STATE_COMPLETED").await;
+    wait_for_state(&w, "slow", &task_id, "TASK_STATE_COMPLETED").await;
 }
 
 #[tokio::test]
 async fn open_streams_are_counted_in_metrics() {
     let w = up(&["--step-interval-ms", "200"]).await;
-    let url = format!("{}/agents/slow", w.gateway);
-    let r = open_stream(&url, "20").await;
+    let r = open_stream(&w, "slow", "20").await;
     let (mut chunks, mut decoder, mut pending) =
         (r.bytes_stream(), SseDecoder::new(1 << 20), Vec::new());
     next_event(&mut chunks, &mut decoder, &mut pending)

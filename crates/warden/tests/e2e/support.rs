@@ -31,6 +31,51 @@ pub struct Running {
     pub gateway: String,
     pub admin: String,
     pub dir: tempfile::TempDir,
+    /// How CLI commands find this instance (`--data-dir D` or `--config F`).
+    pub instance: Vec<String>,
+    /// The registry client tokens are minted for.
+    pub client: String,
+}
+
+impl Running {
+    /// Runs `warden ARGS… <instance>` and returns its stdout (trimmed).
+    pub async fn cli(&self, args: &[&str]) -> String {
+        let out = warden()
+            .args(args)
+            .args(&self.instance)
+            .output()
+            .await
+            .expect("run warden");
+        assert!(
+            out.status.success(),
+            "warden {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A fresh single-use token for the test client to call `agent`.
+    pub async fn token(&self, agent: &str) -> String {
+        self.cli(&["token", "mint", "--sub", &self.client, "--aud", agent])
+            .await
+    }
+
+    /// An API key for the test client.
+    pub async fn api_key(&self) -> String {
+        self.cli(&["apikey", "create", "--sub", &self.client]).await
+    }
+
+    /// A JSON-RPC call to `agent` with a fresh token.
+    pub async fn rpc(&self, agent: &str, method: &str, params: Value) -> Value {
+        let token = self.token(agent).await;
+        rpc_with(
+            &format!("{}/agents/{agent}", self.gateway),
+            Some(&token),
+            method,
+            params,
+        )
+        .await
+    }
 }
 
 /// Reads stdout lines until both the gateway and admin URLs were printed.
@@ -79,11 +124,14 @@ pub async fn up(extra: &[&str]) -> Running {
         .spawn()
         .expect("spawn warden up");
     let (gateway, admin) = read_urls(&mut child).await;
+    let instance = vec!["--data-dir".to_string(), dir.path().display().to_string()];
     Running {
         _child: child,
         gateway,
         admin,
         dir,
+        instance,
+        client: "demo-client".into(),
     }
 }
 
@@ -104,12 +152,26 @@ pub async fn gateway(config_toml: &str) -> Running {
         .spawn()
         .expect("spawn warden gateway");
     let (gateway, admin) = read_urls(&mut child).await;
-    Running {
+    let instance = vec!["--config".to_string(), path.display().to_string()];
+    let w = Running {
         _child: child,
         gateway,
         admin,
         dir,
+        instance,
+        client: "tester".into(),
+    };
+    // A registry client allowed one skill on every configured agent.
+    let mut args = vec!["registry".to_string(), "add".into(), "tester".into()];
+    for line in config_toml.lines() {
+        if let Some(name) = line.trim().strip_prefix("name = ") {
+            args.push("--grant".into());
+            args.push(format!("{}=test", name.trim_matches('"')));
+        }
     }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    w.cli(&args).await;
+    w
 }
 
 pub fn client() -> reqwest::Client {
@@ -120,14 +182,15 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
-/// A JSON-RPC call with `A2A-Version: 1.0`; returns the whole response body.
-pub async fn rpc(url: &str, method: &str, params: Value) -> Value {
+/// A JSON-RPC call with `A2A-Version: 1.0` (and a bearer token when given);
+/// returns the whole response body.
+pub async fn rpc_with(url: &str, token: Option<&str>, method: &str, params: Value) -> Value {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
-    client()
-        .post(url)
-        .header("A2A-Version", "1.0")
-        .json(&body)
-        .send()
+    let mut req = client().post(url).header("A2A-Version", "1.0").json(&body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    req.send()
         .await
         .expect("send")
         .json()

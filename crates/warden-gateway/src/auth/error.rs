@@ -1,0 +1,69 @@
+//! Authentication failures and how they are answered (RFC 6750 §3).
+
+use http::StatusCode;
+use warden_trust::TokenError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthError {
+    /// No credential at all: a bare challenge.
+    Missing,
+    InvalidRequest(&'static str),
+    InvalidToken(TokenError),
+    /// A single-use token presented again.
+    Replayed,
+    /// Warden cannot decide now (replay cache full, store down): fail closed.
+    Unavailable,
+}
+
+impl AuthError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Missing | Self::InvalidToken(_) | Self::Replayed => StatusCode::UNAUTHORIZED,
+            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The OAuth error code, if any.
+    pub fn code(&self) -> Option<&'static str> {
+        match self {
+            Self::Missing => None,
+            Self::InvalidRequest(_) => Some("invalid_request"),
+            Self::InvalidToken(_) | Self::Replayed => Some("invalid_token"),
+            Self::Unavailable => Some("temporarily_unavailable"),
+        }
+    }
+
+    /// What the caller is told; never which agents exist or which keys.
+    pub fn description(&self) -> &'static str {
+        match self {
+            Self::Missing => "a credential is required",
+            Self::InvalidRequest(why) => why,
+            Self::InvalidToken(e) => e.public_description(),
+            Self::Replayed => "the token was already used",
+            Self::Unavailable => "authentication is temporarily unavailable",
+        }
+    }
+
+    /// The audit reason (more precise than what the caller sees).
+    pub fn audit_reason(&self) -> String {
+        match self {
+            Self::Missing => "credential_missing".into(),
+            Self::InvalidRequest(why) => format!("invalid_request: {why}"),
+            Self::InvalidToken(e) => format!("invalid_token: {e}"),
+            Self::Replayed => "invalid_token: replayed".into(),
+            Self::Unavailable => "auth_unavailable".into(),
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge.
+    pub fn challenge(&self) -> String {
+        match self.code() {
+            None => "Bearer realm=\"warden\"".to_string(),
+            Some(code) => format!(
+                "Bearer realm=\"warden\", error=\"{code}\", error_description=\"{}\"",
+                self.description()
+            ),
+        }
+    }
+}

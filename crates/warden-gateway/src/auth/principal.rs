@@ -1,0 +1,47 @@
+//! Who a request comes from, once authenticated.
+
+use std::net::IpAddr;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A JWT access token.
+    Bearer,
+    ApiKey,
+    /// Authentication is off (`auth.mode = "off-insecure"`).
+    Anonymous,
+}
+
+impl AuthMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Bearer => "bearer",
+            Self::ApiKey => "api_key",
+            Self::Anonymous => "anonymous",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub subject: String,
+    pub issuer: String,
+    /// Skill ids the credential carries.
+    pub scopes: Vec<String>,
+    pub method: AuthMethod,
+    /// The token's `jti` or the API key's id (never the secret).
+    pub token_id: Option<String>,
+    pub source: IpAddr,
+}
+
+impl Principal {
+    pub fn anonymous(source: IpAddr) -> Self {
+        Self {
+            subject: "anonymous".into(),
+            issuer: String::new(),
+            scopes: Vec::new(),
+            method: AuthMethod::Anonymous,
+            token_id: None,
+            source,
+        }
+    }
+}

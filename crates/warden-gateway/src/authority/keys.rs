@@ -1,0 +1,170 @@
+//! Warden's signing keys: generated on first start, sealed at rest under the
+//! key-encryption key, rotated on a schedule, and published (JWKS) until the
+//! last token they signed has expired.
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use warden_store::{SigningKeyRecord, Store};
+use warden_trust::seal::Kek;
+use warden_trust::{JwsAlg, KeySet, SigningKey};
+
+use super::AuthorityError;
+
+/// The environment variable that, when set, holds the key-encryption key.
+pub const KEK_ENV: &str = "WARDEN_KEK";
+
+/// Reads the key-encryption key from `WARDEN_KEK`, else from `path`,
+/// creating that file (mode 0600) with a fresh key when it does not exist.
+pub fn load_kek(path: &Path) -> Result<Kek, AuthorityError> {
+    if let Ok(text) = std::env::var(KEK_ENV)
+        && !text.trim().is_empty()
+    {
+        return Kek::from_text(&text).map_err(|e| AuthorityError::Kek(format!("{KEK_ENV}: {e}")));
+    }
+    match std::fs::read_to_string(path) {
+        Ok(text) => Kek::from_text(&text)
+            .map_err(|e| AuthorityError::Kek(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let text = Kek::generate_text().map_err(|e| AuthorityError::Kek(e.to_string()))?;
+            write_private(path, &text)?;
+            tracing::info!(path = %path.display(), "generated a new key-encryption key");
+            Kek::from_text(&text).map_err(|e| AuthorityError::Kek(e.to_string()))
+        }
+        Err(e) => Err(AuthorityError::Kek(format!("{}: {e}", path.display()))),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> Result<(), AuthorityError> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| AuthorityError::Kek(e.to_string()))?;
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options
+        .open(path)
+        .map_err(|e| AuthorityError::Kek(format!("{}: {e}", path.display())))?;
+    f.write_all(text.as_bytes())
+        .map_err(|e| AuthorityError::Kek(e.to_string()))
+}
+
+/// The current signing key and the published public keys.
+pub struct KeyRing {
+    store: Store,
+    kek: Kek,
+    rotation_secs: u64,
+    /// How long a retired key's public half stays published.
+    publish_after_retire_secs: u64,
+    state: RwLock<RingState>,
+}
+
+struct RingState {
+    current: Arc<SigningKey>,
+    published: KeySet,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing").finish_non_exhaustive()
+    }
+}
+
+impl KeyRing {
+    /// Loads the keys, generating the first one (or a successor for an
+    /// expired one) as needed.
+    pub async fn open(
+        store: Store,
+        kek: Kek,
+        rotation_secs: u64,
+        publish_after_retire_secs: u64,
+        now: u64,
+    ) -> Result<Self, AuthorityError> {
+        let (current, published) =
+            Self::load(&store, &kek, rotation_secs, publish_after_retire_secs, now).await?;
+        Ok(Self {
+            store,
+            kek,
+            rotation_secs,
+            publish_after_retire_secs,
+            state: RwLock::new(RingState { current, published }),
+        })
+    }
+
+    async fn load(
+        store: &Store,
+        kek: &Kek,
+        rotation_secs: u64,
+        publish_after_retire_secs: u64,
+        now: u64,
+    ) -> Result<(Arc<SigningKey>, KeySet), AuthorityError> {
+        let now_i = i64::try_from(now).unwrap_or(i64::MAX);
+        store.delete_expired_signing_keys(now_i).await?;
+        let mut records = store.signing_keys().await?;
+        if !records.iter().any(|r| r.retire_at > now_i) {
+            let key = SigningKey::generate(JwsAlg::EdDsa)?;
+            let sealed = kek.seal(key.kid().as_bytes(), key.pkcs8())?;
+            let retire_at = now_i.saturating_add(i64::try_from(rotation_secs).unwrap_or(i64::MAX));
+            let record = SigningKeyRecord {
+                kid: key.kid().to_string(),
+                alg: key.alg().as_str().to_string(),
+                sealed,
+                created_at: now_i,
+                retire_at,
+                expires_at: retire_at
+                    .saturating_add(i64::try_from(publish_after_retire_secs).unwrap_or(i64::MAX)),
+            };
+            store.put_signing_key(&record).await?;
+            tracing::info!(kid = %record.kid, "generated a new signing key");
+            records.insert(0, record);
+        }
+        let mut keys = Vec::new();
+        let mut current = None;
+        for r in &records {
+            let alg = JwsAlg::parse(&r.alg)
+                .ok_or_else(|| AuthorityError::Kek(format!("key {} has unknown alg", r.kid)))?;
+            let pkcs8 = kek.open(r.kid.as_bytes(), &r.sealed)?;
+            let key = SigningKey::from_pkcs8(alg, &pkcs8, Some(&r.kid))?;
+            keys.push(key.public_jwk());
+            // Records come newest first: the first still active one signs.
+            if current.is_none() && r.retire_at > now_i {
+                current = Some(Arc::new(key));
+            }
+        }
+        let current = current.ok_or_else(|| AuthorityError::Kek("no active signing key".into()))?;
+        Ok((current, KeySet::from_keys(keys)))
+    }
+
+    /// Generates a successor when the current key is due, and drops keys
+    /// nobody can need any more.
+    pub async fn refresh(&self, now: u64) -> Result<(), AuthorityError> {
+        let (current, published) = Self::load(
+            &self.store,
+            &self.kek,
+            self.rotation_secs,
+            self.publish_after_retire_secs,
+            now,
+        )
+        .await?;
+        if let Ok(mut s) = self.state.write() {
+            *s = RingState { current, published };
+        }
+        Ok(())
+    }
+
+    pub fn signing_key(&self) -> Option<Arc<SigningKey>> {
+        self.state.read().ok().map(|s| s.current.clone())
+    }
+
+    pub fn published(&self) -> KeySet {
+        self.state
+            .read()
+            .map(|s| s.published.clone())
+            .unwrap_or_default()
+    }
+}

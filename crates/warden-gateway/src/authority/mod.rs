@@ -1,0 +1,127 @@
+//! Warden as a token authority: the registry's grants, signing keys, and
+//! the access tokens it issues (token endpoint, JWKS, RFC 8414 metadata).
+
+pub mod endpoints;
+pub mod keys;
+pub mod mint;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use warden_store::{RegisteredAgent, Store, StoreError};
+
+pub use keys::KeyRing;
+pub use mint::{Minted, TokenSpec, mint};
+
+/// The store setting holding the issuer URL (so `warden token mint` signs
+/// as the running gateway does).
+pub const ISSUER_SETTING: &str = "authority.issuer";
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthorityError {
+    #[error("key-encryption key: {0}")]
+    Kek(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("signing key: {0}")]
+    Signing(#[from] warden_trust::signing::SigningError),
+    #[error("sealed key: {0}")]
+    Seal(#[from] warden_trust::seal::SealError),
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// A registry entry's grants: target agent → skill ids it may be granted.
+pub type Grants = BTreeMap<String, Vec<String>>;
+
+pub fn grants_of(agent: &RegisteredAgent) -> Grants {
+    serde_json::from_str(&agent.grants).unwrap_or_default()
+}
+
+/// The authority of one gateway instance.
+#[derive(Debug, Clone)]
+pub struct Authority {
+    pub issuer: String,
+    pub keys: Arc<KeyRing>,
+    pub store: Store,
+    pub token_ttl_secs: u64,
+    /// Clock skew tolerated on client assertions.
+    pub leeway_secs: u64,
+}
+
+/// Why a token request is refused, as RFC 6749 §5.2 names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    pub code: &'static str,
+    pub description: String,
+}
+
+impl OAuthError {
+    pub fn new(code: &'static str, description: impl Into<String>) -> Self {
+        Self {
+            code,
+            description: description.into(),
+        }
+    }
+
+    /// 401 for client authentication failures, 400 for the rest.
+    pub fn status(&self) -> u16 {
+        if self.code == "invalid_client" {
+            401
+        } else {
+            400
+        }
+    }
+}
+
+impl Authority {
+    /// Issues a token for `client` to call `audience` with `requested`
+    /// skills (all granted ones when empty), never more than its grants.
+    pub async fn issue(
+        &self,
+        client: &str,
+        audience: &str,
+        requested: &[String],
+        cnf: Option<serde_json::Value>,
+        now: u64,
+    ) -> Result<(Minted, Vec<String>), OAuthError> {
+        let agent = self
+            .store
+            .agent(client)
+            .await
+            .map_err(|_| OAuthError::new("server_error", "the registry is unavailable"))?
+            .ok_or_else(|| OAuthError::new("invalid_client", "client authentication failed"))?;
+        let grants = grants_of(&agent);
+        let Some(allowed) = grants.get(audience) else {
+            return Err(OAuthError::new(
+                "invalid_target",
+                "this client may not be granted access to that audience",
+            ));
+        };
+        let scopes: Vec<String> = if requested.is_empty() {
+            allowed.clone()
+        } else {
+            if let Some(bad) = requested.iter().find(|s| !allowed.contains(s)) {
+                return Err(OAuthError::new(
+                    "invalid_scope",
+                    format!("scope {bad:?} is not granted to this client for that audience"),
+                ));
+            }
+            requested.to_vec()
+        };
+        let key = self
+            .keys
+            .signing_key()
+            .ok_or_else(|| OAuthError::new("server_error", "no signing key"))?;
+        let spec = TokenSpec {
+            subject: client.to_string(),
+            audience: audience.to_string(),
+            scopes: scopes.clone(),
+            ttl_secs: self.token_ttl_secs,
+            client_id: client.to_string(),
+            cnf,
+            act: None,
+        };
+        Ok((mint(&key, &self.issuer, &spec, now), scopes))
+    }
+}
