@@ -125,6 +125,17 @@ impl AuditSink {
         tokio::spawn(async move {
             let mut batch = Vec::with_capacity(BATCH);
             while rx.recv_many(&mut batch, BATCH).await > 0 {
+                // Let a busy gateway fill the batch for a moment: one write
+                // transaction (and one wake-up) per batch, not per request.
+                if batch.len() < BATCH {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                    while batch.len() < BATCH {
+                        match rx.try_recv() {
+                            Ok(r) => batch.push(r),
+                            Err(_) => break,
+                        }
+                    }
+                }
                 if let Err(e) = store.append_audit(&batch).await {
                     // Retry once after a pause before giving the batch up.
                     tokio::time::sleep(Duration::from_millis(200)).await;

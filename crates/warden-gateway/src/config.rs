@@ -29,7 +29,8 @@ pub struct GatewaySection {
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
     /// The base URL clients use to reach the gateway; agent cards advertise
-    /// URLs under it. Defaults to `http://{listen}`.
+    /// URLs under it. Defaults to `http://{listen}`, or `https://{listen}`
+    /// with `[gateway.tls]`.
     #[serde(default)]
     pub public_url: Option<String>,
     /// Peers whose `X-Forwarded-Proto`/`X-Forwarded-Host` are believed when
@@ -39,6 +40,10 @@ pub struct GatewaySection {
     /// Where the embedded store lives.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// TLS (and optionally mTLS) on the gateway listener. Absent: plain
+    /// HTTP.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -47,6 +52,101 @@ pub struct AdminSection {
     /// Health and metrics listener, separate from client traffic.
     #[serde(default = "default_admin_listen")]
     pub listen: SocketAddr,
+    /// TLS (and optionally mTLS) on the admin listener. Absent: plain HTTP.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[gateway.tls]` / `[admin.tls]`: the listener's certificate and, for
+/// mutual TLS, the CAs client certificates must chain to. TLS 1.2 and 1.3
+/// only; ALPN `h2` and `http/1.1`. The files are polled and a change is
+/// picked up without dropping open connections.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// The server certificate chain (PEM, leaf first).
+    pub cert_file: PathBuf,
+    /// The private key of the leaf certificate (PEM: PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+    /// PEM files of the CAs client certificates are verified against.
+    /// Required when `client_auth` is `optional` or `required`.
+    #[serde(default)]
+    pub client_ca_files: Vec<PathBuf>,
+    /// `off` (default): no client certificate is asked for. `optional`: a
+    /// certificate is asked for and verified when sent. `required`: a
+    /// connection without a verified certificate fails its handshake.
+    #[serde(default)]
+    pub client_auth: ClientAuth,
+    /// A client that has not completed the handshake by then is dropped.
+    #[serde(default = "d_handshake")]
+    pub handshake_timeout_ms: u64,
+    /// How often the files are checked for changes (0: never).
+    #[serde(default = "d_reload")]
+    pub reload_interval_ms: u64,
+}
+
+/// Whether a TLS listener asks clients for certificates.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientAuth {
+    #[default]
+    Off,
+    Optional,
+    Required,
+}
+
+impl ClientAuth {
+    /// The configuration value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Optional => "optional",
+            Self::Required => "required",
+        }
+    }
+}
+
+fn d_handshake() -> u64 {
+    10_000
+}
+fn d_reload() -> u64 {
+    5_000
+}
+
+impl TlsConfig {
+    /// Rules serde cannot express; `key` names the table in errors.
+    pub fn validate(&self, key: &str) -> Result<(), String> {
+        for (name, path) in [("cert_file", &self.cert_file), ("key_file", &self.key_file)] {
+            if path.as_os_str().is_empty() {
+                return Err(format!("{key}.{name} must not be empty"));
+            }
+        }
+        match (self.client_auth, self.client_ca_files.is_empty()) {
+            (ClientAuth::Optional | ClientAuth::Required, true) => {
+                return Err(format!(
+                    "{key}.client_auth = \"{}\" needs {key}.client_ca_files",
+                    self.client_auth.as_str()
+                ));
+            }
+            (ClientAuth::Off, false) => {
+                return Err(format!(
+                    "{key}.client_ca_files is set but {key}.client_auth is \"off\": set it to \"optional\" or \"required\", or remove the CAs"
+                ));
+            }
+            _ => {}
+        }
+        if !(100..=300_000).contains(&self.handshake_timeout_ms) {
+            return Err(format!(
+                "{key}.handshake_timeout_ms must be between 100 and 300000"
+            ));
+        }
+        if self.reload_interval_ms != 0 && self.reload_interval_ms < 100 {
+            return Err(format!(
+                "{key}.reload_interval_ms must be 0 (no reloading) or at least 100"
+            ));
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Clone, Copy, Deserialize)]
@@ -90,6 +190,7 @@ impl Default for GatewaySection {
             public_url: None,
             trusted_proxies: Vec::new(),
             data_dir: default_data_dir(),
+            tls: None,
         }
     }
 }
@@ -98,6 +199,7 @@ impl Default for AdminSection {
     fn default() -> Self {
         Self {
             listen: default_admin_listen(),
+            tls: None,
         }
     }
 }
@@ -150,9 +252,29 @@ pub struct AuthSection {
     /// How long a signing key signs before a new one takes over.
     #[serde(default = "d_rotation")]
     pub key_rotation_hours: u64,
+    /// DPoP (RFC 9449) for Warden's own tokens: `optional` (default:
+    /// DPoP-bound and plain bearer tokens both work), `required`, or `off`.
+    #[serde(default)]
+    pub dpop: DpopMode,
+    /// Require server-issued DPoP nonces (`DPoP-Nonce`).
+    #[serde(default)]
+    pub dpop_nonces: bool,
+    /// Present a Warden token to upstream agents on every call (audience =
+    /// the agent, subject `warden`, the caller in an `act` claim).
+    #[serde(default = "d_true")]
+    pub upstream_tokens: bool,
     /// Other token issuers whose access tokens the gateway accepts.
     #[serde(default)]
     pub issuers: Vec<IssuerConfig>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DpopMode {
+    Off,
+    #[default]
+    Optional,
+    Required,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -179,12 +301,26 @@ pub struct IssuerConfig {
     /// The issuer's public keys: an inline JWKS document (JSON text).
     #[serde(default)]
     pub jwks: Option<String>,
+    /// The issuer's public keys: fetched from this URL (https, or http to
+    /// loopback), cached, refreshed when stale or when a token names an
+    /// unknown `kid`.
+    #[serde(default)]
+    pub jwks_url: Option<String>,
+    /// How long fetched keys are used before they are fetched again.
+    #[serde(default = "d_jwks_cache")]
+    pub jwks_cache_secs: u64,
+    /// Fetches triggered by unknown `kid`s happen at most this often.
+    #[serde(default = "d_jwks_min_refresh")]
+    pub jwks_min_refresh_secs: u64,
     /// Required `typ` header, e.g. `at+jwt`.
     #[serde(default)]
     pub typ: Option<String>,
     /// Tokens living longer than this (`exp - iat`) are refused.
     #[serde(default = "d_issuer_lifetime")]
     pub max_lifetime_secs: u64,
+    /// DPoP for this issuer's tokens (`off`, `optional`, `required`).
+    #[serde(default)]
+    pub dpop: DpopMode,
 }
 
 impl Default for AuthSection {
@@ -197,11 +333,23 @@ impl Default for AuthSection {
             kek_file: None,
             token_ttl_secs: d_ttl(),
             key_rotation_hours: d_rotation(),
+            dpop: DpopMode::Optional,
+            dpop_nonces: false,
+            upstream_tokens: true,
             issuers: Vec::new(),
         }
     }
 }
 
+fn d_jwks_cache() -> u64 {
+    300
+}
+fn d_jwks_min_refresh() -> u64 {
+    30
+}
+fn d_true() -> bool {
+    true
+}
 fn d_leeway() -> u64 {
     30
 }
@@ -345,6 +493,12 @@ impl Config {
         if let Some(p) = &self.gateway.public_url {
             check_http_url(p).map_err(|e| format!("gateway.public_url: {e}"))?;
         }
+        if let Some(t) = &self.gateway.tls {
+            t.validate("gateway.tls")?;
+        }
+        if let Some(t) = &self.admin.tls {
+            t.validate("admin.tls")?;
+        }
         let l = &self.limits;
         for (key, value) in [
             ("limits.max_request_body_bytes", l.max_request_body_bytes),
@@ -390,14 +544,66 @@ impl Config {
                     "auth.issuers[{i}]: issuer, audiences and algorithms must not be empty"
                 ));
             }
-            if iss.jwks_file.is_some() == iss.jwks.is_some() {
+            let sources = [
+                iss.jwks_file.is_some(),
+                iss.jwks.is_some(),
+                iss.jwks_url.is_some(),
+            ];
+            if sources.iter().filter(|s| **s).count() != 1 {
                 return Err(format!(
-                    "auth.issuers[{i}]: give exactly one of jwks_file or jwks"
+                    "auth.issuers[{i}]: give exactly one of jwks, jwks_file or jwks_url"
                 ));
+            }
+            if let Some(url) = &iss.jwks_url {
+                crate::auth::check_jwks_url(url)
+                    .map_err(|e| format!("auth.issuers[{i}].jwks_url: {e}"))?;
             }
         }
         if l.max_json_depth > 128 {
             return Err("limits.max_json_depth must be at most 128".into());
+        }
+        Ok(())
+    }
+
+    /// Checks what lives in files the configuration names (issuer JWKS,
+    /// TLS certificates and keys), so `warden config check` catches them
+    /// before the gateway starts.
+    pub fn check_files(&self, path: &Path) -> Result<(), ConfigError> {
+        for (i, iss) in self.auth.issuers.iter().enumerate() {
+            let text = match (&iss.jwks, &iss.jwks_file) {
+                (Some(t), _) => t.clone(),
+                (None, Some(f)) => {
+                    std::fs::read_to_string(f).map_err(|source| ConfigError::Read {
+                        path: f.clone(),
+                        source,
+                    })?
+                }
+                _ => continue,
+            };
+            let invalid = |message: String| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message: format!("auth.issuers[{i}]: {message}"),
+            };
+            let doc =
+                warden_json::parse_strict(text.as_bytes(), warden_json::JsonLimits::default())
+                    .map_err(|e| invalid(format!("JWKS is not valid JSON: {e}")))?;
+            let keys = warden_trust::KeySet::from_jwks(&doc).map_err(|e| invalid(e.to_string()))?;
+            if keys.is_empty() {
+                return Err(invalid(
+                    "the JWKS has no usable signing key (each needs a kid)".into(),
+                ));
+            }
+        }
+        for (key, tls) in [
+            ("gateway.tls", &self.gateway.tls),
+            ("admin.tls", &self.admin.tls),
+        ] {
+            if let Some(t) = tls {
+                crate::listener::check(t).map_err(|e| ConfigError::Invalid {
+                    path: path.to_path_buf(),
+                    message: format!("{key}: {e}"),
+                })?;
+            }
         }
         Ok(())
     }
@@ -410,12 +616,31 @@ impl Config {
             .unwrap_or_else(|| self.gateway.data_dir.join("kek"))
     }
 
-    /// The public base URL, without a trailing slash.
+    /// `https` when the gateway listener has TLS, else `http`.
+    pub fn gateway_scheme(&self) -> &'static str {
+        if self.gateway.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// `https` when the admin listener has TLS, else `http`.
+    pub fn admin_scheme(&self) -> &'static str {
+        if self.admin.tls.is_some() {
+            "https"
+        } else {
+            "http"
+        }
+    }
+
+    /// The public base URL, without a trailing slash. Defaults to
+    /// `{scheme}://{listen}`, `https` when the gateway has TLS.
     pub fn public_url(&self) -> String {
         self.gateway
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{}", self.gateway.listen))
+            .unwrap_or_else(|| format!("{}://{}", self.gateway_scheme(), self.gateway.listen))
             .trim_end_matches('/')
             .to_string()
     }
@@ -481,5 +706,48 @@ mod tests {
         assert!(parse(dup).expect_err("dup").to_string().contains("twice"));
         let ok = parse("[[agents]]\nname = \"echo\"\nurl = \"http://127.0.0.1:9\"\n").expect("ok");
         assert_eq!(ok.agents[0].name, "echo");
+    }
+
+    const TLS: &str = "[gateway.tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n";
+
+    #[test]
+    fn tls_defaults_and_https_public_url() {
+        let c = parse(TLS).expect("tls config");
+        let t = c.gateway.tls.as_ref().expect("tls");
+        assert_eq!(t.client_auth, ClientAuth::Off);
+        assert_eq!(t.handshake_timeout_ms, 10_000);
+        assert_eq!(t.reload_interval_ms, 5_000);
+        assert!(t.client_ca_files.is_empty());
+        assert!(c.admin.tls.is_none());
+        assert_eq!(c.public_url(), "https://127.0.0.1:8080");
+        assert_eq!(c.admin_scheme(), "http");
+        let c = parse(&format!("{TLS}[admin.tls]\ncert_file = \"a.pem\"\nkey_file = \"b.pem\"\nclient_auth = \"required\"\nclient_ca_files = [\"ca.pem\"]\n"))
+            .expect("admin tls");
+        let a = c.admin.tls.as_ref().expect("admin tls");
+        assert_eq!(a.client_auth, ClientAuth::Required);
+        assert_eq!(c.admin_scheme(), "https");
+    }
+
+    #[test]
+    fn tls_is_checked() {
+        let err = |extra: &str| {
+            parse(&format!("{TLS}{extra}"))
+                .expect_err(extra)
+                .to_string()
+        };
+        assert!(err("client_auth = \"required\"\n").contains("needs gateway.tls.client_ca_files"));
+        assert!(err("client_auth = \"optional\"\n").contains("client_ca_files"));
+        assert!(err("client_ca_files = [\"ca.pem\"]\n").contains("client_auth is \"off\""));
+        let e = err("client_auth = \"sometimes\"\n");
+        assert!(e.contains("sometimes") && e.contains("line 4"), "{e}");
+        assert!(err("handshake_timeout_ms = 0\n").contains("handshake_timeout_ms"));
+        assert!(err("reload_interval_ms = 5\n").contains("reload_interval_ms"));
+        assert!(err("ciphers = [\"RC4\"]\n").contains("ciphers"));
+        let missing = parse("[gateway.tls]\ncert_file = \"c.pem\"\n").expect_err("no key");
+        assert!(missing.to_string().contains("key_file"), "{missing}");
+        let empty = parse("[admin.tls]\ncert_file = \"\"\nkey_file = \"k\"\n").expect_err("empty");
+        assert!(empty.to_string().contains("admin.tls.cert_file"), "{empty}");
+        let ok = parse(&format!("{TLS}client_auth = \"optional\"\nclient_ca_files = [\"a.pem\", \"b.pem\"]\nreload_interval_ms = 0\n")).expect("ok");
+        assert_eq!(ok.gateway.tls.expect("tls").client_ca_files.len(), 2);
     }
 }

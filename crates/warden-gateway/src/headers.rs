@@ -71,6 +71,7 @@ pub fn upstream_request_headers(
     client_ip: IpAddr,
     public_proto: &str,
     a2a_version: &str,
+    upstream_token: Option<&str>,
 ) -> HeaderMap {
     let mut h = incoming.clone();
     strip_hop_by_hop(&mut h);
@@ -80,6 +81,11 @@ pub fn upstream_request_headers(
     // The caller's credentials are for Warden, never for the agent.
     for name in CREDENTIALS {
         h.remove(name);
+    }
+    // Warden's own credential for the agent, never the caller's.
+    if let Some(v) = upstream_token.and_then(|t| HeaderValue::from_str(&format!("Bearer {t}")).ok())
+    {
+        h.insert(header::AUTHORIZATION, v);
     }
     // The HTTP client sets these for the upstream connection.
     h.remove(header::HOST);
@@ -125,7 +131,8 @@ mod tests {
         h.insert("a2a-version", HeaderValue::from_static("0.3"));
         h.insert("authorization", HeaderValue::from_static("Bearer secret"));
         h.insert("x-api-key", HeaderValue::from_static("wdn_x"));
-        let out = upstream_request_headers(&h, "127.0.0.1".parse().expect("ip"), "http", "1.0");
+        let out =
+            upstream_request_headers(&h, "127.0.0.1".parse().expect("ip"), "http", "1.0", None);
         assert!(out.get("x-secret").is_none());
         assert!(out.get("te").is_none());
         assert!(out.get("connection").is_none());

@@ -4,8 +4,10 @@
 //! parse, and later authenticate and authorise, then transform, proxy,
 //! record) to the upstream agent named in the configuration. Each agent's
 //! card is served rewritten for the gateway ([`cards`]). A separate admin
-//! listener serves health and metrics ([`admin`]). Callers are authenticated
-//! ([`auth`]); Warden is also a token authority ([`authority`]).
+//! listener serves health and metrics ([`admin`]). Both listeners serve plain
+//! HTTP or TLS, optionally mutual, with certificates reloaded from their
+//! files ([`listener`]). Callers are authenticated ([`auth`]); Warden is
+//! also a token authority ([`authority`]).
 
 pub mod admin;
 pub mod audit;
@@ -15,6 +17,7 @@ pub mod card;
 pub mod cards;
 pub mod config;
 pub mod headers;
+pub mod listener;
 pub mod metrics;
 pub mod pipeline;
 pub mod proxy;
@@ -143,8 +146,9 @@ pub async fn open_authority(
     })
 }
 
-/// The client-facing router. Serve it with
-/// `into_make_service_with_connect_info::<SocketAddr>()`.
+/// The client-facing router. Serve it with [`listener::serve`], which gives
+/// each request its `ConnectInfo<SocketAddr>` and, over mTLS, the client's
+/// certificate.
 pub fn router(state: GatewayState) -> Router {
     Router::new()
         .route("/agents/{name}", any(agent_root))
@@ -202,6 +206,10 @@ async fn dispatch(state: &GatewayState, name: String, peer: SocketAddr, req: Req
             headers: parts.headers,
             body,
             peer,
+            peer_cert: parts
+                .extensions
+                .get::<Arc<listener::PeerCertificate>>()
+                .cloned(),
         },
     )
     .await

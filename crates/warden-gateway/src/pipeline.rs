@@ -17,6 +17,7 @@
 //! 8. Record — audit event and metrics, off the hot path.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
@@ -33,6 +34,7 @@ use warden_a2a::{
 use crate::audit::{AuditEvent, Outcome};
 use crate::cards;
 use crate::headers::{header_bytes, upstream_request_headers};
+use crate::listener::PeerCertificate;
 use crate::proxy::{self, Answer, Forward};
 use crate::respond;
 use crate::state::GatewayState;
@@ -47,6 +49,8 @@ pub struct Incoming {
     pub headers: HeaderMap,
     pub body: Body,
     pub peer: SocketAddr,
+    /// The connection's verified client certificate (mTLS), if any.
+    pub peer_cert: Option<Arc<PeerCertificate>>,
 }
 
 impl Incoming {
@@ -107,17 +111,35 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
 
     // 4. Authenticate — before the body is read, and before an unknown
     // agent could be told apart from a known one.
-    let principal = match state
-        .auth
-        .authenticate(&req.headers, &req.agent, source, crate::auth::unix_now())
-        .await
-    {
+    let now = crate::auth::unix_now();
+    // The URL as the client addressed it: DPoP proofs name it (`htu`).
+    let public_url = format!(
+        "{}{}",
+        cards::public_base(state, &req.headers, req.peer),
+        req.uri.path()
+    );
+    let auth_request = crate::auth::AuthRequest {
+        headers: &req.headers,
+        agent: &req.agent,
+        source,
+        method: req.method.as_str(),
+        url: &public_url,
+        now,
+        peer_cert: req.peer_cert.as_deref(),
+    };
+    let principal = match state.auth.authenticate(&auth_request).await {
         Ok(p) => p,
         Err(err) => {
             let event =
                 AuditEvent::new(None, source, Outcome::Refused).with_reason(err.audit_reason());
             record(state, &event, started);
-            return respond::auth_error(binding, &err, &Value::Null);
+            let mut resp = respond::auth_error(binding, &err, &Value::Null);
+            if let Some(nonce) = state.auth.dpop_nonce(now)
+                && let Ok(v) = http::HeaderValue::from_str(&nonce)
+            {
+                resp.headers_mut().insert("dpop-nonce", v);
+            }
+            return resp;
         }
     };
     let refuse = |agent: Option<&str>, op: Option<&A2aOp>, err: A2aError, id: &Value| {
@@ -225,7 +247,17 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
         }
     };
     let proto = state.public_url.split("://").next().unwrap_or("http");
-    let headers = upstream_request_headers(&req.headers, source, proto, requested.as_str());
+    let upstream_token = (state.config.auth.upstream_tokens
+        && state.auth.mode == crate::config::AuthMode::Strict)
+        .then(|| state.auth.authority.upstream_token(agent, &principal, now))
+        .flatten();
+    let headers = upstream_request_headers(
+        &req.headers,
+        source,
+        proto,
+        requested.as_str(),
+        upstream_token.as_deref(),
+    );
 
     // 7. Proxy.
     let answer = proxy::forward(

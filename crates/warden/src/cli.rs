@@ -78,6 +78,12 @@ pub enum TokenCommand {
         /// Lifetime, e.g. 90s, 5m, 1h (default: auth.token_ttl_secs).
         #[arg(long)]
         ttl: Option<String>,
+        /// Bind the token to a client certificate (RFC 8705): its SHA-256
+        /// thumbprint, base64url (the `cnf.x5t#S256` claim). The gateway
+        /// then accepts it only over mTLS with that certificate, and it may
+        /// be used more than once within its lifetime.
+        #[arg(long, value_name = "THUMBPRINT")]
+        cnf_x5t: Option<String>,
         #[command(flatten)]
         instance: Instance,
     },

@@ -54,15 +54,20 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
     let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?}"))?;
-    let secs = match unit {
-        "" | "s" => n,
-        "m" => n * 60,
-        "h" => n * 3600,
-        "d" => n * 86_400,
+    let scale = match unit {
+        "" | "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
         _ => return Err(format!("invalid duration unit in {s:?} (use s, m, h or d)")),
     };
-    Ok(Duration::from_secs(secs))
+    n.checked_mul(scale)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("duration {s:?} is too long"))
 }
+
+/// The longest lifetime the gateway accepts for Warden's own tokens.
+pub const MAX_TOKEN_TTL_SECS: u64 = 86_400;
 
 /// Mints a token for `sub` to call `aud`.
 pub async fn mint(
@@ -72,6 +77,33 @@ pub async fn mint(
     scope: &str,
     ttl: Option<Duration>,
 ) -> Result<String, String> {
+    mint_with(authority, sub, aud, scope, ttl, None).await
+}
+
+/// The `cnf` claim binding a token to a client certificate (RFC 8705),
+/// from its `x5t#S256` thumbprint (base64url of a SHA-256 digest).
+pub fn cnf_x5t(thumbprint: &str) -> Result<serde_json::Value, String> {
+    let t = thumbprint.trim();
+    let ok = t.len() == 43
+        && !t.contains('=')
+        && warden_trust::b64url_decode(t).is_some_and(|d| d.len() == 32);
+    if !ok {
+        return Err(format!(
+            "--cnf-x5t {thumbprint:?} is not a certificate thumbprint (base64url SHA-256, 43 characters)"
+        ));
+    }
+    Ok(serde_json::json!({ "x5t#S256": t }))
+}
+
+/// Mints a token for `sub` to call `aud`, with a confirmation claim.
+pub async fn mint_with(
+    authority: &Authority,
+    sub: &str,
+    aud: &str,
+    scope: &str,
+    ttl: Option<Duration>,
+    cnf: Option<serde_json::Value>,
+) -> Result<String, String> {
     let scopes: Vec<String> = scope
         .split(' ')
         .filter(|s| !s.is_empty())
@@ -79,10 +111,25 @@ pub async fn mint(
         .collect();
     let mut authority = authority.clone();
     if let Some(ttl) = ttl {
+        if ttl.as_secs() > MAX_TOKEN_TTL_SECS {
+            return Err(format!(
+                "--ttl may be at most {MAX_TOKEN_TTL_SECS}s: the gateway refuses longer-lived tokens"
+            ));
+        }
         authority.token_ttl_secs = ttl.as_secs().max(1);
     }
+    let known = authority
+        .store
+        .agent(sub)
+        .await
+        .map_err(|e| e.to_string())?;
+    if known.is_none() {
+        return Err(format!(
+            "no registry agent {sub:?}: add it with `warden registry add {sub} --grant {aud}=SKILL`"
+        ));
+    }
     let (minted, _) = authority
-        .issue(sub, aud, &scopes, None, unix_now())
+        .issue(sub, aud, &scopes, cnf, unix_now())
         .await
         .map_err(|e| format!("{}: {}", e.code, e.description))?;
     Ok(minted.token)
@@ -95,11 +142,16 @@ pub async fn token(cmd: TokenCommand) -> Result<(), String> {
             aud,
             scope,
             ttl,
+            cnf_x5t: x5t,
             instance,
         } => {
             let ttl = ttl.as_deref().map(parse_duration).transpose()?;
+            let cnf = x5t.as_deref().map(cnf_x5t).transpose()?;
             let authority = local_authority(&instance).await?;
-            println!("{}", mint(&authority, &sub, &aud, &scope, ttl).await?);
+            println!(
+                "{}",
+                mint_with(&authority, &sub, &aud, &scope, ttl, cnf).await?
+            );
             Ok(())
         }
     }
@@ -297,7 +349,8 @@ pub async fn apikey(cmd: ApiKeyCommand) -> Result<(), String> {
                 return Err(format!("key {id:?} is revoked"));
             }
             let overlap = parse_duration(&overlap)?;
-            let until = i64::try_from(unix_now() + overlap.as_secs()).unwrap_or(i64::MAX);
+            let until =
+                i64::try_from(unix_now().saturating_add(overlap.as_secs())).unwrap_or(i64::MAX);
             let new = create_key(&store, &old.subject, None).await?;
             store
                 .expire_api_key(&id, until)
@@ -306,6 +359,29 @@ pub async fn apikey(cmd: ApiKeyCommand) -> Result<(), String> {
             eprintln!("old key {id} stays valid for {}s", overlap.as_secs());
             println!("{new}");
             Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cnf_x5t_takes_only_sha256_thumbprints() {
+        let t = "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0";
+        assert_eq!(
+            cnf_x5t(t).expect("thumbprint"),
+            serde_json::json!({"x5t#S256": t})
+        );
+        for bad in [
+            "",
+            "abc",
+            "ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0",
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0=",
+            "ungWv48Bz-pBQUDeXa4iI7ADYaOWF3qctBD_YfIAFa0ungW",
+        ] {
+            assert!(cnf_x5t(bad).is_err(), "{bad}");
         }
     }
 }

@@ -36,6 +36,7 @@ fn main() -> ExitCode {
             Command::Registry(cmd) => local::registry(cmd).await,
             Command::ApiKey(cmd) => local::apikey(cmd).await,
             Command::Config(ConfigCommand::Check { file }) => warden_gateway::Config::load(&file)
+                .and_then(|c| c.check_files(&file).map(|()| c))
                 .map(|c| println!("{}: ok ({} agents)", file.display(), c.agents.len()))
                 .map_err(|e| e.to_string()),
         }

@@ -1,8 +1,11 @@
 //! Running the gateway and its admin listener.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use warden_gateway::config::TlsConfig;
+use warden_gateway::listener::{self, Reloadable};
 use warden_gateway::{Config, GatewayState};
 use warden_store::Store;
 
@@ -34,25 +37,48 @@ pub async fn bind(addr: SocketAddr, what: &str) -> Result<TcpListener, String> {
         .map_err(|e| format!("cannot listen on {addr} for the {what}: {e}"))
 }
 
+/// The TLS configurations of the two listeners, loaded (`None`: plain HTTP).
+#[derive(Debug, Default, Clone)]
+pub struct ListenerTls {
+    pub gateway: Option<Arc<Reloadable>>,
+    pub admin: Option<Arc<Reloadable>>,
+}
+
+impl ListenerTls {
+    /// Reads the certificates and keys the configuration names; an error
+    /// names the file.
+    pub fn load(config: &Config) -> Result<Self, String> {
+        let load = |tls: Option<&TlsConfig>, what: &str| {
+            tls.map(|t| Reloadable::load(t).map_err(|e| format!("{what} TLS: {e}")))
+                .transpose()
+        };
+        Ok(Self {
+            gateway: load(config.gateway.tls.as_ref(), "gateway")?,
+            admin: load(config.admin.tls.as_ref(), "admin")?,
+        })
+    }
+}
+
 /// Serves the gateway on `listener` and the admin API on `admin` until
-/// shutdown.
+/// shutdown, each with its TLS configuration when it has one.
 pub async fn run_gateway(
     state: GatewayState,
     listener: TcpListener,
     admin: TcpListener,
+    tls: ListenerTls,
 ) -> Result<(), String> {
     if !state.config.gateway.listen.ip().is_loopback() {
         tracing::warn!(listen = %state.config.gateway.listen, "the gateway listens beyond loopback");
     }
     let admin_app = warden_gateway::admin::router(state.clone());
-    let app = warden_gateway::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    let admin_task = tokio::spawn(async move {
-        axum::serve(admin, admin_app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    let app = warden_gateway::router(state);
+    let admin_task = tokio::spawn(listener::serve(
+        admin,
+        tls.admin,
+        admin_app,
+        shutdown_signal(),
+    ));
+    listener::serve(listener, tls.gateway, app, shutdown_signal())
         .await
         .map_err(|e| format!("gateway stopped: {e}"))?;
     admin_task.abort();
@@ -62,6 +88,8 @@ pub async fn run_gateway(
 /// `warden gateway --config FILE`.
 pub async fn gateway(args: crate::cli::GatewayArgs) -> Result<(), String> {
     let mut config = Config::load(&args.config).map_err(|e| e.to_string())?;
+    // Certificates first: a bad file stops the start before anything listens.
+    let tls = ListenerTls::load(&config)?;
     let store = Store::open(&config.gateway.data_dir.join("warden.db"))
         .await
         .map_err(|e| e.to_string())?;
@@ -69,10 +97,11 @@ pub async fn gateway(args: crate::cli::GatewayArgs) -> Result<(), String> {
     let admin = bind(config.admin.listen, "admin API").await?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     // With port 0 only the bound address is a usable public URL.
+    let scheme = config.gateway_scheme();
     config
         .gateway
         .public_url
-        .get_or_insert_with(|| format!("http://{bound}"));
+        .get_or_insert_with(|| format!("{scheme}://{bound}"));
     tracing::info!(
         listen = %listener.local_addr().map_err(|e| e.to_string())?,
         admin = %admin.local_addr().map_err(|e| e.to_string())?,
@@ -81,11 +110,12 @@ pub async fn gateway(args: crate::cli::GatewayArgs) -> Result<(), String> {
     );
     let admin_addr = admin.local_addr().map_err(|e| e.to_string())?;
     let public_url = config.public_url();
+    let admin_scheme = config.admin_scheme();
     let state = GatewayState::open(config, store)
         .await
         .map_err(|e| e.to_string())?;
     // Printed once ready: the token authority and its issuer are in place.
     println!("gateway  {public_url}");
-    println!("admin    http://{admin_addr}");
-    run_gateway(state, listener, admin).await
+    println!("admin    {admin_scheme}://{admin_addr}");
+    run_gateway(state, listener, admin, tls).await
 }

@@ -10,7 +10,7 @@ use warden_gateway::{Config, GatewayState};
 use warden_store::Store;
 
 use crate::cli::UpArgs;
-use crate::serve::{bind, run_gateway, shutdown_signal};
+use crate::serve::{ListenerTls, bind, run_gateway, shutdown_signal};
 
 pub async fn run(args: UpArgs) -> Result<(), String> {
     let db = args.data_dir.join("warden.db");
@@ -59,8 +59,12 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             public_url: Some(public_url.clone()),
             trusted_proxies: Vec::new(),
             data_dir: args.data_dir.clone(),
+            tls: None,
         },
-        admin: AdminSection { listen: admin_addr },
+        admin: AdminSection {
+            listen: admin_addr,
+            tls: None,
+        },
         limits: Limits::default(),
         auth: AuthSection::default(),
         agents,
@@ -75,7 +79,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         &format!("http://{admin_addr}"),
         &args.data_dir.display().to_string(),
     );
-    run_gateway(state, listener, admin).await
+    run_gateway(state, listener, admin, ListenerTls::default()).await
 }
 
 /// The demo client: a registry entry allowed every demo skill.

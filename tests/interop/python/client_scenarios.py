@@ -38,6 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
+import jwt
 
 from a2a.client import A2ACardResolver, Client, ClientConfig, ClientFactory
 from a2a.types.a2a_pb2 import (
@@ -197,6 +198,56 @@ class WardenTokenAuth(httpx.Auth):
         yield request
 
 
+class WardenDpopAuth(httpx.Auth):
+    """DPoP (RFC 9449) with Warden: one key pair for the session; for each
+    agent a DPoP-bound token from Warden's token endpoint (the token request
+    carries a proof too), reused for every call to that agent, each call with
+    a fresh proof naming its method, URL and the token's hash."""
+
+    def __init__(self, token_url: str, api_key: str):
+        import pyjwt_tool  # same folder: key and JWK helpers
+
+        self.tool = pyjwt_tool
+        self.token_url = token_url
+        self.api_key = api_key
+        self.key = pyjwt_tool.new_key('ES256')
+        self.jwk = pyjwt_tool.public_jwk('ES256', self.key)
+        self.tokens: dict[str, str] = {}
+
+    def proof(self, method: str, url: str, access_token: str | None = None) -> str:
+        import hashlib
+        import time
+        import uuid
+
+        claims = {'jti': str(uuid.uuid4()), 'htm': method, 'htu': url, 'iat': int(time.time())}
+        if access_token is not None:
+            claims['ath'] = self.tool.b64url(hashlib.sha256(access_token.encode('ascii')).digest())
+        return jwt.encode(claims, self.key, algorithm='ES256', headers={'typ': 'dpop+jwt', 'jwk': self.jwk})
+
+    async def async_auth_flow(self, request: httpx.Request):
+        path = request.url.path
+        if '/.well-known/' not in path:
+            parts = [p for p in path.split('/') if p]
+            audience = parts[parts.index('agents') + 1] if 'agents' in parts else ''
+            if audience not in self.tokens:
+                async with httpx.AsyncClient(timeout=10.0) as c:
+                    r = await c.post(
+                        self.token_url,
+                        data={'grant_type': 'client_credentials', 'audience': audience},
+                        headers={'X-API-Key': self.api_key, 'DPoP': self.proof('POST', self.token_url)},
+                    )
+                    r.raise_for_status()
+                    body = r.json()
+                    if body.get('token_type') != 'DPoP':
+                        raise RuntimeError(f'expected a DPoP-bound token, got {body.get("token_type")}')
+                    self.tokens[audience] = body['access_token']
+            token = self.tokens[audience]
+            url = str(request.url.copy_with(query=None, fragment=None))
+            request.headers['Authorization'] = f'DPoP {token}'
+            request.headers['DPoP'] = self.proof(request.method, url, token)
+        yield request
+
+
 class Harness:
     def __init__(self, args: argparse.Namespace):
         self.binding = BINDINGS[args.binding]
@@ -204,7 +255,12 @@ class Harness:
         self.recorder = WireRecorder(echo=args.wire)
         # One shared httpx client. The SDK's default httpx.AsyncClient() has a
         # 5 s timeout, too tight for the slow agent / a busy CI box.
-        auth = WardenTokenAuth(args.token_url, args.api_key) if args.api_key else None
+        if args.api_key and args.dpop:
+            auth = WardenDpopAuth(args.token_url, args.api_key)
+        elif args.api_key:
+            auth = WardenTokenAuth(args.token_url, args.api_key)
+        else:
+            auth = None
         self.http = httpx.AsyncClient(
             auth=auth,
             timeout=httpx.Timeout(args.http_timeout, connect=5.0),
@@ -563,6 +619,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument('--wire', action='store_true', help='log every HTTP exchange to stderr')
     ap.add_argument('--api-key', help="a Warden API key: fetch a fresh token per request from --token-url")
     ap.add_argument('--token-url', help="Warden's token endpoint (default {base}/oauth2/token)")
+    ap.add_argument('--dpop', action='store_true', help='with --api-key: DPoP-bound tokens, reused with a fresh proof per call')
     args = ap.parse_args(argv)
     if bool(args.base) == bool(args.direct_agent_url):
         ap.error('give exactly one of --base or --direct-agent-url')

@@ -20,6 +20,15 @@ Subcommands (all print one JSON document on stdout; exit 1 on failure,
         (RFC 9449) per key with PyJWT, the public key in the `jwk` header.
         Prints {"proofs": [{"alg": .., "proof": .., "jkt": ..}]} where `jkt`
         is the RFC 7638 thumbprint computed here, independently of Warden.
+
+  keygen --alg A --kid K
+        Generates one key (ES256, EdDSA, RS256 or PS256) and prints
+        {"jwk": {public JWK with kid, alg, use}, "private_pem": "PKCS#8 PEM"}.
+
+  sign                            (stdin: {"private_pem", "alg", "headers", "claims"})
+        Signs `claims` with the PEM key and algorithm, adding `headers` (kid,
+        typ, ...) to the JOSE header. Prints {"token": "..."}. Used for client
+        assertions (private_key_jwt) and an external issuer's access tokens.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ import sys
 import uuid
 
 import jwt
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
@@ -137,6 +147,29 @@ def cmd_dpop(args) -> int:
     return 0
 
 
+def cmd_keygen(args) -> int:
+    key = new_key(args.alg)
+    jwk = public_jwk(args.alg, key)
+    jwk.update({"kid": args.kid, "alg": args.alg, "use": "sig"})
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+    json.dump({"jwk": jwk, "private_pem": pem}, sys.stdout)
+    print()
+    return 0
+
+
+def cmd_sign(args) -> int:
+    doc = json.load(sys.stdin)
+    key = serialization.load_pem_private_key(doc["private_pem"].encode("ascii"), password=None)
+    token = jwt.encode(doc["claims"], key, algorithm=doc["alg"], headers=doc.get("headers") or {})
+    json.dump({"token": token}, sys.stdout)
+    print()
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -154,8 +187,13 @@ def main() -> int:
     d.add_argument("--now", type=int, required=True)
     d.add_argument("--access-token")
     d.add_argument("--nonce")
+    k = sub.add_parser("keygen")
+    k.add_argument("--alg", required=True, choices=["ES256", "EdDSA", "RS256", "PS256"])
+    k.add_argument("--kid", required=True)
+    sub.add_parser("sign")
     args = p.parse_args()
-    return {"mint": cmd_mint, "verify": cmd_verify, "dpop": cmd_dpop}[args.cmd](args)
+    commands = {"mint": cmd_mint, "verify": cmd_verify, "dpop": cmd_dpop, "keygen": cmd_keygen, "sign": cmd_sign}
+    return commands[args.cmd](args)
 
 
 if __name__ == "__main__":

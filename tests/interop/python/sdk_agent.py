@@ -25,6 +25,8 @@ Usage:  python sdk_agent.py --port 0      # prints "LISTENING <port>" when ready
 from __future__ import annotations
 
 import argparse
+import contextvars
+import json
 import asyncio
 import logging
 import signal
@@ -33,6 +35,7 @@ import sys
 import threading
 
 import httpx
+import jwt
 import uvicorn
 
 from starlette.applications import Starlette
@@ -70,6 +73,58 @@ REST_PREFIX = '/rest'
 SLOW_INTERVAL_S = 0.3
 
 
+# The caller Warden vouched for, per request (set by WardenTokenMiddleware).
+CALLER: contextvars.ContextVar[str] = contextvars.ContextVar('warden_caller', default='')
+
+
+class WardenTokenMiddleware:
+    """How an agent behind Warden checks that a call came through Warden and
+    from whom: Warden presents its own token (issuer = the gateway, audience =
+    this agent's name at the gateway, subject `warden`) with the caller in the
+    RFC 8693 `act` claim. Verified with PyJWT against Warden's JWKS, read from
+    a file the operator provides (fetched from {gateway}/.well-known/jwks.json).
+    Card fetches stay public."""
+
+    def __init__(self, app, jwks_file: str, audience: str):
+        self.app = app
+        self.jwks_file = jwks_file
+        self.audience = audience
+
+    async def __call__(self, scope, receive, send):
+        if scope['type'] != 'http' or scope['path'].startswith('/.well-known/'):
+            return await self.app(scope, receive, send)
+        headers = dict(scope['headers'])
+        auth = headers.get(b'authorization', b'').decode()
+        try:
+            if not auth.startswith('Bearer '):
+                raise jwt.InvalidTokenError('no Warden token')
+            with open(self.jwks_file, encoding='utf-8') as f:
+                jwks = jwt.PyJWKSet.from_json(f.read())
+            token = auth.removeprefix('Bearer ')
+            kid = jwt.get_unverified_header(token)['kid']
+            key = next(k for k in jwks.keys if k.key_id == kid)
+            claims = jwt.decode(
+                token,
+                key=key,
+                algorithms=['EdDSA', 'ES256'],
+                audience=self.audience,
+                options={'require': ['exp', 'iat', 'iss', 'aud', 'sub']},
+            )
+            if claims.get('sub') != 'warden' or 'sub' not in claims.get('act', {}):
+                raise jwt.InvalidTokenError('not a Warden upstream token')
+        except (jwt.PyJWTError, StopIteration, KeyError, OSError) as e:
+            body = json.dumps({'error': f'Warden token refused: {e}'}).encode()
+            await send({'type': 'http.response.start', 'status': 401,
+                        'headers': [(b'content-type', b'application/json')]})
+            await send({'type': 'http.response.body', 'body': body})
+            return
+        token_var = CALLER.set(claims['act']['sub'])
+        try:
+            return await self.app(scope, receive, send)
+        finally:
+            CALLER.reset(token_var)
+
+
 class InteropExecutor(AgentExecutor):
     """AgentExecutor implementing the echo / slow / ask behaviours above."""
 
@@ -103,6 +158,9 @@ class InteropExecutor(AgentExecutor):
             )
         else:
             await updater.add_artifact([new_text_part(text)], name='echo')
+            if CALLER.get():
+                # Show the caller Warden vouched for (second artifact).
+                await updater.add_artifact([new_text_part(f'caller={CALLER.get()}')], name='caller')
             await updater.complete()
 
     async def _slow(self, updater: TaskUpdater, task, text: str) -> None:
@@ -178,7 +236,7 @@ def build_card(port: int) -> AgentCard:
     )
 
 
-def build_app(card: AgentCard, push_http: httpx.AsyncClient) -> Starlette:
+def build_app(card: AgentCard, push_http: httpx.AsyncClient, warden_jwks: str | None = None, audience: str = '') -> Starlette:
     push_store = InMemoryPushNotificationConfigStore()
     handler = DefaultRequestHandler(
         agent_executor=InteropExecutor(),
@@ -194,7 +252,10 @@ def build_app(card: AgentCard, push_http: httpx.AsyncClient) -> Starlette:
         # its catch-all mount never shadows the card or JSON-RPC routes.
         *create_rest_routes(handler, path_prefix=REST_PREFIX),
     ]
-    return Starlette(routes=routes)
+    app = Starlette(routes=routes)
+    if warden_jwks:
+        return WardenTokenMiddleware(app, warden_jwks, audience)
+    return app
 
 
 def _exit_on_stdin_eof(loop: asyncio.AbstractEventLoop, server: uvicorn.Server) -> None:
@@ -211,7 +272,7 @@ def _exit_on_stdin_eof(loop: asyncio.AbstractEventLoop, server: uvicorn.Server) 
     threading.Thread(target=watch, name='stdin-eof', daemon=True).start()
 
 
-async def serve(port: int, host: str, exit_on_stdin_eof: bool) -> None:
+async def serve(port: int, host: str, exit_on_stdin_eof: bool, warden_jwks: str | None = None, audience: str = '') -> None:
     # Bind first so that --port 0 yields a concrete port for the card URLs.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -221,7 +282,7 @@ async def serve(port: int, host: str, exit_on_stdin_eof: bool) -> None:
     port = sock.getsockname()[1]
 
     async with httpx.AsyncClient(timeout=10) as push_http:
-        app = build_app(build_card(port), push_http)
+        app = build_app(build_card(port), push_http, warden_jwks, audience)
         # Short graceful-shutdown so test teardown never waits on open SSE streams.
         config = uvicorn.Config(
             app, log_level='warning', lifespan='off', timeout_graceful_shutdown=2
@@ -260,13 +321,15 @@ def main() -> None:
         'dies with its parent test process)',
     )
     ap.add_argument('-v', '--verbose', action='store_true')
+    ap.add_argument('--warden-jwks-file', help="require Warden's upstream token, verified against this JWKS file")
+    ap.add_argument('--audience', default='sdk', help="this agent's name at the gateway (the token audience)")
     args = ap.parse_args()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         stream=sys.stderr,
         format='%(asctime)s %(levelname)s %(name)s: %(message)s',
     )
-    asyncio.run(serve(args.port, args.host, args.exit_on_stdin_eof))
+    asyncio.run(serve(args.port, args.host, args.exit_on_stdin_eof, args.warden_jwks_file, args.audience))
 
 
 if __name__ == '__main__':

@@ -11,6 +11,8 @@ pub enum AuthError {
     InvalidToken(TokenError),
     /// A single-use token presented again.
     Replayed,
+    /// A DPoP proof refused (or a server nonce needed).
+    Dpop(warden_trust::DpopError),
     /// Warden cannot decide now (replay cache full, store down): fail closed.
     Unavailable,
 }
@@ -18,7 +20,9 @@ pub enum AuthError {
 impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Missing | Self::InvalidToken(_) | Self::Replayed => StatusCode::UNAUTHORIZED,
+            Self::Missing | Self::InvalidToken(_) | Self::Replayed | Self::Dpop(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -31,6 +35,7 @@ impl AuthError {
             Self::InvalidRequest(_) => Some("invalid_request"),
             Self::InvalidToken(_) | Self::Replayed => Some("invalid_token"),
             Self::Unavailable => Some("temporarily_unavailable"),
+            Self::Dpop(e) => Some(e.error_code()),
         }
     }
 
@@ -42,6 +47,7 @@ impl AuthError {
             Self::InvalidToken(e) => e.public_description(),
             Self::Replayed => "the token was already used",
             Self::Unavailable => "authentication is temporarily unavailable",
+            Self::Dpop(e) => e.public_description(),
         }
     }
 
@@ -53,11 +59,19 @@ impl AuthError {
             Self::InvalidToken(e) => format!("invalid_token: {e}"),
             Self::Replayed => "invalid_token: replayed".into(),
             Self::Unavailable => "auth_unavailable".into(),
+            Self::Dpop(e) => format!("invalid_dpop_proof: {e}"),
         }
     }
 
     /// The `WWW-Authenticate` challenge.
     pub fn challenge(&self) -> String {
+        if let Self::Dpop(_) = self {
+            return format!(
+                "DPoP algs=\"ES256 ES384 EdDSA RS256 PS256\", error=\"{}\", error_description=\"{}\"",
+                self.code().unwrap_or("invalid_dpop_proof"),
+                self.description()
+            );
+        }
         match self.code() {
             None => "Bearer realm=\"warden\"".to_string(),
             Some(code) => format!(

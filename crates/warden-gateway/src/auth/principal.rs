@@ -2,10 +2,14 @@
 
 use std::net::IpAddr;
 
+use crate::listener::PeerIdentity;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuthMethod {
     /// A JWT access token.
     Bearer,
+    /// A DPoP-bound JWT with its proof.
+    Dpop,
     ApiKey,
     /// Authentication is off (`auth.mode = "off-insecure"`).
     Anonymous,
@@ -15,6 +19,7 @@ impl AuthMethod {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Bearer => "bearer",
+            Self::Dpop => "dpop",
             Self::ApiKey => "api_key",
             Self::Anonymous => "anonymous",
         }
@@ -31,6 +36,9 @@ pub struct Principal {
     /// The token's `jti` or the API key's id (never the secret).
     pub token_id: Option<String>,
     pub source: IpAddr,
+    /// The verified client certificate of the connection (mTLS), whatever
+    /// the credential: its SAN URIs (SPIFFE ids), DNS names and thumbprint.
+    pub peer: Option<PeerIdentity>,
 }
 
 impl Principal {
@@ -42,6 +50,7 @@ impl Principal {
             method: AuthMethod::Anonymous,
             token_id: None,
             source,
+            peer: None,
         }
     }
 }

@@ -68,6 +68,7 @@ pub async fn metadata(State(state): State<GatewayState>) -> Response {
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post"],
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
+        "dpop_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
         "response_types_supported": [],
     });
     let mut r = json_response(StatusCode::OK, &body);
@@ -146,15 +147,34 @@ async fn issue(
         })
         .unwrap_or_default();
     let now = unix_now();
+    // A DPoP proof on the token request binds the token to its key.
+    let cnf = match headers.get(crate::auth::DPOP_HEADER).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(proof)) => {
+            let url = format!("{}{TOKEN_PATH}", state.auth.authority.issuer);
+            let verified = state
+                .auth
+                .check_proof(proof, "POST", &url, None, now)
+                .map_err(|e| OAuthError::new("invalid_dpop_proof", e.description()))?;
+            Some(json!({"jkt": verified.jkt}))
+        }
+        Some(Err(_)) => {
+            return Err(OAuthError::new(
+                "invalid_dpop_proof",
+                "unreadable DPoP header",
+            ));
+        }
+    };
+    let token_type = if cnf.is_some() { "DPoP" } else { "Bearer" };
     let client = authenticate_client(state, headers, &params, now).await?;
     let (minted, granted) = state
         .auth
         .authority
-        .issue(&client, audience, &scopes, None, now)
+        .issue(&client, audience, &scopes, cnf, now)
         .await?;
     Ok(json!({
         "access_token": minted.token,
-        "token_type": "Bearer",
+        "token_type": token_type,
         "expires_in": state.auth.authority.token_ttl_secs,
         "scope": granted.join(" "),
         "issued_token_type": "urn:ietf:params:oauth:token-type:access_token",

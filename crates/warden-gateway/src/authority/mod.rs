@@ -64,17 +64,51 @@ impl OAuthError {
         }
     }
 
-    /// 401 for client authentication failures, 400 for the rest.
+    /// 401 for client authentication failures, 500/503 for Warden's own
+    /// trouble, 400 for the rest.
     pub fn status(&self) -> u16 {
-        if self.code == "invalid_client" {
-            401
-        } else {
-            400
+        match self.code {
+            "invalid_client" => 401,
+            "server_error" => 500,
+            "temporarily_unavailable" => 503,
+            _ => 400,
         }
     }
 }
 
+/// The subject of the tokens Warden presents to upstream agents.
+pub const GATEWAY_SUBJECT: &str = "warden";
+/// Their lifetime: one call, with room for clock skew.
+pub const UPSTREAM_TOKEN_TTL_SECS: u64 = 60;
+
 impl Authority {
+    /// The token Warden presents to `audience` for a call made by `caller`:
+    /// issued by Warden, subject `warden`, with the caller in an `act` claim
+    /// (RFC 8693), so the agent can tell the call came through Warden and
+    /// from whom.
+    pub fn upstream_token(
+        &self,
+        audience: &str,
+        caller: &crate::auth::Principal,
+        now: u64,
+    ) -> Option<String> {
+        let key = self.keys.signing_key()?;
+        let mut act = serde_json::json!({"sub": caller.subject});
+        if !caller.issuer.is_empty() && caller.issuer != self.issuer {
+            act["iss"] = serde_json::Value::String(caller.issuer.clone());
+        }
+        let spec = TokenSpec {
+            subject: GATEWAY_SUBJECT.into(),
+            audience: audience.to_string(),
+            scopes: caller.scopes.clone(),
+            ttl_secs: UPSTREAM_TOKEN_TTL_SECS,
+            client_id: GATEWAY_SUBJECT.into(),
+            cnf: None,
+            act: Some(act),
+        };
+        Some(mint(&key, &self.issuer, &spec, now).token)
+    }
+
     /// Issues a token for `client` to call `audience` with `requested`
     /// skills (all granted ones when empty), never more than its grants.
     pub async fn issue(

@@ -80,9 +80,14 @@ async fn python_sdk_client_works_through_the_gateway_over_rest() {
 
 /// Starts the Python SDK agent and returns it with its port.
 async fn sdk_agent() -> (tokio::process::Child, u16) {
+    sdk_agent_with(&[]).await
+}
+
+async fn sdk_agent_with(extra: &[&str]) -> (tokio::process::Child, u16) {
     let mut child = Command::new(python())
         .arg(script("sdk_agent.py"))
         .args(["--port", "0", "--exit-on-stdin-eof"])
+        .args(extra)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .kill_on_drop(true)
@@ -166,5 +171,76 @@ async fn client_disconnect_through_the_gateway_does_not_cancel_the_python_sdk_ag
             &["--sdk-agent", "sdk", "--scenario", "disconnect"],
         )
         .await;
+    }
+}
+
+#[tokio::test]
+async fn python_sdk_agent_verifies_the_token_warden_presents() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let jwks_file = dir.path().join("warden-jwks.json");
+    let jwks_arg = jwks_file.display().to_string();
+    let (_agent, port) =
+        sdk_agent_with(&["--warden-jwks-file", &jwks_arg, "--audience", "sdk"]).await;
+    let w = gateway(&format!(
+        "[[agents]]\nname = \"sdk\"\nurl = \"http://127.0.0.1:{port}\"\n"
+    ))
+    .await;
+    // The operator gives the agent Warden's public keys.
+    let jwks = crate::support::client()
+        .get(format!("{}/.well-known/jwks.json", w.gateway))
+        .send()
+        .await
+        .expect("jwks")
+        .text()
+        .await
+        .expect("text");
+    std::fs::write(&jwks_file, jwks).expect("write jwks");
+
+    // Straight to the agent, without Warden's token: refused by the agent.
+    let direct = crate::support::client()
+        .post(format!("http://127.0.0.1:{port}/jsonrpc"))
+        .header("A2A-Version", "1.0")
+        .json(&serde_json::json!({"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": "x"}}))
+        .send()
+        .await
+        .expect("direct call");
+    assert_eq!(direct.status(), 401);
+
+    // Through Warden: the agent verifies Warden's token and sees the caller.
+    let out = warden()
+        .args([
+            "call",
+            &format!("{}/agents/sdk", w.gateway),
+            "--text",
+            "who am i",
+            "--json",
+        ])
+        .args(["--token", &w.token("sdk").await])
+        .output()
+        .await
+        .expect("run warden call");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_str(text.lines().last().unwrap_or("")).expect("json");
+    let artifacts = v["task"]["artifacts"].as_array().expect("artifacts");
+    let texts: Vec<&str> = artifacts
+        .iter()
+        .filter_map(|a| a["parts"][0]["text"].as_str())
+        .collect();
+    assert!(texts.contains(&"caller=tester"), "{v}");
+}
+
+#[tokio::test]
+async fn python_sdk_client_works_with_dpop_bound_tokens() {
+    // One DPoP-bound token per agent, reused; each call carries a fresh proof.
+    let w = up(&["--step-interval-ms", "50"]).await;
+    for binding in ["jsonrpc", "rest"] {
+        let mut args = vec!["--dpop"];
+        args.extend(scenario_args());
+        run_scenarios(&w, binding, &args).await;
     }
 }

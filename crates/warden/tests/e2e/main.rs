@@ -3,9 +3,11 @@
 
 mod support;
 
+mod auth;
 mod cards_and_admin;
 mod interop_js;
 mod interop_python;
 mod malformed;
 mod quickstart;
 mod streaming;
+mod tls;

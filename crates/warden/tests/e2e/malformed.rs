@@ -225,10 +225,18 @@ async fn headers_crossing_the_gateway_are_cleaned_and_versioned() {
     assert!(rpc.header("x-hop").is_none());
     assert!(rpc.header("x-warden-principal").is_none());
     assert_eq!(rpc.header("x-forwarded-for"), Some("127.0.0.1"));
-    assert!(
-        rpc.header("authorization").is_none(),
-        "the caller's credential never reaches the agent"
-    );
+    // The agent gets Warden's own token, never the caller's: issued by
+    // Warden, for this agent, with the caller in `act`.
+    let upstream = rpc
+        .header("authorization")
+        .expect("Warden's token upstream");
+    let token = upstream.strip_prefix("Bearer ").expect("bearer");
+    let payload = token.split('.').nth(1).expect("JWT");
+    let claims: Value =
+        serde_json::from_slice(&warden_trust::b64url_decode(payload).expect("b64")).expect("json");
+    assert_eq!(claims["sub"], "warden");
+    assert_eq!(claims["aud"], "spy");
+    assert_eq!(claims["act"]["sub"], "tester");
     // The body is forwarded byte for byte.
     let sent: Value = serde_json::from_slice(&rpc.body).expect("json");
     assert_eq!(sent["method"], "message/send");

@@ -1,0 +1,716 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2016 # awk programs and expressions are single-quoted on purpose
+# Warden's load benchmark. For each scenario, the same wrk load is sent
+# straight to an upstream agent and through the gateway, alternately, in one
+# run; the figures are the ratio (through / direct), the CPU-cost ratio (from
+# each process's CPU time per request, which other load on the machine barely
+# moves) and the added latency. See bench/README.md.
+#
+#   bench/run.sh
+#   DURATION=30s CONNECTIONS=32 ROUNDS=5 bench/run.sh
+#
+# Environment (defaults in brackets):
+#   DURATION      [10s]  each measured wrk run under load
+#   CONNECTIONS   [16]   connections under load
+#   THREADS       [1]    wrk threads
+#   ROUNDS        [3]    direct/gateway pairs per scenario (order alternates)
+#   WARMUP        [3s]   unmeasured run before each scenario, each side
+#   LAT_DURATION  [5s]   each one-connection latency run ("0" skips them)
+#   SCENARIOS     [jsonrpc-send sse-stream rest-send echo-send apikey-send]
+#                 (apikey-send needs a build with authentication; it is left
+#                 out by default when the binary has none)
+#   CHECK_BODIES  [1]    the wrk scripts check every response body ("0": only
+#                        HTTP status and socket errors are counted)
+#   PIN           [auto] pin wrk and the servers to different CPUs with taskset
+#                        ("auto": when there are 2+ CPUs; "0": never)
+#   SERVER_CPUS   [all but the last CPU]  for the gateway and the agents
+#   WRK_CPUS      [the last CPU]          for wrk
+#   BUILD         [1]    cargo build --release -p warden first ("0": reuse)
+#   REV           []     benchmark a committed revision instead of the working
+#                        tree: it is exported with `git archive` to
+#                        $BENCH_SRC_DIR/<sha> [/var/tmp/warden-bench-src] and
+#                        built there into BENCH_TARGET_DIR
+#                        [/var/tmp/warden-bench-target], so uncommitted edits
+#                        neither break nor colour the figures
+#   WARDEN_BIN    [<cargo target dir>/release/warden]
+#   OUT_DIR       [bench/results]
+#   UPDATE_README [1]    rewrite the "latest results" block of bench/README.md
+#   KEEP_WORK     [0]    keep the temporary directory (logs, stores, raw output)
+#
+# Exits non-zero if any request failed (an HTTP error, a socket error, or a
+# response body that is not a success), after writing the report.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BENCH="$ROOT/bench"
+WRK_DIR="$BENCH/wrk"
+
+# The invocation as given: the knobs set in the environment, then the script.
+INVOKED=""
+for knob in DURATION CONNECTIONS THREADS ROUNDS WARMUP LAT_DURATION SCENARIOS CHECK_BODIES PIN \
+  SERVER_CPUS WRK_CPUS BUILD REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK; do
+  [ -n "${!knob+x}" ] && INVOKED+="$knob=$(printf '%q' "${!knob}") "
+done
+INVOKED+="bench/run.sh${*:+ $*}"
+
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-16}
+THREADS=${THREADS:-1}
+ROUNDS=${ROUNDS:-3}
+WARMUP=${WARMUP:-3s}
+LAT_DURATION=${LAT_DURATION:-5s}
+SCENARIOS=${SCENARIOS:-}
+CHECK_BODIES=${CHECK_BODIES:-1}
+PIN=${PIN:-auto}
+BUILD=${BUILD:-1}
+OUT_DIR=${OUT_DIR:-$BENCH/results}
+UPDATE_README=${UPDATE_README:-1}
+KEEP_WORK=${KEEP_WORK:-0}
+REV=${REV:-}
+export CHECK_BODIES
+
+log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() {
+  log "FAILED: $*"
+  exit 1
+}
+
+# --- tools ------------------------------------------------------------------
+
+for tool in curl jq awk taskset; do
+  command -v "$tool" >/dev/null || die "$tool is needed"
+done
+if ! command -v wrk >/dev/null; then
+  log "installing wrk from the distribution's archive"
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update && apt-get install -y wrk
+  else
+    sudo apt-get update && sudo apt-get install -y wrk
+  fi
+fi
+WRK_VERSION=$(wrk -v 2>&1 | head -n1 || true)
+
+BUILD_DIR=$ROOT
+if [ -n "$REV" ]; then
+  REV_SHA=$(git -C "$ROOT" rev-parse --verify "$REV^{commit}") || die "no such revision: $REV"
+  BUILD_DIR="${BENCH_SRC_DIR:-/var/tmp/warden-bench-src}/$REV_SHA"
+  if [ ! -f "$BUILD_DIR/Cargo.toml" ]; then
+    log "exporting $REV_SHA to $BUILD_DIR"
+    mkdir -p "$BUILD_DIR"
+    git -C "$ROOT" archive "$REV_SHA" | tar -x -C "$BUILD_DIR"
+  fi
+  # Its own target directory: building another source tree into the shared
+  # one would replace the working tree's release binary.
+  export CARGO_TARGET_DIR=${BENCH_TARGET_DIR:-/var/tmp/warden-bench-target}
+fi
+cd "$BUILD_DIR"
+if [ "$BUILD" != 0 ]; then
+  log "cargo build --release -p warden (in $BUILD_DIR)"
+  cargo build --release -p warden
+fi
+if [ -z "${WARDEN_BIN:-}" ]; then
+  TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
+  WARDEN_BIN="$TARGET_DIR/release/warden"
+fi
+cd "$ROOT"
+[ -x "$WARDEN_BIN" ] || die "no binary at $WARDEN_BIN"
+WARDEN_VERSION=$("$WARDEN_BIN" --version)
+# Builds with authentication (strict by default) have `warden apikey`.
+WARDEN_HELP=$("$WARDEN_BIN" --help)
+if grep -q '^ *apikey' <<<"$WARDEN_HELP"; then HAS_AUTH=1; else HAS_AUTH=0; fi
+if [ -z "$SCENARIOS" ]; then
+  SCENARIOS="jsonrpc-send sse-stream rest-send echo-send"
+  [ "$HAS_AUTH" = 1 ] && SCENARIOS="$SCENARIOS apikey-send"
+fi
+case " $SCENARIOS " in
+  *" apikey-send "*) [ "$HAS_AUTH" = 1 ] || die "apikey-send needs a build with authentication" ;;
+esac
+# Every parameter as it took effect.
+COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN bench/run.sh"
+
+# --- pinning ----------------------------------------------------------------
+
+NCPU=$(nproc)
+if [ "$PIN" = auto ]; then
+  if [ "$NCPU" -ge 2 ]; then PIN=1; else PIN=0; fi
+fi
+if [ "$PIN" = 1 ]; then
+  if [ "$NCPU" -le 2 ]; then DEFAULT_SERVER_CPUS=0; else DEFAULT_SERVER_CPUS="0-$((NCPU - 2))"; fi
+  SERVER_CPUS=${SERVER_CPUS:-$DEFAULT_SERVER_CPUS}
+  WRK_CPUS=${WRK_CPUS:-$((NCPU - 1))}
+  SRV=(taskset -c "$SERVER_CPUS")
+  LOAD=(taskset -c "$WRK_CPUS")
+  # CPUs available to the servers, for "busy" percentages.
+  SERVER_NCPU=$(taskset -c "$SERVER_CPUS" nproc)
+  WRK_NCPU=$(taskset -c "$WRK_CPUS" nproc)
+  PINNING="servers on CPU $SERVER_CPUS, wrk on CPU $WRK_CPUS (taskset)"
+else
+  SRV=()
+  LOAD=()
+  SERVER_NCPU=$NCPU
+  WRK_NCPU=$NCPU
+  PINNING="none (wrk and the servers share all $NCPU CPUs)"
+fi
+
+# "0-2,4" -> "0 1 2 4"
+expand_cpus() {
+  local out=() part i parts
+  IFS=, read -ra parts <<<"$1"
+  for part in "${parts[@]}"; do
+    if [[ $part == *-* ]]; then
+      for ((i = ${part%-*}; i <= ${part#*-}; i++)); do out+=("$i"); done
+    else
+      out+=("$part")
+    fi
+  done
+  echo "${out[*]}"
+}
+if [ "$PIN" = 1 ]; then
+  SERVER_CPU_LIST=$(expand_cpus "$SERVER_CPUS")
+  WRK_CPU_LIST=$(expand_cpus "$WRK_CPUS")
+else
+  SERVER_CPU_LIST=$(seq -s ' ' 0 $((NCPU - 1)))
+  WRK_CPU_LIST=$SERVER_CPU_LIST
+fi
+# cpu_sample "0 1" -> "<busy ticks> <all ticks>" of those CPUs, whoever ran
+# there (steal counts as busy: time the servers could not have had).
+cpu_sample() {
+  awk -v list=" $1 " '$1 ~ /^cpu[0-9]+$/ && index(list, " " substr($1, 4) " ") {
+      tot += $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; idle += $5 + $6
+    } END {print tot - idle, tot}' /proc/stat
+}
+pct() { # pct "<busy0> <all0>" "<busy1> <all1>"
+  awk -v a="$1" -v b="$2" 'BEGIN {split(a, x, " "); split(b, y, " "); d = y[2] - x[2]; printf "%.0f", (d > 0 ? 100 * (y[1] - x[1]) / d : 0)}'
+}
+
+# --- processes ----------------------------------------------------------------
+
+LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/warden-bench.XXXXXX")
+mkdir -p "$WORK/raw"
+declare -A PID=()
+
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  for name in "${!PID[@]}"; do
+    kill -TERM "${PID[$name]}" 2>/dev/null || true
+  done
+  for name in "${!PID[@]}"; do
+    for _ in $(seq 50); do
+      kill -0 "${PID[$name]}" 2>/dev/null || break
+      sleep 0.1
+    done
+    kill -KILL "${PID[$name]}" 2>/dev/null || true
+    wait "${PID[$name]}" 2>/dev/null || true
+  done
+  if [ "$KEEP_WORK" = 1 ]; then
+    log "kept $WORK"
+  else
+    rm -rf "$WORK"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME CMD... — runs CMD on the server CPUs, output in $WORK/NAME.{out,err}.
+start() {
+  local name=$1
+  shift
+  "${SRV[@]}" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  PID[$name]=$!
+}
+
+# url_of NAME PREFIX — waits for the line "PREFIX http://…" and prints the URL.
+url_of() {
+  local name=$1 prefix=$2 url=""
+  for _ in $(seq 200); do
+    url=$(sed -n "s|^${prefix}[[:space:]]*\(http://[^[:space:]]*\).*|\1|p" "$WORK/$name.out" | head -n1)
+    [ -n "$url" ] && break
+    kill -0 "${PID[$name]}" 2>/dev/null || die "$name exited: $(cat "$WORK/$name.err")"
+    sleep 0.1
+  done
+  [ -n "$url" ] || die "$name printed no URL: $(cat "$WORK/$name.err")"
+  printf '%s\n' "$url"
+}
+
+log "starting the null responder, the echo agent and the gateway ($PINNING)"
+start null "$WARDEN_BIN" agent null --listen 127.0.0.1:0
+start echo "$WARDEN_BIN" agent echo --listen 127.0.0.1:0 --data-dir "$WORK/echo-store"
+NULL_URL=$(url_of null "agent [[:alpha:]]* listening on")
+ECHO_URL=$(url_of echo "agent [[:alpha:]]* listening on")
+
+# gateway_config NAME AUTH_MODE — a gateway in front of both agents.
+gateway_config() {
+  cat <<EOF
+[gateway]
+listen = "127.0.0.1:0"
+data_dir = "$WORK/$1-store"
+
+[admin]
+listen = "127.0.0.1:0"
+EOF
+  if [ "$HAS_AUTH" = 1 ]; then
+    printf '\n[auth]\nmode = "%s"\n' "$2"
+  fi
+  cat <<EOF
+
+[[agents]]
+name = "null"
+url = "$NULL_URL"
+
+[[agents]]
+name = "echo"
+url = "$ECHO_URL"
+EOF
+}
+# wait_gateway NAME — prints "GATEWAY_URL ADMIN_URL" once it is ready.
+wait_gateway() {
+  local gw admin
+  gw=$(url_of "$1" "gateway")
+  admin=$(url_of "$1" "admin")
+  for _ in $(seq 50); do
+    curl -fsS -m 2 "$admin/readyz" >/dev/null 2>&1 && break
+    sleep 0.1
+  done
+  curl -fsS -m 2 "$admin/readyz" >/dev/null || die "$1 is not ready: $(cat "$WORK/$1.err")"
+  printf '%s %s\n' "$gw" "$admin"
+}
+
+# The gateway for every scenario but apikey-send: authentication off
+# (builds without authentication have none), so the figures are the
+# pipeline's (parse, transform, proxy, record) and compare across revisions.
+gateway_config gateway off-insecure >"$WORK/gateway.toml"
+start gateway "$WARDEN_BIN" gateway --config "$WORK/gateway.toml"
+read -r GW_URL ADMIN_URL < <(wait_gateway gateway) || true
+[ -n "${ADMIN_URL:-}" ] || die "the gateway did not start: $(cat "$WORK/gateway.err")"
+log "null $NULL_URL  echo $ECHO_URL  gateway $GW_URL  admin $ADMIN_URL"
+AUTH_GW_URL="" AUTH_ADMIN_URL="" API_KEY=""
+case " $SCENARIOS " in
+  *" apikey-send "*)
+    # Strict authentication (the default): a registered caller with an API
+    # key, sent on every request.
+    gateway_config gateway-auth strict >"$WORK/gateway-auth.toml"
+    "${SRV[@]}" "$WARDEN_BIN" registry add bench --grant null=null --config "$WORK/gateway-auth.toml" \
+      >"$WORK/registry.out" 2>&1 || die "warden registry add: $(cat "$WORK/registry.out")"
+    API_KEY=$("${SRV[@]}" "$WARDEN_BIN" apikey create --sub bench --config "$WORK/gateway-auth.toml" 2>"$WORK/apikey.err") ||
+      die "warden apikey create: $(cat "$WORK/apikey.err")"
+    start gateway-auth "$WARDEN_BIN" gateway --config "$WORK/gateway-auth.toml"
+    read -r AUTH_GW_URL AUTH_ADMIN_URL < <(wait_gateway gateway-auth) || true
+    [ -n "$AUTH_ADMIN_URL" ] || die "the authenticating gateway did not start: $(cat "$WORK/gateway-auth.err")"
+    log "authenticating gateway $AUTH_GW_URL  admin $AUTH_ADMIN_URL"
+    ;;
+esac
+export API_KEY
+
+# --- measurements -----------------------------------------------------------
+
+CLK_TCK=$(getconf CLK_TCK)
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
+
+MEM_ROWS="$WORK/memory.tsv"
+declare -A MEM_RSS=() MEM_HWM=()
+mem_point() { # mem_point LABEL [GATEWAY]
+  local gw=${2:-gateway}
+  MEM_RSS[$1]=$(status_kb "${PID[$gw]}" VmRSS)
+  MEM_HWM[$1]=$(status_kb "${PID[$gw]}" VmHWM)
+  printf '%s\t%s\t%s\t%s\n' "$1" "$gw" "${MEM_RSS[$1]}" "${MEM_HWM[$1]}" >>"$MEM_ROWS"
+}
+mem_point "started, before any load"
+[ -n "$AUTH_GW_URL" ] && mem_point "started, before any load (gateway-auth)" gateway-auth
+
+# Scenario table: upstream process, script, body, curl check, direct URL, gateway URL, title.
+scenario() {
+  S_GW=gateway S_KEY=""
+  case $1 in
+    jsonrpc-send) S_UP=null S_SCRIPT=jsonrpc-send.lua S_BODY=send.json S_CHECK=check_send
+      S_DIRECT="$NULL_URL/" S_GATEWAY="$GW_URL/agents/null"
+      S_TITLE="SendMessage, small body, JSON-RPC, null upstream" ;;
+    sse-stream) S_UP=null S_SCRIPT=sse-stream.lua S_BODY=stream.json S_CHECK=check_stream
+      S_DIRECT="$NULL_URL/" S_GATEWAY="$GW_URL/agents/null"
+      S_TITLE="SendStreamingMessage, SSE, 5 events per response, JSON-RPC, null upstream" ;;
+    rest-send) S_UP=null S_SCRIPT=rest-send.lua S_BODY=rest-send.json S_CHECK=check_rest
+      S_DIRECT="$NULL_URL/message:send" S_GATEWAY="$GW_URL/agents/null/message:send"
+      S_TITLE="SendMessage, small body, HTTP+JSON (REST), null upstream" ;;
+    echo-send) S_UP=echo S_SCRIPT=jsonrpc-send.lua S_BODY=send.json S_CHECK=check_echo
+      S_DIRECT="$ECHO_URL/" S_GATEWAY="$GW_URL/agents/echo"
+      S_TITLE="SendMessage, JSON-RPC, demo echo agent (tasks persisted in SQLite)" ;;
+    apikey-send) S_UP=null S_SCRIPT=apikey-send.lua S_BODY=send.json S_CHECK=check_send
+      S_DIRECT="$NULL_URL/" S_GATEWAY="$AUTH_GW_URL/agents/null" S_GW=gateway-auth S_KEY=$API_KEY
+      S_TITLE="SendMessage, JSON-RPC, null upstream, strict authentication with an API key (X-API-Key) on every request" ;;
+    *) die "unknown scenario $1" ;;
+  esac
+}
+
+post() { # post URL BODYFILE OUTFILE — prints the HTTP status
+  local key=()
+  [ -n "$S_KEY" ] && key=(-H "X-API-Key: $S_KEY")
+  curl -sS -m 10 -N -o "$3" -w '%{http_code}' -X POST \
+    -H 'Content-Type: application/json' -H 'A2A-Version: 1.0' "${key[@]}" \
+    --data-binary "@$WRK_DIR/$2" "$1"
+}
+check_send() {
+  local code
+  code=$(post "$1" "$2" "$WORK/check.body") || return 1
+  [ "$code" = 200 ] &&
+    jq -e '(has("error") | not) and .result.task.status.state == "TASK_STATE_COMPLETED"' "$WORK/check.body" >/dev/null
+}
+check_echo() {
+  check_send "$@" && jq -e '.result.task.artifacts[0].parts[0].text == "hello"' "$WORK/check.body" >/dev/null
+}
+check_rest() {
+  local code
+  code=$(post "$1" "$2" "$WORK/check.body") || return 1
+  [ "$code" = 200 ] && jq -e '.task.status.state == "TASK_STATE_COMPLETED"' "$WORK/check.body" >/dev/null
+}
+check_stream() {
+  local code
+  code=$(post "$1" "$2" "$WORK/check.body") || return 1
+  [ "$code" = 200 ] || return 1
+  sed -n 's/^data: *//p' "$WORK/check.body" >"$WORK/check.events"
+  [ "$(wc -l <"$WORK/check.events")" -eq 5 ] &&
+    jq -e -s 'length == 5 and all(.[]; has("result") and (has("error") | not))
+              and (.[-1].result.statusUpdate.status.state == "TASK_STATE_COMPLETED")' \
+      "$WORK/check.events" >/dev/null
+}
+check_or_die() { # check_or_die LABEL URL
+  if ! "$S_CHECK" "$2" "$S_BODY"; then
+    die "$1: $2 did not answer $S_BODY with a success: $(head -c 600 "$WORK/check.body")"
+  fi
+}
+
+# children_us FILE — the children's user+system CPU time in a `times` output, in µs.
+children_us() {
+  awk 'NR == 2 {t = 0; for (i = 1; i <= 2; i++) {split($i, p, "m"); sub("s", "", p[2]); t += p[1] * 60 + p[2]}; printf "%.0f", t * 1e6}' "$1"
+}
+RESULTS="$WORK/results.tsv"
+RUN_NO=0
+FAILED_RUNS=0
+# measure SCENARIO PHASE ROUND MODE CONNECTIONS DURATION — one wrk run, recorded.
+measure() {
+  local sc=$1 phase=$2 round=$3 mode=$4 conns=$5 dur=$6 url threads raw
+  if [ "$mode" = direct ]; then url=$S_DIRECT; else url=$S_GATEWAY; fi
+  check_or_die "$sc/$mode" "$url"
+  threads=$THREADS
+  [ "$conns" -lt "$threads" ] && threads=$conns
+  RUN_NO=$((RUN_NO + 1))
+  raw="$WORK/raw/$(printf '%03d' "$RUN_NO")-$sc-$phase-$round-$mode.txt"
+  local cmd=("${LOAD[@]}" wrk -t"$threads" -c"$conns" -d"$dur" --latency -s "bench/wrk/$S_SCRIPT" "$url")
+  local gw0 up0 gw1 up1 t0 t1 srv0 srv1 lg0 lg1
+  gw0=$(cpu_ticks "${PID[$S_GW]}")
+  up0=$(cpu_ticks "${PID[$S_UP]}")
+  srv0=$(cpu_sample "$SERVER_CPU_LIST")
+  lg0=$(cpu_sample "$WRK_CPU_LIST")
+  t0=$(date +%s%N)
+  printf '$ %s\n' "${cmd[*]}" >"$raw"
+  times >"$WORK/times0" # children's CPU time so far; wrk is the only child in between
+  "${cmd[@]}" >>"$raw" 2>&1 || die "wrk failed: $(cat "$raw")"
+  times >"$WORK/times1"
+  t1=$(date +%s%N)
+  gw1=$(cpu_ticks "${PID[$S_GW]}")
+  up1=$(cpu_ticks "${PID[$S_UP]}")
+  srv1=$(cpu_sample "$SERVER_CPU_LIST")
+  lg1=$(cpu_sample "$WRK_CPU_LIST")
+  local line fields errs wall_us srv_pct lg_pct wrk_us wrk_pct
+  line=$(grep '^BENCH ' "$raw" | head -n1) || die "no BENCH line in $raw"
+  # requests duration_us rps p50 p90 p99 max connect read write status timeout checked bad
+  fields=$(printf '%s\n' "$line" | tr ' ' '\n' | sed -n 's/^[a-z0-9_]*=//p' | paste -sd '\t')
+  wall_us=$(((t1 - t0) / 1000))
+  srv_pct=$(pct "$srv0" "$srv1")
+  lg_pct=$(pct "$lg0" "$lg1")
+  wrk_us=$(($(children_us "$WORK/times1") - $(children_us "$WORK/times0")))
+  wrk_pct=$(awk -v u="$wrk_us" -v w="$wall_us" -v n="$WRK_NCPU" 'BEGIN {printf "%.0f", 100 * u / w / n}')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$phase" "$round" "$mode" "$fields" \
+    "$((gw1 - gw0))" "$((up1 - up0))" "$wall_us" "$srv_pct" "$lg_pct" "$wrk_us" >>"$RESULTS"
+  errs=$(printf '%s\n' "$fields" | awk -F'\t' '{print $8 + $9 + $10 + $11 + $12 + $14}')
+  if [ "$errs" -gt 0 ]; then
+    FAILED_RUNS=$((FAILED_RUNS + 1))
+    log "  $sc $phase round $round $mode: $errs failed requests (see $raw)"
+  fi
+  log "  $sc $phase round $round $mode: $(printf '%s' "$fields" | awk -F'\t' '{printf "%.0f req/s, p50 %.3f ms, p99 %.3f ms", $3, $4 / 1000, $6 / 1000}');" \
+    "server CPUs ${srv_pct}% busy; wrk ${wrk_pct}% (its CPUs ${lg_pct}% busy)"
+}
+
+warm() { # warm URL
+  "${LOAD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$WRK_DIR/$S_SCRIPT" "$1" >"$WORK/warmup.txt" 2>&1 ||
+    die "warm-up failed: $(cat "$WORK/warmup.txt")"
+}
+
+STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+for sc in $SCENARIOS; do
+  scenario "$sc"
+  log "scenario $sc: $S_TITLE"
+  check_or_die "$sc/direct" "$S_DIRECT"
+  check_or_die "$sc/gateway" "$S_GATEWAY"
+  warm "$S_DIRECT"
+  warm "$S_GATEWAY"
+  for phase in load latency; do
+    if [ "$phase" = load ]; then
+      conns=$CONNECTIONS dur=$DURATION
+    else
+      [ "$LAT_DURATION" = 0 ] && continue
+      conns=1 dur=$LAT_DURATION
+    fi
+    for round in $(seq "$ROUNDS"); do
+      # Alternate the order so that a drift in the machine's speed does not
+      # always favour the same side.
+      if [ $((round % 2)) = 1 ]; then order="direct gateway"; else order="gateway direct"; fi
+      for mode in $order; do
+        measure "$sc" "$phase" "$round" "$mode" "$conns" "$dur"
+      done
+    done
+  done
+  mem_point "after $sc" "$S_GW"
+done
+FINISHED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+mem_point "end"
+GATEWAYS=(gateway)
+[ -n "$AUTH_GW_URL" ] && mem_point "end (gateway-auth)" gateway-auth && GATEWAYS+=(gateway-auth)
+declare -A GW_METRICS=() AUDIT_ROWS=()
+GW_METRICS[gateway]=$(curl -fsS -m 5 "$ADMIN_URL/metrics" | grep -E '^warden_(requests_total|audit_events_dropped|open_streams)' || true)
+[ -n "$AUTH_GW_URL" ] &&
+  GW_METRICS[gateway-auth]=$(curl -fsS -m 5 "$AUTH_ADMIN_URL/metrics" | grep -E '^warden_(requests_total|audit_events_dropped|open_streams)' || true)
+sleep 1 # let the audit writers drain their last batch
+for gw in "${GATEWAYS[@]}"; do
+  AUDIT_ROWS[$gw]=unknown
+  if command -v sqlite3 >/dev/null; then
+    AUDIT_ROWS[$gw]=$(sqlite3 "file:$WORK/$gw-store/warden.db?mode=ro" 'SELECT count(*) FROM audit_events' 2>/dev/null || echo unknown)
+  fi
+done
+declare -A END_RSS=() END_HWM=()
+for name in "${GATEWAYS[@]}" null echo; do
+  END_RSS[$name]=$(status_kb "${PID[$name]}" VmRSS)
+  END_HWM[$name]=$(status_kb "${PID[$name]}" VmHWM)
+done
+
+# --- the report ---------------------------------------------------------------
+
+med() { awk '$1 != "nan"' | sort -g | awk '{a[NR] = $1} END {if (NR == 0) print "nan"; else if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
+# col SCENARIO PHASE MODE EXPR — one value per run (awk expression over the columns).
+# Columns: 1 sc 2 phase 3 round 4 mode 5 requests 6 duration_us 7 rps 8 p50 9 p90 10 p99
+# 11 max 12 connect 13 read 14 write 15 status 16 timeout 17 checked 18 bad
+# 19 gateway_ticks 20 upstream_ticks 21 wall_us 22 server CPUs busy (all processes, %)
+# 23 wrk CPUs busy (all processes, %) 24 wrk's own CPU time (µs)
+col() { awk -F'\t' -v s="$1" -v p="$2" -v m="$3" '$1 == s && $2 == p && $4 == m {print '"$4"'}' "$RESULTS"; }
+# pair SCENARIO PHASE EXPR — one value per round, from the direct (d[]) and gateway (g[]) rows.
+pair() {
+  awk -F'\t' -v s="$1" -v p="$2" '$1 == s && $2 == p {
+      if ($4 == "direct") { for (i = 1; i <= NF; i++) D[$3, i] = $i }
+      else { for (i = 1; i <= NF; i++) G[$3, i] = $i }
+      rounds[$3] = 1
+    } END { for (r in rounds) { split("", d); split("", g)
+      for (i = 1; i <= 24; i++) { d[i] = D[r, i]; g[i] = G[r, i] }
+      print '"$3"' } }' "$RESULTS"
+}
+ms() { awk -v u="$1" 'BEGIN {if (u == "nan") print "–"; else printf "%.3f ms", u / 1000}'; }
+plus_ms() { awk -v u="$1" 'BEGIN {if (u == "nan") print "–"; else printf "%+.3f ms", u / 1000}'; }
+num() { awk -v x="$1" -v f="$2" 'BEGIN {if (x == "nan") print "–"; else printf f, x}'; }
+mib() { awk -v k="$1" 'BEGIN {if (k == "") print "–"; else printf "%.1f MiB", k / 1024}'; }
+TICK_US=$((1000000 / CLK_TCK))
+# µs of CPU per request, and how busy the server CPUs were.
+GW_CPU="\$19 * $TICK_US / \$5"
+# Upstream CPU per request direct ÷ (gateway + upstream) CPU per request through
+# the gateway: the req/s ratio the server CPUs would give if nothing else ran.
+CPU_RATIO='(g[19] + g[20] > 0 && d[5] > 0 ? (d[20] / d[5]) / ((g[19] + g[20]) / g[5]) : "nan")'
+
+SUMMARY="$WORK/summary.md"
+{
+  echo "| scenario | direct req/s | gateway req/s | ratio | CPU-cost ratio | added p50 | added p99 | added p50, 1 conn | added p99, 1 conn | gateway CPU/req | gateway RSS after / peak |"
+  echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+} >"$SUMMARY"
+SECTIONS="$WORK/sections.md"
+: >"$SECTIONS"
+for sc in $SCENARIOS; do
+  scenario "$sc"
+  d_rps=$(col "$sc" load direct '$7' | med)
+  g_rps=$(col "$sc" load gateway '$7' | med)
+  ratio=$(pair "$sc" load 'g[7] / d[7]' | med)
+  cpuratio=$(pair "$sc" load "$CPU_RATIO" | med)
+  add50=$(pair "$sc" load 'g[8] - d[8]' | med)
+  add99=$(pair "$sc" load 'g[10] - d[10]' | med)
+  lat50=$(pair "$sc" latency 'g[8] - d[8]' | med)
+  lat99=$(pair "$sc" latency 'g[10] - d[10]' | med)
+  gwcpu=$(col "$sc" load gateway "$GW_CPU" | med)
+  printf '| %s | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %s / %s |\n' "$sc" \
+    "$(num "$d_rps" %.0f)" "$(num "$g_rps" %.0f)" "$(num "$ratio" %.3f)" "$(num "$cpuratio" %.3f)" \
+    "$(plus_ms "$add50")" "$(plus_ms "$add99")" "$(plus_ms "$lat50")" "$(plus_ms "$lat99")" \
+    "$(num "$gwcpu" '%.0f µs')" "$(mib "${MEM_RSS["after $sc"]}")" "$(mib "${MEM_HWM["after $sc"]}")" >>"$SUMMARY"
+  {
+    echo "### $sc — $S_TITLE"
+    echo
+    echo "Direct: \`POST $S_DIRECT\`; through the gateway: \`POST $S_GATEWAY\`; body \`bench/wrk/$S_BODY\`; script \`bench/wrk/$S_SCRIPT\`."
+    echo
+    for phase in load latency; do
+      [ "$phase" = latency ] && [ "$LAT_DURATION" = 0 ] && continue
+      if [ "$phase" = load ]; then
+        echo "Under load ($CONNECTIONS connections, $DURATION per run):"
+      else
+        echo "Latency with one connection ($LAT_DURATION per run):"
+      fi
+      echo
+      echo "| round | side | req/s | p50 | p90 | p99 | max | failed | server CPU: ours / all | wrk CPU: own / all | gateway CPU/req | upstream CPU/req |"
+      echo "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
+      awk -F'\t' -v s="$sc" -v p="$phase" -v tick="$TICK_US" -v n="$SERVER_NCPU" -v w="$WRK_NCPU" '$1 == s && $2 == p {
+          printf "| %s | %s | %.0f | %.3f ms | %.3f ms | %.3f ms | %.3f ms | %d | %.0f%% / %d%% | %.0f%% / %d%% | %.1f µs | %.1f µs |\n",
+            $3, $4, $7, $8 / 1000, $9 / 1000, $10 / 1000, $11 / 1000, $12 + $13 + $14 + $15 + $16 + $18,
+            100 * ($19 + $20) * tick / $21 / n, $22, 100 * $24 / $21 / w, $23, $19 * tick / $5, $20 * tick / $5 }' "$RESULTS"
+      echo
+      r=$(pair "$sc" "$phase" 'g[7] / d[7]' | med)
+      a50=$(pair "$sc" "$phase" 'g[8] - d[8]' | med)
+      a99=$(pair "$sc" "$phase" 'g[10] - d[10]' | med)
+      cr=$(pair "$sc" "$phase" "$CPU_RATIO" | med)
+      echo "Medians over the rounds: ratio through/direct **$(num "$r" %.3f)** (CPU-cost ratio $(num "$cr" %.3f)), added p50 **$(plus_ms "$a50")**, added p99 **$(plus_ms "$a99")**."
+      echo
+    done
+  } >>"$SECTIONS"
+done
+
+if [ -n "$REV" ]; then
+  GIT_HEAD=$(git -C "$ROOT" rev-parse --short "$REV_SHA")
+  GIT_DIRTY=""
+  GIT_NOTE="(REV=$REV, built from a clean \`git archive\` export)"
+else
+  GIT_HEAD=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  GIT_DIRTY=$(git -C "$ROOT" status --porcelain -- . ':(exclude)bench' 2>/dev/null || true)
+  GIT_NOTE="(the working tree$([ -n "$GIT_DIRTY" ] && echo ", with uncommitted changes listed below"))"
+fi
+if [ -z "$GIT_DIRTY" ] && [ "$GIT_HEAD" != unknown ]; then TAG=$GIT_HEAD; else TAG=worktree; fi
+mkdir -p "$OUT_DIR"
+REPORT="$OUT_DIR/$(date -u +%Y-%m-%d)-$TAG.md"
+[ -e "$REPORT" ] && REPORT="$OUT_DIR/$(date -u +%Y-%m-%d-%H%M%S)-$TAG.md"
+TOTAL_FAILED=$(awk -F'\t' '{s += $12 + $13 + $14 + $15 + $16 + $18} END {print s + 0}' "$RESULTS")
+if [ "$FAILED_RUNS" -eq 0 ]; then
+  VERDICT="All $(wc -l <"$RESULTS") measured runs answered every request with a success."
+else
+  VERDICT="**$FAILED_RUNS measured runs had failed requests ($TOTAL_FAILED in all); the figures are not valid.**"
+fi
+
+{
+  echo "# Warden benchmark — $(date -u +%Y-%m-%d) ($TAG)"
+  echo
+  echo "$VERDICT"
+  echo
+  echo "## Summary"
+  echo
+  echo "Ratio: gateway req/s ÷ direct req/s (1.0 = the gateway costs nothing). CPU-cost ratio: the upstream's CPU time per request"
+  echo "direct ÷ the gateway's plus the upstream's per request through the gateway — the ratio the server CPUs would give with"
+  echo "nothing else running (other work on the machine skews the req/s ratio; see \"server CPU\" in the tables)."
+  echo "Added: gateway latency − direct latency."
+  echo "Medians over $ROUNDS alternating rounds. \"1 conn\": one connection, requests back to back (no queueing)."
+  echo
+  cat "$SUMMARY"
+  echo
+  echo "## How it was run"
+  echo
+  echo '```'
+  echo "$INVOKED"
+  echo '```'
+  echo
+  echo "Every parameter as it took effect:"
+  echo
+  echo '```'
+  echo "$COMMAND_LINE"
+  echo '```'
+  echo
+  echo "| | |"
+  echo "|---|---|"
+  echo "| started / finished (UTC) | $STARTED / $FINISHED |"
+  echo "| warden | \`$WARDEN_VERSION\`, git $GIT_HEAD $GIT_NOTE |"
+  echo "| binary | \`$WARDEN_BIN\` (release) |"
+  echo "| load generator | $WRK_VERSION, $THREADS thread(s) |"
+  echo "| pinning | $PINNING |"
+  echo "| CPUs (nproc) | $NCPU |"
+  echo "| CPU model | $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo) |"
+  echo "| kernel | $(uname -srm) |"
+  echo "| memory | $(awk '/^MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo) |"
+  echo "| stores | $(df -T "$WORK" | awk 'NR == 2 {print $2}') under \`$(dirname "$WORK")\` (gateway audit and echo tasks: separate SQLite files) |"
+  echo "| load average (1/5/15 min) | $LOADAVG_START before, $(cut -d' ' -f1-3 /proc/loadavg) at the end |"
+  echo
+  if [ -n "$GIT_DIRTY" ]; then
+    echo "Uncommitted changes outside bench/ at the time of the run:"
+    echo
+    echo '```'
+    echo "$GIT_DIRTY"
+    echo '```'
+    echo
+  fi
+  echo "The upstream is \`warden agent null\` (fixed replies, no storage) for every scenario but echo-send, which"
+  echo "uses \`warden agent echo\` with its own SQLite store. The gateway has both agents configured"
+  echo "with default limits and writes an audit event per request to its own store$([ "$HAS_AUTH" = 1 ] && echo "; its authentication is off
+(\`auth.mode = \"off-insecure\"\`) so that these figures are the pipeline's. apikey-send goes through a second gateway
+(\`gateway-auth\`) with the default strict authentication and a registered caller's API key in \`X-API-Key\`")."
+  echo
+  for gw in "${GATEWAYS[@]}"; do
+    echo "<details><summary>$gw.toml</summary>"
+    echo
+    echo '```toml'
+    sed "s|$WORK|\$WORK|g" "$WORK/$gw.toml"
+    echo '```'
+    echo
+    echo "</details>"
+    echo
+  done
+  echo "Before every wrk run one request is sent with curl and its answer checked (HTTP 200, a completed task, no error; for the stream:"
+  echo "5 events, the last one completing the task)$([ "$CHECK_BODIES" = 1 ] && echo "; during the runs the wrk scripts check every response the same way")."
+  echo "Failed requests = socket errors + HTTP status ≥ 400 + bodies that are not a success."
+  echo "CPU per request: the process's user+system CPU time during the run (from /proc/PID/stat, ${TICK_US} µs ticks) ÷ requests."
+  echo "Server CPU \"ours\": the gateway's and the upstream's CPU time ÷ wall time ÷ server CPUs; \"all\": how busy the server CPUs were"
+  echo "with every process on the machine (from /proc/stat). Ours well below all: other work on the machine took the server CPUs."
+  echo "All well below 100 %: the servers were not the limit. wrk CPU \"own\": wrk's CPU time ÷ wall time ÷ its CPUs (near 100 %: wrk was the limit)."
+  echo
+  echo "## Scenarios"
+  echo
+  cat "$SECTIONS"
+  echo "## Gateway memory"
+  echo
+  echo "| when | process | VmRSS | VmHWM (peak so far) |"
+  echo "|---|---|--:|--:|"
+  awk -F'\t' '{printf "| %s | %s | %.1f MiB | %.1f MiB |\n", $1, $2, $3 / 1024, $4 / 1024}' "$MEM_ROWS"
+  echo
+  echo "Upstreams at the end: null $(mib "${END_RSS[null]}") (peak $(mib "${END_HWM[null]}")), echo $(mib "${END_RSS[echo]}") (peak $(mib "${END_HWM[echo]}"))."
+  echo
+  echo "## The gateways' own counters at the end"
+  echo
+  for gw in "${GATEWAYS[@]}"; do
+    if [ "$gw" = gateway-auth ]; then sel='$1 == "apikey-send"'; else sel='$1 != "apikey-send"'; fi
+    echo "\`$gw\`: requests measured by wrk $(awk -F'\t' "\$4 == \"gateway\" && $sel {s += \$5} END {print s + 0}" "$RESULTS") (plus warm-ups and curl checks); audit rows written ${AUDIT_ROWS[$gw]}."
+    echo
+    echo '```'
+    echo "${GW_METRICS[$gw]}"
+    echo '```'
+    echo
+  done
+  echo "## Raw wrk outputs"
+  echo
+  for f in "$WORK"/raw/*.txt; do
+    echo "<details><summary>$(basename "$f" .txt)</summary>"
+    echo
+    echo '```'
+    cat "$f"
+    echo '```'
+    echo
+    echo "</details>"
+    echo
+  done
+} >"$REPORT"
+log "report: ${REPORT#"$ROOT"/}"
+cat "$SUMMARY" >&2
+
+if [ "$UPDATE_README" = 1 ] && grep -q '<!-- latest-results:begin -->' "$BENCH/README.md" 2>/dev/null; then
+  {
+    echo "From [\`${REPORT#"$BENCH"/}\`](${REPORT#"$BENCH"/}) — $WARDEN_VERSION, git $TAG, $NCPU × $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $CONNECTIONS connections, $DURATION × $ROUNDS rounds, load average $LOADAVG_START before the run. $VERDICT"
+    echo
+    cat "$SUMMARY"
+  } >"$WORK/latest.md"
+  awk -v f="$WORK/latest.md" '
+    /<!-- latest-results:end -->/ {skip = 0}
+    !skip {print}
+    /<!-- latest-results:begin -->/ {while ((getline l < f) > 0) print l; skip = 1}
+  ' "$BENCH/README.md" >"$WORK/README.md" && cat "$WORK/README.md" >"$BENCH/README.md"
+  log "updated the latest results in bench/README.md"
+fi
+
+[ "$FAILED_RUNS" -eq 0 ] || die "$FAILED_RUNS runs had failed requests; see $REPORT"
