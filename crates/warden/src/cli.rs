@@ -84,6 +84,9 @@ pub enum TokenCommand {
         /// be used more than once within its lifetime.
         #[arg(long, value_name = "THUMBPRINT")]
         cnf_x5t: Option<String>,
+        /// Print this many tokens, one per line (load tests: each is single-use).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        count: u32,
         #[command(flatten)]
         instance: Instance,
     },

@@ -143,16 +143,19 @@ pub async fn token(cmd: TokenCommand) -> Result<(), String> {
             scope,
             ttl,
             cnf_x5t: x5t,
+            count,
             instance,
         } => {
             let ttl = ttl.as_deref().map(parse_duration).transpose()?;
             let cnf = x5t.as_deref().map(cnf_x5t).transpose()?;
             let authority = local_authority(&instance).await?;
-            println!(
-                "{}",
-                mint_with(&authority, &sub, &aud, &scope, ttl, cnf).await?
-            );
-            Ok(())
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for _ in 0..count {
+                let token = mint_with(&authority, &sub, &aud, &scope, ttl, cnf.clone()).await?;
+                std::io::Write::write_all(&mut out, format!("{token}\n").as_bytes())
+                    .map_err(|e| e.to_string())?;
+            }
+            std::io::Write::flush(&mut out).map_err(|e| e.to_string())
         }
     }
 }

@@ -418,12 +418,21 @@ impl Authenticator {
         if !matches || record.revoked_at.is_some() || expired {
             return Err(bad());
         }
-        let store = self.store.clone();
+        // `last used` is kept to the minute: one write per key per minute,
+        // not one per request (timestamps in one format compare as text).
         let at = crate::audit::now_rfc3339();
-        let key_id = record.id.clone();
-        tokio::spawn(async move {
-            let _ = store.touch_api_key(&key_id, &at).await;
-        });
+        let minute = &at[..16.min(at.len())];
+        if record
+            .last_used_at
+            .as_deref()
+            .is_none_or(|l| !l.starts_with(minute))
+        {
+            let store = self.store.clone();
+            let key_id = record.id.clone();
+            tokio::spawn(async move {
+                let _ = store.touch_api_key(&key_id, &at).await;
+            });
+        }
         // An API key carries its subject's grants: no grant for this agent,
         // no call (the same answer as any bad credential).
         let scopes = match self.store.agent(&record.subject).await {
