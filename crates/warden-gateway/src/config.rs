@@ -259,6 +259,10 @@ pub struct AuthSection {
     /// Require server-issued DPoP nonces (`DPoP-Nonce`).
     #[serde(default)]
     pub dpop_nonces: bool,
+    /// Serve agent cards without a credential (the A2A discovery default).
+    /// `false` makes the card routes need a credential like any call.
+    #[serde(default = "d_true")]
+    pub public_cards: bool,
     /// Present a Warden token to upstream agents on every call (audience =
     /// the agent, subject `warden`, the caller in an `act` claim).
     #[serde(default = "d_true")]
@@ -336,6 +340,7 @@ impl Default for AuthSection {
             dpop: DpopMode::Optional,
             dpop_nonces: false,
             upstream_tokens: true,
+            public_cards: true,
             issuers: Vec::new(),
         }
     }

@@ -87,26 +87,21 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
         return refuse_early(None, err);
     }
 
-    // 2. Route. Cards are public; every other route waits for stage 4.
+    // 2. Route. Cards are public unless configured otherwise; every other
+    // route waits for stage 4.
     let routed = state.upstreams.get(&req.agent);
-    if let (Some(upstream), true) = (&routed, cards::is_card_path(&req.subpath)) {
-        let agent = upstream.config.name.as_str();
-        if req.method != Method::GET && req.method != Method::HEAD {
-            let err = A2aError::method_not_found("agent cards are read with GET");
-            return refuse_early(Some(agent), err);
-        }
-        let resp = cards::serve(state, upstream, &req.headers, req.peer).await;
-        let outcome = if resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED {
-            Outcome::CardServed
-        } else {
-            Outcome::UpstreamFailed
-        };
-        record(
+    let card_path = cards::is_card_path(&req.subpath);
+    if let (Some(upstream), true, true) = (&routed, card_path, state.config.auth.public_cards) {
+        return serve_card(
             state,
-            &AuditEvent::new(Some(agent), source, outcome),
+            upstream,
+            &req.method,
+            &req.headers,
+            req.peer,
+            None,
             started,
-        );
-        return resp;
+        )
+        .await;
     }
 
     // 4. Authenticate — before the body is read, and before an unknown
@@ -160,6 +155,18 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
             &Value::Null,
         );
     };
+    if card_path {
+        return serve_card(
+            state,
+            &upstream,
+            &req.method,
+            &req.headers,
+            req.peer,
+            Some(&principal),
+            started,
+        )
+        .await;
+    }
     let agent = upstream.config.name.as_str();
     let body = match read_body(req.body, &req.headers, limits.max_request_body_bytes).await {
         Ok(b) => b,
@@ -295,6 +302,38 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
             record(state, &event, started);
             respond::error(binding, &err, &jsonrpc_id)
         }
+    }
+}
+
+/// Serves an agent's card (GET or HEAD only) and records it.
+async fn serve_card(
+    state: &GatewayState,
+    upstream: &crate::upstream::Upstream,
+    method: &Method,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+    principal: Option<&crate::auth::Principal>,
+    started: Instant,
+) -> Response {
+    {
+        let source = peer.ip();
+        let agent = upstream.config.name.as_str();
+        let mut event = AuditEvent::new(Some(agent), source, Outcome::CardServed);
+        if let Some(p) = principal {
+            event = event.with_principal(p);
+        }
+        if method != Method::GET && method != Method::HEAD {
+            let err = A2aError::method_not_found("agent cards are read with GET");
+            event.outcome = Outcome::Refused;
+            record(state, &event.with_reason(err.kind.wire().reason), started);
+            return respond::error(Binding::Rest, &err, &Value::Null);
+        }
+        let resp = cards::serve(state, upstream, headers, peer).await;
+        if !(resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED) {
+            event.outcome = Outcome::UpstreamFailed;
+        }
+        record(state, &event, started);
+        resp
     }
 }
 

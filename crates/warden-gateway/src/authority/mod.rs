@@ -4,6 +4,7 @@
 pub mod endpoints;
 pub mod keys;
 pub mod mint;
+pub mod registry;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1083,3 +1083,25 @@ async fn warden_call_sends_a_token_or_an_api_key() {
     );
     assert!(text.contains("credential"), "{text}");
 }
+
+#[tokio::test]
+async fn cards_can_be_made_non_public() {
+    let spy = Spy::start().await;
+    let w = gateway(&format!(
+        "[auth]\npublic_cards = false\n[[agents]]\nname = \"spy\"\nurl = \"{}\"\n",
+        spy.url
+    ))
+    .await;
+    let url = format!("{}/agents/spy/.well-known/agent-card.json", w.gateway);
+    let r = client().get(&url).send().await.expect("card");
+    assert_eq!(r.status(), 401, "a credential is needed for the card");
+    let r = client()
+        .get(&url)
+        .bearer_auth(w.token("spy").await)
+        .send()
+        .await
+        .expect("card");
+    assert_eq!(r.status(), 200);
+    let card: serde_json::Value = r.json().await.expect("json");
+    assert_eq!(card["name"], "spy");
+}
