@@ -536,6 +536,12 @@ fn random_nonce() -> String {
 
 /// The `iss` of a token, read without verifying (only to pick the policy).
 fn peek_issuer(token: &str, max: usize) -> Option<String> {
+    peek_claim(token, "iss", max)
+}
+
+/// A string claim of a JWT, read without verifying — only to choose which
+/// policy and keys will verify it.
+pub fn peek_claim(token: &str, name: &str, max: usize) -> Option<String> {
     if token.len() > max {
         return None;
     }
@@ -546,7 +552,7 @@ fn peek_issuer(token: &str, max: usize) -> Option<String> {
         max_string_bytes: 8 * 1024,
     };
     match warden_json::parse_strict(&bytes, limits).ok()? {
-        Value::Object(o) => o.get("iss").and_then(Value::as_str).map(str::to_owned),
+        Value::Object(o) => o.get(name).and_then(Value::as_str).map(str::to_owned),
         _ => None,
     }
 }

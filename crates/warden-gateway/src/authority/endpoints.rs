@@ -236,7 +236,7 @@ async fn authenticate_client(
         ));
     }
     let assertion = assertion.ok_or_else(failed)?;
-    let issuer = peek_claim(assertion, "iss").ok_or_else(failed)?;
+    let issuer = crate::auth::peek_claim(assertion, "iss", 8 * 1024).ok_or_else(failed)?;
     if client_id.is_some_and(|c| *c != issuer) {
         return Err(failed());
     }
@@ -284,11 +284,4 @@ async fn authenticate_client(
             "try again later",
         )),
     }
-}
-
-fn peek_claim(token: &str, name: &str) -> Option<String> {
-    let payload = token.split('.').nth(1)?;
-    let bytes = warden_trust::b64url_decode(payload)?;
-    let v = warden_json::parse_strict(&bytes, warden_json::JsonLimits::default()).ok()?;
-    v.get(name).and_then(Value::as_str).map(str::to_owned)
 }

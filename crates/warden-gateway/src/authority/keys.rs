@@ -168,3 +168,54 @@ impl KeyRing {
             .unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kek() -> Kek {
+        Kek::from_text(&Kek::generate_text().expect("kek")).expect("kek")
+    }
+
+    #[tokio::test]
+    async fn keys_rotate_on_schedule_and_stay_published_until_their_tokens_expire() {
+        let store = Store::open_in_memory().await.expect("store");
+        // Sign for 100 s; publish for 50 s more after retiring.
+        let ring = KeyRing::open(store.clone(), kek(), 100, 50, 1_000)
+            .await
+            .expect("ring");
+        let first = ring.signing_key().expect("key").kid().to_string();
+        assert_eq!(ring.published().len(), 1);
+
+        ring.refresh(1_050).await.expect("refresh");
+        assert_eq!(ring.signing_key().expect("key").kid(), first, "not due yet");
+
+        ring.refresh(1_100).await.expect("refresh");
+        let second = ring.signing_key().expect("key").kid().to_string();
+        assert_ne!(second, first, "a successor signs once the key is due");
+        assert!(ring.published().get(&first).is_some(), "the old key is still published");
+        assert!(ring.published().get(&second).is_some());
+
+        ring.refresh(1_151).await.expect("refresh");
+        assert!(ring.published().get(&first).is_none(), "dropped once its tokens expired");
+        assert_eq!(ring.signing_key().expect("key").kid(), second);
+    }
+
+    #[tokio::test]
+    async fn keys_are_sealed_at_rest_and_need_the_kek() {
+        let store = Store::open_in_memory().await.expect("store");
+        let ring = KeyRing::open(store.clone(), kek(), 100, 50, 1_000)
+            .await
+            .expect("ring");
+        let kid = ring.signing_key().expect("key").kid().to_string();
+        let records = store.signing_keys().await.expect("records");
+        let key = ring.signing_key().expect("key");
+        assert!(
+            !records[0].sealed.windows(16).any(|w| key.pkcs8().windows(16).any(|p| p == w)),
+            "no run of the private key appears in the stored record"
+        );
+        // Another KEK cannot open the stored key.
+        let err = KeyRing::open(store, kek(), 100, 50, 1_001).await;
+        assert!(err.is_err(), "opening {kid} with the wrong KEK must fail");
+    }
+}
