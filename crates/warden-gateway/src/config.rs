@@ -559,6 +559,11 @@ impl Config {
                     "auth.issuers[{i}]: give exactly one of jwks, jwks_file or jwks_url"
                 ));
             }
+            if iss.jwks_cache_secs == 0 || iss.jwks_min_refresh_secs == 0 {
+                return Err(format!(
+                    "auth.issuers[{i}]: jwks_cache_secs and jwks_min_refresh_secs must be at least 1"
+                ));
+            }
             if let Some(url) = &iss.jwks_url {
                 crate::auth::check_jwks_url(url)
                     .map_err(|e| format!("auth.issuers[{i}].jwks_url: {e}"))?;

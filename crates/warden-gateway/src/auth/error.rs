@@ -8,6 +8,8 @@ pub enum AuthError {
     /// No credential at all: a bare challenge.
     Missing,
     InvalidRequest(&'static str),
+    /// A plain bearer token where the issuer requires DPoP.
+    DpopRequired,
     InvalidToken(TokenError),
     /// A single-use token presented again.
     Replayed,
@@ -20,9 +22,11 @@ pub enum AuthError {
 impl AuthError {
     pub fn status(&self) -> StatusCode {
         match self {
-            Self::Missing | Self::InvalidToken(_) | Self::Replayed | Self::Dpop(_) => {
-                StatusCode::UNAUTHORIZED
-            }
+            Self::Missing
+            | Self::InvalidToken(_)
+            | Self::Replayed
+            | Self::Dpop(_)
+            | Self::DpopRequired => StatusCode::UNAUTHORIZED,
             Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -36,6 +40,7 @@ impl AuthError {
             Self::InvalidToken(_) | Self::Replayed => Some("invalid_token"),
             Self::Unavailable => Some("temporarily_unavailable"),
             Self::Dpop(e) => Some(e.error_code()),
+            Self::DpopRequired => Some("invalid_token"),
         }
     }
 
@@ -48,6 +53,7 @@ impl AuthError {
             Self::Replayed => "the token was already used",
             Self::Unavailable => "authentication is temporarily unavailable",
             Self::Dpop(e) => e.public_description(),
+            Self::DpopRequired => "this token must be used with DPoP",
         }
     }
 
@@ -60,12 +66,13 @@ impl AuthError {
             Self::Replayed => "invalid_token: replayed".into(),
             Self::Unavailable => "auth_unavailable".into(),
             Self::Dpop(e) => format!("invalid_dpop_proof: {e}"),
+            Self::DpopRequired => "invalid_token: DPoP required".into(),
         }
     }
 
     /// The `WWW-Authenticate` challenge.
     pub fn challenge(&self) -> String {
-        if let Self::Dpop(_) = self {
+        if let Self::Dpop(_) | Self::DpopRequired = self {
             return format!(
                 "DPoP algs=\"ES256 ES384 EdDSA RS256 PS256\", error=\"{}\", error_description=\"{}\"",
                 self.code().unwrap_or("invalid_dpop_proof"),

@@ -126,9 +126,13 @@ impl Authenticator {
                         warden_json::JsonLimits::default(),
                     )
                     .map_err(|e| invalid(format!("JWKS is not valid JSON: {e}")))?;
-                    issuer_keys::IssuerKeys::Fixed(
-                        KeySet::from_jwks(&doc).map_err(|e| invalid(e.to_string()))?,
-                    )
+                    let keys = KeySet::from_jwks(&doc).map_err(|e| invalid(e.to_string()))?;
+                    if keys.is_empty() {
+                        return Err(invalid(
+                            "the JWKS has no usable signing key (each needs a kid)".into(),
+                        ));
+                    }
+                    issuer_keys::IssuerKeys::Fixed(keys)
                 }
                 (None, Some(url)) => issuer_keys::IssuerKeys::Remote(
                     issuer_keys::RemoteJwks::new(
@@ -204,6 +208,11 @@ impl Authenticator {
             return Err(AuthError::InvalidRequest("present at most one DPoP proof"));
         }
         if let Some(key) = api_keys.first() {
+            if !proofs.is_empty() {
+                return Err(AuthError::InvalidRequest(
+                    "a DPoP proof goes with the DPoP scheme",
+                ));
+            }
             return self.api_key(key.trim(), req).await;
         }
         let Some(value) = authz.first() else {
@@ -269,6 +278,13 @@ impl Authenticator {
                 other => other,
             }
             .map_err(AuthError::InvalidToken)?;
+            // Warden's upstream tokens are for agents, not for calling back
+            // in: one presented here (an agent replaying it) is refused.
+            if verified.claims.all.contains_key("act")
+                || verified.claims.sub.as_deref() == Some(crate::authority::GATEWAY_SUBJECT)
+            {
+                return Err(AuthError::InvalidToken(TokenError::BadClaim("act")));
+            }
             return Ok((verified.claims, self.dpop_mode));
         }
         let ext = self
@@ -295,7 +311,7 @@ impl Authenticator {
     async fn bearer(&self, token: &str, req: &AuthRequest<'_>) -> Result<Principal, AuthError> {
         let (claims, dpop) = self.verify_token(token, req.agent, req.now).await?;
         if dpop == DpopMode::Required {
-            return Err(AuthError::InvalidRequest("this issuer's tokens need DPoP"));
+            return Err(AuthError::DpopRequired);
         }
         // A sender-constrained token without its proof is refused.
         if claims

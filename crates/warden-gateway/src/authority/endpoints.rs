@@ -68,9 +68,13 @@ pub async fn metadata(State(state): State<GatewayState>) -> Response {
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post"],
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
-        "dpop_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
         "response_types_supported": [],
     });
+    let mut body = body;
+    if state.config.auth.dpop != crate::config::DpopMode::Off {
+        body["dpop_signing_alg_values_supported"] =
+            json!(["ES256", "ES384", "EdDSA", "RS256", "PS256"]);
+    }
     let mut r = json_response(StatusCode::OK, &body);
     r.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -94,10 +98,17 @@ fn form(body: &[u8]) -> Result<std::collections::BTreeMap<String, String>, OAuth
 }
 
 pub async fn token(State(state): State<GatewayState>, headers: HeaderMap, body: Bytes) -> Response {
-    match issue(&state, &headers, &body).await {
+    let mut resp = match issue(&state, &headers, &body).await {
         Ok(v) => json_response(StatusCode::OK, &v),
         Err(e) => oauth_error(&e),
+    };
+    // With nonces on, every answer carries the current one (RFC 9449 §8).
+    if let Some(nonce) = state.auth.dpop_nonce(unix_now())
+        && let Ok(v) = HeaderValue::from_str(&nonce)
+    {
+        resp.headers_mut().insert("dpop-nonce", v);
     }
+    resp
 }
 
 async fn issue(
@@ -148,14 +159,35 @@ async fn issue(
         .unwrap_or_default();
     let now = unix_now();
     // A DPoP proof on the token request binds the token to its key.
+    let dpop_mode = state.config.auth.dpop;
     let cnf = match headers.get(crate::auth::DPOP_HEADER).map(|v| v.to_str()) {
+        None if dpop_mode == crate::config::DpopMode::Required => {
+            return Err(OAuthError::new(
+                "invalid_dpop_proof",
+                "this server issues DPoP-bound tokens only: send a DPoP proof",
+            ));
+        }
         None => None,
+        Some(_) if dpop_mode == crate::config::DpopMode::Off => {
+            return Err(OAuthError::new(
+                "invalid_dpop_proof",
+                "DPoP is turned off here",
+            ));
+        }
         Some(Ok(proof)) => {
             let url = format!("{}{TOKEN_PATH}", state.auth.authority.issuer);
             let verified = state
                 .auth
                 .check_proof(proof, "POST", &url, None, now)
-                .map_err(|e| OAuthError::new("invalid_dpop_proof", e.description()))?;
+                .map_err(|e| match e {
+                    crate::auth::AuthError::Dpop(d) if d.is_use_nonce() => {
+                        OAuthError::new("use_dpop_nonce", "use the DPoP-Nonce the server gave")
+                    }
+                    crate::auth::AuthError::Unavailable => {
+                        OAuthError::new("temporarily_unavailable", "try again later")
+                    }
+                    other => OAuthError::new("invalid_dpop_proof", other.description()),
+                })?;
             Some(json!({"jkt": verified.jkt}))
         }
         Some(Err(_)) => {

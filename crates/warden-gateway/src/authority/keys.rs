@@ -193,11 +193,17 @@ mod tests {
         ring.refresh(1_100).await.expect("refresh");
         let second = ring.signing_key().expect("key").kid().to_string();
         assert_ne!(second, first, "a successor signs once the key is due");
-        assert!(ring.published().get(&first).is_some(), "the old key is still published");
+        assert!(
+            ring.published().get(&first).is_some(),
+            "the old key is still published"
+        );
         assert!(ring.published().get(&second).is_some());
 
         ring.refresh(1_151).await.expect("refresh");
-        assert!(ring.published().get(&first).is_none(), "dropped once its tokens expired");
+        assert!(
+            ring.published().get(&first).is_none(),
+            "dropped once its tokens expired"
+        );
         assert_eq!(ring.signing_key().expect("key").kid(), second);
     }
 
@@ -211,7 +217,10 @@ mod tests {
         let records = store.signing_keys().await.expect("records");
         let key = ring.signing_key().expect("key");
         assert!(
-            !records[0].sealed.windows(16).any(|w| key.pkcs8().windows(16).any(|p| p == w)),
+            !records[0]
+                .sealed
+                .windows(16)
+                .any(|w| key.pkcs8().windows(16).any(|p| p == w)),
             "no run of the private key appears in the stored record"
         );
         // Another KEK cannot open the stored key.

@@ -1105,3 +1105,231 @@ async fn cards_can_be_made_non_public() {
     let card: serde_json::Value = r.json().await.expect("json");
     assert_eq!(card["name"], "spy");
 }
+
+/// A DPoP-bound token from the token endpoint and proofs for calls with it.
+async fn dpop_material(w: &Running, audience: &str) -> Value {
+    let key = w.api_key().await;
+    let out = Command::new(python())
+        .arg(repo_root().join("tests/interop/python/dpop_flow.py"))
+        .args(["--token-url", &format!("{}/oauth2/token", w.gateway)])
+        .args(["--api-key", &key, "--audience", audience])
+        .args(["--call-url", &format!("{}/agents/{audience}", w.gateway)])
+        .output()
+        .await
+        .expect("run dpop_flow.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+async fn send_with(w: &Running, agent: &str, authz: &str, proof: Option<&str>) -> (u16, HeaderMap) {
+    let mut req = client()
+        .post(format!("{}/agents/{agent}", w.gateway))
+        .header("Authorization", authz)
+        .header("A2A-Version", "1.0")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage",
+                      "params": {"message": user_message("dpop")}}));
+    if let Some(p) = proof {
+        req = req.header("DPoP", p);
+    }
+    let r = req.send().await.expect("send");
+    (r.status().as_u16(), r.headers().clone())
+}
+
+#[tokio::test]
+async fn dpop_bound_tokens_are_reusable_with_fresh_proofs_only() {
+    let w = up(&[]).await;
+    let m = dpop_material(&w, "echo").await;
+    assert_eq!(m["token_type"], "DPoP");
+    let token = m["token"].as_str().expect("token");
+    let proof = |i: usize| m["proofs"][i].as_str().expect("proof").to_string();
+    let dpop = format!("DPoP {token}");
+    // Reusable: two calls, each with its own proof.
+    assert_eq!(send_with(&w, "echo", &dpop, Some(&proof(0))).await.0, 200);
+    assert_eq!(send_with(&w, "echo", &dpop, Some(&proof(1))).await.0, 200);
+    // A proof is single-use.
+    let (status, h) = send_with(&w, "echo", &dpop, Some(&proof(0))).await;
+    assert_eq!(status, 401);
+    let challenge = h["www-authenticate"].to_str().expect("challenge");
+    assert!(
+        challenge.starts_with("DPoP ") && challenge.contains("invalid_dpop_proof"),
+        "{challenge}"
+    );
+    // A proof for another method, or none at all, is refused.
+    let wrong = m["wrong_method_proof"].as_str().expect("proof");
+    assert_eq!(send_with(&w, "echo", &dpop, Some(wrong)).await.0, 401);
+    assert_eq!(send_with(&w, "echo", &dpop, None).await.0, 400);
+    // The bound token without its proof, as a bearer token: refused.
+    assert_eq!(
+        send_with(&w, "echo", &format!("Bearer {token}"), None)
+            .await
+            .0,
+        401
+    );
+    // And at another agent (wrong audience), even with a fresh proof.
+    assert_eq!(send_with(&w, "slow", &dpop, Some(&proof(2))).await.0, 401);
+}
+
+#[tokio::test]
+async fn api_keys_only_reach_agents_their_subject_is_granted() {
+    let w = up(&[]).await;
+    w.cli(&["registry", "add", "narrow", "--grant", "echo=echo"])
+        .await;
+    let key = w.cli(&["apikey", "create", "--sub", "narrow"]).await;
+    let call = |agent: &'static str| {
+        let key = key.clone();
+        let gw = w.gateway.clone();
+        async move {
+            client()
+                .post(format!("{gw}/agents/{agent}"))
+                .header("X-API-Key", key)
+                .header("A2A-Version", "1.0")
+                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage",
+                              "params": {"message": user_message("grants")}}))
+                .send()
+                .await
+                .expect("send")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(call("echo").await, 200);
+    assert_eq!(call("slow").await, 401);
+}
+
+#[tokio::test]
+async fn upstream_tokens_cannot_be_replayed_at_the_gateway() {
+    // What an agent receives from Warden is not a credential for Warden.
+    let spy = Spy::start().await;
+    let w = gateway(&format!(
+        "[[agents]]\nname = \"spy\"\nurl = \"{}\"\n",
+        spy.url
+    ))
+    .await;
+    let r = crate::support::rpc_with(
+        &format!("{}/agents/spy", w.gateway),
+        Some(&w.token("spy").await),
+        "SendMessage",
+        json!({"message": user_message("hi")}),
+    )
+    .await;
+    assert!(r.get("result").is_some(), "{r}");
+    let seen = spy.requests();
+    let upstream = seen
+        .iter()
+        .find_map(|s| s.header("authorization"))
+        .expect("Warden token upstream")
+        .to_string();
+    let replay = client()
+        .post(format!("{}/agents/spy", w.gateway))
+        .header("Authorization", upstream)
+        .header("A2A-Version", "1.0")
+        .json(&json!({"jsonrpc": "2.0", "id": 1, "method": "GetTask", "params": {"id": "t"}}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(replay.status().as_u16(), 401);
+}
+
+/// Serves one JSON document (which the test may change) and counts fetches.
+async fn json_server(
+    body: std::sync::Arc<std::sync::Mutex<String>>,
+) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use tokio::io::AsyncReadExt;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}/jwks.json", listener.local_addr().expect("addr"));
+    let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = fetches.clone();
+    tokio::spawn(async move {
+        while let Ok((mut sock, _)) = listener.accept().await {
+            let body = body.lock().expect("lock").clone();
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let _ = sock.read(&mut buf).await;
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    (url, fetches)
+}
+
+#[tokio::test]
+async fn an_issuers_jwks_url_is_fetched_cached_and_refreshed_on_rotation() {
+    use std::sync::atomic::Ordering::SeqCst;
+    const ISS: &str = "https://rotating-idp.example";
+    let spy = Spy::start().await;
+    let (a_jwk, a_pem) = keygen("ES256", "key-a").await;
+    let (b_jwk, b_pem) = keygen("ES256", "key-b").await;
+    let (_, c_pem) = keygen("ES256", "key-c").await;
+    let doc = std::sync::Arc::new(std::sync::Mutex::new(
+        json!({"keys": [a_jwk.clone()]}).to_string(),
+    ));
+    let (jwks_url, fetches) = json_server(doc.clone()).await;
+    let w = gateway(&format!(
+        "[[auth.issuers]]\nissuer = \"{ISS}\"\naudiences = [\"spy\"]\nalgorithms = [\"ES256\"]\njwks_url = \"{jwks_url}\"\njwks_min_refresh_secs = 2\n\
+         [[agents]]\nname = \"spy\"\nurl = \"{}\"\n",
+        spy.url
+    ))
+    .await;
+    let token = |pem: String, kid: &'static str, jti: &'static str| async move {
+        let now = unix_now();
+        let claims = json!({"iss": ISS, "sub": "rotor", "aud": "spy", "iat": now, "exp": now + 120, "jti": jti});
+        sign(&pem, "ES256", json!({"kid": kid}), claims).await
+    };
+    let a = token(a_pem.clone(), "key-a", "r-1").await;
+    assert_allowed(
+        send(&w, "spy", Binding::JsonRpc).bearer_auth(&a),
+        "key A from the URL",
+    )
+    .await;
+    assert_eq!(fetches.load(SeqCst), 1, "fetched once, then cached");
+    let a2 = token(a_pem, "key-a", "r-2").await;
+    assert_allowed(
+        send(&w, "spy", Binding::JsonRpc).bearer_auth(&a2),
+        "cached key A",
+    )
+    .await;
+    assert_eq!(fetches.load(SeqCst), 1);
+
+    // The issuer rotates: a token under a new kid makes Warden refresh.
+    *doc.lock().expect("lock") = json!({"keys": [a_jwk, b_jwk]}).to_string();
+    let b = token(b_pem, "key-b", "r-3").await;
+    assert_allowed(
+        send(&w, "spy", Binding::JsonRpc).bearer_auth(&b),
+        "rotated key B",
+    )
+    .await;
+    assert_eq!(fetches.load(SeqCst), 2);
+
+    // Unknown kids cannot make Warden fetch on every request: back to back,
+    // at most the first one may trigger a fetch.
+    let c1 = token(c_pem.clone(), "key-c", "r-4").await;
+    let c2 = token(c_pem, "key-c", "r-5").await;
+    assert_refused(
+        send(&w, "spy", Binding::JsonRpc).bearer_auth(&c1),
+        401,
+        "invalid_token",
+        "unknown kid",
+    )
+    .await;
+    let after_first = fetches.load(SeqCst);
+    assert!(after_first <= 3);
+    assert_refused(
+        send(&w, "spy", Binding::JsonRpc).bearer_auth(&c2),
+        401,
+        "invalid_token",
+        "unknown kid",
+    )
+    .await;
+    assert_eq!(fetches.load(SeqCst), after_first, "refresh is rate-limited");
+}
