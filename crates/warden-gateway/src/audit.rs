@@ -26,6 +26,9 @@ pub enum Outcome {
     UpstreamFailed,
     /// A card served by the gateway.
     CardServed,
+    /// A change made through the admin API (kind `admin`; the action, such
+    /// as `apikey.revoke`, in `reason`).
+    AdminChange,
 }
 
 impl Outcome {
@@ -35,6 +38,7 @@ impl Outcome {
             Self::Refused => "refused",
             Self::UpstreamFailed => "upstream_failed",
             Self::CardServed => "card_served",
+            Self::AdminChange => "admin_change",
         }
     }
 }
@@ -42,6 +46,8 @@ impl Outcome {
 /// A typed audit event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditEvent {
+    /// `request` (a call through the gateway) or `admin` (the admin API).
+    pub kind: &'static str,
     pub agent: Option<String>,
     pub operation: Option<&'static str>,
     pub binding: Option<Binding>,
@@ -53,11 +59,14 @@ pub struct AuditEvent {
     pub principal: Option<String>,
     pub task_id: Option<String>,
     pub context_id: Option<String>,
+    /// Further detail (ids of what an admin change touched); never secrets.
+    pub detail: Option<serde_json::Value>,
 }
 
 impl AuditEvent {
     pub fn new(agent: Option<&str>, source: IpAddr, outcome: Outcome) -> Self {
         Self {
+            kind: "request",
             agent: agent.map(str::to_owned),
             operation: None,
             binding: None,
@@ -67,7 +76,23 @@ impl AuditEvent {
             principal: None,
             task_id: None,
             context_id: None,
+            detail: None,
         }
+    }
+
+    /// An admin API event: `outcome` is [`Outcome::AdminChange`] for a
+    /// change (the action in `reason`) or [`Outcome::Refused`] for a refused
+    /// request; `detail` names what was touched (ids, never secrets).
+    pub fn admin(
+        source: IpAddr,
+        outcome: Outcome,
+        action: impl Into<String>,
+        detail: Option<serde_json::Value>,
+    ) -> Self {
+        let mut e = Self::new(None, source, outcome).with_reason(action);
+        e.kind = "admin";
+        e.detail = detail;
+        e
     }
 
     pub fn with_principal(mut self, p: &crate::auth::Principal) -> Self {
@@ -88,14 +113,21 @@ impl AuditEvent {
         self
     }
 
-    fn record(&self) -> AuditRecord {
-        let detail = self
-            .context_id
-            .as_ref()
-            .map(|c| serde_json::json!({"contextId": c}).to_string());
+    /// The row this event is stored as.
+    pub fn record(&self) -> AuditRecord {
+        let detail = match (&self.detail, &self.context_id) {
+            (None, None) => None,
+            (d, c) => {
+                let mut v = d.clone().unwrap_or_else(|| serde_json::json!({}));
+                if let (Some(c), Some(o)) = (c, v.as_object_mut()) {
+                    o.insert("contextId".into(), serde_json::Value::String(c.clone()));
+                }
+                Some(v.to_string())
+            }
+        };
         AuditRecord {
             at: now_rfc3339(),
-            kind: "request".into(),
+            kind: self.kind.into(),
             agent: self.agent.clone(),
             operation: self.operation.map(str::to_owned),
             binding: self.binding.map(|b| b.as_str().to_owned()),

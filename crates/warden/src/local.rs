@@ -1,13 +1,15 @@
 //! Commands that work on a data directory directly (no running gateway):
-//! minting tokens, the registry, API keys.
+//! minting tokens, the registry, API keys. The registry and API key logic is
+//! shared with the admin API ([`warden_gateway::authority::registry`]); this
+//! module only parses arguments and prints.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use warden_gateway::auth::unix_now;
+use warden_gateway::authority::registry::{self, KeyState, NewAgent, RegistryError};
 use warden_gateway::authority::{Authority, ISSUER_SETTING};
 use warden_gateway::{Config, open_authority};
-use warden_store::{ApiKeyRecord, RegisteredAgent, Store};
+use warden_store::{RegisteredAgent, Store};
 
 use crate::cli::{ApiKeyCommand, Instance, RegistryCommand, TokenCommand};
 
@@ -160,29 +162,6 @@ pub async fn token(cmd: TokenCommand) -> Result<(), String> {
     }
 }
 
-/// Parses `TARGET=SKILL,SKILL` grants.
-pub fn parse_grants(list: &[String]) -> Result<BTreeMap<String, Vec<String>>, String> {
-    let mut out = BTreeMap::new();
-    for g in list {
-        let (target, skills) = g
-            .split_once('=')
-            .ok_or_else(|| format!("grant {g:?} must be TARGET=SKILL[,SKILL…]"))?;
-        let skills: Vec<String> = skills
-            .split(',')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(str::to_owned)
-            .collect();
-        if target.is_empty() || skills.is_empty() {
-            return Err(format!("grant {g:?} must be TARGET=SKILL[,SKILL…]"));
-        }
-        out.entry(target.to_string())
-            .or_insert_with(Vec::new)
-            .extend(skills);
-    }
-    Ok(out)
-}
-
 fn show(a: &RegisteredAgent) -> String {
     format!(
         "{}\n  name     {}\n  grants   {}\n  keys     {}\n  created  {}",
@@ -198,6 +177,12 @@ fn show(a: &RegisteredAgent) -> String {
     )
 }
 
+fn err(e: RegistryError) -> String {
+    e.to_string()
+}
+
+/// `warden registry …`: the shared implementation in
+/// [`warden_gateway::authority::registry`], on the instance's store.
 pub async fn registry(cmd: RegistryCommand) -> Result<(), String> {
     match cmd {
         RegistryCommand::Add {
@@ -207,116 +192,70 @@ pub async fn registry(cmd: RegistryCommand) -> Result<(), String> {
             grants,
             instance,
         } => {
+            let jwks = jwks_file
+                .as_deref()
+                .map(registry::read_jwks_file)
+                .transpose()
+                .map_err(err)?;
+            let grants = registry::parse_grants(&grants).map_err(err)?;
             let store = open_store(&config_of(&instance)?).await?;
-            let jwks = match jwks_file {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
-                    let doc = warden_json::parse_strict(
-                        text.as_bytes(),
-                        warden_json::JsonLimits::default(),
-                    )
-                    .map_err(|e| format!("{}: {e}", path.display()))?;
-                    let keys = warden_trust::KeySet::from_jwks(&doc)
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
-                    if keys.is_empty() {
-                        return Err(format!(
-                            "{}: no usable signing key (each needs a kid)",
-                            path.display()
-                        ));
-                    }
-                    Some(doc.to_string())
-                }
-                None => None,
-            };
-            let grants =
-                serde_json::to_string(&parse_grants(&grants)?).map_err(|e| e.to_string())?;
-            let agent = RegisteredAgent {
-                display_name: name.unwrap_or_else(|| id.clone()),
+            let new = NewAgent {
                 id,
+                display_name: name,
                 jwks,
-                jwks_url: None,
                 grants,
-                created_at: warden_gateway::audit::now_rfc3339(),
             };
-            store.put_agent(&agent).await.map_err(|e| e.to_string())?;
+            // The CLI adds or replaces.
+            let (agent, _) = registry::add_agent(&store, new, true).await.map_err(err)?;
             println!("{}", show(&agent));
             Ok(())
         }
         RegistryCommand::List { instance } => {
             let store = open_store(&config_of(&instance)?).await?;
-            for a in store.list_agents().await.map_err(|e| e.to_string())? {
+            for a in registry::list_agents(&store).await.map_err(err)? {
                 println!("{}\t{}\t{}", a.id, a.display_name, a.grants);
             }
             Ok(())
         }
         RegistryCommand::Show { id, instance } => {
             let store = open_store(&config_of(&instance)?).await?;
-            let a = store
-                .agent(&id)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or(format!("no agent {id:?}"))?;
+            let a = registry::get_agent(&store, &id).await.map_err(err)?;
             println!("{}", show(&a));
             Ok(())
         }
         RegistryCommand::Remove { id, instance } => {
             let store = open_store(&config_of(&instance)?).await?;
-            if store.remove_agent(&id).await.map_err(|e| e.to_string())? {
-                println!("removed {id}");
-                Ok(())
-            } else {
-                Err(format!("no agent {id:?}"))
-            }
+            registry::remove_agent(&store, &id).await.map_err(err)?;
+            println!("removed {id}");
+            Ok(())
         }
     }
 }
 
-/// Creates an API key for `sub` and returns the one-time display form.
-pub async fn create_key(
-    store: &Store,
-    sub: &str,
-    expires_at: Option<i64>,
-) -> Result<String, String> {
-    if store.agent(sub).await.map_err(|e| e.to_string())?.is_none() {
-        return Err(format!(
-            "no registry agent {sub:?}: add it with `warden registry add`"
-        ));
-    }
-    let k = warden_trust::apikey::generate()?;
-    store
-        .put_api_key(&ApiKeyRecord {
-            id: k.id,
-            subject: sub.to_string(),
-            hash: k.hash,
-            created_at: warden_gateway::audit::now_rfc3339(),
-            expires_at,
-            revoked_at: None,
-            last_used_at: None,
-        })
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(k.display)
-}
-
+/// `warden apikey …`: the shared implementation in
+/// [`warden_gateway::authority::registry`], on the instance's store.
 pub async fn apikey(cmd: ApiKeyCommand) -> Result<(), String> {
     match cmd {
         ApiKeyCommand::Create { sub, instance } => {
             let store = open_store(&config_of(&instance)?).await?;
-            println!("{}", create_key(&store, &sub, None).await?);
+            let created = registry::create_key(&store, &sub, None)
+                .await
+                .map_err(err)?;
+            println!("{}", created.key);
             Ok(())
         }
         ApiKeyCommand::List { sub, instance } => {
             let store = open_store(&config_of(&instance)?).await?;
-            for k in store
-                .list_api_keys(sub.as_deref())
+            let now = unix_now();
+            for k in registry::list_keys(&store, sub.as_deref())
                 .await
-                .map_err(|e| e.to_string())?
+                .map_err(err)?
             {
-                let state = match (&k.revoked_at, k.expires_at) {
-                    (Some(at), _) => format!("revoked {at}"),
-                    (None, Some(exp)) => format!("expires at unix {exp}"),
-                    (None, None) => "active".into(),
+                let state = match (KeyState::of(&k, now), &k.revoked_at, k.expires_at) {
+                    (_, Some(at), _) => format!("revoked {at}"),
+                    (KeyState::Expired, None, Some(exp)) => format!("expired at unix {exp}"),
+                    (_, None, Some(exp)) => format!("expires at unix {exp}"),
+                    (_, None, None) => "active".into(),
                 };
                 let used = k.last_used_at.unwrap_or_else(|| "never".into());
                 println!("{}\t{}\t{state}\tlast used {used}", k.id, k.subject);
@@ -325,42 +264,25 @@ pub async fn apikey(cmd: ApiKeyCommand) -> Result<(), String> {
         }
         ApiKeyCommand::Revoke { id, instance } => {
             let store = open_store(&config_of(&instance)?).await?;
-            let at = warden_gateway::audit::now_rfc3339();
-            if store
-                .revoke_api_key(&id, &at)
-                .await
-                .map_err(|e| e.to_string())?
-            {
-                println!("revoked {id}");
-                Ok(())
-            } else {
-                Err(format!("no active key {id:?}"))
-            }
+            registry::revoke_key(&store, &id).await.map_err(err)?;
+            println!("revoked {id}");
+            Ok(())
         }
         ApiKeyCommand::Rotate {
             id,
             overlap,
             instance,
         } => {
-            let store = open_store(&config_of(&instance)?).await?;
-            let old = store
-                .api_key(&id)
-                .await
-                .map_err(|e| e.to_string())?
-                .ok_or(format!("no key {id:?}"))?;
-            if old.revoked_at.is_some() {
-                return Err(format!("key {id:?} is revoked"));
-            }
             let overlap = parse_duration(&overlap)?;
-            let until =
-                i64::try_from(unix_now().saturating_add(overlap.as_secs())).unwrap_or(i64::MAX);
-            let new = create_key(&store, &old.subject, None).await?;
-            store
-                .expire_api_key(&id, until)
+            let store = open_store(&config_of(&instance)?).await?;
+            let r = registry::rotate_key(&store, &id, overlap.as_secs(), unix_now())
                 .await
-                .map_err(|e| e.to_string())?;
-            eprintln!("old key {id} stays valid for {}s", overlap.as_secs());
-            println!("{new}");
+                .map_err(err)?;
+            match r.old.expires_at {
+                Some(at) => eprintln!("old key {id} stays valid until unix {at}"),
+                None => eprintln!("old key {id} stays valid"),
+            }
+            println!("{}", r.new.key);
             Ok(())
         }
     }

@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
+use warden_gateway::admin::{AdminToken, TokenSource};
 use warden_gateway::config::TlsConfig;
 use warden_gateway::listener::{self, Reloadable};
 use warden_gateway::{Config, GatewayState};
@@ -59,10 +60,19 @@ impl ListenerTls {
     }
 }
 
-/// Serves the gateway on `listener` and the admin API on `admin` until
-/// shutdown, each with its TLS configuration when it has one.
+/// The admin token of the instance whose data directory is `data_dir`
+/// (`WARDEN_ADMIN_TOKEN`, or the `admin-token` file, generated on first
+/// start), and where it is, for printing.
+pub fn admin_token(data_dir: &std::path::Path) -> Result<(AdminToken, TokenSource), String> {
+    AdminToken::load_or_create(data_dir).map_err(|e| e.to_string())
+}
+
+/// Serves the gateway on `listener` and the admin listener (health,
+/// metrics, and the admin API for holders of `admin_token`) on `admin`
+/// until shutdown, each with its TLS configuration when it has one.
 pub async fn run_gateway(
     state: GatewayState,
+    admin_token: AdminToken,
     listener: TcpListener,
     admin: TcpListener,
     tls: ListenerTls,
@@ -70,7 +80,10 @@ pub async fn run_gateway(
     if !state.config.gateway.listen.ip().is_loopback() {
         tracing::warn!(listen = %state.config.gateway.listen, "the gateway listens beyond loopback");
     }
-    let admin_app = warden_gateway::admin::router(state.clone());
+    if !state.config.admin.listen.ip().is_loopback() {
+        tracing::warn!(listen = %state.config.admin.listen, tls = tls.admin.is_some(), "the admin listener (and its API) listens beyond loopback");
+    }
+    let admin_app = warden_gateway::admin::router(state.clone(), admin_token);
     let app = warden_gateway::router(state);
     let admin_task = tokio::spawn(listener::serve(
         admin,
@@ -111,11 +124,14 @@ pub async fn gateway(args: crate::cli::GatewayArgs) -> Result<(), String> {
     let admin_addr = admin.local_addr().map_err(|e| e.to_string())?;
     let public_url = config.public_url();
     let admin_scheme = config.admin_scheme();
+    let (token, token_at) = admin_token(&config.gateway.data_dir)?;
     let state = GatewayState::open(config, store)
         .await
         .map_err(|e| e.to_string())?;
     // Printed once ready: the token authority and its issuer are in place.
     println!("gateway  {public_url}");
     println!("admin    {admin_scheme}://{admin_addr}");
-    run_gateway(state, listener, admin, tls).await
+    // Where the admin API's token is; never the token itself.
+    println!("admin-token  {token_at}");
+    run_gateway(state, token, listener, admin, tls).await
 }

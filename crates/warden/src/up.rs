@@ -5,12 +5,14 @@ use std::time::Duration;
 
 use warden_agent::ServerLimits;
 use warden_agent::demo::{DEMO_NAMES, DemoOptions, demo_agent};
+use warden_gateway::admin::TokenSource;
+use warden_gateway::authority::registry::{self, NewAgent};
 use warden_gateway::config::{AdminSection, AgentConfig, AuthSection, GatewaySection, Limits};
 use warden_gateway::{Config, GatewayState};
 use warden_store::Store;
 
 use crate::cli::UpArgs;
-use crate::serve::{ListenerTls, bind, run_gateway, shutdown_signal};
+use crate::serve::{ListenerTls, admin_token, bind, run_gateway, shutdown_signal};
 
 pub async fn run(args: UpArgs) -> Result<(), String> {
     let db = args.data_dir.join("warden.db");
@@ -70,6 +72,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         agents,
     };
     config.validate()?;
+    let (token, token_at) = admin_token(&args.data_dir)?;
     let state = GatewayState::open(config, store.clone())
         .await
         .map_err(|e| e.to_string())?;
@@ -78,34 +81,35 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         &public_url,
         &format!("http://{admin_addr}"),
         &args.data_dir.display().to_string(),
+        &token_at,
     );
-    run_gateway(state, listener, admin, ListenerTls::default()).await
+    run_gateway(state, token, listener, admin, ListenerTls::default()).await
 }
 
 /// The demo client: a registry entry allowed every demo skill.
 pub const DEMO_CLIENT: &str = "demo-client";
 
 async fn register_demo_client(store: &Store, grants: &[String]) -> Result<(), String> {
-    let grants = crate::local::parse_grants(grants)?;
-    store
-        .put_agent(&warden_store::RegisteredAgent {
-            id: DEMO_CLIENT.into(),
-            display_name: "Quickstart demo client".into(),
-            jwks: None,
-            jwks_url: None,
-            grants: serde_json::to_string(&grants).map_err(|e| e.to_string())?,
-            created_at: warden_gateway::audit::now_rfc3339(),
-        })
+    let new = NewAgent {
+        id: DEMO_CLIENT.into(),
+        display_name: Some("Quickstart demo client".into()),
+        jwks: None,
+        grants: registry::parse_grants(grants).map_err(|e| e.to_string())?,
+    };
+    registry::add_agent(store, new, true)
         .await
+        .map(|_| ())
         .map_err(|e| e.to_string())
 }
 
-fn print_welcome(gateway: &str, admin: &str, data_dir: &str) {
+fn print_welcome(gateway: &str, admin: &str, data_dir: &str, token_at: &TokenSource) {
     println!("Warden is up. Strict authentication: every call needs a credential.");
     println!("  gateway  {gateway}");
     println!("  agents   {gateway}/agents/echo  {gateway}/agents/slow  {gateway}/agents/input");
-    println!("  admin    {admin}  (/healthz /readyz /metrics)");
-    println!("  data     {data_dir}  (store, key-encryption key)");
+    println!("  admin    {admin}  (/healthz /readyz /metrics; admin API under /admin/v1/)");
+    // Where the admin API's token is; never the token itself.
+    println!("  admin-token  {token_at}");
+    println!("  data     {data_dir}  (store, key-encryption key, admin token)");
     println!("  client   {DEMO_CLIENT}  (registered; may use every demo skill)");
     println!();
     println!(
@@ -121,6 +125,12 @@ fn print_welcome(gateway: &str, admin: &str, data_dir: &str) {
     println!(
         "API key for programs: warden apikey create --data-dir {data_dir} --sub {DEMO_CLIENT}"
     );
+    let token = match token_at {
+        TokenSource::Env => format!("${}", warden_gateway::admin::ADMIN_TOKEN_ENV),
+        TokenSource::File(p) | TokenSource::Generated(p) => format!("$(cat {})", p.display()),
+    };
+    println!("The admin API (registry, API keys) with the admin token:");
+    println!("  curl -s {admin}/admin/v1/registry -H \"Authorization: Bearer {token}\"");
     println!();
     println!("Stop with Ctrl-C.");
 }

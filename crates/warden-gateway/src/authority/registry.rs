@@ -40,6 +40,8 @@ pub const MAX_NAME_BYTES: usize = 256;
 pub const MAX_GRANTS: usize = 256;
 /// Largest JWKS document accepted for an agent.
 pub const MAX_JWKS_BYTES: usize = 64 * 1024;
+/// The longest overlap a rotation may give the old key (a year).
+pub const MAX_OVERLAP_SECS: u64 = 365 * 86_400;
 
 /// An id-like string: not empty, at most [`MAX_NAME_BYTES`], no whitespace
 /// or control characters (ids travel in token claims, URLs and logs).
@@ -77,9 +79,7 @@ pub fn parse_grants(list: &[String]) -> Result<Grants, RegistryError> {
         if target.is_empty() || skills.is_empty() {
             return Err(bad());
         }
-        out.entry(target.to_string())
-            .or_insert_with(Vec::new)
-            .extend(skills);
+        out.entry(target.to_string()).or_default().extend(skills);
     }
     check_grants(out)
 }
@@ -145,8 +145,8 @@ pub fn read_jwks_file(path: &Path) -> Result<Value, RegistryError> {
     if text.len() > MAX_JWKS_BYTES {
         return Err(at(&format!("larger than {MAX_JWKS_BYTES} bytes")));
     }
-    let doc = warden_json::parse_strict(&text, warden_json::JsonLimits::default())
-        .map_err(|e| at(&e))?;
+    let doc =
+        warden_json::parse_strict(&text, warden_json::JsonLimits::default()).map_err(|e| at(&e))?;
     check_jwks(&doc).map_err(|e| at(&e))?;
     Ok(doc)
 }
@@ -351,6 +351,11 @@ pub async fn rotate_key(
     overlap_secs: u64,
     now: u64,
 ) -> Result<Rotated, RegistryError> {
+    if overlap_secs > MAX_OVERLAP_SECS {
+        return Err(RegistryError::Invalid(format!(
+            "the overlap may be at most {MAX_OVERLAP_SECS} seconds"
+        )));
+    }
     let old = get_key(store, id).await?;
     match KeyState::of(&old, now) {
         KeyState::Revoked => {
@@ -451,9 +456,15 @@ mod tests {
             (json!({}), "no keys array"),
             (json!({"keys": []}), "empty"),
             (json!({"keys": [no_kid]}), "no kid"),
-            (json!({"keys": [{"kty": "oct", "kid": "s", "k": "c2VjcmV0"}]}), "symmetric"),
+            (
+                json!({"keys": [{"kty": "oct", "kid": "s", "k": "c2VjcmV0"}]}),
+                "symmetric",
+            ),
             (json!({"keys": [private]}), "private member"),
-            (json!({"keys": [public_jwk("a"), public_jwk("a")]}), "duplicate kid"),
+            (
+                json!({"keys": [public_jwk("a"), public_jwk("a")]}),
+                "duplicate kid",
+            ),
         ] {
             assert!(
                 matches!(check_jwks(&bad), Err(RegistryError::Invalid(_))),
@@ -483,7 +494,10 @@ mod tests {
         assert_eq!(a.display_name, "planner");
         assert_eq!(a.grants, r#"{"echo":["echo"]}"#);
         let again = add_agent(&s, agent("planner"), false).await;
-        assert!(matches!(again, Err(RegistryError::Conflict(_))), "{again:?}");
+        assert!(
+            matches!(again, Err(RegistryError::Conflict(_))),
+            "{again:?}"
+        );
         let mut renamed = agent("planner");
         renamed.display_name = Some("Trip planner".into());
         renamed.jwks = Some(json!({"keys": [public_jwk("k1")]}));
@@ -494,7 +508,12 @@ mod tests {
         assert!(b.jwks.is_some());
         assert_eq!(get_agent(&s, "planner").await.expect("get"), b);
         assert_eq!(list_agents(&s).await.expect("list").len(), 1);
-        for bad in ["", "has space", "tab\there", &"x".repeat(MAX_NAME_BYTES + 1)] {
+        for bad in [
+            "",
+            "has space",
+            "tab\there",
+            &"x".repeat(MAX_NAME_BYTES + 1),
+        ] {
             assert!(
                 matches!(
                     add_agent(&s, agent(bad), true).await,
@@ -509,17 +528,23 @@ mod tests {
             add_agent(&s, bad_jwks, false).await,
             Err(RegistryError::Invalid(_))
         ));
-        assert!(s.agent("other").await.expect("get").is_none(), "nothing stored");
+        assert!(
+            s.agent("other").await.expect("get").is_none(),
+            "nothing stored"
+        );
         let k = create_key(&s, "planner", None).await.expect("key");
         remove_agent(&s, "planner").await.expect("remove");
         assert!(matches!(
             get_agent(&s, "planner").await,
             Err(RegistryError::NotFound(_))
         ));
-        assert!(matches!(
-            get_key(&s, &k.record.id).await,
-            Err(RegistryError::NotFound(_))
-        ), "keys go with their agent");
+        assert!(
+            matches!(
+                get_key(&s, &k.record.id).await,
+                Err(RegistryError::NotFound(_))
+            ),
+            "keys go with their agent"
+        );
         assert!(matches!(
             remove_agent(&s, "planner").await,
             Err(RegistryError::NotFound(_))
@@ -539,7 +564,12 @@ mod tests {
         assert_eq!(id, k.record.id);
         let stored = get_key(&s, id).await.expect("stored");
         assert!(warden_trust::apikey::matches(secret, &stored.hash));
-        assert!(!stored.hash.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        assert!(
+            !stored
+                .hash
+                .windows(secret.len())
+                .any(|w| w == secret.as_bytes())
+        );
         assert_eq!(KeyState::of(&stored, 0), KeyState::Active);
         assert_eq!(list_keys(&s, Some("planner")).await.expect("list").len(), 1);
         assert!(list_keys(&s, Some("other")).await.expect("list").is_empty());
@@ -563,14 +593,18 @@ mod tests {
         add_agent(&s, agent("planner"), false).await.expect("add");
         let now = 1_000_000;
         let old = create_key(&s, "planner", None).await.expect("key");
-        let r = rotate_key(&s, &old.record.id, 3600, now).await.expect("rotate");
+        let r = rotate_key(&s, &old.record.id, 3600, now)
+            .await
+            .expect("rotate");
         assert_eq!(r.new.record.subject, "planner");
         assert_ne!(r.new.record.id, old.record.id);
         assert_eq!(r.old.expires_at, Some(1_003_600));
         assert_eq!(KeyState::of(&r.old, now), KeyState::Expiring);
         assert_eq!(KeyState::of(&r.old, 1_003_600), KeyState::Expired);
         // Rotated again with a longer overlap: the earlier expiry stands.
-        let r2 = rotate_key(&s, &old.record.id, 86_400, now).await.expect("again");
+        let r2 = rotate_key(&s, &old.record.id, 86_400, now)
+            .await
+            .expect("again");
         assert_eq!(r2.old.expires_at, Some(1_003_600));
         // Expired and revoked keys are not rotated (that would revive them).
         assert!(matches!(
@@ -585,6 +619,10 @@ mod tests {
         assert!(matches!(
             rotate_key(&s, "0000000000000000", 60, now).await,
             Err(RegistryError::NotFound(_))
+        ));
+        assert!(matches!(
+            rotate_key(&s, &r2.new.record.id, MAX_OVERLAP_SECS + 1, now).await,
+            Err(RegistryError::Invalid(_))
         ));
     }
 }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod admin_api;
 mod auth;
 mod cards_and_admin;
 mod interop_js;

@@ -1,5 +1,10 @@
-//! The admin listener: health, readiness and Prometheus metrics, kept apart
-//! from client traffic (and on loopback by default).
+//! The admin listener, kept apart from client traffic (and on loopback by
+//! default): health, readiness and Prometheus metrics, unauthenticated; and
+//! the admin API under `/admin/v1/` ([`api`]), which needs the admin token
+//! ([`token`]).
+
+pub mod api;
+pub mod token;
 
 use axum::Router;
 use axum::extract::State;
@@ -7,14 +12,20 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+pub use token::{ADMIN_TOKEN_ENV, ADMIN_TOKEN_FILE, AdminToken, AdminTokenError, TokenSource};
+
 use crate::state::GatewayState;
 
-pub fn router(state: GatewayState) -> Router {
+/// The admin listener's router: `/healthz`, `/readyz` and `/metrics` for
+/// anyone who can reach the listener, and the admin API at
+/// [`api::PREFIX`] for holders of `token`.
+pub fn router(state: GatewayState, token: AdminToken) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
-        .with_state(state)
+        .with_state(state.clone())
+        .nest(api::PREFIX, api::router(state, token))
 }
 
 /// Ready when the store answers.
