@@ -15,6 +15,10 @@ pub struct RegisteredAgent {
     pub jwks_url: Option<String>,
     /// JSON object: target agent → skill ids this agent may be granted.
     pub grants: String,
+    /// The subject alternative name (URI such as a SPIFFE id, or DNS name)
+    /// its client certificate carries, for mTLS client authentication
+    /// (RFC 8705 `tls_client_auth`).
+    pub tls_subject: Option<String>,
     pub created_at: String,
 }
 
@@ -51,6 +55,7 @@ fn agent_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<RegisteredAgent, sqlx::
         jwks: r.try_get("jwks")?,
         jwks_url: r.try_get("jwks_url")?,
         grants: r.try_get("grants")?,
+        tls_subject: r.try_get("tls_subject")?,
         created_at: r.try_get("created_at")?,
     })
 }
@@ -71,9 +76,11 @@ impl Store {
     /// Adds or replaces a registry entry.
     pub async fn put_agent(&self, a: &RegisteredAgent) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO registry_agents (id, display_name, jwks, jwks_url, grants, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (id) DO UPDATE SET display_name = ?2, jwks = ?3, jwks_url = ?4, grants = ?5",
+            "INSERT INTO registry_agents
+                 (id, display_name, jwks, jwks_url, grants, created_at, tls_subject)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+             ON CONFLICT (id) DO UPDATE SET display_name = ?2, jwks = ?3, jwks_url = ?4,
+                 grants = ?5, tls_subject = ?7",
         )
         .bind(&a.id)
         .bind(&a.display_name)
@@ -81,6 +88,7 @@ impl Store {
         .bind(&a.jwks_url)
         .bind(&a.grants)
         .bind(&a.created_at)
+        .bind(&a.tls_subject)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -263,6 +271,7 @@ mod tests {
             jwks: None,
             jwks_url: None,
             grants: r#"{"echo":["echo"]}"#.into(),
+            tls_subject: None,
             created_at: "2026-01-01T00:00:00.000Z".into(),
         };
         s.put_agent(&a).await.expect("put");

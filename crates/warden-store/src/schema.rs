@@ -74,6 +74,9 @@ CREATE TABLE signing_keys (
     expires_at INTEGER NOT NULL
 );
 "#,
+    r#"
+ALTER TABLE registry_agents ADD COLUMN tls_subject TEXT;
+"#,
 ];
 
 pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {

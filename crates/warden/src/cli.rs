@@ -107,6 +107,11 @@ pub enum RegistryCommand {
         /// What it may be granted: TARGET=SKILL[,SKILL…]; repeat per target.
         #[arg(long = "grant", value_name = "TARGET=SKILLS")]
         grants: Vec<String>,
+        /// The subject alternative name (a URI such as a SPIFFE id, or a DNS
+        /// name) its client certificate carries: lets it authenticate at the
+        /// token endpoint with mTLS and get certificate-bound tokens.
+        #[arg(long, value_name = "SAN")]
+        tls_subject: Option<String>,
         #[command(flatten)]
         instance: Instance,
     },

@@ -190,6 +190,7 @@ pub async fn registry(cmd: RegistryCommand) -> Result<(), String> {
             name,
             jwks_file,
             grants,
+            tls_subject,
             instance,
         } => {
             let jwks = jwks_file
@@ -204,6 +205,7 @@ pub async fn registry(cmd: RegistryCommand) -> Result<(), String> {
                 display_name: name,
                 jwks,
                 grants,
+                tls_subject,
             };
             // The CLI adds or replaces.
             let (agent, _) = registry::add_agent(&store, new, true).await.map_err(err)?;

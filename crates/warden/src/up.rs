@@ -95,6 +95,7 @@ async fn register_demo_client(store: &Store, grants: &[String]) -> Result<(), St
         display_name: Some("Quickstart demo client".into()),
         jwks: None,
         grants: registry::parse_grants(grants).map_err(|e| e.to_string())?,
+        tls_subject: None,
     };
     registry::add_agent(store, new, true)
         .await

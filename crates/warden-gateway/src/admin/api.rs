@@ -313,6 +313,7 @@ fn agent_view(a: &RegisteredAgent) -> Value {
         "displayName": a.display_name,
         "grants": grants_of(a),
         "jwks": jwks,
+        "tlsSubject": a.tls_subject,
         "createdAt": a.created_at,
     })
 }
@@ -347,6 +348,9 @@ struct AddAgentBody {
     jwks: Option<Value>,
     #[serde(default)]
     grants: Grants,
+    /// The SAN of its client certificate (mTLS client authentication).
+    #[serde(default)]
+    tls_subject: Option<String>,
     /// Replace an existing agent of that id (otherwise 409).
     #[serde(default)]
     replace: bool,
@@ -366,6 +370,7 @@ async fn add_agent(
         display_name: b.display_name,
         jwks: b.jwks,
         grants: b.grants,
+        tls_subject: b.tls_subject,
     };
     let (agent, created) = registry::add_agent(&api.state.store, new, b.replace).await?;
     let action = if created {

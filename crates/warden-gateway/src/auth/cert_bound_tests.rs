@@ -20,6 +20,7 @@ async fn state(dir: &std::path::Path) -> GatewayState {
             jwks: None,
             jwks_url: None,
             grants: json!({"echo": ["echo"]}).to_string(),
+            tls_subject: None,
             created_at: crate::audit::now_rfc3339(),
         })
         .await

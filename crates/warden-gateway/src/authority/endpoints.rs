@@ -66,7 +66,8 @@ pub async fn metadata(State(state): State<GatewayState>) -> Response {
         "token_endpoint": format!("{issuer}{TOKEN_PATH}"),
         "jwks_uri": format!("{issuer}{JWKS_PATH}"),
         "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": ["private_key_jwt", "client_secret_post", "tls_client_auth"],
+        "tls_client_certificate_bound_access_tokens": true,
         "token_endpoint_auth_signing_alg_values_supported": ["ES256", "ES384", "EdDSA", "RS256", "PS256"],
         "response_types_supported": [],
     });
@@ -97,8 +98,14 @@ fn form(body: &[u8]) -> Result<std::collections::BTreeMap<String, String>, OAuth
     Ok(out)
 }
 
-pub async fn token(State(state): State<GatewayState>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut resp = match issue(&state, &headers, &body).await {
+pub async fn token(
+    State(state): State<GatewayState>,
+    peer: Option<axum::Extension<std::sync::Arc<crate::listener::PeerCertificate>>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let peer = peer.map(|axum::Extension(p)| p);
+    let mut resp = match issue(&state, &headers, &body, peer.as_deref()).await {
         Ok(v) => json_response(StatusCode::OK, &v),
         Err(e) => oauth_error(&e),
     };
@@ -115,6 +122,7 @@ async fn issue(
     state: &GatewayState,
     headers: &HeaderMap,
     body: &[u8],
+    peer: Option<&crate::listener::PeerCertificate>,
 ) -> Result<Value, OAuthError> {
     let ct_ok = headers
         .get(header::CONTENT_TYPE)
@@ -198,7 +206,13 @@ async fn issue(
         }
     };
     let token_type = if cnf.is_some() { "DPoP" } else { "Bearer" };
-    let client = authenticate_client(state, headers, &params, now).await?;
+    let (client, by_certificate) = authenticate_client(state, headers, &params, peer, now).await?;
+    // A client that authenticated with its certificate gets a token bound to
+    // it (RFC 8705 §3), unless it asked for DPoP binding instead.
+    let cnf = match (cnf, by_certificate, peer) {
+        (None, true, Some(p)) => Some(json!({"x5t#S256": p.identity.x5t_s256})),
+        (cnf, _, _) => cnf,
+    };
     let (minted, granted) = state
         .auth
         .authority
@@ -219,8 +233,9 @@ async fn authenticate_client(
     state: &GatewayState,
     headers: &HeaderMap,
     params: &std::collections::BTreeMap<String, String>,
+    peer: Option<&crate::listener::PeerCertificate>,
     now: u64,
-) -> Result<String, OAuthError> {
+) -> Result<(String, bool), OAuthError> {
     let failed = || OAuthError::new("invalid_client", "client authentication failed");
     let header_key = headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok());
     let secret = params.get("client_secret").map(String::as_str);
@@ -228,6 +243,24 @@ async fn authenticate_client(
     let methods = usize::from(header_key.is_some())
         + usize::from(secret.is_some())
         + usize::from(assertion.is_some());
+    // mTLS (RFC 8705 §2.1, `tls_client_auth`): only the client id and the
+    // verified client certificate of the connection.
+    if methods == 0
+        && let (Some(client_id), Some(peer)) = (params.get("client_id"), peer)
+    {
+        let agent = state
+            .store
+            .agent(client_id)
+            .await
+            .map_err(|_| OAuthError::new("server_error", "the registry is unavailable"))?
+            .ok_or_else(failed)?;
+        let subject = agent.tls_subject.as_deref().ok_or_else(failed)?;
+        let names = peer.identity.uris.iter().chain(&peer.identity.dns_names);
+        if !names.into_iter().any(|n| n == subject) {
+            return Err(failed());
+        }
+        return Ok((agent.id, true));
+    }
     if methods != 1 {
         return Err(OAuthError::new(
             "invalid_request",
@@ -258,7 +291,7 @@ async fn authenticate_client(
             .store
             .touch_api_key(&rec.id, &crate::audit::now_rfc3339())
             .await;
-        return Ok(rec.subject);
+        return Ok((rec.subject, false));
     }
     // private_key_jwt (RFC 7523 §2.2).
     if params.get("client_assertion_type").map(String::as_str) != Some(ASSERTION_TYPE) {
@@ -309,7 +342,7 @@ async fn authenticate_client(
         verified.claims.exp.saturating_add(policy.leeway_secs),
         now,
     ) {
-        Ok(()) => Ok(issuer),
+        Ok(()) => Ok((issuer, false)),
         Err(ReplayError::Replayed) => Err(failed()),
         Err(_) => Err(OAuthError::new(
             "temporarily_unavailable",

@@ -162,6 +162,9 @@ pub struct NewAgent {
     pub jwks: Option<Value>,
     /// Target agent → skill ids it may be granted.
     pub grants: Grants,
+    /// The SAN (URI or DNS name) of its client certificate, for mTLS
+    /// client authentication at the token endpoint.
+    pub tls_subject: Option<String>,
 }
 
 /// Adds a registry agent. An existing entry with the same id is replaced
@@ -185,6 +188,9 @@ pub async fn add_agent(
         ));
     }
     let jwks = new.jwks.as_ref().map(check_jwks).transpose()?;
+    if let Some(t) = &new.tls_subject {
+        check_name("TLS subject", t)?;
+    }
     let grants = serde_json::to_string(&check_grants(new.grants)?)
         .map_err(|e| RegistryError::Internal(e.to_string()))?;
     let existing = store.agent(&new.id).await?;
@@ -203,6 +209,7 @@ pub async fn add_agent(
         jwks,
         jwks_url: None,
         grants,
+        tls_subject: new.tls_subject,
     };
     store.put_agent(&agent).await?;
     Ok((agent, existing.is_none()))

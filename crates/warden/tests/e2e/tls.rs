@@ -292,3 +292,71 @@ async fn config_check_reads_the_tls_files() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_client_authenticates_with_its_certificate_and_gets_a_bound_token() {
+    let pki = Pki::new("Warden test CA");
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_pki(dir.path(), &pki, &pki.server(1));
+    let alice = pki.client(
+        "alice.example",
+        Some("spiffe://example.org/ns/test/sa/alice"),
+        20,
+    );
+    let bob = pki.client("bob.example", None, 21);
+    let spy = Spy::start().await;
+    let w = gateway(&format!(
+        "[[agents]]\nname = \"spy\"\nurl = \"{}\"\n{}",
+        spy.url,
+        tls_table("gateway.tls", dir.path(), "required")
+    ))
+    .await;
+    w.cli(&[
+        "registry",
+        "add",
+        "alice",
+        "--grant",
+        "spy=test",
+        "--tls-subject",
+        "spiffe://example.org/ns/test/sa/alice",
+    ])
+    .await;
+    let token_url = format!("{}/oauth2/token", w.gateway);
+    let request = |client: reqwest::Client, client_id: &'static str| {
+        let token_url = token_url.clone();
+        async move {
+            let r = client
+                .post(&token_url)
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body(format!(
+                    "grant_type=client_credentials&audience=spy&client_id={client_id}"
+                ))
+                .send()
+                .await
+                .expect("token request");
+            let status = r.status().as_u16();
+            (status, r.json::<serde_json::Value>().await.expect("json"))
+        }
+    };
+    // Alice's certificate carries the registered SAN: a token, bound to it.
+    let (status, body) = request(pki.client_for(Some(&alice)), "alice").await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().expect("token").to_string();
+    let payload = token.split('.').nth(1).expect("jwt");
+    let claims: serde_json::Value =
+        serde_json::from_slice(&warden_trust::b64url_decode(payload).expect("b64")).expect("json");
+    assert_eq!(claims["cnf"]["x5t#S256"], alice.thumbprint());
+    let url = format!("{}/agents/spy", w.gateway);
+    let (status, _, _) = send_message_via(&pki.client_for(Some(&alice)), &url, &token)
+        .await
+        .expect("bound call");
+    assert_eq!(status, 200);
+    let (status, _, _) = send_message_via(&pki.client_for(Some(&bob)), &url, &token)
+        .await
+        .expect("bob's call");
+    assert_eq!(status, 401, "the token is bound to alice's certificate");
+    // Bob's certificate does not carry alice's SAN.
+    let (status, body) = request(pki.client_for(Some(&bob)), "alice").await;
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body["error"], "invalid_client");
+}
