@@ -16,9 +16,14 @@
 #   ROUNDS        [3]    direct/gateway pairs per scenario (order alternates)
 #   WARMUP        [3s]   unmeasured run before each scenario, each side
 #   LAT_DURATION  [5s]   each one-connection latency run ("0" skips them)
-#   SCENARIOS     [jsonrpc-send sse-stream rest-send echo-send apikey-send]
-#                 (apikey-send needs a build with authentication; it is left
-#                 out by default when the binary has none)
+#   SCENARIOS     [jsonrpc-send sse-stream rest-send echo-send apikey-send bearer-send]
+#                 (apikey-send needs a build with authentication, bearer-send
+#                 one with `warden token mint --count`; each is left out by
+#                 default when the binary cannot run it)
+#   BEARER_TTL    [90s]  lifetime of the single-use tokens bearer-send mints
+#                        before each gateway run (they must outlive the
+#                        minting and the run; used ones stay in the gateway's
+#                        replay cache until they expire, plus 30 s of leeway)
 #   CHECK_BODIES  [1]    the wrk scripts check every response body ("0": only
 #                        HTTP status and socket errors are counted)
 #   PIN           [auto] pin wrk and the servers to different CPUs with taskset
@@ -48,7 +53,7 @@ WRK_DIR="$BENCH/wrk"
 # The invocation as given: the knobs set in the environment, then the script.
 INVOKED=""
 for knob in DURATION CONNECTIONS THREADS ROUNDS WARMUP LAT_DURATION SCENARIOS CHECK_BODIES PIN \
-  SERVER_CPUS WRK_CPUS BUILD REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK; do
+  SERVER_CPUS WRK_CPUS BUILD REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK BEARER_TTL; do
   [ -n "${!knob+x}" ] && INVOKED+="$knob=$(printf '%q' "${!knob}") "
 done
 INVOKED+="bench/run.sh${*:+ $*}"
@@ -67,6 +72,7 @@ OUT_DIR=${OUT_DIR:-$BENCH/results}
 UPDATE_README=${UPDATE_README:-1}
 KEEP_WORK=${KEEP_WORK:-0}
 REV=${REV:-}
+BEARER_TTL=${BEARER_TTL:-90s}
 export CHECK_BODIES
 
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -118,15 +124,22 @@ WARDEN_VERSION=$("$WARDEN_BIN" --version)
 # Builds with authentication (strict by default) have `warden apikey`.
 WARDEN_HELP=$("$WARDEN_BIN" --help)
 if grep -q '^ *apikey' <<<"$WARDEN_HELP"; then HAS_AUTH=1; else HAS_AUTH=0; fi
+# bearer-send mints its tokens in bulk with `warden token mint --count`.
+HAS_MINT_COUNT=0
+[ "$HAS_AUTH" = 1 ] && "$WARDEN_BIN" token mint --help 2>/dev/null | grep -q -- '--count' && HAS_MINT_COUNT=1
 if [ -z "$SCENARIOS" ]; then
   SCENARIOS="jsonrpc-send sse-stream rest-send echo-send"
   [ "$HAS_AUTH" = 1 ] && SCENARIOS="$SCENARIOS apikey-send"
+  [ "$HAS_MINT_COUNT" = 1 ] && SCENARIOS="$SCENARIOS bearer-send"
 fi
 case " $SCENARIOS " in
   *" apikey-send "*) [ "$HAS_AUTH" = 1 ] || die "apikey-send needs a build with authentication" ;;
 esac
+case " $SCENARIOS " in
+  *" bearer-send "*) [ "$HAS_MINT_COUNT" = 1 ] || die "bearer-send needs a build with \`warden token mint --count\`" ;;
+esac
 # Every parameter as it took effect.
-COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN bench/run.sh"
+COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN$(case " $SCENARIOS " in *" bearer-send "*) echo " BEARER_TTL=$BEARER_TTL" ;; esac) bench/run.sh"
 
 # --- pinning ----------------------------------------------------------------
 
@@ -254,6 +267,10 @@ listen = "127.0.0.1:0"
 EOF
   if [ "$HAS_AUTH" = 1 ]; then
     printf '\n[auth]\nmode = "%s"\n' "$2"
+    # bearer-send spends thousands of single-use tokens a second, and each
+    # stays in the replay cache until it expires (BEARER_TTL + 30 s): room
+    # for them, or the gateway answers 503 once the default 100,000 are held.
+    [ "$2" = strict ] && printf 'replay_cache_entries = 2000000\n'
   fi
   cat <<EOF
 
@@ -279,7 +296,7 @@ wait_gateway() {
   printf '%s %s\n' "$gw" "$admin"
 }
 
-# The gateway for every scenario but apikey-send: authentication off
+# The gateway for every scenario but apikey-send and bearer-send: authentication off
 # (builds without authentication have none), so the figures are the
 # pipeline's (parse, transform, proxy, record) and compare across revisions.
 gateway_config gateway off-insecure >"$WORK/gateway.toml"
@@ -289,9 +306,10 @@ read -r GW_URL ADMIN_URL < <(wait_gateway gateway) || true
 log "null $NULL_URL  echo $ECHO_URL  gateway $GW_URL  admin $ADMIN_URL"
 AUTH_GW_URL="" AUTH_ADMIN_URL="" API_KEY=""
 case " $SCENARIOS " in
-  *" apikey-send "*)
+  *" apikey-send "* | *" bearer-send "*)
     # Strict authentication (the default): a registered caller with an API
-    # key, sent on every request.
+    # key (apikey-send), or with single-use access tokens that Warden issues
+    # (bearer-send: minted before each run, see mint_tokens).
     gateway_config gateway-auth strict >"$WORK/gateway-auth.toml"
     "${SRV[@]}" "$WARDEN_BIN" registry add bench --grant null=null --config "$WORK/gateway-auth.toml" \
       >"$WORK/registry.out" 2>&1 || die "warden registry add: $(cat "$WORK/registry.out")"
@@ -304,6 +322,57 @@ case " $SCENARIOS " in
     ;;
 esac
 export API_KEY
+
+# bearer-send: access tokens for the registered caller, minted by Warden's
+# own authority (the gateway-auth store; the gateway must have started once).
+MINT=("$WARDEN_BIN" token mint --sub bench --aud null --config "$WORK/gateway-auth.toml")
+TOKENS_MINTED=0 TOKEN_REDOS=0
+# mint_tokens FILE COUNT — COUNT fresh tokens living BEARER_TTL, one per line.
+# Not pinned: it runs between measurements, and is faster on every CPU.
+mint_tokens() {
+  "${MINT[@]}" --ttl "$BEARER_TTL" --count "$2" >"$1" 2>"$WORK/mint.err" ||
+    die "warden token mint: $(cat "$WORK/mint.err")"
+  [ "$(sort -u "$1" | wc -l)" -eq "$2" ] || die "warden token mint --count $2 did not print $2 distinct tokens"
+  TOKENS_MINTED=$((TOKENS_MINTED + $2))
+}
+# seconds_of 10s|2m|1h|10 — a wrk duration in seconds.
+seconds_of() {
+  case $1 in
+    *h) echo $((${1%h} * 3600)) ;; *m) echo $((${1%m} * 60)) ;; *s) echo "${1%s}" ;; *) echo "$1" ;;
+  esac
+}
+# The highest gateway req/s seen so far in bearer-send, per phase: the next
+# gateway run gets 1.3 × that many tokens per second, plus 1,000 (the
+# warm-up gets 5,000 a second). A run that still runs out is redone with
+# twice as many (see measure).
+declare -A BEARER_RATE=([load]=0 [latency]=0)
+bearer_rate_seen() { # bearer_rate_seen PHASE RPS
+  BEARER_RATE[$1]=$(awk -v a="${BEARER_RATE[$1]}" -v b="$2" 'BEGIN {printf "%.0f", (b > a ? b : a)}')
+}
+tokens_for() { # tokens_for PHASE DURATION
+  local rate=${BEARER_RATE[$1]}
+  [ "$rate" = 0 ] && rate=${BEARER_RATE[load]}
+  [ "$rate" = 0 ] && rate=5000
+  awk -v r="$rate" -v s="$(seconds_of "$2")" 'BEGIN {printf "%d", r * s * 1.3 + 1000}'
+}
+# wrk_env SIDE PHASE DURATION THREADS — sets WRK_ENV, the environment of one
+# wrk run: for bearer-send through the gateway, a fresh token file (each
+# token sent once); direct, a small file used over and over (the null
+# responder ignores the header; wrk does the same work as through the gateway).
+WRK_ENV=()
+wrk_env() {
+  WRK_ENV=()
+  [ -n "$S_BEARER" ] || return 0
+  if [ "$1" = direct ]; then
+    [ -s "$WORK/direct-tokens" ] || mint_tokens "$WORK/direct-tokens" 1000
+    WRK_ENV=(env TOKENS_FILE="$WORK/direct-tokens" TOKENS_THREADS="$4" TOKENS_CYCLE=1)
+  else
+    mint_tokens "$WORK/tokens" "${WANT_TOKENS:-$(tokens_for "$2" "$3")}"
+    WRK_ENV=(env TOKENS_FILE="$WORK/tokens" TOKENS_THREADS="$4")
+  fi
+}
+# exhausted RAW — how many requests a run could not make for lack of tokens.
+exhausted() { sed -n 's/^BENCH-COUNTERS.* tokens_exhausted=\([0-9]*\).*/\1/p' "$1" | head -n1; }
 
 # --- measurements -----------------------------------------------------------
 
@@ -324,7 +393,7 @@ mem_point "started, before any load"
 
 # Scenario table: upstream process, script, body, curl check, direct URL, gateway URL, title.
 scenario() {
-  S_GW=gateway S_KEY=""
+  S_GW=gateway S_KEY="" S_BEARER=""
   case $1 in
     jsonrpc-send) S_UP=null S_SCRIPT=jsonrpc-send.lua S_BODY=send.json S_CHECK=check_send
       S_DIRECT="$NULL_URL/" S_GATEWAY="$GW_URL/agents/null"
@@ -341,13 +410,18 @@ scenario() {
     apikey-send) S_UP=null S_SCRIPT=apikey-send.lua S_BODY=send.json S_CHECK=check_send
       S_DIRECT="$NULL_URL/" S_GATEWAY="$AUTH_GW_URL/agents/null" S_GW=gateway-auth S_KEY=$API_KEY
       S_TITLE="SendMessage, JSON-RPC, null upstream, strict authentication with an API key (X-API-Key) on every request" ;;
+    bearer-send) S_UP=null S_SCRIPT=bearer-send.lua S_BODY=send.json S_CHECK=check_send
+      S_DIRECT="$NULL_URL/" S_GATEWAY="$AUTH_GW_URL/agents/null" S_GW=gateway-auth S_BEARER=1
+      S_TITLE="SendMessage, JSON-RPC, null upstream, strict authentication with a single-use access token (Authorization: Bearer, EdDSA JWT) per request" ;;
     *) die "unknown scenario $1" ;;
   esac
 }
 
+CHECK_TOKEN=""
 post() { # post URL BODYFILE OUTFILE — prints the HTTP status
   local key=()
   [ -n "$S_KEY" ] && key=(-H "X-API-Key: $S_KEY")
+  [ -n "$CHECK_TOKEN" ] && key=(-H "Authorization: Bearer $CHECK_TOKEN")
   curl -sS -m 10 -N -o "$3" -w '%{http_code}' -X POST \
     -H 'Content-Type: application/json' -H 'A2A-Version: 1.0' "${key[@]}" \
     --data-binary "@$WRK_DIR/$2" "$1"
@@ -377,9 +451,15 @@ check_stream() {
       "$WORK/check.events" >/dev/null
 }
 check_or_die() { # check_or_die LABEL URL
+  # bearer-send: a token of its own for every check (they are single-use).
+  if [ -n "$S_BEARER" ]; then
+    CHECK_TOKEN=$("${MINT[@]}" 2>"$WORK/mint.err") || die "warden token mint: $(cat "$WORK/mint.err")"
+    TOKENS_MINTED=$((TOKENS_MINTED + 1))
+  fi
   if ! "$S_CHECK" "$2" "$S_BODY"; then
     die "$1: $2 did not answer $S_BODY with a success: $(head -c 600 "$WORK/check.body")"
   fi
+  CHECK_TOKEN=""
 }
 
 # children_us FILE — the children's user+system CPU time in a `times` output, in µs.
@@ -398,22 +478,35 @@ measure() {
   [ "$conns" -lt "$threads" ] && threads=$conns
   RUN_NO=$((RUN_NO + 1))
   raw="$WORK/raw/$(printf '%03d' "$RUN_NO")-$sc-$phase-$round-$mode.txt"
-  local cmd=("${LOAD[@]}" wrk -t"$threads" -c"$conns" -d"$dur" --latency -s "bench/wrk/$S_SCRIPT" "$url")
-  local gw0 up0 gw1 up1 t0 t1 srv0 srv1 lg0 lg1
-  gw0=$(cpu_ticks "${PID[$S_GW]}")
-  up0=$(cpu_ticks "${PID[$S_UP]}")
-  srv0=$(cpu_sample "$SERVER_CPU_LIST")
-  lg0=$(cpu_sample "$WRK_CPU_LIST")
-  t0=$(date +%s%N)
-  printf '$ %s\n' "${cmd[*]}" >"$raw"
-  times >"$WORK/times0" # children's CPU time so far; wrk is the only child in between
-  "${cmd[@]}" >>"$raw" 2>&1 || die "wrk failed: $(cat "$raw")"
-  times >"$WORK/times1"
-  t1=$(date +%s%N)
-  gw1=$(cpu_ticks "${PID[$S_GW]}")
-  up1=$(cpu_ticks "${PID[$S_UP]}")
-  srv1=$(cpu_sample "$SERVER_CPU_LIST")
-  lg1=$(cpu_sample "$WRK_CPU_LIST")
+  local gw0 up0 gw1 up1 t0 t1 srv0 srv1 lg0 lg1 cmd short attempt=1 WANT_TOKENS=""
+  while :; do
+    wrk_env "$mode" "$phase" "$dur" "$threads"
+    cmd=("${LOAD[@]}" "${WRK_ENV[@]}" wrk -t"$threads" -c"$conns" -d"$dur" --latency -s "bench/wrk/$S_SCRIPT" "$url")
+    gw0=$(cpu_ticks "${PID[$S_GW]}")
+    up0=$(cpu_ticks "${PID[$S_UP]}")
+    srv0=$(cpu_sample "$SERVER_CPU_LIST")
+    lg0=$(cpu_sample "$WRK_CPU_LIST")
+    t0=$(date +%s%N)
+    printf '$ %s\n' "${cmd[*]}" >"$raw"
+    times >"$WORK/times0" # children's CPU time so far; wrk is the only child in between
+    "${cmd[@]}" >>"$raw" 2>&1 || die "wrk failed: $(cat "$raw")"
+    times >"$WORK/times1"
+    t1=$(date +%s%N)
+    gw1=$(cpu_ticks "${PID[$S_GW]}")
+    up1=$(cpu_ticks "${PID[$S_UP]}")
+    srv1=$(cpu_sample "$SERVER_CPU_LIST")
+    lg1=$(cpu_sample "$WRK_CPU_LIST")
+    # A bearer-send run that ran out of tokens stopped early, but wrk divides
+    # by the full duration: set it aside and run it again with twice as many.
+    short=$(exhausted "$raw")
+    [ "${short:-0}" -gt 0 ] || break
+    WANT_TOKENS=$(($(wc -l <"$WORK/tokens") * 2))
+    TOKEN_REDOS=$((TOKEN_REDOS + 1))
+    mv "$raw" "${raw%.txt}-ran-out-of-tokens-$attempt.txt"
+    log "  $sc $phase round $round $mode: ran out of tokens; again with $WANT_TOKENS"
+    attempt=$((attempt + 1))
+    [ "$attempt" -le 3 ] || die "$sc: ran out of tokens three times"
+  done
   local line fields errs wall_us srv_pct lg_pct wrk_us wrk_pct
   line=$(grep '^BENCH ' "$raw" | head -n1) || die "no BENCH line in $raw"
   # requests duration_us rps p50 p90 p99 max connect read write status timeout checked bad
@@ -432,11 +525,24 @@ measure() {
   fi
   log "  $sc $phase round $round $mode: $(printf '%s' "$fields" | awk -F'\t' '{printf "%.0f req/s, p50 %.3f ms, p99 %.3f ms", $3, $4 / 1000, $6 / 1000}');" \
     "server CPUs ${srv_pct}% busy; wrk ${wrk_pct}% (its CPUs ${lg_pct}% busy)"
+  [ -n "$S_BEARER" ] && [ "$mode" = gateway ] && bearer_rate_seen "$phase" "$(printf '%s' "$fields" | cut -f3)"
+  return 0
 }
 
 warm() { # warm URL
-  "${LOAD[@]}" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$WARMUP" -s "$WRK_DIR/$S_SCRIPT" "$1" >"$WORK/warmup.txt" 2>&1 ||
+  local side=gateway threads=$THREADS rps
+  [ "$1" = "$S_DIRECT" ] && side=direct
+  [ "$CONNECTIONS" -lt "$threads" ] && threads=$CONNECTIONS
+  wrk_env "$side" load "$WARMUP" "$threads"
+  "${LOAD[@]}" "${WRK_ENV[@]}" wrk -t"$threads" -c"$CONNECTIONS" -d"$WARMUP" -s "$WRK_DIR/$S_SCRIPT" "$1" >"$WORK/warmup.txt" 2>&1 ||
     die "warm-up failed: $(cat "$WORK/warmup.txt")"
+  if [ -n "$S_BEARER" ] && [ "$side" = gateway ]; then
+    # The first estimate of the gateway's rate, for the token counts (a
+    # warm-up that ran out of tokens stopped early: count it double).
+    rps=$(sed -n 's/^BENCH .* rps=\([0-9.]*\) .*/\1/p' "$WORK/warmup.txt")
+    [ "$(exhausted "$WORK/warmup.txt")" -gt 0 ] && rps=$(awk -v r="$rps" 'BEGIN {print 2 * r}')
+    bearer_rate_seen load "$rps"
+  fi
 }
 
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -640,9 +746,20 @@ fi
   echo "The upstream is \`warden agent null\` (fixed replies, no storage) for every scenario but echo-send, which"
   echo "uses \`warden agent echo\` with its own SQLite store. The gateway has both agents configured"
   echo "with default limits and writes an audit event per request to its own store$([ "$HAS_AUTH" = 1 ] && echo "; its authentication is off
-(\`auth.mode = \"off-insecure\"\`) so that these figures are the pipeline's. apikey-send goes through a second gateway
-(\`gateway-auth\`) with the default strict authentication and a registered caller's API key in \`X-API-Key\`")."
+(\`auth.mode = \"off-insecure\"\`) so that these figures are the pipeline's. apikey-send and bearer-send go through a second
+gateway (\`gateway-auth\`) with the default strict authentication: a registered caller's API key in \`X-API-Key\`
+(apikey-send), or a single-use access token from Warden's own authority in \`Authorization: Bearer\` (bearer-send)")."
   echo
+  if [[ " $SCENARIOS " == *" bearer-send "* ]]; then
+    echo "bearer-send: before every run through the gateway, \`warden token mint --count N --ttl $BEARER_TTL\` minted fresh tokens"
+    echo "into a file; the wrk script sends each one once (no token twice: a replayed one is refused with 401 and would count"
+    echo "as a failure) and stops if they run out. $TOKENS_MINTED tokens were minted in all (with one per curl check);"
+    echo "$TOKEN_REDOS runs ran out of tokens and were run again with twice as many (their outputs are kept below, marked"
+    echo "\"ran-out-of-tokens\"). The direct runs send the same header, from a file of 1,000 tokens used over and over (the null"
+    echo "responder ignores it). gateway-auth's replay cache has room for 2,000,000 ids (\`auth.replay_cache_entries\`; the"
+    echo "default is 100,000), since every token used stays in it until it expires."
+    echo
+  fi
   for gw in "${GATEWAYS[@]}"; do
     echo "<details><summary>$gw.toml</summary>"
     echo
@@ -675,7 +792,7 @@ fi
   echo "## The gateways' own counters at the end"
   echo
   for gw in "${GATEWAYS[@]}"; do
-    if [ "$gw" = gateway-auth ]; then sel='$1 == "apikey-send"'; else sel='$1 != "apikey-send"'; fi
+    if [ "$gw" = gateway-auth ]; then sel='$1 ~ /^(apikey|bearer)-send$/'; else sel='$1 !~ /^(apikey|bearer)-send$/'; fi
     echo "\`$gw\`: requests measured by wrk $(awk -F'\t' "\$4 == \"gateway\" && $sel {s += \$5} END {print s + 0}" "$RESULTS") (plus warm-ups and curl checks); audit rows written ${AUDIT_ROWS[$gw]}."
     echo
     echo '```'

@@ -12,6 +12,9 @@
 -- done() prints one line that bench/run.sh parses:
 --   BENCH requests=… duration_us=… rps=… p50_us=… p90_us=… p99_us=… max_us=…
 --         connect=… read=… write=… status=… timeout=… checked=… bad=…
+-- A script may also name per-thread counters (globals of its threads) in
+-- `opts.counters`; done() sums them over the threads into a second line:
+--   BENCH-COUNTERS name=… name=…
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 
@@ -42,6 +45,7 @@ function bench(opts)
 
   function setup(thread)
     table.insert(threads, thread)
+    if opts.setup then opts.setup(thread, #threads) end
   end
 
   if os.getenv("CHECK_BODIES") ~= "0" then
@@ -71,6 +75,15 @@ function bench(opts)
       summary.requests, summary.duration, summary.requests / (summary.duration / 1e6),
       latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max,
       e.connect, e.read, e.write, e.status, e.timeout, checked_total, bad_total))
+    if opts.counters then
+      local parts = {}
+      for _, name in ipairs(opts.counters) do
+        local sum = 0
+        for _, t in ipairs(threads) do sum = sum + (t:get(name) or 0) end
+        parts[#parts + 1] = name .. "=" .. sum
+      end
+      io.write("BENCH-COUNTERS " .. table.concat(parts, " ") .. "\n")
+    end
     if sample then
       io.write("BENCH-FIRST-BAD " .. sample .. "\n")
     end
