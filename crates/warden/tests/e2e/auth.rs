@@ -1276,7 +1276,7 @@ async fn an_issuers_jwks_url_is_fetched_cached_and_refreshed_on_rotation() {
     ));
     let (jwks_url, fetches) = json_server(doc.clone()).await;
     let w = gateway(&format!(
-        "[[auth.issuers]]\nissuer = \"{ISS}\"\naudiences = [\"spy\"]\nalgorithms = [\"ES256\"]\njwks_url = \"{jwks_url}\"\njwks_min_refresh_secs = 2\n\
+        "[[auth.issuers]]\nissuer = \"{ISS}\"\naudiences = [\"spy\"]\nalgorithms = [\"ES256\"]\njwks_url = \"{jwks_url}\"\njwks_min_refresh_secs = 1\n\
          [[agents]]\nname = \"spy\"\nurl = \"{}\"\n",
         spy.url
     ))
@@ -1301,6 +1301,9 @@ async fn an_issuers_jwks_url_is_fetched_cached_and_refreshed_on_rotation() {
     .await;
     assert_eq!(fetches.load(SeqCst), 1);
 
+    // Early refreshes are rate-limited to one per second: let that window
+    // pass, so the next unknown kid may trigger one.
+    tokio::time::sleep(Duration::from_millis(1_100)).await;
     // The issuer rotates: a token under a new kid makes Warden refresh.
     *doc.lock().expect("lock") = json!({"keys": [a_jwk, b_jwk]}).to_string();
     let b = token(b_pem, "key-b", "r-3").await;
