@@ -362,7 +362,7 @@ fn d_max_token() -> usize {
     8 * 1024
 }
 fn d_replay() -> usize {
-    100_000
+    1_000_000
 }
 fn d_ttl() -> u64 {
     300

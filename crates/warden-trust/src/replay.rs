@@ -32,10 +32,22 @@ pub struct MemoryReplayCache {
     inner: Mutex<Inner>,
 }
 
+/// Ids are kept as 128-bit digests: a fixed, small entry whatever the id's
+/// length (about 80 bytes each with both indexes), so a large cache stays
+/// affordable. A collision would need 2^64 work against SHA-256.
+type IdKey = [u8; 16];
+
+fn key_of(id: &str) -> IdKey {
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.as_bytes());
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&d.as_ref()[..16]);
+    k
+}
+
 #[derive(Debug, Default)]
 struct Inner {
-    by_id: HashMap<String, u64>,
-    by_expiry: BTreeSet<(u64, String)>,
+    by_id: HashMap<IdKey, u64>,
+    by_expiry: BTreeSet<(u64, IdKey)>,
 }
 
 impl MemoryReplayCache {
@@ -67,14 +79,15 @@ impl ReplayCache for MemoryReplayCache {
                 inner.by_id.remove(&old);
             }
         }
-        if inner.by_id.get(id).is_some_and(|exp| *exp >= now) {
+        let key = key_of(id);
+        if inner.by_id.get(&key).is_some_and(|exp| *exp >= now) {
             return Err(ReplayError::Replayed);
         }
         if inner.by_id.len() >= self.capacity {
             return Err(ReplayError::Full);
         }
-        inner.by_id.insert(id.to_string(), expires_at);
-        inner.by_expiry.insert((expires_at, id.to_string()));
+        inner.by_id.insert(key, expires_at);
+        inner.by_expiry.insert((expires_at, key));
         Ok(())
     }
 }
