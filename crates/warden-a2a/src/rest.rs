@@ -56,6 +56,13 @@ pub fn match_route(method: &Method, path: &str) -> Result<RestRoute, A2aError> {
         if decoded.is_empty() || decoded.contains('/') {
             return Err(A2aError::not_found("no such route"));
         }
+        // A dot segment would be resolved by the upstream's URL parser and
+        // move the request elsewhere than the route Warden read.
+        if decoded == "." || decoded == ".." {
+            return Err(A2aError::invalid_request(
+                "path segments \".\" and \"..\" are not allowed",
+            ));
+        }
         segs.push(decoded.into_owned());
     }
     let segs: Vec<&str> = segs.iter().map(String::as_str).collect();
@@ -499,4 +506,23 @@ fn build_v03(
             A2aRequest::GetExtendedAgentCard(GetExtendedAgentCardRequest::default())
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dot_segments_are_refused_in_any_spelling() {
+        for path in [
+            "/../tasks/x",
+            "/tasks/%2e%2e",
+            "/%2E/message:send",
+            "/t/tasks/./x",
+        ] {
+            let err = match_route(&Method::GET, path).expect_err(path);
+            assert_eq!(err.kind, crate::ErrorKind::InvalidRequest, "{path}");
+        }
+        assert!(match_route(&Method::GET, "/tasks/a.b").is_ok());
+    }
 }

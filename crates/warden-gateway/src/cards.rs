@@ -27,11 +27,14 @@ pub fn public_base(state: &GatewayState, headers: &HeaderMap, peer: SocketAddr) 
     if !state.config.gateway.trusted_proxies.contains(&peer.ip()) {
         return state.public_url.clone();
     }
+    // Exactly one value each: a client-supplied copy ahead of the proxy's
+    // own (a proxy that appends) must not choose the URL.
     let get = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::trim)
+        let mut values = headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (Some(v), None) => v.to_str().ok().map(str::trim),
+            _ => None,
+        }
     };
     let proto = get("x-forwarded-proto").filter(|p| matches!(*p, "http" | "https"));
     let host = get("x-forwarded-host").filter(|h| {

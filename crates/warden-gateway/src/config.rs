@@ -549,6 +549,12 @@ impl Config {
                     "auth.issuers[{i}]: issuer, audiences and algorithms must not be empty"
                 ));
             }
+            if iss.issuer == self.public_url() {
+                return Err(format!(
+                    "auth.issuers[{i}]: issuer {:?} is Warden's own issuer (gateway.public_url)",
+                    iss.issuer
+                ));
+            }
             let sources = [
                 iss.jwks_file.is_some(),
                 iss.jwks.is_some(),

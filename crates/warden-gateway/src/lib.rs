@@ -157,7 +157,9 @@ pub fn router(state: GatewayState) -> Router {
         .route("/agents/{name}/{*rest}", any(agent_sub))
         .route(
             authority::endpoints::TOKEN_PATH,
-            post(authority::endpoints::token),
+            // Token requests are small forms: bound what is read before parsing.
+            post(authority::endpoints::token)
+                .layer(axum::extract::DefaultBodyLimit::max(16 * 1024)),
         )
         .route(
             authority::endpoints::JWKS_PATH,

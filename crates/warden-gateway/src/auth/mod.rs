@@ -313,11 +313,13 @@ impl Authenticator {
         if dpop == DpopMode::Required {
             return Err(AuthError::DpopRequired);
         }
-        // A sender-constrained token without its proof is refused.
+        // A sender-constrained token without its proof is refused, and so is
+        // any confirmation method Warden does not check (RFC 7800 `jwk`,
+        // `kid`, …): only a certificate binding can go with Bearer.
         if claims
             .cnf
             .as_ref()
-            .is_some_and(|cnf| cnf.contains_key("jkt"))
+            .is_some_and(|cnf| cnf.keys().any(|k| k != "x5t#S256"))
         {
             return Err(AuthError::InvalidToken(TokenError::BadClaim("cnf")));
         }
@@ -353,6 +355,13 @@ impl Authenticator {
             return Err(AuthError::InvalidRequest(
                 "DPoP is not accepted for this issuer",
             ));
+        }
+        if claims
+            .cnf
+            .as_ref()
+            .is_some_and(|cnf| cnf.keys().any(|k| k != "jkt" && k != "x5t#S256"))
+        {
+            return Err(AuthError::InvalidToken(TokenError::BadClaim("cnf")));
         }
         let verified = self.check_proof(proof, req.method, req.url, Some(token), req.now)?;
         warden_trust::dpop::check_binding(claims.cnf.as_ref(), &verified.jkt)
@@ -450,7 +459,7 @@ impl Authenticator {
             });
         }
         // An API key carries its subject's grants: no grant for this agent,
-        // no call (the same answer as any bad credential).
+        // no call (the answer a token for another audience gets).
         let scopes = match self.store.agent(&record.subject).await {
             Ok(Some(a)) => grants_of(&a)
                 .get(agent)

@@ -166,6 +166,17 @@ async fn issue(
         })
         .unwrap_or_default();
     let now = unix_now();
+    for single in [crate::auth::DPOP_HEADER, API_KEY_HEADER] {
+        if headers.get_all(single).iter().count() > 1 {
+            return Err(OAuthError::new(
+                "invalid_request",
+                format!("send at most one {single} header"),
+            ));
+        }
+    }
+    // Who the client is comes first: an unauthenticated caller must not be
+    // able to put proof ids into the shared replay cache.
+    let (client, by_certificate) = authenticate_client(state, headers, &params, peer, now).await?;
     // A DPoP proof on the token request binds the token to its key.
     let dpop_mode = state.config.auth.dpop;
     let cnf = match headers.get(crate::auth::DPOP_HEADER).map(|v| v.to_str()) {
@@ -206,7 +217,6 @@ async fn issue(
         }
     };
     let token_type = if cnf.is_some() { "DPoP" } else { "Bearer" };
-    let (client, by_certificate) = authenticate_client(state, headers, &params, peer, now).await?;
     // A client that authenticated with its certificate gets a token bound to
     // it (RFC 8705 §3), unless it asked for DPoP binding instead.
     let cnf = match (cnf, by_certificate, peer) {

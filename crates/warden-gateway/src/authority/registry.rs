@@ -59,6 +59,12 @@ fn check_name(what: &str, s: &str) -> Result<(), RegistryError> {
             "{what} {s:?} must not contain whitespace or control characters"
         )));
     }
+    // `warden` is the subject of Warden's own upstream tokens.
+    if what == "agent id" && s == crate::authority::GATEWAY_SUBJECT {
+        return Err(RegistryError::Invalid(format!(
+            "agent id {s:?} is reserved for Warden itself"
+        )));
+    }
     Ok(())
 }
 
@@ -631,5 +637,17 @@ mod tests {
             rotate_key(&s, &r2.new.record.id, MAX_OVERLAP_SECS + 1, now).await,
             Err(RegistryError::Invalid(_))
         ));
+    }
+}
+
+#[cfg(test)]
+mod reserved_tests {
+    use super::*;
+
+    #[test]
+    fn the_gateway_subject_is_reserved() {
+        assert!(check_name("agent id", "warden").is_err());
+        assert!(check_name("agent id", "warden-client").is_ok());
+        assert!(check_name("grant target", "warden").is_ok());
     }
 }
