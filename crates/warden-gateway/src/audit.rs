@@ -183,7 +183,13 @@ impl AuditSink {
 
     /// Queues an event. Returns false if the queue was full (the event is
     /// lost; the caller counts it in metrics).
+    ///
+    /// Refusals may only use the first half of the queue: a flood of bad
+    /// requests cannot crowd out the record of calls that were let through.
     pub fn emit(&self, event: &AuditEvent) -> bool {
+        if event.outcome == Outcome::Refused && self.tx.capacity() < QUEUE / 2 {
+            return false;
+        }
         self.tx.try_send(event.record()).is_ok()
     }
 }
