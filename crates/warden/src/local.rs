@@ -208,7 +208,13 @@ pub async fn registry(cmd: RegistryCommand) -> Result<(), String> {
                 tls_subject,
             };
             // The CLI adds or replaces.
-            let (agent, _) = registry::add_agent(&store, new, true).await.map_err(err)?;
+            let (agent, created) = registry::add_agent(&store, new, true).await.map_err(err)?;
+            let action = if created {
+                "registry.add"
+            } else {
+                "registry.replace"
+            };
+            audit_cli(&store, action, serde_json::json!({"id": agent.id})).await?;
             println!("{}", show(&agent));
             Ok(())
         }
@@ -228,6 +234,7 @@ pub async fn registry(cmd: RegistryCommand) -> Result<(), String> {
         RegistryCommand::Remove { id, instance } => {
             let store = open_store(&config_of(&instance)?).await?;
             registry::remove_agent(&store, &id).await.map_err(err)?;
+            audit_cli(&store, "registry.remove", serde_json::json!({"id": id})).await?;
             println!("removed {id}");
             Ok(())
         }
@@ -243,6 +250,12 @@ pub async fn apikey(cmd: ApiKeyCommand) -> Result<(), String> {
             let created = registry::create_key(&store, &sub, None)
                 .await
                 .map_err(err)?;
+            audit_cli(
+                &store,
+                "apikey.create",
+                serde_json::json!({"id": created.record.id, "sub": sub}),
+            )
+            .await?;
             println!("{}", created.key);
             Ok(())
         }
@@ -267,6 +280,7 @@ pub async fn apikey(cmd: ApiKeyCommand) -> Result<(), String> {
         ApiKeyCommand::Revoke { id, instance } => {
             let store = open_store(&config_of(&instance)?).await?;
             registry::revoke_key(&store, &id).await.map_err(err)?;
+            audit_cli(&store, "apikey.revoke", serde_json::json!({"id": id})).await?;
             println!("revoked {id}");
             Ok(())
         }
@@ -280,6 +294,12 @@ pub async fn apikey(cmd: ApiKeyCommand) -> Result<(), String> {
             let r = registry::rotate_key(&store, &id, overlap.as_secs(), unix_now())
                 .await
                 .map_err(err)?;
+            audit_cli(
+                &store,
+                "apikey.rotate",
+                serde_json::json!({"id": id, "new": r.new.record.id}),
+            )
+            .await?;
             match r.old.expires_at {
                 Some(at) => eprintln!("old key {id} stays valid until unix {at}"),
                 None => eprintln!("old key {id} stays valid"),
@@ -288,6 +308,24 @@ pub async fn apikey(cmd: ApiKeyCommand) -> Result<(), String> {
             Ok(())
         }
     }
+}
+
+/// Records a registry or key change made with the CLI, as the admin API
+/// does for its own (principal `cli`; ids only, never secrets). Written
+/// directly: the command exits right after.
+async fn audit_cli(store: &Store, action: &str, detail: serde_json::Value) -> Result<(), String> {
+    let local = std::net::IpAddr::from([127, 0, 0, 1]);
+    let mut event = warden_gateway::audit::AuditEvent::admin(
+        local,
+        warden_gateway::audit::Outcome::AdminChange,
+        action,
+        Some(detail),
+    );
+    event.principal = Some("cli".into());
+    store
+        .append_audit(&[event.record()])
+        .await
+        .map_err(|e| format!("the change was made but could not be audited: {e}"))
 }
 
 #[cfg(test)]

@@ -197,7 +197,9 @@ async fn audit(db: &std::path::Path, n: usize) -> Vec<warden_store::AuditRecord>
     let store = warden_store::Store::open(db).await.expect("store");
     let mut events = Vec::new();
     for _ in 0..100 {
+        // Request events only: CLI changes are audited too (kind `admin`).
         events = store.recent_audit(100).await.expect("audit");
+        events.retain(|e| e.kind == "request");
         if events.len() >= n {
             break;
         }
@@ -1335,4 +1337,30 @@ async fn an_issuers_jwks_url_is_fetched_cached_and_refreshed_on_rotation() {
     )
     .await;
     assert_eq!(fetches.load(SeqCst), after_first, "refresh is rate-limited");
+}
+
+#[tokio::test]
+async fn registry_and_key_changes_made_with_the_cli_are_audited() {
+    let w = up(&[]).await;
+    w.cli(&["registry", "add", "auditee", "--grant", "echo=echo"])
+        .await;
+    let key = w.cli(&["apikey", "create", "--sub", "auditee"]).await;
+    let id = key_id(&key);
+    w.cli(&["apikey", "revoke", &id]).await;
+    let store = warden_store::Store::open(&w.dir.path().join("warden.db"))
+        .await
+        .expect("store");
+    let events = store.recent_audit(50).await.expect("audit");
+    let admin: Vec<_> = events.iter().filter(|e| e.kind == "admin").collect();
+    for action in ["registry.add", "apikey.create", "apikey.revoke"] {
+        let e = admin
+            .iter()
+            .find(|e| e.reason.as_deref() == Some(action))
+            .unwrap_or_else(|| panic!("{action} audited: {admin:?}"));
+        assert_eq!(e.principal.as_deref(), Some("cli"));
+        assert!(
+            !e.detail.clone().unwrap_or_default().contains(&key),
+            "no secret in audit"
+        );
+    }
 }
