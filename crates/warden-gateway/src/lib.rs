@@ -13,6 +13,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod authority;
+pub mod body;
 pub mod card;
 pub mod cards;
 pub mod config;

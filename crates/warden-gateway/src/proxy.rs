@@ -5,7 +5,6 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use futures_util::StreamExt;
 use http::{HeaderMap, HeaderValue, Method, header};
 use serde_json::Value;
 use warden_a2a::json::parse_strict;
@@ -108,20 +107,16 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
     }
     // Non-streaming answers are small JSON: read them whole, within the cap.
     let cap = limits.max_response_body_bytes;
-    let mut body = Vec::new();
-    let mut chunks = resp.bytes_stream();
-    while let Some(chunk) = chunks.next().await {
-        match chunk {
-            Ok(c) if body.len() + c.len() <= cap => body.extend_from_slice(&c),
-            Ok(_) => {
-                return Answer::Failed(A2aError::new(
-                    ErrorKind::InvalidAgentResponse,
-                    format!("agent {:?} sent a response over {cap} bytes", f.agent),
-                ));
-            }
-            Err(e) => return Answer::Failed(failure(&e, f.agent)),
+    let body = match crate::body::read_capped(resp, cap).await {
+        Ok(b) => b,
+        Err(crate::body::CappedError::TooLarge(_)) => {
+            return Answer::Failed(A2aError::new(
+                ErrorKind::InvalidAgentResponse,
+                format!("agent {:?} sent a response over {cap} bytes", f.agent),
+            ));
         }
-    }
+        Err(crate::body::CappedError::Transport(e)) => return Answer::Failed(failure(&e, f.agent)),
+    };
     let mut body = Bytes::from(body);
     if f.op.operation == Operation::GetExtendedAgentCard && status.is_success() {
         // The extended card names upstream endpoints too: rewrite it like

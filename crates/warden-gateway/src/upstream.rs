@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use futures_util::StreamExt;
 use serde_json::Value;
 use tokio::sync::Mutex;
 use warden_a2a::json::parse_strict;
@@ -174,21 +173,15 @@ impl Upstreams {
             return Err(invalid(&agent.name, "the card is compressed"));
         }
         let cap = self.limits.max_response_body_bytes;
-        let mut body = Vec::new();
-        let mut chunks = resp.bytes_stream();
-        while let Some(chunk) = chunks.next().await {
-            let chunk = chunk.map_err(|e| {
-                tracing::warn!(agent = %agent.name, error = %e, "agent card read failed");
-                unavailable(&agent.name, "its card could not be read")
+        let body = crate::body::read_capped(resp, cap)
+            .await
+            .map_err(|e| match e {
+                crate::body::CappedError::TooLarge(_) => invalid(&agent.name, e),
+                crate::body::CappedError::Transport(t) => {
+                    tracing::warn!(agent = %agent.name, error = %t, "agent card read failed");
+                    unavailable(&agent.name, "its card could not be read")
+                }
             })?;
-            if body.len() + chunk.len() > cap {
-                return Err(invalid(
-                    &agent.name,
-                    format!("the card is over {cap} bytes"),
-                ));
-            }
-            body.extend_from_slice(&chunk);
-        }
         let limits = JsonLimits {
             max_depth: self.limits.max_json_depth,
             max_string_bytes: self.limits.max_json_string_bytes,

@@ -173,16 +173,9 @@ async fn fetch_card(client: &reqwest::Client, url: &str) -> Result<AgentCard, St
 }
 
 async fn read_capped(resp: reqwest::Response) -> Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    let mut chunks = resp.bytes_stream();
-    while let Some(c) = chunks.next().await {
-        let c = c.map_err(|e| e.to_string())?;
-        if out.len() + c.len() > MAX_BODY {
-            return Err(format!("the answer is over {MAX_BODY} bytes"));
-        }
-        out.extend_from_slice(&c);
-    }
-    Ok(out)
+    warden_gateway::body::read_capped(resp, MAX_BODY)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn is_sse(resp: &reqwest::Response) -> bool {

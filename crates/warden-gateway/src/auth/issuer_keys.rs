@@ -7,7 +7,6 @@
 use std::sync::RwLock;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use warden_json::{JsonLimits, parse_strict};
 use warden_trust::KeySet;
 
@@ -107,15 +106,9 @@ impl RemoteJwks {
         if !resp.status().is_success() {
             return Err(format!("HTTP {}", resp.status()));
         }
-        let mut body = Vec::new();
-        let mut chunks = resp.bytes_stream();
-        while let Some(c) = chunks.next().await {
-            let c = c.map_err(|e| e.to_string())?;
-            if body.len() + c.len() > MAX_JWKS_BYTES {
-                return Err(format!("JWKS over {MAX_JWKS_BYTES} bytes"));
-            }
-            body.extend_from_slice(&c);
-        }
+        let body = crate::body::read_capped(resp, MAX_JWKS_BYTES)
+            .await
+            .map_err(|e| e.to_string())?;
         let doc = parse_strict(&body, JsonLimits::default()).map_err(|e| e.to_string())?;
         KeySet::from_jwks(&doc).map_err(|e| e.to_string())
     }
