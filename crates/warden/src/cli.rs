@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 /// Warden: a zero-trust security layer for the Agent2Agent (A2A) protocol.
 ///
 /// Run `warden up` for a gateway in front of three demo agents on an embedded
-/// store, then `warden call http://127.0.0.1:8080/agents/echo --text hello`.
+/// store, then `warden call http://127.0.0.1:8080/agents/echo --text hello
+/// --data-dir .warden` (every call needs a credential; `--data-dir` mints one).
 #[derive(Debug, Parser)]
 #[command(name = "warden", version, about, long_about)]
 pub struct Cli {
