@@ -40,6 +40,10 @@ pub enum ErrorKind {
     NotFound,
     /// No valid credential (HTTP 401 with a `WWW-Authenticate` challenge).
     Unauthenticated,
+    /// Authenticated, but not allowed (grant, scope, policy rule, quarantine).
+    Forbidden,
+    /// Over a rate limit or a concurrency cap (HTTP 429 with `Retry-After`).
+    RateLimited,
     /// Warden cannot decide right now (fails closed).
     Unavailable,
     /// The upstream agent could not be reached or broke the connection.
@@ -158,6 +162,22 @@ impl ErrorKind {
                 401,
                 "UNAUTHENTICATED",
                 "UNAUTHENTICATED",
+                WARDEN_DOMAIN,
+            ),
+            // JSON-RPC has no "permission denied"; -32600 with the reason in
+            // `data` (ErrorInfo) keeps every SDK able to parse it.
+            Forbidden => (
+                -32600,
+                403,
+                "PERMISSION_DENIED",
+                "PERMISSION_DENIED",
+                WARDEN_DOMAIN,
+            ),
+            RateLimited => (
+                -32600,
+                429,
+                "RESOURCE_EXHAUSTED",
+                "RATE_LIMITED",
                 WARDEN_DOMAIN,
             ),
             Unavailable => (-32603, 503, "UNAVAILABLE", "UNAVAILABLE", WARDEN_DOMAIN),
@@ -279,6 +299,8 @@ ctor! {
     extended_card_not_configured => ExtendedAgentCardNotConfigured,
     payload_too_large => PayloadTooLarge,
     not_found => NotFound,
+    forbidden => Forbidden,
+    rate_limited => RateLimited,
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@ pub mod version;
 pub use error::{A2aError, ErrorKind};
 pub use json::JsonLimits;
 pub use jsonrpc::{ParsedCall, Refusal, parse_jsonrpc};
-pub use op::{A2aOp, A2aRequest, Binding, Operation, PartKind, PartSummary};
+pub use op::{A2aOp, A2aRequest, Binding, Operation, PartKind, PartSummary, SKILL_EXTENSION};
 pub use rest::{RestRequest, parse_rest};
 pub use version::{ProtocolVersion, requested_version};
 

@@ -223,7 +223,15 @@ pub struct A2aOp {
     pub requested_extensions: Vec<String>,
     /// `configuration.returnImmediately` (or v0.3 `blocking:false`).
     pub return_immediately: bool,
+    /// `message.metadata` entries under extension URIs the gateway reads
+    /// (see [`SKILL_EXTENSION`]), as sent; checked by authorisation.
+    pub skill_metadata: Option<Value>,
 }
+
+/// The Warden skill extension: a message names the skill it is for with
+/// `metadata[SKILL_EXTENSION] = "skill-id"` and lists the URI in
+/// `message.extensions`.
+pub const SKILL_EXTENSION: &str = "urn:warden:a2a:skill:v1";
 
 impl A2aOp {
     /// Classifies a typed request.
@@ -250,6 +258,7 @@ impl A2aOp {
             message_extensions: Vec::new(),
             requested_extensions: Vec::new(),
             return_immediately: false,
+            skill_metadata: None,
         };
         match request {
             A2aRequest::SendMessage(r) | A2aRequest::SendStreamingMessage(r) => {
@@ -259,6 +268,11 @@ impl A2aOp {
                 op.message_id = Some(m.message_id.clone());
                 op.parts = m.parts.iter().map(PartSummary::of).collect();
                 op.message_extensions = m.extensions.clone().unwrap_or_default();
+                op.skill_metadata = m
+                    .metadata
+                    .as_ref()
+                    .and_then(|md| md.get(SKILL_EXTENSION))
+                    .cloned();
                 if let Some(c) = &r.configuration {
                     op.return_immediately = c.return_immediately;
                     if let Some(p) = &c.task_push_notification_config {

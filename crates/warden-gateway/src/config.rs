@@ -17,6 +17,10 @@ pub struct Config {
     pub limits: Limits,
     #[serde(default)]
     pub auth: AuthSection,
+    #[serde(default)]
+    pub authz: crate::authz::AuthzSection,
+    #[serde(default)]
+    pub rate_limits: crate::authz::RateLimitSection,
     /// The upstream agents, each reachable at `/agents/{name}`.
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
@@ -494,6 +498,10 @@ impl Config {
                     check_http_url(v).map_err(|e| format!("agents[{i}].{key}: {e}"))?;
                 }
             }
+        }
+        self.rate_limits.validate()?;
+        if self.authz.poll_interval_ms < 10 {
+            return Err("authz.poll_interval_ms must be at least 10".into());
         }
         if let Some(p) = &self.gateway.public_url {
             check_http_url(p).map_err(|e| format!("gateway.public_url: {e}"))?;

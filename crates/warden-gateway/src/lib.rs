@@ -13,6 +13,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod authority;
+pub mod authz;
 pub mod body;
 pub mod card;
 pub mod cards;
@@ -100,7 +101,14 @@ impl GatewayState {
                 }
             }
         });
+        let enforce = a.mode == config::AuthMode::Strict;
+        let authz = Arc::new(
+            authz::Authorizer::new(&config.authz, &config.rate_limits, store.clone(), enforce)
+                .await?,
+        );
+        authz.spawn_watcher();
         Ok(Self {
+            authz,
             public_url,
             config: Arc::new(config),
             upstreams,
@@ -198,12 +206,16 @@ async fn dispatch(state: &GatewayState, name: String, peer: SocketAddr, req: Req
     // upstream sees exactly what the client sent.
     let raw = parts.uri.path();
     let prefix_len = raw.match_indices('/').nth(2).map_or(raw.len(), |(i, _)| i);
-    let subpath = raw[prefix_len..].to_string();
+    let (route_skill, subpath) = match split_skill_route(&raw[prefix_len..]) {
+        Ok(split) => split,
+        Err(()) => return not_found().await,
+    };
     pipeline::handle(
         state,
         Incoming {
             agent: name,
             subpath,
+            route_skill,
             method: parts.method,
             uri: parts.uri,
             headers: parts.headers,
@@ -216,6 +228,25 @@ async fn dispatch(state: &GatewayState, name: String, peer: SocketAddr, req: Req
         },
     )
     .await
+}
+
+/// `/skills/{skill}/rest` below an agent names the skill of the call and
+/// is otherwise the agent's interface (`rest`); a skill id there is
+/// unreserved URL characters only.
+fn split_skill_route(subpath: &str) -> Result<(Option<String>, String), ()> {
+    let Some(after) = subpath.strip_prefix("/skills/") else {
+        return Ok((None, subpath.to_string()));
+    };
+    let (skill, rest) = after.split_at(after.find('/').unwrap_or(after.len()));
+    let valid = !skill.is_empty()
+        && skill.len() <= 256
+        && skill
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b));
+    if !valid {
+        return Err(());
+    }
+    Ok((Some(skill.to_string()), rest.to_string()))
 }
 
 async fn not_found() -> Response {

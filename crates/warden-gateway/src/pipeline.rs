@@ -10,8 +10,9 @@
 //!    before the body is read and before an unknown agent is told apart, so
 //!    it sits ahead of parsing in the code (the order of 3 and 4 does not
 //!    change what a caller can learn).
-//! 5. Authorise — arrives with the authorisation issue, between parse and
-//!    transform, with the `Principal` and the parsed `A2aOp` at hand.
+//! 5. Authorise — quarantine, per-pair grant, skill scope, task ownership,
+//!    policy rules, then rate limits (the per-address limit runs earlier,
+//!    before authentication). Refusals never reach the agent.
 //! 6. Transform — hop-by-hop and internal headers out, `A2A-Version` in.
 //! 7. Proxy — stream both ways.
 //! 8. Record — audit event and metrics, off the hot path.
@@ -27,8 +28,8 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use warden_a2a::version::{EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER, VERSION_HEADER};
 use warden_a2a::{
-    A2aError, A2aOp, Binding, ErrorKind, ParsedCall, RestRequest, parse_jsonrpc, parse_rest,
-    requested_version,
+    A2aError, A2aOp, Binding, ErrorKind, Operation, ParsedCall, RestRequest, parse_jsonrpc,
+    parse_rest, requested_version,
 };
 
 use crate::audit::{AuditEvent, Outcome};
@@ -42,8 +43,11 @@ use crate::state::GatewayState;
 /// One request as it arrived.
 pub struct Incoming {
     pub agent: String,
-    /// The raw path below `/agents/{name}` ("" for the interface root).
+    /// The raw path below `/agents/{name}` ("" for the interface root),
+    /// without a `/skills/{skill}` prefix.
     pub subpath: String,
+    /// The `{skill}` of a per-skill route `/agents/{name}/skills/{skill}/…`.
+    pub route_skill: Option<String>,
     pub method: Method,
     pub uri: Uri,
     pub headers: HeaderMap,
@@ -85,6 +89,12 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
             format!("request headers exceed {} bytes", limits.max_header_bytes),
         );
         return refuse_early(None, err);
+    }
+    // Per-address rate limit, before any work on the caller's behalf.
+    if let Err(r) = state.authz.check_source(source).await {
+        let event = AuditEvent::new(None, source, Outcome::Refused).with_reason(r.reason.clone());
+        record(state, &event, started);
+        return with_headers(respond::error(binding, &r.error, &Value::Null), &r.headers);
     }
 
     // 2. Route. Cards are public unless configured otherwise; every other
@@ -228,16 +238,60 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
     );
     let jsonrpc_id = op.jsonrpc_id.clone().unwrap_or(Value::Null);
 
-    // 5. Authorise: arrives with the authorisation issue.
+    // 5. Authorise.
+    let card_skills = if op.operation.is_streaming() || op.operation == Operation::SendMessage {
+        state
+            .upstreams
+            .card(&upstream)
+            .await
+            .ok()
+            .map(|c| skill_ids(&c.raw))
+    } else {
+        None
+    };
+    let permit = match state
+        .authz
+        .authorise(crate::authz::Ask {
+            principal: &principal,
+            own_issuer: &state.auth.authority.issuer,
+            agent,
+            op: &op,
+            route_skill: req.route_skill.as_deref(),
+            card_skills: card_skills.as_deref(),
+            now,
+        })
+        .await
+    {
+        Ok(p) => p,
+        Err(r) => {
+            let mut event = AuditEvent::new(Some(agent), source, Outcome::Refused)
+                .with_op(&op)
+                .with_principal(&principal)
+                .with_reason(r.reason.clone());
+            event.detail = Some(serde_json::json!({
+                "decision": "deny", "reason": r.reason, "rule": r.rule,
+            }));
+            record(state, &event, started);
+            let id = if r.anonymous_id {
+                Value::Null
+            } else {
+                jsonrpc_id.clone()
+            };
+            return with_headers(respond::error(binding, &r.error, &id), &r.headers);
+        }
+    };
+    let decision = permit.detail();
+    let rate_headers = permit.headers.clone();
 
     // 6. Transform.
     let endpoint = match state.upstreams.endpoint(&upstream, binding).await {
         Ok(e) => e,
         Err(err) => {
-            let event = AuditEvent::new(Some(agent), source, Outcome::UpstreamFailed)
+            let mut event = AuditEvent::new(Some(agent), source, Outcome::UpstreamFailed)
                 .with_op(&op)
                 .with_principal(&principal)
                 .with_reason(err.kind.wire().reason);
+            event.detail = Some(decision);
             record(state, &event, started);
             return respond::error(binding, &err, &jsonrpc_id);
         }
@@ -280,6 +334,14 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
                 "{}/agents/{agent}",
                 cards::public_base(state, &req.headers, req.peer)
             ),
+            owner: state
+                .authz
+                .enforcing()
+                .then(|| permit.allowed.owner.clone()),
+            hooks: crate::stream::RelayHooks {
+                guard: permit.stream,
+                tap: None,
+            },
         },
     )
     .await;
@@ -287,22 +349,48 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
     // 8. Record.
     match answer {
         Answer::Relayed(resp, status) => {
-            let event = AuditEvent::new(Some(agent), source, Outcome::Forwarded)
+            let mut event = AuditEvent::new(Some(agent), source, Outcome::Forwarded)
                 .with_op(&op)
                 .with_principal(&principal)
                 .with_reason(format!("upstream HTTP {status}"));
+            event.detail = Some(decision);
             record(state, &event, started);
-            resp
+            with_headers(resp, &rate_headers)
         }
         Answer::Failed(err) => {
-            let event = AuditEvent::new(Some(agent), source, Outcome::UpstreamFailed)
+            let mut event = AuditEvent::new(Some(agent), source, Outcome::UpstreamFailed)
                 .with_op(&op)
                 .with_principal(&principal)
                 .with_reason(err.kind.wire().reason);
+            event.detail = Some(decision);
             record(state, &event, started);
             respond::error(binding, &err, &jsonrpc_id)
         }
     }
+}
+
+/// Adds rate-limit headers to an answer.
+fn with_headers(mut resp: Response, headers: &[(&'static str, String)]) -> Response {
+    for (name, value) in headers {
+        if let Ok(v) = http::HeaderValue::from_str(value) {
+            resp.headers_mut()
+                .insert(http::HeaderName::from_static(name), v);
+        }
+    }
+    resp
+}
+
+/// The skill ids an agent card lists.
+fn skill_ids(card: &Value) -> Vec<String> {
+    card.get("skills")
+        .and_then(Value::as_array)
+        .map(|skills| {
+            skills
+                .iter()
+                .filter_map(|s| s.get("id").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// Serves an agent's card (GET or HEAD only) and records it.

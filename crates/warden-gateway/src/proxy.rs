@@ -13,7 +13,7 @@ use warden_a2a::{A2aError, A2aOp, Binding, ErrorKind, JsonLimits, Operation};
 use crate::card;
 use crate::headers::strip_hop_by_hop;
 use crate::state::GatewayState;
-use crate::stream::{StreamLimits, relay};
+use crate::stream::{RelayHooks, StreamLimits, relay};
 
 /// One call ready to go upstream.
 pub struct Forward<'a> {
@@ -27,6 +27,11 @@ pub struct Forward<'a> {
     /// This agent's URL on the gateway, as the caller reached it (for
     /// rewriting the extended card).
     pub gateway_url: String,
+    /// Who owns the tasks this call creates (None: ownership is not kept,
+    /// authentication being off).
+    pub owner: Option<String>,
+    /// Authorisation's hooks for a streamed answer.
+    pub hooks: RelayHooks,
 }
 
 /// How the upstream answered.
@@ -95,10 +100,20 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
             idle: Duration::from_millis(limits.stream_idle_timeout_ms),
             max_event_bytes: limits.max_response_body_bytes,
         };
+        let mut hooks = f.hooks;
+        if let (Some(owner), true) = (&f.owner, status.is_success()) {
+            hooks.tap = Some(crate::authz::ownership::TaskTap::new(
+                state.store.clone(),
+                f.agent,
+                owner,
+                limits.max_response_body_bytes,
+            ));
+        }
         let body = relay(
             resp.bytes_stream(),
             stream_limits,
             state.metrics.streams(f.agent),
+            hooks,
         );
         let mut out = Response::new(Body::from_stream(body));
         *out.status_mut() = status;
@@ -118,6 +133,17 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
         Err(crate::body::CappedError::Transport(e)) => return Answer::Failed(failure(&e, f.agent)),
     };
     let mut body = Bytes::from(body);
+    if let (Some(owner), true) = (&f.owner, status.is_success()) {
+        match crate::authz::ownership::after_answer(state, f.agent, owner, f.op, body).await {
+            Ok(kept) => {
+                if kept.1 {
+                    headers.remove(header::CONTENT_LENGTH);
+                }
+                body = kept.0;
+            }
+            Err(err) => return Answer::Failed(err),
+        }
+    }
     if f.op.operation == Operation::GetExtendedAgentCard && status.is_success() {
         // The extended card names upstream endpoints too: rewrite it like
         // the public card so no internal address leaks.

@@ -21,6 +21,7 @@ pub struct GatewayState {
     pub audit: AuditSink,
     pub store: Store,
     pub auth: Arc<Authenticator>,
+    pub authz: Arc<crate::authz::Authorizer>,
 }
 
 impl GatewayState {

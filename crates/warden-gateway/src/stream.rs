@@ -58,8 +58,19 @@ impl Drop for OpenStream {
     }
 }
 
+/// What authorisation attaches to a relayed stream.
+#[derive(Default)]
+pub struct RelayHooks {
+    /// Closes the stream when its caller or agent is quarantined, and
+    /// holds the caller's stream slot.
+    pub guard: Option<crate::authz::StreamGuard>,
+    /// Records the task the stream creates before the caller sees its id.
+    pub tap: Option<crate::authz::ownership::TaskTap>,
+}
+
 struct State {
     upstream: BoxStream<'static, Result<Bytes, reqwest::Error>>,
+    hooks: RelayHooks,
     framing: Framing,
     limits: StreamLimits,
     last_upstream: tokio::time::Instant,
@@ -72,10 +83,12 @@ pub fn relay(
     upstream: impl Stream<Item = Result<Bytes, reqwest::Error>> + Send + 'static,
     limits: StreamLimits,
     open_streams: Gauge,
+    hooks: RelayHooks,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static {
     open_streams.inc();
     let state = State {
         upstream: upstream.boxed(),
+        hooks,
         framing: Framing::default(),
         limits,
         last_upstream: tokio::time::Instant::now(),
@@ -93,7 +106,18 @@ pub fn relay(
                 return None;
             }
             let wait = s.limits.keepalive.min(idle_left);
+            let guard = s.hooks.guard.as_mut();
+            let cut = async move {
+                match guard {
+                    Some(g) => g.cut_off().await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
+                () = cut => {
+                    tracing::info!("closing an SSE stream: its caller or agent was quarantined");
+                    return None;
+                }
                 next = s.upstream.next() => {
                     return match next {
                         Some(Ok(chunk)) => {
@@ -102,6 +126,9 @@ pub fn relay(
                             if s.framing.since_boundary > s.limits.max_event_bytes {
                                 tracing::warn!(cap = s.limits.max_event_bytes, "closing an SSE stream: event over the size cap");
                                 return None;
+                            }
+                            if let Some(tap) = s.hooks.tap.as_mut() {
+                                tap.observe(&chunk).await;
                             }
                             Some((Ok(chunk), s))
                         }
@@ -155,7 +182,12 @@ mod tests {
             max_event_bytes: 1024,
         };
         let gauge = Gauge::default();
-        let mut out = Box::pin(relay(upstream, limits, gauge.clone()));
+        let mut out = Box::pin(relay(
+            upstream,
+            limits,
+            gauge.clone(),
+            RelayHooks::default(),
+        ));
         assert_eq!(gauge.get(), 1);
         tx.send(Ok(Bytes::from_static(b"data: 1\n")))
             .await

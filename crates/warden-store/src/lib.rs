@@ -1,19 +1,28 @@
 //! `warden-store`: Warden's durable state in one embedded SQLite file (WAL).
 //!
 //! It stores tasks and push configs for Warden's own agents, the audit
-//! events of the gateway, and the token authority's registry, API keys and
-//! (sealed) signing keys. It knows nothing of A2A types: rows hold the JSON the
-//! callers give it, plus the few columns it must sort and filter on.
+//! events of the gateway, the token authority's registry, API keys and
+//! (sealed) signing keys, and the state authorisation reads: grants, task and
+//! context ownership, and quarantine. It knows nothing of A2A types: rows hold
+//! the JSON the callers give it, plus the few columns it must sort and filter
+//! on.
 
 mod audit;
 mod error;
+mod generation;
+mod grants;
 mod identity;
+mod ownership;
+mod quarantine;
 mod schema;
 mod tasks;
 
 pub use audit::AuditRecord;
 pub use error::StoreError;
+pub use grants::GrantRecord;
 pub use identity::{ApiKeyRecord, RegisteredAgent, SigningKeyRecord};
+pub use ownership::TaskOwner;
+pub use quarantine::QuarantineRecord;
 pub use tasks::{PushConfigRecord, TaskFilter, TaskPage, TaskRecord};
 
 use std::path::Path;
@@ -64,6 +73,25 @@ impl Store {
             .await?;
         schema::migrate(&pool).await?;
         Ok(Self { pool })
+    }
+
+    /// An in-memory store whose schema stops at `version`, so a test can
+    /// write data as that version did and then migrate it.
+    #[cfg(test)]
+    pub(crate) async fn open_in_memory_at(version: usize) -> Result<Self, StoreError> {
+        let options = SqliteConnectOptions::from_str("sqlite::memory:")?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options)
+            .await?;
+        schema::migrate_to(&pool, version).await?;
+        Ok(Self { pool })
+    }
+
+    /// Applies the remaining migrations (after [`Store::open_in_memory_at`]).
+    #[cfg(test)]
+    pub(crate) async fn migrate_fully(&self) -> Result<(), StoreError> {
+        schema::migrate(&self.pool).await
     }
 
     /// The journal mode in force (`wal` for a file database).

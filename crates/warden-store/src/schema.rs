@@ -77,9 +77,80 @@ CREATE TABLE signing_keys (
     r#"
 ALTER TABLE registry_agents ADD COLUMN tls_subject TEXT;
 "#,
+    // Version 4: per-pair grants replace the registry's per-agent grants;
+    // task and context ownership; quarantine.
+    r#"
+CREATE TABLE grants (
+    id         TEXT PRIMARY KEY,
+    caller     TEXT NOT NULL,
+    target     TEXT NOT NULL,
+    skills     TEXT NOT NULL,
+    operations TEXT NOT NULL,
+    tasks_of   TEXT,
+    not_before INTEGER,
+    not_after  INTEGER,
+    created_at TEXT NOT NULL,
+    revoked_at TEXT,
+    note       TEXT
+);
+CREATE INDEX grants_by_pair ON grants (caller, target);
+-- The old reader parsed `registry_agents.grants` as an object of string
+-- arrays and gave an agent no grants at all when it did not parse, so such an
+-- agent migrates to no grants rather than to something wider. Empty skill
+-- lists (which the CLI never wrote) are dropped for the same reason, and a
+-- duplicated target keeps only its last value, as the old reader did. No JSON
+-- function here can fail: `doc` is always valid JSON.
+INSERT INTO grants (id, caller, target, skills, operations, created_at, note)
+SELECT 'g_' || lower(hex(randomblob(8))), a.id, e.key, json(e.value),
+       '["send","get","list","cancel","subscribe"]', a.created_at,
+       'migrated from the registry'
+FROM (SELECT id, created_at,
+             CASE WHEN json_valid(grants) THEN grants ELSE 'null' END AS doc
+      FROM registry_agents) AS a,
+     json_each(a.doc) AS e
+WHERE json_type(a.doc) = 'object'
+  AND NOT EXISTS (
+      SELECT 1 FROM json_tree(a.doc) AS t
+      WHERE t.fullkey <> '$'
+        AND CASE WHEN t.path = '$' THEN t.type <> 'array' ELSE t.type <> 'text' END)
+  AND json_array_length(CASE WHEN e.type = 'array' THEN e.value ELSE '[]' END) > 0
+  AND NOT EXISTS (
+      SELECT 1 FROM json_each(a.doc) AS later WHERE later.key = e.key AND later.id > e.id)
+ORDER BY a.id, e.key;
+-- The column stays (NOT NULL, read by older code) but no longer means anything.
+UPDATE registry_agents SET grants = '{}';
+CREATE TABLE task_owners (
+    agent      TEXT NOT NULL,
+    task_id    TEXT NOT NULL,
+    context_id TEXT,
+    owner      TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (agent, task_id)
+);
+CREATE INDEX task_owners_by_owner ON task_owners (agent, owner);
+CREATE TABLE context_owners (
+    agent      TEXT NOT NULL,
+    context_id TEXT NOT NULL,
+    owner      TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (agent, context_id)
+);
+CREATE TABLE quarantine (
+    agent      TEXT PRIMARY KEY,
+    reason     TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+);
+"#,
 ];
 
 pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
+    migrate_to(pool, MIGRATIONS.len()).await
+}
+
+/// Brings the schema up to version `target` (tests stop short of the latest
+/// to check a migration against data written by the version before it).
+pub(crate) async fn migrate_to(pool: &SqlitePool, target: usize) -> Result<(), StoreError> {
     let mut conn = pool.acquire().await?;
     let current: i64 = sqlx::query_scalar("PRAGMA user_version")
         .fetch_one(&mut *conn)
@@ -91,7 +162,12 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
             known,
         });
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+    for (i, sql) in MIGRATIONS
+        .iter()
+        .enumerate()
+        .take(target)
+        .skip(current as usize)
+    {
         let mut tx = sqlx::Connection::begin(&mut *conn).await?;
         // Migrations are compile-time constants of this file.
         sqlx::raw_sql(AssertSqlSafe(*sql)).execute(&mut *tx).await?;
@@ -101,4 +177,109 @@ pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
         tx.commit().await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{GrantRecord, RegisteredAgent, Store};
+
+    fn agent(id: &str, grants: &str) -> RegisteredAgent {
+        RegisteredAgent {
+            id: id.into(),
+            display_name: id.into(),
+            jwks: None,
+            jwks_url: None,
+            grants: grants.into(),
+            tls_subject: None,
+            created_at: format!("2026-01-01T00:00:00.000Z/{id}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn version_4_moves_registry_grants_into_the_grants_table() {
+        let s = Store::open_in_memory_at(3).await.expect("open at 3");
+        for a in [
+            agent(
+                "planner",
+                r#"{"slow":["wait"],"echo":["echo","summarise"]}"#,
+            ),
+            agent("dup", r#"{"echo":["first"],"echo":["last"]}"#),
+            agent("odd_key", r#"{"a \"b\"":["x"]}"#),
+            // What the old reader would have ignored migrates to nothing.
+            agent("none", "{}"),
+            agent("broken", "not json"),
+            agent("array", r#"[["x"]]"#),
+            agent("mixed", r#"{"echo":["ok"],"slow":"wait"}"#),
+            agent("nested", r#"{"echo":[["x"]]}"#),
+            agent("number", r#"{"echo":[1]}"#),
+            agent("empty", r#"{"echo":[],"slow":["wait"]}"#),
+        ] {
+            s.put_agent(&a).await.expect("put agent");
+        }
+        s.migrate_fully().await.expect("migrate");
+
+        let version: i64 = sqlx::query_scalar("PRAGMA user_version")
+            .fetch_one(&s.pool)
+            .await
+            .expect("version");
+        assert_eq!(version, 4);
+        let got: Vec<(String, String, Vec<String>)> = s
+            .list_grants(None, None, true)
+            .await
+            .expect("list")
+            .into_iter()
+            .map(|g| (g.caller, g.target, g.skills))
+            .collect();
+        let want = [
+            ("dup", "echo", vec!["last"]),
+            ("empty", "slow", vec!["wait"]),
+            ("odd_key", "a \"b\"", vec!["x"]),
+            ("planner", "echo", vec!["echo", "summarise"]),
+            ("planner", "slow", vec!["wait"]),
+        ];
+        let mut got_sorted = got.clone();
+        got_sorted.sort();
+        let want: Vec<(String, String, Vec<String>)> = want
+            .iter()
+            .map(|(c, t, sk)| {
+                (
+                    c.to_string(),
+                    t.to_string(),
+                    sk.iter().map(|x| x.to_string()).collect(),
+                )
+            })
+            .collect();
+        assert_eq!(got_sorted, want);
+
+        let g: GrantRecord = s
+            .list_grants(Some("planner"), Some("echo"), true)
+            .await
+            .expect("list")
+            .remove(0);
+        assert!(g.id.starts_with("g_") && g.id.len() == 18, "{}", g.id);
+        assert!(
+            g.id[2..]
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
+        assert_eq!(g.operations, ["send", "get", "list", "cancel", "subscribe"]);
+        assert_eq!(g.created_at, "2026-01-01T00:00:00.000Z/planner");
+        assert_eq!(g.note.as_deref(), Some("migrated from the registry"));
+        assert_eq!(
+            (g.tasks_of, g.not_before, g.not_after, g.revoked_at),
+            (None, None, None, None)
+        );
+        assert_eq!(
+            s.active_grants("planner", "echo", 0)
+                .await
+                .expect("active")
+                .len(),
+            1,
+            "migrated grants are in force"
+        );
+
+        for a in s.list_agents().await.expect("agents") {
+            assert_eq!(a.grants, "{}", "{} keeps no legacy grants", a.id);
+        }
+    }
 }

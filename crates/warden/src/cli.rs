@@ -43,6 +43,16 @@ pub enum Command {
     /// API keys for callers that cannot use tokens.
     #[command(subcommand, name = "apikey")]
     ApiKey(ApiKeyCommand),
+    /// Per-pair grants: which caller may call which agent, with which skills
+    /// and operations, when. Without a grant, a call is refused.
+    #[command(subcommand)]
+    Grant(crate::authz_cmd::GrantCommand),
+    /// Quarantine: refuse every call to and from an agent at once.
+    #[command(subcommand)]
+    Quarantine(crate::authz_cmd::QuarantineCommand),
+    /// Policy rules (CEL): check a file, or explain a decision offline.
+    #[command(subcommand)]
+    Policy(crate::authz_cmd::PolicyCommand),
 }
 
 /// Where a command finds Warden's state: a data directory, or the data

@@ -14,7 +14,7 @@ use warden_store::{RegisteredAgent, Store};
 use crate::cli::{ApiKeyCommand, Instance, RegistryCommand, TokenCommand};
 
 /// The configuration an instance stands for (defaults plus its data dir).
-fn config_of(instance: &Instance) -> Result<Config, String> {
+pub fn config_of(instance: &Instance) -> Result<Config, String> {
     match &instance.config {
         Some(path) => Config::load(path).map_err(|e| e.to_string()),
         None => {
@@ -162,12 +162,21 @@ pub async fn token(cmd: TokenCommand) -> Result<(), String> {
     }
 }
 
-fn show(a: &RegisteredAgent) -> String {
+/// A registry agent's grants in force (from the grants table), as JSON:
+/// target → skills.
+async fn grants_of(store: &Store, id: &str) -> Result<String, String> {
+    let grants = warden_gateway::authority::grants::summary(store, id, unix_now())
+        .await
+        .map_err(|e| e.to_string())?;
+    serde_json::to_string(&grants).map_err(|e| e.to_string())
+}
+
+fn show(a: &RegisteredAgent, grants: &str) -> String {
     format!(
         "{}\n  name     {}\n  grants   {}\n  keys     {}\n  created  {}",
         a.id,
         a.display_name,
-        a.grants,
+        grants,
         if a.jwks.is_some() {
             "JWKS on file (private_key_jwt)"
         } else {
@@ -215,20 +224,21 @@ pub async fn registry(cmd: RegistryCommand) -> Result<(), String> {
                 "registry.replace"
             };
             audit_cli(&store, action, serde_json::json!({"id": agent.id})).await?;
-            println!("{}", show(&agent));
+            println!("{}", show(&agent, &grants_of(&store, &agent.id).await?));
             Ok(())
         }
         RegistryCommand::List { instance } => {
             let store = open_store(&config_of(&instance)?).await?;
             for a in registry::list_agents(&store).await.map_err(err)? {
-                println!("{}\t{}\t{}", a.id, a.display_name, a.grants);
+                let grants = grants_of(&store, &a.id).await?;
+                println!("{}\t{}\t{grants}", a.id, a.display_name);
             }
             Ok(())
         }
         RegistryCommand::Show { id, instance } => {
             let store = open_store(&config_of(&instance)?).await?;
             let a = registry::get_agent(&store, &id).await.map_err(err)?;
-            println!("{}", show(&a));
+            println!("{}", show(&a, &grants_of(&store, &a.id).await?));
             Ok(())
         }
         RegistryCommand::Remove { id, instance } => {
@@ -313,7 +323,11 @@ pub async fn apikey(cmd: ApiKeyCommand) -> Result<(), String> {
 /// Records a registry or key change made with the CLI, as the admin API
 /// does for its own (principal `cli`; ids only, never secrets). Written
 /// directly: the command exits right after.
-async fn audit_cli(store: &Store, action: &str, detail: serde_json::Value) -> Result<(), String> {
+pub async fn audit_cli(
+    store: &Store,
+    action: &str,
+    detail: serde_json::Value,
+) -> Result<(), String> {
     let local = std::net::IpAddr::from([127, 0, 0, 1]);
     let mut event = warden_gateway::audit::AuditEvent::admin(
         local,

@@ -1,6 +1,7 @@
 //! The `warden` binary.
 
 mod agent_cmd;
+mod authz_cmd;
 mod call;
 mod cli;
 mod local;
@@ -35,6 +36,10 @@ fn main() -> ExitCode {
             Command::Token(cmd) => local::token(cmd).await,
             Command::Registry(cmd) => local::registry(cmd).await,
             Command::ApiKey(cmd) => local::apikey(cmd).await,
+            Command::Grant(cmd) => authz_cmd::grant::run(cmd).await,
+            Command::Quarantine(cmd) => authz_cmd::quarantine::run(cmd).await,
+            // Exit 0 allow, 1 deny, 2 error: its own codes.
+            Command::Policy(cmd) => return Ok(authz_cmd::policy::run(cmd).await),
             Command::Config(ConfigCommand::Check { file }) => warden_gateway::Config::load(&file)
                 .and_then(|c| c.check_files(&file).map(|()| c))
                 .map(|c| println!("{}: ok ({} agents)", file.display(), c.agents.len()))

@@ -69,6 +69,8 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         },
         limits: Limits::default(),
         auth: AuthSection::default(),
+        authz: Default::default(),
+        rate_limits: Default::default(),
         agents,
     };
     config.validate()?;
@@ -82,6 +84,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         &format!("http://{admin_addr}"),
         &args.data_dir.display().to_string(),
         &token_at,
+        &grants,
     );
     run_gateway(state, token, listener, admin, ListenerTls::default()).await
 }
@@ -103,7 +106,13 @@ async fn register_demo_client(store: &Store, grants: &[String]) -> Result<(), St
         .map_err(|e| e.to_string())
 }
 
-fn print_welcome(gateway: &str, admin: &str, data_dir: &str, token_at: &TokenSource) {
+fn print_welcome(
+    gateway: &str,
+    admin: &str,
+    data_dir: &str,
+    token_at: &TokenSource,
+    grants: &[String],
+) {
     println!("Warden is up. Strict authentication: every call needs a credential.");
     println!("  gateway  {gateway}");
     println!("  agents   {gateway}/agents/echo  {gateway}/agents/slow  {gateway}/agents/input");
@@ -111,7 +120,11 @@ fn print_welcome(gateway: &str, admin: &str, data_dir: &str, token_at: &TokenSou
     // Where the admin API's token is; never the token itself.
     println!("  admin-token  {token_at}");
     println!("  data     {data_dir}  (store, key-encryption key, admin token)");
-    println!("  client   {DEMO_CLIENT}  (registered; may use every demo skill)");
+    println!("  client   {DEMO_CLIENT}  (registered)");
+    println!(
+        "  grants   {}  (default deny: {DEMO_CLIENT} may call these skills and nothing else)",
+        grants.join("  ")
+    );
     println!();
     println!(
         "Try (warden call mints a single-use token as {DEMO_CLIENT} from the data directory):"

@@ -21,6 +21,15 @@
 //! | `POST /apikeys` | create `{"sub", "expiresInSecs"?}`: 201 `{"key", "apiKey"}` |
 //! | `POST /apikeys/{id}/revoke` | revoke at once: the key |
 //! | `POST /apikeys/{id}/rotate` | `{"overlapSecs"?}` (default 86400): 201 `{"key", "apiKey", "previous"}` |
+//! | `GET /grants[?caller=ID][&target=NAME][&all=true]` | `{"grants": [grant…]}`; revoked ones only with `all` |
+//! | `POST /grants` | add `{"caller", "target", "skills", "operations"?, "tasksOf"?, "notBefore"?, "notAfter"?, "note"?}`: 201 the grant |
+//! | `DELETE /grants/{id}` | revoke at once: 204 (404 unknown, 409 already revoked) |
+//! | `GET /quarantine` | `{"quarantined": [{"agent", "reason", "createdAt", "createdBy"}…]}` |
+//! | `POST /quarantine` | `{"agent", "reason"}`: 201 (409 when already quarantined) |
+//! | `DELETE /quarantine/{agent}` | lift it: 204 (404 when not quarantined) |
+//! | `POST /policy/reload` | re-read `[authz] policy_file`: 200 `{"rules", "file"}`, or 400 `invalid_policy` (the rules in force stay) |
+//!
+//! The grant, quarantine and policy routes live in `authz_api.rs`.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -42,8 +51,8 @@ use warden_store::{ApiKeyRecord, RegisteredAgent};
 use super::token::AdminToken;
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::unix_now;
+use crate::authority::Grants;
 use crate::authority::registry::{self, KeyState, NewAgent, RegistryError};
-use crate::authority::{Grants, grants_of};
 use crate::state::GatewayState;
 
 /// Where the API is mounted on the admin listener.
@@ -61,14 +70,14 @@ const CHALLENGE: &str = "Bearer realm=\"warden-admin\"";
 const CHALLENGE_INVALID: &str = "Bearer realm=\"warden-admin\", error=\"invalid_token\"";
 
 #[derive(Clone)]
-struct Api {
-    state: GatewayState,
+pub(super) struct Api {
+    pub(super) state: GatewayState,
     token: AdminToken,
 }
 
 /// Who made an authenticated admin request.
 #[derive(Debug, Clone, Copy)]
-struct Caller {
+pub(super) struct Caller {
     source: IpAddr,
 }
 
@@ -81,6 +90,7 @@ pub fn router(state: GatewayState, token: AdminToken) -> Router {
         .route("/apikeys", get(list_keys).post(create_key))
         .route("/apikeys/{id}/revoke", post(revoke_key))
         .route("/apikeys/{id}/rotate", post(rotate_key))
+        .merge(super::authz_api::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(api.clone(), require_token))
@@ -96,7 +106,7 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
@@ -104,7 +114,7 @@ impl ApiError {
         }
     }
 
-    fn bad(message: impl Into<String>) -> Self {
+    pub(super) fn bad(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "invalid_request", message)
     }
 }
@@ -141,7 +151,7 @@ impl IntoResponse for ApiError {
 }
 
 /// A JSON answer that is never cached (some carry an API key).
-fn json_response(status: StatusCode, body: &Value) -> Response {
+pub(super) fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut r = Response::new(Body::from(body.to_string()));
     *r.status_mut() = status;
     let h = r.headers_mut();
@@ -223,7 +233,7 @@ async fn require_token(State(api): State<Api>, mut req: Request, next: Next) -> 
 impl Api {
     /// Records an admin change before the answer goes out: written to the
     /// store at once (falling back to the audit queue if that fails).
-    async fn audit(&self, caller: Caller, action: &str, detail: Value) {
+    pub(super) async fn audit(&self, caller: Caller, action: &str, detail: Value) {
         let mut event =
             AuditEvent::admin(caller.source, Outcome::AdminChange, action, Some(detail));
         event.principal = Some(ADMIN_PRINCIPAL.into());
@@ -239,7 +249,7 @@ impl Api {
 /// The body as `T`: `None` when empty; otherwise strict JSON (duplicate
 /// keys, excess depth refused), an object, of type `application/json`, with
 /// no field `T` does not know.
-async fn read_json<T: DeserializeOwned>(
+pub(super) async fn read_json<T: DeserializeOwned>(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Option<T>, ApiError> {
@@ -280,12 +290,12 @@ async fn read_json<T: DeserializeOwned>(
         .map_err(|e| ApiError::bad(format!("invalid body: {e}")))
 }
 
-fn require<T>(body: Option<T>) -> Result<T, ApiError> {
+pub(super) fn require<T>(body: Option<T>) -> Result<T, ApiError> {
     body.ok_or_else(|| ApiError::bad("a JSON body is required"))
 }
 
 /// The query parameters, each at most once and each one of `allowed`.
-fn query(uri: &Uri, allowed: &[&str]) -> Result<BTreeMap<String, String>, ApiError> {
+pub(super) fn query(uri: &Uri, allowed: &[&str]) -> Result<BTreeMap<String, String>, ApiError> {
     let mut out = BTreeMap::new();
     for (k, v) in url::form_urlencoded::parse(uri.query().unwrap_or("").as_bytes()) {
         if !allowed.contains(&k.as_ref()) {
@@ -298,12 +308,28 @@ fn query(uri: &Uri, allowed: &[&str]) -> Result<BTreeMap<String, String>, ApiErr
     Ok(out)
 }
 
-fn path_id(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
+pub(super) fn path_id(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     p.map(|Path(id)| id)
         .map_err(|e| ApiError::bad(format!("bad path: {e}")))
 }
 
-fn agent_view(a: &RegisteredAgent) -> Value {
+/// 204, never cached.
+pub(super) fn no_content() -> Response {
+    let mut r = StatusCode::NO_CONTENT.into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// A registry agent with its grants in force.
+async fn agent_view(store: &warden_store::Store, a: &RegisteredAgent) -> Result<Value, ApiError> {
+    let grants = crate::authority::grants::summary(store, &a.id, crate::auth::unix_now())
+        .await
+        .map_err(|e| ApiError::from(crate::authority::registry::RegistryError::from(e)))?;
+    Ok(agent_json(a, &grants))
+}
+
+fn agent_json(a: &RegisteredAgent, grants: &Grants) -> Value {
     let jwks = a
         .jwks
         .as_deref()
@@ -311,7 +337,7 @@ fn agent_view(a: &RegisteredAgent) -> Value {
     json!({
         "id": a.id,
         "displayName": a.display_name,
-        "grants": grants_of(a),
+        "grants": grants,
         "jwks": jwks,
         "tlsSubject": a.tls_subject,
         "createdAt": a.created_at,
@@ -334,7 +360,10 @@ fn key_view(k: &ApiKeyRecord, now: u64) -> Value {
 async fn list_agents(State(api): State<Api>, uri: Uri) -> Result<Response, ApiError> {
     query(&uri, &[])?;
     let agents = registry::list_agents(&api.state.store).await?;
-    let list: Vec<Value> = agents.iter().map(agent_view).collect();
+    let mut list: Vec<Value> = Vec::with_capacity(agents.len());
+    for a in &agents {
+        list.push(agent_view(&api.state.store, a).await?);
+    }
     Ok(json_response(StatusCode::OK, &json!({ "agents": list })))
 }
 
@@ -365,6 +394,7 @@ async fn add_agent(
 ) -> Result<Response, ApiError> {
     query(&uri, &[])?;
     let b: AddAgentBody = require(read_json(&headers, body).await?)?;
+    let b_grants = b.grants.clone();
     let new = NewAgent {
         id: b.id,
         display_name: b.display_name,
@@ -381,7 +411,7 @@ async fn add_agent(
     api.audit(
         caller,
         action,
-        json!({"agent": agent.id, "grants": grants_of(&agent), "jwks": agent.jwks.is_some()}),
+        json!({"agent": agent.id, "grants": b_grants, "jwks": agent.jwks.is_some()}),
     )
     .await;
     let status = if created {
@@ -389,7 +419,10 @@ async fn add_agent(
     } else {
         StatusCode::OK
     };
-    Ok(json_response(status, &agent_view(&agent)))
+    Ok(json_response(
+        status,
+        &agent_view(&api.state.store, &agent).await?,
+    ))
 }
 
 async fn show_agent(
@@ -399,7 +432,10 @@ async fn show_agent(
 ) -> Result<Response, ApiError> {
     query(&uri, &[])?;
     let agent = registry::get_agent(&api.state.store, &path_id(id)?).await?;
-    Ok(json_response(StatusCode::OK, &agent_view(&agent)))
+    Ok(json_response(
+        StatusCode::OK,
+        &agent_view(&api.state.store, &agent).await?,
+    ))
 }
 
 async fn remove_agent(
@@ -413,10 +449,7 @@ async fn remove_agent(
     registry::remove_agent(&api.state.store, &id).await?;
     api.audit(caller, "registry.remove", json!({ "agent": id }))
         .await;
-    let mut r = StatusCode::NO_CONTENT.into_response();
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    Ok(r)
+    Ok(no_content())
 }
 
 async fn list_keys(State(api): State<Api>, uri: Uri) -> Result<Response, ApiError> {

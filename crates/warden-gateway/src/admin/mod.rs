@@ -4,6 +4,7 @@
 //! ([`token`]).
 
 pub mod api;
+mod authz_api;
 pub mod token;
 
 use axum::Router;

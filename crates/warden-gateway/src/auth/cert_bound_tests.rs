@@ -25,6 +25,13 @@ async fn state(dir: &std::path::Path) -> GatewayState {
         })
         .await
         .expect("registry");
+    crate::authority::grants::ensure_grants(
+        &store,
+        "client",
+        &[("echo".to_string(), vec!["echo".to_string()])].into(),
+    )
+    .await
+    .expect("grant");
     GatewayState::open(config, store).await.expect("state")
 }
 

@@ -27,7 +27,7 @@ pub use error::AuthError;
 pub use issuer_keys::check_jwks_url;
 pub use principal::{AuthMethod, Principal};
 
-use crate::authority::{Authority, grants_of};
+use crate::authority::Authority;
 use crate::config::{AuthMode, AuthSection, ConfigError, DpopMode};
 use crate::listener::PeerCertificate;
 
@@ -460,17 +460,21 @@ impl Authenticator {
         }
         // An API key carries its subject's grants: no grant for this agent,
         // no call (the answer a token for another audience gets).
-        let scopes = match self.store.agent(&record.subject).await {
-            Ok(Some(a)) => grants_of(&a)
-                .get(agent)
-                .cloned()
-                .ok_or(AuthError::InvalidToken(TokenError::WrongAudience))?,
+        match self.store.agent(&record.subject).await {
+            Ok(Some(_)) => {}
             Ok(None) => return Err(bad()),
             Err(_) => return Err(AuthError::Unavailable),
-        };
+        }
+        let scopes =
+            crate::authority::grants::skills_granted(&self.store, &record.subject, agent, now)
+                .await
+                .map_err(|_| AuthError::Unavailable)?
+                .ok_or(AuthError::InvalidToken(TokenError::WrongAudience))?;
+        // Warden's own issuer: grants and task ownership know an agent by
+        // one name whether it presents a token or an API key.
         Ok(Principal {
             subject: record.subject,
-            issuer: format!("{}#api-key", self.authority.issuer),
+            issuer: self.authority.issuer.clone(),
             scopes,
             method: AuthMethod::ApiKey,
             token_id: Some(record.id),

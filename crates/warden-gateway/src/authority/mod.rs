@@ -2,6 +2,7 @@
 //! the access tokens it issues (token endpoint, JWKS, RFC 8414 metadata).
 
 pub mod endpoints;
+pub mod grants;
 pub mod keys;
 pub mod mint;
 pub mod registry;
@@ -9,7 +10,7 @@ pub mod registry;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use warden_store::{RegisteredAgent, Store, StoreError};
+use warden_store::{Store, StoreError};
 
 pub use keys::KeyRing;
 pub use mint::{Minted, TokenSpec, mint};
@@ -34,10 +35,6 @@ pub enum AuthorityError {
 
 /// A registry entry's grants: target agent → skill ids it may be granted.
 pub type Grants = BTreeMap<String, Vec<String>>;
-
-pub fn grants_of(agent: &RegisteredAgent) -> Grants {
-    serde_json::from_str(&agent.grants).unwrap_or_default()
-}
 
 /// The authority of one gateway instance.
 #[derive(Debug, Clone)]
@@ -126,17 +123,34 @@ impl Authority {
             .await
             .map_err(|_| OAuthError::new("server_error", "the registry is unavailable"))?
             .ok_or_else(|| OAuthError::new("invalid_client", "client authentication failed"))?;
-        let grants = grants_of(&agent);
-        let Some(allowed) = grants.get(audience) else {
+        let unavailable = |_| OAuthError::new("server_error", "the registry is unavailable");
+        if self
+            .store
+            .quarantined()
+            .await
+            .map_err(unavailable)?
+            .iter()
+            .any(|q| q.agent == agent.id)
+        {
+            return Err(OAuthError::new(
+                "unauthorized_client",
+                "this client is quarantined",
+            ));
+        }
+        let Some(allowed) = grants::skills_granted(&self.store, client, audience, now)
+            .await
+            .map_err(unavailable)?
+        else {
             return Err(OAuthError::new(
                 "invalid_target",
                 "this client may not be granted access to that audience",
             ));
         };
+        let any = allowed.iter().any(|s| s == warden_policy::ANY_SKILL);
         let scopes: Vec<String> = if requested.is_empty() {
             allowed.clone()
         } else {
-            if let Some(bad) = requested.iter().find(|s| !allowed.contains(s)) {
+            if let Some(bad) = requested.iter().find(|s| !any && !allowed.contains(s)) {
                 return Err(OAuthError::new(
                     "invalid_scope",
                     format!("scope {bad:?} is not granted to this client for that audience"),

@@ -45,7 +45,7 @@ pub const MAX_OVERLAP_SECS: u64 = 365 * 86_400;
 
 /// An id-like string: not empty, at most [`MAX_NAME_BYTES`], no whitespace
 /// or control characters (ids travel in token claims, URLs and logs).
-fn check_name(what: &str, s: &str) -> Result<(), RegistryError> {
+pub(crate) fn check_name(what: &str, s: &str) -> Result<(), RegistryError> {
     if s.is_empty() {
         return Err(RegistryError::Invalid(format!("{what} must not be empty")));
     }
@@ -197,8 +197,7 @@ pub async fn add_agent(
     if let Some(t) = &new.tls_subject {
         check_name("TLS subject", t)?;
     }
-    let grants = serde_json::to_string(&check_grants(new.grants)?)
-        .map_err(|e| RegistryError::Internal(e.to_string()))?;
+    let grants = check_grants(new.grants)?;
     let existing = store.agent(&new.id).await?;
     if existing.is_some() && !replace {
         return Err(RegistryError::Conflict(format!(
@@ -214,10 +213,12 @@ pub async fn add_agent(
         display_name,
         jwks,
         jwks_url: None,
-        grants,
+        // Grants live in their own table now; the column is legacy.
+        grants: "{}".into(),
         tls_subject: new.tls_subject,
     };
     store.put_agent(&agent).await?;
+    super::grants::ensure_grants(store, &agent.id, &grants).await?;
     Ok((agent, existing.is_none()))
 }
 
@@ -237,6 +238,7 @@ pub async fn get_agent(store: &Store, id: &str) -> Result<RegisteredAgent, Regis
 /// Removes a registry agent and its API keys.
 pub async fn remove_agent(store: &Store, id: &str) -> Result<(), RegistryError> {
     if store.remove_agent(id).await? {
+        super::grants::revoke_all_of(store, id).await?;
         Ok(())
     } else {
         Err(RegistryError::NotFound(format!("no registry agent {id:?}")))
@@ -505,7 +507,10 @@ mod tests {
         let (a, created) = add_agent(&s, agent("planner"), false).await.expect("add");
         assert!(created);
         assert_eq!(a.display_name, "planner");
-        assert_eq!(a.grants, r#"{"echo":["echo"]}"#);
+        let granted = super::super::grants::summary(&s, "planner", 0)
+            .await
+            .expect("grants");
+        assert_eq!(granted.get("echo"), Some(&vec!["echo".to_string()]));
         let again = add_agent(&s, agent("planner"), false).await;
         assert!(
             matches!(again, Err(RegistryError::Conflict(_))),

@@ -872,6 +872,10 @@ async fn an_external_issuers_tokens_are_accepted_once_with_allowed_algorithms_on
         spy.url
     ))
     .await;
+    // External callers are granted by issuer and subject, like any other.
+    let caller = format!("{ISS}#ext-agent");
+    w.cli(&["grant", "add", &caller, "spy", "--skills", "spy"])
+        .await;
     let claims = |iss: &str, jti: &str| {
         let now = unix_now();
         json!({"iss": iss, "sub": "ext-agent", "aud": AUD, "iat": now, "exp": now + 120, "jti": jti, "scope": "spy"})
@@ -1283,9 +1287,12 @@ async fn an_issuers_jwks_url_is_fetched_cached_and_refreshed_on_rotation() {
         spy.url
     ))
     .await;
+    let caller = format!("{ISS}#rotor");
+    w.cli(&["grant", "add", &caller, "spy", "--skills", "spy"])
+        .await;
     let token = |pem: String, kid: &'static str, jti: &'static str| async move {
         let now = unix_now();
-        let claims = json!({"iss": ISS, "sub": "rotor", "aud": "spy", "iat": now, "exp": now + 120, "jti": jti});
+        let claims = json!({"iss": ISS, "sub": "rotor", "aud": "spy", "iat": now, "exp": now + 120, "jti": jti, "scope": "spy"});
         sign(&pem, "ES256", json!({"kid": kid}), claims).await
     };
     let a = token(a_pem.clone(), "key-a", "r-1").await;

@@ -5,6 +5,7 @@ mod support;
 
 mod admin_api;
 mod auth;
+mod authz_admin;
 mod cards_and_admin;
 mod interop_js;
 mod interop_python;

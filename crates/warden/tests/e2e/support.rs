@@ -161,12 +161,12 @@ pub async fn gateway(config_toml: &str) -> Running {
         instance,
         client: "tester".into(),
     };
-    // A registry client allowed one skill on every configured agent.
+    // A registry client allowed every skill of every configured agent.
     let mut args = vec!["registry".to_string(), "add".into(), "tester".into()];
     for line in config_toml.lines() {
         if let Some(name) = line.trim().strip_prefix("name = ") {
             args.push("--grant".into());
-            args.push(format!("{}=test", name.trim_matches('"')));
+            args.push(format!("{}=*", name.trim_matches('"')));
         }
     }
     let args: Vec<&str> = args.iter().map(String::as_str).collect();

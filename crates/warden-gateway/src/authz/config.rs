@@ -1,0 +1,147 @@
+//! `[authz]` and `[rate_limits]` in `warden.toml`.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use warden_policy::ratelimit::Quota;
+
+/// Authorisation beyond the built-in model (grants, scopes, ownership are
+/// always on in strict mode).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthzSection {
+    /// Policy rules (CEL expressions, see docs/security-model.md), checked
+    /// after grants; reloaded without a restart when the file changes.
+    #[serde(default)]
+    pub policy_file: Option<PathBuf>,
+    /// How often the policy file and the grant and quarantine tables are
+    /// looked at for changes made elsewhere (the CLI, another gateway).
+    #[serde(default = "d_poll")]
+    pub poll_interval_ms: u64,
+    /// How long task and context ownership is remembered.
+    #[serde(default = "d_retention")]
+    pub ownership_retention_days: u64,
+}
+
+impl Default for AuthzSection {
+    fn default() -> Self {
+        Self {
+            policy_file: None,
+            poll_interval_ms: d_poll(),
+            ownership_retention_days: d_retention(),
+        }
+    }
+}
+
+/// One GCRA limit: `rate` is `N/s`, `N/m` or `N/h` (or `off`), `burst` the
+/// most calls allowed at once.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSpec {
+    pub rate: String,
+    pub burst: u32,
+}
+
+impl LimitSpec {
+    fn new(rate: &str, burst: u32) -> Self {
+        Self {
+            rate: rate.into(),
+            burst,
+        }
+    }
+
+    /// The quota, or `None` when the limit is `off`.
+    pub fn quota(&self) -> Result<Option<Quota>, String> {
+        if self.rate == "off" {
+            return Ok(None);
+        }
+        Quota::parse(&self.rate, self.burst)
+            .map(Some)
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// Rate limits (GCRA) and stream caps. On by default with room for normal
+/// use; a refused call gets HTTP 429 with `Retry-After` and `RateLimit-*`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSection {
+    /// Per client address, before authentication.
+    #[serde(default = "d_source")]
+    pub source: LimitSpec,
+    /// Per authenticated caller, over all agents.
+    #[serde(default = "d_principal")]
+    pub principal: LimitSpec,
+    /// Per caller and target agent.
+    #[serde(default = "d_pair")]
+    pub pair: LimitSpec,
+    /// Per agent and skill, over all callers.
+    #[serde(default = "d_skill")]
+    pub skill: LimitSpec,
+    /// Open SSE streams one caller may hold at once.
+    #[serde(default = "d_streams")]
+    pub max_streams_per_principal: u32,
+    /// Most keys remembered per limiter; past it, idle keys are dropped
+    /// first, then arbitrary ones (which start afresh).
+    #[serde(default = "d_keys")]
+    pub max_keys: usize,
+}
+
+impl Default for RateLimitSection {
+    fn default() -> Self {
+        Self {
+            source: d_source(),
+            principal: d_principal(),
+            pair: d_pair(),
+            skill: d_skill(),
+            max_streams_per_principal: d_streams(),
+            max_keys: d_keys(),
+        }
+    }
+}
+
+impl RateLimitSection {
+    pub fn validate(&self) -> Result<(), String> {
+        for (key, spec) in [
+            ("source", &self.source),
+            ("principal", &self.principal),
+            ("pair", &self.pair),
+            ("skill", &self.skill),
+        ] {
+            spec.quota()
+                .map_err(|e| format!("rate_limits.{key}: {e}"))?;
+        }
+        if self.max_streams_per_principal == 0 {
+            return Err("rate_limits.max_streams_per_principal must be greater than 0".into());
+        }
+        if self.max_keys < 64 {
+            return Err("rate_limits.max_keys must be at least 64".into());
+        }
+        Ok(())
+    }
+}
+
+fn d_poll() -> u64 {
+    250
+}
+fn d_retention() -> u64 {
+    30
+}
+fn d_source() -> LimitSpec {
+    LimitSpec::new("200/s", 400)
+}
+fn d_principal() -> LimitSpec {
+    LimitSpec::new("100/s", 200)
+}
+fn d_pair() -> LimitSpec {
+    LimitSpec::new("50/s", 100)
+}
+fn d_skill() -> LimitSpec {
+    LimitSpec::new("200/s", 400)
+}
+fn d_streams() -> u32 {
+    32
+}
+fn d_keys() -> usize {
+    100_000
+}

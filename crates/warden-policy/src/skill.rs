@@ -1,0 +1,187 @@
+//! How a call names its skill. A2A messages do not, so Warden defines three
+//! ways, checked in this order and required to agree:
+//!
+//! 1. the Warden skill extension: `message.metadata["urn:warden:a2a:skill:v1"]`
+//!    holds the skill id, and the URI is listed in `message.extensions`;
+//! 2. the per-skill route `/agents/{name}/skills/{skill}/…`;
+//! 3. an agent whose card lists exactly one skill implies it.
+//!
+//! A skill the agent's card does not list is refused when the card is known.
+
+use serde_json::Value;
+use warden_a2a::SKILL_EXTENSION;
+
+/// Where the skill came from (for the audit trail).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkillSource {
+    Extension,
+    Route,
+    OnlySkill,
+}
+
+impl SkillSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Extension => "extension",
+            Self::Route => "route",
+            Self::OnlySkill => "only-skill",
+        }
+    }
+}
+
+/// A skill named in a way Warden cannot accept.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SkillError {
+    #[error("metadata[{SKILL_EXTENSION:?}] must be a skill id (a non-empty string)")]
+    NotAString,
+    #[error("metadata names a skill, so message.extensions must list {SKILL_EXTENSION:?}")]
+    NotListed,
+    #[error("message.extensions lists {SKILL_EXTENSION:?} but metadata names no skill")]
+    Missing,
+    #[error("the message names skill {named:?} but the route names {route:?}")]
+    Conflict { named: String, route: String },
+    #[error("agent has no skill {0:?}")]
+    Unknown(String),
+}
+
+/// What is known when the skill is determined.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SkillInputs<'a> {
+    /// `message.metadata[SKILL_EXTENSION]`, as sent (message calls only).
+    pub metadata: Option<&'a Value>,
+    /// `message.extensions`.
+    pub extensions: &'a [String],
+    /// The `{skill}` of a per-skill route.
+    pub route: Option<&'a str>,
+    /// The skill ids of the agent's card, when the card is known.
+    pub card_skills: Option<&'a [String]>,
+}
+
+/// The skill a call names, if any.
+pub fn determine(input: SkillInputs<'_>) -> Result<Option<(String, SkillSource)>, SkillError> {
+    let listed = input.extensions.iter().any(|e| e == SKILL_EXTENSION);
+    let named = match input.metadata {
+        Some(Value::String(s)) if !s.is_empty() => {
+            if !listed {
+                return Err(SkillError::NotListed);
+            }
+            Some(s.clone())
+        }
+        Some(_) => return Err(SkillError::NotAString),
+        None if listed => return Err(SkillError::Missing),
+        None => None,
+    };
+    let found = match (named, input.route) {
+        (Some(n), Some(r)) if n != r => {
+            return Err(SkillError::Conflict {
+                named: n,
+                route: r.to_string(),
+            });
+        }
+        (Some(n), _) => Some((n, SkillSource::Extension)),
+        (None, Some(r)) => Some((r.to_string(), SkillSource::Route)),
+        (None, None) => match input.card_skills {
+            Some([only]) => Some((only.clone(), SkillSource::OnlySkill)),
+            _ => None,
+        },
+    };
+    if let (Some((skill, _)), Some(known)) = (&found, input.card_skills)
+        && !known.iter().any(|k| k == skill)
+    {
+        return Err(SkillError::Unknown(skill.clone()));
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn ext() -> Vec<String> {
+        vec![SKILL_EXTENSION.to_string()]
+    }
+
+    #[test]
+    fn extension_names_the_skill() {
+        let md = json!("pay");
+        let e = ext();
+        let got = determine(SkillInputs {
+            metadata: Some(&md),
+            extensions: &e,
+            ..Default::default()
+        });
+        assert_eq!(got, Ok(Some(("pay".into(), SkillSource::Extension))));
+    }
+
+    #[test]
+    fn extension_must_be_listed_and_a_string() {
+        let md = json!("pay");
+        let got = determine(SkillInputs {
+            metadata: Some(&md),
+            ..Default::default()
+        });
+        assert_eq!(got, Err(SkillError::NotListed));
+        let e = ext();
+        for bad in [json!(1), json!(""), json!({"id": "pay"}), json!(null)] {
+            let got = determine(SkillInputs {
+                metadata: Some(&bad),
+                extensions: &e,
+                ..Default::default()
+            });
+            assert_eq!(got, Err(SkillError::NotAString), "{bad}");
+        }
+        let got = determine(SkillInputs {
+            extensions: &e,
+            ..Default::default()
+        });
+        assert_eq!(got, Err(SkillError::Missing));
+    }
+
+    #[test]
+    fn route_and_extension_must_agree() {
+        let md = json!("pay");
+        let e = ext();
+        let both = |route| {
+            determine(SkillInputs {
+                metadata: Some(&md),
+                extensions: &e,
+                route: Some(route),
+                card_skills: None,
+            })
+        };
+        assert_eq!(
+            both("pay"),
+            Ok(Some(("pay".into(), SkillSource::Extension)))
+        );
+        assert!(matches!(both("refund"), Err(SkillError::Conflict { .. })));
+        let got = determine(SkillInputs {
+            route: Some("refund"),
+            ..Default::default()
+        });
+        assert_eq!(got, Ok(Some(("refund".into(), SkillSource::Route))));
+    }
+
+    #[test]
+    fn a_single_skill_is_implied_and_unknown_skills_refused() {
+        let one = vec!["echo".to_string()];
+        let two = vec!["echo".to_string(), "shout".to_string()];
+        let got = determine(SkillInputs {
+            card_skills: Some(&one),
+            ..Default::default()
+        });
+        assert_eq!(got, Ok(Some(("echo".into(), SkillSource::OnlySkill))));
+        let got = determine(SkillInputs {
+            card_skills: Some(&two),
+            ..Default::default()
+        });
+        assert_eq!(got, Ok(None));
+        let got = determine(SkillInputs {
+            route: Some("whisper"),
+            card_skills: Some(&two),
+            ..Default::default()
+        });
+        assert_eq!(got, Err(SkillError::Unknown("whisper".into())));
+    }
+}

@@ -1,0 +1,208 @@
+//! Per-pair grants: what one caller may do at one target. The store keeps
+//! them as given; what a skill or operation name means is the policy's
+//! business. Every change bumps the authorisation generation.
+
+use sqlx::Row;
+use sqlx::types::Json;
+
+use crate::{Store, StoreError, generation};
+
+/// One grant: `caller` may perform `operations` on `skills` at `target`,
+/// between `not_before` and `not_after`, until revoked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRecord {
+    /// Chosen by the caller of [`Store::put_grant`] (`g_` + random hex).
+    pub id: String,
+    /// A registry agent id, or `ISSUER#SUBJECT` for an external issuer's subject.
+    pub caller: String,
+    /// The gateway agent name.
+    pub target: String,
+    /// Skill ids; `["*"]` means every skill.
+    pub skills: Vec<String>,
+    /// Operation classes (`send`, `get`, `list`, `cancel`, `subscribe`,
+    /// `push`, `extended-card`).
+    pub operations: Vec<String>,
+    /// A delegation: whose tasks at `target` this caller may act on.
+    pub tasks_of: Option<String>,
+    /// Unix seconds from which the grant holds (none: from creation).
+    pub not_before: Option<i64>,
+    /// Unix seconds from which it no longer holds (none: no end).
+    pub not_after: Option<i64>,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339; a revoked grant is kept for the record.
+    pub revoked_at: Option<String>,
+    pub note: Option<String>,
+}
+
+fn grant_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<GrantRecord, sqlx::Error> {
+    let Json(skills) = r.try_get("skills")?;
+    let Json(operations) = r.try_get("operations")?;
+    Ok(GrantRecord {
+        id: r.try_get("id")?,
+        caller: r.try_get("caller")?,
+        target: r.try_get("target")?,
+        skills,
+        operations,
+        tasks_of: r.try_get("tasks_of")?,
+        not_before: r.try_get("not_before")?,
+        not_after: r.try_get("not_after")?,
+        created_at: r.try_get("created_at")?,
+        revoked_at: r.try_get("revoked_at")?,
+        note: r.try_get("note")?,
+    })
+}
+
+fn grants_from_rows(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<GrantRecord>, StoreError> {
+    Ok(rows.iter().map(grant_from_row).collect::<Result<_, _>>()?)
+}
+
+impl Store {
+    /// Adds a grant, or replaces every field of the one with the same id.
+    pub async fn put_grant(&self, g: &GrantRecord) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO grants (id, caller, target, skills, operations, tasks_of,
+                                 not_before, not_after, created_at, revoked_at, note)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
+             ON CONFLICT (id) DO UPDATE SET caller = ?2, target = ?3, skills = ?4,
+                 operations = ?5, tasks_of = ?6, not_before = ?7, not_after = ?8,
+                 created_at = ?9, revoked_at = ?10, note = ?11",
+        )
+        .bind(&g.id)
+        .bind(&g.caller)
+        .bind(&g.target)
+        .bind(Json(&g.skills))
+        .bind(Json(&g.operations))
+        .bind(&g.tasks_of)
+        .bind(g.not_before)
+        .bind(g.not_after)
+        .bind(&g.created_at)
+        .bind(&g.revoked_at)
+        .bind(&g.note)
+        .execute(&mut *tx)
+        .await?;
+        generation::bump(&mut tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The grant with this id, revoked or not.
+    pub async fn grant(&self, id: &str) -> Result<Option<GrantRecord>, StoreError> {
+        let row = sqlx::query("SELECT * FROM grants WHERE id = ?1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(grant_from_row).transpose()?)
+    }
+
+    /// Grants, optionally of one caller and/or one target, oldest first.
+    /// Grants outside their time window are listed; revoked ones only when asked.
+    pub async fn list_grants(
+        &self,
+        caller: Option<&str>,
+        target: Option<&str>,
+        include_revoked: bool,
+    ) -> Result<Vec<GrantRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM grants
+             WHERE (?1 IS NULL OR caller = ?1) AND (?2 IS NULL OR target = ?2)
+               AND (?3 OR revoked_at IS NULL)
+             ORDER BY created_at, id",
+        )
+        .bind(caller)
+        .bind(target)
+        .bind(include_revoked)
+        .fetch_all(&self.pool)
+        .await?;
+        grants_from_rows(&rows)
+    }
+
+    /// The grants in force from `caller` to `target` at `now_unix`: not
+    /// revoked, started, not ended. Oldest first.
+    pub async fn active_grants(
+        &self,
+        caller: &str,
+        target: &str,
+        now_unix: i64,
+    ) -> Result<Vec<GrantRecord>, StoreError> {
+        // Spelt out (not `?1 IS NULL OR ...`) so the planner uses grants_by_pair.
+        let rows = sqlx::query(
+            "SELECT * FROM grants
+             WHERE caller = ?1 AND target = ?2 AND revoked_at IS NULL
+               AND (not_before IS NULL OR not_before <= ?3)
+               AND (not_after IS NULL OR not_after > ?3)
+             ORDER BY created_at, id",
+        )
+        .bind(caller)
+        .bind(target)
+        .bind(now_unix)
+        .fetch_all(&self.pool)
+        .await?;
+        grants_from_rows(&rows)
+    }
+
+    /// Every grant in force at `now_unix`, oldest first: the gateway's
+    /// in-memory snapshot. A snapshot must be rebuilt when a grant's window
+    /// opens or closes, not only when the generation changes.
+    pub async fn all_active_grants(&self, now_unix: i64) -> Result<Vec<GrantRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM grants
+             WHERE revoked_at IS NULL
+               AND (not_before IS NULL OR not_before <= ?1)
+               AND (not_after IS NULL OR not_after > ?1)
+             ORDER BY created_at, id",
+        )
+        .bind(now_unix)
+        .fetch_all(&self.pool)
+        .await?;
+        grants_from_rows(&rows)
+    }
+
+    /// Revokes one grant. Returns false when it is unknown or already
+    /// revoked (and then changes nothing, generation included).
+    pub async fn revoke_grant(&self, id: &str, at: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done =
+            sqlx::query("UPDATE grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")
+                .bind(id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        let changed = done.rows_affected() > 0;
+        if changed {
+            generation::bump(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
+    }
+
+    /// Revokes every unrevoked grant from `caller` to `target` (including
+    /// ones not yet started or already ended). Returns how many.
+    pub async fn revoke_grants_between(
+        &self,
+        caller: &str,
+        target: &str,
+        at: &str,
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE grants SET revoked_at = ?3
+             WHERE caller = ?1 AND target = ?2 AND revoked_at IS NULL",
+        )
+        .bind(caller)
+        .bind(target)
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        let n = done.rows_affected();
+        if n > 0 {
+            generation::bump(&mut tx).await?;
+        }
+        tx.commit().await?;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests;

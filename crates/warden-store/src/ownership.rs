@@ -1,0 +1,164 @@
+//! Who owns which task and context at each agent, so one caller cannot read,
+//! cancel or continue another's work. These calls sit on the request path:
+//! each is one statement (an upsert with `RETURNING` reports the owner on
+//! record atomically, so a lost race is visible to its loser). An owner, once
+//! recorded, never changes; only retention removes it.
+//!
+//! `created_at` is the database's clock, RFC 3339 UTC with milliseconds
+//! (`2026-01-02T03:04:05.678Z`), so text order is time order.
+
+use sqlx::Row;
+
+use crate::{Store, StoreError};
+
+/// The owner on record for a task, and the context it was created in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskOwner {
+    pub owner: String,
+    pub context_id: Option<String>,
+}
+
+impl Store {
+    /// Records `owner` as the owner of a task unless one is on record
+    /// already, and returns the owner on record: a caller that gets back
+    /// someone else lost a race (or reused an id) and must not proceed.
+    pub async fn record_task(
+        &self,
+        agent: &str,
+        task_id: &str,
+        context_id: Option<&str>,
+        owner: &str,
+    ) -> Result<String, StoreError> {
+        // `DO UPDATE SET owner = owner` changes nothing but, unlike
+        // `DO NOTHING`, makes `RETURNING` report the row already there.
+        let on_record = sqlx::query_scalar(
+            "INSERT INTO task_owners (agent, task_id, context_id, owner, created_at)
+             VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             ON CONFLICT (agent, task_id) DO UPDATE SET owner = owner
+             RETURNING owner",
+        )
+        .bind(agent)
+        .bind(task_id)
+        .bind(context_id)
+        .bind(owner)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(on_record)
+    }
+
+    /// The owner on record for a task, if any.
+    pub async fn task_owner(
+        &self,
+        agent: &str,
+        task_id: &str,
+    ) -> Result<Option<TaskOwner>, StoreError> {
+        let row = sqlx::query(
+            "SELECT owner, context_id FROM task_owners WHERE agent = ?1 AND task_id = ?2",
+        )
+        .bind(agent)
+        .bind(task_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let owner = row
+            .map(|r| -> Result<_, sqlx::Error> {
+                Ok(TaskOwner {
+                    owner: r.try_get("owner")?,
+                    context_id: r.try_get("context_id")?,
+                })
+            })
+            .transpose()?;
+        Ok(owner)
+    }
+
+    /// Claims a context for `owner` unless someone holds it, and returns
+    /// the owner on record (the first claimant wins).
+    pub async fn claim_context(
+        &self,
+        agent: &str,
+        context_id: &str,
+        owner: &str,
+    ) -> Result<String, StoreError> {
+        // Most messages continue a context that is already claimed: a read
+        // answers them without taking SQLite's single write lock.
+        if let Some(on_record) = self.context_owner(agent, context_id).await? {
+            return Ok(on_record);
+        }
+        let on_record = sqlx::query_scalar(
+            "INSERT INTO context_owners (agent, context_id, owner, created_at)
+             VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+             ON CONFLICT (agent, context_id) DO UPDATE SET owner = owner
+             RETURNING owner",
+        )
+        .bind(agent)
+        .bind(context_id)
+        .bind(owner)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(on_record)
+    }
+
+    /// The owner on record for a context, if any.
+    pub async fn context_owner(
+        &self,
+        agent: &str,
+        context_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let owner = sqlx::query_scalar(
+            "SELECT owner FROM context_owners WHERE agent = ?1 AND context_id = ?2",
+        )
+        .bind(agent)
+        .bind(context_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(owner)
+    }
+
+    /// How many tasks at `agent` belong to `owner`, optionally only those
+    /// created in one context (for per-owner task quotas).
+    pub async fn count_owned_tasks(
+        &self,
+        agent: &str,
+        owner: &str,
+        context_id: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let n = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM task_owners
+             WHERE agent = ?1 AND owner = ?2 AND (?3 IS NULL OR context_id = ?3)",
+        )
+        .bind(agent)
+        .bind(owner)
+        .bind(context_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n)
+    }
+
+    /// Forgets task owners recorded before `older_than` (RFC 3339, the
+    /// format above), then context owners recorded before it that no
+    /// remaining task belongs to. Returns how many rows went in all.
+    ///
+    /// A context outlives its old claim while any of its tasks is kept, so
+    /// retention does not free a context still in use for another caller to
+    /// claim. Once forgotten, a task or context has no owner: callers must
+    /// treat that as "not yours", never as "anyone's".
+    pub async fn prune_ownership(&self, older_than: &str) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let tasks = sqlx::query("DELETE FROM task_owners WHERE created_at < ?1")
+            .bind(older_than)
+            .execute(&mut *tx)
+            .await?;
+        let contexts = sqlx::query(
+            "DELETE FROM context_owners WHERE created_at < ?1
+               AND (agent, context_id) NOT IN
+                   (SELECT agent, context_id FROM task_owners WHERE context_id IS NOT NULL)",
+        )
+        .bind(older_than)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(tasks.rows_affected() + contexts.rows_affected())
+    }
+}
+
+#[cfg(test)]
+mod tests;
