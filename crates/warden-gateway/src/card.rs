@@ -59,7 +59,39 @@ pub fn rewrite(card: &Value, gateway_url: &str) -> Value {
         }
     }
     obj.remove("signatures");
+    declare_skill_extension(obj);
     out
+}
+
+/// Declares the Warden skill extension in `capabilities.extensions`: the
+/// gateway reads it to know which skill a message is for.
+fn declare_skill_extension(card: &mut serde_json::Map<String, Value>) {
+    let caps = card
+        .entry("capabilities")
+        .or_insert_with(|| Value::Object(Default::default()));
+    let Some(caps) = caps.as_object_mut() else {
+        return;
+    };
+    let exts = caps
+        .entry("extensions")
+        .or_insert_with(|| Value::Array(Vec::new()));
+    let Some(exts) = exts.as_array_mut() else {
+        return;
+    };
+    let uri = warden_a2a::SKILL_EXTENSION;
+    if exts
+        .iter()
+        .any(|e| e.get("uri").and_then(Value::as_str) == Some(uri))
+    {
+        return;
+    }
+    exts.push(serde_json::json!({
+        "uri": uri,
+        "description": "Warden: name the skill a message is for in metadata[uri] (a skill id), \
+            and list this URI in message.extensions. Alternatively call \
+            {url}/skills/{skill}. Agents with one skill need neither.",
+        "required": false,
+    }));
 }
 
 /// A strong `ETag` over the exact bytes served.

@@ -10,7 +10,13 @@ use warden_a2a::{A2aError, Binding};
 /// An error answered by the gateway, in the binding the caller used.
 pub fn error(binding: Binding, err: &A2aError, jsonrpc_id: &Value) -> Response {
     let (status, body) = match binding {
-        // JSON-RPC errors travel with HTTP 200, as the binding and the SDKs do.
+        // JSON-RPC errors travel with HTTP 200, as the binding and the SDKs
+        // do; except rate limits, whose 429 and `Retry-After` every HTTP
+        // client and proxy understands.
+        Binding::JsonRpc if err.kind == warden_a2a::ErrorKind::RateLimited => (
+            StatusCode::TOO_MANY_REQUESTS,
+            err.jsonrpc_response(jsonrpc_id),
+        ),
         Binding::JsonRpc => (StatusCode::OK, err.jsonrpc_response(jsonrpc_id)),
         Binding::Rest => (err.http_status(), err.rest_body()),
     };

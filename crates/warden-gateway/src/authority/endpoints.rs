@@ -101,10 +101,29 @@ fn form(body: &[u8]) -> Result<std::collections::BTreeMap<String, String>, OAuth
 pub async fn token(
     State(state): State<GatewayState>,
     peer: Option<axum::Extension<std::sync::Arc<crate::listener::PeerCertificate>>>,
+    source: Option<axum::Extension<axum::extract::ConnectInfo<std::net::SocketAddr>>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let peer = peer.map(|axum::Extension(p)| p);
+    // The per-address limit holds here too: client authentication must not
+    // be a free guessing ground.
+    if let Some(axum::Extension(axum::extract::ConnectInfo(addr))) = source
+        && let Err(r) = state.authz.check_source(addr.ip()).await
+    {
+        let mut resp = oauth_error(&OAuthError::new(
+            "temporarily_unavailable",
+            "rate limit exceeded; retry later",
+        ));
+        *resp.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        for (name, value) in &r.headers {
+            if let Ok(v) = HeaderValue::from_str(value) {
+                resp.headers_mut()
+                    .insert(http::HeaderName::from_static(name), v);
+            }
+        }
+        return resp;
+    }
     let mut resp = match issue(&state, &headers, &body, peer.as_deref()).await {
         Ok(v) => json_response(StatusCode::OK, &v),
         Err(e) => oauth_error(&e),
