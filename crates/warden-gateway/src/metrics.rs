@@ -29,8 +29,16 @@ pub struct AgentLabels {
     pub agent: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: String,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
+    /// Authorisation refusals by reason class (never skill or rule names:
+    /// those are in the audit log, and would make the label set unbounded).
+    pub authz_refusals: Family<ReasonLabels, Counter>,
     pub requests: Family<RequestLabels, Counter>,
     pub latency: Family<OpLabels, Histogram>,
     pub open_streams: Family<AgentLabels, Gauge>,
@@ -55,7 +63,13 @@ impl Metrics {
         });
         let open_streams = Family::<AgentLabels, Gauge>::default();
         let audit_dropped = Counter::default();
+        let authz_refusals = Family::<ReasonLabels, Counter>::default();
         let mut registry = Registry::with_prefix("warden");
+        registry.register(
+            "authz_refusals",
+            "Calls refused by authorisation or rate limits, by reason class",
+            authz_refusals.clone(),
+        );
         registry.register(
             "requests",
             "A2A requests by agent, operation and outcome",
@@ -77,6 +91,7 @@ impl Metrics {
             audit_dropped.clone(),
         );
         Self {
+            authz_refusals,
             requests,
             latency,
             open_streams,
@@ -119,5 +134,23 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+impl Metrics {
+    /// Counts an authorisation refusal under its reason class: the audit
+    /// reason up to its first `:`, except rate limits, which keep the
+    /// (closed) name of the limit.
+    pub fn authz_refused(&self, reason: &str) {
+        let class = match reason.split_once(':') {
+            Some(("rate_limited", _)) => reason,
+            Some((class, _)) => class,
+            None => reason,
+        };
+        self.authz_refusals
+            .get_or_create(&ReasonLabels {
+                reason: class.to_string(),
+            })
+            .inc();
     }
 }

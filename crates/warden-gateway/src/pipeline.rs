@@ -92,6 +92,7 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
     }
     // Per-address rate limit, before any work on the caller's behalf.
     if let Err(r) = state.authz.check_source(source).await {
+        state.metrics.authz_refused(&r.reason);
         let event = AuditEvent::new(None, source, Outcome::Refused).with_reason(r.reason.clone());
         record(state, &event, started);
         return with_headers(respond::error(binding, &r.error, &Value::Null), &r.headers);
@@ -264,6 +265,7 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
     {
         Ok(p) => p,
         Err(r) => {
+            state.metrics.authz_refused(&r.reason);
             let mut event = AuditEvent::new(Some(agent), source, Outcome::Refused)
                 .with_op(&op)
                 .with_principal(&principal)
