@@ -20,7 +20,7 @@ pub enum ScopeSource {
     /// Its grants (what a Warden token minted without a scope carries).
     Granted,
     /// Neither: another issuer's token, or no credential.
-    None,
+    Absent,
 }
 
 /// What was looked up for the decision.
@@ -71,6 +71,12 @@ impl Explained {
             }),
         };
         let now = ctx.now;
+        let found: Vec<Value> = self
+            .lookups
+            .grants
+            .iter()
+            .map(|g| grants::grant_json(g, now))
+            .collect();
         let parts: Vec<Value> = ctx
             .parts
             .iter()
@@ -94,7 +100,7 @@ impl Explained {
                     "scopesFrom": match self.scope_source {
                         ScopeSource::Given => "given",
                         ScopeSource::Granted => "grants",
-                        ScopeSource::None => "none",
+                        ScopeSource::Absent => "none",
                     },
                     "method": ctx.caller.method,
                     "source": ctx.caller.source.to_string(),
@@ -113,7 +119,7 @@ impl Explained {
                 "now": now,
             },
             "facts": {
-                "grants": self.lookups.grants.iter().map(|g| grants::grant_json(g, now)).collect::<Vec<_>>(),
+                "grants": found,
                 "callerQuarantined": self.lookups.caller_quarantined,
                 "agentQuarantined": self.lookups.agent_quarantined,
                 "taskOwner": self.lookups.task_owner,
@@ -127,13 +133,7 @@ impl Explained {
         let ctx = &self.ctx;
         let me = ctx.caller.key();
         let mut lines = vec![format!("decision    {}", self.verdict())];
-        lines.push(match &self.decision {
-            Ok(a) => match &a.grant {
-                Some(g) => format!("model       allow  grant {g}; new tasks are owned by {}", a.owner),
-                None => "model       allow  authentication is off (auth.mode = \"off-insecure\"): no grants apply".into(),
-            },
-            Err(d) => format!("model       deny   {}: {}", d.reason(), self.describe(d)),
-        });
+        lines.push(format!("model       {}", self.model_line()));
         let verdict = &self.rules.verdict;
         lines.push(if self.decision.is_ok() {
             format!(
@@ -167,7 +167,7 @@ impl Explained {
         let from = match self.scope_source {
             ScopeSource::Given => "as given",
             ScopeSource::Granted => "from its grants: no --scope given",
-            ScopeSource::None => "no --scope given",
+            ScopeSource::Absent => "no --scope given",
         };
         lines.push(format!("scopes      {scopes} ({from})"));
         let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
@@ -261,6 +261,21 @@ impl Explained {
             lines.push(table(&["RULE", "EFFECT", "OUTCOME"], &rows));
         }
         lines.join("\n")
+    }
+
+    /// The built-in model's verdict, and why.
+    fn model_line(&self) -> String {
+        match &self.decision {
+            Ok(Allowed {
+                grant: Some(g),
+                owner,
+            }) => format!("allow  grant {g}; new tasks are owned by {owner}"),
+            Ok(Allowed { grant: None, .. }) => {
+                "allow  authentication is off (auth.mode = \"off-insecure\"): no grants apply"
+                    .into()
+            }
+            Err(d) => format!("deny   {}: {}", d.reason(), self.describe(d)),
+        }
     }
 
     /// A denial in words, for the operator (never shown to callers).

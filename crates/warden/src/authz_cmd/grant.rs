@@ -15,7 +15,7 @@ Examples:
   warden grant add planner echo --skills echo
   warden grant add planner payments --skills pay,refund --ops send,get --ttl 8h
   warden grant add ops-bot slow --skills '*' --ops all --note 'incident 4711'
-  warden grant add 'https://idp.example.com#svc-7' echo --skills echo   # an external issuer's subject
+  warden grant add 'https://idp.example.com#svc-7' echo --skills echo  # another issuer's
   warden grant add reviewer echo --skills '*' --ops get,cancel --tasks-of planner
 
 Operations: send (SendMessage, SendStreamingMessage), get, list, cancel,
@@ -69,7 +69,10 @@ pub enum GrantCommand {
     #[command(after_help = REVOKE_EXAMPLES)]
     Revoke {
         /// The grant id (`g_…`, from `warden grant list`).
-        #[arg(required_unless_present_all = ["caller", "target"], conflicts_with_all = ["caller", "target"])]
+        #[arg(
+            required_unless_present_all = ["caller", "target"],
+            conflicts_with_all = ["caller", "target"]
+        )]
         id: Option<String>,
         /// With --target: revoke every grant from this caller.
         #[arg(long, requires = "target")]

@@ -68,7 +68,7 @@ pub enum PolicyCommand {
     /// and context owners) and its policy file ([authz] policy_file, or
     /// --policy); changes nothing.
     #[command(after_help = EXPLAIN_EXAMPLES)]
-    Explain(ExplainArgs),
+    Explain(Box<ExplainArgs>),
 }
 
 #[derive(Debug, clap::Args)]
@@ -199,7 +199,7 @@ pub async fn run(cmd: PolicyCommand) -> ExitCode {
             println!("{line}");
             true
         }),
-        PolicyCommand::Explain(args) => explain(args).await,
+        PolicyCommand::Explain(args) => explain(*args).await,
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,
@@ -230,6 +230,15 @@ fn check(file: &Path) -> Result<String, String> {
 /// Decides and prints; returns whether the call would be allowed.
 async fn explain(args: ExplainArgs) -> Result<bool, String> {
     let config = config_of(&args.instance)?;
+    // Explaining against a store that is not there would only say "no
+    // grant": refuse instead (and do not create one).
+    let db = config.gateway.data_dir.join("warden.db");
+    if !db.exists() {
+        return Err(format!(
+            "no store at {}: pass the instance's --data-dir or --config",
+            db.display()
+        ));
+    }
     let store = open_store(&config).await?;
     let failed = |e: warden_store::StoreError| format!("the store failed: {e}");
     let own_issuer = store
@@ -263,7 +272,7 @@ async fn explain(args: ExplainArgs) -> Result<bool, String> {
             .unwrap_or_default();
         ScopeSource::Granted
     } else {
-        ScopeSource::None
+        ScopeSource::Absent
     };
     let ctx = DecisionContext {
         caller,

@@ -9,7 +9,7 @@ use std::process::Output;
 use reqwest::Method as M;
 use serde_json::{Value, json};
 
-use crate::support::{Running, Spy, client, gateway, up, warden};
+use crate::support::{Running, Spy, client, gateway, up, user_message, warden};
 
 /// Runs `warden ARGS… <instance>` and returns the whole outcome (the
 /// support helper asserts success; these tests look at failures too).
@@ -449,7 +449,8 @@ async fn authz_admin_policy_explain_exit_codes() {
 
     // Denied by the built-in model: a skill not granted, a scope not held,
     // an agent without a grant, a quarantined agent.
-    let o = run(&w, &[&base[..], &["--skill", "pay"]].concat()).await;
+    let without_skill = &base[..base.len() - 2];
+    let o = run(&w, &[without_skill, &["--skill", "pay"]].concat()).await;
     assert_eq!(code(&o), Some(1));
     assert!(
         stdout(&o).contains("skill_not_granted:pay"),
@@ -529,6 +530,22 @@ async fn authz_admin_policy_explain_exit_codes() {
         let o = run(&w, &args).await;
         assert_eq!(code(&o), Some(2), "{args:?}: {}{}", stdout(&o), stderr(&o));
     }
+
+    // Another instance's data directory that holds no store.
+    let empty = tempfile::tempdir().expect("dir");
+    let o = warden()
+        .args(base)
+        .arg("--data-dir")
+        .arg(empty.path())
+        .output()
+        .await
+        .expect("run");
+    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("no store"), "{}", stderr(&o));
+    assert!(
+        !empty.path().join("warden.db").exists(),
+        "explaining creates nothing"
+    );
 
     // `policy check`.
     let o = warden()
@@ -763,6 +780,23 @@ async fn authz_admin_api_grants_quarantine_and_policy_reload() {
         "{v}"
     );
 
+    // A quarantined agent is refused from the next call on.
+    let message = json!({"message": user_message("are you there?")});
+    let v = w.rpc("echo", "SendMessage", message.clone()).await;
+    assert!(v.get("result").is_some(), "{v}");
+    let body = json!({"agent": "echo", "reason": "misbehaving"});
+    let (status, _) = admin(&w, M::POST, "/quarantine", t, Some(body)).await;
+    assert_eq!(status, 201);
+    let v = w.rpc("echo", "SendMessage", message.clone()).await;
+    assert!(
+        v.get("error").is_some() && v.to_string().contains("quarantined"),
+        "{v}"
+    );
+    let (status, _) = admin(&w, M::DELETE, "/quarantine/echo", t, None).await;
+    assert_eq!(status, 204);
+    let v = w.rpc("echo", "SendMessage", message).await;
+    assert!(v.get("result").is_some(), "{v}");
+
     // Policy reload: `warden up` has no policy file.
     let (status, v) = admin(&w, M::POST, "/policy/reload", t, None).await;
     assert_eq!((status, v), (200, json!({"rules": 0, "file": null})));
@@ -784,6 +818,8 @@ async fn authz_admin_api_grants_quarantine_and_policy_reload() {
         [
             "grant.add",
             "grant.revoke",
+            "quarantine.add",
+            "quarantine.remove",
             "quarantine.add",
             "quarantine.remove",
             "policy.reload"
@@ -828,4 +864,41 @@ async fn authz_admin_api_reloads_the_policy_file() {
     std::fs::write(&policy, "").expect("write");
     let (status, v) = admin(&w, M::POST, "/policy/reload", t, None).await;
     assert_eq!((status, &v["rules"]), (200, &json!(0)), "{v}");
+}
+
+#[tokio::test]
+async fn authz_admin_api_quarantine_closes_open_streams() {
+    use futures_util::StreamExt;
+    // Ten steps five seconds apart: left alone, the stream lasts 50 s.
+    let w = up(&["--step-interval-ms", "5000"]).await;
+    let token = admin_token(w.dir.path());
+    let r = client()
+        .post(format!("{}/agents/slow", w.gateway))
+        .bearer_auth(w.token("slow").await)
+        .header("A2A-Version", "1.0")
+        .header("Accept", "text/event-stream")
+        .json(
+            &json!({"jsonrpc": "2.0", "id": 1, "method": "SendStreamingMessage",
+                      "params": {"message": user_message("10")}}),
+        )
+        .send()
+        .await
+        .expect("open the stream");
+    assert_eq!(r.status(), 200);
+    let mut chunks = r.bytes_stream();
+    let first = tokio::time::timeout(std::time::Duration::from_secs(30), chunks.next())
+        .await
+        .expect("a first event");
+    assert!(first.is_some_and(|c| c.is_ok()), "the stream is open");
+
+    let started = std::time::Instant::now();
+    let body = json!({"agent": "slow", "reason": "runaway"});
+    let (status, v) = admin(&w, M::POST, "/quarantine", Some(&token), Some(body)).await;
+    assert_eq!(status, 201, "{v}");
+    let ended = tokio::time::timeout(std::time::Duration::from_secs(20), async {
+        while let Some(Ok(_)) = chunks.next().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream is closed, not left to run");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
 }

@@ -348,8 +348,28 @@ async fn quarantine_applies_at_once_and_twice_is_a_conflict() {
         "{v}"
     );
 
+    // An external issuer's subject, named as grants name it, percent-encoded
+    // in the path.
+    let external = "https://idp.example.com/tenant#svc-7";
+    let body = json!({"agent": external, "reason": "stolen token"}).to_string();
+    let (s, _, v) = call(&app, Method::POST, "/admin/v1/quarantine", t, Some(&body)).await;
+    assert_eq!(s, StatusCode::CREATED, "{v}");
+    assert!(state.authz.is_quarantined(external));
+    let path = "/admin/v1/quarantine/https%3A%2F%2Fidp.example.com%2Ftenant%23svc-7";
+    let (s, _, v) = call(&app, Method::DELETE, path, t, None).await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    assert!(!state.authz.is_quarantined(external));
+
     let names: Vec<String> = changes(&state).await.into_iter().map(|(a, _)| a).collect();
-    assert_eq!(names, ["quarantine.remove", "quarantine.add"]);
+    assert_eq!(
+        names,
+        [
+            "quarantine.remove",
+            "quarantine.add",
+            "quarantine.remove",
+            "quarantine.add"
+        ]
+    );
 }
 
 #[tokio::test]
