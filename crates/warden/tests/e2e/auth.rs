@@ -873,9 +873,11 @@ async fn an_external_issuers_tokens_are_accepted_once_with_allowed_algorithms_on
     ))
     .await;
     // External callers are granted by issuer and subject, like any other.
-    let caller = format!("{ISS}#ext-agent");
-    w.cli(&["grant", "add", &caller, "spy", "--skills", "spy"])
-        .await;
+    for iss in [ISS, "https://other.example"] {
+        let caller = format!("{iss}#ext-agent");
+        w.cli(&["grant", "add", &caller, "spy", "--skills", "spy"])
+            .await;
+    }
     let claims = |iss: &str, jti: &str| {
         let now = unix_now();
         json!({"iss": iss, "sub": "ext-agent", "aud": AUD, "iat": now, "exp": now + 120, "jti": jti, "scope": "spy"})
