@@ -96,7 +96,7 @@ impl AuditEvent {
     }
 
     pub fn with_principal(mut self, p: &crate::auth::Principal) -> Self {
-        self.principal = Some(p.subject.clone());
+        self.principal = Some(p.key());
         self
     }
 

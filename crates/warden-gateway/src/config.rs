@@ -593,6 +593,9 @@ impl Config {
     /// TLS certificates and keys), so `warden config check` catches them
     /// before the gateway starts.
     pub fn check_files(&self, path: &Path) -> Result<(), ConfigError> {
+        if let Some(policy) = &self.authz.policy_file {
+            crate::authz::load_rules(policy)?;
+        }
         for (i, iss) in self.auth.issuers.iter().enumerate() {
             let text = match (&iss.jwks, &iss.jwks_file) {
                 (Some(t), _) => t.clone(),

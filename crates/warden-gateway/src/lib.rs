@@ -107,17 +107,38 @@ impl GatewayState {
                 .await?,
         );
         authz.spawn_watcher();
+        let metrics = Metrics::new();
+        spawn_limiter_metrics(Arc::clone(&authz), metrics.clone());
         Ok(Self {
             authz,
             public_url,
             config: Arc::new(config),
             upstreams,
-            metrics: Metrics::new(),
+            metrics,
             audit: AuditSink::start(store.clone()),
             store,
             auth: Arc::new(auth),
         })
     }
+}
+
+/// Exports the rate limiter's size and evictions every few seconds.
+fn spawn_limiter_metrics(authz: Arc<authz::Authorizer>, metrics: Metrics) {
+    tokio::spawn(async move {
+        let mut seen = 0u64;
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            tick.tick().await;
+            let (keys, evicted) = authz.limiter_stats();
+            metrics
+                .rate_limit_keys
+                .set(i64::try_from(keys).unwrap_or(i64::MAX));
+            metrics
+                .rate_limit_evictions
+                .inc_by(evicted.saturating_sub(seen));
+            seen = evicted;
+        }
+    });
 }
 
 /// The token authority of a data directory: its key ring (generated on first

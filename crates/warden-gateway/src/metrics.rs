@@ -39,6 +39,10 @@ pub struct Metrics {
     /// Authorisation refusals by reason class (never skill or rule names:
     /// those are in the audit log, and would make the label set unbounded).
     pub authz_refusals: Family<ReasonLabels, Counter>,
+    /// Keys the local rate limiter holds, and how many it had to evict
+    /// while not idle (each starts afresh: see the limiter's docs).
+    pub rate_limit_keys: Gauge,
+    pub rate_limit_evictions: Counter,
     pub requests: Family<RequestLabels, Counter>,
     pub latency: Family<OpLabels, Histogram>,
     pub open_streams: Family<AgentLabels, Gauge>,
@@ -64,11 +68,23 @@ impl Metrics {
         let open_streams = Family::<AgentLabels, Gauge>::default();
         let audit_dropped = Counter::default();
         let authz_refusals = Family::<ReasonLabels, Counter>::default();
+        let rate_limit_keys = Gauge::default();
+        let rate_limit_evictions = Counter::default();
         let mut registry = Registry::with_prefix("warden");
         registry.register(
             "authz_refusals",
             "Calls refused by authorisation or rate limits, by reason class",
             authz_refusals.clone(),
+        );
+        registry.register(
+            "rate_limit_keys",
+            "Keys held by the local rate limiter",
+            rate_limit_keys.clone(),
+        );
+        registry.register(
+            "rate_limit_evictions",
+            "Rate-limit keys evicted before their bucket was full again (the limiter is at max_keys)",
+            rate_limit_evictions.clone(),
         );
         registry.register(
             "requests",
@@ -92,6 +108,8 @@ impl Metrics {
         );
         Self {
             authz_refusals,
+            rate_limit_keys,
+            rate_limit_evictions,
             requests,
             latency,
             open_streams,

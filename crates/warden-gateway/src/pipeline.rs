@@ -166,6 +166,28 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
             &Value::Null,
         );
     };
+    // 5a. Admission: quarantine and a grant for this agent, before the body
+    // is read (see `Authorizer::admit`).
+    if let Err(r) = state
+        .authz
+        .admit(
+            &principal,
+            &state.auth.authority.issuer,
+            &upstream.config.name,
+            now,
+        )
+        .await
+    {
+        state.metrics.authz_refused(&r.reason);
+        let mut event = AuditEvent::new(Some(&upstream.config.name), source, Outcome::Refused)
+            .with_principal(&principal)
+            .with_reason(r.reason.clone());
+        event.detail = Some(serde_json::json!({
+            "decision": "deny", "reason": r.reason, "rule": r.rule,
+        }));
+        record(state, &event, started);
+        return with_headers(respond::error(binding, &r.error, &Value::Null), &r.headers);
+    }
     if card_path {
         return serve_card(
             state,

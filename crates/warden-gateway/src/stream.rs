@@ -127,8 +127,10 @@ pub fn relay(
                                 tracing::warn!(cap = s.limits.max_event_bytes, "closing an SSE stream: event over the size cap");
                                 return None;
                             }
-                            if let Some(tap) = s.hooks.tap.as_mut() {
-                                tap.observe(&chunk).await;
+                            if let Some(tap) = s.hooks.tap.as_mut()
+                                && !tap.observe(&chunk).await
+                            {
+                                return None;
                             }
                             Some((Ok(chunk), s))
                         }

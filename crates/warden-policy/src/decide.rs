@@ -102,6 +102,14 @@ pub fn decide(ctx: &DecisionContext, facts: &Facts<'_>) -> Result<Allowed, Denia
         by = check_skill(ctx, &allowing)?.clone();
     }
     let mut owner = me.clone();
+    // Task operations always name a task; one that does not reaches no task.
+    let needs_task = matches!(
+        class,
+        OpClass::Get | OpClass::Cancel | OpClass::Subscribe | OpClass::Push
+    );
+    if needs_task && ctx.task_id.is_none() {
+        return Err(Denial::TaskNotFound);
+    }
     if ctx.task_id.is_some() {
         let task_owner = facts.task_owner.ok_or(Denial::TaskNotFound)?;
         if task_owner != me {

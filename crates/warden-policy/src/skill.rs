@@ -6,7 +6,9 @@
 //! 2. the per-skill route `/agents/{name}/skills/{skill}/…`;
 //! 3. an agent whose card lists exactly one skill implies it.
 //!
-//! A skill the agent's card does not list is refused when the card is known.
+//! A named skill is not checked against the card: an agent may have skills
+//! its public card does not show (its extended card), and the grant and the
+//! scope decide what a caller may use anyway.
 
 use serde_json::Value;
 use warden_a2a::SKILL_EXTENSION;
@@ -40,8 +42,6 @@ pub enum SkillError {
     Missing,
     #[error("the message names skill {named:?} but the route names {route:?}")]
     Conflict { named: String, route: String },
-    #[error("agent has no skill {0:?}")]
-    Unknown(String),
 }
 
 /// What is known when the skill is determined.
@@ -53,7 +53,8 @@ pub struct SkillInputs<'a> {
     pub extensions: &'a [String],
     /// The `{skill}` of a per-skill route.
     pub route: Option<&'a str>,
-    /// The skill ids of the agent's card, when the card is known.
+    /// The skill ids of the agent's public card, when it is known (only to
+    /// imply a single skill).
     pub card_skills: Option<&'a [String]>,
 }
 
@@ -71,7 +72,7 @@ pub fn determine(input: SkillInputs<'_>) -> Result<Option<(String, SkillSource)>
         None if listed => return Err(SkillError::Missing),
         None => None,
     };
-    let found = match (named, input.route) {
+    Ok(match (named, input.route) {
         (Some(n), Some(r)) if n != r => {
             return Err(SkillError::Conflict {
                 named: n,
@@ -84,13 +85,7 @@ pub fn determine(input: SkillInputs<'_>) -> Result<Option<(String, SkillSource)>
             Some([only]) => Some((only.clone(), SkillSource::OnlySkill)),
             _ => None,
         },
-    };
-    if let (Some((skill, _)), Some(known)) = (&found, input.card_skills)
-        && !known.iter().any(|k| k == skill)
-    {
-        return Err(SkillError::Unknown(skill.clone()));
-    }
-    Ok(found)
+    })
 }
 
 #[cfg(test)]
@@ -164,7 +159,7 @@ mod tests {
     }
 
     #[test]
-    fn a_single_skill_is_implied_and_unknown_skills_refused() {
+    fn a_single_skill_is_implied_and_named_skills_are_not_checked_against_the_card() {
         let one = vec!["echo".to_string()];
         let two = vec!["echo".to_string(), "shout".to_string()];
         let got = determine(SkillInputs {
@@ -182,6 +177,6 @@ mod tests {
             card_skills: Some(&two),
             ..Default::default()
         });
-        assert_eq!(got, Err(SkillError::Unknown("whisper".into())));
+        assert_eq!(got, Ok(Some(("whisper".into(), SkillSource::Route))));
     }
 }

@@ -327,7 +327,12 @@ impl Authenticator {
         // with that client certificate; the TLS handshake proved possession
         // of its key, so such a token may be used again within its lifetime.
         if check_cert_binding(&claims, req.peer_cert)? {
-            return Ok(principal(&claims, AuthMethod::Bearer, req.source));
+            return Ok(principal(
+                &claims,
+                AuthMethod::Bearer,
+                req.source,
+                &self.authority.issuer,
+            ));
         }
         // Plain bearer tokens are single-use: remember the id until expiry.
         let id = format!("{}\n{}", claims.iss, claims.jti);
@@ -339,7 +344,12 @@ impl Authenticator {
                 return Err(AuthError::Unavailable);
             }
         }
-        Ok(principal(&claims, AuthMethod::Bearer, req.source))
+        Ok(principal(
+            &claims,
+            AuthMethod::Bearer,
+            req.source,
+            &self.authority.issuer,
+        ))
     }
 
     /// A DPoP-bound token (RFC 9449): reusable within its lifetime, each use
@@ -368,7 +378,12 @@ impl Authenticator {
             .map_err(AuthError::Dpop)?;
         // Bound to a certificate as well: that must match too.
         check_cert_binding(&claims, req.peer_cert)?;
-        Ok(principal(&claims, AuthMethod::Dpop, req.source))
+        Ok(principal(
+            &claims,
+            AuthMethod::Dpop,
+            req.source,
+            &self.authority.issuer,
+        ))
     }
 
     /// Verifies a DPoP proof (also for the token endpoint), against the
@@ -475,6 +490,7 @@ impl Authenticator {
         Ok(Principal {
             subject: record.subject,
             issuer: self.authority.issuer.clone(),
+            local: true,
             scopes,
             method: AuthMethod::ApiKey,
             token_id: Some(record.id),
@@ -484,10 +500,11 @@ impl Authenticator {
     }
 }
 
-fn principal(claims: &Claims, method: AuthMethod, source: IpAddr) -> Principal {
+fn principal(claims: &Claims, method: AuthMethod, source: IpAddr, own: &str) -> Principal {
     Principal {
         subject: claims.sub.clone().unwrap_or_default(),
         issuer: claims.iss.clone(),
+        local: claims.iss == own,
         scopes: claims.scope.clone(),
         method,
         token_id: Some(claims.jti.clone()),

@@ -30,6 +30,10 @@ impl AuthMethod {
 pub struct Principal {
     pub subject: String,
     pub issuer: String,
+    /// Whether `issuer` is Warden's own authority (its tokens and API keys);
+    /// grants, ownership and the audit log name other issuers' callers
+    /// `ISSUER#SUBJECT`.
+    pub local: bool,
     /// Skill ids the credential carries.
     pub scopes: Vec<String>,
     pub method: AuthMethod,
@@ -46,11 +50,24 @@ impl Principal {
         Self {
             subject: "anonymous".into(),
             issuer: String::new(),
+            local: true,
             scopes: Vec::new(),
             method: AuthMethod::Anonymous,
             token_id: None,
             source,
             peer: None,
+        }
+    }
+}
+
+impl Principal {
+    /// The name grants, task ownership, quarantine and the audit log know
+    /// this caller by.
+    pub fn key(&self) -> String {
+        if self.local {
+            self.subject.clone()
+        } else {
+            format!("{}#{}", self.issuer, self.subject)
         }
     }
 }

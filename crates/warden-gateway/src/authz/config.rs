@@ -34,11 +34,12 @@ impl Default for AuthzSection {
 }
 
 /// One GCRA limit: `rate` is `N/s`, `N/m` or `N/h` (or `off`), `burst` the
-/// most calls allowed at once.
+/// most calls allowed at once (required unless the limit is `off`).
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSpec {
     pub rate: String,
+    #[serde(default)]
     pub burst: u32,
 }
 
@@ -54,6 +55,9 @@ impl LimitSpec {
     pub fn quota(&self) -> Result<Option<Quota>, String> {
         if self.rate == "off" {
             return Ok(None);
+        }
+        if self.burst == 0 {
+            return Err(format!("rate {:?} needs a burst of at least 1", self.rate));
         }
         Quota::parse(&self.rate, self.burst)
             .map(Some)
@@ -81,8 +85,9 @@ pub struct RateLimitSection {
     /// Open SSE streams one caller may hold at once.
     #[serde(default = "d_streams")]
     pub max_streams_per_principal: u32,
-    /// Most keys remembered per limiter; past it, idle keys are dropped
-    /// first, then arbitrary ones (which start afresh).
+    /// Most keys the rate limiter remembers, all four kinds together; past
+    /// it, keys whose bucket is full again are dropped first, then those
+    /// closest to full (which start afresh).
     #[serde(default = "d_keys")]
     pub max_keys: usize,
 }

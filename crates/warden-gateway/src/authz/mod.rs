@@ -330,20 +330,39 @@ impl Authorizer {
         }
     }
 
-    /// Decides one parsed call.
-    pub async fn authorise(&self, ask: Ask<'_>) -> Result<Permit, Refusal> {
-        let unavailable = |what: &str| {
-            Refusal::new(
-                A2aError::new(
-                    ErrorKind::Unavailable,
-                    "authorisation cannot be decided right now",
-                ),
-                format!("authz_unavailable:{what}"),
-            )
-        };
+    /// Admission, right after authentication and before the body is read:
+    /// a caller without a grant in force for this agent gets the answer an
+    /// unknown agent gets, whatever its body holds, so neither parse errors
+    /// nor skill checks tell it which agents exist. (Quarantine is decided
+    /// with the rest, once the request id can be echoed.)
+    pub async fn admit(
+        &self,
+        principal: &Principal,
+        own_issuer: &str,
+        agent: &str,
+        now: u64,
+    ) -> Result<(), Refusal> {
         // A change made elsewhere (the CLI revoking a grant) holds from the
         // very next call: one primary-key read decides whether to reload.
         self.refresh().await.map_err(|_| unavailable("store"))?;
+        if !self.enforce {
+            return Ok(());
+        }
+        let me = caller_of(principal, own_issuer).key();
+        let granted = self
+            .current()
+            .grants(&me, agent)
+            .iter()
+            .any(|g| g.active_at(now));
+        if granted {
+            Ok(())
+        } else {
+            Err(refusal_for(&Denial::NoGrant, None, agent))
+        }
+    }
+
+    /// Decides one parsed call (after [`Authorizer::admit`]).
+    pub async fn authorise(&self, ask: Ask<'_>) -> Result<Permit, Refusal> {
         let snapshot = self.current();
         let caller = caller_of(ask.principal, ask.own_issuer);
         let me = caller.key();
@@ -411,7 +430,8 @@ impl Authorizer {
             context_owner: context_owner.as_deref(),
             enforce: self.enforce,
         };
-        let allowed = warden_policy::decide(&ctx, &facts).map_err(|d| refusal_for(&d, &ctx))?;
+        let allowed = warden_policy::decide(&ctx, &facts)
+            .map_err(|d| refusal_for(&d, ctx.task_id.as_deref(), &ctx.agent))?;
         let verdict = self.current_rules().evaluate(&ctx);
         if !verdict.is_allowed() {
             let mut r = Refusal::new(
@@ -487,7 +507,7 @@ impl Authorizer {
                 .await
                 .map_err(|_| unavailable("store"))?;
             if owner != allowed.owner {
-                return Err(refusal_for(&Denial::ContextNotJoinable, &ctx));
+                return Err(refusal_for(&Denial::ContextNotJoinable, None, &ctx.agent));
             }
         }
         Ok(Permit {
@@ -518,12 +538,22 @@ impl Authorizer {
     }
 }
 
+fn unavailable(what: &str) -> Refusal {
+    Refusal::new(
+        A2aError::new(
+            ErrorKind::Unavailable,
+            "authorisation cannot be decided right now",
+        ),
+        format!("authz_unavailable:{what}"),
+    )
+}
+
 /// The decision context's view of a principal.
 pub fn caller_of(p: &Principal, own_issuer: &str) -> Caller {
     Caller {
         subject: p.subject.clone(),
         issuer: p.issuer.clone(),
-        local: p.issuer == own_issuer || p.method == crate::auth::AuthMethod::Anonymous,
+        local: p.local || p.issuer == own_issuer,
         scopes: p.scopes.clone(),
         method: p.method.as_str(),
         source: p.source,
@@ -537,20 +567,19 @@ pub fn caller_of(p: &Principal, own_issuer: &str) -> Caller {
 
 /// The answer for a denial. Unknown and foreign tasks get the very same
 /// bytes; a missing grant looks like an unknown agent.
-fn refusal_for(d: &Denial, ctx: &DecisionContext) -> Refusal {
+fn refusal_for(d: &Denial, task_id: Option<&str>, agent: &str) -> Refusal {
     let error = match d {
         Denial::NoGrant => {
             let mut r = Refusal::new(A2aError::not_found("no such agent or route"), d.reason());
             r.anonymous_id = true;
             return r;
         }
-        Denial::TaskNotFound => A2aError::task_not_found(format!(
-            "task {} not found",
-            ctx.task_id.as_deref().unwrap_or_default()
-        )),
+        Denial::TaskNotFound => {
+            A2aError::task_not_found(format!("task {} not found", task_id.unwrap_or_default()))
+        }
         Denial::AgentQuarantined => A2aError::new(
             ErrorKind::Forbidden,
-            format!("agent {:?} is quarantined", ctx.agent),
+            format!("agent {agent:?} is quarantined"),
         ),
         Denial::CallerQuarantined => {
             A2aError::new(ErrorKind::Forbidden, "the calling agent is quarantined")
@@ -567,7 +596,7 @@ fn refusal_for(d: &Denial, ctx: &DecisionContext) -> Refusal {
             format!(
                 "name the skill: metadata[{:?}] with the URI in message.extensions, or the route /agents/{}/skills/{{skill}}",
                 warden_a2a::SKILL_EXTENSION,
-                ctx.agent
+                agent
             ),
         ),
         Denial::SkillNotGranted(s) | Denial::SkillNotInScope(s) => A2aError::new(
@@ -582,7 +611,8 @@ fn refusal_for(d: &Denial, ctx: &DecisionContext) -> Refusal {
     Refusal::new(error, d.reason())
 }
 
-fn load_rules(path: &std::path::Path) -> Result<(PolicyRules, SystemTime), ConfigError> {
+/// Reads and compiles a policy file (also for `warden config check`).
+pub fn load_rules(path: &std::path::Path) -> Result<(PolicyRules, SystemTime), ConfigError> {
     let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
         path: path.to_path_buf(),
         source,

@@ -213,22 +213,26 @@ impl TaskTap {
     }
 
     /// Looks at one chunk (awaiting the record when it completes an event
-    /// naming a task).
-    pub async fn observe(&mut self, chunk: &[u8]) {
+    /// naming a task). False when the owner could not be recorded: the
+    /// stream must end there, before the caller learns an unowned task id
+    /// (fails closed, like the non-streaming path).
+    pub async fn observe(&mut self, chunk: &[u8]) -> bool {
         if self.done {
-            return;
+            return true;
         }
         self.buf.extend_from_slice(chunk);
         while let Some(end) = event_end(&self.buf) {
             let event: Vec<u8> = self.buf.drain(..end).collect();
             if let Some(r) = event_task_ref(&event) {
                 if let Err(e) = record(&self.store, &self.agent, &self.owner, &r).await {
-                    tracing::error!(error = %e, "could not record a streamed task's owner");
+                    tracing::error!(error = %e, "could not record a streamed task's owner; closing the stream");
+                    self.done = true;
+                    return false;
                 }
                 if r.task_id.is_some() {
                     self.done = true;
                     self.buf = Vec::new();
-                    return;
+                    return true;
                 }
             }
         }
@@ -237,6 +241,7 @@ impl TaskTap {
             self.done = true;
             self.buf = Vec::new();
         }
+        true
     }
 }
 
