@@ -55,7 +55,10 @@ pub struct AuditEvent {
     /// Why (an `ErrorInfo.reason`, or the upstream HTTP status).
     pub reason: Option<String>,
     pub source: IpAddr,
-    /// The authenticated caller (`subject`, and `issuer` when not Warden's own).
+    /// The authenticated caller, by the name grants know it by
+    /// ([`Principal::key`](crate::auth::Principal::key)): the bare subject
+    /// for Warden's own issuer (its tokens and API keys), `ISSUER#SUBJECT`
+    /// for another issuer's. `admin` or `cli` for admin changes.
     pub principal: Option<String>,
     pub task_id: Option<String>,
     pub context_id: Option<String>,

@@ -24,8 +24,10 @@ pub enum QuarantineCommand {
     ///
     /// Whatever its grants, until the quarantine is removed; its open
     /// streams are closed, and the token endpoint issues it no tokens.
-    /// Running gateways apply it within their poll interval ([authz]
-    /// poll_interval_ms; at once through the admin API).
+    /// Gateways on the store refuse calls to and from it from their very
+    /// next call. They close its open streams when they notice the change:
+    /// on their next call or within [authz] poll_interval_ms, whichever
+    /// comes first (in the gateway whose admin API made it: at once).
     #[command(after_help = ADD_EXAMPLES)]
     Add {
         /// The agent: a gateway agent name, a registry agent id, or
