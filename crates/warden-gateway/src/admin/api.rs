@@ -601,8 +601,7 @@ mod tests {
 
     use super::*;
     use crate::Config;
-
-    const TOKEN: &str = "0123456789abcdef0123456789abcdef-test";
+    use crate::admin::test_support::{TOKEN, call};
 
     async fn app(dir: &std::path::Path) -> (Router, GatewayState) {
         let mut config = Config::parse("", std::path::Path::new("test")).expect("config");
@@ -613,35 +612,6 @@ mod tests {
         let state = GatewayState::open(config, store).await.expect("state");
         let token = AdminToken::from_secret(TOKEN).expect("token");
         (super::super::router(state.clone(), token), state)
-    }
-
-    async fn call(
-        app: &Router,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<&str>,
-    ) -> (StatusCode, HeaderMap, Value) {
-        let mut b = HttpRequest::builder().method(method).uri(path);
-        if let Some(t) = token {
-            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        if body.is_some() {
-            b = b.header(header::CONTENT_TYPE, "application/json");
-        }
-        let mut req = b
-            .body(Body::from(body.unwrap_or("").to_string()))
-            .expect("request");
-        req.extensions_mut()
-            .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-        let r = app.clone().oneshot(req).await.expect("answer");
-        let status = r.status();
-        let headers = r.headers().clone();
-        let bytes = axum::body::to_bytes(r.into_body(), 1 << 20)
-            .await
-            .expect("body");
-        let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        (status, headers, v)
     }
 
     #[tokio::test]

@@ -5,6 +5,8 @@
 
 pub mod api;
 mod authz_api;
+#[cfg(test)]
+mod test_support;
 pub mod token;
 
 use axum::Router;

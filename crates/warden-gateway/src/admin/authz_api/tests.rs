@@ -1,15 +1,9 @@
-use std::net::SocketAddr;
-
-use axum::body::Body;
-use axum::extract::ConnectInfo;
-use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use serde_json::{Value, json};
-use tower::ServiceExt;
 
 use crate::admin::AdminToken;
+use crate::admin::test_support::{TOKEN, call};
 use crate::{Config, GatewayState};
-
-const TOKEN: &str = "0123456789abcdef0123456789abcdef-test";
 
 /// The admin router on a fresh store; `policy` becomes `[authz] policy_file`.
 async fn app(dir: &std::path::Path, policy: Option<&str>) -> (axum::Router, GatewayState) {
@@ -29,35 +23,6 @@ async fn app(dir: &std::path::Path, policy: Option<&str>) -> (axum::Router, Gate
     let state = GatewayState::open(config, store).await.expect("state");
     let token = AdminToken::from_secret(TOKEN).expect("token");
     (crate::admin::router(state.clone(), token), state)
-}
-
-async fn call(
-    app: &axum::Router,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-    body: Option<&str>,
-) -> (StatusCode, HeaderMap, Value) {
-    let mut b = Request::builder().method(method).uri(path);
-    if let Some(t) = token {
-        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
-    }
-    if body.is_some() {
-        b = b.header(header::CONTENT_TYPE, "application/json");
-    }
-    let mut req = b
-        .body(Body::from(body.unwrap_or("").to_string()))
-        .expect("request");
-    req.extensions_mut()
-        .insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40000))));
-    let r = app.clone().oneshot(req).await.expect("answer");
-    let status = r.status();
-    let headers = r.headers().clone();
-    let bytes = axum::body::to_bytes(r.into_body(), 1 << 20)
-        .await
-        .expect("body");
-    let v = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, headers, v)
 }
 
 /// The admin changes on record, newest first.
