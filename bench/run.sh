@@ -16,10 +16,15 @@
 #   ROUNDS        [3]    direct/gateway pairs per scenario (order alternates)
 #   WARMUP        [3s]   unmeasured run before each scenario, each side
 #   LAT_DURATION  [5s]   each one-connection latency run ("0" skips them)
-#   SCENARIOS     [jsonrpc-send sse-stream rest-send echo-send apikey-send bearer-send]
+#   SCENARIOS     [jsonrpc-send sse-stream rest-send echo-send apikey-send bearer-send
+#                  authz-send fairness]
 #                 (apikey-send needs a build with authentication, bearer-send
-#                 one with `warden token mint --count`; each is left out by
-#                 default when the binary cannot run it)
+#                 one with `warden token mint --count`, authz-send and
+#                 fairness one with authorisation (`warden grant`); each is
+#                 left out by default when the binary cannot run it.
+#                 `fairness` is not a direct/gateway pair: it runs
+#                 bench/fairness.sh once the others are done, and its figures
+#                 get a section of their own in the report)
 #   BEARER_TTL    [90s]  lifetime of the single-use tokens bearer-send mints
 #                        before each gateway run (they must outlive the
 #                        minting and the run; used ones stay in the gateway's
@@ -41,6 +46,10 @@
 #   OUT_DIR       [bench/results]
 #   UPDATE_README [1]    rewrite the "latest results" block of bench/README.md
 #   KEEP_WORK     [0]    keep the temporary directory (logs, stores, raw output)
+#   LABEL         []     appended to the report's name: <date>-<sha>-LABEL.md
+#   FAIR_*               the fairness measurement's knobs (FAIR_DURATION,
+#                        FAIR_ROUNDS, FAIR_PACE_MS, FAIR_LIMIT, FAIR_BURST,
+#                        FAIR_CONNECTIONS): see bench/fairness.sh
 #
 # Exits non-zero if any request failed (an HTTP error, a socket error, or a
 # response body that is not a success), after writing the report.
@@ -53,7 +62,8 @@ WRK_DIR="$BENCH/wrk"
 # The invocation as given: the knobs set in the environment, then the script.
 INVOKED=""
 for knob in DURATION CONNECTIONS THREADS ROUNDS WARMUP LAT_DURATION SCENARIOS CHECK_BODIES PIN \
-  SERVER_CPUS WRK_CPUS BUILD REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK BEARER_TTL; do
+  SERVER_CPUS WRK_CPUS BUILD REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK LABEL BEARER_TTL \
+  BENCH_SRC_DIR BENCH_TARGET_DIR FAIR_DURATION FAIR_ROUNDS FAIR_PACE_MS FAIR_LIMIT FAIR_BURST FAIR_CONNECTIONS; do
   [ -n "${!knob+x}" ] && INVOKED+="$knob=$(printf '%q' "${!knob}") "
 done
 INVOKED+="bench/run.sh${*:+ $*}"
@@ -127,10 +137,14 @@ if grep -q '^ *apikey' <<<"$WARDEN_HELP"; then HAS_AUTH=1; else HAS_AUTH=0; fi
 # bearer-send mints its tokens in bulk with `warden token mint --count`.
 HAS_MINT_COUNT=0
 [ "$HAS_AUTH" = 1 ] && "$WARDEN_BIN" token mint --help 2>/dev/null | grep -q -- '--count' && HAS_MINT_COUNT=1
+# Builds with authorisation (grants, policy rules, rate limits) have
+# `warden grant`; their gateways take `[authz]` and `[rate_limits]`.
+if grep -q '^ *grant' <<<"$WARDEN_HELP"; then HAS_AUTHZ=1; else HAS_AUTHZ=0; fi
 if [ -z "$SCENARIOS" ]; then
   SCENARIOS="jsonrpc-send sse-stream rest-send echo-send"
   [ "$HAS_AUTH" = 1 ] && SCENARIOS="$SCENARIOS apikey-send"
   [ "$HAS_MINT_COUNT" = 1 ] && SCENARIOS="$SCENARIOS bearer-send"
+  [ "$HAS_AUTHZ" = 1 ] && SCENARIOS="$SCENARIOS authz-send fairness"
 fi
 case " $SCENARIOS " in
   *" apikey-send "*) [ "$HAS_AUTH" = 1 ] || die "apikey-send needs a build with authentication" ;;
@@ -138,6 +152,15 @@ esac
 case " $SCENARIOS " in
   *" bearer-send "*) [ "$HAS_MINT_COUNT" = 1 ] || die "bearer-send needs a build with \`warden token mint --count\`" ;;
 esac
+for sc in authz-send fairness; do
+  case " $SCENARIOS " in
+    *" $sc "*) [ "$HAS_AUTHZ" = 1 ] || die "$sc needs a build with authorisation (\`warden grant\`)" ;;
+  esac
+done
+# fairness is measured by bench/fairness.sh, after the direct/gateway pairs.
+RUN_FAIRNESS=0
+case " $SCENARIOS " in *" fairness "*) RUN_FAIRNESS=1 ;; esac
+PAIRS=$(tr ' ' '\n' <<<"$SCENARIOS" | grep -vx -e fairness -e '' | paste -sd ' ' || true)
 # Every parameter as it took effect.
 COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN$(case " $SCENARIOS " in *" bearer-send "*) echo " BEARER_TTL=$BEARER_TTL" ;; esac) bench/run.sh"
 
@@ -255,7 +278,7 @@ start echo "$WARDEN_BIN" agent echo --listen 127.0.0.1:0 --data-dir "$WORK/echo-
 NULL_URL=$(url_of null "agent [[:alpha:]]* listening on")
 ECHO_URL=$(url_of echo "agent [[:alpha:]]* listening on")
 
-# gateway_config NAME AUTH_MODE — a gateway in front of both agents.
+# gateway_config NAME AUTH_MODE [POLICY_FILE] — a gateway in front of both agents.
 gateway_config() {
   cat <<EOF
 [gateway]
@@ -271,6 +294,23 @@ EOF
     # stays in the replay cache until it expires (BEARER_TTL + 30 s): room
     # for them, or the gateway answers 503 once the default 100,000 are held.
     [ "$2" = strict ] && printf 'replay_cache_entries = 2000000\n'
+  fi
+  if [ "$HAS_AUTHZ" = 1 ]; then
+    # Every limit on (each call is checked against it, so its cost is in
+    # the figures) but far above anything wrk can send: the defaults (200/s
+    # per address, 100/s per caller, 50/s per pair, 32 open streams per
+    # caller) would refuse most of the load, which all comes from one
+    # address and one caller. bench/fairness.sh measures a limit that bites.
+    cat <<'EOF'
+
+[rate_limits]
+source = { rate = "1000000/s", burst = 1000000 }
+principal = { rate = "1000000/s", burst = 1000000 }
+pair = { rate = "1000000/s", burst = 1000000 }
+skill = { rate = "1000000/s", burst = 1000000 }
+max_streams_per_principal = 100000
+EOF
+    [ -n "${3:-}" ] && printf '\n[authz]\npolicy_file = "%s"\n' "$3"
   fi
   cat <<EOF
 
@@ -296,9 +336,11 @@ wait_gateway() {
   printf '%s %s\n' "$gw" "$admin"
 }
 
-# The gateway for every scenario but apikey-send and bearer-send: authentication off
-# (builds without authentication have none), so the figures are the
-# pipeline's (parse, transform, proxy, record) and compare across revisions.
+# The gateway for every scenario but apikey-send, bearer-send and authz-send:
+# authentication off (builds without authentication have none), so the
+# figures are the pipeline's (parse, transform, proxy, record) and compare
+# across revisions. With authentication off, authorisation has no identity
+# to decide on; the rate limits are still checked.
 gateway_config gateway off-insecure >"$WORK/gateway.toml"
 start gateway "$WARDEN_BIN" gateway --config "$WORK/gateway.toml"
 read -r GW_URL ADMIN_URL < <(wait_gateway gateway) || true
@@ -322,6 +364,24 @@ case " $SCENARIOS " in
     ;;
 esac
 export API_KEY
+AUTHZ_GW_URL="" AUTHZ_ADMIN_URL="" AUTHZ_API_KEY=""
+case " $SCENARIOS " in
+  *" authz-send "*)
+    # Strict authentication with an API key, as apikey-send, plus policy
+    # rules (bench/authz-policy.toml) on every call; the rate limits as in
+    # the others (on, never reached). A store of its own.
+    cp "$BENCH/authz-policy.toml" "$WORK/authz-policy.toml"
+    gateway_config gateway-authz strict "$WORK/authz-policy.toml" >"$WORK/gateway-authz.toml"
+    "${SRV[@]}" "$WARDEN_BIN" registry add bench --grant null=null --config "$WORK/gateway-authz.toml" \
+      >"$WORK/registry-authz.out" 2>&1 || die "warden registry add: $(cat "$WORK/registry-authz.out")"
+    AUTHZ_API_KEY=$("${SRV[@]}" "$WARDEN_BIN" apikey create --sub bench --config "$WORK/gateway-authz.toml" 2>"$WORK/apikey.err") ||
+      die "warden apikey create: $(cat "$WORK/apikey.err")"
+    start gateway-authz "$WARDEN_BIN" gateway --config "$WORK/gateway-authz.toml"
+    read -r AUTHZ_GW_URL AUTHZ_ADMIN_URL < <(wait_gateway gateway-authz) || true
+    [ -n "$AUTHZ_ADMIN_URL" ] || die "the authorising gateway did not start: $(cat "$WORK/gateway-authz.err")"
+    log "authorising gateway $AUTHZ_GW_URL  admin $AUTHZ_ADMIN_URL"
+    ;;
+esac
 
 # bearer-send: access tokens for the registered caller, minted by Warden's
 # own authority (the gateway-auth store; the gateway must have started once).
@@ -362,6 +422,9 @@ tokens_for() { # tokens_for PHASE DURATION
 WRK_ENV=()
 wrk_env() {
   WRK_ENV=()
+  # The API key of the scenario's gateway (both sides send it: the null
+  # responder ignores it, and wrk does the same work).
+  [ -n "$S_KEY" ] && WRK_ENV=(env API_KEY="$S_KEY")
   [ -n "$S_BEARER" ] || return 0
   if [ "$1" = direct ]; then
     [ -s "$WORK/direct-tokens" ] || mint_tokens "$WORK/direct-tokens" 1000
@@ -390,6 +453,7 @@ mem_point() { # mem_point LABEL [GATEWAY]
 }
 mem_point "started, before any load"
 [ -n "$AUTH_GW_URL" ] && mem_point "started, before any load (gateway-auth)" gateway-auth
+[ -n "$AUTHZ_GW_URL" ] && mem_point "started, before any load (gateway-authz)" gateway-authz
 
 # Scenario table: upstream process, script, body, curl check, direct URL, gateway URL, title.
 scenario() {
@@ -413,6 +477,9 @@ scenario() {
     bearer-send) S_UP=null S_SCRIPT=bearer-send.lua S_BODY=send.json S_CHECK=check_send
       S_DIRECT="$NULL_URL/" S_GATEWAY="$AUTH_GW_URL/agents/null" S_GW=gateway-auth S_BEARER=1
       S_TITLE="SendMessage, JSON-RPC, null upstream, strict authentication with a single-use access token (Authorization: Bearer, EdDSA JWT) per request" ;;
+    authz-send) S_UP=null S_SCRIPT=authz-send.lua S_BODY=skill-send.json S_CHECK=check_send
+      S_DIRECT="$NULL_URL/" S_GATEWAY="$AUTHZ_GW_URL/agents/null" S_GW=gateway-authz S_KEY=$AUTHZ_API_KEY
+      S_TITLE="SendMessage naming its skill (Warden skill extension), JSON-RPC, null upstream, strict authentication with an API key, three policy rules (CEL) and rate limits on every request" ;;
     *) die "unknown scenario $1" ;;
   esac
 }
@@ -467,6 +534,7 @@ children_us() {
   awk 'NR == 2 {t = 0; for (i = 1; i <= 2; i++) {split($i, p, "m"); sub("s", "", p[2]); t += p[1] * 60 + p[2]}; printf "%.0f", t * 1e6}' "$1"
 }
 RESULTS="$WORK/results.tsv"
+: >"$RESULTS"
 RUN_NO=0
 FAILED_RUNS=0
 # measure SCENARIO PHASE ROUND MODE CONNECTIONS DURATION — one wrk run, recorded.
@@ -546,7 +614,7 @@ warm() { # warm URL
 }
 
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-for sc in $SCENARIOS; do
+for sc in $PAIRS; do
   scenario "$sc"
   log "scenario $sc: $S_TITLE"
   check_or_die "$sc/direct" "$S_DIRECT"
@@ -571,14 +639,24 @@ for sc in $SCENARIOS; do
   done
   mem_point "after $sc" "$S_GW"
 done
+# fairness: its own gateway and callers (bench/fairness.sh), with the same
+# binary and pinning; the gateways above sit idle meanwhile.
+FAIR_STATUS=0
+if [ "$RUN_FAIRNESS" = 1 ]; then
+  log "fairness (bench/fairness.sh)"
+  WARDEN_BIN="$WARDEN_BIN" BUILD=0 PIN="$PIN" SERVER_CPUS="${SERVER_CPUS:-}" WRK_CPUS="${WRK_CPUS:-}" \
+    FAIR_REPORT="$WORK/fairness.md" FAIR_SUMMARY="$WORK/fairness-summary.md" "$BENCH/fairness.sh" || FAIR_STATUS=$?
+  [ -s "$WORK/fairness.md" ] || die "bench/fairness.sh wrote no report (exit $FAIR_STATUS)"
+fi
 FINISHED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 mem_point "end"
 GATEWAYS=(gateway)
 [ -n "$AUTH_GW_URL" ] && mem_point "end (gateway-auth)" gateway-auth && GATEWAYS+=(gateway-auth)
-declare -A GW_METRICS=() AUDIT_ROWS=()
-GW_METRICS[gateway]=$(curl -fsS -m 5 "$ADMIN_URL/metrics" | grep -E '^warden_(requests_total|audit_events_dropped|open_streams)' || true)
-[ -n "$AUTH_GW_URL" ] &&
-  GW_METRICS[gateway-auth]=$(curl -fsS -m 5 "$AUTH_ADMIN_URL/metrics" | grep -E '^warden_(requests_total|audit_events_dropped|open_streams)' || true)
+[ -n "$AUTHZ_GW_URL" ] && mem_point "end (gateway-authz)" gateway-authz && GATEWAYS+=(gateway-authz)
+declare -A GW_METRICS=() AUDIT_ROWS=() GW_ADMIN=([gateway]=$ADMIN_URL [gateway-auth]=$AUTH_ADMIN_URL [gateway-authz]=$AUTHZ_ADMIN_URL)
+for gw in "${GATEWAYS[@]}"; do
+  GW_METRICS[$gw]=$(curl -fsS -m 5 "${GW_ADMIN[$gw]}/metrics" | grep -E '^warden_(requests_total|authz_refusals_total|audit_events_dropped|open_streams)' || true)
+done
 sleep 1 # let the audit writers drain their last batch
 for gw in "${GATEWAYS[@]}"; do
   AUDIT_ROWS[$gw]=unknown
@@ -629,7 +707,7 @@ SUMMARY="$WORK/summary.md"
 } >"$SUMMARY"
 SECTIONS="$WORK/sections.md"
 : >"$SECTIONS"
-for sc in $SCENARIOS; do
+for sc in $PAIRS; do
   scenario "$sc"
   d_rps=$(col "$sc" load direct '$7' | med)
   g_rps=$(col "$sc" load gateway '$7' | med)
@@ -685,13 +763,16 @@ else
 fi
 if [ -z "$GIT_DIRTY" ] && [ "$GIT_HEAD" != unknown ]; then TAG=$GIT_HEAD; else TAG=worktree; fi
 mkdir -p "$OUT_DIR"
-REPORT="$OUT_DIR/$(date -u +%Y-%m-%d)-$TAG.md"
-[ -e "$REPORT" ] && REPORT="$OUT_DIR/$(date -u +%Y-%m-%d-%H%M%S)-$TAG.md"
+REPORT="$OUT_DIR/$(date -u +%Y-%m-%d)-$TAG${LABEL:+-$LABEL}.md"
+[ -e "$REPORT" ] && REPORT="$OUT_DIR/$(date -u +%Y-%m-%d-%H%M%S)-$TAG${LABEL:+-$LABEL}.md"
 TOTAL_FAILED=$(awk -F'\t' '{s += $12 + $13 + $14 + $15 + $16 + $18} END {print s + 0}' "$RESULTS")
 if [ "$FAILED_RUNS" -eq 0 ]; then
   VERDICT="All $(wc -l <"$RESULTS") measured runs answered every request with a success."
 else
   VERDICT="**$FAILED_RUNS measured runs had failed requests ($TOTAL_FAILED in all); the figures are not valid.**"
+fi
+if [ "$RUN_FAIRNESS" = 1 ] && [ "$FAIR_STATUS" != 0 ]; then
+  VERDICT="$VERDICT **fairness: the well-behaved caller had refused or failed requests (see Fairness).**"
 fi
 
 {
@@ -709,6 +790,10 @@ fi
   echo
   cat "$SUMMARY"
   echo
+  if [ "$RUN_FAIRNESS" = 1 ]; then
+    cat "$WORK/fairness-summary.md"
+    echo
+  fi
   echo "## How it was run"
   echo
   echo '```'
@@ -749,6 +834,16 @@ fi
 (\`auth.mode = \"off-insecure\"\`) so that these figures are the pipeline's. apikey-send and bearer-send go through a second
 gateway (\`gateway-auth\`) with the default strict authentication: a registered caller's API key in \`X-API-Key\`
 (apikey-send), or a single-use access token from Warden's own authority in \`Authorization: Bearer\` (bearer-send)")."
+  if [ "$HAS_AUTHZ" = 1 ]; then
+    echo "Every gateway checks every call against its rate limits, set far above what wrk can send (1,000,000/s per address,"
+    echo "caller, pair and skill; the defaults would refuse most of the load), so they cost what they cost but never refuse."
+    echo "With strict authentication, every call is also authorised: the caller \`bench\` holds a grant for skill \`null\` of"
+    echo "agent \`null\` (\`warden registry add bench --grant null=null\`), the skill is implied by the null responder's card (one"
+    echo "skill) or, in authz-send, named by the message (the Warden skill extension), and the task each answer names is recorded"
+    echo "against its caller (task ownership, in the gateway's store). authz-send goes through a third gateway"
+    echo "(\`gateway-authz\`): strict authentication with an API key, as apikey-send, plus the policy rules of"
+    echo "\`bench/authz-policy.toml\` (below) evaluated on every call."
+  fi
   echo
   if [[ " $SCENARIOS " == *" bearer-send "* ]]; then
     echo "bearer-send: before every run through the gateway, \`warden token mint --count N --ttl $BEARER_TTL\` minted fresh tokens"
@@ -770,6 +865,16 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
     echo "</details>"
     echo
   done
+  if [ -n "$AUTHZ_GW_URL" ]; then
+    echo "<details><summary>authz-policy.toml (gateway-authz's policy rules)</summary>"
+    echo
+    echo '```toml'
+    cat "$WORK/authz-policy.toml"
+    echo '```'
+    echo
+    echo "</details>"
+    echo
+  fi
   echo "Before every wrk run one request is sent with curl and its answer checked (HTTP 200, a completed task, no error; for the stream:"
   echo "5 events, the last one completing the task)$([ "$CHECK_BODIES" = 1 ] && echo "; during the runs the wrk scripts check every response the same way")."
   echo "Failed requests = socket errors + HTTP status ≥ 400 + bodies that are not a success."
@@ -781,6 +886,10 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
   echo "## Scenarios"
   echo
   cat "$SECTIONS"
+  if [ "$RUN_FAIRNESS" = 1 ]; then
+    cat "$WORK/fairness.md"
+    echo
+  fi
   echo "## Gateway memory"
   echo
   echo "| when | process | VmRSS | VmHWM (peak so far) |"
@@ -792,7 +901,11 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
   echo "## The gateways' own counters at the end"
   echo
   for gw in "${GATEWAYS[@]}"; do
-    if [ "$gw" = gateway-auth ]; then sel='$1 ~ /^(apikey|bearer)-send$/'; else sel='$1 !~ /^(apikey|bearer)-send$/'; fi
+    case $gw in
+      gateway-auth) sel='$1 ~ /^(apikey|bearer)-send$/' ;;
+      gateway-authz) sel='$1 == "authz-send"' ;;
+      *) sel='$1 !~ /^(apikey|bearer|authz)-send$/' ;;
+    esac
     echo "\`$gw\`: requests measured by wrk $(awk -F'\t' "\$4 == \"gateway\" && $sel {s += \$5} END {print s + 0}" "$RESULTS") (plus warm-ups and curl checks); audit rows written ${AUDIT_ROWS[$gw]}."
     echo
     echo '```'
@@ -815,12 +928,17 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
 } >"$REPORT"
 log "report: ${REPORT#"$ROOT"/}"
 cat "$SUMMARY" >&2
+[ "$RUN_FAIRNESS" = 1 ] && cat "$WORK/fairness-summary.md" >&2
 
 if [ "$UPDATE_README" = 1 ] && grep -q '<!-- latest-results:begin -->' "$BENCH/README.md" 2>/dev/null; then
   {
     echo "From [\`${REPORT#"$BENCH"/}\`](${REPORT#"$BENCH"/}) — $WARDEN_VERSION, git $TAG, $NCPU × $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $CONNECTIONS connections, $DURATION × $ROUNDS rounds, load average $LOADAVG_START before the run. $VERDICT"
     echo
     cat "$SUMMARY"
+    if [ "$RUN_FAIRNESS" = 1 ]; then
+      echo
+      cat "$WORK/fairness-summary.md"
+    fi
   } >"$WORK/latest.md"
   awk -v f="$WORK/latest.md" '
     /<!-- latest-results:end -->/ {skip = 0}
@@ -831,3 +949,4 @@ if [ "$UPDATE_README" = 1 ] && grep -q '<!-- latest-results:begin -->' "$BENCH/R
 fi
 
 [ "$FAILED_RUNS" -eq 0 ] || die "$FAILED_RUNS runs had failed requests; see $REPORT"
+[ "$FAIR_STATUS" = 0 ] || die "fairness: the well-behaved caller had refused or failed requests; see $REPORT"
