@@ -138,13 +138,21 @@ pub async fn record(
     r: &TaskRef,
 ) -> Result<(), warden_store::StoreError> {
     if let Some(task) = &r.task_id {
-        let on_record = store
-            .record_task(agent, task, r.context_id.as_deref(), owner)
-            .await?;
+        // Most answers name a task already on record (a continued task, a
+        // stream's later events): a read spares SQLite's one write lock.
+        let on_record = match store.task_owner(agent, task).await? {
+            Some(t) => t.owner,
+            None => {
+                store
+                    .record_task(agent, task, r.context_id.as_deref(), owner)
+                    .await?
+            }
+        };
         if on_record != owner {
             // An agent reusing a task id for another caller: the first
-            // owner keeps it; the audit log shows the attempt.
-            tracing::warn!(agent, task, "task id already owned by another caller");
+            // owner keeps it. Debug level: an agent that reuses ids would
+            // otherwise log once per call.
+            tracing::debug!(agent, task, "task id already owned by another caller");
         }
     }
     if let Some(ctx) = &r.context_id {
