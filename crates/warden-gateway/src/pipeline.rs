@@ -95,6 +95,11 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
         state.metrics.authz_refused(&r.reason);
         let event = AuditEvent::new(None, source, Outcome::Refused).with_reason(r.reason.clone());
         record(state, &event, started);
+        // The body is read (within the cap) and dropped, unparsed: an answer
+        // sent with the body unread makes the server close the connection,
+        // and a client reusing it for its next call sees a disconnect. The
+        // unknown-agent answer below does the same, so the two stay alike.
+        let _ = read_body(req.body, &req.headers, limits.max_request_body_bytes).await;
         return with_headers(respond::error(binding, &r.error, &Value::Null), &r.headers);
     }
 
@@ -159,6 +164,7 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
         respond::error(binding, &err, id)
     };
     let Some(upstream) = routed else {
+        let _ = read_body(req.body, &req.headers, limits.max_request_body_bytes).await;
         return refuse(
             None,
             None,
@@ -166,8 +172,8 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
             &Value::Null,
         );
     };
-    // 5a. Admission: quarantine and a grant for this agent, before the body
-    // is read (see `Authorizer::admit`).
+    // 5a. Admission: a grant for this agent, before the body is parsed (see
+    // `Authorizer::admit`).
     if let Err(r) = state
         .authz
         .admit(
@@ -186,6 +192,11 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
             "decision": "deny", "reason": r.reason, "rule": r.rule,
         }));
         record(state, &event, started);
+        // The body is read (within the cap) and dropped, unparsed: an answer
+        // sent with the body unread makes the server close the connection,
+        // and a client reusing it for its next call sees a disconnect. The
+        // unknown-agent answer below does the same, so the two stay alike.
+        let _ = read_body(req.body, &req.headers, limits.max_request_body_bytes).await;
         return with_headers(respond::error(binding, &r.error, &Value::Null), &r.headers);
     }
     if card_path {
