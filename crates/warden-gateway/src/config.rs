@@ -24,6 +24,13 @@ pub struct Config {
     /// The upstream agents, each reachable at `/agents/{name}`.
     #[serde(default)]
     pub agents: Vec<AgentConfig>,
+    /// The rules every outbound call obeys (JWKS and card fetches, remote
+    /// agents, the egress proxy). See docs/egress.md.
+    #[serde(default)]
+    pub egress: warden_egress::EgressPolicy,
+    /// What happens to a call carrying a URL the egress rules refuse.
+    #[serde(default)]
+    pub message_urls: crate::message_urls::MessageUrlsSection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -473,6 +480,7 @@ impl Config {
 
     /// Rules serde cannot express.
     pub fn validate(&self) -> Result<(), String> {
+        let rules = warden_egress::Rules::new(self.egress.clone()).map_err(|e| e.to_string())?;
         let mut seen = std::collections::HashSet::new();
         for (i, a) in self.agents.iter().enumerate() {
             let valid_name = !a.name.is_empty()
@@ -579,7 +587,7 @@ impl Config {
                 ));
             }
             if let Some(url) = &iss.jwks_url {
-                crate::auth::check_jwks_url(url)
+                crate::egress::check_static(&rules, url)
                     .map_err(|e| format!("auth.issuers[{i}].jwks_url: {e}"))?;
             }
         }

@@ -18,8 +18,10 @@ pub mod body;
 pub mod card;
 pub mod cards;
 pub mod config;
+pub mod egress;
 pub mod headers;
 pub mod listener;
+pub mod message_urls;
 pub mod metrics;
 pub mod pipeline;
 pub mod proxy;
@@ -51,7 +53,7 @@ use crate::upstream::Upstreams;
 /// Why the gateway could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
-    #[error("cannot build the upstream HTTP client: {0}")]
+    #[error("cannot build the outbound HTTP client: {0}")]
     Client(String),
     #[error(transparent)]
     Authority(#[from] authority::AuthorityError),
@@ -59,28 +61,16 @@ pub enum StartError {
     Config(#[from] ConfigError),
 }
 
-/// The outbound client for upstream agents: no environment proxies (they
-/// would bypass Warden's own address rules), no redirects, verified TLS.
-pub fn upstream_client(config: &Config) -> Result<reqwest::Client, StartError> {
-    reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(Duration::from_millis(
-            config.limits.upstream_connect_timeout_ms,
-        ))
-        .pool_idle_timeout(Duration::from_secs(60))
-        .tcp_nodelay(true)
-        .build()
-        .map_err(|e| StartError::Client(e.to_string()))
-}
-
 impl GatewayState {
     /// Everything the gateway needs: the token authority (keys loaded or
     /// generated, sealed under the key-encryption key), the authenticator,
     /// and the audit writer on `store`.
     pub async fn open(config: Config, store: Store) -> Result<Self, StartError> {
-        let client = upstream_client(&config)?;
+        let audit = AuditSink::start(store.clone());
+        let client = egress::upstream(&config).map_err(|e| StartError::Client(e.to_string()))?;
         let upstreams = Upstreams::new(&config.agents, client, config.limits);
+        let egress = egress::general(&config, audit.clone())
+            .map_err(|e| StartError::Client(e.to_string()))?;
         let public_url = config.public_url();
         let a = &config.auth;
         if a.mode == config::AuthMode::OffInsecure {
@@ -88,7 +78,7 @@ impl GatewayState {
         }
         let authority = open_authority(&config, store.clone(), &public_url).await?;
         let replay = Arc::new(warden_trust::MemoryReplayCache::new(a.replay_cache_entries));
-        let auth = auth::Authenticator::new(a, authority.clone(), replay, store.clone())?;
+        let auth = auth::Authenticator::new(a, authority.clone(), replay, store.clone(), &egress)?;
         // Rotate on schedule: reload the key ring every minute (a successor is
         // generated when the current key is due).
         let keys = authority.keys.clone();
@@ -115,7 +105,8 @@ impl GatewayState {
             config: Arc::new(config),
             upstreams,
             metrics,
-            audit: AuditSink::start(store.clone()),
+            audit,
+            egress,
             store,
             auth: Arc::new(auth),
         })

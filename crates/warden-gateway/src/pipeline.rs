@@ -315,8 +315,31 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
             return with_headers(respond::error(binding, &r.error, &id), &r.headers);
         }
     };
-    let decision = permit.detail();
+    let mut decision = permit.detail();
     let rate_headers = permit.headers.clone();
+
+    // 5c. URLs inside the call obey the egress rules.
+    let body =
+        match crate::message_urls::check(&state.config.message_urls, &state.egress, &op, &body)
+            .await
+        {
+            crate::message_urls::Verdict::Pass => body,
+            crate::message_urls::Verdict::Stripped(stripped, failed) => {
+                note_urls(&mut decision, "stripped", &failed);
+                stripped
+            }
+            crate::message_urls::Verdict::Refused(err, failed) => {
+                state.metrics.authz_refused("url_refused");
+                note_urls(&mut decision, "refused", &failed);
+                let mut event = AuditEvent::new(Some(agent), source, Outcome::Refused)
+                    .with_op(&op)
+                    .with_principal(&principal)
+                    .with_reason("url_refused");
+                event.detail = Some(decision);
+                record(state, &event, started);
+                return with_headers(respond::error(binding, &err, &jsonrpc_id), &rate_headers);
+            }
+        };
 
     // 6. Transform.
     let endpoint = match state.upstreams.endpoint(&upstream, binding).await {
@@ -401,6 +424,20 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
             record(state, &event, started);
             respond::error(binding, &err, &jsonrpc_id)
         }
+    }
+}
+
+/// Adds what the URL check found to an audit event's detail (the full
+/// reason, resolved addresses included, stays on Warden's side).
+fn note_urls(detail: &mut Value, what: &str, failed: &[crate::message_urls::Failed]) {
+    let list: Vec<Value> = failed
+        .iter()
+        .map(|f| {
+            serde_json::json!({"at": f.place, "reason": f.error.reason(), "why": f.error.to_string()})
+        })
+        .collect();
+    if let Some(o) = detail.as_object_mut() {
+        o.insert("urls".into(), serde_json::json!({what: list}));
     }
 }
 

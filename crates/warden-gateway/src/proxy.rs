@@ -42,8 +42,8 @@ pub enum Answer {
     Failed(A2aError),
 }
 
-fn failure(e: &reqwest::Error, agent: &str) -> A2aError {
-    if e.is_timeout() {
+fn failure(e: &warden_egress::EgressError, agent: &str) -> A2aError {
+    if e.reason() == "timeout" {
         A2aError::new(
             ErrorKind::UpstreamTimeout,
             format!("agent {agent:?} did not answer in time"),
@@ -58,30 +58,20 @@ fn failure(e: &reqwest::Error, agent: &str) -> A2aError {
 
 pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
     let limits = &state.config.limits;
-    let timeout = Duration::from_millis(limits.upstream_timeout_ms);
     let streaming = f.op.operation.is_streaming();
-    let mut req = state
-        .upstreams
-        .client()
-        .request(f.method, &f.url)
-        .headers(f.headers)
-        .body(f.body);
-    if !streaming {
-        req = req.timeout(timeout);
-    }
-    // For streams the timeout covers the response head only; the relay then
-    // applies the idle limit.
-    let resp = match tokio::time::timeout(timeout, req.send()).await {
-        Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            tracing::warn!(agent = f.agent, error = %e, "upstream request failed");
+    let mut req = warden_egress::Outbound::new(f.method, f.url, "proxy");
+    req.headers = f.headers;
+    req.body = f.body;
+    // A stream's head must come within the total timeout; its body then
+    // obeys the idle limit only.
+    req.streaming = streaming;
+    // An upstream's redirect is its answer, relayed as is.
+    req.pass_redirects = true;
+    let resp = match state.upstreams.client().send(req).await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::warn!(agent = f.agent, error = %e, reason = e.reason(), "upstream request failed");
             return Answer::Failed(failure(&e, f.agent));
-        }
-        Err(_) => {
-            return Answer::Failed(A2aError::new(
-                ErrorKind::UpstreamTimeout,
-                format!("agent {:?} did not answer in time", f.agent),
-            ));
         }
     };
     let status = resp.status();
@@ -110,7 +100,7 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
             ));
         }
         let body = relay(
-            resp.bytes_stream(),
+            resp.stream(),
             stream_limits,
             state.metrics.streams(f.agent),
             hooks,
@@ -122,17 +112,17 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
     }
     // Non-streaming answers are small JSON: read them whole, within the cap.
     let cap = limits.max_response_body_bytes;
-    let body = match crate::body::read_capped(resp, cap).await {
+    let body = match resp.bytes_capped(cap as u64).await {
         Ok(b) => b,
-        Err(crate::body::CappedError::TooLarge(_)) => {
+        Err(warden_egress::EgressError::TooLarge(_)) => {
             return Answer::Failed(A2aError::new(
                 ErrorKind::InvalidAgentResponse,
                 format!("agent {:?} sent a response over {cap} bytes", f.agent),
             ));
         }
-        Err(crate::body::CappedError::Transport(e)) => return Answer::Failed(failure(&e, f.agent)),
+        Err(e) => return Answer::Failed(failure(&e, f.agent)),
     };
-    let mut body = Bytes::from(body);
+    let mut body = body;
     if let (Some(owner), true) = (&f.owner, status.is_success()) {
         match crate::authz::ownership::after_answer(state, f.agent, owner, f.op, body).await {
             Ok(kept) => {

@@ -22,6 +22,8 @@ pub struct GatewayState {
     pub store: Store,
     pub auth: Arc<Authenticator>,
     pub authz: Arc<crate::authz::Authorizer>,
+    /// The way out for everything but the upstream agents.
+    pub egress: warden_egress::Egress,
 }
 
 impl GatewayState {

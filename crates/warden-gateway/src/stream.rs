@@ -69,7 +69,7 @@ pub struct RelayHooks {
 }
 
 struct State {
-    upstream: BoxStream<'static, Result<Bytes, reqwest::Error>>,
+    upstream: BoxStream<'static, Result<Bytes, warden_egress::EgressError>>,
     hooks: RelayHooks,
     framing: Framing,
     limits: StreamLimits,
@@ -80,7 +80,7 @@ struct State {
 
 /// Wraps an upstream byte stream for relaying to the client.
 pub fn relay(
-    upstream: impl Stream<Item = Result<Bytes, reqwest::Error>> + Send + 'static,
+    upstream: impl Stream<Item = Result<Bytes, warden_egress::EgressError>> + Send + 'static,
     limits: StreamLimits,
     open_streams: Gauge,
     hooks: RelayHooks,
@@ -176,7 +176,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn keepalive_is_sent_between_events_only() {
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, reqwest::Error>>(4);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, warden_egress::EgressError>>(4);
         let upstream = tokio_stream::wrappers::ReceiverStream::new(rx);
         let limits = StreamLimits {
             keepalive: Duration::from_secs(1),

@@ -34,7 +34,7 @@ pub struct Upstream {
 #[derive(Debug, Clone)]
 pub struct Upstreams {
     agents: Arc<HashMap<String, Arc<Upstream>>>,
-    client: reqwest::Client,
+    client: warden_egress::Egress,
     limits: Limits,
 }
 
@@ -53,7 +53,7 @@ fn invalid(name: &str, why: impl std::fmt::Display) -> A2aError {
 }
 
 impl Upstreams {
-    pub fn new(agents: &[AgentConfig], client: reqwest::Client, limits: Limits) -> Self {
+    pub fn new(agents: &[AgentConfig], client: warden_egress::Egress, limits: Limits) -> Self {
         let map = agents
             .iter()
             .map(|a| {
@@ -81,7 +81,7 @@ impl Upstreams {
         self.agents.keys().map(String::as_str)
     }
 
-    pub fn client(&self) -> &reqwest::Client {
+    pub fn client(&self) -> &warden_egress::Egress {
         &self.client
     }
 
@@ -138,26 +138,25 @@ impl Upstreams {
             "{}/.well-known/agent-card.json",
             agent.url.trim_end_matches('/')
         );
-        let resp = self
-            .client
-            .get(&url)
-            .header("A2A-Version", "1.0")
-            .header("Accept", "application/json")
-            .timeout(Duration::from_millis(self.limits.upstream_timeout_ms))
-            .send()
-            .await
-            .map_err(|e| {
-                // The reason goes to the log; callers never see upstream URLs.
-                tracing::warn!(agent = %agent.name, error = %e, "agent card fetch failed");
-                if e.is_timeout() {
-                    A2aError::new(
-                        ErrorKind::UpstreamTimeout,
-                        format!("agent {:?} did not answer in time", agent.name),
-                    )
-                } else {
-                    unavailable(&agent.name, "its card could not be fetched")
-                }
-            })?;
+        let mut req = warden_egress::Outbound::get(&url, "card");
+        req.headers
+            .insert("a2a-version", http::HeaderValue::from_static("1.0"));
+        req.headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
+        let resp = self.client.send(req).await.map_err(|e| {
+            // The reason goes to the log; callers never see upstream URLs.
+            tracing::warn!(agent = %agent.name, error = %e, reason = e.reason(), "agent card fetch failed");
+            if e.reason() == "timeout" {
+                A2aError::new(
+                    ErrorKind::UpstreamTimeout,
+                    format!("agent {:?} did not answer in time", agent.name),
+                )
+            } else {
+                unavailable(&agent.name, "its card could not be fetched")
+            }
+        })?;
         if !resp.status().is_success() {
             return Err(unavailable(
                 &agent.name,
@@ -172,16 +171,14 @@ impl Upstreams {
             // Never rewrite what could not be read exactly.
             return Err(invalid(&agent.name, "the card is compressed"));
         }
-        let cap = self.limits.max_response_body_bytes;
-        let body = crate::body::read_capped(resp, cap)
-            .await
-            .map_err(|e| match e {
-                crate::body::CappedError::TooLarge(_) => invalid(&agent.name, e),
-                crate::body::CappedError::Transport(t) => {
-                    tracing::warn!(agent = %agent.name, error = %t, "agent card read failed");
-                    unavailable(&agent.name, "its card could not be read")
-                }
-            })?;
+        let cap = self.limits.max_response_body_bytes as u64;
+        let body = resp.bytes_capped(cap).await.map_err(|e| match e {
+            warden_egress::EgressError::TooLarge(_) => invalid(&agent.name, e),
+            other => {
+                tracing::warn!(agent = %agent.name, error = %other, "agent card read failed");
+                unavailable(&agent.name, "its card could not be read")
+            }
+        })?;
         let limits = JsonLimits {
             max_depth: self.limits.max_json_depth,
             max_string_bytes: self.limits.max_json_string_bytes,

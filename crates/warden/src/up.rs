@@ -72,6 +72,8 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         authz: Default::default(),
         rate_limits: Default::default(),
         agents,
+        egress: Default::default(),
+        message_urls: Default::default(),
     };
     config.validate()?;
     let (token, token_at) = admin_token(&args.data_dir)?;

@@ -5,7 +5,6 @@
 //! callers make Warden fetch on every request.
 
 use std::sync::RwLock;
-use std::time::Duration;
 
 use warden_json::{JsonLimits, parse_strict};
 use warden_trust::KeySet;
@@ -20,7 +19,7 @@ pub enum IssuerKeys {
 
 pub struct RemoteJwks {
     url: String,
-    client: reqwest::Client,
+    egress: warden_egress::Egress,
     max_age_secs: u64,
     min_refresh_secs: u64,
     /// The keys and when they were fetched (0: never).
@@ -30,21 +29,20 @@ pub struct RemoteJwks {
 }
 
 impl RemoteJwks {
-    pub fn new(url: String, max_age_secs: u64, min_refresh_secs: u64) -> Result<Self, String> {
-        let client = reqwest::Client::builder()
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(Self {
+    pub fn new(
+        url: String,
+        egress: warden_egress::Egress,
+        max_age_secs: u64,
+        min_refresh_secs: u64,
+    ) -> Self {
+        Self {
             url,
-            client,
+            egress,
             max_age_secs,
             min_refresh_secs,
             state: RwLock::new((KeySet::default(), 0)),
             last_try: std::sync::atomic::AtomicU64::new(0),
-        })
+        }
     }
 
     fn cached(&self) -> (KeySet, u64) {
@@ -95,40 +93,68 @@ impl RemoteJwks {
         }
     }
 
-    async fn fetch(&self) -> Result<KeySet, String> {
-        let resp = self
-            .client
-            .get(&self.url)
-            .header("Accept", "application/json")
-            .send()
-            .await
-            .map_err(|e| e.to_string())?;
+    async fn fetch(&self) -> Result<KeySet, JwksFetchError> {
+        let mut req = warden_egress::Outbound::get(&self.url, "jwks");
+        req.headers.insert(
+            http::header::ACCEPT,
+            http::HeaderValue::from_static("application/json"),
+        );
+        let resp = self.egress.send(req).await?;
         if !resp.status().is_success() {
-            return Err(format!("HTTP {}", resp.status()));
+            return Err(JwksFetchError::Status(resp.status().as_u16()));
         }
-        let body = crate::body::read_capped(resp, MAX_JWKS_BYTES)
-            .await
-            .map_err(|e| e.to_string())?;
-        let doc = parse_strict(&body, JsonLimits::default()).map_err(|e| e.to_string())?;
-        KeySet::from_jwks(&doc).map_err(|e| e.to_string())
+        let body = resp.bytes_capped(MAX_JWKS_BYTES as u64).await?;
+        let doc = parse_strict(&body, JsonLimits::default())
+            .map_err(|e| JwksFetchError::Invalid(e.to_string()))?;
+        KeySet::from_jwks(&doc).map_err(|e| JwksFetchError::Invalid(e.to_string()))
     }
 }
 
-/// Whether a JWKS URL is acceptable: HTTPS, or HTTP to a loopback address
-/// (local development). Wider outbound rules arrive with the egress issue.
-pub fn check_jwks_url(url: &str) -> Result<(), String> {
-    let u = url::Url::parse(url).map_err(|e| format!("{url:?} is not a URL: {e}"))?;
-    let loopback = match u.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d == "localhost",
-        None => false,
-    };
-    match u.scheme() {
-        "https" => Ok(()),
-        "http" if loopback => Ok(()),
-        _ => Err(format!(
-            "{url:?} must be https (plain http only to loopback)"
-        )),
+/// Why a JWKS could not be fetched.
+#[derive(Debug, thiserror::Error)]
+enum JwksFetchError {
+    #[error(transparent)]
+    Egress(#[from] warden_egress::EgressError),
+    #[error("HTTP {0}")]
+    Status(u16),
+    #[error("not a usable JWKS: {0}")]
+    Invalid(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use warden_egress::{Egress, EgressPolicy, Rules, StaticResolver, corpus};
+
+    use super::*;
+
+    /// Every hostile URL, configured as an issuer's JWKS URL, is refused by
+    /// the configuration check or, failing that, by the fetch, for the
+    /// reason the corpus expects.
+    #[tokio::test]
+    async fn hostile_jwks_urls_are_refused_for_their_reason() {
+        let rules = Rules::new(EgressPolicy::default()).expect("rules");
+        let egress = Egress::with(
+            rules.clone(),
+            Arc::new(StaticResolver::new(corpus::answers())),
+            None,
+        )
+        .expect("egress");
+        let mut wrong = Vec::new();
+        for (url, reason) in corpus::hostile_urls() {
+            if let Err(e) = crate::egress::check_static(&rules, url) {
+                if e.reason() != reason {
+                    wrong.push(format!("{url:?}: config check said {}", e.reason()));
+                }
+                continue;
+            }
+            let jwks = RemoteJwks::new(url.to_string(), egress.clone(), 60, 1);
+            match jwks.fetch().await {
+                Err(JwksFetchError::Egress(e)) if e.reason() == reason => {}
+                other => wrong.push(format!("{url:?}: fetch gave {other:?}, expected {reason}")),
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
     }
 }

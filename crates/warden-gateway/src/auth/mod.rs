@@ -24,7 +24,6 @@ use warden_trust::{
 };
 
 pub use error::AuthError;
-pub use issuer_keys::check_jwks_url;
 pub use principal::{AuthMethod, Principal};
 
 use crate::authority::Authority;
@@ -101,6 +100,7 @@ impl Authenticator {
         authority: Authority,
         replay: Arc<dyn ReplayCache>,
         store: Store,
+        egress: &warden_egress::Egress,
     ) -> Result<Self, ConfigError> {
         let mut externals = Vec::new();
         for (i, iss) in section.issuers.iter().enumerate() {
@@ -134,14 +134,12 @@ impl Authenticator {
                     }
                     issuer_keys::IssuerKeys::Fixed(keys)
                 }
-                (None, Some(url)) => issuer_keys::IssuerKeys::Remote(
-                    issuer_keys::RemoteJwks::new(
-                        url.clone(),
-                        iss.jwks_cache_secs,
-                        iss.jwks_min_refresh_secs,
-                    )
-                    .map_err(invalid)?,
-                ),
+                (None, Some(url)) => issuer_keys::IssuerKeys::Remote(issuer_keys::RemoteJwks::new(
+                    url.clone(),
+                    egress.clone(),
+                    iss.jwks_cache_secs,
+                    iss.jwks_min_refresh_secs,
+                )),
                 (None, None) => return Err(invalid("no JWKS configured".into())),
             };
             externals.push(External {

@@ -1283,8 +1283,12 @@ async fn an_issuers_jwks_url_is_fetched_cached_and_refreshed_on_rotation() {
         json!({"keys": [a_jwk.clone()]}).to_string(),
     ));
     let (jwks_url, fetches) = json_server(doc.clone()).await;
+    let port = url::Url::parse(&jwks_url).expect("url").port().expect("port");
+    // Loopback is denied to outbound calls by default: this test's issuer
+    // lives there, so the egress rules let exactly its port through.
     let w = gateway(&format!(
-        "[[auth.issuers]]\nissuer = \"{ISS}\"\naudiences = [\"spy\"]\nalgorithms = [\"ES256\"]\njwks_url = \"{jwks_url}\"\njwks_min_refresh_secs = 1\n\
+        "[egress]\nallow_http = true\nallow_cidrs = [\"127.0.0.1/32\"]\nallowed_ports = [{port}]\n\
+         [[auth.issuers]]\nissuer = \"{ISS}\"\naudiences = [\"spy\"]\nalgorithms = [\"ES256\"]\njwks_url = \"{jwks_url}\"\njwks_min_refresh_secs = 1\n\
          [[agents]]\nname = \"spy\"\nurl = \"{}\"\n",
         spy.url
     ))

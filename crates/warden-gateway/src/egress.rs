@@ -1,0 +1,91 @@
+//! The gateway's ways out, all through [`warden_egress`]:
+//!
+//! - [`general`]: JWKS and card fetches, remote agents, the egress proxy —
+//!   the `[egress]` rules as written, every call an audit event;
+//! - [`upstream`]: the agents configured behind the gateway. Their
+//!   configured hosts are the operator's own choice and commonly sit on
+//!   loopback, so their addresses are trusted (metadata addresses still
+//!   are not); any other host, such as an endpoint an upstream card names
+//!   elsewhere, gets the full rules. These calls are recorded by the
+//!   request's own audit event, not once more here.
+
+use std::net::{IpAddr, Ipv4Addr};
+use std::sync::Arc;
+
+use warden_egress::audit::{Observer, OutboundEvent};
+use warden_egress::{BuildError, Egress, EgressError, Host, Rules, SystemResolver};
+
+use crate::audit::{AuditEvent, AuditSink, Outcome};
+use crate::config::Config;
+
+/// The checks on `url` that need no lookup (for configuration checks).
+pub fn check_static(rules: &Rules, url: &str) -> Result<(), EgressError> {
+    rules.check_target(&warden_egress::target::parse(url)?)
+}
+
+/// Writes each outbound call as an audit event of kind `egress`.
+pub struct AuditObserver(pub AuditSink);
+
+impl Observer for AuditObserver {
+    fn outbound(&self, e: &OutboundEvent) {
+        let outcome = match e.refused {
+            None => Outcome::Forwarded,
+            Some("timeout" | "transport") => Outcome::UpstreamFailed,
+            Some(_) => Outcome::Refused,
+        };
+        // The gateway itself is the source of an outbound call.
+        let mut event = AuditEvent::new(None, IpAddr::V4(Ipv4Addr::UNSPECIFIED), outcome);
+        event.kind = "egress";
+        event.reason = e
+            .refused
+            .map(str::to_owned)
+            .or_else(|| e.status.map(|s| s.to_string()));
+        event.detail = Some(serde_json::json!({
+            "purpose": e.purpose,
+            "method": e.method,
+            "url": e.url,
+            "status": e.status,
+            "why": e.detail,
+            "elapsedMs": e.elapsed_ms,
+        }));
+        if outcome == Outcome::Refused {
+            tracing::warn!(purpose = e.purpose, url = %e.url, reason = ?e.refused, "outbound call refused");
+        }
+        self.0.emit(&event);
+    }
+}
+
+/// The egress for everything but the configured upstreams.
+pub fn general(config: &Config, sink: AuditSink) -> Result<Egress, BuildError> {
+    Egress::with(
+        Rules::new(config.egress.clone())?,
+        Arc::new(SystemResolver),
+        Some(Arc::new(AuditObserver(sink))),
+    )
+}
+
+/// The egress to the configured upstream agents.
+pub fn upstream(config: &Config) -> Result<Egress, BuildError> {
+    let l = &config.limits;
+    let mut policy = config.egress.clone();
+    policy.connect_timeout_ms = l.upstream_connect_timeout_ms;
+    policy.total_timeout_ms = l.upstream_timeout_ms;
+    policy.idle_timeout_ms = l.stream_idle_timeout_ms;
+    // Streams run as long as the agent streams; whole bodies are capped
+    // by each caller (`limits.max_response_body_bytes`).
+    policy.max_response_bytes = u64::MAX;
+    policy.max_redirects = 0;
+    let hosts: Vec<Host> = config
+        .agents
+        .iter()
+        .flat_map(|a| [Some(&a.url), a.jsonrpc_url.as_ref(), a.rest_url.as_ref()])
+        .flatten()
+        .filter_map(|u| warden_egress::target::parse(u).ok())
+        .map(|t| t.host)
+        .collect();
+    Egress::with(
+        Rules::new(policy)?.trusting(hosts),
+        Arc::new(SystemResolver),
+        None,
+    )
+}
