@@ -89,3 +89,41 @@ pub fn upstream(config: &Config) -> Result<Egress, BuildError> {
         None,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(toml_text: &str) -> Config {
+        Config::parse(toml_text, std::path::Path::new("test.toml")).expect("config")
+    }
+
+    /// The upstream egress trusts the configured host only: an endpoint an
+    /// upstream card names anywhere else is held to the full rules.
+    #[tokio::test]
+    async fn card_named_endpoints_elsewhere_get_the_full_rules() {
+        let mut c = config("[[agents]]\nname = \"a\"\nurl = \"http://10.9.9.9:9000\"\n");
+        c.egress.resolve = warden_egress::corpus::answers();
+        let up = upstream(&c).expect("egress");
+        up.check("http://10.9.9.9:9000/rpc").await.expect("configured host");
+        let mut wrong = Vec::new();
+        for (url, reason) in warden_egress::corpus::hostile_urls() {
+            match up.check(url).await {
+                Err(e) if e.reason() == reason => {}
+                other => wrong.push(format!("{url:?}: {other:?}")),
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+    }
+
+    #[test]
+    fn hostile_jwks_urls_fail_the_configuration_check() {
+        let text = "[[auth.issuers]]\nissuer = \"https://idp.example.com\"\naudiences = [\"x\"]\n\
+                    algorithms = [\"ES256\"]\njwks_url = \"https://169.254.169.254/jwks\"\n";
+        let err = Config::parse(text, std::path::Path::new("t.toml"))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("denied range"), "{err}");
+    }
+}
