@@ -4,3 +4,4 @@
 mod corpus;
 mod live;
 mod server;
+mod tls;
