@@ -1,5 +1,6 @@
 //! The agent runtime through its public API: the transport-independent
 //! `Handler`, and real HTTP (JSON-RPC, REST, SSE) on a loopback socket.
+#![allow(clippy::disallowed_methods)] // a test client calling the agent, not Warden going out
 
 use std::collections::HashSet;
 use std::future::Future;

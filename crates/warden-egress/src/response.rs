@@ -100,7 +100,9 @@ impl Inbound {
 
     /// The body as chunks, ending with an error once `cap` bytes have
     /// passed or no chunk came within the idle limit (and, unless the
-    /// request was marked streaming, the total deadline).
+    /// request was marked streaming, the total deadline). A streaming
+    /// request's body (SSE) may run as long as its peer keeps sending: its
+    /// reader bounds each event instead, and the idle limit still holds.
     pub fn stream(self) -> impl Stream<Item = Result<Bytes, EgressError>> + Send + 'static {
         let Self {
             resp,
@@ -131,7 +133,7 @@ impl Inbound {
                     Ok(Some(Err(e))) => Some((Err(classify(&e)), (inner, seen, true))),
                     Ok(Some(Ok(chunk))) => {
                         let seen = seen + chunk.len() as u64;
-                        if seen > cap {
+                        if seen > cap && !streaming {
                             Some((Err(EgressError::TooLarge(cap)), (inner, seen, true)))
                         } else {
                             Some((Ok(chunk), (inner, seen, false)))

@@ -31,6 +31,13 @@ pub struct Config {
     /// What happens to a call carrying a URL the egress rules refuse.
     #[serde(default)]
     pub message_urls: crate::message_urls::MessageUrlsSection,
+    /// Remote agents local agents may call through the egress proxy, at
+    /// `/egress/{name}`. See docs/egress-proxy.md.
+    #[serde(default)]
+    pub remote_agents: Vec<crate::egress_proxy::RemoteAgentConfig>,
+    /// The egress proxy's listener (started when remote agents exist).
+    #[serde(default)]
+    pub egress_proxy: crate::egress_proxy::EgressProxySection,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -594,6 +601,7 @@ impl Config {
         if l.max_json_depth > 128 {
             return Err("limits.max_json_depth must be at most 128".into());
         }
+        crate::egress_proxy::config::validate(self, &rules)?;
         Ok(())
     }
 
@@ -604,6 +612,7 @@ impl Config {
         if let Some(policy) = &self.authz.policy_file {
             crate::authz::load_rules(policy)?;
         }
+        crate::egress_proxy::config::check_files(self, path)?;
         for (i, iss) in self.auth.issuers.iter().enumerate() {
             let text = match (&iss.jwks, &iss.jwks_file) {
                 (Some(t), _) => t.clone(),

@@ -105,7 +105,9 @@ mod tests {
         let mut c = config("[[agents]]\nname = \"a\"\nurl = \"http://10.9.9.9:9000\"\n");
         c.egress.resolve = warden_egress::corpus::answers();
         let up = upstream(&c).expect("egress");
-        up.check("http://10.9.9.9:9000/rpc").await.expect("configured host");
+        up.check("http://10.9.9.9:9000/rpc")
+            .await
+            .expect("configured host");
         let mut wrong = Vec::new();
         for (url, reason) in warden_egress::corpus::hostile_urls() {
             match up.check(url).await {

@@ -19,6 +19,7 @@ pub mod card;
 pub mod cards;
 pub mod config;
 pub mod egress;
+pub mod egress_proxy;
 pub mod headers;
 pub mod listener;
 pub mod message_urls;

@@ -498,8 +498,12 @@ async fn serve_card(
 }
 
 /// Reads the body within the cap; a declared length over the cap is refused
-/// before a byte is read.
-async fn read_body(body: Body, headers: &HeaderMap, cap: usize) -> Result<bytes::Bytes, A2aError> {
+/// before a byte is read. (The egress proxy reads its bodies the same way.)
+pub(crate) async fn read_body(
+    body: Body,
+    headers: &HeaderMap,
+    cap: usize,
+) -> Result<bytes::Bytes, A2aError> {
     let too_large = || A2aError::payload_too_large(format!("request body exceeds {cap} bytes"));
     let declared = headers
         .get(header::CONTENT_LENGTH)

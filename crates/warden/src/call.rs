@@ -1,40 +1,127 @@
-//! `warden call`: a small A2A client. Resolves the card, picks the first
-//! interface in the chosen binding, sends, prints.
+//! `warden call`: a small A2A client on top of [`warden_client`]. Reads and
+//! verifies the card, picks the first interface in the chosen binding,
+//! checks its URL, sends, prints. Every request goes through the egress
+//! rules ([`warden_egress`]); the CLI has no HTTP client of its own.
+//!
+//! What is trusted:
+//!
+//! - A loopback URL given on the command line (the agent URL, or
+//!   `--token-url`): its host is trusted by the egress rules, and a card
+//!   interface on that host is used only at the same origin. Everything
+//!   else the card names gets the full rules.
+//! - The card's signature: verified with `--trust-jwks` keys (and
+//!   `--allow-jku-host` JWKS). Without `--trust-jwks`, a card from your own
+//!   machine (loopback URL) or from the instance `--data-dir` names is
+//!   verified if it can be (with that instance's keys) and otherwise
+//!   accepted with a note on stderr: the gateway does not sign the cards it
+//!   serves yet. Any other card must be signed, unless `--allow-unsigned`.
 //!
 //! Exit codes: 0 when the task completed, needs input, or the agent answered
 //! with a message; 1 for an A2A error, a failed/canceled/rejected task, or a
-//! transport failure; 2 for bad arguments.
+//! transport failure; 2 for bad arguments; 3 when the egress rules or the
+//! card's verification refused (the reason code is printed).
 
+use std::path::Path;
 use std::process::ExitCode;
-use std::time::Duration;
+use std::sync::Arc;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
-use warden_a2a::sse::SseDecoder;
-use warden_a2a::types::{AgentCard, BINDING_HTTP_JSON, BINDING_JSONRPC};
+use warden_a2a::Binding;
+use warden_client::{
+    A2aClient, Answer, CardTrust, ClientError, DpopKey, Interface, TokenSource, VerifiedCard,
+};
+use warden_egress::target::{self, Host, Target};
+use warden_egress::{Egress, EgressPolicy, Rules, SystemResolver};
+use warden_gateway::authority::Authority;
 
 use crate::cli::{BindingChoice, CallArgs};
 
-/// Largest card or response `warden call` reads.
-const MAX_BODY: usize = 16 * 1024 * 1024;
+/// Exit code: the egress rules or the card's verification refused.
+const EXIT_REFUSED: u8 = 3;
+/// Exit code: bad arguments (as clap's own).
+const EXIT_USAGE: u8 = 2;
+
+/// Why `warden call` stopped.
+enum Failure {
+    /// Bad arguments or unusable local files: exit 2.
+    Usage(String),
+    /// A refusal (exit 3) or a failure (exit 1) from the client.
+    Client(ClientError),
+    /// Anything else: exit 1.
+    Other(String),
+    /// A refusal made here rather than in the client: exit 3.
+    Refused { reason: &'static str, why: String },
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        Self::Client(e)
+    }
+}
 
 pub async fn run(args: CallArgs) -> Result<ExitCode, String> {
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .redirect(reqwest::redirect::Policy::none())
-        .timeout(Duration::from_secs(args.timeout_secs))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let card = fetch_card(&client, &args.url).await?;
-    let wanted = match args.binding {
-        BindingChoice::Jsonrpc => BINDING_JSONRPC,
-        BindingChoice::Rest => BINDING_HTTP_JSON,
+    let as_json = args.json;
+    Ok(match call(args).await {
+        Ok(code) => code,
+        Err(Failure::Usage(why)) => {
+            eprintln!("error: {why}");
+            ExitCode::from(EXIT_USAGE)
+        }
+        Err(Failure::Client(ClientError::Agent { error, .. })) => print_error(&error, as_json),
+        Err(Failure::Client(e)) => {
+            eprintln!("error [{}]: {e}", e.reason());
+            if e.is_refusal() {
+                ExitCode::from(EXIT_REFUSED)
+            } else {
+                ExitCode::FAILURE
+            }
+        }
+        Err(Failure::Refused { reason, why }) => {
+            eprintln!("error [{reason}]: {why}");
+            ExitCode::from(EXIT_REFUSED)
+        }
+        Err(Failure::Other(why)) => {
+            eprintln!("error: {why}");
+            ExitCode::FAILURE
+        }
+    })
+}
+
+async fn call(args: CallArgs) -> Result<ExitCode, Failure> {
+    let local = LocalOrigins::of(&args);
+    let egress = egress(&args, &local)?;
+    // The instance --data-dir names: its keys verify the card, and it
+    // mints the token.
+    let authority = match &args.data_dir {
+        Some(dir) => Some(open_local(dir).await?),
+        None => None,
     };
-    let iface = card
-        .supported_interfaces
-        .iter()
-        .find(|i| i.protocol_binding.eq_ignore_ascii_case(wanted))
-        .ok_or_else(|| format!("the card of {:?} offers no {wanted} interface", card.name))?;
+    let (trust, lenient) = card_trust(&args, authority.as_ref())?;
+    let tokens = token_source(&args)?;
+
+    let card = warden_client::fetch_card(&egress, &args.url, &trust).await?;
+    if lenient && card.signed_by.is_none() {
+        note_unverified(&args, &card);
+    }
+    let binding = match args.binding {
+        BindingChoice::Jsonrpc => Binding::JsonRpc,
+        BindingChoice::Rest => Binding::Rest,
+    };
+    let iface = Interface::from_card(&egress, &card, binding).await?;
+    local.check_interface(&iface)?;
+
+    let tokens = match (&authority, tokens) {
+        (Some(authority), TokenSource::None) => {
+            let audience = audience(&args)?;
+            let token = crate::local::mint(authority, &args.subject, &audience, "", None)
+                .await
+                .map_err(Failure::Other)?;
+            TokenSource::Bearer(token)
+        }
+        (_, tokens) => tokens,
+    };
+    let client = A2aClient::new(egress, tokens);
     let mut message = json!({
         "role": "ROLE_USER",
         "messageId": uuid::Uuid::new_v4().to_string(),
@@ -46,103 +133,230 @@ pub async fn run(args: CallArgs) -> Result<ExitCode, String> {
     if let Some(c) = &args.context_id {
         message["contextId"] = json!(c);
     }
-    let mut params = json!({"message": message});
-    if let Some(t) = &iface.tenant {
-        params["tenant"] = json!(t);
-    }
-    let base = iface.url.trim_end_matches('/');
-    let request = match args.binding {
-        BindingChoice::Jsonrpc => {
-            let method = if args.stream {
-                "SendStreamingMessage"
+    match client.send_message(&iface, message, args.stream).await? {
+        Answer::Result(result) => {
+            if args.json {
+                println!("{result}");
             } else {
-                "SendMessage"
-            };
-            client
-                .post(base)
-                .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}))
+                print_human(&result);
+            }
+            Ok(exit_for(&result))
         }
-        BindingChoice::Rest => {
-            let verb = if args.stream {
-                "message:stream"
-            } else {
-                "message:send"
-            };
-            let prefix = iface
-                .tenant
-                .as_ref()
-                .map(|t| format!("/{t}"))
-                .unwrap_or_default();
-            client.post(format!("{base}{prefix}/{verb}")).json(&params)
+        Answer::Stream(mut events) => {
+            let mut last = Value::Null;
+            while let Some(event) = events.next().await {
+                let event = event?;
+                if args.json {
+                    println!("{event}");
+                } else {
+                    print_event(&event);
+                }
+                last = event;
+            }
+            Ok(exit_for(&last))
         }
-    };
-    let accept = if args.stream {
-        "text/event-stream"
-    } else {
-        "application/json"
-    };
-    let request = match credential(&args).await? {
-        Some((name, value)) => request.header(name, value),
-        None => request,
-    };
-    let resp = request
-        .header("A2A-Version", "1.0")
-        .header("Accept", accept)
-        .send()
-        .await
-        .map_err(|e| format!("cannot reach {base}: {e}"))?;
-    let jsonrpc = args.binding == BindingChoice::Jsonrpc;
-    if args.stream && is_sse(&resp) {
-        return print_stream(resp, jsonrpc, args.json).await;
     }
-    let status = resp.status();
-    let body = read_capped(resp).await?;
-    let v: Value = serde_json::from_slice(&body).map_err(|e| {
-        format!("the agent answered HTTP {status} with a body that is not JSON: {e}")
-    })?;
-    let result = if jsonrpc {
-        if let Some(err) = v.get("error") {
-            return Ok(print_error(err, args.json));
-        }
-        v.get("result").cloned().unwrap_or(Value::Null)
-    } else if !status.is_success() {
-        return Ok(print_error(v.get("error").unwrap_or(&v), args.json));
-    } else {
-        v
-    };
-    if args.json {
-        println!("{result}");
-    } else {
-        print_human(&result);
-    }
-    Ok(exit_for(&result))
 }
 
-/// The credential to send, if any: a given token or API key, or a token
-/// minted from a local data directory for the agent named in the URL.
-async fn credential(args: &CallArgs) -> Result<Option<(&'static str, String)>, String> {
-    if let Some(t) = &args.token {
-        return Ok(Some(("Authorization", format!("Bearer {t}"))));
+/// The loopback origins named on the command line: trusted by the egress
+/// rules (by host, as [`Rules::trusting`] works), and held to their origin
+/// here.
+struct LocalOrigins {
+    targets: Vec<Target>,
+}
+
+impl LocalOrigins {
+    fn of(args: &CallArgs) -> Self {
+        let targets = [Some(args.url.as_str()), args.token_url.as_deref()]
+            .into_iter()
+            .flatten()
+            // A URL that does not parse is refused later, for its reason.
+            .filter_map(|u| target::parse(u).ok())
+            .filter(|t| is_loopback(&t.host))
+            .collect();
+        Self { targets }
     }
-    if let Some(k) = &args.api_key {
-        return Ok(Some(("X-API-Key", k.clone())));
+
+    fn hosts(&self) -> Vec<Host> {
+        self.targets.iter().map(|t| t.host.clone()).collect()
     }
-    let Some(dir) = &args.data_dir else {
-        return Ok(None);
+
+    /// Whether the agent URL is one of them: its card comes from this
+    /// machine.
+    fn includes_agent(args: &CallArgs) -> bool {
+        target::parse(&args.url).is_ok_and(|t| is_loopback(&t.host))
+    }
+
+    /// A card may not use the trust given to a loopback host for another
+    /// port or scheme on it.
+    fn check_interface(&self, iface: &Interface) -> Result<(), Failure> {
+        let t = &iface.admitted().target;
+        let on_trusted_host = self.targets.iter().any(|l| l.host == t.host);
+        let same_origin = self
+            .targets
+            .iter()
+            .any(|l| l.url.origin() == t.url.origin());
+        if on_trusted_host && !same_origin {
+            return Err(Failure::Refused {
+                reason: "trusted_origin",
+                why: format!(
+                    "the card's interface URL {} is on {}, which is trusted only at the origin \
+                     you gave",
+                    iface.url(),
+                    t.host
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// 127.0.0.0/8, ::1 and `localhost`: this machine.
+fn is_loopback(host: &Host) -> bool {
+    match host {
+        Host::Ip(ip) => ip.is_loopback(),
+        Host::Name(n) => n == "localhost",
+    }
+}
+
+/// The egress: `[egress]` of --config (or the strict defaults), the
+/// timeouts, and trust in the loopback origins given.
+fn egress(args: &CallArgs, local: &LocalOrigins) -> Result<Egress, Failure> {
+    let mut policy = match &args.config {
+        Some(path) => read_egress_policy(path)?,
+        None => EgressPolicy {
+            total_timeout_ms: 60_000,
+            idle_timeout_ms: 60_000,
+            ..EgressPolicy::default()
+        },
     };
-    let audience = agent_name(&args.url).ok_or_else(|| {
-        format!(
-            "cannot tell the target agent from {:?} (expected …/agents/NAME); use --token",
-            args.url
-        )
-    })?;
+    if let Some(secs) = args.timeout_secs {
+        policy.total_timeout_ms = secs.saturating_mul(1000);
+        policy.idle_timeout_ms = secs.saturating_mul(1000);
+    }
+    if args.allow_insecure_local {
+        eprintln!(
+            "warning: --allow-insecure-local: the egress rules are lifted (loopback, private and \
+             metadata addresses, plain http, any port). Development only."
+        );
+        policy.allow_insecure_local = true;
+    }
+    let rules = Rules::new(policy)
+        .map_err(|e| Failure::Usage(e.to_string()))?
+        .trusting(local.hosts());
+    Egress::with(rules, Arc::new(SystemResolver), None).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+fn read_egress_policy(path: &Path) -> Result<EgressPolicy, Failure> {
+    warden_gateway::Config::load(path)
+        .map(|c| c.egress)
+        .map_err(|e| Failure::Usage(e.to_string()))
+}
+
+async fn open_local(dir: &Path) -> Result<Authority, Failure> {
     let instance = crate::cli::Instance {
-        data_dir: dir.clone(),
+        data_dir: dir.to_path_buf(),
         config: None,
     };
-    let authority = crate::local::local_authority(&instance).await?;
-    let token = crate::local::mint(&authority, &args.subject, &audience, "", None).await?;
-    Ok(Some(("Authorization", format!("Bearer {token}"))))
+    crate::local::local_authority(&instance)
+        .await
+        .map_err(Failure::Other)
+}
+
+/// Which card signatures to believe, and whether an unverified card is
+/// accepted with a note (a card from this machine or from the --data-dir
+/// instance, without --trust-jwks).
+fn card_trust(
+    args: &CallArgs,
+    authority: Option<&Authority>,
+) -> Result<(CardTrust, bool), Failure> {
+    let mut sets = Vec::new();
+    for path in &args.trust_jwks {
+        sets.push(CardTrust::read_jwks_file(path).map_err(|e| Failure::Usage(e.to_string()))?);
+    }
+    let own =
+        args.trust_jwks.is_empty() && (authority.is_some() || LocalOrigins::includes_agent(args));
+    if own && let Some(a) = authority {
+        sets.push(a.keys.published());
+    }
+    if args.allow_unsigned {
+        eprintln!(
+            "warning: --allow-unsigned: a card without a verifying signature is accepted; a card \
+             changed on its way would not be noticed."
+        );
+    }
+    let trust = CardTrust {
+        keys: CardTrust::merge(sets).map_err(|e| Failure::Usage(e.to_string()))?,
+        allowed_jku_hosts: args.allow_jku_hosts.clone(),
+        require_signature: !(args.allow_unsigned || own),
+        ..CardTrust::default()
+    };
+    Ok((trust, own && !args.allow_unsigned))
+}
+
+fn note_unverified(args: &CallArgs, card: &VerifiedCard) {
+    let what = if card.has_signatures() {
+        "its signatures name no key known here"
+    } else {
+        "it is not signed"
+    };
+    let why = if args.data_dir.is_some() {
+        "--data-dir names your own instance"
+    } else {
+        "it comes from this machine"
+    };
+    eprintln!(
+        "note: the card of {} is accepted unverified ({what}) because {why}; pass --trust-jwks \
+         FILE to require a signature",
+        args.url
+    );
+}
+
+fn token_source(args: &CallArgs) -> Result<TokenSource, Failure> {
+    if let Some(t) = &args.token {
+        return Ok(TokenSource::Bearer(t.clone()));
+    }
+    if let Some(k) = &args.api_key {
+        return Ok(TokenSource::ApiKey(k.clone()));
+    }
+    let Some(token_url) = &args.token_url else {
+        return Ok(TokenSource::None);
+    };
+    let var = args.client_secret_env.as_deref().unwrap_or_default();
+    let client_secret = std::env::var(var)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            Failure::Usage(format!(
+                "--client-secret-env {var}: the environment variable is not set"
+            ))
+        })?;
+    let dpop = if args.dpop {
+        Some(DpopKey::ephemeral().map_err(|e| Failure::Other(e.to_string()))?)
+    } else {
+        None
+    };
+    Ok(TokenSource::ClientCredentials {
+        token_url: token_url.clone(),
+        client_id: args.client_id.clone(),
+        client_secret,
+        audience: audience(args)?,
+        scope: args.scope.clone(),
+        dpop,
+    })
+}
+
+/// --audience, or the agent named in the URL.
+fn audience(args: &CallArgs) -> Result<String, Failure> {
+    if let Some(a) = &args.audience {
+        return Ok(a.clone());
+    }
+    agent_name(&args.url).ok_or_else(|| {
+        Failure::Usage(format!(
+            "cannot tell the target agent from {:?} (expected …/agents/NAME); use --audience",
+            args.url
+        ))
+    })
 }
 
 /// `name` in `…/agents/name[/…]`.
@@ -155,66 +369,6 @@ fn agent_name(url: &str) -> Option<String> {
         }
     }
     None
-}
-
-async fn fetch_card(client: &reqwest::Client, url: &str) -> Result<AgentCard, String> {
-    let card_url = format!("{}/.well-known/agent-card.json", url.trim_end_matches('/'));
-    let resp = client
-        .get(&card_url)
-        .header("A2A-Version", "1.0")
-        .send()
-        .await
-        .map_err(|e| format!("cannot fetch {card_url}: {e}"))?;
-    if !resp.status().is_success() {
-        return Err(format!("{card_url} answered HTTP {}", resp.status()));
-    }
-    let body = read_capped(resp).await?;
-    serde_json::from_slice(&body).map_err(|e| format!("{card_url} is not a valid agent card: {e}"))
-}
-
-async fn read_capped(resp: reqwest::Response) -> Result<Vec<u8>, String> {
-    warden_gateway::body::read_capped(resp, MAX_BODY)
-        .await
-        .map_err(|e| e.to_string())
-}
-
-fn is_sse(resp: &reqwest::Response) -> bool {
-    resp.headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("text/event-stream"))
-}
-
-async fn print_stream(
-    resp: reqwest::Response,
-    jsonrpc: bool,
-    as_json: bool,
-) -> Result<ExitCode, String> {
-    let mut decoder = SseDecoder::new(MAX_BODY);
-    let mut chunks = resp.bytes_stream();
-    let mut last = Value::Null;
-    while let Some(chunk) = chunks.next().await {
-        let chunk = chunk.map_err(|e| format!("the stream broke: {e}"))?;
-        for event in decoder.feed(&chunk).map_err(|e| e.to_string())? {
-            let v: Value = serde_json::from_str(&event.data)
-                .map_err(|e| format!("a stream event is not JSON: {e}"))?;
-            if let Some(err) = v.get("error") {
-                return Ok(print_error(err, as_json));
-            }
-            let payload = if jsonrpc {
-                v.get("result").cloned().unwrap_or(Value::Null)
-            } else {
-                v
-            };
-            if as_json {
-                println!("{payload}");
-            } else {
-                print_event(&payload);
-            }
-            last = payload;
-        }
-    }
-    Ok(exit_for(&last))
 }
 
 fn state_of(v: &Value) -> Option<&str> {

@@ -236,7 +236,26 @@ pub enum BindingChoice {
     Rest,
 }
 
+/// Exit codes of `warden call`, shown in its help.
+const CALL_EXIT_CODES: &str = "\
+Exit codes:
+  0  the task completed, needs input, or the agent answered with a message
+  1  an A2A error; a failed, canceled or rejected task; a transport failure
+  2  bad arguments
+  3  refused by the egress rules or by the card's verification (the reason
+     code is printed: denied_address, scheme, card_unsigned, card_signature, ...)
+
+Every request goes through the egress rules (https only, port 443, no
+loopback, private or metadata addresses), the [egress] table of --config if
+given. A loopback URL you give here (127.0.0.0/8, ::1, localhost; the agent
+URL or --token-url) is trusted for that origin only; whatever the card names
+elsewhere gets the full rules. The card must carry a signature verified with
+--trust-jwks keys, except when it comes from your own machine (a loopback URL)
+or --data-dir names your instance: then a signature is checked if it can be
+(with the instance's keys), and an unsigned card is accepted with a note.";
+
 #[derive(Debug, clap::Args)]
+#[command(after_long_help = CALL_EXIT_CODES)]
 pub struct CallArgs {
     /// The agent's base URL; its card is at {URL}/.well-known/agent-card.json.
     pub url: String,
@@ -258,22 +277,63 @@ pub struct CallArgs {
     /// Print machine-readable JSON (one object; one per event with --stream).
     #[arg(long)]
     pub json: bool,
-    /// Give up after this many seconds.
-    #[arg(long, default_value_t = 60)]
-    pub timeout_secs: u64,
+    /// Give up after this many seconds without an answer (between events
+    /// with --stream). Default: 60, or the [egress] timeouts of --config.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_secs: Option<u64>,
     /// Send this bearer token.
-    #[arg(long, conflicts_with_all = ["api_key", "data_dir"])]
+    #[arg(long, conflicts_with_all = ["api_key", "data_dir", "token_url"])]
     pub token: Option<String>,
     /// Send this API key.
-    #[arg(long, conflicts_with = "data_dir")]
+    #[arg(long, conflicts_with_all = ["data_dir", "token_url"])]
     pub api_key: Option<String>,
     /// Mint a token from this local data directory (as `warden token mint`),
-    /// for the agent named in the URL (`…/agents/{name}`).
-    #[arg(long)]
+    /// for the agent named in the URL (`…/agents/{name}`) or --audience.
+    /// Its keys also verify the card, if it is signed.
+    #[arg(long, conflicts_with = "token_url")]
     pub data_dir: Option<PathBuf>,
     /// The subject to mint the token for, with --data-dir.
     #[arg(long = "as", default_value = "demo-client")]
     pub subject: String,
+    /// Get a token from this OAuth 2.0 token endpoint (client credentials),
+    /// e.g. a Warden gateway's {URL}/oauth2/token.
+    #[arg(long, value_name = "URL", requires = "client_secret_env")]
+    pub token_url: Option<String>,
+    /// The client id sent to --token-url (then the secret is sent as
+    /// client_secret; without it, as a Warden X-API-Key).
+    #[arg(long, value_name = "ID", requires = "token_url")]
+    pub client_id: Option<String>,
+    /// The environment variable holding the client secret (or Warden API
+    /// key) for --token-url. Never given on the command line.
+    #[arg(long, value_name = "VAR", requires = "token_url")]
+    pub client_secret_env: Option<String>,
+    /// The token's audience (default: the agent named in the URL).
+    #[arg(long, value_name = "AUD")]
+    pub audience: Option<String>,
+    /// Space-separated scopes to ask --token-url for (Warden: skill ids).
+    #[arg(long, requires = "token_url")]
+    pub scope: Option<String>,
+    /// Bind the token to a fresh key (DPoP, RFC 9449): a proof with the
+    /// token request and with the call.
+    #[arg(long, requires = "token_url")]
+    pub dpop: bool,
+    /// A JWKS file whose keys verify the card's signature (repeatable).
+    /// With it, an unsigned card is refused.
+    #[arg(long = "trust-jwks", value_name = "FILE")]
+    pub trust_jwks: Vec<PathBuf>,
+    /// Follow a card signature's `jku` to this host for keys (repeatable).
+    #[arg(long = "allow-jku-host", value_name = "HOST")]
+    pub allow_jku_hosts: Vec<String>,
+    /// Accept a card without a verifying signature (prints a warning).
+    #[arg(long)]
+    pub allow_unsigned: bool,
+    /// A warden.toml whose [egress] table sets the rules for every request.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Development only: lift the egress rules (loopback, private and
+    /// metadata addresses, plain http, any port). Prints a warning.
+    #[arg(long)]
+    pub allow_insecure_local: bool,
 }
 
 #[derive(Debug, Subcommand)]

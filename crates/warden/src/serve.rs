@@ -108,6 +108,11 @@ pub async fn gateway(args: crate::cli::GatewayArgs) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let listener = bind(config.gateway.listen, "gateway").await?;
     let admin = bind(config.admin.listen, "admin API").await?;
+    // The egress proxy listens only when there are remote agents to reach.
+    let egress = match config.remote_agents.is_empty() {
+        true => None,
+        false => Some(bind(config.egress_proxy.listen, "egress proxy").await?),
+    };
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
     // With port 0 only the bound address is a usable public URL.
     let scheme = config.gateway_scheme();
@@ -128,10 +133,34 @@ pub async fn gateway(args: crate::cli::GatewayArgs) -> Result<(), String> {
     let state = GatewayState::open(config, store)
         .await
         .map_err(|e| e.to_string())?;
+    let egress_url = match egress {
+        Some(l) => Some(start_egress_proxy(&state, l)?),
+        None => None,
+    };
     // Printed once ready: the token authority and its issuer are in place.
     println!("gateway  {public_url}");
+    if let Some(url) = egress_url {
+        println!("egress-proxy  {url}");
+    }
     println!("admin    {admin_scheme}://{admin_addr}");
     // Where the admin API's token is; never the token itself.
     println!("admin-token  {token_at}");
     run_gateway(state, token, listener, admin, tls).await
+}
+
+/// Starts the egress proxy on `listener` (secrets for the remote agents
+/// from the environment) and returns its URL.
+fn start_egress_proxy(state: &GatewayState, listener: TcpListener) -> Result<String, String> {
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let url = format!("http://{addr}");
+    let proxy = warden_gateway::egress_proxy::EgressProxy::from_env(state.clone(), &url)
+        .map_err(|e| e.to_string())?;
+    tokio::spawn(async move {
+        if let Err(e) =
+            warden_gateway::egress_proxy::serve(listener, proxy, shutdown_signal()).await
+        {
+            tracing::error!(error = %e, "the egress proxy stopped");
+        }
+    });
+    Ok(url)
 }

@@ -74,6 +74,8 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         agents,
         egress: Default::default(),
         message_urls: Default::default(),
+        remote_agents: Vec::new(),
+        egress_proxy: Default::default(),
     };
     config.validate()?;
     let (token, token_at) = admin_token(&args.data_dir)?;

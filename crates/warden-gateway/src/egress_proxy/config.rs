@@ -221,9 +221,7 @@ fn check_url(rules: &warden_egress::Rules, key: &str, url: &str) -> Result<(), S
     crate::egress::check_static(rules, url)
         .map_err(|e| format!("{key}: {url:?} is refused: {e} [{}]", e.reason()))?;
     if url.contains(['?', '#']) {
-        return Err(format!(
-            "{key}: {url:?} must not have a query or fragment"
-        ));
+        return Err(format!("{key}: {url:?} must not have a query or fragment"));
     }
     Ok(())
 }

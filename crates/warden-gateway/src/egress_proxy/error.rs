@@ -7,7 +7,7 @@ use warden_client::ClientError;
 
 use crate::audit::Outcome;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ProxyError {
     /// The egress rules refused a request (`refusal`), or the network
     /// failed it (timeout, broken connection).
@@ -32,6 +32,9 @@ pub enum ProxyError {
     RemoteUnauthenticated,
     /// A non-streaming answer over `limits.max_response_body_bytes`.
     TooLarge { cap: usize },
+    /// Warden could not pass a successful answer on: the task it names
+    /// could not be recorded, or an extended card could not be rewritten.
+    Answer { error: A2aError },
 }
 
 impl ProxyError {
@@ -86,6 +89,7 @@ impl ProxyError {
                 ErrorKind::InvalidAgentResponse,
                 format!("remote agent {remote:?} sent a response over {cap} bytes"),
             ),
+            Self::Answer { error } => error.clone(),
         }
     }
 
@@ -99,6 +103,7 @@ impl ProxyError {
             Self::Credential { reason, .. } => format!("credential:{reason}"),
             Self::RemoteUnauthenticated => "remote_unauthenticated".into(),
             Self::TooLarge { .. } => "too_large".into(),
+            Self::Answer { error } => error.kind.wire().reason.to_string(),
         }
     }
 
@@ -127,6 +132,7 @@ impl ProxyError {
             Self::InterfaceOrigin { url } => format!("unsigned card names {url}"),
             Self::RemoteUnauthenticated => "HTTP 401 from the remote".into(),
             Self::TooLarge { cap } => format!("answer over {cap} bytes"),
+            Self::Answer { error } => error.message.clone(),
         }
     }
 }
@@ -145,11 +151,13 @@ impl From<ClientError> for ProxyError {
     fn from(e: ClientError) -> Self {
         let why = e.to_string();
         match e {
-            ClientError::Egress(e) | ClientError::InterfaceRefused { source: e, .. } => Self::Egress {
-                reason: e.reason(),
-                why,
-                refusal: e.is_refusal(),
-            },
+            ClientError::Egress(e) | ClientError::InterfaceRefused { source: e, .. } => {
+                Self::Egress {
+                    reason: e.reason(),
+                    why,
+                    refusal: e.is_refusal(),
+                }
+            }
             ClientError::NoInterface { binding, .. } => Self::NoInterface { binding },
             ClientError::TokenEndpoint { .. }
             | ClientError::TokenAnswer(_)

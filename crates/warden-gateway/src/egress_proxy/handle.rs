@@ -8,17 +8,13 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::response::Response;
-use http::{HeaderMap, Method, Uri, header};
-use http_body_util::BodyExt;
+use http::{HeaderMap, Method, Uri};
 use serde_json::Value;
-use warden_a2a::version::{EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER, VERSION_HEADER};
-use warden_a2a::{
-    A2aError, A2aOp, Binding, ErrorKind, Operation, ParsedCall, ProtocolVersion, RestRequest,
-    parse_jsonrpc, parse_rest, requested_version,
-};
+use warden_a2a::{A2aError, Binding, ErrorKind, Operation};
 
 use super::EgressProxy;
 use super::forward::{self, Answer, Call};
+use super::parse::{parse, read_body};
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::Principal;
 use crate::headers::header_bytes;
@@ -87,7 +83,10 @@ pub async fn handle(proxy: &EgressProxy, req: Incoming) -> Response {
     let binding = req.binding();
     let limits = &state.config.limits;
     let refuse_early = |err: A2aError| {
-        rec.record(&rec.event(None, Outcome::Refused).with_reason(err.kind.wire().reason));
+        rec.record(
+            &rec.event(None, Outcome::Refused)
+                .with_reason(err.kind.wire().reason),
+        );
         respond::error(binding, &err, &Value::Null)
     };
 
@@ -100,7 +99,10 @@ pub async fn handle(proxy: &EgressProxy, req: Incoming) -> Response {
     }
     if let Err(r) = state.authz.check_source(rec.source).await {
         state.metrics.authz_refused(&r.reason);
-        rec.record(&rec.event(None, Outcome::Refused).with_reason(r.reason.clone()));
+        rec.record(
+            &rec.event(None, Outcome::Refused)
+                .with_reason(r.reason.clone()),
+        );
         let _ = read_body(req.body, &req.headers, limits.max_request_body_bytes).await;
         return with_headers(respond::error(binding, &r.error, &Value::Null), &r.headers);
     }
@@ -109,7 +111,7 @@ pub async fn handle(proxy: &EgressProxy, req: Incoming) -> Response {
     let remote = proxy.remote(&req.remote);
     let card_path = crate::cards::is_card_path(&req.subpath);
     if let (Some(remote), true, true) = (&remote, card_path, state.config.auth.public_cards) {
-        return serve_card(proxy, &rec, remote, &req, None).await;
+        return serve_card(proxy, &rec, remote, &req.method, &req.headers, None).await;
     }
 
     // 3. Authenticate, before the body is read and before an unknown remote
@@ -128,7 +130,10 @@ pub async fn handle(proxy: &EgressProxy, req: Incoming) -> Response {
     let principal = match state.auth.authenticate(&auth_request).await {
         Ok(p) => p,
         Err(err) => {
-            rec.record(&rec.event(None, Outcome::Refused).with_reason(err.audit_reason()));
+            rec.record(
+                &rec.event(None, Outcome::Refused)
+                    .with_reason(err.audit_reason()),
+            );
             let mut resp = respond::auth_error(binding, &err, &Value::Null);
             if let Some(nonce) = state.auth.dpop_nonce(now)
                 && let Ok(v) = http::HeaderValue::from_str(&nonce)
@@ -138,21 +143,18 @@ pub async fn handle(proxy: &EgressProxy, req: Incoming) -> Response {
             return resp;
         }
     };
-    let refuse = |remote: Option<&str>, op: Option<&A2aOp>, err: A2aError, id: &Value| {
-        let mut event = rec
+    // Refusals before the call was parsed.
+    let refuse = |remote: Option<&str>, err: A2aError, id: &Value| {
+        let event = rec
             .event(remote, Outcome::Refused)
             .with_reason(err.kind.wire().reason)
             .with_principal(&principal);
-        if let Some(op) = op {
-            event = event.with_op(op);
-        }
         rec.record(&event);
         respond::error(binding, &err, id)
     };
     let Some(remote) = remote else {
         let _ = read_body(req.body, &req.headers, limits.max_request_body_bytes).await;
         return refuse(
-            None,
             None,
             A2aError::not_found("no such agent or route"),
             &Value::Null,
@@ -176,25 +178,47 @@ pub async fn handle(proxy: &EgressProxy, req: Incoming) -> Response {
         return with_headers(respond::error(binding, &r.error, &Value::Null), &r.headers);
     }
     if card_path {
-        return serve_card(proxy, &rec, &remote, &req, Some(&principal)).await;
+        return serve_card(
+            proxy,
+            &rec,
+            &remote,
+            &req.method,
+            &req.headers,
+            Some(&principal),
+        )
+        .await;
     }
 
     // 5. Parse.
     let body = match read_body(req.body, &req.headers, limits.max_request_body_bytes).await {
         Ok(b) => b,
-        Err(err) => return refuse(Some(name), None, err, &Value::Null),
+        Err(err) => return refuse(Some(name), err, &Value::Null),
     };
-    let (op, requested) = match parse(state, &req.method, &req.subpath, &req.uri, &req.headers, &body, binding) {
+    let (op, requested) = match parse(
+        state,
+        &req.method,
+        &req.subpath,
+        &req.uri,
+        &req.headers,
+        &body,
+        binding,
+    ) {
         Ok(parsed) => parsed,
-        Err((err, id)) => return refuse(Some(name), None, err, &id),
+        Err(r) => return refuse(Some(name), r.error, &r.jsonrpc_id),
     };
     let jsonrpc_id = op.jsonrpc_id.clone().unwrap_or(Value::Null);
 
     // 6. Authorise, with the remote's card for the only-skill rule.
-    let card_skills = if op.operation.is_streaming() || op.operation == Operation::SendMessage {
-        remote.card(&state.egress).await.ok().map(|c| c.skill_ids())
+    // A message's skill may be the card's only one: fetch the card first
+    // (its failure is reported once the call is authorised).
+    let card = if op.operation.is_streaming() || op.operation == Operation::SendMessage {
+        Some(remote.card(&state.egress).await)
     } else {
         None
+    };
+    let card_skills = match &card {
+        Some(Ok(c)) => Some(c.skill_ids()),
+        _ => None,
     };
     let permit = match state
         .authz
@@ -237,6 +261,7 @@ pub async fn handle(proxy: &EgressProxy, req: Incoming) -> Response {
         state,
         Call {
             remote: &remote,
+            card,
             op: &op,
             method: req.method.clone(),
             subpath: &req.subpath,
@@ -260,7 +285,13 @@ pub async fn handle(proxy: &EgressProxy, req: Incoming) -> Response {
     // 8. Record.
     match answer {
         Answer::Relayed(r) => {
-            note(&mut decision, &r.url, Some(r.status), r.signed_by.as_deref(), None);
+            note(
+                &mut decision,
+                &r.url,
+                Some(r.status),
+                r.signed_by.as_deref(),
+                None,
+            );
             let mut event = rec
                 .event(Some(name), Outcome::Forwarded)
                 .with_op(&op)
@@ -272,7 +303,13 @@ pub async fn handle(proxy: &EgressProxy, req: Incoming) -> Response {
         }
         Answer::Failed(err, url) => {
             tracing::warn!(remote = name, reason = %err.audit_reason(), why = %err.why(), "egress proxy call not completed");
-            note(&mut decision, url.as_deref().unwrap_or(&remote.config.url), None, None, Some(&err));
+            note(
+                &mut decision,
+                url.as_deref().unwrap_or(&remote.config.url),
+                None,
+                None,
+                Some(&err),
+            );
             let mut event = rec
                 .event(Some(name), err.outcome())
                 .with_op(&op)
@@ -280,7 +317,10 @@ pub async fn handle(proxy: &EgressProxy, req: Incoming) -> Response {
                 .with_reason(err.audit_reason());
             event.detail = Some(decision);
             rec.record(&event);
-            with_headers(respond::error(binding, &err.to_a2a(name), &jsonrpc_id), &rate_headers)
+            with_headers(
+                respond::error(binding, &err.to_a2a(name), &jsonrpc_id),
+                &rate_headers,
+            )
         }
     }
 }
@@ -311,7 +351,8 @@ async fn serve_card(
     proxy: &EgressProxy,
     rec: &Recorder<'_>,
     remote: &super::Remote,
-    req: &Incoming,
+    method: &Method,
+    headers: &HeaderMap,
     principal: Option<&Principal>,
 ) -> Response {
     let name = remote.name();
@@ -319,13 +360,13 @@ async fn serve_card(
     if let Some(p) = principal {
         event = event.with_principal(p);
     }
-    if req.method != Method::GET && req.method != Method::HEAD {
+    if method != Method::GET && method != Method::HEAD {
         let err = A2aError::method_not_found("agent cards are read with GET");
         event.outcome = Outcome::Refused;
         rec.record(&event.with_reason(err.kind.wire().reason));
         return respond::error(Binding::Rest, &err, &Value::Null);
     }
-    match super::cards::serve(proxy, remote, &req.headers).await {
+    match super::cards::serve(proxy, remote, headers).await {
         Ok(resp) => {
             rec.record(&event);
             resp
@@ -339,87 +380,6 @@ async fn serve_card(
             rec.record(&event.with_reason(err.audit_reason()));
             respond::error(Binding::Rest, &err.to_a2a(name), &Value::Null)
         }
-    }
-}
-
-/// Version, content type, and the whole body, path and query parsed into
-/// one typed operation, as at ingress.
-fn parse(
-    state: &GatewayState,
-    method: &Method,
-    subpath: &str,
-    uri: &Uri,
-    headers: &HeaderMap,
-    body: &[u8],
-    binding: Binding,
-) -> Result<(A2aOp, ProtocolVersion), (A2aError, Value)> {
-    let query_version = uri.query().and_then(|q| {
-        q.split('&').find_map(|kv| {
-            kv.strip_prefix(&format!("{VERSION_HEADER}="))
-                .map(str::to_owned)
-        })
-    });
-    let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
-    let requested = requested_version(header_version, query_version.as_deref())
-        .map_err(|e| (e, Value::Null))?;
-    let has_body = !body.iter().all(u8::is_ascii_whitespace);
-    let json_ct = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(warden_a2a::is_json_content_type);
-    if (binding == Binding::JsonRpc || has_body) && !json_ct {
-        let err = A2aError::content_type_not_supported(
-            "A2A bodies must be application/json or application/a2a+json",
-        );
-        return Err((err, Value::Null));
-    }
-    let parsed: Result<ParsedCall, (A2aError, Value)> = match binding {
-        Binding::JsonRpc => parse_jsonrpc(body, requested, state.json_limits())
-            .map_err(|r| (r.error, r.jsonrpc_id)),
-        Binding::Rest => parse_rest(
-            RestRequest {
-                method,
-                path: subpath,
-                query: uri.query(),
-                body,
-            },
-            requested,
-            state.json_limits(),
-        )
-        .map_err(|e| (e, Value::Null)),
-    };
-    let mut op = parsed?.op;
-    op.requested_extensions = warden_a2a::version::requested_extensions(
-        [EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER]
-            .iter()
-            .flat_map(|h| headers.get_all(*h))
-            .filter_map(|v| v.to_str().ok()),
-    );
-    Ok((op, requested))
-}
-
-/// Reads the body within the cap; a declared length over the cap is refused
-/// before a byte is read.
-async fn read_body(body: Body, headers: &HeaderMap, cap: usize) -> Result<bytes::Bytes, A2aError> {
-    let too_large = || A2aError::payload_too_large(format!("request body exceeds {cap} bytes"));
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cap as u64) {
-        return Err(too_large());
-    }
-    match http_body_util::Limited::new(body, cap).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(too_large())
-        }
-        Err(_) => Err(A2aError::invalid_request(
-            "the request body could not be read",
-        )),
     }
 }
 

@@ -30,11 +30,12 @@
 //! Local agents hold no secret for remote agents: Warden reads those from
 //! its environment at start ([`config`]).
 
-pub mod config;
 mod cards;
+pub mod config;
 mod error;
 mod forward;
 mod handle;
+mod parse;
 mod remote;
 #[cfg(test)]
 mod tests;

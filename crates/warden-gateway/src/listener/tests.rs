@@ -1,5 +1,6 @@
 //! The accept loop against real sockets: plain HTTP, TLS, mTLS, reload,
 //! handshake timeout, protocol versions, shutdown.
+#![allow(clippy::disallowed_methods)] // test clients calling the listener, not Warden going out
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -247,16 +247,18 @@ async fn warn_if_unknown(store: &Store, config: &warden_gateway::Config, g: &New
             g.caller
         );
     }
-    let configured = &config.agents;
-    if !configured.is_empty() && !configured.iter().any(|a| a.name == g.target) {
+    // Targets are gateway agents and the egress proxy's remote agents.
+    let configured: Vec<&str> = config
+        .agents
+        .iter()
+        .map(|a| a.name.as_str())
+        .chain(config.remote_agents.iter().map(|r| r.name.as_str()))
+        .collect();
+    if !configured.is_empty() && !configured.contains(&g.target.as_str()) {
         eprintln!(
             "warning: the configuration has no agent {:?} (it has {})",
             g.target,
-            configured
-                .iter()
-                .map(|a| a.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
+            configured.join(", ")
         );
     }
 }

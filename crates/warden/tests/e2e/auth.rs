@@ -1283,7 +1283,10 @@ async fn an_issuers_jwks_url_is_fetched_cached_and_refreshed_on_rotation() {
         json!({"keys": [a_jwk.clone()]}).to_string(),
     ));
     let (jwks_url, fetches) = json_server(doc.clone()).await;
-    let port = url::Url::parse(&jwks_url).expect("url").port().expect("port");
+    let port = url::Url::parse(&jwks_url)
+        .expect("url")
+        .port()
+        .expect("port");
     // Loopback is denied to outbound calls by default: this test's issuer
     // lives there, so the egress rules let exactly its port through.
     let w = gateway(&format!(

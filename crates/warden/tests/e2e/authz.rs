@@ -485,7 +485,7 @@ async fn authz_push_configs_and_the_extended_card_need_their_own_grant() {
     let me = w.api_key().await;
     let a = send(&w, JsonRpc, "/agents/input", &me, user_message("hi")).await;
     let task = task_in(&a, JsonRpc, "an own task")["id"].clone();
-    let hook = json!({"taskId": task, "url": "https://hooks.example/a2a"});
+    let hook = json!({"taskId": task, "url": "https://93.184.216.34/a2a"});
     let push = Call::Rpc("CreateTaskPushNotificationConfig", hook);
     let card = Call::Rest(Method::GET, "/extendedAgentCard".into(), None);
 
@@ -608,7 +608,7 @@ async fn authz_a_grant_revoked_mid_session_refuses_the_very_next_call() {
 
 /// Every call that names `task`, once in each binding: (what, call).
 fn task_calls(task: &str) -> Vec<(&'static str, Call)> {
-    let hook = json!({"url": "https://hooks.example/a2a"});
+    let hook = json!({"url": "https://93.184.216.34/a2a"});
     let mut create = hook.clone();
     create["taskId"] = json!(task);
     let ids = json!({"taskId": task, "id": "cfg-1"});

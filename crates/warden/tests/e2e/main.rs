@@ -1,5 +1,6 @@
 //! End-to-end tests: real `warden` processes on ephemeral loopback ports,
 //! driven over HTTP, and the official A2A SDKs as peers.
+#![allow(clippy::disallowed_methods)] // test clients and peers, not Warden going out
 
 mod support;
 
@@ -7,11 +8,14 @@ mod admin_api;
 mod auth;
 mod authz;
 mod authz_admin;
+mod call_egress;
 mod cards_and_admin;
+mod egress_proxy;
 mod interop_js;
 mod interop_python;
 mod interop_refusals;
 mod malformed;
+mod message_urls;
 mod quickstart;
 mod streaming;
 mod tls;

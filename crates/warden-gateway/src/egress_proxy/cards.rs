@@ -1,0 +1,77 @@
+//! The remote's card as the egress proxy serves it at
+//! `/egress/{remote}/.well-known/agent-card.json`: the verified card, its
+//! interfaces pointing at the proxy (only those the proxy can call: in the
+//! bindings it proxies, admitted by the egress rules), its signatures
+//! removed (the rewrite breaks them), with `ETag` and `Cache-Control`.
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::Value;
+use warden_a2a::Binding;
+use warden_a2a::types::{BINDING_HTTP_JSON, BINDING_JSONRPC};
+
+use super::EgressProxy;
+use super::error::ProxyError;
+use super::remote::{Remote, RemoteCard};
+use crate::card::{etag, not_modified, rewrite};
+
+pub async fn serve(
+    proxy: &EgressProxy,
+    remote: &Remote,
+    headers: &HeaderMap,
+) -> Result<Response, ProxyError> {
+    let card = remote.card(&proxy.state().egress).await?;
+    let served = rewritten(&card, &proxy.url_of(remote.name()));
+    let bytes = served.to_string().into_bytes();
+    let tag = etag(&bytes);
+    let max_age = proxy.state().config.limits.card_cache_ms / 1000;
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| not_modified(v, &tag));
+    let mut resp = if unchanged {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let mut r = Response::new(Body::from(bytes));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
+    };
+    for (name, value) in [
+        (header::ETAG, tag),
+        (header::CACHE_CONTROL, format!("private, max-age={max_age}")),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            resp.headers_mut().insert(name, v);
+        }
+    }
+    Ok(resp)
+}
+
+/// The card with every usable interface at `proxy_url`, the others dropped.
+fn rewritten(card: &RemoteCard, proxy_url: &str) -> Value {
+    let mut out = rewrite(&card.card.raw, proxy_url);
+    let usable = |binding: &str| {
+        let b = if binding.eq_ignore_ascii_case(BINDING_JSONRPC) {
+            Binding::JsonRpc
+        } else if binding.eq_ignore_ascii_case(BINDING_HTTP_JSON) {
+            Binding::Rest
+        } else {
+            return false;
+        };
+        card.interface(b).is_ok()
+    };
+    if let Some(Value::Array(list)) = out.get_mut("supportedInterfaces") {
+        list.retain(|i| {
+            i.get("protocolBinding")
+                .and_then(Value::as_str)
+                .is_some_and(usable)
+        });
+    }
+    out
+}

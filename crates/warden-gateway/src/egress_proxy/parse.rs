@@ -1,0 +1,71 @@
+//! Reading a call as the ingress pipeline does: the body within its cap,
+//! then version, content type, and the whole body, path and query parsed
+//! strictly into one typed operation.
+
+use http::{HeaderMap, Method, Uri, header};
+use serde_json::Value;
+use warden_a2a::version::{EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER, VERSION_HEADER};
+use warden_a2a::{
+    A2aError, A2aOp, Binding, ParsedCall, ProtocolVersion, Refusal, RestRequest, parse_jsonrpc,
+    parse_rest, requested_version,
+};
+
+use crate::state::GatewayState;
+
+/// Version, content type, and the whole body, path and query parsed into
+/// one typed operation, as at ingress.
+pub fn parse(
+    state: &GatewayState,
+    method: &Method,
+    subpath: &str,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+    binding: Binding,
+) -> Result<(A2aOp, ProtocolVersion), Box<Refusal>> {
+    let query_version = uri.query().and_then(|q| {
+        q.split('&').find_map(|kv| {
+            kv.strip_prefix(&format!("{VERSION_HEADER}="))
+                .map(str::to_owned)
+        })
+    });
+    let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
+    let refused = |error: A2aError, jsonrpc_id: Value| Box::new(Refusal { error, jsonrpc_id });
+    let requested = requested_version(header_version, query_version.as_deref())
+        .map_err(|e| refused(e, Value::Null))?;
+    let has_body = !body.iter().all(u8::is_ascii_whitespace);
+    let json_ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(warden_a2a::is_json_content_type);
+    if (binding == Binding::JsonRpc || has_body) && !json_ct {
+        let err = A2aError::content_type_not_supported(
+            "A2A bodies must be application/json or application/a2a+json",
+        );
+        return Err(refused(err, Value::Null));
+    }
+    let parsed: Result<ParsedCall, Box<Refusal>> = match binding {
+        Binding::JsonRpc => parse_jsonrpc(body, requested, state.json_limits()).map_err(Box::new),
+        Binding::Rest => parse_rest(
+            RestRequest {
+                method,
+                path: subpath,
+                query: uri.query(),
+                body,
+            },
+            requested,
+            state.json_limits(),
+        )
+        .map_err(|e| refused(e, Value::Null)),
+    };
+    let mut op = parsed?.op;
+    op.requested_extensions = warden_a2a::version::requested_extensions(
+        [EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER]
+            .iter()
+            .flat_map(|h| headers.get_all(*h))
+            .filter_map(|v| v.to_str().ok()),
+    );
+    Ok((op, requested))
+}
+
+pub(crate) use crate::pipeline::read_body;
