@@ -53,6 +53,12 @@ pub enum Command {
     /// Policy rules (CEL): check a file, or explain a decision offline.
     #[command(subcommand)]
     Policy(crate::authz_cmd::PolicyCommand),
+    /// Agent Cards: sign, verify, fetch (through the egress rules) and lint.
+    ///
+    /// Exit 0 ok, 1 not verified or lint findings, 2 bad input, 3 refused by
+    /// the egress rules.
+    #[command(subcommand, after_help = crate::card_cmd::EXIT_CODES)]
+    Card(crate::card_cmd::CardCommand),
 }
 
 /// Where a command finds Warden's state: a data directory, or the data

@@ -3,6 +3,7 @@
 mod agent_cmd;
 mod authz_cmd;
 mod call;
+mod card_cmd;
 mod cli;
 mod local;
 mod serve;
@@ -40,6 +41,8 @@ fn main() -> ExitCode {
             Command::Quarantine(cmd) => authz_cmd::quarantine::run(cmd).await,
             // Exit 0 allow, 1 deny, 2 error: its own codes.
             Command::Policy(cmd) => return Ok(authz_cmd::policy::run(cmd).await),
+            // Exit 0 ok, 1 not verified / lint findings, 2 bad input, 3 egress refusal.
+            Command::Card(cmd) => return Ok(card_cmd::run(cmd).await),
             Command::Config(ConfigCommand::Check { file }) => warden_gateway::Config::load(&file)
                 .and_then(|c| c.check_files(&file).map(|()| c))
                 .map(|c| println!("{}: ok ({} agents)", file.display(), c.agents.len()))

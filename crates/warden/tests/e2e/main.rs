@@ -10,6 +10,7 @@ mod authz;
 mod authz_admin;
 mod call_egress;
 mod cards_and_admin;
+mod cards_cli;
 mod egress_proxy;
 mod interop_js;
 mod interop_python;
