@@ -317,10 +317,14 @@ EOF
 [[agents]]
 name = "null"
 url = "$NULL_URL"
+# Benchmark agents (Warden demo code on loopback) do not sign their cards.
+allow_unsigned_card = true
 
 [[agents]]
 name = "echo"
 url = "$ECHO_URL"
+# Benchmark agents (Warden demo code on loopback) do not sign their cards.
+allow_unsigned_card = true
 EOF
 }
 # wait_gateway NAME — prints "GATEWAY_URL ADMIN_URL" once it is ready.

@@ -29,6 +29,11 @@ pub enum Outcome {
     /// A change made through the admin API (kind `admin`; the action, such
     /// as `apikey.revoke`, in `reason`).
     AdminChange,
+    /// A changed upstream card held for review (kind `card`); the pinned
+    /// card is served meanwhile.
+    CardHeld,
+    /// An upstream card whose `version` alone changed, pinned (kind `card`).
+    CardRepinned,
 }
 
 impl Outcome {
@@ -39,6 +44,8 @@ impl Outcome {
             Self::UpstreamFailed => "upstream_failed",
             Self::CardServed => "card_served",
             Self::AdminChange => "admin_change",
+            Self::CardHeld => "held",
+            Self::CardRepinned => "repinned",
         }
     }
 }

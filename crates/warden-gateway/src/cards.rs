@@ -1,6 +1,7 @@
 //! Serving each agent's card at `/agents/{name}/.well-known/agent-card.json`
-//! (and the legacy `agent.json`), rewritten for the gateway, with `ETag` over
-//! the exact bytes served, `Cache-Control` and `Last-Modified`.
+//! (and the legacy `agent.json`): the verified upstream card rewritten for
+//! the gateway and signed by Warden ([`crate::card::signed`]), with `ETag`
+//! over the exact bytes served, `Cache-Control` and `Last-Modified`.
 
 use std::net::SocketAddr;
 
@@ -8,10 +9,9 @@ use axum::body::Body;
 use axum::response::Response;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::Value;
-use warden_a2a::Binding;
+use warden_a2a::{A2aError, ErrorKind};
 
-use crate::card::{etag, not_modified, rewrite};
-use crate::respond;
+use crate::card::{Security, etag, not_modified, signed};
 use crate::state::GatewayState;
 use crate::upstream::Upstream;
 
@@ -49,22 +49,35 @@ pub fn public_base(state: &GatewayState, headers: &HeaderMap, peer: SocketAddr) 
     }
 }
 
+/// `card` (verified, known fields only) as Warden serves it under `base`,
+/// for `agent`: rewritten, Warden's security declared, signed.
+pub fn signed_card(
+    state: &GatewayState,
+    agent: &str,
+    card: &Value,
+    base: &str,
+) -> Result<Value, A2aError> {
+    let gateway_url = format!("{base}/agents/{agent}");
+    let security = Security::of(&state.config, base);
+    let key = state.auth.authority.keys.card_signing_key();
+    let jwks_url = format!("{base}{}", crate::authority::endpoints::JWKS_PATH);
+    signed(card, &gateway_url, &security, key.as_deref(), &jwks_url).map_err(|e| {
+        tracing::error!(agent, error = %e, "cannot sign the served agent card");
+        A2aError::new(ErrorKind::Internal, "the agent card could not be signed")
+    })
+}
+
 pub async fn serve(
     state: &GatewayState,
     upstream: &Upstream,
     headers: &HeaderMap,
     peer: SocketAddr,
-) -> Response {
-    let cached = match state.upstreams.card(upstream).await {
-        Ok(c) => c,
-        Err(err) => return respond::error(Binding::Rest, &err, &Value::Null),
-    };
-    let gateway_url = format!(
-        "{}/agents/{}",
-        public_base(state, headers, peer),
-        upstream.config.name
-    );
-    let bytes = rewrite(&cached.raw, &gateway_url).to_string().into_bytes();
+) -> Result<Response, A2aError> {
+    let cached = state.upstreams.card(upstream).await?;
+    let base = public_base(state, headers, peer);
+    let bytes = signed_card(state, &upstream.config.name, &cached.raw, &base)?
+        .to_string()
+        .into_bytes();
     let tag = etag(&bytes);
     let last_modified = httpdate::fmt_http_date(cached.modified);
     let max_age = state.config.limits.card_cache_ms / 1000;
@@ -100,5 +113,5 @@ pub async fn serve(
         header::VARY,
         HeaderValue::from_static("X-Forwarded-Host, X-Forwarded-Proto"),
     );
-    resp
+    Ok(resp)
 }

@@ -406,6 +406,38 @@ pub struct AgentConfig {
     /// Overrides the HTTP+JSON endpoint found in the upstream card.
     #[serde(default)]
     pub rest_url: Option<String>,
+    /// A JWKS file holding the keys pinned for this agent's card signature.
+    #[serde(default)]
+    pub card_jwks_file: Option<PathBuf>,
+    /// The same keys as inline JWKS text (not with `card_jwks_file`).
+    #[serde(default)]
+    pub card_jwks: Option<String>,
+    /// Hosts whose JWKS a card signature's `jku` may name and Warden then
+    /// fetches (through the egress rules, purpose `jwks`). Empty: no `jku`
+    /// is ever followed.
+    #[serde(default)]
+    pub card_jku_hosts: Vec<String>,
+    /// Serve and proxy this agent even when its card carries no signature
+    /// by a trusted key (a warning is logged at start). A signature by a
+    /// trusted key that does not verify still refuses the card.
+    #[serde(default)]
+    pub allow_unsigned_card: bool,
+}
+
+impl AgentConfig {
+    /// The keys pinned for this agent's card signature (empty when none are
+    /// configured).
+    pub fn card_keys(&self) -> Result<warden_trust::KeySet, String> {
+        use warden_client::CardTrust;
+        match (&self.card_jwks_file, &self.card_jwks) {
+            (Some(_), Some(_)) => Err("set card_jwks_file or card_jwks, not both".into()),
+            (Some(path), None) => {
+                CardTrust::read_jwks_file(path).map_err(|e| format!("card_jwks_file: {e}"))
+            }
+            (None, Some(text)) => CardTrust::read_jwks(text).map_err(|e| format!("card_jwks: {e}")),
+            (None, None) => Ok(warden_trust::KeySet::default()),
+        }
+    }
 }
 
 fn default_listen() -> SocketAddr {
@@ -512,6 +544,15 @@ impl Config {
                 if let Some(v) = value {
                     check_http_url(v).map_err(|e| format!("agents[{i}].{key}: {e}"))?;
                 }
+            }
+            a.card_keys().map_err(|e| format!("agents[{i}].{e}"))?;
+            for host in &a.card_jku_hosts {
+                warden_egress::target::parse(&format!("https://{host}/"))
+                    .ok()
+                    .filter(|_| !host.is_empty() && !host.contains(['/', '@', '?', '#']))
+                    .ok_or_else(|| {
+                        format!("agents[{i}].card_jku_hosts: {host:?} is not a host name")
+                    })?;
             }
         }
         self.rate_limits.validate()?;
@@ -750,6 +791,38 @@ mod tests {
         assert!(parse(dup).expect_err("dup").to_string().contains("twice"));
         let ok = parse("[[agents]]\nname = \"echo\"\nurl = \"http://127.0.0.1:9\"\n").expect("ok");
         assert_eq!(ok.agents[0].name, "echo");
+    }
+
+    #[test]
+    fn card_keys_are_checked() {
+        let agent = "[[agents]]\nname = \"a\"\nurl = \"http://x\"\n";
+        let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+        let ok = parse(&format!(
+            "{agent}card_jwks = '{jwks}'\ncard_jku_hosts = [\"keys.example\"]\n"
+        ))
+        .expect("inline keys");
+        assert_eq!(ok.agents[0].card_keys().expect("keys").len(), 1);
+        assert!(
+            !ok.agents[0].allow_unsigned_card,
+            "signatures are required by default"
+        );
+        let both = format!("{agent}card_jwks = '{jwks}'\ncard_jwks_file = \"k.json\"\n");
+        assert!(
+            parse(&both)
+                .expect_err("both")
+                .to_string()
+                .contains("not both")
+        );
+        assert!(parse(&format!("{agent}card_jwks = 'nope'\n")).is_err());
+        assert!(
+            parse(&format!(
+                "{agent}card_jwks_file = \"/nonexistent/k.json\"\n"
+            ))
+            .is_err()
+        );
+        let private = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]}"#;
+        assert!(parse(&format!("{agent}card_jwks = '{private}'\n")).is_err());
+        assert!(parse(&format!("{agent}card_jku_hosts = [\"a/b\"]\n")).is_err());
     }
 
     const TLS: &str = "[gateway.tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n";

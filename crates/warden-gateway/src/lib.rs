@@ -16,6 +16,7 @@ pub mod authority;
 pub mod authz;
 pub mod body;
 pub mod card;
+pub mod card_pin;
 pub mod cards;
 pub mod config;
 pub mod egress;
@@ -60,6 +61,8 @@ pub enum StartError {
     Authority(#[from] authority::AuthorityError),
     #[error(transparent)]
     Config(#[from] ConfigError),
+    #[error("{0}")]
+    Agent(String),
 }
 
 impl GatewayState {
@@ -69,9 +72,11 @@ impl GatewayState {
     pub async fn open(config: Config, store: Store) -> Result<Self, StartError> {
         let audit = AuditSink::start(store.clone());
         let client = egress::upstream(&config).map_err(|e| StartError::Client(e.to_string()))?;
-        let upstreams = Upstreams::new(&config.agents, client, config.limits);
         let egress = egress::general(&config, audit.clone())
             .map_err(|e| StartError::Client(e.to_string()))?;
+        let upstreams = Upstreams::new(&config.agents, client, egress.clone(), config.limits)
+            .map_err(StartError::Agent)?
+            .with_pins(store.clone(), audit.clone());
         let public_url = config.public_url();
         let a = &config.auth;
         if a.mode == config::AuthMode::OffInsecure {

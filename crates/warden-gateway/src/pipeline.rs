@@ -23,7 +23,7 @@ use std::time::Instant;
 
 use axum::body::Body;
 use axum::response::Response;
-use http::{HeaderMap, Method, StatusCode, Uri, header};
+use http::{HeaderMap, Method, Uri, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
 use warden_a2a::version::{EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER, VERSION_HEADER};
@@ -388,10 +388,7 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
             url,
             headers,
             body,
-            gateway_url: format!(
-                "{}/agents/{agent}",
-                cards::public_base(state, &req.headers, req.peer)
-            ),
+            public_base: cards::public_base(state, &req.headers, req.peer),
             owner: state
                 .authz
                 .enforcing()
@@ -488,12 +485,24 @@ async fn serve_card(
             record(state, &event.with_reason(err.kind.wire().reason), started);
             return respond::error(Binding::Rest, &err, &Value::Null);
         }
-        let resp = cards::serve(state, upstream, headers, peer).await;
-        if !(resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED) {
-            event.outcome = Outcome::UpstreamFailed;
+        match cards::serve(state, upstream, headers, peer).await {
+            Ok(resp) => {
+                record(state, &event, started);
+                resp
+            }
+            Err(err) => {
+                event.outcome = Outcome::UpstreamFailed;
+                // A refused card names why (`card_unsigned`, `card_signature`).
+                let reason = err
+                    .metadata
+                    .get("card")
+                    .and_then(Value::as_str)
+                    .unwrap_or(err.kind.wire().reason);
+                let event = event.with_reason(reason);
+                record(state, &event, started);
+                respond::error(Binding::Rest, &err, &Value::Null)
+            }
         }
-        record(state, &event, started);
-        resp
     }
 }
 

@@ -10,10 +10,10 @@ use serde_json::Value;
 use warden_a2a::json::parse_strict;
 use warden_a2a::{A2aError, A2aOp, Binding, ErrorKind, JsonLimits, Operation};
 
-use crate::card;
 use crate::headers::strip_hop_by_hop;
 use crate::state::GatewayState;
 use crate::stream::{RelayHooks, StreamLimits, relay};
+use warden_a2a::types::AgentCard;
 
 /// One call ready to go upstream.
 pub struct Forward<'a> {
@@ -24,9 +24,9 @@ pub struct Forward<'a> {
     pub headers: HeaderMap,
     /// The exact bytes the client sent (and Warden checked).
     pub body: Bytes,
-    /// This agent's URL on the gateway, as the caller reached it (for
-    /// rewriting the extended card).
-    pub gateway_url: String,
+    /// The gateway's base URL, as the caller reached it (for rewriting the
+    /// extended card).
+    pub public_base: String,
     /// Who owns the tasks this call creates (None: ownership is not kept,
     /// authentication being off).
     pub owner: Option<String>,
@@ -141,7 +141,9 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
             max_depth: limits.max_json_depth,
             max_string_bytes: limits.max_json_string_bytes,
         };
-        match rewrite_extended_card(&body, f.op.binding, &f.gateway_url, json_limits) {
+        let sign =
+            |card: &Value| crate::cards::signed_card(state, f.agent, card, &f.public_base).ok();
+        match rewrite_extended_card(&body, f.op.binding, json_limits, sign) {
             Some(rewritten) => {
                 body = rewritten;
                 headers.remove(header::CONTENT_LENGTH);
@@ -152,7 +154,7 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
                 return Answer::Failed(A2aError::new(
                     ErrorKind::InvalidAgentResponse,
                     format!(
-                        "agent {:?} sent an extended card that is not valid JSON",
+                        "agent {:?} sent an extended card that is not a valid agent card",
                         f.agent
                     ),
                 ));
@@ -165,19 +167,29 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
     Answer::Relayed(out, status.as_u16())
 }
 
+/// The extended card as Warden serves it: parsed as an `AgentCard` (known
+/// fields only, the upstream's signatures dropped), then rewritten and
+/// signed by `sign`. The extended card reaches Warden over the call it
+/// answers, from the agent whose public card verified; it is not itself
+/// required to be signed.
 fn rewrite_extended_card(
     body: &[u8],
     binding: Binding,
-    gateway_url: &str,
     limits: JsonLimits,
+    sign: impl Fn(&Value) -> Option<Value>,
 ) -> Option<Bytes> {
+    let known = |v: &Value| -> Option<Value> {
+        let mut card: AgentCard = serde_json::from_value(v.clone()).ok()?;
+        card.signatures.clear();
+        sign(&serde_json::to_value(&card).ok()?)
+    };
     let mut v = parse_strict(body, limits).ok()?;
     match binding {
         Binding::JsonRpc => {
             let result = v.get_mut("result")?;
-            *result = card::rewrite(result, gateway_url);
+            *result = known(result)?;
         }
-        Binding::Rest => v = card::rewrite(&v, gateway_url),
+        Binding::Rest => v = known(&v)?,
     }
     Some(Bytes::from(Value::to_string(&v)))
 }

@@ -1,5 +1,14 @@
-//! The upstream agents: their cards (fetched and cached) and the endpoints
-//! each binding is proxied to.
+//! The upstream agents: their cards (fetched, verified and cached) and the
+//! endpoints each binding is proxied to.
+//!
+//! A card is believed only when a signature verifies with a key pinned for
+//! the agent (`card_jwks_file`/`card_jwks`) or published at an allow-listed
+//! `jku` host (`card_jku_hosts`, fetched through the general egress, purpose
+//! `jwks`); otherwise the card, and every call to the agent, is refused
+//! (`card_unsigned`/`card_signature` in the log), unless the agent is
+//! configured with `allow_unsigned_card`. What is kept of a verified card is
+//! its parse as an A2A v1.0 `AgentCard`: members unknown to it are not
+//! covered by every verifier's reading of a signature, so none goes further.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,15 +17,22 @@ use std::time::{Duration, Instant, SystemTime};
 use serde_json::Value;
 use tokio::sync::Mutex;
 use warden_a2a::json::parse_strict;
+use warden_a2a::types::AgentCard;
 use warden_a2a::{A2aError, Binding, ErrorKind, JsonLimits};
+use warden_client::CardTrust;
 
 use crate::card::proxied_binding;
 use crate::config::{AgentConfig, Limits};
 
-/// A fetched upstream card.
+/// A fetched and verified upstream card.
 #[derive(Debug)]
 pub struct CachedCard {
+    /// The verified card: its known fields only, without `signatures`.
+    pub card: AgentCard,
+    /// `card` as JSON.
     pub raw: Value,
+    /// The `kid` whose signature verified (None: accepted unsigned).
+    pub signed_by: Option<String>,
     pub fetched_at: Instant,
     /// When this content was first seen (the served `Last-Modified`).
     pub modified: SystemTime,
@@ -27,6 +43,8 @@ pub struct CachedCard {
 #[derive(Debug)]
 pub struct Upstream {
     pub config: AgentConfig,
+    /// Whose card signatures are believed.
+    trust: CardTrust,
     card: Mutex<Option<Arc<CachedCard>>>,
 }
 
@@ -35,7 +53,12 @@ pub struct Upstream {
 pub struct Upstreams {
     agents: Arc<HashMap<String, Arc<Upstream>>>,
     client: warden_egress::Egress,
+    /// The way to allow-listed `jku` JWKS.
+    jwks: warden_egress::Egress,
     limits: Limits,
+    /// Where cards are pinned and changes held for review (none: no
+    /// pinning, as in unit tests).
+    pins: Option<(warden_store::Store, crate::audit::AuditSink)>,
 }
 
 fn unavailable(name: &str, why: impl std::fmt::Display) -> A2aError {
@@ -52,25 +75,76 @@ fn invalid(name: &str, why: impl std::fmt::Display) -> A2aError {
     )
 }
 
+/// A card refused by its signature check: the reason code goes to the log
+/// and the audit, the caller learns only that the card is not trusted.
+fn untrusted(name: &str, e: &warden_client::ClientError) -> A2aError {
+    let reason = match e.reason() {
+        "card_unsigned" => "card_unsigned",
+        "card_json" | "card_invalid" => "card_invalid",
+        "jwks" => "card_jwks",
+        _ => "card_signature",
+    };
+    tracing::warn!(agent = %name, reason, error = %e, "upstream agent card refused");
+    let why = match reason {
+        "card_unsigned" => "its card carries no signature by a trusted key",
+        "card_invalid" => "its card is not a valid A2A v1.0 agent card",
+        "card_jwks" => "the keys its card signature names could not be fetched",
+        _ => "its card signature does not verify",
+    };
+    unavailable(name, format!("{why} ({reason})")).with("card", reason)
+}
+
 impl Upstreams {
-    pub fn new(agents: &[AgentConfig], client: warden_egress::Egress, limits: Limits) -> Self {
-        let map = agents
-            .iter()
-            .map(|a| {
-                (
-                    a.name.clone(),
-                    Arc::new(Upstream {
-                        config: a.clone(),
-                        card: Mutex::new(None),
-                    }),
-                )
-            })
-            .collect();
-        Self {
+    pub fn new(
+        agents: &[AgentConfig],
+        client: warden_egress::Egress,
+        jwks: warden_egress::Egress,
+        limits: Limits,
+    ) -> Result<Self, String> {
+        let mut map = HashMap::new();
+        for a in agents {
+            let keys = a
+                .card_keys()
+                .map_err(|e| format!("agent {:?}: {e}", a.name))?;
+            if a.allow_unsigned_card {
+                tracing::warn!(
+                    agent = %a.name,
+                    "allow_unsigned_card = true: this agent's card is served without a verified signature"
+                );
+            } else if keys.is_empty() && a.card_jku_hosts.is_empty() {
+                tracing::warn!(
+                    agent = %a.name,
+                    "no card keys (card_jwks_file, card_jwks or card_jku_hosts): this agent's card will be refused"
+                );
+            }
+            let trust = CardTrust {
+                keys,
+                allowed_jku_hosts: a.card_jku_hosts.clone(),
+                require_signature: !a.allow_unsigned_card,
+                ..CardTrust::default()
+            };
+            map.insert(
+                a.name.clone(),
+                Arc::new(Upstream {
+                    config: a.clone(),
+                    trust,
+                    card: Mutex::new(None),
+                }),
+            );
+        }
+        Ok(Self {
             agents: Arc::new(map),
             client,
+            jwks,
             limits,
-        }
+            pins: None,
+        })
+    }
+
+    /// Pins each agent's first verified card in `store`; see [`crate::card_pin`].
+    pub fn with_pins(mut self, store: warden_store::Store, audit: crate::audit::AuditSink) -> Self {
+        self.pins = Some((store, audit));
+        self
     }
 
     pub fn get(&self, name: &str) -> Option<Arc<Upstream>> {
@@ -94,14 +168,40 @@ impl Upstreams {
         {
             return Ok(c.clone());
         }
-        let raw = self.fetch_card(&up.config).await?;
+        let body = self.fetch_card(&up.config).await?;
+        let url = format!("agent {:?}", up.config.name);
+        let verified = warden_client::card::read_card(&self.jwks, &url, &body, &up.trust)
+            .await
+            .map_err(|e| untrusted(&up.config.name, &e))?;
+        let mut card = verified.card;
+        card.signatures.clear();
+        let mut raw = serde_json::to_value(&card)
+            .map_err(|e| invalid(&up.config.name, format!("cannot be re-encoded: {e}")))?;
+        if let Some((store, audit)) = &self.pins {
+            let keys: Vec<String> = verified
+                .signed_by
+                .iter()
+                .map(|kid| {
+                    up.trust
+                        .keys
+                        .get(kid)
+                        .map(|k| k.thumbprint())
+                        .unwrap_or_else(|| format!("kid:{kid}"))
+                })
+                .collect();
+            raw = crate::card_pin::settle(store, audit, &up.config.name, raw, keys).await?;
+            card = serde_json::from_value(raw.clone())
+                .map_err(|e| invalid(&up.config.name, format!("pinned card: {e}")))?;
+        }
         let modified = match slot.as_ref() {
             Some(old) if old.raw == raw => old.modified,
             _ => SystemTime::now(),
         };
         let (jsonrpc, rest) = endpoints(&raw);
         let fresh = Arc::new(CachedCard {
+            card,
             raw,
+            signed_by: verified.signed_by,
             fetched_at: Instant::now(),
             modified,
             jsonrpc_url: up.config.jsonrpc_url.clone().or(jsonrpc),
@@ -117,10 +217,16 @@ impl Upstreams {
             Binding::JsonRpc => (&up.config.jsonrpc_url, "JSON-RPC"),
             Binding::Rest => (&up.config.rest_url, "HTTP+JSON"),
         };
+        if let Some(url) = configured
+            && up.config.allow_unsigned_card
+        {
+            return Ok(url.clone());
+        }
+        // An agent whose card does not verify is not called at all.
+        let card = self.card(up).await?;
         if let Some(url) = configured {
             return Ok(url.clone());
         }
-        let card = self.card(up).await?;
         let found = match binding {
             Binding::JsonRpc => card.jsonrpc_url.clone(),
             Binding::Rest => card.rest_url.clone(),
@@ -133,7 +239,8 @@ impl Upstreams {
         })
     }
 
-    async fn fetch_card(&self, agent: &AgentConfig) -> Result<Value, A2aError> {
+    /// The card's bytes, as received, once they parse as a JSON object.
+    async fn fetch_card(&self, agent: &AgentConfig) -> Result<bytes::Bytes, A2aError> {
         let url = format!(
             "{}/.well-known/agent-card.json",
             agent.url.trim_end_matches('/')
@@ -187,7 +294,7 @@ impl Upstreams {
         if !raw.is_object() {
             return Err(invalid(&agent.name, "the card is not a JSON object"));
         }
-        Ok(raw)
+        Ok(body)
     }
 }
 

@@ -8,6 +8,7 @@
 //! on.
 
 mod audit;
+mod card_pins;
 mod error;
 mod generation;
 mod grants;
@@ -18,6 +19,7 @@ mod schema;
 mod tasks;
 
 pub use audit::AuditRecord;
+pub use card_pins::{CardPin, CardReview};
 pub use error::StoreError;
 pub use grants::GrantRecord;
 pub use identity::{ApiKeyRecord, RegisteredAgent, SigningKeyRecord};

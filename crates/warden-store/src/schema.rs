@@ -142,6 +142,29 @@ CREATE TABLE quarantine (
     created_by TEXT NOT NULL
 );
 "#,
+    // Version 5: pinned upstream cards, and the reviews a changed card raises.
+    r#"
+CREATE TABLE card_pins (
+    agent           TEXT PRIMARY KEY,
+    digest          TEXT NOT NULL,
+    card            TEXT NOT NULL,
+    key_thumbprints TEXT NOT NULL,
+    pinned_at       TEXT NOT NULL
+);
+CREATE TABLE card_reviews (
+    id              TEXT PRIMARY KEY,
+    agent           TEXT NOT NULL,
+    digest          TEXT NOT NULL,
+    card            TEXT NOT NULL,
+    key_thumbprints TEXT NOT NULL,
+    changes         TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    raised_at       TEXT NOT NULL,
+    decided_at      TEXT,
+    UNIQUE (agent, digest)
+);
+CREATE INDEX card_reviews_by_status ON card_reviews (status, raised_at);
+"#,
 ];
 
 pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
@@ -222,7 +245,11 @@ mod tests {
             .fetch_one(&s.pool)
             .await
             .expect("version");
-        assert_eq!(version, 4);
+        assert_eq!(
+            version,
+            super::MIGRATIONS.len() as i64,
+            "migrated to the latest"
+        );
         let got: Vec<(String, String, Vec<String>)> = s
             .list_grants(None, None, true)
             .await

@@ -149,6 +149,27 @@ pub enum RegistryCommand {
         #[command(flatten)]
         instance: Instance,
     },
+    /// List upstream card changes held for review (the pinned card is
+    /// served until one is approved).
+    Review {
+        /// Every review, decided ones too, as JSON lines.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        instance: Instance,
+    },
+    /// Approve a held card change: the new card is pinned and served.
+    Approve {
+        id: String,
+        #[command(flatten)]
+        instance: Instance,
+    },
+    /// Reject a held card change: the pinned card stays.
+    Reject {
+        id: String,
+        #[command(flatten)]
+        instance: Instance,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -248,7 +248,58 @@ pub async fn registry(cmd: RegistryCommand) -> Result<(), String> {
             println!("removed {id}");
             Ok(())
         }
+        RegistryCommand::Review { json, instance } => {
+            let store = open_store(&config_of(&instance)?).await?;
+            let status = if json { None } else { Some("pending") };
+            let reviews = store
+                .card_reviews(status)
+                .await
+                .map_err(|e| e.to_string())?;
+            for r in reviews {
+                if json {
+                    let changes: serde_json::Value =
+                        serde_json::from_str(&r.changes).unwrap_or_default();
+                    let card: serde_json::Value = serde_json::from_str(&r.card).unwrap_or_default();
+                    println!(
+                        "{}",
+                        serde_json::json!({"id": r.id, "agent": r.agent, "digest": r.digest,
+                            "status": r.status, "changes": changes, "card": card,
+                            "raisedAt": r.raised_at, "decidedAt": r.decided_at})
+                    );
+                } else {
+                    println!("{}\t{}\t{}\t{}", r.id, r.agent, r.raised_at, r.changes);
+                }
+            }
+            Ok(())
+        }
+        RegistryCommand::Approve { id, instance } => decide_card(&id, &instance, true).await,
+        RegistryCommand::Reject { id, instance } => decide_card(&id, &instance, false).await,
     }
+}
+
+/// `warden registry approve|reject ID`: decides a held card change.
+async fn decide_card(id: &str, instance: &Instance, approve: bool) -> Result<(), String> {
+    let store = open_store(&config_of(instance)?).await?;
+    let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let decided = store
+        .decide_card_review(id, approve, &at)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| format!("no pending card review {id:?}"))?;
+    let action = if approve {
+        "card.approve"
+    } else {
+        "card.reject"
+    };
+    audit_cli(
+        &store,
+        action,
+        serde_json::json!({"review": decided.id, "agent": decided.agent, "digest": decided.digest}),
+    )
+    .await?;
+    let verb = if approve { "approved" } else { "rejected" };
+    println!("{verb} {} ({})", decided.id, decided.agent);
+    Ok(())
 }
 
 /// `warden apikey …`: the shared implementation in

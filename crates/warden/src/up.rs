@@ -48,6 +48,13 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             url,
             jsonrpc_url: None,
             rest_url: None,
+            card_jwks_file: None,
+            card_jwks: None,
+            card_jku_hosts: Vec::new(),
+            // The demo agents are Warden's own code, in this process, on
+            // loopback: their cards are not signed, and Warden signs the
+            // cards it serves for them.
+            allow_unsigned_card: true,
         });
     }
     let listener = bind(args.listen, "gateway").await?;

@@ -14,6 +14,9 @@ use serde_json::{Map, Value};
 #[serde(rename_all = "camelCase")]
 pub struct AgentCard {
     pub name: String,
+    // Empty values may be left out of a signed card (the Python SDK drops
+    // them before signing): their absence reads as empty.
+    #[serde(default)]
     pub description: String,
     pub supported_interfaces: Vec<AgentInterface>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -21,13 +24,17 @@ pub struct AgentCard {
     pub version: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub documentation_url: Option<String>,
+    #[serde(default)]
     pub capabilities: AgentCapabilities,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub security_schemes: BTreeMap<String, SecurityScheme>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub security_requirements: Vec<SecurityRequirement>,
+    #[serde(default)]
     pub default_input_modes: Vec<String>,
+    #[serde(default)]
     pub default_output_modes: Vec<String>,
+    #[serde(default)]
     pub skills: Vec<AgentSkill>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub signatures: Vec<AgentCardSignature>,
@@ -87,7 +94,9 @@ pub struct AgentExtension {
 pub struct AgentSkill {
     pub id: String,
     pub name: String,
+    #[serde(default)]
     pub description: String,
+    #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub examples: Vec<String>,
@@ -182,6 +191,7 @@ pub struct AuthorizationCodeFlow {
     pub token_url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_url: Option<String>,
+    #[serde(default)]
     pub scopes: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub pkce_required: bool,
@@ -193,6 +203,7 @@ pub struct ClientCredentialsFlow {
     pub token_url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_url: Option<String>,
+    #[serde(default)]
     pub scopes: BTreeMap<String, String>,
 }
 
@@ -203,6 +214,7 @@ pub struct DeviceCodeFlow {
     pub token_url: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_url: Option<String>,
+    #[serde(default)]
     pub scopes: BTreeMap<String, String>,
 }
 

@@ -91,6 +91,7 @@ pub fn router(state: GatewayState, token: AdminToken) -> Router {
         .route("/apikeys/{id}/revoke", post(revoke_key))
         .route("/apikeys/{id}/rotate", post(rotate_key))
         .merge(super::authz_api::routes())
+        .merge(super::cards_api::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn_with_state(api.clone(), require_token))

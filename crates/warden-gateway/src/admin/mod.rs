@@ -5,6 +5,7 @@
 
 pub mod api;
 mod authz_api;
+mod cards_api;
 #[cfg(test)]
 mod test_support;
 pub mod token;

@@ -265,13 +265,13 @@ impl Authenticator {
                 leeway_secs: self.leeway,
                 max_token_bytes: self.max_token_bytes,
             };
-            let keys = self.authority.keys.published();
+            let keys = self.authority.keys.token_keys();
             let verified = match verify_jwt(token, &policy, &keys, now) {
                 Err(TokenError::UnknownKid(_)) if self.may_refresh(now) => {
                     // Another process (a rotation, `warden token mint`) may
                     // have added a key; reload once, then decide.
                     let _ = self.authority.keys.refresh(now).await;
-                    verify_jwt(token, &policy, &self.authority.keys.published(), now)
+                    verify_jwt(token, &policy, &self.authority.keys.token_keys(), now)
                 }
                 other => other,
             }

@@ -1,6 +1,12 @@
 //! Warden's signing keys: generated on first start, sealed at rest under the
 //! key-encryption key, rotated on a schedule, and published (JWKS) until the
 //! last token they signed has expired.
+//!
+//! Two families share the ring: token keys, and card keys (`kid` prefixed
+//! [`CARD_KID_PREFIX`]) that sign the agent cards Warden serves. Each rotates
+//! on the same schedule; both are published in the one JWKS, so a client
+//! verifies a served card with the keys it already fetches. A card key never
+//! verifies a token ([`KeyRing::token_keys`]).
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -54,7 +60,14 @@ fn write_private(path: &Path, text: &str) -> Result<(), AuthorityError> {
         .map_err(|e| AuthorityError::Kek(e.to_string()))
 }
 
-/// The current signing key and the published public keys.
+/// The `kid` prefix of the keys that sign served agent cards.
+pub const CARD_KID_PREFIX: &str = "card-";
+
+fn is_card_kid(kid: &str) -> bool {
+    kid.starts_with(CARD_KID_PREFIX)
+}
+
+/// The current signing keys and the published public keys.
 pub struct KeyRing {
     store: Store,
     kek: Kek,
@@ -66,7 +79,9 @@ pub struct KeyRing {
 
 struct RingState {
     current: Arc<SigningKey>,
+    card: Arc<SigningKey>,
     published: KeySet,
+    tokens: KeySet,
 }
 
 impl std::fmt::Debug for KeyRing {
@@ -85,14 +100,13 @@ impl KeyRing {
         publish_after_retire_secs: u64,
         now: u64,
     ) -> Result<Self, AuthorityError> {
-        let (current, published) =
-            Self::load(&store, &kek, rotation_secs, publish_after_retire_secs, now).await?;
+        let state = Self::load(&store, &kek, rotation_secs, publish_after_retire_secs, now).await?;
         Ok(Self {
             store,
             kek,
             rotation_secs,
             publish_after_retire_secs,
-            state: RwLock::new(RingState { current, published }),
+            state: RwLock::new(state),
         })
     }
 
@@ -102,12 +116,24 @@ impl KeyRing {
         rotation_secs: u64,
         publish_after_retire_secs: u64,
         now: u64,
-    ) -> Result<(Arc<SigningKey>, KeySet), AuthorityError> {
+    ) -> Result<RingState, AuthorityError> {
         let now_i = i64::try_from(now).unwrap_or(i64::MAX);
         store.delete_expired_signing_keys(now_i).await?;
         let mut records = store.signing_keys().await?;
-        if !records.iter().any(|r| r.retire_at > now_i) {
+        for card in [false, true] {
+            if records
+                .iter()
+                .any(|r| is_card_kid(&r.kid) == card && r.retire_at > now_i)
+            {
+                continue;
+            }
             let key = SigningKey::generate(JwsAlg::EdDsa)?;
+            let key = if card {
+                let kid = format!("{CARD_KID_PREFIX}{}", key.kid());
+                SigningKey::from_pkcs8(key.alg(), key.pkcs8(), Some(&kid))?
+            } else {
+                key
+            };
             let sealed = kek.seal(key.kid().as_bytes(), key.pkcs8())?;
             let retire_at = now_i.saturating_add(i64::try_from(rotation_secs).unwrap_or(i64::MAX));
             let record = SigningKeyRecord {
@@ -120,30 +146,40 @@ impl KeyRing {
                     .saturating_add(i64::try_from(publish_after_retire_secs).unwrap_or(i64::MAX)),
             };
             store.put_signing_key(&record).await?;
-            tracing::info!(kid = %record.kid, "generated a new signing key");
+            tracing::info!(kid = %record.kid, card, "generated a new signing key");
             records.insert(0, record);
         }
-        let mut keys = Vec::new();
-        let mut current = None;
+        let (mut all, mut tokens) = (Vec::new(), Vec::new());
+        let (mut current, mut card) = (None, None);
         for r in &records {
             let alg = JwsAlg::parse(&r.alg)
                 .ok_or_else(|| AuthorityError::Kek(format!("key {} has unknown alg", r.kid)))?;
             let pkcs8 = kek.open(r.kid.as_bytes(), &r.sealed)?;
             let key = SigningKey::from_pkcs8(alg, &pkcs8, Some(&r.kid))?;
-            keys.push(key.public_jwk());
+            all.push(key.public_jwk());
+            let slot = if is_card_kid(&r.kid) {
+                &mut card
+            } else {
+                tokens.push(key.public_jwk());
+                &mut current
+            };
             // Records come newest first: the first still active one signs.
-            if current.is_none() && r.retire_at > now_i {
-                current = Some(Arc::new(key));
+            if slot.is_none() && r.retire_at > now_i {
+                *slot = Some(Arc::new(key));
             }
         }
-        let current = current.ok_or_else(|| AuthorityError::Kek("no active signing key".into()))?;
-        Ok((current, KeySet::from_keys(keys)))
+        Ok(RingState {
+            current: current.ok_or_else(|| AuthorityError::Kek("no active signing key".into()))?,
+            card: card.ok_or_else(|| AuthorityError::Kek("no active card signing key".into()))?,
+            published: KeySet::from_keys(all),
+            tokens: KeySet::from_keys(tokens),
+        })
     }
 
     /// Generates a successor when the current key is due, and drops keys
     /// nobody can need any more.
     pub async fn refresh(&self, now: u64) -> Result<(), AuthorityError> {
-        let (current, published) = Self::load(
+        let fresh = Self::load(
             &self.store,
             &self.kek,
             self.rotation_secs,
@@ -152,7 +188,7 @@ impl KeyRing {
         )
         .await?;
         if let Ok(mut s) = self.state.write() {
-            *s = RingState { current, published };
+            *s = fresh;
         }
         Ok(())
     }
@@ -161,6 +197,20 @@ impl KeyRing {
         self.state.read().ok().map(|s| s.current.clone())
     }
 
+    /// The key that signs served agent cards.
+    pub fn card_signing_key(&self) -> Option<Arc<SigningKey>> {
+        self.state.read().ok().map(|s| s.card.clone())
+    }
+
+    /// The keys that may have signed a Warden token (card keys left out).
+    pub fn token_keys(&self) -> KeySet {
+        self.state
+            .read()
+            .map(|s| s.tokens.clone())
+            .unwrap_or_default()
+    }
+
+    /// Every public key, token and card keys alike (the JWKS).
     pub fn published(&self) -> KeySet {
         self.state
             .read()
@@ -185,7 +235,14 @@ mod tests {
             .await
             .expect("ring");
         let first = ring.signing_key().expect("key").kid().to_string();
-        assert_eq!(ring.published().len(), 1);
+        assert_eq!(ring.published().len(), 2, "a token key and a card key");
+        assert_eq!(ring.token_keys().len(), 1);
+        let card = ring.card_signing_key().expect("card key").kid().to_string();
+        assert!(card.starts_with(CARD_KID_PREFIX), "{card}");
+        assert!(
+            ring.token_keys().get(&card).is_none(),
+            "a card key never verifies a token"
+        );
 
         ring.refresh(1_050).await.expect("refresh");
         assert_eq!(ring.signing_key().expect("key").kid(), first, "not due yet");
@@ -217,7 +274,10 @@ mod tests {
         let records = store.signing_keys().await.expect("records");
         let key = ring.signing_key().expect("key");
         assert!(
-            !records[0]
+            !records
+                .iter()
+                .find(|r| r.kid == kid)
+                .expect("the token key's record")
                 .sealed
                 .windows(16)
                 .any(|w| key.pkcs8().windows(16).any(|p| p == w)),

@@ -2,7 +2,10 @@
 //! `/egress/{remote}/.well-known/agent-card.json`: the verified card, its
 //! interfaces pointing at the proxy (only those the proxy can call: in the
 //! bindings it proxies, admitted by the egress rules), its signatures
-//! removed (the rewrite breaks them), with `ETag` and `Cache-Control`.
+//! removed (the rewrite breaks them), with `ETag` and `Cache-Control`. The
+//! remote's security schemes are dropped too: the proxy presents the
+//! credentials, local agents call it without any (and the remote's token
+//! URL would name its address).
 
 use axum::body::Body;
 use axum::response::Response;
@@ -56,6 +59,9 @@ pub async fn serve(
 /// The card with every usable interface at `proxy_url`, the others dropped.
 fn rewritten(card: &RemoteCard, proxy_url: &str) -> Value {
     let mut out = rewrite(&card.card.raw, proxy_url);
+    if let Some(obj) = out.as_object_mut() {
+        crate::card::Security::default().apply(obj);
+    }
     let usable = |binding: &str| {
         let b = if binding.eq_ignore_ascii_case(BINDING_JSONRPC) {
             Binding::JsonRpc

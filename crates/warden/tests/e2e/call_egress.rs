@@ -36,7 +36,7 @@ fn data_dir(w: &Running) -> String {
 }
 
 #[tokio::test]
-async fn warden_call_with_data_dir_still_works_and_notes_the_unsigned_card() {
+async fn warden_call_with_data_dir_verifies_the_gateways_signed_card() {
     let w = up(&[]).await;
     let echo = format!("{}/agents/echo", w.gateway);
     let dir = data_dir(&w);
@@ -62,9 +62,9 @@ async fn warden_call_with_data_dir_still_works_and_notes_the_unsigned_card() {
             v["task"]["artifacts"][0]["parts"][0]["text"],
             "hello egress"
         );
-        // The gateway does not sign the cards it serves yet: accepted, said.
-        assert!(stderr(&out).contains("note:"), "{}", stderr(&out));
-        assert!(stderr(&out).contains("not signed"), "{}", stderr(&out));
+        // The gateway signs the cards it serves, with a key of the data
+        // directory's JWKS: verified, nothing to note.
+        assert!(!stderr(&out).contains("not signed"), "{}", stderr(&out));
     }
 }
 
@@ -267,22 +267,46 @@ async fn trusted_keys_require_a_signed_card_unless_unsigned_is_allowed() {
     let file = w.dir.path().join("trusted-jwks.json");
     std::fs::write(&file, jwks).expect("write");
     let file = file.display().to_string();
+    // Somebody else's key: the gateway's signature names a key not given.
+    let other = warden_trust::SigningKey::generate(warden_trust::JwsAlg::EdDsa).expect("key");
+    let other_file = w.dir.path().join("other-jwks.json");
+    std::fs::write(
+        &other_file,
+        json!({"keys": [other.public_jwk().to_json()]}).to_string(),
+    )
+    .expect("write");
+    let other_file = other_file.display().to_string();
     let echo = format!("{}/agents/echo", w.gateway);
     let dir = data_dir(&w);
-    let base = [
-        echo.as_str(),
-        "--text",
-        "signed?",
-        "--data-dir",
-        &dir,
-        "--trust-jwks",
-        &file,
-    ];
+    let with_keys = |keys: &str| {
+        [
+            echo.clone(),
+            "--text".into(),
+            "signed?".into(),
+            "--data-dir".into(),
+            dir.clone(),
+            "--trust-jwks".into(),
+            keys.to_string(),
+        ]
+    };
+    // The gateway signs the cards it serves: its JWKS verifies them.
+    let args = with_keys(&file);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = call(&args, &[]).await;
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("signed?"), "{}", stdout(&out));
+
+    let args = with_keys(&other_file);
+    let base: Vec<&str> = args.iter().map(String::as_str).collect();
     let out = call(&base, &[]).await;
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("[card_unsigned]"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("[card_signature]"),
+        "{}",
+        stderr(&out)
+    );
 
-    let mut lenient = base.to_vec();
+    let mut lenient = base.clone();
     lenient.push("--allow-unsigned");
     let out = call(&lenient, &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));

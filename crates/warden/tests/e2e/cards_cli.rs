@@ -700,7 +700,24 @@ async fn fetch_reads_a_card_from_a_running_gateway() {
             .is_some_and(|u| u.starts_with(&echo)),
         "{card}"
     );
-    assert!(stderr(&out).contains("not signed"), "{}", stderr(&out));
+    // The gateway signs the cards it serves; without its keys the
+    // signature cannot be checked here, and the card is let through only
+    // because of --allow-unsigned.
+    assert!(stderr(&out).contains("not verified"), "{}", stderr(&out));
+    // With the gateway's published keys it verifies.
+    let jwks = crate::support::client()
+        .get(format!("{}/.well-known/jwks.json", w.gateway))
+        .send()
+        .await
+        .expect("jwks")
+        .text()
+        .await
+        .expect("jwks body");
+    let keys_dir = tempfile::tempdir().expect("tempdir");
+    let keys = keys_dir.path().join("jwks.json");
+    std::fs::write(&keys, jwks).expect("write jwks");
+    let out = card_cmd(&["verify", &echo, "--jwks", &keys.display().to_string()]).await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 
     // The full well-known URL, --json, --out.
     let dir = tempfile::tempdir().expect("tempdir");
@@ -726,11 +743,12 @@ async fn fetch_reads_a_card_from_a_running_gateway() {
         serde_json::from_str(&std::fs::read_to_string(&saved).expect("--out file")).expect("JSON");
     assert_eq!(saved, card);
 
-    // The gateway does not sign its cards yet: with keys, refused (exit 1).
+    // Keys that are not the gateway's: refused (exit 1), the signature
+    // naming a key not given.
     let jwks = jwks_file(dir.path(), "k.jwks", &[]);
     let out = card_cmd(&["fetch", &echo, "--jwks", path_str(&jwks), "--json"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    assert_eq!(json_out(&out)["reason"], "card_unsigned");
+    assert_eq!(json_out(&out)["reason"], "unknown_key");
     // No keys and no --allow-unsigned: a usage error.
     let out = card_cmd(&["fetch", &echo]).await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

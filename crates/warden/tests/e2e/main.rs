@@ -18,5 +18,6 @@ mod interop_refusals;
 mod malformed;
 mod message_urls;
 mod quickstart;
+mod signed_cards;
 mod streaming;
 mod tls;

@@ -136,11 +136,22 @@ pub async fn up(extra: &[&str]) -> Running {
 }
 
 /// `warden gateway --config` with the given TOML (listen addresses are added).
+/// The test upstreams (Spy, SDK agents) do not sign their cards: unless a
+/// test speaks of `allow_unsigned_card` itself, each `[[agents]]` table gets
+/// `allow_unsigned_card = true`.
+pub fn allow_unsigned_cards(config_toml: &str) -> String {
+    if config_toml.contains("allow_unsigned_card") {
+        return config_toml.to_string();
+    }
+    config_toml.replace("[[agents]]\n", "[[agents]]\nallow_unsigned_card = true\n")
+}
+
 pub async fn gateway(config_toml: &str) -> Running {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
+    let agents = allow_unsigned_cards(config_toml);
     let text = format!(
-        "[gateway]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\n[admin]\nlisten = \"127.0.0.1:0\"\n{config_toml}"
+        "[gateway]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\n[admin]\nlisten = \"127.0.0.1:0\"\n{agents}"
     );
     let path = dir.path().join("warden.toml");
     std::fs::write(&path, text).expect("write config");
