@@ -19,6 +19,7 @@ pub mod card;
 pub mod card_pin;
 pub mod cards;
 pub mod config;
+pub mod discovery;
 pub mod egress;
 pub mod egress_proxy;
 pub mod headers;
@@ -188,6 +189,7 @@ pub fn router(state: GatewayState) -> Router {
             post(authority::endpoints::token)
                 .layer(axum::extract::DefaultBodyLimit::max(16 * 1024)),
         )
+        .route(discovery::PATH, get(discover))
         .route(
             authority::endpoints::JWKS_PATH,
             get(authority::endpoints::jwks),
@@ -198,6 +200,25 @@ pub fn router(state: GatewayState) -> Router {
         )
         .fallback(not_found)
         .with_state(state)
+}
+
+async fn discover(
+    State(state): State<GatewayState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    query: Result<
+        axum::extract::Query<warden_card::search::Query>,
+        axum::extract::rejection::QueryRejection,
+    >,
+    headers: http::HeaderMap,
+) -> Response {
+    match query {
+        Ok(q) => discovery::list(&state, q.0, &headers, peer).await,
+        Err(e) => respond::error(
+            warden_a2a::Binding::Rest,
+            &warden_a2a::A2aError::invalid_params(e.body_text()),
+            &serde_json::Value::Null,
+        ),
+    }
 }
 
 async fn agent_root(

@@ -525,3 +525,96 @@ async fn a_changed_card_is_held_for_review_and_the_pinned_one_served() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Discovery lists only Warden-signed cards of agents whose upstream card
+/// verifies and which are not quarantined, filtered by skill, tag and text.
+#[tokio::test]
+async fn discovery_lists_verified_signed_unquarantined_cards() {
+    let good = CardServer::start().await;
+    let key = upstream_key("up-d");
+    good.set_card(signed(&upstream_card(&good.url), &key, None));
+    let forged = CardServer::start().await;
+    let mut bytes = signed(&upstream_card(&forged.url), &key, None);
+    let at = bytes.iter().position(|b| *b == b'l').expect("a letter");
+    bytes[at] = b'L';
+    forged.set_card(bytes);
+    let other = CardServer::start().await;
+    other.set_card(signed(&upstream_card(&other.url), &key, None));
+    let pins = format!(
+        "{}allow_unsigned_card = false\n",
+        jwks_inline(&pinned(&key))
+    );
+    let w = gateway(&format!(
+        "{}{}{}",
+        agent_toml("good", &good.url, &pins),
+        agent_toml("forged", &forged.url, &pins),
+        agent_toml("held", &other.url, &pins),
+    ))
+    .await;
+    w.cli(&["quarantine", "add", "held", "--reason", "test"])
+        .await;
+    // The quarantine watcher reloads within 250 ms.
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+
+    let list = |query: &'static str| {
+        let url = format!("{}/registry/agents{query}", w.gateway);
+        async move {
+            let (status, body) = get(&url).await;
+            (
+                status,
+                serde_json::from_slice::<Value>(&body).expect("JSON"),
+            )
+        }
+    };
+    let (status, all) = list("").await;
+    assert_eq!(status, 200, "{all}");
+    let names: Vec<&str> = all["agents"]
+        .as_array()
+        .expect("agents")
+        .iter()
+        .filter_map(|a| a["name"].as_str())
+        .collect();
+    assert_eq!(names, ["good"], "{all}");
+    // The listed card is the one Warden signs and serves.
+    let (status, jwks) = get(&format!("{}/.well-known/jwks.json", w.gateway)).await;
+    assert_eq!(status, 200);
+    let keys = KeySet::from_jwks(&serde_json::from_slice(&jwks).expect("JWKS")).expect("keys");
+    let card = all["agents"][0]["card"].to_string();
+    verify_card(
+        card.as_bytes(),
+        &CardVerifyPolicy::new(warden_trust::alg::ALL_ALGS.to_vec()),
+        &keys,
+    )
+    .expect("a listed card verifies with Warden's JWKS");
+
+    assert_eq!(
+        list("?skill=lookup").await.1["agents"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        list("?skill=nope").await.1["agents"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    assert_eq!(
+        list("?tag=T").await.1["agents"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        list("?q=looks%20THINGS").await.1["agents"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(
+        list("?q=unrelated").await.1["agents"]
+            .as_array()
+            .map(Vec::len),
+        Some(0)
+    );
+    assert_eq!(list("?skill=").await.0, 400);
+    assert_eq!(list("?bogus=1").await.0, 400);
+}
