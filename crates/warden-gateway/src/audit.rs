@@ -34,6 +34,9 @@ pub enum Outcome {
     CardHeld,
     /// An upstream card whose `version` alone changed, pinned (kind `card`).
     CardRepinned,
+    /// An upstream card that looks like another agent's, served but
+    /// recorded (kind `card`; refused look-alikes are `Refused`).
+    CardFlagged,
 }
 
 impl Outcome {
@@ -46,6 +49,7 @@ impl Outcome {
             Self::AdminChange => "admin_change",
             Self::CardHeld => "held",
             Self::CardRepinned => "repinned",
+            Self::CardFlagged => "flagged",
         }
     }
 }

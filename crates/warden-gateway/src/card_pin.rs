@@ -69,7 +69,7 @@ fn now() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn event(agent: &str, outcome: Outcome, reason: &str, detail: Value) -> AuditEvent {
+pub(crate) fn event(agent: &str, outcome: Outcome, reason: &str, detail: Value) -> AuditEvent {
     let mut e = AuditEvent::new(Some(agent), IpAddr::V4(Ipv4Addr::UNSPECIFIED), outcome)
         .with_reason(reason);
     e.kind = "card";

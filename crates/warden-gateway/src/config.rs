@@ -31,6 +31,10 @@ pub struct Config {
     /// What happens to a call carrying a URL the egress rules refuse.
     #[serde(default)]
     pub message_urls: crate::message_urls::MessageUrlsSection,
+    /// Look-alike agents (names, titles, skills): what is flagged and what
+    /// refused. See docs/cards.md.
+    #[serde(default)]
+    pub shadowing: warden_card::shadow::ShadowPolicy,
     /// Remote agents local agents may call through the egress proxy, at
     /// `/egress/{name}`. See docs/egress-proxy.md.
     #[serde(default)]

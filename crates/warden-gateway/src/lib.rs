@@ -29,6 +29,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod proxy;
 pub mod respond;
+pub mod shadowing;
 pub mod state;
 pub mod stream;
 pub mod upstream;
@@ -77,7 +78,8 @@ impl GatewayState {
             .map_err(|e| StartError::Client(e.to_string()))?;
         let upstreams = Upstreams::new(&config.agents, client, egress.clone(), config.limits)
             .map_err(StartError::Agent)?
-            .with_pins(store.clone(), audit.clone());
+            .with_pins(store.clone(), audit.clone())
+            .with_shadowing(config.shadowing);
         let public_url = config.public_url();
         let a = &config.auth;
         if a.mode == config::AuthMode::OffInsecure {

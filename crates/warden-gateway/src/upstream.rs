@@ -59,6 +59,7 @@ pub struct Upstreams {
     /// Where cards are pinned and changes held for review (none: no
     /// pinning, as in unit tests).
     pins: Option<(warden_store::Store, crate::audit::AuditSink)>,
+    shadowing: warden_card::shadow::ShadowPolicy,
 }
 
 fn unavailable(name: &str, why: impl std::fmt::Display) -> A2aError {
@@ -138,7 +139,62 @@ impl Upstreams {
             jwks,
             limits,
             pins: None,
+            shadowing: warden_card::shadow::ShadowPolicy::default(),
         })
+    }
+
+    /// Compares each new or changed card with the other agents'; see
+    /// [`crate::shadowing`].
+    pub fn with_shadowing(mut self, policy: warden_card::shadow::ShadowPolicy) -> Self {
+        self.shadowing = policy;
+        self
+    }
+
+    /// The other agents whose card is already known (cached, and its slot
+    /// free: never waiting on another agent's lock while holding ours). The
+    /// agent seen first keeps its standing; the later look-alike is the
+    /// one judged.
+    fn others(&self, name: &str) -> Vec<(String, Option<Value>)> {
+        self.agents
+            .iter()
+            .filter(|(n, _)| n.as_str() != name)
+            .filter_map(|(n, up)| {
+                let slot = up.card.try_lock().ok()?;
+                let card = slot.as_ref()?.raw.clone();
+                Some((n.clone(), Some(card)))
+            })
+            .collect()
+    }
+
+    /// Shadowing check of a new or changed card: refused look-alikes fail
+    /// the card, flagged ones are recorded.
+    fn check_shadowing(&self, name: &str, raw: &Value) -> Result<(), A2aError> {
+        let found = crate::shadowing::lookalikes(name, raw, &self.others(name), &self.shadowing);
+        if found.is_empty() {
+            return Ok(());
+        }
+        let refused = crate::shadowing::refuses(&found);
+        tracing::warn!(agent = name, refused, findings = ?found, "agent card looks like another agent's");
+        if let Some((_, audit)) = &self.pins {
+            let outcome = if refused {
+                crate::audit::Outcome::Refused
+            } else {
+                crate::audit::Outcome::CardFlagged
+            };
+            audit.emit(&crate::card_pin::event(
+                name,
+                outcome,
+                "shadowing",
+                serde_json::json!({"lookalikes": found}),
+            ));
+        }
+        if refused {
+            return Err(
+                unavailable(name, "its card looks like another agent's (card_shadowing)")
+                    .with("card", "card_shadowing"),
+            );
+        }
+        Ok(())
     }
 
     /// Pins each agent's first verified card in `store`; see [`crate::card_pin`].
@@ -195,7 +251,10 @@ impl Upstreams {
         }
         let modified = match slot.as_ref() {
             Some(old) if old.raw == raw => old.modified,
-            _ => SystemTime::now(),
+            _ => {
+                self.check_shadowing(&up.config.name, &raw)?;
+                SystemTime::now()
+            }
         };
         let (jsonrpc, rest) = endpoints(&raw);
         let fresh = Arc::new(CachedCard {

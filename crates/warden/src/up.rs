@@ -81,6 +81,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         agents,
         egress: Default::default(),
         message_urls: Default::default(),
+        shadowing: Default::default(),
         remote_agents: Vec::new(),
         egress_proxy: Default::default(),
     };

@@ -618,3 +618,34 @@ async fn discovery_lists_verified_signed_unquarantined_cards() {
     assert_eq!(list("?skill=").await.0, 400);
     assert_eq!(list("?bogus=1").await.0, 400);
 }
+
+/// An agent whose card imitates another's (`0fficial-payments` next to
+/// `official-payments`) is refused; a distinct agent beside them is served.
+#[tokio::test]
+async fn a_look_alike_card_is_refused() {
+    let key = upstream_key("up-s");
+    let mut servers = Vec::new();
+    let mut toml = String::new();
+    let pins = format!(
+        "{}allow_unsigned_card = false\n",
+        jwks_inline(&pinned(&key))
+    );
+    for name in ["official-payments", "0fficial-payments", "weather"] {
+        let s = CardServer::start().await;
+        let mut card = upstream_card(&s.url);
+        card["name"] = json!(name);
+        s.set_card(signed(&card, &key, None));
+        toml.push_str(&agent_toml(name, &s.url, &pins));
+        servers.push(s);
+    }
+    let w = gateway(&toml).await;
+    let card_of = |agent: &str| format!("{}/agents/{agent}/.well-known/agent-card.json", w.gateway);
+    let (status, _) = get(&card_of("official-payments")).await;
+    assert_eq!(status, 200);
+    let (status, body) = get(&card_of("0fficial-payments")).await;
+    assert_eq!(status, 502, "{}", String::from_utf8_lossy(&body));
+    let v: Value = serde_json::from_slice(&body).expect("JSON");
+    assert!(v.to_string().contains("card_shadowing"), "{v}");
+    let (status, _) = get(&card_of("weather")).await;
+    assert_eq!(status, 200);
+}
