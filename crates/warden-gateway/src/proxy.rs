@@ -141,8 +141,32 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
             max_depth: limits.max_json_depth,
             max_string_bytes: limits.max_json_string_bytes,
         };
-        let sign =
-            |card: &Value| crate::cards::signed_card(state, f.agent, card, &f.public_base).ok();
+        // Only the skills the caller is granted (all of them when the
+        // grant says `*`, or when authorisation is not enforced).
+        let usable = match &f.owner {
+            Some(caller) => match crate::authority::grants::skills_granted(
+                &state.store,
+                caller,
+                f.agent,
+                crate::auth::unix_now(),
+            )
+            .await
+            {
+                Ok(skills) => skills.unwrap_or_default(),
+                Err(e) => {
+                    tracing::error!(error = %e, "grant lookup for the extended card failed");
+                    return Answer::Failed(A2aError::new(
+                        ErrorKind::Internal,
+                        "the extended card could not be prepared",
+                    ));
+                }
+            },
+            None => vec![warden_policy::ANY_SKILL.to_string()],
+        };
+        let sign = |card: &Value| {
+            let card = only_skills(card, &usable);
+            crate::cards::signed_card(state, f.agent, &card, &f.public_base).ok()
+        };
         match rewrite_extended_card(&body, f.op.binding, json_limits, sign) {
             Some(rewritten) => {
                 body = rewritten;
@@ -165,6 +189,22 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
     *out.status_mut() = status;
     *out.headers_mut() = headers;
     Answer::Relayed(out, status.as_u16())
+}
+
+/// `card` with only the skills in `usable` (or all, when it holds `*`).
+fn only_skills(card: &Value, usable: &[String]) -> Value {
+    let mut card = card.clone();
+    if usable.iter().any(|s| s == warden_policy::ANY_SKILL) {
+        return card;
+    }
+    if let Some(skills) = card.get_mut("skills").and_then(Value::as_array_mut) {
+        skills.retain(|s| {
+            s.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|id| usable.iter().any(|u| u == id))
+        });
+    }
+    card
 }
 
 /// The extended card as Warden serves it: parsed as an `AgentCard` (known

@@ -1236,3 +1236,50 @@ async fn authz_every_decision_is_audited_with_its_grant_or_reason() {
         assert!(!dump.contains(text), "no message text in the audit");
     }
 }
+
+/// The extended card lists only the skills the caller is granted.
+#[tokio::test]
+async fn the_extended_card_is_cut_to_the_callers_skills() {
+    let w = gw(up(&[]).await);
+    w.cli(&["registry", "add", "narrow"]).await;
+    w.cli(&[
+        "grant",
+        "add",
+        "narrow",
+        "echo",
+        "--skills",
+        "echo",
+        "--ops",
+        "extended-card",
+    ])
+    .await;
+    let key = w.cli(&["apikey", "create", "--sub", "narrow"]).await;
+    let card = Call::Rest(Method::GET, "/extendedAgentCard".into(), None);
+    let a = card.make(&w, "/agents/echo", &key).await;
+    let got = passed(&a, Rest, "extended card granted");
+    let ids: Vec<&str> = got["skills"]
+        .as_array()
+        .expect("skills")
+        .iter()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    assert_eq!(ids, ["echo"], "{got}");
+    // The full card, for a caller granted every skill, has the other one.
+    let me = w.api_key().await;
+    w.cli(&[
+        "grant",
+        "add",
+        "demo-client",
+        "echo",
+        "--skills",
+        "*",
+        "--ops",
+        "extended-card",
+    ])
+    .await;
+    let a = card.make(&w, "/agents/echo", &me).await;
+    assert!(
+        passed(&a, Rest, "full").to_string().contains("echo-upper"),
+        "{a}"
+    );
+}
