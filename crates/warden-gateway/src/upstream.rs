@@ -143,6 +143,48 @@ impl Upstreams {
         })
     }
 
+    /// The card's links for readers (`documentationUrl`, `iconUrl`,
+    /// `provider.url`) that the egress rules refuse without a lookup
+    /// (scheme, userinfo, private or metadata literals, local names) are
+    /// dropped from what Warden serves: a client following them would be
+    /// sent where Warden itself may not go.
+    fn drop_refused_links(&self, agent: &str, card: &mut warden_a2a::types::AgentCard) {
+        let rules = self.jwks.rules();
+        let refused = |field: &str, url: &str| match crate::egress::check_static(rules, url) {
+            Ok(()) => false,
+            Err(e) => {
+                tracing::warn!(
+                    agent,
+                    field,
+                    reason = e.reason(),
+                    "dropped a card link the egress rules refuse"
+                );
+                true
+            }
+        };
+        if card
+            .documentation_url
+            .as_deref()
+            .is_some_and(|u| refused("documentationUrl", u))
+        {
+            card.documentation_url = None;
+        }
+        if card
+            .icon_url
+            .as_deref()
+            .is_some_and(|u| refused("iconUrl", u))
+        {
+            card.icon_url = None;
+        }
+        if card
+            .provider
+            .as_ref()
+            .is_some_and(|p| refused("provider.url", &p.url))
+        {
+            card.provider = None;
+        }
+    }
+
     /// Compares each new or changed card with the other agents'; see
     /// [`crate::shadowing`].
     pub fn with_shadowing(mut self, policy: warden_card::shadow::ShadowPolicy) -> Self {
@@ -231,6 +273,7 @@ impl Upstreams {
             .map_err(|e| untrusted(&up.config.name, &e))?;
         let mut card = verified.card;
         card.signatures.clear();
+        self.drop_refused_links(&up.config.name, &mut card);
         let mut raw = serde_json::to_value(&card)
             .map_err(|e| invalid(&up.config.name, format!("cannot be re-encoded: {e}")))?;
         if let Some((store, audit)) = &self.pins {

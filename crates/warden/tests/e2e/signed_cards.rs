@@ -649,3 +649,32 @@ async fn a_look_alike_card_is_refused() {
     let (status, _) = get(&card_of("weather")).await;
     assert_eq!(status, 200);
 }
+
+/// Links in an upstream card that the egress rules refuse are not served;
+/// acceptable ones are.
+#[tokio::test]
+async fn card_links_the_egress_rules_refuse_are_dropped() {
+    let up = CardServer::start().await;
+    let key = upstream_key("up-l");
+    let mut card = upstream_card(&up.url);
+    card["documentationUrl"] = json!("https://169.254.169.254/latest/meta-data/");
+    card["iconUrl"] = json!("https://docs.example.com/icon.png");
+    card["provider"] = json!({"organization": "Evil", "url": "http://10.0.0.1/"});
+    up.set_card(signed(&card, &key, None));
+    let w = gateway(&agent_toml(
+        "links",
+        &up.url,
+        &format!(
+            "{}allow_unsigned_card = false\n",
+            jwks_inline(&pinned(&key))
+        ),
+    ))
+    .await;
+    let (served, _) = served_and_verified(&w.gateway, "links").await;
+    assert!(served.get("documentationUrl").is_none(), "{served}");
+    assert!(served.get("provider").is_none(), "{served}");
+    assert_eq!(
+        served["iconUrl"], "https://docs.example.com/icon.png",
+        "{served}"
+    );
+}
