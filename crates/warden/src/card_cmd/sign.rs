@@ -51,6 +51,10 @@ pub struct SignArgs {
     /// Write the signed card here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Also write the public key as a JWKS here: what a verifier pins
+    /// (`card_jwks_file` at the gateway, `--jwks` for `warden card verify`).
+    #[arg(long, value_name = "FILE")]
+    pub jwks_out: Option<PathBuf>,
     /// Print one JSON object: {"ok", "kid", "alg", "jku", "removed", "card"}.
     #[arg(long)]
     pub json: bool,
@@ -90,6 +94,11 @@ pub fn run(args: SignArgs) -> Result<ExitCode, Failure> {
         .map_err(|e| Failure::input("sign", e.to_string()))?;
     let text = pretty(&card);
     self_check(&text, &key)?;
+    if let Some(path) = &args.jwks_out {
+        let jwks = json!({"keys": [key.public_jwk().to_json()]});
+        std::fs::write(path, format!("{}\n", pretty(&jwks)))
+            .map_err(|e| Failure::input("jwks_out", format!("{}: {e}", path.display())))?;
+    }
 
     // The card goes to --out, else to stdout (inside the one object with
     // --json).
