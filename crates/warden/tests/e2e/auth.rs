@@ -1291,7 +1291,7 @@ async fn an_issuers_jwks_url_is_fetched_cached_and_refreshed_on_rotation() {
     // lives there, so the egress rules let exactly its port through.
     let w = gateway(&format!(
         "[egress]\nallow_http = true\nallow_cidrs = [\"127.0.0.1/32\"]\nallowed_ports = [{port}]\n\
-         [[auth.issuers]]\nissuer = \"{ISS}\"\naudiences = [\"spy\"]\nalgorithms = [\"ES256\"]\njwks_url = \"{jwks_url}\"\njwks_min_refresh_secs = 1\n\
+         [[auth.issuers]]\nissuer = \"{ISS}\"\naudiences = [\"spy\"]\nalgorithms = [\"ES256\"]\njwks_url = \"{jwks_url}\"\njwks_min_refresh_secs = 3\n\
          [[agents]]\nname = \"spy\"\nurl = \"{}\"\n",
         spy.url
     ))
@@ -1319,9 +1319,11 @@ async fn an_issuers_jwks_url_is_fetched_cached_and_refreshed_on_rotation() {
     .await;
     assert_eq!(fetches.load(SeqCst), 1);
 
-    // Early refreshes are rate-limited to one per second: let that window
-    // pass, so the next unknown kid may trigger one.
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    // Early refreshes are rate-limited to one per 3 s (whole seconds of
+    // the clock: the window leaves at least 2 s between the rotation's
+    // fetch and the back-to-back refusals below, even on a loaded
+    // machine): let that window pass, so the next unknown kid may trigger one.
+    tokio::time::sleep(Duration::from_millis(3_100)).await;
     // The issuer rotates: a token under a new kid makes Warden refresh.
     *doc.lock().expect("lock") = json!({"keys": [a_jwk, b_jwk]}).to_string();
     let b = token(b_pem, "key-b", "r-3").await;
