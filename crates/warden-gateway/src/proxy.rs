@@ -58,6 +58,24 @@ fn failure(e: &warden_egress::EgressError, agent: &str) -> A2aError {
 
 pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
     let limits = &state.config.limits;
+    // The extended card, cut to the caller's skills, is kept per caller
+    // and skill set for the card TTL.
+    let extended = if f.op.operation == Operation::GetExtendedAgentCard {
+        let usable = match usable_skills(state, &f).await {
+            Ok(u) => u,
+            Err(err) => return Answer::Failed(err),
+        };
+        let key = format!("{}\n{}", f.owner.as_deref().unwrap_or(""), usable.join(","));
+        let ttl = Duration::from_millis(limits.card_cache_ms);
+        if let Some(up) = state.upstreams.get(f.agent)
+            && let Some(card) = up.cached_extended(&key, ttl)
+        {
+            return Answer::Relayed(card_answer(f.op, card), 200);
+        }
+        Some((key, usable))
+    } else {
+        None
+    };
     let streaming = f.op.operation.is_streaming();
     let mut req = warden_egress::Outbound::new(f.method, f.url, "proxy");
     req.headers = f.headers;
@@ -141,36 +159,22 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
             max_depth: limits.max_json_depth,
             max_string_bytes: limits.max_json_string_bytes,
         };
-        // Only the skills the caller is granted (all of them when the
-        // grant says `*`, or when authorisation is not enforced).
-        let usable = match &f.owner {
-            Some(caller) => match crate::authority::grants::skills_granted(
-                &state.store,
-                caller,
-                f.agent,
-                crate::auth::unix_now(),
-            )
-            .await
-            {
-                Ok(skills) => skills.unwrap_or_default(),
-                Err(e) => {
-                    tracing::error!(error = %e, "grant lookup for the extended card failed");
-                    return Answer::Failed(A2aError::new(
-                        ErrorKind::Internal,
-                        "the extended card could not be prepared",
-                    ));
-                }
-            },
-            None => vec![warden_policy::ANY_SKILL.to_string()],
-        };
+        let (key, usable) = extended.unwrap_or_default();
+        let served = std::cell::RefCell::new(None);
         let sign = |card: &Value| {
             let card = only_skills(card, &usable);
-            crate::cards::signed_card(state, f.agent, &card, &f.public_base).ok()
+            let signed = crate::cards::signed_card(state, f.agent, &card, &f.public_base).ok();
+            served.replace(signed.clone());
+            signed
         };
         match rewrite_extended_card(&body, f.op.binding, json_limits, sign) {
             Some(rewritten) => {
                 body = rewritten;
                 headers.remove(header::CONTENT_LENGTH);
+                if let (Some(up), Some(card)) = (state.upstreams.get(f.agent), served.into_inner())
+                {
+                    up.keep_extended(key, card);
+                }
             }
             // What cannot be read cannot be rewritten, and relaying it as is
             // could leak upstream addresses.
@@ -189,6 +193,43 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
     *out.status_mut() = status;
     *out.headers_mut() = headers;
     Answer::Relayed(out, status.as_u16())
+}
+
+/// The skills the caller is granted at this agent (`*` for all; all when
+/// authorisation is not enforced).
+async fn usable_skills(state: &GatewayState, f: &Forward<'_>) -> Result<Vec<String>, A2aError> {
+    let Some(caller) = &f.owner else {
+        return Ok(vec![warden_policy::ANY_SKILL.to_string()]);
+    };
+    let now = crate::auth::unix_now();
+    match crate::authority::grants::skills_granted(&state.store, caller, f.agent, now).await {
+        Ok(skills) => Ok(skills.unwrap_or_default()),
+        Err(e) => {
+            tracing::error!(error = %e, "grant lookup for the extended card failed");
+            Err(A2aError::new(
+                ErrorKind::Internal,
+                "the extended card could not be prepared",
+            ))
+        }
+    }
+}
+
+/// A cached extended card, answered in the call's binding.
+fn card_answer(op: &A2aOp, card: Value) -> Response {
+    let body = match op.binding {
+        Binding::JsonRpc => serde_json::json!({
+            "jsonrpc": "2.0",
+            "id": op.jsonrpc_id.clone().unwrap_or(Value::Null),
+            "result": card,
+        }),
+        Binding::Rest => card,
+    };
+    let mut out = Response::new(Body::from(body.to_string()));
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    out
 }
 
 /// `card` with only the skills in `usable` (or all, when it holds `*`).

@@ -46,6 +46,31 @@ pub struct Upstream {
     /// Whose card signatures are believed.
     trust: CardTrust,
     card: Mutex<Option<Arc<CachedCard>>>,
+    /// The extended card as served, per caller and granted skills.
+    extended: std::sync::Mutex<HashMap<String, (Instant, Value)>>,
+}
+
+/// Most callers' extended cards kept per agent; past it the cache starts
+/// over (a bound, not a policy: entries also expire with the card TTL).
+const MAX_EXTENDED_ENTRIES: usize = 4096;
+
+impl Upstream {
+    /// The extended card served to `key` less than `ttl` ago.
+    pub fn cached_extended(&self, key: &str, ttl: Duration) -> Option<Value> {
+        let map = self.extended.lock().ok()?;
+        map.get(key)
+            .filter(|(at, _)| at.elapsed() < ttl)
+            .map(|(_, card)| card.clone())
+    }
+
+    pub fn keep_extended(&self, key: String, card: Value) {
+        if let Ok(mut map) = self.extended.lock() {
+            if map.len() >= MAX_EXTENDED_ENTRIES {
+                map.clear();
+            }
+            map.insert(key, (Instant::now(), card));
+        }
+    }
 }
 
 /// All configured upstream agents, by name.
@@ -130,6 +155,7 @@ impl Upstreams {
                     config: a.clone(),
                     trust,
                     card: Mutex::new(None),
+                    extended: std::sync::Mutex::new(HashMap::new()),
                 }),
             );
         }

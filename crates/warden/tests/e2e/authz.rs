@@ -1264,6 +1264,27 @@ async fn the_extended_card_is_cut_to_the_callers_skills() {
         .filter_map(|s| s["id"].as_str())
         .collect();
     assert_eq!(ids, ["echo"], "{got}");
+    // Asked again (now from the per-caller cache, in the other binding too):
+    // the same cut.
+    let again = passed(&card.make(&w, "/agents/echo", &key).await, Rest, "again");
+    assert_eq!(again, got);
+    let rpc = Call::Rpc("GetExtendedAgentCard", json!({}));
+    let via_rpc = passed(&rpc.make(&w, "/agents/echo", &key).await, JsonRpc, "rpc");
+    assert_eq!(via_rpc["skills"], got["skills"], "{via_rpc}");
+    // A wider grant is seen at once (the cache is per granted skill set).
+    w.cli(&[
+        "grant",
+        "add",
+        "narrow",
+        "echo",
+        "--skills",
+        "echo-upper",
+        "--ops",
+        "extended-card",
+    ])
+    .await;
+    let wider = passed(&card.make(&w, "/agents/echo", &key).await, Rest, "wider");
+    assert!(wider.to_string().contains("echo-upper"), "{wider}");
     // The full card, for a caller granted every skill, has the other one.
     let me = w.api_key().await;
     w.cli(&[
