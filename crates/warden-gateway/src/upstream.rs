@@ -218,26 +218,40 @@ impl Upstreams {
         self
     }
 
-    /// The other agents whose card is already known (cached, and its slot
-    /// free: never waiting on another agent's lock while holding ours). The
-    /// agent seen first keeps its standing; the later look-alike is the
-    /// one judged.
-    fn others(&self, name: &str) -> Vec<(String, Option<Value>)> {
-        self.agents
-            .iter()
-            .filter(|(n, _)| n.as_str() != name)
-            .filter_map(|(n, up)| {
-                let slot = up.card.try_lock().ok()?;
-                let card = slot.as_ref()?.raw.clone();
-                Some((n.clone(), Some(card)))
-            })
-            .collect()
+    /// The other agents whose card is already known: cached (when its slot
+    /// is free — never waiting on another agent's lock while holding ours),
+    /// else pinned in the store. The agent known first keeps its standing,
+    /// across restarts too; the later look-alike is the one judged.
+    async fn others(&self, name: &str) -> Vec<(String, Option<Value>)> {
+        let mut out = Vec::new();
+        for (n, up) in self.agents.iter().filter(|(n, _)| n.as_str() != name) {
+            let cached = up
+                .card
+                .try_lock()
+                .ok()
+                .and_then(|slot| slot.as_ref().map(|c| c.raw.clone()));
+            let card = match (cached, &self.pins) {
+                (Some(c), _) => Some(c),
+                (None, Some((store, _))) => store
+                    .card_pin(n)
+                    .await
+                    .ok()
+                    .flatten()
+                    .and_then(|p| serde_json::from_str(&p.card).ok()),
+                (None, None) => None,
+            };
+            if let Some(c) = card {
+                out.push((n.clone(), Some(c)));
+            }
+        }
+        out
     }
 
     /// Shadowing check of a new or changed card: refused look-alikes fail
     /// the card, flagged ones are recorded.
-    fn check_shadowing(&self, name: &str, raw: &Value) -> Result<(), A2aError> {
-        let found = crate::shadowing::lookalikes(name, raw, &self.others(name), &self.shadowing);
+    async fn check_shadowing(&self, name: &str, raw: &Value) -> Result<(), A2aError> {
+        let others = self.others(name).await;
+        let found = crate::shadowing::lookalikes(name, raw, &others, &self.shadowing);
         if found.is_empty() {
             return Ok(());
         }
@@ -302,6 +316,11 @@ impl Upstreams {
         self.drop_refused_links(&up.config.name, &mut card);
         let mut raw = serde_json::to_value(&card)
             .map_err(|e| invalid(&up.config.name, format!("cannot be re-encoded: {e}")))?;
+        // Look-alikes are judged before anything is pinned, so a refused
+        // one never gains a pin (and the standing that comes with it).
+        if slot.as_ref().is_none_or(|old| old.raw != raw) {
+            self.check_shadowing(&up.config.name, &raw).await?;
+        }
         if let Some((store, audit)) = &self.pins {
             let keys: Vec<String> = verified
                 .signed_by
@@ -320,10 +339,7 @@ impl Upstreams {
         }
         let modified = match slot.as_ref() {
             Some(old) if old.raw == raw => old.modified,
-            _ => {
-                self.check_shadowing(&up.config.name, &raw)?;
-                SystemTime::now()
-            }
+            _ => SystemTime::now(),
         };
         let (jsonrpc, rest) = endpoints(&raw);
         let fresh = Arc::new(CachedCard {
