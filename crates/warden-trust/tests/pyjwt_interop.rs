@@ -4,7 +4,6 @@
 //! `tests/interop/python/setup.sh` prints last).
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -19,33 +18,8 @@ use warden_trust::{
 const ISS: &str = "https://warden.example";
 const AUD: &str = "agent-b";
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The interop venv's interpreter (same contract as the e2e `python()`).
-fn python() -> String {
-    if let Ok(p) = std::env::var("WARDEN_PYTHON")
-        && !p.is_empty()
-    {
-        return p;
-    }
-    let out = Command::new(repo_root().join("tests/interop/python/setup.sh"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the Python interop setup");
-    assert!(
-        out.status.success(),
-        "python setup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .expect("setup prints the interpreter path")
-        .trim()
-        .to_string()
-}
+mod python_support;
+use python_support::{python, repo_root};
 
 /// Runs `pyjwt_tool.py ARGS` with `stdin`, returns its JSON output.
 fn tool(args: &[&str], stdin: Option<&Value>) -> Value {

@@ -8,7 +8,6 @@
 //! with the `cryptography` backend.
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
@@ -20,33 +19,8 @@ use warden_trust::card_signature::{
 use warden_trust::jcs::JcsLimits;
 use warden_trust::{JwsAlg, KeySet, PublicJwk, SigningKey, VerifiedCard, verify_card};
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// The interop venv's interpreter (same contract as the e2e `python()`).
-fn python() -> String {
-    if let Ok(p) = std::env::var("WARDEN_PYTHON")
-        && !p.is_empty()
-    {
-        return p;
-    }
-    let out = Command::new(repo_root().join("tests/interop/python/setup.sh"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the Python interop setup");
-    assert!(
-        out.status.success(),
-        "python setup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .expect("setup prints the interpreter path")
-        .trim()
-        .to_string()
-}
+mod python_support;
+use python_support::{python, repo_root};
 
 /// Runs `card_signing.py COMMAND` with `input`; returns its JSON output and
 /// exit code (0 or 1; anything else fails the test).
