@@ -426,6 +426,39 @@ pub struct AgentConfig {
     /// trusted key that does not verify still refuses the card.
     #[serde(default)]
     pub allow_unsigned_card: bool,
+    /// What happens to a card whose lint reports an error (hidden
+    /// instructions, exfiltration links, markup, unsafe URLs…): see
+    /// [`CardLintPolicy`].
+    #[serde(default)]
+    pub card_lint: CardLintPolicy,
+}
+
+/// What the gateway does with an upstream card (or extended card) whose
+/// lint reports an error-level finding. Every card is linted when fetched;
+/// hidden characters are always removed and refused links always dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardLintPolicy {
+    /// Hold the card for review (`warden registry review`), like a changed
+    /// card: the pinned card is served meanwhile, or none at all.
+    #[default]
+    Refuse,
+    /// Serve a sanitised copy: strings with error findings withheld, free
+    /// text fenced; refused still if errors remain.
+    Sanitise,
+    /// Serve the card with its findings stated, logging a warning.
+    Allow,
+}
+
+impl CardLintPolicy {
+    /// The configuration value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Refuse => "refuse",
+            Self::Sanitise => "sanitise",
+            Self::Allow => "allow",
+        }
+    }
 }
 
 impl AgentConfig {

@@ -55,6 +55,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             // loopback: their cards are not signed, and Warden signs the
             // cards it serves for them.
             allow_unsigned_card: true,
+            card_lint: Default::default(),
         });
     }
     let listener = bind(args.listen, "gateway").await?;
