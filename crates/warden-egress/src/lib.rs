@@ -6,7 +6,9 @@
 //!
 //! 1. reads the URL strictly ([`target`]): userinfo, whitespace,
 //!    backslashes and percent-encoded hosts refused; odd IPv4 spellings,
-//!    IDNA and trailing dots normalised before anything is decided;
+//!    IDNA and trailing dots normalised before anything is decided; a URL
+//!    under a base is built on the parsed base ([`target::join_path`]),
+//!    never by pasting text;
 //! 2. applies the operator's rules ([`policy`]): https only unless
 //!    allowed, host and port allow-lists;
 //! 3. resolves a name once and refuses it if any answer is in the deny

@@ -131,8 +131,14 @@ impl Rules {
         })
     }
 
-    /// These rules, also trusting every address of `hosts` (used for the
-    /// operator's own upstream agents, which commonly sit on loopback).
+    /// These rules, also trusting `hosts` (the operator's own upstream
+    /// agents, which commonly sit on loopback or a private network): plain
+    /// http, any port, and their loopback, private and link-local
+    /// addresses. Still refused for them: metadata addresses and names, and
+    /// the addresses nothing legitimate listens on
+    /// ([`ranges::never_legitimate`]: unspecified, multicast, reserved,
+    /// documentation, IPv4-embedding IPv6 forms), unless `allow_cidrs`
+    /// names them.
     pub fn trusting(mut self, hosts: impl IntoIterator<Item = Host>) -> Self {
         self.trusted_hosts.extend(hosts);
         self
@@ -157,14 +163,20 @@ impl Rules {
             return Err(EgressError::Port(t.port));
         }
         if let Host::Name(n) = &t.host
-            && !trusted
             && !p.allow_insecure_local
-            && is_local_name(n)
         {
-            return Err(EgressError::BadHost {
-                host: n.clone(),
-                why: "a local-only name",
-            });
+            if is_metadata_name(n) {
+                return Err(EgressError::BadHost {
+                    host: n.clone(),
+                    why: "a cloud metadata name",
+                });
+            }
+            if !trusted && is_local_name(n) {
+                return Err(EgressError::BadHost {
+                    host: n.clone(),
+                    why: "a local-only name",
+                });
+            }
         }
         if let Host::Ip(ip) = t.host {
             self.check_addr(&t.host, ip)?;
@@ -185,10 +197,15 @@ impl Rules {
         if ranges::is_metadata(ip) {
             return Err(deny("cloud metadata endpoint"));
         }
-        if self.trusted_hosts.contains(host) || self.cidrs.iter().any(|c| c.contains(ip)) {
+        if self.cidrs.iter().any(|c| c.contains(ip)) {
             return Ok(());
         }
-        match ranges::denied_range(ip) {
+        let denied = if self.trusted_hosts.contains(host) {
+            ranges::never_legitimate(ip)
+        } else {
+            ranges::denied_range(ip)
+        };
+        match denied {
             Some(range) => Err(deny(range)),
             None => Ok(()),
         }
@@ -214,13 +231,18 @@ impl Rules {
     }
 }
 
-/// Names that always mean this machine (RFC 6761) or a metadata service.
+/// Names of cloud metadata services: refused even for a trusted host.
+fn is_metadata_name(n: &str) -> bool {
+    matches!(
+        n,
+        "metadata.google.internal" | "metadata.goog" | "instance-data"
+    )
+}
+
+/// Names that always mean this machine (RFC 6761) or a private network.
 fn is_local_name(n: &str) -> bool {
     n == "localhost"
         || n.ends_with(".localhost")
-        || n == "metadata.google.internal"
-        || n == "metadata.goog"
-        || n == "instance-data"
         || n.ends_with(".internal")
         || n == "local"
         || n.ends_with(".local")

@@ -88,6 +88,74 @@ fn trusted_hosts_may_be_local_but_not_metadata() {
     assert!(check(&r, "http://169.254.169.254/").is_err());
 }
 
+/// A trusted (configured) host keeps loopback and private addresses but
+/// never the ones nothing legitimate listens on, nor metadata names.
+#[test]
+fn trusted_hosts_are_still_refused_what_is_never_legitimate() {
+    let refused = [
+        "http://0.0.0.0:9000/",
+        "http://[::]:9000/",
+        "http://224.0.0.1:9000/",
+        "http://255.255.255.255:9000/",
+        "http://240.0.0.1:9000/",
+        "http://192.0.2.1:9000/",
+        "http://[::ffff:127.0.0.1]:9000/",
+        "http://[::ffff:169.254.169.254]:9000/",
+        "http://[::127.0.0.1]:9000/",
+        "http://[64:ff9b::a00:1]:9000/",
+        "http://[2002:a00:1::]:9000/",
+        "http://[2001::1]:9000/",
+        "http://[ff02::1]:9000/",
+        "http://metadata.google.internal/",
+        "http://metadata.goog/",
+        "http://instance-data/",
+    ];
+    let allowed = [
+        "http://127.0.0.1:9000/",
+        "http://10.0.0.5:9000/",
+        "http://192.168.1.2/",
+        "http://172.16.0.1/",
+        "http://100.64.0.1/",
+        "http://[::1]:9000/",
+        "http://[fd00::1]:9000/",
+        "http://localhost:9000/",
+        "http://agents.internal:9000/",
+    ];
+    let hosts = refused
+        .iter()
+        .chain(&allowed)
+        .map(|u| parse(u).expect(u).host);
+    let r = rules(EgressPolicy::default()).trusting(hosts);
+    for u in refused {
+        assert!(
+            matches!(
+                check(&r, u),
+                Err(EgressError::DeniedAddress { .. } | EgressError::BadHost { .. })
+            ),
+            "{u}: {:?}",
+            check(&r, u)
+        );
+    }
+    for u in allowed {
+        assert_eq!(check(&r, u), Ok(()), "{u}");
+    }
+    // An answer for a trusted name is judged the same way.
+    let name = Host::Name("agents.internal".into());
+    assert!(r.check_addr(&name, "10.1.2.3".parse().expect("ip")).is_ok());
+    assert!(r.check_addr(&name, "0.0.0.0".parse().expect("ip")).is_err());
+    assert!(
+        r.check_addr(&name, "169.254.169.254".parse().expect("ip"))
+            .is_err()
+    );
+    // An explicit allow_cidrs still reaches a block on purpose.
+    let lab = rules(EgressPolicy {
+        allow_cidrs: vec!["192.0.2.0/24".into()],
+        ..EgressPolicy::default()
+    })
+    .trusting([Host::Ip("192.0.2.1".parse().expect("ip"))]);
+    assert_eq!(check(&lab, "http://192.0.2.1:9000/"), Ok(()));
+}
+
 #[test]
 fn insecure_local_lifts_the_table_for_development() {
     let r = rules(EgressPolicy {

@@ -176,6 +176,43 @@ pub fn is_metadata(ip: IpAddr) -> bool {
     METADATA.contains(&ip)
 }
 
+/// The part of the deny table no host is trusted with, not even one an
+/// operator configured as an upstream (`Rules::trusting`): everything in
+/// the table but the blocks below, so this-network and unspecified,
+/// multicast, reserved and broadcast, documentation, the IETF and anycast
+/// assignments, unassigned IPv6, and every IPv6 form that embeds an IPv4
+/// address (mapped, compatible, translated, NAT64, 6to4, Teredo), which
+/// only serves to smuggle an address past a filter. Metadata addresses are
+/// judged apart ([`is_metadata`]).
+pub fn never_legitimate(ip: IpAddr) -> Option<&'static str> {
+    let range = denied_range(ip)?;
+    let trustable = match ip {
+        IpAddr::V4(a) => TRUSTABLE_V4.iter().any(|(n, l)| in_v4(a, *n, *l)),
+        IpAddr::V6(a) => TRUSTABLE_V6.iter().any(|(n, l)| in_v6(a, *n, *l)),
+    };
+    (!trustable).then_some(range)
+}
+
+/// Denied blocks where an operator's own agents commonly live: private,
+/// shared (CGNAT), loopback, link-local, and benchmarking (lab networks).
+const TRUSTABLE_V4: &[(Ipv4Addr, u8)] = &[
+    (Ipv4Addr::new(10, 0, 0, 0), 8),
+    (Ipv4Addr::new(100, 64, 0, 0), 10),
+    (Ipv4Addr::new(127, 0, 0, 0), 8),
+    (Ipv4Addr::new(169, 254, 0, 0), 16),
+    (Ipv4Addr::new(172, 16, 0, 0), 12),
+    (Ipv4Addr::new(192, 168, 0, 0), 16),
+    (Ipv4Addr::new(198, 18, 0, 0), 15),
+];
+
+/// The same for IPv6: loopback, unique-local, link-local, site-local.
+const TRUSTABLE_V6: &[(Ipv6Addr, u8)] = &[
+    (Ipv6Addr::LOCALHOST, 128),
+    (v6([0xfc00, 0, 0, 0, 0, 0, 0, 0]), 7),
+    (v6([0xfe80, 0, 0, 0, 0, 0, 0, 0]), 10),
+    (v6([0xfec0, 0, 0, 0, 0, 0, 0, 0]), 10),
+];
+
 fn in_v4(a: Ipv4Addr, net: Ipv4Addr, len: u8) -> bool {
     let mask = u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0);
     u32::from(a) & mask == u32::from(net) & mask

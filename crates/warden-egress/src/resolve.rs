@@ -62,7 +62,9 @@ impl StaticResolver {
         self
     }
 
-    pub(crate) fn from_policy(
+    /// `resolve` (the `egress.resolve` table) in front of `fallback`, as every
+    /// [`crate::Egress`] resolves names.
+    pub fn from_policy(
         resolve: &BTreeMap<String, Vec<IpAddr>>,
         fallback: Arc<dyn Resolver>,
     ) -> Arc<dyn Resolver> {

@@ -53,7 +53,93 @@ impl std::fmt::Display for Host {
 }
 
 /// Parses `raw` (absolute) into a [`Target`], refusing anything ambiguous.
+/// A fragment is dropped (it is never sent).
 pub fn parse(raw: &str) -> Result<Target, EgressError> {
+    from_url(read(raw)?)
+}
+
+/// Parses `raw` as a base URL, one that paths are joined onto (an agent's
+/// URL, a REST endpoint): as [`parse`], and also refusing a query or a
+/// fragment, which a joined path would land after (`http://a/#@b/` plus
+/// `/x` is a request for `/`).
+pub fn parse_base(raw: &str) -> Result<Target, EgressError> {
+    let url = read(raw)?;
+    if url.fragment().is_some() {
+        return Err(EgressError::BadUrl(
+            "a base URL must not have a fragment (#…)".into(),
+        ));
+    }
+    if url.query().is_some() {
+        return Err(EgressError::BadUrl(
+            "a base URL must not have a query (?…)".into(),
+        ));
+    }
+    from_url(url)
+}
+
+/// The URL a request for `path` under `base` goes to: `base` read by
+/// [`parse_base`], `path` appended to its path (a trailing `/` on `base` is
+/// not doubled). `path` is an absolute path as a server received it
+/// (`/message:send`, `/tasks/t-1:cancel`, or empty for `base` itself) and
+/// keeps its percent-encoding; a query, a fragment, a backslash or a `.` or
+/// `..` segment (encoded or not) in it is refused, so nothing in it can
+/// leave `base`. The URL is built on the parsed one, never by pasting text.
+pub fn join_path(base: &str, path: &str) -> Result<String, EgressError> {
+    let mut t = parse_base(base)?;
+    check_joined_path(path)?;
+    if !path.is_empty() {
+        let joined = format!("{}{path}", t.url.path().trim_end_matches('/'));
+        t.url.set_path(&joined);
+    }
+    Ok(t.url.into())
+}
+
+/// `base` (read by [`parse_base`]) with `segments` appended to its path,
+/// each percent-encoded as one segment (a `/`, `%`, `?` or `#` in it is
+/// encoded, not read). An empty, `.` or `..` segment is refused.
+pub fn join_segments(base: &str, segments: &[&str]) -> Result<String, EgressError> {
+    let mut t = parse_base(base)?;
+    if let Some(s) = segments.iter().find(|s| matches!(**s, "" | "." | "..")) {
+        return Err(EgressError::BadUrl(format!(
+            "{s:?} is not a path segment that can be joined"
+        )));
+    }
+    t.url
+        .path_segments_mut()
+        .map_err(|()| EgressError::BadUrl("the URL cannot have a path".into()))?
+        .pop_if_empty()
+        .extend(segments);
+    Ok(t.url.into())
+}
+
+/// A path [`join_path`] appends: empty, or `/`-led without a query,
+/// fragment, backslash, whitespace, control character or dot segment.
+fn check_joined_path(path: &str) -> Result<(), EgressError> {
+    let bad = |why: &str| Err(EgressError::BadUrl(format!("path {path:?}: {why}")));
+    if path.is_empty() {
+        return Ok(());
+    }
+    if !path.starts_with('/') {
+        return bad("does not start with /");
+    }
+    if path
+        .chars()
+        .any(|c| matches!(c, '?' | '#' | '\\') || c.is_whitespace() || c.is_control())
+    {
+        return bad("holds a query, fragment, backslash or whitespace");
+    }
+    let dot = |seg: &str| {
+        let s = seg.to_ascii_lowercase().replace("%2e", ".");
+        s == "." || s == ".."
+    };
+    if path[1..].split('/').any(dot) {
+        return bad("holds a . or .. segment");
+    }
+    Ok(())
+}
+
+/// The text checks, then the WHATWG parse (which normalises the host).
+fn read(raw: &str) -> Result<Url, EgressError> {
     if raw.len() > MAX_URL_LEN {
         return Err(EgressError::BadUrl(format!(
             "longer than {MAX_URL_LEN} bytes"
@@ -69,8 +155,7 @@ pub fn parse(raw: &str) -> Result<Target, EgressError> {
         return Err(EgressError::BadUrl("contains a backslash".into()));
     }
     check_raw_authority(raw)?;
-    let url = Url::parse(raw).map_err(|e| EgressError::BadUrl(e.to_string()))?;
-    from_url(url)
+    Url::parse(raw).map_err(|e| EgressError::BadUrl(e.to_string()))
 }
 
 /// Checks a URL that is already parsed (e.g. a redirect resolved against

@@ -100,3 +100,114 @@ fn oversize_urls_are_refused() {
     let long = format!("https://example.com/{}", "a".repeat(MAX_URL_LEN));
     assert!(matches!(parse(&long), Err(EgressError::BadUrl(_))));
 }
+
+#[test]
+fn a_base_url_refuses_a_fragment_or_a_query() {
+    for raw in [
+        "http://127.0.0.1:9000#@example.com/",
+        "http://127.0.0.1:9000/#",
+        "http://127.0.0.1:9000/?x#",
+        "http://127.0.0.1:9000/agents/a?key=1",
+        "http://127.0.0.1:9000/?",
+    ] {
+        assert!(
+            matches!(parse_base(raw), Err(EgressError::BadUrl(_))),
+            "{raw}"
+        );
+    }
+    let t = parse_base("http://127.0.0.1:9000/agents/a/").expect("base");
+    assert_eq!(t.url.as_str(), "http://127.0.0.1:9000/agents/a/");
+}
+
+#[test]
+fn join_path_appends_to_the_parsed_path() {
+    let card = "/.well-known/agent-card.json";
+    for (base, want) in [
+        (
+            "http://127.0.0.1:9000",
+            "http://127.0.0.1:9000/.well-known/agent-card.json",
+        ),
+        (
+            "http://127.0.0.1:9000/",
+            "http://127.0.0.1:9000/.well-known/agent-card.json",
+        ),
+        (
+            "https://gw.example/agents/echo/",
+            "https://gw.example/agents/echo/.well-known/agent-card.json",
+        ),
+        // Percent-encoding in the base is kept, neither decoded nor doubled.
+        (
+            "http://127.0.0.1:9000/agents%2Fecho",
+            "http://127.0.0.1:9000/agents%2Fecho/.well-known/agent-card.json",
+        ),
+        // Dot segments in the base are resolved first, as `url` reads them.
+        (
+            "http://127.0.0.1:9000/agents/../x",
+            "http://127.0.0.1:9000/x/.well-known/agent-card.json",
+        ),
+        (
+            "HTTP://Gw.Example./a",
+            "http://gw.example/a/.well-known/agent-card.json",
+        ),
+    ] {
+        assert_eq!(join_path(base, card).as_deref(), Ok(want), "{base}");
+    }
+    assert_eq!(
+        join_path("http://h.example/a2a/rest", "/tasks/t%2F1:cancel").as_deref(),
+        Ok("http://h.example/a2a/rest/tasks/t%2F1:cancel")
+    );
+    assert_eq!(
+        join_path("http://h.example/a2a/", "").as_deref(),
+        Ok("http://h.example/a2a/")
+    );
+    assert_eq!(
+        join_path("http://h.example", "").as_deref(),
+        Ok("http://h.example/")
+    );
+}
+
+#[test]
+fn join_path_refuses_a_base_or_path_that_would_go_elsewhere() {
+    for base in [
+        "http://127.0.0.1:9000#@example.com/",
+        "http://127.0.0.1:9000/?x#",
+        "http://u@127.0.0.1:9000/",
+        "http://%31%32%37.0.0.1:9000/",
+        "file:///etc/passwd",
+    ] {
+        assert!(join_path(base, "/x").is_err(), "{base}");
+    }
+    for path in [
+        "x",
+        "/a?b",
+        "/a#b",
+        "/a\\b",
+        "/a b",
+        "/..",
+        "/a/../../b",
+        "/%2e%2e/b",
+        "/%2E./b",
+        "/./b",
+    ] {
+        assert!(join_path("http://h.example/base", path).is_err(), "{path}");
+    }
+}
+
+#[test]
+fn join_segments_encodes_each_segment_whole() {
+    assert_eq!(
+        join_segments("http://h.example/rest/", &["t/../x?#%", "message:send"]).as_deref(),
+        Ok("http://h.example/rest/t%2F..%2Fx%3F%23%25/message:send")
+    );
+    assert_eq!(
+        join_segments("http://h.example", &["message:send"]).as_deref(),
+        Ok("http://h.example/message:send")
+    );
+    for seg in ["", ".", ".."] {
+        assert!(
+            join_segments("http://h.example/", &[seg]).is_err(),
+            "{seg:?}"
+        );
+    }
+    assert!(join_segments("http://h.example/#x", &["a"]).is_err());
+}
