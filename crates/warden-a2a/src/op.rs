@@ -210,6 +210,11 @@ pub struct A2aOp {
     pub jsonrpc_id: Option<Value>,
     pub tenant: Option<String>,
     pub task_id: Option<String>,
+    /// Other tasks the call names besides `task_id`: a message's
+    /// `referenceTaskIds`, and the `taskId` of a push config sent with a
+    /// message when it is not the message's own task. Each must pass the
+    /// same ownership check as `task_id`.
+    pub referenced_task_ids: Vec<String>,
     pub context_id: Option<String>,
     pub message_id: Option<String>,
     pub push_config_id: Option<String>,
@@ -250,6 +255,7 @@ impl A2aOp {
             jsonrpc_id,
             tenant: request.tenant().map(str::to_owned),
             task_id: None,
+            referenced_task_ids: Vec::new(),
             context_id: None,
             message_id: None,
             push_config_id: None,
@@ -264,6 +270,7 @@ impl A2aOp {
             A2aRequest::SendMessage(r) | A2aRequest::SendStreamingMessage(r) => {
                 let m = &r.message;
                 op.task_id = m.task_id.clone();
+                op.referenced_task_ids = m.reference_task_ids.clone().unwrap_or_default();
                 op.context_id = m.context_id.clone();
                 op.message_id = Some(m.message_id.clone());
                 op.parts = m.parts.iter().map(PartSummary::of).collect();
@@ -277,6 +284,11 @@ impl A2aOp {
                     op.return_immediately = c.return_immediately;
                     if let Some(p) = &c.task_push_notification_config {
                         op.push_urls.push(p.url.clone());
+                        if let Some(t) = &p.task_id
+                            && Some(t) != m.task_id.as_ref()
+                        {
+                            op.referenced_task_ids.push(t.clone());
+                        }
                     }
                 }
             }

@@ -26,10 +26,9 @@ use axum::response::Response;
 use http::{HeaderMap, Method, Uri, header};
 use http_body_util::BodyExt;
 use serde_json::Value;
-use warden_a2a::version::{EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER, VERSION_HEADER};
 use warden_a2a::{
     A2aError, A2aOp, Binding, ErrorKind, Operation, ParsedCall, RestRequest, parse_jsonrpc,
-    parse_rest, requested_version,
+    parse_rest,
 };
 
 use crate::audit::{AuditEvent, Outcome};
@@ -218,17 +217,7 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
     };
 
     // 3. Parse.
-    let query_version = req.uri.query().and_then(|q| {
-        q.split('&').find_map(|kv| {
-            kv.strip_prefix(&format!("{VERSION_HEADER}="))
-                .map(str::to_owned)
-        })
-    });
-    let header_version = req
-        .headers
-        .get(VERSION_HEADER)
-        .and_then(|v| v.to_str().ok());
-    let requested = match requested_version(header_version, query_version.as_deref()) {
+    let requested = match crate::headers::requested_version(&req.headers, req.uri.query()) {
         Ok(v) => v,
         Err(err) => return refuse(Some(agent), None, err, &Value::Null),
     };
@@ -264,12 +253,10 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
         Err((err, id)) => return refuse(Some(agent), None, err, &id),
     };
     let mut op = call.op;
-    op.requested_extensions = warden_a2a::version::requested_extensions(
-        [EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER]
-            .iter()
-            .flat_map(|h| req.headers.get_all(*h))
-            .filter_map(|v| v.to_str().ok()),
-    );
+    op.requested_extensions = match crate::headers::requested_extensions(&req.headers) {
+        Ok(e) => e,
+        Err(err) => return refuse(Some(agent), Some(&op), err, &Value::Null),
+    };
     let jsonrpc_id = op.jsonrpc_id.clone().unwrap_or(Value::Null);
 
     // 5. Authorise.
@@ -356,14 +343,29 @@ pub async fn handle(state: &GatewayState, req: Incoming) -> Response {
     };
     let url = match binding {
         Binding::JsonRpc => endpoint,
-        Binding::Rest => {
-            let mut u = format!("{}{}", endpoint.trim_end_matches('/'), req.subpath);
-            if let Some(q) = req.uri.query() {
-                u.push('?');
-                u.push_str(q);
+        // Joined on the parsed endpoint, never pasted: a `.`/`..` segment in
+        // the path, or an endpoint with a query or fragment, is refused.
+        Binding::Rest => match warden_egress::target::join_path(&endpoint, &req.subpath) {
+            Ok(mut u) => {
+                if let Some(q) = req.uri.query() {
+                    u.push('?');
+                    u.push_str(q);
+                }
+                u
             }
-            u
-        }
+            Err(e) => {
+                let err = A2aError::invalid_request(format!(
+                    "the request path cannot be forwarded ({})",
+                    e.reason()
+                ));
+                let event = AuditEvent::new(Some(agent), source, Outcome::Refused)
+                    .with_op(&op)
+                    .with_principal(&principal)
+                    .with_reason(err.kind.wire().reason);
+                record(state, &event, started);
+                return respond::error(binding, &err, &jsonrpc_id);
+            }
+        },
     };
     let proto = state.public_url.split("://").next().unwrap_or("http");
     let upstream_token = (state.config.auth.upstream_tokens

@@ -61,6 +61,9 @@ pub struct DecisionContext {
     pub tenant: Option<String>,
     /// The task the call addresses or continues.
     pub task_id: Option<String>,
+    /// Other tasks the call names (`referenceTaskIds`, a push config's
+    /// `taskId`): each must be visible to the caller like `task_id`.
+    pub referenced_task_ids: Vec<String>,
     /// The context the call addresses or joins.
     pub context_id: Option<String>,
     pub parts: Vec<PartFact>,

@@ -17,6 +17,9 @@ pub struct Facts<'a> {
     pub task_owner: Option<&'a str>,
     /// The owner on record for `context_id` at this agent (None: unknown).
     pub context_owner: Option<&'a str>,
+    /// The owner on record for each of `referenced_task_ids` (an id missing
+    /// here, or with `None`, is unknown).
+    pub referenced_task_owners: &'a [(String, Option<String>)],
     /// False only when authentication is off (`auth.mode = "off-insecure"`):
     /// with no identity, grants, scopes and ownership cannot apply.
     pub enforce: bool,
@@ -37,6 +40,9 @@ pub enum Denial {
     SkillNotInScope(String),
     /// The task is unknown or someone else's: one answer for both.
     TaskNotFound,
+    /// A task the call references (not the one it addresses) is unknown or
+    /// someone else's: answered like [`Denial::TaskNotFound`] for that id.
+    ReferencedTaskNotFound(String),
     /// The context belongs to another caller.
     ContextNotJoinable,
 }
@@ -53,6 +59,7 @@ impl Denial {
             Self::SkillNotGranted(s) => format!("skill_not_granted:{s}"),
             Self::SkillNotInScope(s) => format!("skill_not_in_scope:{s}"),
             Self::TaskNotFound => "task_not_visible".into(),
+            Self::ReferencedTaskNotFound(_) => "referenced_task_not_visible".into(),
             Self::ContextNotJoinable => "context_not_joinable".into(),
         }
     }
@@ -117,6 +124,20 @@ pub fn decide(ctx: &DecisionContext, facts: &Facts<'_>) -> Result<Allowed, Denia
                 .ok_or(Denial::TaskNotFound)?
                 .clone();
             owner = task_owner.to_string();
+        }
+    }
+    // A referenced task is as private as the addressed one: an agent that
+    // follows references would otherwise read or act on it for the caller.
+    for id in &ctx.referenced_task_ids {
+        let on_record = facts
+            .referenced_task_owners
+            .iter()
+            .find(|(t, _)| t == id)
+            .and_then(|(_, o)| o.as_deref());
+        let visible =
+            on_record.is_some_and(|o| o == me || o == owner || delegation(&allowing, o).is_some());
+        if !visible {
+            return Err(Denial::ReferencedTaskNotFound(id.clone()));
         }
     }
     if class == OpClass::Send

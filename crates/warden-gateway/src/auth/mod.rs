@@ -189,22 +189,25 @@ impl Authenticator {
         if self.mode == AuthMode::OffInsecure {
             return Ok(Principal::anonymous(req.source));
         }
-        let all = |name| -> Vec<&str> {
-            req.headers
-                .get_all(name)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect()
-        };
-        let authz = all(http::header::AUTHORIZATION.as_str());
-        let api_keys = all(API_KEY_HEADER);
-        let proofs = all(DPOP_HEADER);
-        if authz.len() + api_keys.len() > 1 {
+        // Counted before they are read: a credential header that cannot be
+        // read is still a credential, never skipped for another one.
+        let count = |name| req.headers.get_all(name).iter().count();
+        if count(http::header::AUTHORIZATION.as_str()) + count(API_KEY_HEADER) > 1 {
             return Err(AuthError::InvalidRequest("present exactly one credential"));
         }
-        if proofs.len() > 1 {
+        if count(DPOP_HEADER) > 1 {
             return Err(AuthError::InvalidRequest("present at most one DPoP proof"));
         }
+        let all = |name| {
+            crate::headers::readable(req.headers, name).map_err(|_| {
+                AuthError::InvalidRequest(
+                    "a credential header is not readable (visible ASCII only)",
+                )
+            })
+        };
+        let authz = all(http::header::AUTHORIZATION.as_str())?;
+        let api_keys = all(API_KEY_HEADER)?;
+        let proofs = all(DPOP_HEADER)?;
         if let Some(key) = api_keys.first() {
             if !proofs.is_empty() {
                 return Err(AuthError::InvalidRequest(

@@ -266,7 +266,17 @@ async fn authenticate_client(
     now: u64,
 ) -> Result<(String, bool), OAuthError> {
     let failed = || OAuthError::new("invalid_client", "client authentication failed");
-    let header_key = headers.get(API_KEY_HEADER).and_then(|v| v.to_str().ok());
+    // An unreadable key is still a presented method, never skipped.
+    let header_key = match headers.get(API_KEY_HEADER).map(|v| v.to_str()) {
+        None => None,
+        Some(Ok(key)) => Some(key),
+        Some(Err(_)) => {
+            return Err(OAuthError::new(
+                "invalid_request",
+                "the X-API-Key header is not readable (visible ASCII only)",
+            ));
+        }
+    };
     let secret = params.get("client_secret").map(String::as_str);
     let assertion = params.get("client_assertion");
     let methods = usize::from(header_key.is_some())

@@ -32,6 +32,9 @@ pub use streams::{OpenStreams, StreamGuard};
 use crate::auth::Principal;
 use crate::config::ConfigError;
 
+/// Most tasks one message may reference (each is an ownership lookup).
+pub const MAX_REFERENCED_TASKS: usize = 64;
+
 /// The quotas in force (None: that limit is off).
 #[derive(Debug, Clone, Copy)]
 struct Quotas {
@@ -391,6 +394,7 @@ impl Authorizer {
             skill: skill.as_ref().map(|s| s.0.clone()),
             tenant: op.tenant.clone(),
             task_id: op.task_id.clone(),
+            referenced_task_ids: op.referenced_task_ids.clone(),
             context_id: op.context_id.clone(),
             parts: op
                 .parts
@@ -422,12 +426,14 @@ impl Authorizer {
                 .map_err(|_| unavailable("store"))?,
             _ => None,
         };
+        let referenced_task_owners = self.referenced_owners(ask.agent, &ctx).await?;
         let facts = Facts {
             grants: snapshot.grants(&me, ask.agent),
             caller_quarantined: snapshot.is_quarantined(&me),
             agent_quarantined: snapshot.is_quarantined(ask.agent),
             task_owner: task_owner.as_deref(),
             context_owner: context_owner.as_deref(),
+            referenced_task_owners: &referenced_task_owners,
             enforce: self.enforce,
         };
         let allowed = warden_policy::decide(&ctx, &facts)
@@ -520,6 +526,41 @@ impl Authorizer {
         })
     }
 
+    /// The owners of the tasks a call references (none looked up when
+    /// ownership is not enforced). More than [`MAX_REFERENCED_TASKS`] is
+    /// refused before any lookup.
+    async fn referenced_owners(
+        &self,
+        agent: &str,
+        ctx: &DecisionContext,
+    ) -> Result<Vec<(String, Option<String>)>, Refusal> {
+        if !self.enforce || ctx.referenced_task_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        if ctx.referenced_task_ids.len() > MAX_REFERENCED_TASKS {
+            return Err(Refusal::new(
+                A2aError::invalid_params(format!(
+                    "a message may reference at most {MAX_REFERENCED_TASKS} tasks"
+                )),
+                "too_many_references",
+            ));
+        }
+        let mut out: Vec<(String, Option<String>)> = Vec::new();
+        for id in &ctx.referenced_task_ids {
+            if out.iter().any(|(t, _)| t == id) {
+                continue;
+            }
+            let owner = self
+                .store
+                .task_owner(agent, id)
+                .await
+                .map_err(|_| unavailable("store"))?
+                .map(|t| t.owner);
+            out.push((id.clone(), owner));
+        }
+        Ok(out)
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -576,6 +617,9 @@ fn refusal_for(d: &Denial, task_id: Option<&str>, agent: &str) -> Refusal {
         }
         Denial::TaskNotFound => {
             A2aError::task_not_found(format!("task {} not found", task_id.unwrap_or_default()))
+        }
+        Denial::ReferencedTaskNotFound(id) => {
+            A2aError::task_not_found(format!("task {id} not found"))
         }
         Denial::AgentQuarantined => A2aError::new(
             ErrorKind::Forbidden,

@@ -4,10 +4,9 @@
 
 use http::{HeaderMap, Method, Uri, header};
 use serde_json::Value;
-use warden_a2a::version::{EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER, VERSION_HEADER};
 use warden_a2a::{
     A2aError, A2aOp, Binding, ParsedCall, ProtocolVersion, Refusal, RestRequest, parse_jsonrpc,
-    parse_rest, requested_version,
+    parse_rest,
 };
 
 use crate::state::GatewayState;
@@ -23,15 +22,8 @@ pub fn parse(
     body: &[u8],
     binding: Binding,
 ) -> Result<(A2aOp, ProtocolVersion), Box<Refusal>> {
-    let query_version = uri.query().and_then(|q| {
-        q.split('&').find_map(|kv| {
-            kv.strip_prefix(&format!("{VERSION_HEADER}="))
-                .map(str::to_owned)
-        })
-    });
-    let header_version = headers.get(VERSION_HEADER).and_then(|v| v.to_str().ok());
     let refused = |error: A2aError, jsonrpc_id: Value| Box::new(Refusal { error, jsonrpc_id });
-    let requested = requested_version(header_version, query_version.as_deref())
+    let requested = crate::headers::requested_version(headers, uri.query())
         .map_err(|e| refused(e, Value::Null))?;
     let has_body = !body.iter().all(u8::is_ascii_whitespace);
     let json_ct = headers
@@ -59,12 +51,8 @@ pub fn parse(
         .map_err(|e| refused(e, Value::Null)),
     };
     let mut op = parsed?.op;
-    op.requested_extensions = warden_a2a::version::requested_extensions(
-        [EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER]
-            .iter()
-            .flat_map(|h| headers.get_all(*h))
-            .filter_map(|v| v.to_str().ok()),
-    );
+    op.requested_extensions =
+        crate::headers::requested_extensions(headers).map_err(|e| refused(e, Value::Null))?;
     Ok((op, requested))
 }
 

@@ -26,6 +26,7 @@ fn ctx(op: Operation, skill: Option<&str>) -> DecisionContext {
         skill: skill.map(str::to_owned),
         tenant: None,
         task_id: None,
+        referenced_task_ids: Vec::new(),
         context_id: None,
         parts: Vec::new(),
         extensions: Vec::new(),
@@ -243,4 +244,47 @@ fn external_callers_are_named_with_their_issuer() {
     let mut ext = grant("g2", &["echo"]);
     ext.caller = "https://idp.example#alice".into();
     assert!(decide(&c, &facts(&[ext])).is_ok());
+}
+
+#[test]
+fn referenced_tasks_must_be_visible_like_the_addressed_one() {
+    let mut d = grant("g2", &["echo"]);
+    d.tasks_of = Some("bob".into());
+    let g = [grant("g1", &["echo"]), d];
+    let mut c = ctx(Operation::SendMessage, Some("echo"));
+    c.referenced_task_ids = vec!["mine".into(), "other".into()];
+    let owners = |other: Option<&str>| {
+        vec![
+            ("mine".to_string(), Some("alice".to_string())),
+            ("other".to_string(), other.map(str::to_owned)),
+        ]
+    };
+    let visible = owners(Some("bob"));
+    let f = Facts {
+        referenced_task_owners: &visible,
+        ..facts(&g)
+    };
+    assert!(decide(&c, &f).is_ok(), "own and delegated tasks");
+    // Someone else's task and a missing one get the very same denial.
+    let foreign = owners(Some("carol"));
+    let missing = owners(None);
+    for o in [&foreign, &missing] {
+        let f = Facts {
+            referenced_task_owners: o,
+            ..facts(&g)
+        };
+        assert_eq!(
+            decide(&c, &f),
+            Err(Denial::ReferencedTaskNotFound("other".into()))
+        );
+    }
+    // An id never looked up is unknown, not allowed.
+    let f = Facts {
+        referenced_task_owners: &[],
+        ..facts(&g)
+    };
+    assert_eq!(
+        decide(&c, &f),
+        Err(Denial::ReferencedTaskNotFound("mine".into()))
+    );
 }

@@ -33,6 +33,8 @@ pub struct Lookups {
     pub agent_quarantined: Option<String>,
     pub task_owner: Option<String>,
     pub context_owner: Option<String>,
+    /// The owner on record of each referenced task.
+    pub referenced_task_owners: Vec<(String, Option<String>)>,
     /// False when `auth.mode = "off-insecure"`.
     pub enforce: bool,
 }
@@ -113,6 +115,7 @@ impl Explained {
                 "skill": ctx.skill,
                 "tenant": ctx.tenant,
                 "taskId": ctx.task_id,
+                "referenceTaskIds": ctx.referenced_task_ids,
                 "contextId": ctx.context_id,
                 "parts": parts,
                 "extensions": ctx.extensions,
@@ -123,6 +126,9 @@ impl Explained {
                 "callerQuarantined": self.lookups.caller_quarantined,
                 "agentQuarantined": self.lookups.agent_quarantined,
                 "taskOwner": self.lookups.task_owner,
+                "referencedTaskOwners": self.lookups.referenced_task_owners.iter()
+                    .map(|(id, o)| serde_json::json!({"taskId": id, "owner": o}))
+                    .collect::<Vec<_>>(),
                 "contextOwner": self.lookups.context_owner,
                 "enforce": self.lookups.enforce,
             },
@@ -216,6 +222,9 @@ impl Explained {
                 "task        {id}: {}",
                 owner(&self.lookups.task_owner, &me)
             ));
+        }
+        for (id, o) in &self.lookups.referenced_task_owners {
+            lines.push(format!("referenced  {id}: {}", owner(o, &me)));
         }
         if let Some(id) = &ctx.context_id {
             lines.push(format!(
@@ -311,6 +320,10 @@ impl Explained {
                      (--tasks-of); the caller is told: task not found"
                 ),
             },
+            Denial::ReferencedTaskNotFound(id) => format!(
+                "referenced task {id:?} is unknown at this agent or belongs to another caller \
+                 whose tasks no grant delegates; the caller is told: task {id} not found"
+            ),
             Denial::ContextNotJoinable => format!(
                 "the context belongs to {:?}",
                 self.lookups

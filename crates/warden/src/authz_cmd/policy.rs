@@ -99,6 +99,9 @@ pub struct ExplainArgs {
     /// The task the call addresses or continues.
     #[arg(long, value_name = "ID")]
     pub task_id: Option<String>,
+    /// A task the message references (`referenceTaskIds`); repeatable.
+    #[arg(long = "reference-task-id", value_name = "ID")]
+    pub reference_task_ids: Vec<String>,
     /// The context the call addresses or joins.
     #[arg(long, value_name = "ID")]
     pub context_id: Option<String>,
@@ -285,6 +288,7 @@ async fn explain(args: ExplainArgs) -> Result<bool, String> {
         skill: args.skill.clone(),
         tenant: args.tenant.clone(),
         task_id: args.task_id.clone(),
+        referenced_task_ids: args.reference_task_ids.clone(),
         context_id: args.context_id.clone(),
         parts: args.parts.clone(),
         extensions: args.extensions.clone(),
@@ -312,6 +316,17 @@ async fn explain(args: ExplainArgs) -> Result<bool, String> {
             .map(|t| t.owner),
         _ => None,
     };
+    let mut referenced_task_owners = Vec::new();
+    if enforce {
+        for id in &ctx.referenced_task_ids {
+            let owner = store
+                .task_owner(&args.agent, id)
+                .await
+                .map_err(failed)?
+                .map(|t| t.owner);
+            referenced_task_owners.push((id.clone(), owner));
+        }
+    }
     let is_message = OpClass::of(ctx.operation) == OpClass::Send;
     let context_owner = match (&ctx.context_id, is_message && enforce) {
         (Some(id), true) => store.context_owner(&args.agent, id).await.map_err(failed)?,
@@ -323,6 +338,7 @@ async fn explain(args: ExplainArgs) -> Result<bool, String> {
         agent_quarantined: reason_of(&args.agent),
         task_owner,
         context_owner,
+        referenced_task_owners,
         enforce,
     };
 
@@ -340,6 +356,7 @@ async fn explain(args: ExplainArgs) -> Result<bool, String> {
             agent_quarantined: lookups.agent_quarantined.is_some(),
             task_owner: lookups.task_owner.as_deref(),
             context_owner: lookups.context_owner.as_deref(),
+            referenced_task_owners: &lookups.referenced_task_owners,
             enforce,
         };
         warden_policy::decide(&ctx, &facts)

@@ -299,6 +299,12 @@ async fn a_missing_or_bad_credential_gets_the_same_answer_for_every_agent() {
     }
 }
 
+/// A header value that is not visible ASCII (allowed on the wire as
+/// obs-text, unreadable as a string).
+fn unreadable(bytes: &'static [u8]) -> reqwest::header::HeaderValue {
+    reqwest::header::HeaderValue::from_bytes(bytes).expect("obs-text is a valid value")
+}
+
 #[tokio::test]
 async fn exactly_one_credential_in_a_known_scheme() {
     let w = up(&[]).await;
@@ -314,6 +320,19 @@ async fn exactly_one_credential_in_a_known_scheme() {
         send(&w, "echo", Binding::JsonRpc)
             .bearer_auth(&token)
             .header("Authorization", format!("Bearer {key}")),
+        // A second credential that cannot be read still counts.
+        send(&w, "echo", Binding::JsonRpc)
+            .bearer_auth(&token)
+            .header("Authorization", unreadable(b"Bearer \xff")),
+        send(&w, "echo", Binding::Rest)
+            .bearer_auth(&token)
+            .header("X-API-Key", unreadable(b"\xff")),
+        send(&w, "echo", Binding::JsonRpc)
+            .header("X-API-Key", unreadable(b"wdn_\xe9"))
+            .header("X-API-Key", &key),
+        // One unreadable credential is a bad request, not a missing one.
+        send(&w, "echo", Binding::JsonRpc).header("X-API-Key", unreadable(b"\xff")),
+        send(&w, "echo", Binding::Rest).header("Authorization", unreadable(b"Bearer \xff")),
     ];
     for (i, req) in two.into_iter().enumerate() {
         assert_refused(
@@ -575,6 +594,28 @@ async fn the_token_endpoint_issues_tokens_within_the_grants() {
     .await;
     assert_eq!(status, 200, "{v}");
     assert_eq!(v["scope"], "echo echo-upper");
+
+    // An unreadable X-API-Key is a presented method too: with the key as
+    // client_secret that is two, refused (it was once skipped).
+    let (status, v) = token_answer(
+        token_request(
+            &w,
+            &[
+                ("grant_type", "client_credentials"),
+                ("audience", "slow"),
+                ("client_id", "demo-client"),
+                ("client_secret", &key),
+            ],
+            None,
+        )
+        .header("X-API-Key", unreadable(b"\xff")),
+    )
+    .await;
+    assert_eq!(
+        (status, &v["error"]),
+        (400, &json!("invalid_request")),
+        "{v}"
+    );
 
     // The key may also come as client_secret (client_secret_post).
     let (status, v) = token_answer(token_request(

@@ -1304,3 +1304,116 @@ async fn the_extended_card_is_cut_to_the_callers_skills() {
         "{a}"
     );
 }
+
+#[tokio::test]
+async fn authz_a_referenced_task_must_be_the_callers_own() {
+    let w = gw(up(&[]).await);
+    w.cli(&["registry", "add", "bob", "--grant", "input=greet"])
+        .await;
+    w.cli(&[
+        "grant",
+        "add",
+        "demo-client",
+        "input",
+        "--skills",
+        "greet",
+        "--ops",
+        "all",
+    ])
+    .await;
+    let (bob, me) = (api_key(&w, "bob").await, w.api_key().await);
+    let input = "/agents/input";
+    let theirs = task_in(
+        &send(&w, JsonRpc, input, &bob, user_message("hi")).await,
+        JsonRpc,
+        "bob's task",
+    )["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let mine = task_in(
+        &send(&w, JsonRpc, input, &me, user_message("hi")).await,
+        JsonRpc,
+        "my task",
+    )["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let missing = uuid::Uuid::new_v4().to_string();
+    let referencing = |ids: &[&str]| {
+        let mut m = user_message("see those");
+        m["referenceTaskIds"] = json!(ids);
+        m
+    };
+
+    for b in BOTH {
+        // Bob's task named as a reference is answered exactly like a task
+        // that does not exist.
+        let got = send(&w, b, input, &me, referencing(&[&mine, &theirs])).await;
+        let want = send(&w, b, input, &me, referencing(&[&mine, &missing])).await;
+        assert_error(
+            &want,
+            b,
+            &TASK_NOT_FOUND,
+            &format!("task {missing} not found"),
+            "a missing reference",
+        );
+        assert_eq!(
+            (
+                got.status,
+                String::from_utf8_lossy(&got.body).replace(&theirs, "TASK")
+            ),
+            (
+                want.status,
+                String::from_utf8_lossy(&want.body).replace(&missing, "TASK")
+            ),
+            "a foreign reference ({b:?})"
+        );
+        // Its own tasks may be referenced.
+        let a = send(&w, b, input, &me, referencing(&[&mine])).await;
+        task_in(&a, b, "an own reference");
+    }
+
+    // The same in the v0.3 dialect.
+    let legacy = |ids: &[&str]| {
+        json!({"message": {"kind": "message", "role": "user", "messageId": uuid::Uuid::new_v4().to_string(),
+            "referenceTaskIds": ids, "parts": [{"kind": "text", "text": "old"}]}})
+    };
+    let a = rpc(&w, input, &me, "message/send", legacy(&[&theirs])).await;
+    assert_error(
+        &a,
+        JsonRpc,
+        &TASK_NOT_FOUND,
+        &format!("task {theirs} not found"),
+        "v0.3 reference",
+    );
+    let a = rpc(&w, input, &me, "message/send", legacy(&[&mine])).await;
+    assert_eq!(a.status, 200, "{a}");
+    assert!(a.json().get("result").is_some(), "{a}");
+
+    // A push config sent with a message may not name another's task.
+    let mut params = json!({"message": user_message("push for bob")});
+    params["configuration"] = json!({"taskPushNotificationConfig": {
+        "taskId": theirs, "url": "https://hooks.example.com/a2a"}});
+    let a = rpc(&w, input, &me, "SendMessage", params).await;
+    assert_error(
+        &a,
+        JsonRpc,
+        &TASK_NOT_FOUND,
+        &format!("task {theirs} not found"),
+        "push config for another's task",
+    );
+
+    // Lookups are bounded.
+    let many: Vec<String> = (0..65).map(|i| format!("t{i}")).collect();
+    let many: Vec<&str> = many.iter().map(String::as_str).collect();
+    let a = send(&w, JsonRpc, input, &me, referencing(&many)).await;
+    assert_error(&a, JsonRpc, &INVALID_PARAMS, "at most 64", "65 references");
+
+    // Bob's task was never touched: he still continues it.
+    let a = send(&w, JsonRpc, input, &bob, within("Ada", "taskId", &theirs)).await;
+    assert_eq!(
+        task_in(&a, JsonRpc, "bob continues")["status"]["state"],
+        "TASK_STATE_COMPLETED"
+    );
+}

@@ -37,6 +37,7 @@ fn request() -> DecisionContext {
         skill: Some("refund".into()),
         tenant: None,
         task_id: Some("task-1".into()),
+        referenced_task_ids: Vec::new(),
         context_id: None,
         parts: vec![
             PartFact {
