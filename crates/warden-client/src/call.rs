@@ -110,7 +110,9 @@ impl A2aClient {
     /// `message` (an A2A `Message` object) to `iface`.
     ///
     /// JSON-RPC posts to the interface URL; REST posts to
-    /// `{url}[/{tenant}]/message:send` or `…/message:stream`. The
+    /// `{url}[/{tenant}]/message:send` or `…/message:stream`, built on the
+    /// parsed URL with the tenant as one encoded path segment (a REST URL
+    /// with a query or fragment is refused, reason `bad_url`). The
     /// interface's tenant goes into the request too. An A2A error comes
     /// back as [`ClientError::Agent`].
     pub async fn send_message(
@@ -123,7 +125,6 @@ impl A2aClient {
         if let Some(t) = iface.tenant() {
             params["tenant"] = json!(t);
         }
-        let base = iface.url().trim_end_matches('/');
         let (url, body) = match iface.binding() {
             Binding::JsonRpc => {
                 let method = if streaming {
@@ -133,7 +134,7 @@ impl A2aClient {
                 };
                 let id = uuid::Uuid::new_v4().to_string();
                 let body = json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params});
-                (base.to_string(), body)
+                (iface.url().to_string(), body)
             }
             Binding::Rest => {
                 let verb = if streaming {
@@ -141,8 +142,10 @@ impl A2aClient {
                 } else {
                     "message:send"
                 };
-                let prefix = iface.tenant().map(|t| format!("/{t}")).unwrap_or_default();
-                (format!("{base}{prefix}/{verb}"), params)
+                let tenant = iface.tenant().filter(|t| !t.is_empty());
+                let segments: Vec<&str> = tenant.into_iter().chain([verb]).collect();
+                let url = warden_egress::target::join_segments(iface.url(), &segments)?;
+                (url, params)
             }
         };
         let mut req = Outbound::new(Method::POST, url, "call");

@@ -232,9 +232,12 @@ impl Interface {
     }
 }
 
-/// `{base}/.well-known/agent-card.json`.
-pub fn card_url(base: &str) -> String {
-    format!("{}{AGENT_CARD_PATH}", base.trim_end_matches('/'))
+/// `{base}/.well-known/agent-card.json`, built on the parsed `base`
+/// ([`warden_egress::target::join_path`]): a base with a query or a
+/// fragment (`http://127.0.0.1:1#@example.com/`), which the card path would
+/// land after, is refused (reason `bad_url`).
+pub fn card_url(base: &str) -> Result<String, warden_egress::EgressError> {
+    warden_egress::target::join_path(base, AGENT_CARD_PATH)
 }
 
 /// Fetches the card of the agent at `base` and verifies it under `trust`.
@@ -243,7 +246,7 @@ pub async fn fetch_card(
     base: &str,
     trust: &CardTrust,
 ) -> Result<VerifiedCard, ClientError> {
-    let url = card_url(base);
+    let url = card_url(base)?;
     let mut req = Outbound::get(&url, "card");
     req.headers.insert(
         "a2a-version",

@@ -9,7 +9,7 @@ use warden_egress::{Egress, EgressPolicy, Rules, StaticResolver};
 use warden_trust::card_signature::{CardSigningOptions, add_card_signature};
 use warden_trust::{JwsAlg, KeySet, SigningKey};
 
-use super::{CardTrust, Interface, read_card};
+use super::{CardTrust, Interface, card_url, read_card};
 use crate::error::ClientError;
 
 const URL: &str = "https://agent.example.com/.well-known/agent-card.json";
@@ -232,4 +232,23 @@ fn jwks_sets_merge_and_refuse_a_repeated_kid() {
     ]);
     assert!(twice.is_err());
     assert!(CardTrust::read_jwks(r#"{"keys": 1}"#).is_err());
+}
+
+#[test]
+fn the_card_url_is_joined_on_the_parsed_base() {
+    assert_eq!(
+        card_url("http://127.0.0.1:9/agents/echo/").as_deref(),
+        Ok("http://127.0.0.1:9/agents/echo/.well-known/agent-card.json")
+    );
+    for base in [
+        "http://127.0.0.1:9#@example.com/",
+        "http://127.0.0.1:9/?x#",
+        "http://127.0.0.1:9/a?b",
+    ] {
+        assert_eq!(
+            card_url(base).map_err(|e| e.reason()),
+            Err("bad_url"),
+            "{base}"
+        );
+    }
 }

@@ -32,7 +32,7 @@ use warden_client::{
     A2aClient, Answer, CardTrust, ClientError, DpopKey, Interface, TokenSource, VerifiedCard,
 };
 use warden_egress::target::{self, Host, Target};
-use warden_egress::{Egress, EgressPolicy, Rules, SystemResolver};
+use warden_egress::{Egress, EgressError, EgressPolicy, Rules, SystemResolver};
 use warden_gateway::authority::Authority;
 
 use crate::cli::{BindingChoice, CallArgs};
@@ -89,6 +89,7 @@ pub async fn run(args: CallArgs) -> Result<ExitCode, String> {
 }
 
 async fn call(args: CallArgs) -> Result<ExitCode, Failure> {
+    check_agent_url(&args.url)?;
     let local = LocalOrigins::of(&args);
     let egress = egress(&args, &local)?;
     // The instance --data-dir names: its keys verify the card, and it
@@ -155,6 +156,19 @@ async fn call(args: CallArgs) -> Result<ExitCode, Failure> {
             }
             Ok(exit_for(&last))
         }
+    }
+}
+
+/// The agent URL is a base the card path is joined onto: a query or a
+/// fragment (`http://127.0.0.1:1#@example.com/`), or text that is no URL,
+/// is a bad argument (exit 2). What the egress rules refuse (scheme,
+/// userinfo, host) is left to them: exit 3 with their reason.
+fn check_agent_url(url: &str) -> Result<(), Failure> {
+    match target::parse_base(url) {
+        Err(EgressError::BadUrl(why)) => Err(Failure::Usage(format!(
+            "the agent URL {url:?} is not usable: {why}"
+        ))),
+        _ => Ok(()),
     }
 }
 

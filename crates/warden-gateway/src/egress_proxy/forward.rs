@@ -85,14 +85,18 @@ pub async fn forward(state: &GatewayState, mut call: Call<'_>) -> Answer {
     };
     let url = match call.op.binding {
         Binding::JsonRpc => iface.url().to_string(),
-        Binding::Rest => {
-            let mut u = format!("{}{}", iface.url().trim_end_matches('/'), call.subpath);
-            if let Some(q) = call.query {
-                u.push('?');
-                u.push_str(q);
+        // The subpath is joined on the parsed interface URL: a card's REST
+        // URL with a query or fragment would swallow it, and is refused.
+        Binding::Rest => match warden_egress::target::join_path(iface.url(), call.subpath) {
+            Ok(mut u) => {
+                if let Some(q) = call.query {
+                    u.push('?');
+                    u.push_str(q);
+                }
+                u
             }
-            u
-        }
+            Err(e) => return Answer::Failed(e.into(), None),
+        },
     };
     let mut req = Outbound::new(call.method.clone(), url.clone(), PURPOSE);
     req.headers = outbound_headers(call.headers, call.version);

@@ -76,7 +76,7 @@ pub async fn run(args: FetchArgs) -> Result<ExitCode, Failure> {
         why: e.to_string(),
     })?;
     let text = String::from_utf8_lossy(&bytes);
-    let url = card_location(&args.url);
+    let url = card_location(&args.url)?;
 
     // The card goes to --out, else to stdout (inside the one object with
     // --json).

@@ -198,7 +198,7 @@ impl Source {
     pub(crate) async fn read(&self, egress: Option<&Egress>) -> Result<Bytes, Failure> {
         match (self, egress) {
             (Self::File(path), _) => read_file(path).map(Bytes::from),
-            (Self::Url(url), Some(egress)) => fetch_card_bytes(egress, &card_location(url)).await,
+            (Self::Url(url), Some(egress)) => fetch_card_bytes(egress, &card_location(url)?).await,
             (Self::Url(_), None) => Err(Failure::input("internal", "no egress for a URL")),
         }
     }
@@ -230,14 +230,18 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 /// A URL whose path ends in `.json` is the card's own URL; any other is an
-/// agent's base URL, its card at `{URL}/.well-known/agent-card.json`.
-pub(crate) fn card_location(url: &str) -> String {
+/// agent's base URL, its card at `{URL}/.well-known/agent-card.json`
+/// (joined on the parsed URL: a base with a query or fragment is bad input,
+/// exit 2; one the egress rules refuse, exit 3).
+pub(crate) fn card_location(url: &str) -> Result<String, Failure> {
     let is_document = url::Url::parse(url).is_ok_and(|u| u.path().ends_with(".json"));
     if is_document {
-        url.to_string()
-    } else {
-        warden_client::card::card_url(url)
+        return Ok(url.to_string());
     }
+    warden_client::card::card_url(url).map_err(|e| match e {
+        EgressError::BadUrl(why) => Failure::input("bad_url", format!("{url:?}: {why}")),
+        e => Failure::egress(&e),
+    })
 }
 
 /// GETs a card through `egress`, as `warden_client::fetch_card` does.

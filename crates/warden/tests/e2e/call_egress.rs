@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
-use crate::support::{Running, client, up, warden};
+use crate::support::{Running, Spy, client, up, warden};
 
 async fn call(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = warden();
@@ -114,6 +114,47 @@ async fn warden_call_refuses_a_hostile_target_with_exit_3_naming_the_reason() {
         stderr(&out).contains("[denied_address]"),
         "{}",
         stderr(&out)
+    );
+}
+
+/// The card path is joined on the parsed agent URL, never pasted after it:
+/// a fragment or query the path would land after is a bad argument (exit
+/// 2, nothing sent); percent-encoding is kept and dot segments resolved.
+#[tokio::test]
+async fn warden_call_joins_the_card_path_on_the_parsed_agent_url() {
+    let spy = Spy::start().await;
+    let u = &spy.url;
+    for bad in [
+        format!("{u}#@example.com/"),
+        format!("{u}/#@example.com/"),
+        format!("{u}/?x#"),
+        format!("{u}/agents/a?x=1"),
+    ] {
+        let out = call(&[&bad, "--text", "hi", "--token", "t"], &[]).await;
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", stderr(&out));
+        assert!(
+            stderr(&out).contains("fragment") || stderr(&out).contains("query"),
+            "{bad}: {}",
+            stderr(&out)
+        );
+    }
+    assert!(spy.requests().is_empty(), "{:?}", spy.requests());
+    for base in [format!("{u}/agents%2Fx"), format!("{u}/a/../b/")] {
+        let out = call(&[&base, "--text", "hi", "--token", "t"], &[]).await;
+        assert!(out.status.success(), "{base}: {}", stderr(&out));
+    }
+    let cards: Vec<String> = spy
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .map(|r| r.path)
+        .collect();
+    assert_eq!(
+        cards,
+        [
+            "/agents%2Fx/.well-known/agent-card.json",
+            "/b/.well-known/agent-card.json"
+        ]
     );
 }
 
