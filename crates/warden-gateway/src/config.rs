@@ -556,7 +556,7 @@ impl Config {
 
     /// Rules serde cannot express.
     pub fn validate(&self) -> Result<(), String> {
-        let rules = warden_egress::Rules::new(self.egress.clone()).map_err(|e| e.to_string())?;
+        let rules = crate::egress::general_rules(self).map_err(|e| e.to_string())?;
         let mut seen = std::collections::HashSet::new();
         for (i, a) in self.agents.iter().enumerate() {
             let valid_name = !a.name.is_empty()
@@ -573,15 +573,6 @@ impl Config {
             if !seen.insert(a.name.as_str()) {
                 return Err(format!("agents[{i}].name {:?} is used twice", a.name));
             }
-            for (key, value) in [
-                ("url", Some(&a.url)),
-                ("jsonrpc_url", a.jsonrpc_url.as_ref()),
-                ("rest_url", a.rest_url.as_ref()),
-            ] {
-                if let Some(v) = value {
-                    check_http_url(v).map_err(|e| format!("agents[{i}].{key}: {e}"))?;
-                }
-            }
             a.card_keys().map_err(|e| format!("agents[{i}].{e}"))?;
             for host in &a.card_jku_hosts {
                 warden_egress::target::parse(&format!("https://{host}/"))
@@ -597,7 +588,9 @@ impl Config {
             return Err("authz.poll_interval_ms must be at least 10".into());
         }
         if let Some(p) = &self.gateway.public_url {
-            check_http_url(p).map_err(|e| format!("gateway.public_url: {e}"))?;
+            // Advertised, never called: read strictly, not judged by the rules.
+            warden_egress::target::parse_base(p)
+                .map_err(|e| format!("gateway.public_url: {p:?} is not usable: {e}"))?;
         }
         if let Some(t) = &self.gateway.tls {
             t.validate("gateway.tls")?;
@@ -631,6 +624,7 @@ impl Config {
                 return Err(format!("{key} must be at least {min}"));
             }
         }
+        self.check_agent_urls()?;
         if self.gateway.listen.ip().is_unspecified() && self.gateway.public_url.is_none() {
             return Err(format!(
                 "gateway.listen is {}: set gateway.public_url, the address clients use, so cards do not advertise it",
@@ -672,14 +666,43 @@ impl Config {
                 ));
             }
             if let Some(url) = &iss.jwks_url {
-                crate::egress::check_static(&rules, url)
-                    .map_err(|e| format!("auth.issuers[{i}].jwks_url: {e}"))?;
+                crate::egress::check_configured(&rules, url, crate::egress::UrlUse::Endpoint)
+                    .map_err(|e| {
+                        format!(
+                            "auth.issuers[{i}].jwks_url: {url:?} is refused: {e} [{}]",
+                            e.reason()
+                        )
+                    })?;
             }
         }
         if l.max_json_depth > 128 {
             return Err("limits.max_json_depth must be at most 128".into());
         }
         crate::egress_proxy::config::validate(self, &rules)?;
+        Ok(())
+    }
+
+    /// `[[agents]]` URLs, judged by the rules the gateway reaches them
+    /// with ([`crate::egress::upstream_rules`]): their hosts are trusted
+    /// (loopback, private, plain http, any port), but metadata addresses
+    /// and names, addresses nothing legitimate listens on and every
+    /// ambiguous spelling are refused, as they would be at run time.
+    fn check_agent_urls(&self) -> Result<(), String> {
+        use crate::egress::UrlUse;
+        let rules = crate::egress::upstream_rules(self).map_err(|e| e.to_string())?;
+        for (i, a) in self.agents.iter().enumerate() {
+            for (key, value, how) in [
+                ("url", Some(&a.url), UrlUse::Base),
+                ("jsonrpc_url", a.jsonrpc_url.as_ref(), UrlUse::Endpoint),
+                ("rest_url", a.rest_url.as_ref(), UrlUse::Base),
+            ] {
+                if let Some(v) = value {
+                    crate::egress::check_configured(&rules, v, how).map_err(|e| {
+                        format!("agents[{i}].{key}: {v:?} is refused: {e} [{}]", e.reason())
+                    })?;
+                }
+            }
+        }
         Ok(())
     }
 
@@ -768,17 +791,6 @@ impl Config {
     }
 }
 
-fn check_http_url(s: &str) -> Result<(), String> {
-    let u = url::Url::parse(s).map_err(|e| format!("{s:?} is not a URL: {e}"))?;
-    if !matches!(u.scheme(), "http" | "https") {
-        return Err(format!("{s:?} must be an http or https URL"));
-    }
-    if !u.username().is_empty() || u.password().is_some() {
-        return Err(format!("{s:?} must not contain credentials"));
-    }
-    Ok(())
-}
-
 /// toml's message plus the line and column it points at.
 fn describe_toml_error(text: &str, e: &toml::de::Error) -> String {
     let msg = e.message().to_string();
@@ -860,6 +872,85 @@ mod tests {
         let private = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]}"#;
         assert!(parse(&format!("{agent}card_jwks = '{private}'\n")).is_err());
         assert!(parse(&format!("{agent}card_jku_hosts = [\"a/b\"]\n")).is_err());
+    }
+
+    /// `[[agents]]` URLs are judged as the gateway will reach them: the
+    /// configured host trusted (loopback, private), but never metadata,
+    /// never-legitimate addresses or ambiguous spellings.
+    #[test]
+    fn agent_urls_get_the_upstream_egress_rules() {
+        let agent = |url: &str| format!("[[agents]]\nname = \"a\"\nurl = \"{url}\"\n");
+        let refused = [
+            ("http://169.254.169.254/", "denied_address"),
+            ("http://2852039166/", "denied_address"),
+            ("http://0xa9.0xfe.0xa9.0xfe/", "denied_address"),
+            ("http://0251.0376.0251.0376/", "denied_address"),
+            ("http://169.254.43518/", "denied_address"),
+            ("http://[::ffff:169.254.169.254]/", "denied_address"),
+            ("http://[::ffff:127.0.0.1]:9000/", "denied_address"),
+            ("http://metadata.google.internal/", "bad_host"),
+            ("http://224.0.0.1:9000/", "denied_address"),
+            ("http://0.0.0.0:9000/", "denied_address"),
+            ("http://[::]:9000/", "denied_address"),
+            ("http://255.255.255.255:9000/", "denied_address"),
+            ("http://%31%32%37.0.0.1:9000/", "bad_host"),
+            ("http://127.0.0.1:9000/#frag", "bad_url"),
+            ("http://127.0.0.1:9000#@example.com/", "bad_url"),
+            ("http://127.0.0.1:9000/?x", "bad_url"),
+            ("http://u:p@127.0.0.1:9000/", "userinfo"),
+            ("ftp://127.0.0.1/", "scheme"),
+        ];
+        for (url, reason) in refused {
+            let err = parse(&agent(url)).expect_err(url).to_string();
+            assert!(
+                err.contains("agents[0].url") && err.contains(&format!("[{reason}]")),
+                "{url}: {err}"
+            );
+        }
+        for url in [
+            "http://10.0.0.5:9000",
+            "http://127.0.0.1:9000/a2a/",
+            "http://[::1]:9000",
+            "http://localhost:9000",
+            "https://agents.internal",
+        ] {
+            parse(&agent(url)).unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        let endpoints = |rpc: &str, rest: &str| {
+            format!(
+                "{}jsonrpc_url = \"{rpc}\"\nrest_url = \"{rest}\"\n",
+                agent("http://127.0.0.1:9000")
+            )
+        };
+        parse(&endpoints(
+            "http://127.0.0.1:9000/rpc?v=1",
+            "http://127.0.0.1:9000/rest",
+        ))
+        .expect("a query on the JSON-RPC endpoint is kept");
+        for (rpc, rest, key) in [
+            (
+                "http://127.0.0.1:9000/rpc#x",
+                "http://127.0.0.1:9000/rest",
+                "jsonrpc_url",
+            ),
+            (
+                "http://127.0.0.1:9000/rpc",
+                "http://127.0.0.1:9000/rest?v=1",
+                "rest_url",
+            ),
+            (
+                "http://169.254.169.254/",
+                "http://127.0.0.1:9000/rest",
+                "jsonrpc_url",
+            ),
+        ] {
+            let err = parse(&endpoints(rpc, rest)).expect_err(key).to_string();
+            assert!(err.contains(&format!("agents[0].{key}")), "{err}");
+        }
+        let err = parse("[gateway]\npublic_url = \"https://gw.example/#x\"\n")
+            .expect_err("fragment")
+            .to_string();
+        assert!(err.contains("gateway.public_url"), "{err}");
     }
 
     const TLS: &str = "[gateway.tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n";

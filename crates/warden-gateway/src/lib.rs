@@ -19,6 +19,7 @@ pub mod card;
 pub mod card_pin;
 pub mod cards;
 pub mod config;
+pub mod config_check;
 pub mod discovery;
 pub mod egress;
 pub mod egress_proxy;

@@ -268,7 +268,8 @@ const CALL_EXIT_CODES: &str = "\
 Exit codes:
   0  the task completed, needs input, or the agent answered with a message
   1  an A2A error; a failed, canceled or rejected task; a transport failure
-  2  bad arguments
+  2  bad arguments (an agent URL with a query or fragment, which the card
+     path would land after, included)
   3  refused by the egress rules or by the card's verification (the reason
      code is printed: denied_address, scheme, card_unsigned, card_signature, ...)
 
@@ -284,7 +285,8 @@ or --data-dir names your instance: then a signature is checked if it can be
 #[derive(Debug, clap::Args)]
 #[command(after_long_help = CALL_EXIT_CODES)]
 pub struct CallArgs {
-    /// The agent's base URL; its card is at {URL}/.well-known/agent-card.json.
+    /// The agent's base URL, without query or fragment; its card is at
+    /// {URL}/.well-known/agent-card.json (joined on the parsed URL).
     pub url: String,
     /// The text to send.
     #[arg(long)]
@@ -366,8 +368,21 @@ pub struct CallArgs {
 #[derive(Debug, Subcommand)]
 pub enum ConfigCommand {
     /// Check a configuration file; exits non-zero naming the bad key and line.
+    ///
+    /// Everything the gateway checks at start, and the files it reads (JWKS,
+    /// TLS, policy). Every configured outbound URL is judged by the egress
+    /// rules the gateway will reach it with, and every host name in one is
+    /// looked up (the [egress] resolve table first) and each answer judged
+    /// too: an [[agents]] host may be loopback or private but never a
+    /// metadata or never-legitimate address; a jwks_url, remote agent url or
+    /// token_url gets the full [egress] rules. A name that does not resolve
+    /// is an error. --offline skips the lookups and says so.
     Check {
         /// The file to check.
         file: PathBuf,
+        /// Do not look host names up (no DNS): only the checks the gateway
+        /// makes at start.
+        #[arg(long)]
+        offline: bool,
     },
 }

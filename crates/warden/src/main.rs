@@ -5,6 +5,7 @@ mod authz_cmd;
 mod call;
 mod card_cmd;
 mod cli;
+mod config_cmd;
 mod local;
 mod serve;
 mod up;
@@ -43,10 +44,9 @@ fn main() -> ExitCode {
             Command::Policy(cmd) => return Ok(authz_cmd::policy::run(cmd).await),
             // Exit 0 ok, 1 not verified / lint findings, 2 bad input, 3 egress refusal.
             Command::Card(cmd) => return Ok(card_cmd::run(cmd).await),
-            Command::Config(ConfigCommand::Check { file }) => warden_gateway::Config::load(&file)
-                .and_then(|c| c.check_files(&file).map(|()| c))
-                .map(|c| println!("{}: ok ({} agents)", file.display(), c.agents.len()))
-                .map_err(|e| e.to_string()),
+            Command::Config(ConfigCommand::Check { file, offline }) => {
+                config_cmd::check(&file, offline).await
+            }
         }
         .map(|()| ExitCode::SUCCESS)
     });

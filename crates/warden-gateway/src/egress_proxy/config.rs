@@ -215,14 +215,11 @@ fn check_auth(rules: &warden_egress::Rules, key: &str, auth: &RemoteAuth) -> Res
 }
 
 /// An http(s) URL without query or fragment that the egress rules do not
-/// refuse outright (the lookup-time checks run at every call). The egress
-/// reason code is named in brackets.
+/// refuse outright (the lookup-time checks run at every call, and in
+/// `warden config check`). The egress reason code is named in brackets.
 fn check_url(rules: &warden_egress::Rules, key: &str, url: &str) -> Result<(), String> {
-    crate::egress::check_static(rules, url)
+    crate::egress::check_configured(rules, url, crate::egress::UrlUse::Base)
         .map_err(|e| format!("{key}: {url:?} is refused: {e} [{}]", e.reason()))?;
-    if url.contains(['?', '#']) {
-        return Err(format!("{key}: {url:?} must not have a query or fragment"));
-    }
     Ok(())
 }
 

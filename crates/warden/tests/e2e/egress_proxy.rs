@@ -547,8 +547,9 @@ async fn egress_proxy_configuration_is_checked_before_anything_listens() {
         let path = dir.path().join(format!("w{}.toml", text.len()));
         std::fs::write(&path, text).expect("write");
         async move {
+            // The remotes are at documentation names: no lookups.
             let out = warden()
-                .args(["config", "check"])
+                .args(["config", "check", "--offline"])
                 .arg(&path)
                 .output()
                 .await

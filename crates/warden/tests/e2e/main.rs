@@ -11,6 +11,7 @@ mod authz_admin;
 mod call_egress;
 mod cards_and_admin;
 mod cards_cli;
+mod config_check;
 mod egress_proxy;
 mod interop_js;
 mod interop_python;

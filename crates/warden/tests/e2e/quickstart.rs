@@ -199,9 +199,11 @@ async fn config_check_names_the_bad_key_and_line() {
         "{err}"
     );
 
+    // Its remote agent is at a documentation name (agents.partner.example):
+    // checked without lookups.
     let example = crate::support::repo_root().join("warden.example.toml");
     let out = warden()
-        .args(["config", "check"])
+        .args(["config", "check", "--offline"])
         .arg(&example)
         .output()
         .await
