@@ -14,6 +14,8 @@ use warden_trust::card_signature::{CanonicalForm, canonical_payload};
 use warden_trust::jcs::JcsLimits;
 
 use crate::audit::{AuditEvent, AuditSink, Outcome};
+use crate::card_check::{self, Verdict};
+use crate::config::CardLintPolicy;
 
 /// SHA-256 hex of the card's RFC 8785 form, without signatures.
 pub fn digest(card: &Value) -> Option<String> {
@@ -77,16 +79,88 @@ pub(crate) fn event(agent: &str, outcome: Outcome, reason: &str, detail: Value) 
     e
 }
 
-/// The card to serve for `agent` given the verified `fresh` one (known
-/// fields, no signatures) signed by `keys` (thumbprints, sorted).
+/// Marks, in a pinned card, the origin of the agent's configured `url`:
+/// Warden (or the operator) chose that address, so it is not part of what
+/// identifies the agent, and moving it (a new port after `warden up` is
+/// started again, an edited configuration) is not a card change.
+pub const CONFIGURED_ORIGIN: &str = "warden:configured-origin";
+
+/// `card` with every URL at `base`'s origin written under
+/// [`CONFIGURED_ORIGIN`] (the form pins and reviews hold).
+pub fn relativise(card: &Value, base: &url::Url) -> Value {
+    // Only the exact serialisation of the origin, followed by a path, query
+    // or nothing: an origin spelt another way (case, default port) stays as
+    // it is, and so counts as a change.
+    let origin = base.origin().ascii_serialization();
+    map_strings(card, &|s| {
+        s.strip_prefix(origin.as_str())
+            .filter(|rest| rest.is_empty() || rest.starts_with(['/', '?', '#']))
+            .map(|rest| format!("{CONFIGURED_ORIGIN}{rest}"))
+    })
+}
+
+/// The inverse of [`relativise`] for `base`.
+pub fn absolutise(card: &Value, base: &url::Url) -> Value {
+    let origin = base.origin().ascii_serialization();
+    map_strings(card, &|s| {
+        s.strip_prefix(CONFIGURED_ORIGIN)
+            .map(|rest| format!("{origin}{rest}"))
+    })
+}
+
+fn map_strings(v: &Value, f: &dyn Fn(&str) -> Option<String>) -> Value {
+    match v {
+        Value::String(s) => Value::String(f(s).unwrap_or_else(|| s.clone())),
+        Value::Array(items) => Value::Array(items.iter().map(|i| map_strings(i, f)).collect()),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, i)| (k.clone(), map_strings(i, f)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// Whom a card belongs to and how it is judged.
+pub struct Subject<'a> {
+    pub agent: &'a str,
+    /// The agent's configured `url` (see [`CONFIGURED_ORIGIN`]).
+    pub base: Option<&'a url::Url>,
+    pub policy: CardLintPolicy,
+}
+
+/// The card a lint holds is refused like an untrusted one.
+pub fn lint_refused(agent: &str) -> A2aError {
+    A2aError::new(
+        ErrorKind::UpstreamUnavailable,
+        format!(
+            "agent {agent:?} is unavailable: its card failed Warden's checks and is held for review (card_lint)"
+        ),
+    )
+    .with("card", "card_lint")
+}
+
+/// The card to serve for `who` given the verified `fresh` one (known
+/// fields, no signatures) signed by `keys` (thumbprints, sorted): checked by
+/// [`crate::card_check`], pinned, or held for review.
 pub async fn settle(
     store: &Store,
     audit: &AuditSink,
-    agent: &str,
+    who: &Subject<'_>,
     fresh: Value,
     keys: Vec<String>,
 ) -> Result<Value, A2aError> {
-    let digest = digest(&fresh).ok_or_else(|| unavailable(agent))?;
+    let agent = who.agent;
+    let to_pin = |card: &Value| match who.base {
+        Some(b) => relativise(card, b),
+        None => card.clone(),
+    };
+    let from_pin = |card: &Value| match who.base {
+        Some(b) => absolutise(card, b),
+        None => card.clone(),
+    };
+    let form = to_pin(&fresh);
+    let digest = digest(&form).ok_or_else(|| unavailable(agent))?;
     let thumbprints = Value::from(keys.clone()).to_string();
     let pin = |card: &Value| CardPin {
         agent: agent.to_string(),
@@ -95,63 +169,113 @@ pub async fn settle(
         key_thumbprints: thumbprints.clone(),
         pinned_at: now(),
     };
+    let approved = |d: &str| {
+        let d = d.to_string();
+        async move {
+            store
+                .card_review_status(agent, &d)
+                .await
+                .map(|s| s.as_deref() == Some("approved"))
+                .map_err(|_| unavailable(agent))
+        }
+    };
+    let verdict = card_check::check(agent, &fresh, who.policy, approved(&digest).await?);
     let pinned = store.card_pin(agent).await.map_err(|e| {
         tracing::error!(agent, error = %e, "card pin lookup failed");
         unavailable(agent)
     })?;
-    let Some(pinned) = pinned else {
-        store
-            .put_card_pin(&pin(&fresh))
-            .await
-            .map_err(|_| unavailable(agent))?;
-        tracing::info!(agent, digest, "pinned the agent's card");
-        return Ok(fresh);
-    };
-    let pinned_keys: Vec<String> =
-        serde_json::from_str(&pinned.key_thumbprints).unwrap_or_default();
-    if pinned.digest == digest && pinned_keys == keys {
-        return Ok(fresh);
-    }
-    let old: Value = serde_json::from_str(&pinned.card).map_err(|_| unavailable(agent))?;
-    let changed = changes(&old, &fresh, &pinned_keys, &keys);
-    if changed == ["version"] {
-        store
-            .put_card_pin(&pin(&fresh))
-            .await
-            .map_err(|_| unavailable(agent))?;
-        audit.emit(&event(
-            agent,
-            Outcome::CardRepinned,
-            "version",
-            serde_json::json!({"from": old.get("version"), "to": fresh.get("version"), "digest": digest}),
-        ));
-        return Ok(fresh);
-    }
-    let review = CardReview {
+    let review = |changes: Vec<String>| CardReview {
         id: uuid::Uuid::new_v4().to_string(),
         agent: agent.to_string(),
         digest: digest.clone(),
-        card: fresh.to_string(),
+        card: form.to_string(),
         key_thumbprints: thumbprints.clone(),
-        changes: Value::from(changed.clone()).to_string(),
+        changes: Value::from(changes).to_string(),
         status: "pending".into(),
         raised_at: now(),
         decided_at: None,
     };
-    match store.raise_card_review(&review).await {
+    let Some(pinned) = pinned else {
+        return match verdict {
+            Verdict::Serve(served) => {
+                store
+                    .put_card_pin(&pin(&form))
+                    .await
+                    .map_err(|_| unavailable(agent))?;
+                tracing::info!(agent, digest, "pinned the agent's card");
+                Ok(served)
+            }
+            Verdict::Hold(findings) => {
+                hold(
+                    store,
+                    audit,
+                    agent,
+                    &review(Verdict::reasons(&findings)),
+                    "card_lint",
+                )
+                .await;
+                Err(lint_refused(agent))
+            }
+        };
+    };
+    let pinned_keys: Vec<String> =
+        serde_json::from_str(&pinned.key_thumbprints).unwrap_or_default();
+    let same = pinned.digest == digest && pinned_keys == keys;
+    let old: Value = serde_json::from_str(&pinned.card).map_err(|_| unavailable(agent))?;
+    let changed = changes(&old, &form, &pinned_keys, &keys);
+    match verdict {
+        Verdict::Serve(served) if same => return Ok(served),
+        Verdict::Serve(served) if changed == ["version"] => {
+            store
+                .put_card_pin(&pin(&form))
+                .await
+                .map_err(|_| unavailable(agent))?;
+            audit.emit(&event(
+                agent,
+                Outcome::CardRepinned,
+                "version",
+                serde_json::json!({"from": old.get("version"), "to": fresh.get("version"), "digest": digest}),
+            ));
+            return Ok(served);
+        }
+        Verdict::Serve(_) => {
+            hold(store, audit, agent, &review(changed), "card_changed").await;
+        }
+        Verdict::Hold(findings) => {
+            let mut reasons = if same { Vec::new() } else { changed };
+            reasons.extend(Verdict::reasons(&findings));
+            hold(store, audit, agent, &review(reasons), "card_lint").await;
+            if same {
+                // Pinned before it was linted (an earlier Warden), never
+                // approved: not served until an operator approves it.
+                return Err(lint_refused(agent));
+            }
+        }
+    }
+    // The pinned card is served meanwhile, if it passes the checks itself.
+    let old_abs = from_pin(&old);
+    match card_check::check(agent, &old_abs, who.policy, approved(&pinned.digest).await?) {
+        Verdict::Serve(served) => Ok(served),
+        Verdict::Hold(_) => Err(lint_refused(agent)),
+    }
+}
+
+/// Raises review `r` (once per digest) and records why.
+async fn hold(store: &Store, audit: &AuditSink, agent: &str, r: &CardReview, reason: &str) {
+    match store.raise_card_review(r).await {
         Ok(true) => {
-            tracing::warn!(agent, review = %review.id, changes = ?changed, "the agent's card changed: held for review, the pinned card is served");
+            tracing::warn!(agent, review = %r.id, reason, changes = %r.changes, "the agent's card is held for review");
+            let changes: Value = serde_json::from_str(&r.changes).unwrap_or_default();
             audit.emit(&event(
                 agent,
                 Outcome::CardHeld,
-                "card_changed",
-                serde_json::json!({"review": review.id, "changes": changed, "digest": digest}),
+                reason,
+                serde_json::json!({"review": r.id, "changes": changes, "digest": r.digest}),
             ));
         }
         Ok(false) => {}
         Err(e) => tracing::error!(agent, error = %e, "cannot record a card review"),
     }
-    Ok(old)
 }
 
 #[cfg(test)]
@@ -176,5 +300,44 @@ mod tests {
             digest(&json!({"version": "1", "skills": [{"id": "x"}], "name": "a"}))
         );
         assert_ne!(digest(&a), digest(&b));
+    }
+
+    #[test]
+    fn the_configured_origin_is_not_part_of_the_pin() {
+        let card = |port: u16| {
+            json!({"name": "echo", "supportedInterfaces": [
+                {"url": format!("http://127.0.0.1:{port}/"), "protocolBinding": "JSONRPC"},
+                {"url": format!("http://127.0.0.1:{port}/rest?x=1"), "protocolBinding": "HTTP+JSON"},
+                {"url": "http://127.0.0.1:40001/", "protocolBinding": "JSONRPC"},
+                {"url": "http://other.example/", "protocolBinding": "JSONRPC"}
+            ], "iconUrl": format!("http://127.0.0.1:{port}/icon.png")})
+        };
+        let base = |port: u16| url::Url::parse(&format!("http://127.0.0.1:{port}")).expect("url");
+        let (a, b) = (
+            relativise(&card(4000), &base(4000)),
+            relativise(&card(5000), &base(5000)),
+        );
+        assert_eq!(digest(&a), digest(&b), "a new port of the configured url");
+        assert_eq!(
+            a["supportedInterfaces"][0]["url"],
+            "warden:configured-origin/"
+        );
+        assert_eq!(
+            a["supportedInterfaces"][1]["url"],
+            "warden:configured-origin/rest?x=1"
+        );
+        assert_eq!(
+            a["supportedInterfaces"][2]["url"], "http://127.0.0.1:40001/",
+            "another port"
+        );
+        assert_eq!(a["supportedInterfaces"][3]["url"], "http://other.example/");
+        assert_eq!(
+            absolutise(&a, &base(5000)),
+            card(5000),
+            "restored at the new origin"
+        );
+        // An interface moved to a host the operator did not configure is a change.
+        let moved = relativise(&card(4000), &base(5000));
+        assert_ne!(digest(&moved), digest(&a));
     }
 }

@@ -16,6 +16,7 @@ pub mod authority;
 pub mod authz;
 pub mod body;
 pub mod card;
+pub mod card_check;
 pub mod card_pin;
 pub mod cards;
 pub mod config;

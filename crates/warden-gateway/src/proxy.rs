@@ -161,32 +161,36 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
         };
         let (key, usable) = extended.unwrap_or_default();
         let served = std::cell::RefCell::new(None);
-        let sign = |card: &Value| {
-            let card = only_skills(card, &usable);
-            let signed = crate::cards::signed_card(state, f.agent, &card, &f.public_base).ok();
-            served.replace(signed.clone());
-            signed
+        let up = state.upstreams.get(f.agent);
+        let prepare = |mut card: AgentCard| {
+            state.upstreams.drop_refused_links(f.agent, &mut card);
+            card
         };
-        match rewrite_extended_card(&body, f.op.binding, json_limits, sign) {
-            Some(rewritten) => {
+        let sign = |card: &Value| -> Result<Value, A2aError> {
+            let card = only_skills(card, &usable);
+            // Linted like the public card; no review queue for a card that
+            // comes with each call: held means not served.
+            let policy = up.as_ref().map(|u| u.config.card_lint).unwrap_or_default();
+            let card = match crate::card_check::check(f.agent, &card, policy, false) {
+                crate::card_check::Verdict::Serve(c) => c,
+                crate::card_check::Verdict::Hold(findings) => {
+                    tracing::warn!(agent = f.agent, findings = ?crate::card_check::Verdict::reasons(&findings), "extended agent card held by its lint");
+                    return Err(crate::card_pin::lint_refused(f.agent));
+                }
+            };
+            let signed = crate::cards::signed_card(state, f.agent, &card, &f.public_base)?;
+            served.replace(Some(signed.clone()));
+            Ok(signed)
+        };
+        match rewrite_extended_card(f.agent, &body, f.op.binding, json_limits, prepare, sign) {
+            Ok(rewritten) => {
                 body = rewritten;
                 headers.remove(header::CONTENT_LENGTH);
-                if let (Some(up), Some(card)) = (state.upstreams.get(f.agent), served.into_inner())
-                {
+                if let (Some(up), Some(card)) = (&up, served.into_inner()) {
                     up.keep_extended(key, card);
                 }
             }
-            // What cannot be read cannot be rewritten, and relaying it as is
-            // could leak upstream addresses.
-            None => {
-                return Answer::Failed(A2aError::new(
-                    ErrorKind::InvalidAgentResponse,
-                    format!(
-                        "agent {:?} sent an extended card that is not a valid agent card",
-                        f.agent
-                    ),
-                ));
-            }
+            Err(err) => return Answer::Failed(err),
         }
     }
     let mut out = Response::new(Body::from(body));
@@ -254,23 +258,34 @@ fn only_skills(card: &Value, usable: &[String]) -> Value {
 /// answers, from the agent whose public card verified; it is not itself
 /// required to be signed.
 fn rewrite_extended_card(
+    agent: &str,
     body: &[u8],
     binding: Binding,
     limits: JsonLimits,
-    sign: impl Fn(&Value) -> Option<Value>,
-) -> Option<Bytes> {
-    let known = |v: &Value| -> Option<Value> {
-        let mut card: AgentCard = serde_json::from_value(v.clone()).ok()?;
-        card.signatures.clear();
-        sign(&serde_json::to_value(&card).ok()?)
+    prepare: impl Fn(AgentCard) -> AgentCard,
+    sign: impl Fn(&Value) -> Result<Value, A2aError>,
+) -> Result<Bytes, A2aError> {
+    // What cannot be read cannot be rewritten, and relaying it as is could
+    // leak upstream addresses.
+    let invalid = || {
+        A2aError::new(
+            ErrorKind::InvalidAgentResponse,
+            format!("agent {agent:?} sent an extended card that is not a valid agent card"),
+        )
     };
-    let mut v = parse_strict(body, limits).ok()?;
+    let known = |v: &Value| -> Result<Value, A2aError> {
+        let mut card: AgentCard = serde_json::from_value(v.clone()).map_err(|_| invalid())?;
+        card.signatures.clear();
+        let card = prepare(card);
+        sign(&serde_json::to_value(&card).map_err(|_| invalid())?)
+    };
+    let mut v = parse_strict(body, limits).map_err(|_| invalid())?;
     match binding {
         Binding::JsonRpc => {
-            let result = v.get_mut("result")?;
+            let result = v.get_mut("result").ok_or_else(invalid)?;
             *result = known(result)?;
         }
         Binding::Rest => v = known(&v)?,
     }
-    Some(Bytes::from(Value::to_string(&v)))
+    Ok(Bytes::from(Value::to_string(&v)))
 }

@@ -29,8 +29,11 @@ use crate::config::{AgentConfig, Limits};
 pub struct CachedCard {
     /// The verified card: its known fields only, without `signatures`.
     pub card: AgentCard,
-    /// `card` as JSON.
+    /// `card` as JSON: what Warden serves (checked by
+    /// [`crate::card_check`]; the pinned card while a change is held).
     pub raw: Value,
+    /// The upstream's verified card as fetched (known fields only).
+    pub upstream: Value,
     /// The `kid` whose signature verified (None: accepted unsigned).
     pub signed_by: Option<String>,
     pub fetched_at: Instant,
@@ -174,7 +177,7 @@ impl Upstreams {
     /// (scheme, userinfo, private or metadata literals, local names) are
     /// dropped from what Warden serves: a client following them would be
     /// sent where Warden itself may not go.
-    fn drop_refused_links(&self, agent: &str, card: &mut warden_a2a::types::AgentCard) {
+    pub(crate) fn drop_refused_links(&self, agent: &str, card: &mut warden_a2a::types::AgentCard) {
         let rules = self.jwks.rules();
         let refused = |field: &str, url: &str| match crate::egress::check_static(rules, url) {
             Ok(()) => false,
@@ -318,9 +321,10 @@ impl Upstreams {
             .map_err(|e| invalid(&up.config.name, format!("cannot be re-encoded: {e}")))?;
         // Look-alikes are judged before anything is pinned, so a refused
         // one never gains a pin (and the standing that comes with it).
-        if slot.as_ref().is_none_or(|old| old.raw != raw) {
+        if slot.as_ref().is_none_or(|old| old.upstream != raw) {
             self.check_shadowing(&up.config.name, &raw).await?;
         }
+        let upstream = raw.clone();
         if let Some((store, audit)) = &self.pins {
             let keys: Vec<String> = verified
                 .signed_by
@@ -333,10 +337,25 @@ impl Upstreams {
                         .unwrap_or_else(|| format!("kid:{kid}"))
                 })
                 .collect();
-            raw = crate::card_pin::settle(store, audit, &up.config.name, raw, keys).await?;
-            card = serde_json::from_value(raw.clone())
-                .map_err(|e| invalid(&up.config.name, format!("pinned card: {e}")))?;
+            let base = url::Url::parse(&up.config.url).ok();
+            let who = crate::card_pin::Subject {
+                agent: &up.config.name,
+                base: base.as_ref(),
+                policy: up.config.card_lint,
+            };
+            raw = crate::card_pin::settle(store, audit, &who, raw, keys).await?;
+        } else {
+            raw = match crate::card_check::check(&up.config.name, &raw, up.config.card_lint, false)
+            {
+                crate::card_check::Verdict::Serve(served) => served,
+                crate::card_check::Verdict::Hold(findings) => {
+                    tracing::warn!(agent = %up.config.name, findings = ?crate::card_check::Verdict::reasons(&findings), "upstream agent card held by its lint");
+                    return Err(crate::card_pin::lint_refused(&up.config.name));
+                }
+            };
         }
+        card = serde_json::from_value(raw.clone())
+            .map_err(|e| invalid(&up.config.name, format!("checked card: {e}")))?;
         let modified = match slot.as_ref() {
             Some(old) if old.raw == raw => old.modified,
             _ => SystemTime::now(),
@@ -345,6 +364,7 @@ impl Upstreams {
         let fresh = Arc::new(CachedCard {
             card,
             raw,
+            upstream,
             signed_by: verified.signed_by,
             fetched_at: Instant::now(),
             modified,

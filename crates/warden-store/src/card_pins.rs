@@ -109,6 +109,23 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
+    /// The status of the review of `agent`'s card with `digest`, if one was
+    /// raised: an `approved` one means an operator accepted that card.
+    pub async fn card_review_status(
+        &self,
+        agent: &str,
+        digest: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT status FROM card_reviews WHERE agent = ?1 AND digest = ?2")
+            .bind(agent)
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|r| r.try_get::<String, _>("status"))
+            .transpose()
+            .map_err(StoreError::from)
+    }
+
     /// Reviews, oldest first; only `status` ones when given.
     pub async fn card_reviews(&self, status: Option<&str>) -> Result<Vec<CardReview>, StoreError> {
         let rows = sqlx::query(
@@ -198,6 +215,11 @@ mod tests {
             decided_at: None,
         };
         assert!(s.raise_card_review(&r).await.expect("raise"));
+        assert_eq!(
+            s.card_review_status("a", "d2").await.expect("status"),
+            Some("pending".into())
+        );
+        assert_eq!(s.card_review_status("a", "d9").await.expect("status"), None);
         let again = CardReview {
             id: "r2".into(),
             ..r.clone()
