@@ -88,7 +88,10 @@
 //! The corpus in `tests/corpus/` (benign and hostile cards) measures the
 //! false-positive rate; `tests/corpus.rs` prints it.
 
+mod address;
 mod fields;
+pub(crate) mod hosts;
+mod idn;
 mod instructions;
 mod links;
 mod markup;
@@ -96,6 +99,7 @@ mod normal;
 mod script;
 mod structure;
 pub(crate) mod unicode;
+pub(crate) mod weburl;
 
 pub(crate) use fields::{Ctx, FieldKind};
 
@@ -172,6 +176,9 @@ finding_codes! {
     InsecureInterface => "insecure_interface",
     InsecureUrl => "insecure_url",
     UnsafeUrl => "unsafe_url",
+    InternalAddress => "internal_address",
+    LookalikeHost => "lookalike_host",
+    CredentialSolicitation => "credential_solicitation",
     NoSecurityScheme => "no_security_scheme",
     UnknownSecurityScheme => "unknown_security_scheme",
     OversizeField => "oversize_field",

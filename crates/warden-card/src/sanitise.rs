@@ -23,6 +23,14 @@
 //!   versions, bindings, tenants, media types, scheme types and header names,
 //!   requirements), URLs and `signatures` are left unfenced: software matches
 //!   on them, and the lint checks them for the same phrases.
+//! - **Refused URLs are emptied.** A URL field (see above) whose scheme, read
+//!   as a browser reads it (tab, LF and CR removed anywhere, leading and
+//!   trailing controls and spaces trimmed, case ignored), is `javascript:`,
+//!   `vbscript:`, `file:` or `data:` (except a `data:image/png|jpeg|gif|webp`
+//!   `iconUrl`), or that leads to a cloud metadata endpoint in any spelling,
+//!   becomes `""`: the key stays, so the card keeps its shape, but
+//!   `java\tscript:alert(1)` no longer survives sanitising. (The gateway
+//!   also drops reader links its egress rules refuse.)
 //!
 //! # Fence format
 //!
@@ -48,7 +56,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::lint::{Ctx, FieldKind, unicode};
+use crate::lint::{Ctx, FieldKind, hosts, unicode, weburl};
 
 /// Opens fenced card text.
 pub const FENCE_OPEN: &str = "\u{27E6}card-text\u{27E7}";
@@ -91,7 +99,11 @@ fn sanitise_at<'a>(value: &'a Value, ctx: Ctx<'a>) -> Value {
     match value {
         Value::String(s) => Value::String(match ctx.kind() {
             FieldKind::Text => fence(s),
-            FieldKind::Identifier | FieldKind::Url => unfenced(s),
+            // Judged after cleaning: `\u{200B}javascript:` is refused too.
+            FieldKind::Url => Some(unfenced(s))
+                .filter(|clean| !refused_url(clean, &ctx))
+                .unwrap_or_default(),
+            FieldKind::Identifier => unfenced(s),
         }),
         Value::Array(_) | Value::Object(_) if ctx.depth() >= MAX_DEPTH => Value::Null,
         Value::Array(items) => {
@@ -113,6 +125,13 @@ fn sanitise_at<'a>(value: &'a Value, ctx: Ctx<'a>) -> Value {
         }
         Value::Null | Value::Bool(_) | Value::Number(_) => value.clone(),
     }
+}
+
+/// A URL no reader should follow: a script, `file:` or `data:` scheme as a
+/// browser reads it (`java\tscript:` included; only `iconUrl` may inline a
+/// raster image), or a cloud metadata endpoint in any spelling.
+fn refused_url(s: &str, ctx: &Ctx<'_>) -> bool {
+    weburl::unsafe_scheme(s, ctx.is_icon_url()).is_some() || hosts::is_metadata(s)
 }
 
 /// Cleaned and neutralised but not fenced: identifiers, URLs and keys must

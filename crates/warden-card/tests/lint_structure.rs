@@ -270,3 +270,238 @@ fn adversarial_sizes_stay_linear() {
         assert!(took.as_secs() < 10, "{unit:?} took {took:?}");
     }
 }
+
+fn url_report(field: &str, url: &str) -> Report {
+    let mut card = base_card();
+    match field {
+        "documentationUrl" | "iconUrl" => card[field] = url.into(),
+        "provider" => card["provider"]["url"] = url.into(),
+        "interface" => card["supportedInterfaces"][0]["url"] = url.into(),
+        "tokenUrl" => {
+            card["securitySchemes"]["oauth"] = json!({"oauth2SecurityScheme": {"flows": {
+                "clientCredentials": {"tokenUrl": url, "scopes": {}}}}});
+        }
+        other => panic!("unknown field {other}"),
+    }
+    run(&card)
+}
+
+fn url_path(field: &str) -> &'static str {
+    match field {
+        "documentationUrl" => "/documentationUrl",
+        "iconUrl" => "/iconUrl",
+        "provider" => "/provider/url",
+        "interface" => "/supportedInterfaces/0/url",
+        "tokenUrl" => {
+            "/securitySchemes/oauth/oauth2SecurityScheme/flows/clientCredentials/tokenUrl"
+        }
+        other => panic!("unknown field {other}"),
+    }
+}
+
+fn url_severity(field: &str, url: &str, code: FindingCode) -> Option<Severity> {
+    severity(&url_report(field, url), code, url_path(field))
+}
+
+const URL_FIELDS: &[&str] = &[
+    "documentationUrl",
+    "iconUrl",
+    "provider",
+    "interface",
+    "tokenUrl",
+];
+
+/// Issue 11 gap: a `javascript:` scheme with a tab or newline inside passed.
+/// Browsers remove tab/LF/CR anywhere and trim controls and spaces.
+#[test]
+fn url_schemes_are_read_as_a_browser_reads_them() {
+    for url in [
+        "java\tscript:alert(1)",
+        "java\nscript:alert(1)",
+        "java\r\nscript:alert(1)",
+        "JaVaScRiPt:alert(1)",
+        " javascript:alert(1)",
+        "\u{1}javascript:alert(1)",
+        "\tvb\tscript:msgbox(1)",
+        "fi\tle:///etc/passwd",
+    ] {
+        for field in URL_FIELDS {
+            assert_eq!(
+                url_severity(field, url, UnsafeUrl),
+                Some(Severity::Error),
+                "{field}: {url:?}"
+            );
+        }
+    }
+}
+
+/// Issue 11 gap: `data:` URLs (an SVG that runs script) passed. Only
+/// `iconUrl` may inline a raster image.
+#[test]
+fn data_urls_are_refused_except_raster_icons() {
+    let svg = "data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+";
+    for field in URL_FIELDS {
+        for url in [
+            svg,
+            "data:image/svg+xml,<svg onload=alert(1)>",
+            "data:text/html,<script>alert(1)</script>",
+            "data:,hello",
+            "DATA:text/html;base64,PHNjcmlwdD4=",
+            "da\tta:text/html,x",
+        ] {
+            assert_eq!(
+                url_severity(field, url, UnsafeUrl),
+                Some(Severity::Error),
+                "{field}: {url}"
+            );
+        }
+    }
+    let png = "data:image/png;base64,iVBORw0KGgo=";
+    assert_eq!(url_severity("iconUrl", png, UnsafeUrl), None);
+    assert_eq!(
+        url_severity("iconUrl", "data:image/webp;base64,UklGR", UnsafeUrl),
+        None
+    );
+    for field in ["documentationUrl", "provider", "interface", "tokenUrl"] {
+        assert_eq!(
+            url_severity(field, png, UnsafeUrl),
+            Some(Severity::Error),
+            "{field}"
+        );
+    }
+}
+
+/// Issue 11 gap: no rule for URLs on dangerous addresses. Cloud metadata in
+/// any spelling a browser accepts is an error in every URL field.
+#[test]
+fn metadata_addresses_in_every_spelling() {
+    for url in [
+        "http://169.254.169.254/latest/meta-data/",
+        "http://2852039166/",
+        "http://0251.0376.0251.0376/",
+        "http://0xa9fea9fe/",
+        "http://0xA9.0xFE.0xA9.0xFE/",
+        "http://169.254.43518/",
+        "http://169.254.169.254./",
+        "http://[::ffff:169.254.169.254]/",
+        "http://[::ffff:a9fe:a9fe]/",
+        "http://[64:ff9b::a9fe:a9fe]/",
+        "http://[fd00:ec2::254]/latest/",
+        "http://%31%36%39.254.169.254/",
+        "http://\u{FF11}\u{FF16}\u{FF19}.254.169.254/",
+        "http://169\u{3002}254\u{3002}169\u{3002}254/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://METADATA.GOOGLE.INTERNAL./computeMetadata/v1/",
+        "http://100.100.100.200/latest/meta-data/",
+        "http://168.63.129.16/machine",
+        "http://169.254.169.254.nip.io/",
+        "htt\tp://169.254.169.254/",
+    ] {
+        for field in URL_FIELDS {
+            assert_eq!(
+                url_severity(field, url, FindingCode::InternalAddress),
+                Some(Severity::Error),
+                "{field}: {url}"
+            );
+        }
+    }
+}
+
+#[test]
+fn internal_addresses_warn_and_disguises_or_admin_ports_are_errors() {
+    use FindingCode::InternalAddress;
+    // Development cards: a warning.
+    for url in [
+        "http://localhost:8080/a2a",
+        "http://127.0.0.1:9999/",
+        "http://[::1]:8080/",
+        "http://10.1.2.3/a2a",
+        "https://agent.corp.internal/a2a",
+        "http://printer.local/",
+        "http://nas.home.arpa/",
+        "http://100.64.1.1/",
+        "localhost:50051",
+    ] {
+        assert_eq!(
+            url_severity("interface", url, InternalAddress),
+            Some(Severity::Warning),
+            "{url}"
+        );
+        assert_eq!(
+            url_severity("documentationUrl", url, InternalAddress),
+            Some(Severity::Warning),
+            "{url}"
+        );
+    }
+    // Disguised spellings and admin services: an error.
+    for url in [
+        "http://2130706433/",
+        "http://0x7f.1/",
+        "http://0177.0.0.1/",
+        "http://127.1:8080/",
+        "http://localhost./",
+        "http://\u{FF4C}ocalhost/",
+        "http://[::ffff:127.0.0.1]/",
+        "http://[::ffff:10.0.0.1]/",
+        "http://[0:0:0:0:0:0:0:1]/",
+        "http://127.0.0.1:2375/containers/json",
+        "http://localhost:6379/",
+        "http://10.0.0.5:10250/pods",
+        "http://127.0.0.1.nip.io:8500/",
+    ] {
+        assert_eq!(
+            url_severity("interface", url, InternalAddress),
+            Some(Severity::Error),
+            "{url}"
+        );
+    }
+    // Documentation ranges reach nothing: info. Public hosts: nothing.
+    assert_eq!(
+        url_severity("interface", "https://192.0.2.10/a2a", InternalAddress),
+        Some(Severity::Info)
+    );
+    for url in [
+        "https://agent.example.com/a2a",
+        "https://8.8.8.8/",
+        "https://[2606:4700::1111]/",
+        "https://localhost.example.com/",
+        "agent.example.com:443",
+    ] {
+        assert_eq!(
+            url_severity("interface", url, InternalAddress),
+            None,
+            "{url}"
+        );
+    }
+}
+
+/// Issue 11 gap: punycode look-alike hosts passed.
+#[test]
+fn lookalike_hosts_in_url_fields() {
+    use FindingCode::LookalikeHost;
+    for url in [
+        "https://xn--pple-43d.com/docs",   // аpple.com, Cyrillic а
+        "https://xn--80ak6aa92e.com/",     // аррӏе.com, all Cyrillic
+        "https://\u{430}pple.com/",        // raw Unicode
+        "https://xn--ggle-0nda.com/",      // gοοgle, Greek ο
+        "https://docs.xn--oogle-qmc.com/", // ɡoogle, Latin script ɡ
+    ] {
+        for field in URL_FIELDS {
+            assert_eq!(
+                url_severity(field, url, LookalikeHost),
+                Some(Severity::Error),
+                "{field}: {url}"
+            );
+        }
+    }
+    for url in [
+        "https://xn--mnchen-3ya.de/",
+        "https://m\u{FC}nchen.de/",
+        "https://xn--wgv71a.jp/",
+        "https://\u{65E5}\u{672C}.jp/agent",
+        "https://xn--e1afmkfd.xn--p1ai/",
+        "https://agent.example.com/",
+    ] {
+        assert_eq!(url_severity("interface", url, LookalikeHost), None, "{url}");
+    }
+}

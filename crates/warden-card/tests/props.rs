@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use serde_json::{Map, Value};
-use warden_card::lint::{FindingCode, LintLimits, lint};
+use warden_card::lint::{FindingCode, LintLimits, Severity, lint};
 use warden_card::sanitise::{FENCE_CLOSE, FENCE_OPEN, sanitise};
 
 /// Characters that stress the scanner: hidden, control, fence brackets,
@@ -40,12 +40,36 @@ fn key() -> impl Strategy<Value = String> {
     ]
 }
 
+/// Scheme prefixes a browser reads as script or data (tabs, case, leading
+/// controls), followed by anything.
+fn url_like() -> impl Strategy<Value = String> {
+    (
+        prop::sample::select(vec![
+            "javascript:",
+            "java\tscript:",
+            " JaVa\nScRiPt:",
+            "\u{1}vbscript:",
+            "data:",
+            "data:image/svg+xml,",
+            "data:image/png;base64,",
+            "file:",
+            "http://169.254.169.254/",
+            "http://0xa9fea9fe/",
+            "https://",
+            "\u{200B}javascript:",
+        ]),
+        tricky_string(),
+    )
+        .prop_map(|(scheme, rest)| format!("{scheme}{rest}"))
+}
+
 fn json() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![
         Just(Value::Null),
         any::<bool>().prop_map(Value::Bool),
         any::<i64>().prop_map(Value::from),
         tricky_string().prop_map(Value::String),
+        url_like().prop_map(Value::String),
     ];
     leaf.prop_recursive(5, 64, 6, |inner| {
         prop_oneof![
@@ -87,6 +111,13 @@ proptest! {
             .filter(|f| matches!(f.code, FindingCode::HiddenUnicode | FindingCode::ControlChars))
             .collect();
         prop_assert!(dirty.is_empty(), "{:?}", dirty);
+        // No URL field keeps a script, file or data scheme.
+        let unsafe_urls: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.code == FindingCode::UnsafeUrl && f.severity == Severity::Error)
+            .collect();
+        prop_assert!(unsafe_urls.is_empty(), "{:?}", unsafe_urls);
         let mut all = Vec::new();
         strings(&clean, &mut all);
         for s in all {

@@ -122,3 +122,59 @@ fn a_forged_fence_is_rewrapped() {
         fenced("[card-text]a[/card-text][card-text]b[/card-text]")
     );
 }
+
+/// Issue 11 gap: a `javascript:` URL with a tab inside survived sanitising.
+/// A URL field the lint refuses for its scheme (read as a browser reads
+/// it) or for a metadata destination is emptied; the key stays.
+#[test]
+fn refused_urls_are_emptied() {
+    for url in [
+        "java\tscript:alert(1)",
+        "java\nscript:alert(1)",
+        " JaVaScRiPt:alert(1)",
+        "\u{200B}javascript:alert(1)",
+        "vbscript:msgbox(1)",
+        "file:///etc/passwd",
+        "data:text/html,<script>alert(1)</script>",
+        "data:image/svg+xml;base64,PHN2Zz4=",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://0xa9fea9fe/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+    ] {
+        let mut card = base_card();
+        card["documentationUrl"] = url.into();
+        card["iconUrl"] = url.into();
+        card["provider"]["url"] = url.into();
+        card["supportedInterfaces"][0]["url"] = url.into();
+        let out = sanitise(&card);
+        for (pointer, value) in [
+            ("/documentationUrl", &out["documentationUrl"]),
+            ("/iconUrl", &out["iconUrl"]),
+            ("/provider/url", &out["provider"]["url"]),
+            (
+                "/supportedInterfaces/0/url",
+                &out["supportedInterfaces"][0]["url"],
+            ),
+        ] {
+            assert_eq!(value, "", "{pointer}: {url:?}");
+        }
+        assert_eq!(sanitise(&out), out, "{url:?}");
+    }
+    // Honest URLs stay, a raster icon inlined as data: too; text is not
+    // rewritten (the lint reports script links there).
+    let mut card = base_card();
+    card["iconUrl"] = "data:image/png;base64,iVBORw0KGgo=".into();
+    card["supportedInterfaces"][0]["url"] = "http://localhost:8080/a2a".into();
+    card["description"] = "See [docs](java\tscript:alert(1))".into();
+    let out = sanitise(&card);
+    assert_eq!(out["iconUrl"], "data:image/png;base64,iVBORw0KGgo=");
+    assert_eq!(
+        out["supportedInterfaces"][0]["url"],
+        "http://localhost:8080/a2a"
+    );
+    assert_eq!(out["documentationUrl"], "https://weather.example.com/docs");
+    assert_eq!(
+        out["description"],
+        fenced("See [docs](java\tscript:alert(1))")
+    );
+}

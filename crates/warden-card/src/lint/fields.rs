@@ -171,6 +171,12 @@ impl<'a> Ctx<'a> {
         self.interface_url
     }
 
+    /// Whether this is the card's `iconUrl` (the one URL that may inline a
+    /// raster image as `data:`).
+    pub(crate) fn is_icon_url(&self) -> bool {
+        self.depth == 1 && self.key == Some("iconUrl")
+    }
+
     pub(crate) fn in_security_schemes(&self) -> bool {
         self.zone == Zone::SecuritySchemes
     }

@@ -11,11 +11,13 @@
 #[rustfmt::skip]
 mod phrases;
 
+use std::collections::HashSet;
+
 use super::fields::Field;
 use super::normal::{Normalised, Token};
 use super::{FindingCode, Severity, Sink};
 
-use phrases::{ANNOUNCEMENTS, CHAT_MARKERS, RULES, SQUASHED, Squashed};
+use phrases::{ANNOUNCEMENTS, CHAT_MARKERS, NEAR, RULES, SQUASHED, Squashed};
 
 /// One step of a phrase: any of `words` (a trailing `*` matches a prefix,
 /// `@dest` a link), at most `gap` tokens after the previous step.
@@ -35,6 +37,9 @@ pub(crate) struct Rule {
     severity: Severity,
     what: &'static str,
     steps: &'static [Step],
+    /// The match does not count when the next token is one of these ("do
+    /// not follow user-supplied links" is advice, not a revolt).
+    unless_next: &'static [&'static str],
 }
 
 pub(crate) const fn rule(
@@ -43,13 +48,37 @@ pub(crate) const fn rule(
     what: &'static str,
     steps: &'static [Step],
 ) -> Rule {
+    rule_unless(code, severity, what, steps, &[])
+}
+
+pub(crate) const fn rule_unless(
+    code: FindingCode,
+    severity: Severity,
+    what: &'static str,
+    steps: &'static [Step],
+    unless_next: &'static [&'static str],
+) -> Rule {
     Rule {
         code,
         severity,
         what,
         steps,
+        unless_next,
     }
 }
+
+/// A phrase in text without word spaces: any of `verbs` and any of `nouns`
+/// within [`NEAR_BYTES`] of each other, and (unless `quals` is empty) any
+/// of `quals` in the stretch around them.
+pub(crate) struct Near {
+    what: &'static str,
+    verbs: &'static [&'static str],
+    nouns: &'static [&'static str],
+    quals: &'static [&'static str],
+}
+
+/// About twelve CJK characters.
+const NEAR_BYTES: usize = 36;
 
 /// Runs every phrase heuristic on one string. `note` is appended to messages
 /// (used for text decoded from tag characters).
@@ -57,13 +86,19 @@ pub(crate) const fn rule(
 /// Skill `examples` are requests a user makes to the agent ("pretend to be an
 /// angry customer", "hey assistant…"), so warnings there drop to info;
 /// errors stay errors.
+///
+/// `credential_solicitation` is never lowered in examples, and is an error
+/// anywhere under `securitySchemes`: a scheme says how credentials travel,
+/// never asks for them.
 pub(crate) fn check(norm: &Normalised, field: &Field<'_>, note: &str, sink: &mut Sink) {
     let example = field.ctx.is_example() && !field.is_key;
+    let schemes = field.ctx.in_security_schemes();
     let mut push = |code, severity, what: &str, shown: &str| {
-        let severity = if example && severity == Severity::Warning {
-            Severity::Info
-        } else {
-            severity
+        let severity = match (code, severity) {
+            (FindingCode::CredentialSolicitation, _) if schemes => Severity::Error,
+            (FindingCode::CredentialSolicitation, s) => s,
+            (_, Severity::Warning) if example => Severity::Info,
+            (_, s) => s,
         };
         sink.push(
             code,
@@ -77,8 +112,12 @@ pub(crate) fn check(norm: &Normalised, field: &Field<'_>, note: &str, sink: &mut
         );
     };
     let mut weak: Vec<(&str, String)> = Vec::new();
+    let vocab = Vocab::new(&norm.tokens);
     for rule in RULES {
-        if let Some((start, end)) = find(&norm.tokens, rule.steps) {
+        if !rule.steps.iter().all(|step| vocab.may_match(step.words)) {
+            continue;
+        }
+        if let Some((start, end)) = find(&norm.tokens, rule.steps, rule.unless_next) {
             let shown = show(&norm.tokens[start..=end]);
             push(rule.code, rule.severity, rule.what, &shown);
             if rule.severity == Severity::Info && weak.iter().all(|(w, _)| *w != rule.what) {
@@ -103,6 +142,16 @@ pub(crate) fn check(norm: &Normalised, field: &Field<'_>, note: &str, sink: &mut
                 Severity::Error,
                 squashed.what,
                 &norm.squashed[range],
+            );
+        }
+    }
+    for near in NEAR {
+        if let Some(at) = near_phrase(&norm.folded, near) {
+            push(
+                FindingCode::InstructionOverride,
+                Severity::Error,
+                near.what,
+                &norm.folded[at..],
             );
         }
     }
@@ -150,6 +199,39 @@ pub(crate) fn check(norm: &Normalised, field: &Field<'_>, note: &str, sink: &mut
     }
 }
 
+/// The distinct words of a string, so that a rule with a step none of whose
+/// words occur is skipped without a scan: most rules, for most strings.
+struct Vocab<'t> {
+    words: HashSet<&'t str>,
+    dest: bool,
+}
+
+impl<'t> Vocab<'t> {
+    fn new(tokens: &'t [Token]) -> Self {
+        let mut words = HashSet::new();
+        let mut dest = false;
+        for t in tokens {
+            match t {
+                Token::Word(w) => {
+                    words.insert(w.as_str());
+                }
+                Token::Dest => dest = true,
+            }
+        }
+        Vocab { words, dest }
+    }
+
+    /// Whether some token could match one of `words` (prefix patterns are
+    /// assumed to).
+    fn may_match(&self, words: &[&str]) -> bool {
+        words.iter().any(|w| match *w {
+            "@dest" => self.dest,
+            w if w.ends_with('*') => true,
+            w => self.words.contains(w),
+        })
+    }
+}
+
 fn show(tokens: &[Token]) -> String {
     let words: Vec<&str> = tokens
         .iter()
@@ -165,18 +247,85 @@ fn matches(token: &Token, words: &[&str]) -> bool {
     words.iter().any(|w| match token {
         Token::Dest => *w == "@dest",
         Token::Word(t) => match w.strip_suffix('*') {
-            Some(prefix) => t.starts_with(prefix),
-            None => t == w,
+            Some(prefix) => word_eq(t, prefix, true),
+            None => word_eq(t, w, false),
         },
     })
 }
 
-/// The first match of `steps` in `tokens`, as (first, last) token index.
-fn find(tokens: &[Token], steps: &[Step]) -> Option<(usize, usize)> {
+/// Whether `token` is `pattern` (or, with `prefix`, starts with it). Table
+/// words are written folded, as the text is read (a unit test checks it):
+/// Russian words carry Latin look-alikes, which read the same.
+fn word_eq(token: &str, pattern: &str, prefix: bool) -> bool {
+    if prefix {
+        token.starts_with(pattern)
+    } else {
+        token == pattern
+    }
+}
+
+/// The first match of `steps` in `tokens` not followed by one of
+/// `unless_next`, as (first, last) token index.
+fn find(tokens: &[Token], steps: &[Step], unless_next: &[&str]) -> Option<(usize, usize)> {
     let (first, rest) = steps.split_first()?;
     (0..tokens.len())
         .filter(|&i| matches(&tokens[i], first.words))
-        .find_map(|i| Some((i, follow(tokens, i, rest)?)))
+        .filter_map(|i| Some((i, follow(tokens, i, rest)?)))
+        .find(|&(_, end)| {
+            tokens
+                .get(end + 1)
+                .is_none_or(|next| !matches(next, unless_next))
+        })
+}
+
+/// Where a [`Near`] phrase starts in `text`, if it is there. Positions of
+/// every noun are collected once, so each verb costs a binary search.
+fn near_phrase(text: &str, near: &Near) -> Option<usize> {
+    let mut nouns: Vec<(usize, usize)> = near
+        .nouns
+        .iter()
+        .flat_map(|n| text.match_indices(n).map(|(at, n)| (at, at + n.len())))
+        .collect();
+    if nouns.is_empty() {
+        return None;
+    }
+    nouns.sort_unstable();
+    for verb in near.verbs {
+        for (at, v) in text.match_indices(verb) {
+            let from = at.saturating_sub(NEAR_BYTES);
+            let first = nouns.partition_point(|&(n, _)| n < from);
+            let Some(&(noun, noun_end)) = nouns
+                .get(first)
+                .filter(|&&(n, _)| n <= at + v.len() + NEAR_BYTES)
+            else {
+                continue;
+            };
+            if near.quals.is_empty() {
+                return Some(at.min(noun));
+            }
+            let lo = floor_boundary(text, at.min(noun).saturating_sub(NEAR_BYTES));
+            let hi = ceil_boundary(text, (at + v.len()).max(noun_end) + NEAR_BYTES);
+            if near.quals.iter().any(|q| text[lo..hi].contains(q)) {
+                return Some(at.min(noun));
+            }
+        }
+    }
+    None
+}
+
+fn floor_boundary(s: &str, mut i: usize) -> usize {
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+fn ceil_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i += 1;
+    }
+    i
 }
 
 fn follow(tokens: &[Token], prev: usize, steps: &[Step]) -> Option<usize> {
@@ -226,4 +375,33 @@ fn special_token(text: &str) -> Option<usize> {
             .unwrap_or(rest.len());
         len > 0 && rest[len..].starts_with("|>")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::phrases::{NEAR, RULES};
+    use crate::lint::script::fold;
+
+    /// Table words must be written as the normalised text reads: lower
+    /// case, look-alikes folded to Latin (`игнopиpyй`, not `игнорируй`),
+    /// or they could never match.
+    #[test]
+    fn table_words_are_written_folded() {
+        let words = RULES
+            .iter()
+            .flat_map(|r| {
+                r.steps
+                    .iter()
+                    .flat_map(|s| s.words.iter())
+                    .chain(r.unless_next)
+            })
+            .chain(
+                NEAR.iter()
+                    .flat_map(|n| n.verbs.iter().chain(n.nouns).chain(n.quals)),
+            );
+        for w in words {
+            let folded: String = w.chars().map(fold).flat_map(char::to_lowercase).collect();
+            assert_eq!(*w, folded, "{w}");
+        }
+    }
 }

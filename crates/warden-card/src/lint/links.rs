@@ -6,6 +6,7 @@
 //! shape. A model does not need a valid URL to follow one.
 
 use super::fields::Field;
+use super::hosts::{self, Place};
 use super::{FindingCode, Severity, Sink};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,14 +60,19 @@ pub(crate) fn classify(chunk: &str) -> Option<Link> {
             return Some(Link::Url { script: false });
         }
     }
-    for scheme in [
-        "javascript:",
-        "vbscript:",
-        "data:text/",
-        "data:image/",
-        "data:application/",
-    ] {
+    for scheme in ["javascript:", "vbscript:"] {
         if lower.starts_with(scheme) && lower.len() > scheme.len() {
+            return Some(Link::Url { script: true });
+        }
+    }
+    // `data:` then a media type (`text/html`, `image/svg+xml`) or straight
+    // to its parameters or payload (`data:,…`, `data:;base64,…`).
+    if let Some(body) = lower.strip_prefix("data:") {
+        let media = body.split([';', ',']).next().unwrap_or_default();
+        let typed = media.split_once('/').is_some_and(|(t, s)| {
+            !t.is_empty() && !s.is_empty() && t.chars().all(|c| c.is_ascii_alphabetic())
+        });
+        if typed || (media.is_empty() && body.len() > 1) {
             return Some(Link::Url { script: true });
         }
     }
@@ -91,6 +97,31 @@ pub(crate) fn classify(chunk: &str) -> Option<Link> {
     (is_host(host) || is_ipv4(host)).then_some(Link::Host)
 }
 
+/// URLs with a bracketed IPv6 host (`http://[::1]/`), which [`chunks`]
+/// cuts at the brackets: from the scheme to the next space, quote or `)`.
+fn bracketed_urls(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices("://[").map(move |(at, _)| {
+        let start = text[..at]
+            .char_indices()
+            .rev()
+            .take(32)
+            .take_while(|&(_, c)| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+            .last()
+            .map_or(at, |(i, _)| i);
+        let rest = &text[at..];
+        let len = rest
+            .char_indices()
+            .take(256)
+            .find(|&(_, c)| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')'))
+            .map_or(rest.len().min(256), |(i, _)| i);
+        let mut end = at + len;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        &text[start..end]
+    })
+}
+
 /// `label(.label)+.tld` with a TLD from [`TLDS`].
 fn is_host(s: &str) -> bool {
     let labels: Vec<&str> = s.split('.').collect();
@@ -106,6 +137,19 @@ fn is_host(s: &str) -> bool {
         })
 }
 
+/// A bare metadata host name in text (`metadata.google.internal/…`): its
+/// TLD is not one [`classify`] knows, but no honest card names it.
+fn is_metadata_name(chunk: &str) -> bool {
+    let host = chunk.split(['/', '?', '#', ':']).next().unwrap_or_default();
+    [
+        "metadata.google.internal",
+        "metadata.goog",
+        "metadata.azure.internal",
+    ]
+    .iter()
+    .any(|n| host.eq_ignore_ascii_case(n))
+}
+
 fn is_ipv4(s: &str) -> bool {
     let parts: Vec<&str> = s.split('.').collect();
     parts.len() == 4
@@ -115,10 +159,21 @@ fn is_ipv4(s: &str) -> bool {
 }
 
 /// Reports `link_in_text` and `email_in_text` (script links are left to the
-/// markup check).
+/// markup check), and where each link leads ([`hosts::check`]).
 pub(crate) fn check(visible: &str, field: &Field<'_>, sink: &mut Sink) {
+    for url in bracketed_urls(visible) {
+        hosts::check(url, Place::Text, field, sink);
+    }
     for chunk in chunks(visible) {
-        let (code, severity, what) = match classify(chunk) {
+        let link = classify(chunk);
+        if matches!(
+            link,
+            Some(Link::Url { script: false } | Link::Www | Link::Host)
+        ) || is_metadata_name(chunk)
+        {
+            hosts::check(chunk, Place::Text, field, sink);
+        }
+        let (code, severity, what) = match link {
             None | Some(Link::Url { script: true }) => continue,
             Some(Link::Url { script: false } | Link::Www) => (
                 FindingCode::LinkInText,

@@ -4,6 +4,7 @@
 
 use super::fields::Field;
 use super::links::{Link, chunks, classify};
+use super::weburl::{self, UnsafeScheme, decode_refs};
 use super::{FindingCode, Severity, Sink};
 
 /// Tags that load, run or restyle something.
@@ -23,6 +24,13 @@ pub(crate) fn check(visible: &str, field: &Field<'_>, sink: &mut Sink) {
         });
     };
     for (start, tag, body) in tags(&lower) {
+        if let Some(bad) = attribute_values(body).find_map(|v| unsafe_target(&decode_refs(v))) {
+            report(
+                Severity::Error,
+                &format!("{} URL in an HTML attribute", bad.describe()),
+                &lower[start..],
+            );
+        }
         if ACTIVE_TAGS.contains(&tag) || has_handler(body) {
             report(Severity::Error, "active HTML tag", &lower[start..]);
         } else if (tag == "a" && body.contains("href")) || INTERACTIVE_TAGS.contains(&tag) {
@@ -38,7 +46,14 @@ pub(crate) fn check(visible: &str, field: &Field<'_>, sink: &mut Sink) {
             &lower[at..],
         );
     }
-    for (at, image) in markdown_links(&lower) {
+    for (at, image, target) in markdown_links(&lower) {
+        if let Some(bad) = unsafe_target(link_target(&lower[target..])) {
+            report(
+                Severity::Error,
+                &format!("{} URL as a markdown link target", bad.describe()),
+                &lower[at..],
+            );
+        }
         if image {
             report(
                 Severity::Error,
@@ -49,11 +64,61 @@ pub(crate) fn check(visible: &str, field: &Field<'_>, sink: &mut Sink) {
             report(Severity::Warning, "markdown link", &lower[at..]);
         }
     }
+    for line in lower.lines() {
+        // A reference definition, `[label]: target`, is a link too.
+        let line = line.trim_start();
+        if let Some(close) = line.strip_prefix('[').and_then(|l| l.find("]:"))
+            && let Some(bad) = unsafe_target(link_target(&line[close + 3..]))
+        {
+            report(
+                Severity::Error,
+                &format!("{} URL in a markdown link definition", bad.describe()),
+                line,
+            );
+        }
+    }
     for chunk in chunks(&lower) {
         if classify(chunk) == Some(Link::Url { script: true }) {
             report(Severity::Error, "script or data link", chunk);
         }
     }
+}
+
+/// A link target read as a browser reads it: script, `file:` and every
+/// `data:` (text has no icon to inline) are unsafe.
+fn unsafe_target(target: &str) -> Option<UnsafeScheme> {
+    weburl::unsafe_scheme(target, false)
+}
+
+/// The target of a markdown link: up to the closing `)` (tabs and newlines
+/// included: a browser removes them), at most 128 bytes.
+fn link_target(after: &str) -> &str {
+    let mut end = after.len().min(128);
+    while !after.is_char_boundary(end) {
+        end -= 1;
+    }
+    let window = &after[..end];
+    let window = window.trim_start_matches([' ', '<']);
+    let stop = window
+        .find([')', '>', '"', '\'', ' ', '[', ']'])
+        .unwrap_or(window.len());
+    &window[..stop]
+}
+
+/// The values of `name=value` attributes in a tag body: quoted (up to the
+/// matching quote) or unquoted (up to whitespace). The first 16 only, so a
+/// body of `=====` stays linear.
+fn attribute_values(body: &str) -> impl Iterator<Item = &str> {
+    body.match_indices('=').take(16).filter_map(|(at, _)| {
+        let rest = body[at + 1..].trim_start();
+        match rest.chars().next()? {
+            q @ ('"' | '\'') => {
+                let inner = &rest[1..];
+                Some(&inner[..inner.find(q).unwrap_or(inner.len())])
+            }
+            _ => Some(&rest[..rest.find(char::is_whitespace).unwrap_or(rest.len())]),
+        }
+    })
 }
 
 /// `(offset, name, attributes)` of each `<name …>` or `</name>`.
@@ -102,8 +167,9 @@ fn has_handler(body: &str) -> bool {
     })
 }
 
-/// `(offset, is_image)` of each `[text](target)` on one line.
-fn markdown_links(text: &str) -> Vec<(usize, bool)> {
+/// `(offset, is_image, target offset)` of each `[text](target)` on one
+/// line.
+fn markdown_links(text: &str) -> Vec<(usize, bool, usize)> {
     let mut out = Vec::new();
     for (mid, _) in text.match_indices("](") {
         // Look back at most 200 bytes (link text is short), on this line:
@@ -118,7 +184,7 @@ fn markdown_links(text: &str) -> Vec<(usize, bool)> {
         if let Some(open) = line.rfind('[') {
             let open = line_start + open;
             let image = text[..open].ends_with('!');
-            out.push((if image { open - 1 } else { open }, image));
+            out.push((if image { open - 1 } else { open }, image, mid + 2));
         }
     }
     out

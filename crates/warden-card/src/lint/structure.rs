@@ -5,6 +5,8 @@ use std::io;
 use serde_json::{Map, Value};
 
 use super::fields::{Field, FieldKind, pointer_segment};
+use super::hosts::{self, Place};
+use super::weburl::{self, UnsafeScheme};
 use super::{FindingCode, LintLimits, Severity, Sink, excerpt};
 
 /// Card-level checks (the per-string ones are called from the walk).
@@ -78,23 +80,38 @@ pub(crate) fn check_length(field: &Field<'_>, limits: &LintLimits, sink: &mut Si
     }
 }
 
-/// Scheme checks on a URL field.
+/// Scheme, user-info and destination checks on a URL field. The value is
+/// read as a browser reads it ([`weburl`]): `java\tscript:` is
+/// `javascript:`.
 pub(crate) fn check_url(field: &Field<'_>, sink: &mut Sink) {
-    let url = field.text.trim();
-    let lower = url.to_ascii_lowercase();
-    let Some((scheme, rest)) = lower.split_once(':') else {
-        return;
-    };
-    let shown = excerpt(url);
+    let url = weburl::clean(field.text);
+    let shown = excerpt(field.text.trim());
     let path = field.path.clone();
-    match scheme {
-        "http" | "ws" if field.ctx.is_interface_url() => sink.push(
+    if let Some(bad) = weburl::unsafe_scheme(field.text, field.ctx.is_icon_url()) {
+        let what = match bad {
+            UnsafeScheme::Data if field.ctx.is_icon_url() => {
+                "data: URL that is not a raster image (png, jpeg, gif, webp)"
+            }
+            UnsafeScheme::Data => "data: URL (content carried past every fetcher)",
+            UnsafeScheme::Script(_) => "script URL",
+            UnsafeScheme::File => "file: URL",
+        };
+        sink.push(
+            FindingCode::UnsafeUrl,
+            Severity::Error,
+            path.clone(),
+            format!("{what} ({}): \"{shown}\"", bad.describe()),
+        );
+    }
+    let scheme = weburl::scheme(&url);
+    match scheme.as_deref() {
+        Some(scheme @ ("http" | "ws")) if field.ctx.is_interface_url() => sink.push(
             FindingCode::InsecureInterface,
             Severity::Warning,
             path.clone(),
             format!("interface over plain {scheme} (no TLS): \"{shown}\""),
         ),
-        "http" | "ws" => sink.push(
+        Some(scheme @ ("http" | "ws")) => sink.push(
             FindingCode::InsecureUrl,
             // Token and authorisation endpoints over http leak credentials.
             if field.ctx.in_security_schemes() {
@@ -105,24 +122,10 @@ pub(crate) fn check_url(field: &Field<'_>, sink: &mut Sink) {
             path.clone(),
             format!("URL over plain {scheme}: \"{shown}\""),
         ),
-        "javascript" | "vbscript" | "file" => sink.push(
-            FindingCode::UnsafeUrl,
-            Severity::Error,
-            path.clone(),
-            format!("{scheme}: URL: \"{shown}\""),
-        ),
-        // An image inlined as data: is honest in iconUrl; anything else in a
-        // data: URL is content the card smuggles past the fetcher.
-        "data" if !rest.starts_with("image/") || field.ctx.is_interface_url() => sink.push(
-            FindingCode::UnsafeUrl,
-            Severity::Error,
-            path.clone(),
-            format!("data: URL that is not an image: \"{shown}\""),
-        ),
         _ => {}
     }
-    if let Some(authority) = rest.strip_prefix("//") {
-        let authority = authority.split(['/', '?', '#']).next().unwrap_or_default();
+    if let Some((_, rest)) = url.split_once("://") {
+        let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
         if authority.contains('@') {
             sink.push(
                 FindingCode::UnsafeUrl,
@@ -132,6 +135,12 @@ pub(crate) fn check_url(field: &Field<'_>, sink: &mut Sink) {
             );
         }
     }
+    let place = if field.ctx.is_interface_url() {
+        Place::Interface
+    } else {
+        Place::UrlField
+    };
+    hosts::check(field.text, place, field, sink);
 }
 
 /// `no_security_scheme` and `unknown_security_scheme`.

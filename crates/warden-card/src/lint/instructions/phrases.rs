@@ -7,9 +7,9 @@
 //! ignore any rule"; `agent` is not an AI reader, since cards legitimately
 //! address calling agents.
 
-use super::{Rule, rule, step};
+use super::{Near, Rule, rule, rule_unless, step};
 use crate::lint::FindingCode;
-use crate::lint::FindingCode::{Exfiltration, InstructionOverride, RolePlay};
+use crate::lint::FindingCode::{CredentialSolicitation, Exfiltration, InstructionOverride, RolePlay};
 use crate::lint::Severity::{Error, Info, Warning};
 
 const OVERRIDE: &[&str] = &["ignore", "disregard", "forget", "override", "bypass"];
@@ -60,6 +60,127 @@ const GENERIC_DATA: &[&str] = &[
 ];
 const SINKS: &[&str] = &[
     "pastebin*", "requestbin*", "ngrok*", "attacker*", "burp*", "interactsh*", "collaborator",
+];
+
+// Overrides in other languages. Words are written as spelt; matching folds
+// them like the text (Cyrillic look-alikes read as Latin), so Russian works.
+// Romance languages put the adjective after the noun ("ignora las
+// instrucciones anteriores"), hence a rule in each order.
+const OVERRIDE_ML: &[&str] = &[
+    "ignore", "disregard", "forget", "override", "bypass",
+    // fr
+    "ignorez", "ignorer", "oublie", "oubliez", "oublier", "contournez",
+    // de
+    "ignoriere", "ignorieren", "ignoriert", "vergiss", "vergesst", "vergessen", "missachte",
+    "missachten", "übergehe", "uebergehe",
+    // es, pt, it
+    "ignora", "ignoren", "ignorad", "ignorem", "olvida", "olvide", "olviden", "olvidad", "omite",
+    "omita", "descarta", "descarte", "desobedece", "esqueça", "esqueca", "esqueçam",
+    "desconsidere", "desconsidera", "ignorate", "ignori", "dimentica", "dimenticate", "trascura",
+    "tralascia",
+    // ru
+    "игнopиpyй", "игнopиpyйтe", "пpoигнopиpyй", "пpoигнopиpyйтe", "зaбyдь", "зaбyдьтe",
+    "oтбpocь", "oтбpocьтe", "пpeнeбpeги",
+];
+const EARLIER_ML: &[&str] = &[
+    "previous", "prior", "above", "earlier", "preceding", "original", "initial", "system",
+    "précédent*", "precedent*", "antérieur*", "anterieur*", "dessus", "initiale*", "système",
+    "systeme",
+    "vorherige*", "vorige*", "frühere*", "fruehere*", "bisherige*", "obige*", "vorangegangene*",
+    "ursprüngliche*", "urspruengliche*", "systemanweisung*",
+    "anterior*", "previa*", "previo*", "prévia*", "precedente*", "arriba", "acima", "sopra",
+    "sistema", "originales", "originais", "originali", "iniciales", "iniziali",
+    "пpeдыдyщ*", "пpeжн*", "вышeyкaзaнн*", "вышeизлoжeнн*", "вышe", "cиcтeмн*", "изнaчaльн*",
+    "иcxoдн*",
+];
+const INSTRUCTIONS_ML: &[&str] = &[
+    "instruction*", "prompt*", "directive*", "consigne*", "règle*", "regle*", "anweisung*",
+    "instruktion*", "befehl*", "vorgabe*", "richtlinie*", "regeln", "instrucci*", "indicaci*",
+    "regla*", "directriz*", "directrices", "órdenes", "ordenes", "instruç*", "instruc*", "regra*",
+    "diretriz*", "ordens", "istruzion*", "regol*", "direttiv*", "indicazion*", "ordini",
+    "systemprompt*", "инcтpyкци*", "yкaзaни*", "пpaвил*", "диpeктив*", "пpoмпт*",
+];
+/// [`EARLIER_ML`] and the words for "all".
+const ALL_EARLIER_ML: &[&str] = &[
+    "previous", "prior", "above", "earlier", "preceding", "original", "initial", "system",
+    "précédent*", "precedent*", "antérieur*", "anterieur*", "dessus", "initiale*", "système",
+    "systeme", "vorherige*", "vorige*", "frühere*", "fruehere*", "bisherige*", "obige*",
+    "vorangegangene*", "ursprüngliche*", "urspruengliche*", "anterior*", "previa*", "previo*",
+    "prévia*", "precedente*", "arriba", "acima", "sopra", "sistema", "originales", "originais",
+    "originali", "iniciales", "iniziali", "пpeдыдyщ*", "пpeжн*", "вышeyкaзaнн*", "вышeизлoжeнн*",
+    "вышe", "cиcтeмн*", "изнaчaльн*", "иcxoдн*",
+    "tous", "toutes", "todas", "todos", "tutte", "tutti", "alle", "sämtliche", "saemtliche",
+    "вce", "вcё", "вcex", "любыe",
+];
+
+/// Who a card might tell the reader to defy or to pump for secrets.
+const USERISH: &[&str] = &[
+    "user", "users", "human", "humans", "customer", "customers", "caller", "callers", "operator",
+    "operators", "requester", "person", "people", "client", "clients", "them", "him", "her",
+];
+const SAYS: &[&str] = &[
+    "says", "say", "asks", "ask", "wants", "want", "requests", "tells", "types", "writes",
+    "demands", "instructs",
+];
+/// An imperative opening the next clause: "whatever the user says, always…".
+const THEN_IMPERATIVE: &[&str] = &[
+    "always", "never", "ignore", "refuse", "reply", "answer", "respond", "insist", "keep", "do",
+    "don", "recommend", "approve", "say", "tell", "you",
+];
+const VOID: &[&str] = &[
+    "void", "obsolete", "cancelled", "canceled", "revoked", "invalid", "null", "overridden",
+    "superseded", "replaced", "suspended", "lifted", "disabled", "withdrawn", "rescinded",
+];
+const PRIORITY: &[&str] = &[
+    "highest", "top", "first", "absolute", "overriding", "only", "primary", "main", "supreme",
+    "ultimate",
+];
+
+// Credential solicitation: a card asking the reader (or, through it, the
+// user) for a secret in band. Naming how to authenticate ("API key in the
+// X-API-Key header", "a token from the token endpoint") is not asking.
+/// Secrets no card has a reason to ask for in text.
+const CRED_STRONG: &[&str] = &[
+    "password*", "passwd", "passphrase*", "passcode*", "pin", "pins", "seed", "mnemonic*",
+    "otp*", "2fa", "mfa", "totp", "cvv*", "cvc*", "ssn*", "passport", "credit", "card",
+    "verification", "recovery", "social", "login", "logins", "passwort*", "kennwort*",
+    "contraseña*", "contrasena*", "senha*", "пapoль*",
+];
+/// Secrets that schemes honestly name (how to send them is fine, asking for
+/// them in a message is not).
+const CRED_ANY: &[&str] = &[
+    "password*", "passwd", "passphrase*", "passcode*", "pin", "pins", "seed", "mnemonic*",
+    "otp*", "2fa", "mfa", "totp", "cvv*", "cvc*", "ssn*", "passport", "credit", "card",
+    "verification", "recovery", "social", "login", "logins", "passwort*", "kennwort*",
+    "contraseña*", "contrasena*", "senha*", "пapoль*",
+    "api", "apikey*", "key", "keys", "token*", "secret*", "credential*", "bearer", "jwt",
+    "cookie*",
+];
+/// Secrets that only ever leave a person in a scam: asked for even without
+/// saying where.
+const CRED_SECRET: &[&str] = &[
+    "seed", "mnemonic*", "cvv*", "cvc*", "ssn*", "otp*", "2fa", "mfa", "totp",
+];
+const ASK: &[&str] = &[
+    "ask", "request", "prompt", "collect", "obtain", "get", "gather", "demand", "solicit",
+    "query", "persuade", "convince", "trick", "have", "make", "tell", "instruct", "encourage",
+];
+const GIVE: &[&str] = &[
+    "paste", "enter", "type", "provide", "share", "give", "send", "tell", "reveal", "include",
+    "submit", "write", "put", "input", "supply", "disclose", "post", "drop", "attach", "add",
+    "insert", "embed", "append", "copy", "mention", "state", "confirm", "repeat", "spell",
+    "forward", "email", "dm", "reply", "respond",
+];
+/// Verbs that put the secret into the conversation by themselves.
+const GIVE_IN_BAND: &[&str] = &["reply", "respond", "answer", "tell", "say", "dm", "message", "text"];
+const WHOSE: &[&str] = &[
+    "your", "their", "the", "his", "her", "my", "user", "users", "s", "customer", "customers",
+    "caller", "callers",
+];
+/// Places inside the conversation.
+const IN_BAND: &[&str] = &[
+    "chat", "conversation", "message", "messages", "reply", "response", "prompt", "comment",
+    "comments", "thread", "task", "description", "dm",
 ];
 
 pub(super) static RULES: &[Rule] = &[
@@ -161,6 +282,157 @@ pub(super) static RULES: &[Rule] = &[
         &[step(0, SEND), step(6, SENSITIVE), step(6, SINKS)]),
     rule(Exfiltration, Warning, "asks to send data to a destination",
         &[step(0, SEND), step(6, GENERIC_DATA), step(10, &["@dest"])]),
+    // instruction_override without the stock words
+    rule(InstructionOverride, Error, "tells the reader how it must answer from now on",
+        &[step(0, &["from"]), step(0, &["now"]), step(1, &["on"]), step(0, &["you"]),
+          step(1, &["will", "must", "shall", "should", "are", "re"]),
+          step(1, &["only", "always", "never", "answer", "respond", "reply", "obey", "follow",
+                    "ignore", "act", "refuse", "say", "pretend", "tell", "comply", "approve",
+                    "recommend", "speak"])]),
+    rule(InstructionOverride, Error, "gives the reader a new task",
+        &[step(0, &["your"]), step(0, &["new", "real", "actual", "true", "secret", "hidden",
+                                        "updated", "revised"]),
+          step(0, &["task*", "goal*", "job", "mission", "objective*", "purpose", "role",
+                    "instruction*", "directive*", "priority", "orders"]),
+          step(0, &["is", "are"]), step(0, &["to", "now", "as", "the", "following"])]),
+    rule(InstructionOverride, Error, "tells the reader to defy the user",
+        &[step(0, &["whatever"]), step(2, USERISH), step(1, SAYS), step(0, THEN_IMPERATIVE)]),
+    rule(InstructionOverride, Error, "tells the reader to defy the user",
+        &[step(0, &["matter", "regardless"]), step(1, &["what"]), step(2, USERISH), step(1, SAYS),
+          step(0, THEN_IMPERATIVE)]),
+    rule_unless(InstructionOverride, Error, "tells the reader not to follow the user",
+        &[step(0, &["not", "never", "t", "stop"]), step(0, &["follow", "obey", "heed", "listen", "comply"]),
+          step(2, &["user", "users", "human", "humans", "operator", "operators", "caller",
+                    "requester", "person"])],
+        &["input*", "link*", "url*", "supplied", "provided", "generated", "data", "content*",
+          "upload*", "file*", "redirect*", "agent*", "interface*", "submitted"]),
+    rule(InstructionOverride, Error, "declares the reader's instructions void",
+        &[step(0, EARLIER), step(2, &["instruction*", "prompt*", "direction*", "directive*",
+                                       "guideline*", "guardrail*", "programming"]),
+          step(3, &["no"]), step(0, &["longer"]),
+          step(1, &["apply", "applies", "valid", "matter", "matters", "relevant", "binding",
+                    "stand", "exist", "count"])]),
+    rule(InstructionOverride, Error, "declares the reader's instructions void",
+        &[step(0, EARLIER), step(2, &["instruction*", "prompt*", "direction*", "directive*",
+                                       "guideline*", "guardrail*", "programming"]),
+          step(1, &["are", "is", "have", "has", "were", "was"]), step(1, &["been", "now"]),
+          step(0, VOID)]),
+    rule(InstructionOverride, Error, "declares the reader's instructions void",
+        &[step(0, EARLIER), step(2, &["instruction*", "prompt*", "direction*", "directive*",
+                                       "guideline*", "guardrail*", "programming"]),
+          step(1, &["are", "is", "have", "has", "were", "was"]), step(0, VOID)]),
+    rule(InstructionOverride, Error, "claims priority over the reader's instructions",
+        &[step(0, &["treat", "consider", "regard"]),
+          step(2, &["this", "these", "it", "following", "message", "note", "text", "instruction*"]),
+          step(1, &["as"]), step(1, &["your"]), step(1, PRIORITY),
+          step(0, &["priority", "directive", "instruction*", "rule", "command", "task", "order"])]),
+    rule(InstructionOverride, Warning, "claims priority over the reader's instructions",
+        &[step(0, &["treat", "consider", "regard"]),
+          step(2, &["this", "these", "it", "following", "message", "note", "text", "instruction*"]),
+          step(1, &["as"]), step(2, PRIORITY),
+          step(0, &["priority", "directive", "instruction*", "command"])]),
+    rule(InstructionOverride, Error, "claims priority over the reader's instructions",
+        &[step(0, &["this", "these", "following"]),
+          step(1, &["instruction*", "message", "note", "text", "directive*", "rule*", "card",
+                    "description"]),
+          step(1, &["override*", "supersede*", "overrule*", "replace*", "cancel*", "trump*"]),
+          step(2, &["all", "any", "every", "other", "previous", "prior", "earlier", "your",
+                    "system", "existing"]),
+          step(2, INSTRUCTIONS)]),
+    rule(InstructionOverride, Error, "claims priority over the reader's instructions",
+        &[step(0, &["instruction*", "message", "note", "text", "directive*", "card", "description"]),
+          step(1, &["takes", "take", "has", "have"]), step(0, &["precedence", "priority"]),
+          step(0, &["over"]), step(3, INSTRUCTIONS)]),
+    // instruction_override in other languages
+    rule(InstructionOverride, Error, "tells the reader to ignore its instructions (not in English)",
+        &[step(0, OVERRIDE_ML), step(3, ALL_EARLIER_ML), step(3, INSTRUCTIONS_ML)]),
+    rule(InstructionOverride, Error, "tells the reader to ignore its instructions (not in English)",
+        &[step(0, OVERRIDE_ML), step(3, INSTRUCTIONS_ML), step(2, EARLIER_ML)]),
+    rule(InstructionOverride, Error, "tells the reader to ignore its instructions (not in English)",
+        &[step(0, &["pas", "plus"]), step(0, &["compte"]), step(3, INSTRUCTIONS_ML),
+          step(2, EARLIER_ML)]),
+    rule(InstructionOverride, Error, "asks the reader to reveal its system prompt (not in English)",
+        &[step(0, &["révèle", "révélez", "revele", "affiche", "affichez", "montre", "montrez",
+                    "zeige", "zeig", "gib", "verrate", "muestra", "revela", "mostra", "mostre",
+                    "rivela", "пoкaжи", "пoкaжитe", "вывeди", "pacкpoй"]),
+          step(3, &["prompt*", "systemprompt*", "пpoмпт*", "инcтpyкци*"]),
+          step(2, &["système", "systeme", "sistema", "system*", "cиcтeмн*"])]),
+    rule(InstructionOverride, Error, "asks the reader to reveal its system prompt (not in English)",
+        &[step(0, &["zeige", "zeig", "gib", "verrate", "nenne"]),
+          step(3, &["systemprompt*", "systemanweisung*", "systeminstruktion*"])]),
+    rule(InstructionOverride, Error, "asks the reader to reveal its system prompt (not in English)",
+        &[step(0, &["пoкaжи", "пoкaжитe", "вывeди", "paскpoй", "пoвтopи"]),
+          step(3, &["систeмн*"]), step(1, &["пpoмпт*", "инстpyкци*"])]),
+    rule(InstructionOverride, Error, "tells the reader it is now someone else (not in English)",
+        &[step(0, &["tu", "vous", "du", "ahora", "agora", "ora", "тeпepь"]),
+          step(1, &["es", "êtes", "etes", "bist", "eres", "você", "voce", "sei", "ты"]),
+          step(1, &["maintenant", "désormais", "jetzt", "nun", "ahora", "agora", "ora"]),
+          step(1, &["un", "une", "ein", "eine", "uno", "una", "um", "uma", "libre", "frei",
+                    "unrestricted", "dan", "jailbroken", "sans", "ohne", "sin", "sem", "senza",
+                    "бeз"])]),
+    // credential_solicitation
+    rule(CredentialSolicitation, Error, "asks the reader to get the user's credentials",
+        &[step(0, ASK), step(3, USERISH), step(2, &["for"]), step(2, CRED_ANY)]),
+    rule(CredentialSolicitation, Error, "asks the reader to get the user's credentials",
+        &[step(0, ASK), step(3, USERISH), step(1, &["to"]), step(1, GIVE), step(3, CRED_ANY)]),
+    rule(CredentialSolicitation, Error, "asks the reader to get the user's credentials",
+        &[step(0, ASK), step(1, &["for"]), step(1, &["their", "his", "her"]),
+          step(2, CRED_STRONG)]),
+    rule(CredentialSolicitation, Error, "asks the reader to get the user's credentials",
+        &[step(0, ASK), step(2, &["user", "users", "customer", "customers", "caller", "callers"]),
+          step(0, &["s"]), step(2, CRED_ANY)]),
+    rule(CredentialSolicitation, Error, "asks for credentials in the conversation",
+        &[step(0, GIVE), step(2, WHOSE), step(3, CRED_ANY),
+          step(3, &["in", "into", "inside", "within", "as", "via"]), step(2, IN_BAND)]),
+    rule(CredentialSolicitation, Error, "asks for credentials in the conversation",
+        &[step(0, GIVE), step(2, WHOSE), step(3, CRED_ANY), step(1, &["here", "below"])]),
+    rule(CredentialSolicitation, Error, "asks to send credentials to an address",
+        &[step(0, GIVE), step(2, WHOSE), step(3, CRED_ANY), step(3, &["to"]), step(1, &["@dest"])]),
+    rule(CredentialSolicitation, Error, "asks for credentials in the conversation",
+        &[step(0, GIVE_IN_BAND), step(1, &["with", "me", "us"]), step(2, WHOSE), step(3, CRED_ANY)]),
+    rule_unless(CredentialSolicitation, Error, "asks for a secret",
+        &[step(0, &["what", "whats"]), step(1, &["is", "s", "are"]), step(1, &["your", "their"]),
+          step(2, CRED_STRONG)],
+        &["polic*", "reset*", "rule*", "requirement*", "strength", "manager*", "length", "expir*",
+          "hint*", "history", "limit*", "balance", "type", "status"]),
+    rule(CredentialSolicitation, Warning, "asks for a secret",
+        &[step(0, GIVE), step(2, &["your", "their", "user", "users", "s"]), step(2, CRED_SECRET)]),
+    rule(CredentialSolicitation, Warning, "asks for a recovery phrase",
+        &[step(0, GIVE), step(2, &["your", "their", "user", "users", "s"]),
+          step(0, &["recovery", "seed", "backup", "secret"]),
+          step(0, &["phrase*", "words", "code", "codes"])]),
+    rule(CredentialSolicitation, Warning, "asks for a private key",
+        &[step(0, GIVE), step(2, &["your", "their", "user", "users", "s"]),
+          step(0, &["private", "signing", "wallet"]), step(0, &["key", "keys"])]),
+    rule(CredentialSolicitation, Warning, "says the agent asks users for a secret",
+        &[step(0, &["asks", "prompts", "solicits", "collects"]),
+          step(3, &["for", "to", "your", "their"]), step(3, CRED_STRONG)]),
+];
+
+/// Override phrases in scripts written without spaces (Chinese, Japanese)
+/// or with particles glued to words (Korean): a verb and an instruction
+/// noun within a few characters of each other, and a word for "previous"
+/// or "all" (when `quals` is not empty) close by.
+pub(super) static NEAR: &[Near] = &[
+    Near {
+        what: "tells the reader to ignore its instructions (not in English)",
+        verbs: &["忽略", "忽视", "忽視", "无视", "無視", "不要理会", "不要理會", "不理会", "忘记",
+                 "忘記", "忘掉", "抛开", "拋開", "绕过", "繞過", "不要遵守", "不要遵循", "不再遵守",
+                 "従わな", "破棄", "忘れ", "무시", "잊어", "잊으"],
+        nouns: &["指令", "指示", "提示词", "提示詞", "规则", "規則", "命令", "约束", "約束",
+                 "系统提示", "系統提示", "ルール", "プロンプト", "制約", "지시", "명령", "지침",
+                 "규칙", "프롬프트"],
+        quals: &["之前", "以前", "先前", "此前", "上面", "上述", "前面", "原来", "原來", "原有",
+                 "所有", "全部", "一切", "系统", "系統", "これまで", "前の", "上記", "先の", "全て",
+                 "すべて", "システム", "이전", "위의", "모든", "시스템", "기존"],
+    },
+    Near {
+        what: "asks the reader to reveal its system prompt (not in English)",
+        verbs: &["输出", "輸出", "显示", "顯示", "打印", "泄露", "透露", "告诉我", "告訴我", "重复",
+                 "表示", "出力", "教えて", "見せて", "보여", "출력", "알려"],
+        nouns: &["系统提示", "系統提示", "システムプロンプト", "시스템 프롬프트", "시스템프롬프트"],
+        quals: &[],
+    },
 ];
 
 /// A phrase searched in letters-only text.
