@@ -9,6 +9,7 @@ mod auth;
 mod authz;
 mod authz_admin;
 mod call_egress;
+mod card_lint;
 mod cards_and_admin;
 mod cards_cli;
 mod config_check;

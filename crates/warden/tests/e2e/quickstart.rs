@@ -160,6 +160,58 @@ async fn tasks_persist_in_the_data_directory() {
 }
 
 #[tokio::test]
+async fn warden_up_again_on_the_same_data_directory_serves_the_demo_agents() {
+    // The demo agents get new ports each start; their pinned cards must not
+    // turn that into a card change held for review.
+    let first = up(&[]).await;
+    let v = first
+        .rpc(
+            "echo",
+            "SendMessage",
+            json!({"message": user_message("one")}),
+        )
+        .await;
+    assert_eq!(
+        v["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{v}"
+    );
+    let dir = first.stop().await;
+    let again = crate::support::up_in(dir, &[]).await;
+    for agent in ["echo", "slow", "input"] {
+        let r = client()
+            .get(format!(
+                "{}/agents/{agent}/.well-known/agent-card.json",
+                again.gateway
+            ))
+            .send()
+            .await
+            .expect("card");
+        assert_eq!(
+            r.status(),
+            200,
+            "{agent}: {}",
+            r.text().await.unwrap_or_default()
+        );
+    }
+    let v = again
+        .rpc(
+            "echo",
+            "SendMessage",
+            json!({"message": user_message("two")}),
+        )
+        .await;
+    assert_eq!(
+        v["result"]["task"]["status"]["state"], "TASK_STATE_COMPLETED",
+        "{v}"
+    );
+    assert_eq!(
+        again.cli(&["registry", "review", "--json"]).await,
+        "",
+        "nothing held for review"
+    );
+}
+
+#[tokio::test]
 async fn config_check_names_the_bad_key_and_line() {
     let dir = tempfile::tempdir().expect("tempdir");
     let good = dir.path().join("good.toml");

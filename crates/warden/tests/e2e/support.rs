@@ -54,6 +54,13 @@ impl Running {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
+    /// Stops the process (as Ctrl-C would end it: it is gone when this
+    /// returns) and hands back its data directory.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        self._child.kill().await.expect("stop warden");
+        self.dir
+    }
+
     /// A fresh single-use token for the test client to call `agent`.
     pub async fn token(&self, agent: &str) -> String {
         self.cli(&["token", "mint", "--sub", &self.client, "--aud", agent])
@@ -108,7 +115,11 @@ async fn read_urls(child: &mut Child) -> (String, String) {
 
 /// `warden up` on ephemeral ports in a fresh data directory.
 pub async fn up(extra: &[&str]) -> Running {
-    let dir = tempfile::tempdir().expect("tempdir");
+    up_in(tempfile::tempdir().expect("tempdir"), extra).await
+}
+
+/// `warden up` on an existing data directory (see [`Running::stop`]).
+pub async fn up_in(dir: tempfile::TempDir, extra: &[&str]) -> Running {
     let mut child = warden()
         .args([
             "up",
