@@ -557,6 +557,9 @@ fn credential_solicitation_in_text() {
         "What is your password policy? Explains NIST 800-63 rules.",
         "Tell the user to rotate their API key every 90 days.",
         "Ask users for feedback on the key features.",
+        "Never paste your API key into the chat.",
+        "The agent never asks for your master password.",
+        "Do not include your password in messages; sign in on the bank's site.",
     ] {
         assert!(
             !flags(text, CredentialSolicitation),

@@ -40,7 +40,13 @@ pub(crate) struct Rule {
     /// The match does not count when the next token is one of these ("do
     /// not follow user-supplied links" is advice, not a revolt).
     unless_next: &'static [&'static str],
+    /// Nor when one of the two tokens before it is one of these ("never
+    /// paste your API key into a chat" is advice, not a request).
+    unless_prev: &'static [&'static str],
 }
+
+/// Words that turn a request into advice.
+const NEGATION: &[&str] = &["never", "not", "t", "no", "nobody", "nor"];
 
 pub(crate) const fn rule(
     code: FindingCode,
@@ -64,6 +70,24 @@ pub(crate) const fn rule_unless(
         what,
         steps,
         unless_next,
+        unless_prev: &[],
+    }
+}
+
+/// A `credential_solicitation` rule: negated matches are advice.
+pub(crate) const fn credential(
+    severity: Severity,
+    what: &'static str,
+    steps: &'static [Step],
+    unless_next: &'static [&'static str],
+) -> Rule {
+    Rule {
+        code: FindingCode::CredentialSolicitation,
+        severity,
+        what,
+        steps,
+        unless_next,
+        unless_prev: NEGATION,
     }
 }
 
@@ -117,7 +141,7 @@ pub(crate) fn check(norm: &Normalised, field: &Field<'_>, note: &str, sink: &mut
         if !rule.steps.iter().all(|step| vocab.may_match(step.words)) {
             continue;
         }
-        if let Some((start, end)) = find(&norm.tokens, rule.steps, rule.unless_next) {
+        if let Some((start, end)) = find(&norm.tokens, rule) {
             let shown = show(&norm.tokens[start..=end]);
             push(rule.code, rule.severity, rule.what, &shown);
             if rule.severity == Severity::Info && weak.iter().all(|(w, _)| *w != rule.what) {
@@ -264,17 +288,22 @@ fn word_eq(token: &str, pattern: &str, prefix: bool) -> bool {
     }
 }
 
-/// The first match of `steps` in `tokens` not followed by one of
-/// `unless_next`, as (first, last) token index.
-fn find(tokens: &[Token], steps: &[Step], unless_next: &[&str]) -> Option<(usize, usize)> {
-    let (first, rest) = steps.split_first()?;
+/// The first match of the rule's steps in `tokens` that its guards allow,
+/// as (first, last) token index.
+fn find(tokens: &[Token], rule: &Rule) -> Option<(usize, usize)> {
+    let (first, rest) = rule.steps.split_first()?;
     (0..tokens.len())
         .filter(|&i| matches(&tokens[i], first.words))
+        .filter(|&i| {
+            !tokens[i.saturating_sub(2)..i]
+                .iter()
+                .any(|t| matches(t, rule.unless_prev))
+        })
         .filter_map(|i| Some((i, follow(tokens, i, rest)?)))
         .find(|&(_, end)| {
             tokens
                 .get(end + 1)
-                .is_none_or(|next| !matches(next, unless_next))
+                .is_none_or(|next| !matches(next, rule.unless_next))
         })
 }
 
@@ -394,6 +423,7 @@ mod tests {
                     .iter()
                     .flat_map(|s| s.words.iter())
                     .chain(r.unless_next)
+                    .chain(r.unless_prev)
             })
             .chain(
                 NEAR.iter()

@@ -7,9 +7,9 @@
 //! ignore any rule"; `agent` is not an AI reader, since cards legitimately
 //! address calling agents.
 
-use super::{Near, Rule, rule, rule_unless, step};
+use super::{Near, Rule, credential, rule, rule_unless, step};
 use crate::lint::FindingCode;
-use crate::lint::FindingCode::{CredentialSolicitation, Exfiltration, InstructionOverride, RolePlay};
+use crate::lint::FindingCode::{Exfiltration, InstructionOverride, RolePlay};
 use crate::lint::Severity::{Error, Info, Warning};
 
 const OVERRIDE: &[&str] = &["ignore", "disregard", "forget", "override", "bypass"];
@@ -361,8 +361,8 @@ pub(super) static RULES: &[Rule] = &[
         &[step(0, &["zeige", "zeig", "gib", "verrate", "nenne"]),
           step(3, &["systemprompt*", "systemanweisung*", "systeminstruktion*"])]),
     rule(InstructionOverride, Error, "asks the reader to reveal its system prompt (not in English)",
-        &[step(0, &["пoкaжи", "пoкaжитe", "вывeди", "paскpoй", "пoвтopи"]),
-          step(3, &["систeмн*"]), step(1, &["пpoмпт*", "инстpyкци*"])]),
+        &[step(0, &["пoкaжи", "пoкaжитe", "вывeди", "pacкpoй", "пoвтopи"]),
+          step(3, &["cиcтeмн*"]), step(1, &["пpoмпт*", "инcтpyкци*"])]),
     rule(InstructionOverride, Error, "tells the reader it is now someone else (not in English)",
         &[step(0, &["tu", "vous", "du", "ahora", "agora", "ora", "тeпepь"]),
           step(1, &["es", "êtes", "etes", "bist", "eres", "você", "voce", "sei", "ты"]),
@@ -371,42 +371,42 @@ pub(super) static RULES: &[Rule] = &[
                     "unrestricted", "dan", "jailbroken", "sans", "ohne", "sin", "sem", "senza",
                     "бeз"])]),
     // credential_solicitation
-    rule(CredentialSolicitation, Error, "asks the reader to get the user's credentials",
-        &[step(0, ASK), step(3, USERISH), step(2, &["for"]), step(2, CRED_ANY)]),
-    rule(CredentialSolicitation, Error, "asks the reader to get the user's credentials",
-        &[step(0, ASK), step(3, USERISH), step(1, &["to"]), step(1, GIVE), step(3, CRED_ANY)]),
-    rule(CredentialSolicitation, Error, "asks the reader to get the user's credentials",
+    credential(Error, "asks the reader to get the user's credentials",
+        &[step(0, ASK), step(3, USERISH), step(2, &["for"]), step(2, CRED_ANY)], &[]),
+    credential(Error, "asks the reader to get the user's credentials",
+        &[step(0, ASK), step(3, USERISH), step(1, &["to"]), step(1, GIVE), step(3, CRED_ANY)], &[]),
+    credential(Error, "asks the reader to get the user's credentials",
         &[step(0, ASK), step(1, &["for"]), step(1, &["their", "his", "her"]),
-          step(2, CRED_STRONG)]),
-    rule(CredentialSolicitation, Error, "asks the reader to get the user's credentials",
+          step(2, CRED_STRONG)], &[]),
+    credential(Error, "asks the reader to get the user's credentials",
         &[step(0, ASK), step(2, &["user", "users", "customer", "customers", "caller", "callers"]),
-          step(0, &["s"]), step(2, CRED_ANY)]),
-    rule(CredentialSolicitation, Error, "asks for credentials in the conversation",
+          step(0, &["s"]), step(2, CRED_ANY)], &[]),
+    credential(Error, "asks for credentials in the conversation",
         &[step(0, GIVE), step(2, WHOSE), step(3, CRED_ANY),
-          step(3, &["in", "into", "inside", "within", "as", "via"]), step(2, IN_BAND)]),
-    rule(CredentialSolicitation, Error, "asks for credentials in the conversation",
-        &[step(0, GIVE), step(2, WHOSE), step(3, CRED_ANY), step(1, &["here", "below"])]),
-    rule(CredentialSolicitation, Error, "asks to send credentials to an address",
-        &[step(0, GIVE), step(2, WHOSE), step(3, CRED_ANY), step(3, &["to"]), step(1, &["@dest"])]),
-    rule(CredentialSolicitation, Error, "asks for credentials in the conversation",
-        &[step(0, GIVE_IN_BAND), step(1, &["with", "me", "us"]), step(2, WHOSE), step(3, CRED_ANY)]),
-    rule_unless(CredentialSolicitation, Error, "asks for a secret",
+          step(3, &["in", "into", "inside", "within", "as", "via"]), step(2, IN_BAND)], &[]),
+    credential(Error, "asks for credentials in the conversation",
+        &[step(0, GIVE), step(2, WHOSE), step(3, CRED_ANY), step(1, &["here", "below"])], &[]),
+    credential(Error, "asks to send credentials to an address",
+        &[step(0, GIVE), step(2, WHOSE), step(3, CRED_ANY), step(3, &["to"]), step(1, &["@dest"])], &[]),
+    credential(Error, "asks for credentials in the conversation",
+        &[step(0, GIVE_IN_BAND), step(1, &["with", "me", "us"]), step(2, WHOSE), step(3, CRED_ANY)], &[]),
+    credential(Error, "asks for a secret",
         &[step(0, &["what", "whats"]), step(1, &["is", "s", "are"]), step(1, &["your", "their"]),
           step(2, CRED_STRONG)],
         &["polic*", "reset*", "rule*", "requirement*", "strength", "manager*", "length", "expir*",
           "hint*", "history", "limit*", "balance", "type", "status"]),
-    rule(CredentialSolicitation, Warning, "asks for a secret",
-        &[step(0, GIVE), step(2, &["your", "their", "user", "users", "s"]), step(2, CRED_SECRET)]),
-    rule(CredentialSolicitation, Warning, "asks for a recovery phrase",
+    credential(Warning, "asks for a secret",
+        &[step(0, GIVE), step(2, &["your", "their", "user", "users", "s"]), step(2, CRED_SECRET)], &[]),
+    credential(Warning, "asks for a recovery phrase",
         &[step(0, GIVE), step(2, &["your", "their", "user", "users", "s"]),
           step(0, &["recovery", "seed", "backup", "secret"]),
-          step(0, &["phrase*", "words", "code", "codes"])]),
-    rule(CredentialSolicitation, Warning, "asks for a private key",
+          step(0, &["phrase*", "words", "code", "codes"])], &[]),
+    credential(Warning, "asks for a private key",
         &[step(0, GIVE), step(2, &["your", "their", "user", "users", "s"]),
-          step(0, &["private", "signing", "wallet"]), step(0, &["key", "keys"])]),
-    rule(CredentialSolicitation, Warning, "says the agent asks users for a secret",
+          step(0, &["private", "signing", "wallet"]), step(0, &["key", "keys"])], &[]),
+    credential(Warning, "says the agent asks users for a secret",
         &[step(0, &["asks", "prompts", "solicits", "collects"]),
-          step(3, &["for", "to", "your", "their"]), step(3, CRED_STRONG)]),
+          step(3, &["for", "to", "your", "their"]), step(3, CRED_STRONG)], &[]),
 ];
 
 /// Override phrases in scripts written without spaces (Chinese, Japanese)
