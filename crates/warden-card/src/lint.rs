@@ -14,7 +14,9 @@
 //! characters, look-alike words and instruction-like text. Strings are also
 //! classed by where they sit:
 //!
-//! - **url**: keys `url`, `uri`, `*Url`, `*Uri` (scheme checks);
+//! - **url**: keys `url`, `uri`, `*Url`, `*Uri` (scheme, user-info and
+//!   destination checks, on the value read as a browser reads it: see
+//!   "URLs" below);
 //! - **identifier**: `id`, `version`, `protocolBinding`, `protocolVersion`,
 //!   `tenant`, `preferredTransport`/`transport`, media-type lists, scheme
 //!   `type`/`scheme`/`bearerFormat`/`location`/`in` and (under
@@ -29,6 +31,25 @@
 //! Hidden characters or look-alike letters in a url, identifier or key are
 //! errors: there they change what the card *names*, not just how it reads.
 //!
+//! # URLs
+//!
+//! A URL field, a link in text (`scheme://…`, `www.…`, a bare host, a
+//! bracketed IPv6 URL) and a link target in markup (markdown `[…](…)`,
+//! reference definitions `[x]: …`, every HTML attribute value after its
+//! character references are decoded) are read as a browser's URL parser
+//! reads them (WHATWG): leading and trailing C0 controls and spaces
+//! stripped, tab/LF/CR removed anywhere, scheme case-insensitive. So
+//! `java\tscript:` is `javascript:`. The host is then parsed by the WHATWG
+//! parser in `url`, which folds decimal, octal, hex and short IPv4
+//! spellings, percent-encoding, fullwidth digits, ideographic full stops
+//! and IDNA into one form, and is classed against a copy of the egress deny
+//! table (`lint/address.rs`): cloud metadata, loopback, private, link-local,
+//! CGNAT, ULA, multicast, reserved, IPv4-embedding IPv6 forms, local-only
+//! names, wildcard-DNS names (`127.0.0.1.nip.io`). A host written in any
+//! spelling other than the one the parser prints is a disguise. `xn--`
+//! labels are decoded and judged for mixed scripts and UTS #39 skeletons.
+//! Nothing is resolved: this is reading, not egress.
+//!
 //! # Normalised view
 //!
 //! Phrase heuristics run on a view of each string with hidden and control
@@ -40,13 +61,21 @@
 //! destination token. The override and reveal phrases are also searched in the
 //! text with every non-letter removed, which defeats any spacing trick. ASCII
 //! smuggled in Unicode tag characters is decoded and read the same way.
+//! Phrase tables hold words as the text reads after folding (Russian words
+//! are written with their Latin look-alikes, which look the same; a unit test
+//! checks it). Chinese, Japanese and Korean override phrases are matched on
+//! the folded text by proximity: an override verb and an instruction noun
+//! within about twelve characters, with a *previous*/*all*/*system* word
+//! around them.
 //!
 //! # Heuristics
 //!
 //! | code | triggers | severity | known false-positive risks |
 //! |---|---|---|---|
 //! | `instruction_override` | imperative *ignore/disregard/forget/override/bypass* + earlier/system/all… + *instructions/prompt/rules*; *forget everything above*; *you are now a/in/…*; *reveal/print/replace the system prompt*; chat-template markers (`<\|im_start\|>`, `[INST]`, `<<SYS>>`, `<system>`, a line starting `system:`) | error | security tools that quote attack phrases; prompt-engineering tools ("override the system prompt") |
-//! | | announced instructions (*New instructions:*, *here are your new instructions*, *your real instructions are*); addressing an AI reader (*if you are an AI*, *note to the assistant*, *AI reading this*); a line starting `system:`/`assistant:`/`developer:` | warning | a spec-like line "System: Linux" |
+//! | | without the stock words: *from now on you will/must only/always/never/answer…*; *your new/real/actual task/goal/role… is to*; *whatever/no matter what the user says/asks* + an imperative (*always, never, reply, refuse…*); *not/never follow/obey/heed the user/human/operator* (not before *-supplied, input, links…*); *previous/prior/system instructions/directions… no longer apply* or *are void/obsolete/superseded…*; *treat this as your highest/top… priority/instruction*; *this note/message overrides all/previous… instructions*; *… takes precedence over your system prompt* | error | a changelog saying "the previous guidelines are obsolete" |
+//! | | the override phrase in French, German, Spanish, Portuguese, Italian, Russian (verb + *all/previous* + noun, or verb + noun + *previous*, as the language orders them; *ne tenez pas compte des instructions précédentes*), Chinese, Japanese, Korean (proximity, see above); *reveal the system prompt* in those languages; *tu es maintenant / du bist jetzt / ahora eres… un/sin/ohne…* | error | Romance third-person *ignore/ignora* (the same form as the imperative) in a sentence that also names earlier instructions; CJK text with *ignore* near *rules* and *all* |
+//! | | announced instructions (*New instructions:*, *here are your new instructions*, *your real instructions are*); addressing an AI reader (*if you are an AI*, *note to the assistant*, *AI reading this*); a line starting `system:`/`assistant:`/`developer:`; *treat this as highest priority* without *your* | warning | a spec-like line "System: Linux" |
 //! | | bare mention of a *system prompt* | info | prompt tooling |
 //! | `exfiltration` | imperative *send/forward/upload/post/email/leak/…* (base form: "forwards the transcript to your helpdesk" describes the agent) + sensitive data (*conversation, history, context, credentials, tokens, keys, secrets, memory…*) + a destination (URL, e-mail, host name) nearby; or the same verbs + data + a known collection sink (*pastebin, requestbin, ngrok…*) | error | "it can forward transcripts to yourco.zendesk.com" |
 //! | | the same with generic data (*files, documents, messages, logs…*) | warning | "uploads files to s3.amazonaws.com" |
@@ -57,7 +86,7 @@
 //! | `link_in_text` | `scheme://…` or `www.…` in text | warning | cards that put their support links in descriptions rather than `documentationUrl` |
 //! | | a bare host name with a common TLD (`example.com`) | info | product names such as `ASP.NET`, `Booking.com` |
 //! | `email_in_text` | `local@domain.tld` in text | warning | support addresses in descriptions |
-//! | `markup_injection` | `<script>`, `<iframe>`, `<img>`, `<svg>`, `<style>`, `<form>`… tags, `on…=` handlers, `javascript:`/`vbscript:`/`data:` links, markdown images `![…](…)` (a renderer fetches them: exfiltration by URL) | error | none seen |
+//! | `markup_injection` | `<script>`, `<iframe>`, `<img>`, `<svg>`, `<style>`, `<form>`… tags, `on…=` handlers, `javascript:`/`vbscript:`/`data:` links (`data:` with any media type, or straight to `,`/`;`), markdown images `![…](…)` (a renderer fetches them: exfiltration by URL); a markdown link target, reference definition or HTML attribute value whose scheme, read as a browser reads it (character references decoded, tab/LF/CR removed), is `javascript:`, `vbscript:`, `file:` or `data:` | error | none seen |
 //! | | `<a href>`, form controls, HTML comments (hidden when rendered), markdown links `[…](…)` | warning | markdown in descriptions |
 //! | | any other tag-like `<word>` | info | `Option<T>`, "wraps text in `<p>`" |
 //! | `hidden_unicode` | tag characters (outside an emoji flag), bidi embeddings/overrides/isolates | error | none seen |
@@ -71,8 +100,15 @@
 //! | | U+2028/U+2029 line/paragraph separators | info | |
 //! | `insecure_interface` | an interface (`supportedInterfaces[].url`, v0.3 `url`, `additionalInterfaces[].url`) over `http://` or `ws://`, localhost included | warning | development cards |
 //! | `insecure_url` | another URL over `http://` | info (warning under `securitySchemes`: tokens would cross in clear) | |
-//! | `unsafe_url` | a URL field with a `javascript:`, `vbscript:`, `file:` or non-image `data:` scheme | error | |
+//! | `unsafe_url` | a URL field whose scheme, read as a browser reads it (`java\tscript:`, ` JaVaScRiPt:`), is `javascript:`, `vbscript:` or `file:`; any `data:` URL, except `data:image/png\|jpeg\|gif\|webp` in the top-level `iconUrl` (never `image/svg+xml`: an SVG runs script) | error | |
 //! | | user-info in a URL (`https://trusted@evil`) | warning | |
+//! | `internal_address` | a URL field or a link in text that leads to a cloud metadata endpoint (169.254.169.254, 169.254.170.2, fd00:ec2::254, 100.100.100.200, 192.0.0.192, 168.63.129.16, `metadata.google.internal`…), also embedded in IPv6 or a wildcard-DNS name; an internal address (below) written in a disguised spelling (`2130706433`, `0x7f.1`, `127.1`, `[::ffff:127.0.0.1]`, `localhost.`, `%6cocalhost`, fullwidth); an internal address on the port of an admin service (Docker 2375/2376, etcd, Kubernetes 6443, kubelet 10250/10255, Redis, Memcached, MongoDB, CouchDB, Elasticsearch, Consul, Vault, Nomad, RabbitMQ 15672, Envoy and Caddy admin, kubectl proxy) | error | none seen |
+//! | | loopback, private (RFC 1918, ULA), link-local, CGNAT, unspecified, multicast, reserved and other special-purpose blocks, local-only names (`localhost`, `*.localhost`, `*.local`, `*.internal`, `*.home.arpa`), wildcard-DNS names for them, in an interface (development cards), another URL field or text | warning | development and intranet cards (by design: a reviewer should see them) |
+//! | | documentation blocks (192.0.2/24, 198.51.100/24, 203.0.113/24, 2001:db8::/32): reach nothing | info | |
+//! | `lookalike_host` | a host in a URL field whose Unicode form (`xn--` labels decoded) has a label below UTS #39 "moderately restrictive" (Latin with Cyrillic/Greek…) or whose UTS #39 skeleton is ASCII but differs from it (`аррӏе.com`, `ɡoogle.com`) | error (warning for a link in text) | an honest IDN made only of letters that are confusable with ASCII (`ısı.com`) |
+//! | `credential_solicitation` | asking the reader to get the user's secrets (*ask/prompt/get the user for their password/API key…*, *have the user type their seed phrase*, *get the user's API key*); asking for a credential in the conversation (*paste/enter/include/send your password/API key/token… here / in the message/chat/reply/task…*, *… to an e-mail address or URL*, *reply with / tell me your PIN*); *what is your password?* (not *…policy/reset…*) | error | |
+//! | | asking for a seed phrase, recovery phrase, private key, OTP/2FA code, CVV or SSN without saying where (*provide your SSN*); saying that the agent *asks/prompts/collects… for a password* | warning (error anywhere under `securitySchemes`: a scheme says how credentials travel, never asks for them) | a tax or payments agent that collects an SSN or card number as its job |
+//! | | any of the above preceded by *never/not/no* (*never paste your API key into a chat*) is advice and not reported; naming how to authenticate (*API key in the X-API-Key header*, *a token from the token endpoint*) is not asking | | |
 //! | `no_security_scheme` | no `securitySchemes` (or empty) | warning | public, read-only agents |
 //! | | schemes declared but none required (`securityRequirements`/`security`, top level or per skill) | info | |
 //! | `unknown_security_scheme` | a requirement naming a scheme that is not declared | warning | |
@@ -82,11 +118,13 @@
 //!
 //! Skill `examples` are requests a user makes *to* the agent ("pretend to be
 //! an angry customer"), so warning-level `instruction_override` and
-//! `role_play` findings there are lowered to info; errors stay errors.
+//! `role_play` findings there are lowered to info; errors stay errors, and
+//! `credential_solicitation` is never lowered.
 //!
 //! One finding is kept per code and path, at the worst severity seen there.
-//! The corpus in `tests/corpus/` (benign and hostile cards) measures the
-//! false-positive rate; `tests/corpus.rs` prints it.
+//! The corpus in `tests/corpus/` (benign and hostile cards) measures recall
+//! and the false-positive rate; `tests/corpus.rs` prints both, and
+//! `docs/cards.md` quotes them.
 
 mod address;
 mod fields;
