@@ -139,11 +139,11 @@ impl Security {
                 crate::config::ClientAuth::Required => Some(true),
             });
         Self {
-            token_url: Some(format!(
-                "{}{}",
-                base.trim_end_matches('/'),
-                crate::authority::endpoints::TOKEN_PATH
-            )),
+            token_url: warden_egress::target::join_path(
+                base,
+                crate::authority::endpoints::TOKEN_PATH,
+            )
+            .ok(),
             api_keys: true,
             external_bearer: !config.auth.issuers.is_empty(),
             mtls,

@@ -186,9 +186,7 @@ fn withhold(card: &Value, errors: &[Finding]) -> Option<Value> {
         if f.path.is_empty() || f.message.contains("in the key") {
             return None;
         }
-        let Some((parent, last)) = f.path.rsplit_once('/') else {
-            return None;
-        };
+        let (parent, last) = f.path.rsplit_once('/')?;
         let last = last.replace("~1", "/").replace("~0", "~");
         let Some(target) = out.pointer_mut(&f.path) else {
             // Gone with an earlier finding's member.

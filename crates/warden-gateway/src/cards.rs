@@ -57,10 +57,22 @@ pub fn signed_card(
     card: &Value,
     base: &str,
 ) -> Result<Value, A2aError> {
-    let gateway_url = format!("{base}/agents/{agent}");
+    let unbuildable = |e: warden_egress::EgressError| {
+        tracing::error!(
+            agent,
+            reason = e.reason(),
+            "cannot build the served card's URLs"
+        );
+        A2aError::new(ErrorKind::Internal, "the agent card could not be built")
+    };
+    // Joined on the parsed base (which may come from a trusted proxy's
+    // forwarded headers), never pasted.
+    let gateway_url =
+        warden_egress::target::join_segments(base, &["agents", agent]).map_err(unbuildable)?;
     let security = Security::of(&state.config, base);
     let key = state.auth.authority.keys.card_signing_key();
-    let jwks_url = format!("{base}{}", crate::authority::endpoints::JWKS_PATH);
+    let jwks_url = warden_egress::target::join_path(base, crate::authority::endpoints::JWKS_PATH)
+        .map_err(unbuildable)?;
     signed(card, &gateway_url, &security, key.as_deref(), &jwks_url).map_err(|e| {
         tracing::error!(agent, error = %e, "cannot sign the served agent card");
         A2aError::new(ErrorKind::Internal, "the agent card could not be signed")

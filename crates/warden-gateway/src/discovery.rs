@@ -62,9 +62,11 @@ pub async fn list(
         let Ok(card) = signed_card(state, name, &cached.raw, &base) else {
             continue;
         };
+        let Ok(url) = warden_egress::target::join_segments(&base, &["agents", name]) else {
+            continue;
+        };
         if query.matches(&card) {
-            agents
-                .push(json!({"name": name, "url": format!("{base}/agents/{name}"), "card": card}));
+            agents.push(json!({"name": name, "url": url, "card": card}));
         }
     }
     let mut resp = Response::new(Body::from(json!({"agents": agents}).to_string()));

@@ -405,10 +405,12 @@ impl Upstreams {
 
     /// The card's bytes, as received, once they parse as a JSON object.
     async fn fetch_card(&self, agent: &AgentConfig) -> Result<bytes::Bytes, A2aError> {
-        let url = format!(
-            "{}/.well-known/agent-card.json",
-            agent.url.trim_end_matches('/')
-        );
+        // Joined on the parsed URL, never pasted (a `#` or `?` in the base
+        // would move the path).
+        let url = warden_client::card::card_url(&agent.url).map_err(|e| {
+            tracing::warn!(agent = %agent.name, reason = e.reason(), "agent url cannot take the card path");
+            unavailable(&agent.name, "its card could not be fetched")
+        })?;
         let mut req = warden_egress::Outbound::get(&url, "card");
         req.headers
             .insert("a2a-version", http::HeaderValue::from_static("1.0"));

@@ -111,7 +111,7 @@ fn remote_agents_are_checked() {
         ),
         (
             "name = \"r\"\nurl = \"https://x.example.com/?a=1\"\nallow_unsigned = true\n",
-            "query or fragment",
+            "must not have a query",
         ),
         (
             "name = \"r\"\nurl = \"https://169.254.169.254/\"\nallow_unsigned = true\n",
