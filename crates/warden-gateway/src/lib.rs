@@ -14,7 +14,6 @@ pub mod audit;
 pub mod auth;
 pub mod authority;
 pub mod authz;
-pub mod body;
 pub mod card;
 pub mod card_check;
 pub mod card_pin;
