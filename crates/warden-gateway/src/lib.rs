@@ -15,12 +15,9 @@ pub mod auth;
 pub mod authority;
 pub mod authz;
 pub mod card;
-pub mod card_check;
-pub mod card_pin;
 pub mod cards;
 pub mod config;
 pub mod config_check;
-pub mod discovery;
 pub mod egress;
 pub mod egress_proxy;
 pub mod headers;
@@ -30,10 +27,14 @@ pub mod metrics;
 pub mod pipeline;
 pub mod proxy;
 pub mod respond;
-pub mod shadowing;
 pub mod state;
 pub mod stream;
 pub mod upstream;
+
+// Compatibility paths for modules moved into `cards/`, kept while other
+// modules still name them; drop each once nothing uses it.
+pub(crate) use cards::check as card_check;
+pub(crate) use cards::pin as card_pin;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -192,7 +193,7 @@ pub fn router(state: GatewayState) -> Router {
             post(authority::endpoints::token)
                 .layer(axum::extract::DefaultBodyLimit::max(16 * 1024)),
         )
-        .route(discovery::PATH, get(discover))
+        .route(cards::discovery::PATH, get(discover))
         .route(
             authority::endpoints::JWKS_PATH,
             get(authority::endpoints::jwks),
@@ -215,7 +216,7 @@ async fn discover(
     headers: http::HeaderMap,
 ) -> Response {
     match query {
-        Ok(q) => discovery::list(&state, q.0, &headers, peer).await,
+        Ok(q) => cards::discovery::list(&state, q.0, &headers, peer).await,
         Err(e) => respond::error(
             warden_a2a::Binding::Rest,
             &warden_a2a::A2aError::invalid_params(e.body_text()),

@@ -30,7 +30,7 @@ pub struct CachedCard {
     /// The verified card: its known fields only, without `signatures`.
     pub card: AgentCard,
     /// `card` as JSON: what Warden serves (checked by
-    /// [`crate::card_check`]; the pinned card while a change is held).
+    /// [`crate::cards::check`]; the pinned card while a change is held).
     pub raw: Value,
     /// The upstream's verified card as fetched (known fields only).
     pub upstream: Value,
@@ -215,7 +215,7 @@ impl Upstreams {
     }
 
     /// Compares each new or changed card with the other agents'; see
-    /// [`crate::shadowing`].
+    /// [`crate::cards::shadowing`].
     pub fn with_shadowing(mut self, policy: warden_card::shadow::ShadowPolicy) -> Self {
         self.shadowing = policy;
         self
@@ -254,11 +254,11 @@ impl Upstreams {
     /// the card, flagged ones are recorded.
     async fn check_shadowing(&self, name: &str, raw: &Value) -> Result<(), A2aError> {
         let others = self.others(name).await;
-        let found = crate::shadowing::lookalikes(name, raw, &others, &self.shadowing);
+        let found = crate::cards::shadowing::lookalikes(name, raw, &others, &self.shadowing);
         if found.is_empty() {
             return Ok(());
         }
-        let refused = crate::shadowing::refuses(&found);
+        let refused = crate::cards::shadowing::refuses(&found);
         tracing::warn!(agent = name, refused, findings = ?found, "agent card looks like another agent's");
         if let Some((_, audit)) = &self.pins {
             let outcome = if refused {
@@ -266,7 +266,7 @@ impl Upstreams {
             } else {
                 crate::audit::Outcome::CardFlagged
             };
-            audit.emit(&crate::card_pin::event(
+            audit.emit(&crate::cards::pin::event(
                 name,
                 outcome,
                 "shadowing",
@@ -282,7 +282,7 @@ impl Upstreams {
         Ok(())
     }
 
-    /// Pins each agent's first verified card in `store`; see [`crate::card_pin`].
+    /// Pins each agent's first verified card in `store`; see [`crate::cards::pin`].
     pub fn with_pins(mut self, store: warden_store::Store, audit: crate::audit::AuditSink) -> Self {
         self.pins = Some((store, audit));
         self
@@ -338,19 +338,19 @@ impl Upstreams {
                 })
                 .collect();
             let base = url::Url::parse(&up.config.url).ok();
-            let who = crate::card_pin::Subject {
+            let who = crate::cards::pin::Subject {
                 agent: &up.config.name,
                 base: base.as_ref(),
                 policy: up.config.card_lint,
             };
-            raw = crate::card_pin::settle(store, audit, &who, raw, keys).await?;
+            raw = crate::cards::pin::settle(store, audit, &who, raw, keys).await?;
         } else {
-            raw = match crate::card_check::check(&up.config.name, &raw, up.config.card_lint, false)
+            raw = match crate::cards::check::check(&up.config.name, &raw, up.config.card_lint, false)
             {
-                crate::card_check::Verdict::Serve(served) => served,
-                crate::card_check::Verdict::Hold(findings) => {
-                    tracing::warn!(agent = %up.config.name, findings = ?crate::card_check::Verdict::reasons(&findings), "upstream agent card held by its lint");
-                    return Err(crate::card_pin::lint_refused(&up.config.name));
+                crate::cards::check::Verdict::Serve(served) => served,
+                crate::cards::check::Verdict::Hold(findings) => {
+                    tracing::warn!(agent = %up.config.name, findings = ?crate::cards::check::Verdict::reasons(&findings), "upstream agent card held by its lint");
+                    return Err(crate::cards::pin::lint_refused(&up.config.name));
                 }
             };
         }

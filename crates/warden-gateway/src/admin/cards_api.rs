@@ -1,5 +1,5 @@
 //! The admin API's card review routes: the upstream card changes held for
-//! review ([`crate::card_pin`]), approved or rejected as with
+//! review ([`crate::cards::pin`]), approved or rejected as with
 //! `warden registry review|approve|reject`.
 
 use axum::Extension;

@@ -14,7 +14,7 @@ use warden_trust::card_signature::{CanonicalForm, canonical_payload};
 use warden_trust::jcs::JcsLimits;
 
 use crate::audit::{AuditEvent, AuditSink, Outcome};
-use crate::card_check::{self, Verdict};
+use super::check::{self, Verdict};
 use crate::config::CardLintPolicy;
 
 /// SHA-256 hex of the card's RFC 8785 form, without signatures.
@@ -142,7 +142,7 @@ pub fn lint_refused(agent: &str) -> A2aError {
 
 /// The card to serve for `who` given the verified `fresh` one (known
 /// fields, no signatures) signed by `keys` (thumbprints, sorted): checked by
-/// [`crate::card_check`], pinned, or held for review.
+/// [`super::check`], pinned, or held for review.
 pub async fn settle(
     store: &Store,
     audit: &AuditSink,
@@ -179,7 +179,7 @@ pub async fn settle(
                 .map_err(|_| unavailable(agent))
         }
     };
-    let verdict = card_check::check(agent, &fresh, who.policy, approved(&digest).await?);
+    let verdict = check::check(agent, &fresh, who.policy, approved(&digest).await?);
     let pinned = store.card_pin(agent).await.map_err(|e| {
         tracing::error!(agent, error = %e, "card pin lookup failed");
         unavailable(agent)
@@ -254,7 +254,7 @@ pub async fn settle(
     }
     // The pinned card is served meanwhile, if it passes the checks itself.
     let old_abs = from_pin(&old);
-    match card_check::check(agent, &old_abs, who.policy, approved(&pinned.digest).await?) {
+    match check::check(agent, &old_abs, who.policy, approved(&pinned.digest).await?) {
         Verdict::Serve(served) => Ok(served),
         Verdict::Hold(_) => Err(lint_refused(agent)),
     }
