@@ -14,7 +14,6 @@ pub mod audit;
 pub mod auth;
 pub mod authority;
 pub mod authz;
-pub mod card;
 pub mod cards;
 pub mod config;
 pub mod config_check;
@@ -33,6 +32,7 @@ pub mod upstream;
 
 // Compatibility paths for modules moved into `cards/`, kept while other
 // modules still name them; drop each once nothing uses it.
+pub(crate) use cards as card;
 pub(crate) use cards::check as card_check;
 pub(crate) use cards::pin as card_pin;
 

@@ -21,7 +21,7 @@ use warden_a2a::types::AgentCard;
 use warden_a2a::{A2aError, Binding, ErrorKind, JsonLimits};
 use warden_client::CardTrust;
 
-use crate::card::proxied_binding;
+use crate::cards::proxied_binding;
 use crate::config::{AgentConfig, Limits};
 
 /// A fetched and verified upstream card.

@@ -21,7 +21,13 @@
 pub mod check;
 pub mod discovery;
 pub mod pin;
+pub mod rewrite;
+pub mod security;
 pub mod serve;
 pub mod shadowing;
+pub mod signing;
 
-pub use serve::{CARD_PATHS, is_card_path, public_base, serve, signed_card};
+pub use rewrite::{proxied_binding, rewrite};
+pub use security::Security;
+pub use serve::{CARD_PATHS, etag, is_card_path, not_modified, public_base, serve, signed_card};
+pub use signing::{ServeError, signed};

@@ -1,6 +1,6 @@
 //! Serving each agent's card at `/agents/{name}/.well-known/agent-card.json`
 //! (and the legacy `agent.json`): the verified upstream card rewritten for
-//! the gateway and signed by Warden ([`crate::card::signed`]), with `ETag`
+//! the gateway and signed by Warden ([`super::signing::signed`]), with `ETag`
 //! over the exact bytes served, `Cache-Control` and `Last-Modified`.
 
 use std::net::SocketAddr;
@@ -11,7 +11,8 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::Value;
 use warden_a2a::{A2aError, ErrorKind};
 
-use crate::card::{Security, etag, not_modified, signed};
+use super::security::Security;
+use super::signing::signed;
 use crate::state::GatewayState;
 use crate::upstream::Upstream;
 
@@ -126,4 +127,38 @@ pub async fn serve(
         HeaderValue::from_static("X-Forwarded-Host, X-Forwarded-Proto"),
     );
     Ok(resp)
+}
+
+/// A strong `ETag` over the exact bytes served.
+pub fn etag(bytes: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    let hex: String = digest.as_ref()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("\"{hex}\"")
+}
+
+/// Whether an `If-None-Match` value matches `etag`.
+pub fn not_modified(if_none_match: &str, etag: &str) -> bool {
+    if_none_match
+        .split(',')
+        .map(str::trim)
+        .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn etags_and_conditional_requests() {
+        let e = etag(b"{}");
+        assert!(e.starts_with('"') && e.len() == 34);
+        assert_ne!(e, etag(b"{ }"));
+        assert!(not_modified(&e, &e));
+        assert!(not_modified(&format!("\"x\", {e}"), &e));
+        assert!(not_modified("*", &e));
+        assert!(!not_modified("\"other\"", &e));
+    }
 }
