@@ -5,10 +5,13 @@
 //! - [`jsonrpc`] and [`rest`]: the two HTTP bindings, parsed into an [`A2aOp`]
 //!   plus a typed [`A2aRequest`], or refused with an [`A2aError`].
 //! - [`v03`]: the v0.3 dialect, understood and converted to v1.0 types.
+//! - [`call`]: one HTTP request read as a call (binding, version, content
+//!   type, extension headers, body), the same at every entry point.
 //! - [`version`]: `A2A-Version` negotiation.
 //! - [`error`]: error kinds and their wire shapes, mapped in one table.
 //! - [`sse`]: a bounded Server-Sent Events codec.
 
+pub mod call;
 pub mod error;
 /// The strict JSON reader (from `warden-json`).
 pub use warden_json as json;

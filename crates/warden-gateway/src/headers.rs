@@ -48,66 +48,6 @@ fn connection_named(headers: &HeaderMap) -> Vec<HeaderName> {
         .collect()
 }
 
-/// Every value of `name`, or an error when one of them is not visible
-/// ASCII: a header that cannot be read still counts as present, so it can
-/// never be skipped in favour of another one (two credentials, two
-/// versions).
-pub fn readable<'a>(headers: &'a HeaderMap, name: &str) -> Result<Vec<&'a str>, Unreadable> {
-    headers
-        .get_all(name)
-        .iter()
-        .map(|v| v.to_str().map_err(|_| Unreadable(name.to_string())))
-        .collect()
-}
-
-/// A request header whose value is not visible ASCII.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the {0} header is not readable (visible ASCII only)")]
-pub struct Unreadable(pub String);
-
-/// The A2A version a request asks for: the `A2A-Version` header, else the
-/// `A2A-Version` query parameter, else 0.3. Given twice (in either place),
-/// or unreadable, it is refused: the agent might read the other copy.
-pub fn requested_version(
-    headers: &HeaderMap,
-    query: Option<&str>,
-) -> Result<warden_a2a::ProtocolVersion, warden_a2a::A2aError> {
-    use warden_a2a::version::VERSION_HEADER;
-    let invalid = |m: String| {
-        warden_a2a::A2aError::version_not_supported(m).with("supportedVersions", "1.0,0.3")
-    };
-    let header = readable(headers, VERSION_HEADER).map_err(|e| invalid(e.to_string()))?;
-    if header.len() > 1 {
-        return Err(invalid(format!("send one {VERSION_HEADER} header")));
-    }
-    let prefix = format!("{VERSION_HEADER}=");
-    let in_query: Vec<&str> = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .filter_map(|kv| kv.strip_prefix(prefix.as_str()))
-        .collect();
-    if in_query.len() > 1 {
-        return Err(invalid(format!(
-            "give the {VERSION_HEADER} query parameter once"
-        )));
-    }
-    warden_a2a::version::requested_version(header.first().copied(), in_query.first().copied())
-}
-
-/// The extensions a request asks for (`A2A-Extensions` and the legacy
-/// `X-A2A-Extensions`); an unreadable value is refused, never skipped.
-pub fn requested_extensions(headers: &HeaderMap) -> Result<Vec<String>, warden_a2a::A2aError> {
-    use warden_a2a::version::{EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER};
-    let mut values = Vec::new();
-    for name in [EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER] {
-        values.extend(
-            readable(headers, name)
-                .map_err(|e| warden_a2a::A2aError::invalid_request(e.to_string()))?,
-        );
-    }
-    Ok(warden_a2a::version::requested_extensions(values))
-}
-
 /// Removes hop-by-hop headers and Warden-internal headers.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in connection_named(headers) {
@@ -180,50 +120,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_unreadable_or_repeated_version_is_refused_not_skipped() {
-        use warden_a2a::ProtocolVersion;
-        let mut h = HeaderMap::new();
-        assert_eq!(
-            requested_version(&h, None).ok(),
-            Some(ProtocolVersion::V0_3)
-        );
-        h.insert("a2a-version", HeaderValue::from_static("1.0"));
-        assert_eq!(
-            requested_version(&h, None).ok(),
-            Some(ProtocolVersion::V1_0)
-        );
-        h.append(
-            "a2a-version",
-            HeaderValue::from_bytes(b"0.3\xff").expect("obs-text"),
-        );
-        assert!(requested_version(&h, None).is_err(), "two headers");
-        let mut h = HeaderMap::new();
-        h.insert(
-            "a2a-version",
-            HeaderValue::from_bytes(b"\xff").expect("obs-text"),
-        );
-        assert!(requested_version(&h, Some("A2A-Version=1.0")).is_err());
-        let h = HeaderMap::new();
-        assert!(requested_version(&h, Some("A2A-Version=1.0&A2A-Version=0.3")).is_err());
-        assert_eq!(
-            requested_version(&h, Some("x=1&A2A-Version=1.0")).ok(),
-            Some(ProtocolVersion::V1_0)
-        );
-    }
-
-    #[test]
-    fn unreadable_extensions_are_refused_and_connection_names_read_as_bytes() {
-        let mut h = HeaderMap::new();
-        h.insert("a2a-extensions", HeaderValue::from_static("urn:a, urn:b"));
-        assert_eq!(
-            requested_extensions(&h).expect("readable"),
-            ["urn:a", "urn:b"]
-        );
-        h.append(
-            "x-a2a-extensions",
-            HeaderValue::from_bytes(b"urn:\xff").expect("obs-text"),
-        );
-        assert!(requested_extensions(&h).is_err());
+    fn connection_names_are_read_as_bytes() {
         let mut h = HeaderMap::new();
         h.insert(
             "connection",

@@ -199,7 +199,7 @@ impl Authenticator {
             return Err(AuthError::InvalidRequest("present at most one DPoP proof"));
         }
         let all = |name| {
-            crate::headers::readable(req.headers, name).map_err(|_| {
+            warden_a2a::call::readable(req.headers, name).map_err(|_| {
                 AuthError::InvalidRequest(
                     "a credential header is not readable (visible ASCII only)",
                 )

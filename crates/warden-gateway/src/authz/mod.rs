@@ -72,10 +72,10 @@ impl std::fmt::Debug for Authorizer {
     }
 }
 
-/// A refused call: the error to answer, the audit reason, the deciding
+/// A call authorisation refused: the error to answer, the audit reason, the deciding
 /// rule, and headers (`Retry-After`, `RateLimit-*`) to add.
 #[derive(Debug)]
-pub struct Refusal {
+pub struct Denied {
     pub error: A2aError,
     pub reason: String,
     pub rule: Option<String>,
@@ -85,7 +85,7 @@ pub struct Refusal {
     pub anonymous_id: bool,
 }
 
-impl Refusal {
+impl Denied {
     fn new(error: A2aError, reason: impl Into<String>) -> Self {
         Self {
             error,
@@ -300,7 +300,7 @@ impl Authorizer {
     }
 
     /// Before authentication: the per-address limit.
-    pub async fn check_source(&self, source: IpAddr) -> Result<(), Refusal> {
+    pub async fn check_source(&self, source: IpAddr) -> Result<(), Denied> {
         let Some(q) = self.quotas.source else {
             return Ok(());
         };
@@ -309,11 +309,11 @@ impl Authorizer {
             .map(|_| ())
     }
 
-    async fn limit(&self, key: &str, quota: Quota, what: &str) -> Result<RateDecision, Refusal> {
+    async fn limit(&self, key: &str, quota: Quota, what: &str) -> Result<RateDecision, Denied> {
         match self.limiter.check(key, quota, self.now()).await {
             Ok(d) if d.is_allowed() => Ok(d),
             Ok(d) => {
-                let mut r = Refusal::new(
+                let mut r = Denied::new(
                     A2aError::new(
                         ErrorKind::RateLimited,
                         format!("rate limit ({what}) exceeded; retry later"),
@@ -323,7 +323,7 @@ impl Authorizer {
                 r.headers = d.headers();
                 Err(r)
             }
-            Err(e) => Err(Refusal::new(
+            Err(e) => Err(Denied::new(
                 A2aError::new(
                     ErrorKind::Unavailable,
                     "rate limits cannot be checked right now",
@@ -344,7 +344,7 @@ impl Authorizer {
         own_issuer: &str,
         agent: &str,
         now: u64,
-    ) -> Result<(), Refusal> {
+    ) -> Result<(), Denied> {
         // A change made elsewhere (the CLI revoking a grant) holds from the
         // very next call: one primary-key read decides whether to reload.
         self.refresh().await.map_err(|_| unavailable("store"))?;
@@ -365,7 +365,7 @@ impl Authorizer {
     }
 
     /// Decides one parsed call (after [`Authorizer::admit`]).
-    pub async fn authorise(&self, ask: Ask<'_>) -> Result<Permit, Refusal> {
+    pub async fn authorise(&self, ask: Ask<'_>) -> Result<Permit, Denied> {
         let snapshot = self.current();
         let caller = caller_of(ask.principal, ask.own_issuer);
         let me = caller.key();
@@ -385,7 +385,7 @@ impl Authorizer {
             route: ask.route_skill,
             card_skills: if is_message { ask.card_skills } else { None },
         })
-        .map_err(|e| Refusal::new(A2aError::invalid_params(e.to_string()), "skill_invalid"))?;
+        .map_err(|e| Denied::new(A2aError::invalid_params(e.to_string()), "skill_invalid"))?;
         let ctx = DecisionContext {
             caller,
             agent: ask.agent.to_string(),
@@ -440,7 +440,7 @@ impl Authorizer {
             .map_err(|d| refusal_for(&d, ctx.task_id.as_deref(), &ctx.agent))?;
         let verdict = self.current_rules().evaluate(&ctx);
         if !verdict.is_allowed() {
-            let mut r = Refusal::new(
+            let mut r = Denied::new(
                 A2aError::new(ErrorKind::Forbidden, "denied by policy"),
                 format!("policy:{}", verdict.reason),
             );
@@ -485,7 +485,7 @@ impl Authorizer {
         let stream = if op.operation.is_streaming() {
             let slot: Option<StreamPermit> = self.slots.try_acquire(&me, self.quotas.max_streams);
             let Some(slot) = slot else {
-                let mut r = Refusal::new(
+                let mut r = Denied::new(
                     A2aError::new(
                         ErrorKind::RateLimited,
                         format!(
@@ -533,12 +533,12 @@ impl Authorizer {
         &self,
         agent: &str,
         ctx: &DecisionContext,
-    ) -> Result<Vec<(String, Option<String>)>, Refusal> {
+    ) -> Result<Vec<(String, Option<String>)>, Denied> {
         if !self.enforce || ctx.referenced_task_ids.is_empty() {
             return Ok(Vec::new());
         }
         if ctx.referenced_task_ids.len() > MAX_REFERENCED_TASKS {
-            return Err(Refusal::new(
+            return Err(Denied::new(
                 A2aError::invalid_params(format!(
                     "a message may reference at most {MAX_REFERENCED_TASKS} tasks"
                 )),
@@ -579,8 +579,8 @@ impl Authorizer {
     }
 }
 
-fn unavailable(what: &str) -> Refusal {
-    Refusal::new(
+fn unavailable(what: &str) -> Denied {
+    Denied::new(
         A2aError::new(
             ErrorKind::Unavailable,
             "authorisation cannot be decided right now",
@@ -608,10 +608,10 @@ pub fn caller_of(p: &Principal, own_issuer: &str) -> Caller {
 
 /// The answer for a denial. Unknown and foreign tasks get the very same
 /// bytes; a missing grant looks like an unknown agent.
-fn refusal_for(d: &Denial, task_id: Option<&str>, agent: &str) -> Refusal {
+fn refusal_for(d: &Denial, task_id: Option<&str>, agent: &str) -> Denied {
     let error = match d {
         Denial::NoGrant => {
-            let mut r = Refusal::new(A2aError::not_found("no such agent or route"), d.reason());
+            let mut r = Denied::new(A2aError::not_found("no such agent or route"), d.reason());
             r.anonymous_id = true;
             return r;
         }
@@ -652,7 +652,7 @@ fn refusal_for(d: &Denial, task_id: Option<&str>, agent: &str) -> Refusal {
             "the context is not available to this caller",
         ),
     };
-    Refusal::new(error, d.reason())
+    Denied::new(error, d.reason())
 }
 
 /// Reads and compiles a policy file (also for `warden config check`).

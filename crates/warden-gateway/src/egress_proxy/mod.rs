@@ -35,7 +35,6 @@ pub mod config;
 mod error;
 mod forward;
 mod handle;
-mod parse;
 mod remote;
 #[cfg(test)]
 mod tests;
@@ -180,9 +179,9 @@ async fn dispatch(proxy: &EgressProxy, remote: String, peer: SocketAddr, req: Re
             method: parts.method,
             uri: parts.uri,
             headers: parts.headers,
-            body,
             peer,
         },
+        body,
     )
     .await
 }

@@ -1,0 +1,299 @@
+//! The stages every entry point is composed of, and the one place a refused
+//! call becomes an answer.
+//!
+//! Each stage is a function over a [`Ctx`] (what is known of the call so
+//! far) returning `Result<_, Refusal>`. An entry point runs the stages it
+//! needs in order and hands any [`Refusal`] to [`rescue`], which writes the
+//! audit event, the metrics, the headers and the wire answer, in the
+//! caller's binding. See `docs/architecture.md` for which entry point
+//! composes which stages.
+//!
+//! | stage | function | refuses with |
+//! |---|---|---|
+//! | accept | [`accept`] | header cap; per-address rate limit (body drained) |
+//! | authenticate | [`authenticate`] | 401/400 with a challenge (and a DPoP nonce) |
+//! | admit | [`admit`] | no grant for the target = unknown target (body drained) |
+//! | read | [`read_body`] | body over the cap |
+//! | parse | [`parse`] | anything not fully understood, in the protocol's shape |
+//! | authorise | [`authorise`] | grants, skills, ownership, rules, rate limits |
+//! | check URLs | [`check_urls`] | URLs inside the call the egress rules refuse |
+//! | record | [`Ctx::record`] | — |
+
+mod refusal;
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use axum::body::Body;
+use bytes::Bytes;
+use http::HeaderMap;
+use serde_json::Value;
+use warden_a2a::call::{Call, HttpRequest};
+use warden_a2a::{A2aError, A2aOp, Binding, ErrorKind};
+
+pub use refusal::{Refusal, rescue};
+
+use crate::audit::{AuditEvent, Outcome};
+use crate::auth::{AuthRequest, Principal};
+use crate::authz::{Ask, Permit};
+use crate::state::GatewayState;
+
+/// What is known of one call as it passes the stages.
+pub struct Ctx<'a> {
+    pub state: &'a GatewayState,
+    /// The audit event kind of this entry point.
+    pub kind: &'static str,
+    pub binding: Binding,
+    pub source: IpAddr,
+    pub started: Instant,
+    /// Seconds since the Unix epoch, read once per call.
+    pub now: u64,
+    /// The target (agent or remote), once routed.
+    pub target: Option<String>,
+    pub principal: Option<Principal>,
+    pub op: Option<A2aOp>,
+    /// The authorisation decision, for the audit detail.
+    pub decision: Option<Value>,
+    /// Rate-limit headers every answer after authorisation carries.
+    pub rate_headers: Vec<(&'static str, String)>,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(
+        state: &'a GatewayState,
+        kind: &'static str,
+        binding: Binding,
+        source: IpAddr,
+    ) -> Self {
+        Self {
+            state,
+            kind,
+            binding,
+            source,
+            started: Instant::now(),
+            now: crate::auth::unix_now(),
+            target: None,
+            principal: None,
+            op: None,
+            decision: None,
+            rate_headers: Vec::new(),
+        }
+    }
+
+    /// An audit event with everything known so far.
+    pub fn event(&self, outcome: Outcome) -> AuditEvent {
+        let mut e = AuditEvent::new(self.target.as_deref(), self.source, outcome);
+        e.kind = self.kind;
+        if let Some(p) = &self.principal {
+            e = e.with_principal(p);
+        }
+        if let Some(op) = &self.op {
+            e = e.with_op(op);
+        }
+        e.detail = self.decision.clone();
+        e
+    }
+
+    /// The JSON-RPC id to echo (null until the call is parsed).
+    pub fn jsonrpc_id(&self) -> Value {
+        self.op
+            .as_ref()
+            .and_then(|o| o.jsonrpc_id.clone())
+            .unwrap_or(Value::Null)
+    }
+
+    /// Writes the audit event and the metrics of one call.
+    pub fn record(&self, event: &AuditEvent) {
+        let agent = event.agent.as_deref().unwrap_or("-");
+        let operation = event.operation.unwrap_or("-");
+        let m = &self.state.metrics;
+        m.count(agent, operation, event.outcome.as_str());
+        m.observe(agent, operation, self.started.elapsed().as_secs_f64());
+        if !self.state.audit.emit(event) {
+            m.audit_dropped.inc();
+        }
+    }
+}
+
+/// Accept: the header cap, then the per-address rate limit, before any
+/// work on the caller's behalf.
+pub async fn accept(ctx: &Ctx<'_>, headers: &HeaderMap) -> Result<(), Refusal> {
+    let cap = ctx.state.config.limits.max_header_bytes;
+    if crate::headers::header_bytes(headers) > cap {
+        return Err(Refusal::new(A2aError::new(
+            ErrorKind::HeadersTooLarge,
+            format!("request headers exceed {cap} bytes"),
+        )));
+    }
+    ctx.state
+        .authz
+        .check_source(ctx.source)
+        .await
+        .map_err(|d| Refusal::denied(d).drain())
+}
+
+/// Authenticate: the request's credential becomes a principal. Runs before
+/// the body is read and before an unknown target is told apart.
+pub async fn authenticate(ctx: &mut Ctx<'_>, req: &AuthRequest<'_>) -> Result<(), Refusal> {
+    let principal = ctx
+        .state
+        .auth
+        .authenticate(req)
+        .await
+        .map_err(Refusal::unauthenticated)?;
+    ctx.principal = Some(principal);
+    Ok(())
+}
+
+/// Admit: a grant in force for `target`, before the body is read (no grant
+/// is answered like an unknown target). Sets the context's target.
+pub async fn admit(ctx: &mut Ctx<'_>, target: &str) -> Result<(), Refusal> {
+    ctx.target = Some(target.to_string());
+    let Some(principal) = &ctx.principal else {
+        return Err(Refusal::new(A2aError::internal(
+            "admission before authentication",
+        )));
+    };
+    let state = ctx.state;
+    state
+        .authz
+        .admit(principal, &state.auth.authority.issuer, target, ctx.now)
+        .await
+        .map_err(|d| Refusal::denied(d).drain())
+}
+
+/// The refusal for a route that names no known target: the same answer a
+/// missing grant gets.
+pub fn unknown_target() -> Refusal {
+    Refusal::new(A2aError::not_found("no such agent or route")).drain()
+}
+
+/// Read: the body within the cap; a declared length over the cap is refused
+/// before a byte is read.
+pub async fn read_body(ctx: &Ctx<'_>, body: Body, headers: &HeaderMap) -> Result<Bytes, Refusal> {
+    read_capped(
+        body,
+        headers,
+        ctx.state.config.limits.max_request_body_bytes,
+    )
+    .await
+    .map_err(Refusal::new)
+}
+
+/// Parse: the whole request read strictly into one operation
+/// ([`warden_a2a::call::read`]).
+pub fn parse(ctx: &mut Ctx<'_>, req: &HttpRequest<'_>) -> Result<Call, Refusal> {
+    let call = warden_a2a::call::read(req, ctx.binding, ctx.state.json_limits())
+        .map_err(|r| Refusal::new(r.error).with_id(r.jsonrpc_id))?;
+    ctx.op = Some(call.op.clone());
+    Ok(call)
+}
+
+/// Authorise: the parsed call against grants, skills, ownership, policy
+/// rules and rate limits. `card_skills` are the target card's skill ids
+/// (for the only-skill rule), `route_skill` a per-skill route's skill.
+pub async fn authorise(
+    ctx: &mut Ctx<'_>,
+    route_skill: Option<&str>,
+    card_skills: Option<&[String]>,
+) -> Result<Permit, Refusal> {
+    let state = ctx.state;
+    let (Some(principal), Some(op), Some(target)) = (&ctx.principal, &ctx.op, &ctx.target) else {
+        return Err(Refusal::new(A2aError::internal(
+            "authorisation before parsing",
+        )));
+    };
+    let permit = state
+        .authz
+        .authorise(Ask {
+            principal,
+            own_issuer: &state.auth.authority.issuer,
+            agent: target,
+            op,
+            route_skill,
+            card_skills,
+            now: ctx.now,
+        })
+        .await
+        .map_err(Refusal::denied)?;
+    ctx.decision = Some(permit.detail());
+    ctx.rate_headers = permit.headers.clone();
+    Ok(permit)
+}
+
+/// Check URLs: `url` parts and push URLs inside the call obey the egress
+/// rules (`[message_urls]`): the body passes, comes back stripped, or the
+/// call is refused.
+pub async fn check_urls(ctx: &mut Ctx<'_>, body: Bytes) -> Result<Bytes, Refusal> {
+    use crate::message_urls::{Verdict, check};
+    let state = ctx.state;
+    let Some(op) = &ctx.op else {
+        return Ok(body);
+    };
+    match check(&state.config.message_urls, &state.egress, op, &body).await {
+        Verdict::Pass => Ok(body),
+        Verdict::Stripped(stripped, failed) => {
+            note_urls(&mut ctx.decision, "stripped", &failed);
+            Ok(stripped)
+        }
+        Verdict::Refused(err, failed) => {
+            note_urls(&mut ctx.decision, "refused", &failed);
+            Err(Refusal::new(err).reason("url_refused").counted())
+        }
+    }
+}
+
+/// Adds what the URL check found to the audit detail (the full reason,
+/// resolved addresses included, stays on Warden's side).
+fn note_urls(detail: &mut Option<Value>, what: &str, failed: &[crate::message_urls::Failed]) {
+    let list: Vec<Value> = failed
+        .iter()
+        .map(|f| {
+            serde_json::json!({"at": f.place, "reason": f.error.reason(), "why": f.error.to_string()})
+        })
+        .collect();
+    let detail = detail.get_or_insert_with(|| serde_json::json!({}));
+    if let Some(o) = detail.as_object_mut() {
+        o.insert("urls".into(), serde_json::json!({what: list}));
+    }
+}
+
+/// Reads a body within `cap`; a declared length over the cap is refused
+/// before a byte is read.
+pub async fn read_capped(body: Body, headers: &HeaderMap, cap: usize) -> Result<Bytes, A2aError> {
+    use http_body_util::BodyExt;
+    let too_large = || A2aError::payload_too_large(format!("request body exceeds {cap} bytes"));
+    let declared = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    match http_body_util::Limited::new(body, cap).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(too_large())
+        }
+        Err(_) => Err(A2aError::invalid_request(
+            "the request body could not be read",
+        )),
+    }
+}
+
+/// Adds headers to an answer.
+pub fn with_headers(
+    mut resp: axum::response::Response,
+    headers: &[(&'static str, String)],
+) -> axum::response::Response {
+    for (name, value) in headers {
+        if let Ok(v) = http::HeaderValue::from_str(value) {
+            resp.headers_mut()
+                .insert(http::HeaderName::from_static(name), v);
+        }
+    }
+    resp
+}
