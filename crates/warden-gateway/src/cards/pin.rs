@@ -13,8 +13,8 @@ use warden_store::{CardPin, CardReview, Store};
 use warden_trust::card_signature::{CanonicalForm, canonical_payload};
 use warden_trust::jcs::JcsLimits;
 
-use crate::audit::{AuditEvent, AuditSink, Outcome};
 use super::check::{self, Verdict};
+use crate::audit::{AuditEvent, AuditSink, Outcome};
 use crate::config::CardLintPolicy;
 
 /// SHA-256 hex of the card's RFC 8785 form, without signatures.

@@ -10,12 +10,9 @@
 //! caller names the skill a message is for.
 
 use serde_json::Value;
-use warden_a2a::types::{BINDING_HTTP_JSON, BINDING_JSONRPC};
+use warden_a2a::types::BINDING_JSONRPC;
 
-/// Whether the gateway proxies a `protocolBinding` / v0.3 `transport`.
-pub fn proxied_binding(binding: &str) -> bool {
-    binding.eq_ignore_ascii_case(BINDING_JSONRPC) || binding.eq_ignore_ascii_case(BINDING_HTTP_JSON)
-}
+use super::interfaces::proxied_binding;
 
 /// Rewrites a card (v1.0, v0.3 or a merged one) for the gateway URL.
 pub fn rewrite(card: &Value, gateway_url: &str) -> Value {
