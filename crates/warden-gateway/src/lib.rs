@@ -7,12 +7,13 @@
 //! listener serves health and metrics ([`admin`]). Both listeners serve plain
 //! HTTP or TLS, optionally mutual, with certificates reloaded from their
 //! files ([`listener`]). Callers are authenticated ([`auth`]); Warden is
-//! also a token authority ([`authority`]).
+//! also a token authority (`warden-authority`, served by `authority`'s
+//! endpoints).
 
 pub mod admin;
 pub mod audit;
 pub mod auth;
-pub mod authority;
+pub(crate) mod authority;
 pub mod authz;
 pub mod cards;
 pub mod config;
@@ -26,6 +27,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod proxy;
 pub mod respond;
+pub mod stages;
 pub mod state;
 pub mod stream;
 pub mod upstream;
@@ -62,7 +64,7 @@ pub enum StartError {
     #[error("cannot build the outbound HTTP client: {0}")]
     Client(String),
     #[error(transparent)]
-    Authority(#[from] authority::AuthorityError),
+    Authority(#[from] warden_authority::KeyError),
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error("{0}")]
@@ -144,38 +146,21 @@ fn spawn_limiter_metrics(authz: Arc<authz::Authorizer>, metrics: Metrics) {
 }
 
 /// The token authority of a data directory: its key ring (generated on first
-/// use) and the issuer URL recorded by the gateway. Used by the gateway and
-/// by `warden token mint`.
+/// use, sealed under the key-encryption key) and the issuer URL recorded by
+/// the gateway. Used by the gateway and by `warden token mint`.
 pub async fn open_authority(
     config: &Config,
     store: Store,
     issuer: &str,
-) -> Result<authority::Authority, StartError> {
+) -> Result<warden_authority::Authority, StartError> {
     let a = &config.auth;
-    let kek = authority::keys::load_kek(&config.kek_file())?;
-    let publish_after_retire = a
-        .token_ttl_secs
-        .saturating_add(a.leeway_secs)
-        .saturating_add(86_400);
-    let keys = authority::KeyRing::open(
-        store.clone(),
-        kek,
-        a.key_rotation_hours.saturating_mul(3600),
-        publish_after_retire,
-        auth::unix_now(),
-    )
-    .await?;
-    store
-        .put_setting(authority::ISSUER_SETTING, issuer)
-        .await
-        .map_err(authority::AuthorityError::from)?;
-    Ok(authority::Authority {
-        issuer: issuer.to_string(),
-        keys: Arc::new(keys),
-        store,
+    let kek = warden_authority::keys::load_kek(&config.kek_file())?;
+    let lifetimes = warden_authority::Lifetimes {
         token_ttl_secs: a.token_ttl_secs,
         leeway_secs: a.leeway_secs,
-    })
+        key_rotation_secs: a.key_rotation_hours.saturating_mul(3600),
+    };
+    Ok(warden_authority::Authority::open(store, kek, issuer, lifetimes, auth::unix_now()).await?)
 }
 
 /// The client-facing router. Serve it with [`listener::serve`], which gives
@@ -262,13 +247,13 @@ async fn dispatch(state: &GatewayState, name: String, peer: SocketAddr, req: Req
             method: parts.method,
             uri: parts.uri,
             headers: parts.headers,
-            body,
             peer,
             peer_cert: parts
                 .extensions
                 .get::<Arc<listener::PeerCertificate>>()
                 .cloned(),
         },
+        body,
     )
     .await
 }

@@ -28,12 +28,12 @@ use std::sync::Arc;
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use warden_a2a::Binding;
+use warden_authority::Authority;
 use warden_client::{
     A2aClient, Answer, CardTrust, ClientError, DpopKey, Interface, TokenSource, VerifiedCard,
 };
 use warden_egress::target::{self, Host, Target};
 use warden_egress::{Egress, EgressError, EgressPolicy, Rules, SystemResolver};
-use warden_gateway::authority::Authority;
 
 use crate::cli::{BindingChoice, CallArgs};
 

@@ -1,13 +1,13 @@
 //! Commands that work on a data directory directly (no running gateway):
 //! minting tokens, the registry, API keys. The registry and API key logic is
-//! shared with the admin API ([`warden_gateway::authority::registry`]); this
+//! shared with the admin API ([`warden_authority::registry`]); this
 //! module only parses arguments and prints.
 
 use std::time::Duration;
 
+use warden_authority::registry::{self, KeyState, NewAgent, RegistryError};
+use warden_authority::{Authority, ISSUER_SETTING};
 use warden_gateway::auth::unix_now;
-use warden_gateway::authority::registry::{self, KeyState, NewAgent, RegistryError};
-use warden_gateway::authority::{Authority, ISSUER_SETTING};
 use warden_gateway::{Config, open_authority};
 use warden_store::{RegisteredAgent, Store};
 
@@ -133,7 +133,7 @@ pub async fn mint_with(
     let (minted, _) = authority
         .issue(sub, aud, &scopes, cnf, unix_now())
         .await
-        .map_err(|e| format!("{}: {}", e.code, e.description))?;
+        .map_err(|e| format!("{}: {e}", e.oauth_code()))?;
     Ok(minted.token)
 }
 
@@ -165,7 +165,7 @@ pub async fn token(cmd: TokenCommand) -> Result<(), String> {
 /// A registry agent's grants in force (from the grants table), as JSON:
 /// target → skills.
 async fn grants_of(store: &Store, id: &str) -> Result<String, String> {
-    let grants = warden_gateway::authority::grants::summary(store, id, unix_now())
+    let grants = warden_authority::grants::summary(store, id, unix_now())
         .await
         .map_err(|e| e.to_string())?;
     serde_json::to_string(&grants).map_err(|e| e.to_string())
@@ -191,7 +191,7 @@ fn err(e: RegistryError) -> String {
 }
 
 /// `warden registry …`: the shared implementation in
-/// [`warden_gateway::authority::registry`], on the instance's store.
+/// [`warden_authority::registry`], on the instance's store.
 pub async fn registry(cmd: RegistryCommand) -> Result<(), String> {
     match cmd {
         RegistryCommand::Add {
@@ -303,7 +303,7 @@ async fn decide_card(id: &str, instance: &Instance, approve: bool) -> Result<(),
 }
 
 /// `warden apikey …`: the shared implementation in
-/// [`warden_gateway::authority::registry`], on the instance's store.
+/// [`warden_authority::registry`], on the instance's store.
 pub async fn apikey(cmd: ApiKeyCommand) -> Result<(), String> {
     match cmd {
         ApiKeyCommand::Create { sub, instance } => {

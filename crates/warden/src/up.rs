@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use warden_agent::ServerLimits;
 use warden_agent::demo::{DEMO_NAMES, DemoOptions, demo_agent};
+use warden_authority::registry::{self, NewAgent};
 use warden_gateway::admin::TokenSource;
-use warden_gateway::authority::registry::{self, NewAgent};
 use warden_gateway::config::{AdminSection, AgentConfig, AuthSection, GatewaySection, Limits};
 use warden_gateway::{Config, GatewayState};
 use warden_store::Store;

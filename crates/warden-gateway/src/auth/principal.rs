@@ -71,3 +71,14 @@ impl Principal {
         }
     }
 }
+
+/// The caller a token Warden presents upstream names in its `act` claim.
+impl<'a> From<&'a Principal> for warden_authority::Actor<'a> {
+    fn from(p: &'a Principal) -> Self {
+        Self {
+            subject: &p.subject,
+            issuer: &p.issuer,
+            scopes: &p.scopes,
+        }
+    }
+}

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::{Value, json};
 use warden_a2a::PartKind;
-use warden_gateway::authority::grants;
+use warden_authority::grants;
 use warden_policy::{Allowed, DecisionContext, Denial, Explanation, OpClass, RuleOutcome};
 use warden_store::GrantRecord;
 

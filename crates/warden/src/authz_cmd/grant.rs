@@ -1,8 +1,8 @@
 //! `warden grant add | list | revoke`.
 
 use clap::Subcommand;
+use warden_authority::grants::{self, NewGrant};
 use warden_gateway::auth::unix_now;
-use warden_gateway::authority::grants::{self, NewGrant};
 use warden_policy::OpClass;
 use warden_store::{GrantRecord, Store};
 

@@ -4,7 +4,7 @@
 //! decision offline).
 //!
 //! Grants and quarantine use the implementation the admin API uses
-//! ([`warden_gateway::authority::grants`]); every change bumps the store's
+//! ([`warden_authority::grants`]); every change bumps the store's
 //! authorisation generation, so running gateways apply it from their next
 //! call, and is audited (kind `admin`, principal `cli`, ids only).
 

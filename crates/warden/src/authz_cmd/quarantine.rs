@@ -1,7 +1,7 @@
 //! `warden quarantine add | remove | list`.
 
 use clap::Subcommand;
-use warden_gateway::authority::grants;
+use warden_authority::grants;
 
 use super::{print_json, table};
 use crate::cli::Instance;
