@@ -1,7 +1,7 @@
 //! The admin API's authorisation routes: per-pair grants, quarantine and
 //! the policy file. The same implementation as `warden grant …` and
 //! `warden quarantine …` ([`crate::authority::grants`]); bodies, errors and
-//! auditing as in the rest of the API ([`super::api`]).
+//! auditing as in the rest of the API ([`super::toolkit`]).
 //!
 //! A change is applied in this process before the answer goes out (the
 //! authoriser reloads its snapshot, closing the streams of a newly
@@ -19,7 +19,7 @@ use axum::routing::{delete, get, post};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{
+use super::toolkit::{
     ADMIN_PRINCIPAL, Api, ApiError, Caller, json_response, no_content, path_id, query, read_json,
     require,
 };

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 use warden_store::CardReview;
 
-use super::api::{Api, ApiError, Caller, json_response, path_id, query};
+use super::toolkit::{Api, ApiError, Caller, json_response, path_id, query};
 use crate::authority::registry::RegistryError;
 
 /// The routes, merged into the API's router (behind its token check).

@@ -4,11 +4,14 @@
 //! ([`token`]).
 
 pub mod api;
+mod apikeys_api;
 mod authz_api;
 mod cards_api;
+mod registry_api;
 #[cfg(test)]
 mod test_support;
 pub mod token;
+mod toolkit;
 
 use axum::Router;
 use axum::extract::State;
