@@ -195,3 +195,6 @@ impl Authority {
         Ok((mint(&key, &self.issuer, &spec, now), scopes))
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -314,3 +314,6 @@ pub fn quarantine_json(q: &QuarantineRecord) -> Value {
         "createdBy": q.created_by,
     })
 }
+
+#[cfg(test)]
+mod tests;
