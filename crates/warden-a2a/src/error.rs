@@ -56,7 +56,13 @@ pub enum ErrorKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WireCode {
     pub jsonrpc: i32,
+    /// The HTTP status of a REST answer (and of an authentication failure
+    /// in either binding: SDKs map 401 to an authentication error).
     pub http: StatusCode,
+    /// The HTTP status of a JSON-RPC error answer: 200, as the binding and
+    /// the SDKs do, except rate limits, whose 429 and `Retry-After` every
+    /// HTTP client and proxy understands.
+    pub jsonrpc_http: StatusCode,
     pub grpc: &'static str,
     pub reason: &'static str,
     pub domain: &'static str,
@@ -196,9 +202,15 @@ impl ErrorKind {
                 WARDEN_DOMAIN,
             ),
         };
+        let http = StatusCode::from_u16(http).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         WireCode {
             jsonrpc,
-            http: StatusCode::from_u16(http).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            http,
+            jsonrpc_http: if self == RateLimited {
+                http
+            } else {
+                StatusCode::OK
+            },
             grpc,
             reason,
             domain,

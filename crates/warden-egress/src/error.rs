@@ -65,4 +65,10 @@ impl EgressError {
     pub fn is_refusal(&self) -> bool {
         !matches!(self, Self::Timeout(_) | Self::Transport(_))
     }
+
+    /// Whether the peer did not answer in time (a gateway answers
+    /// `UPSTREAM_TIMEOUT` rather than `UPSTREAM_UNAVAILABLE`).
+    pub fn is_timeout(&self) -> bool {
+        matches!(self, Self::Timeout(_))
+    }
 }

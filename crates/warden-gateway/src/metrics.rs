@@ -156,15 +156,9 @@ impl Metrics {
 }
 
 impl Metrics {
-    /// Counts an authorisation refusal under its reason class: the audit
-    /// reason up to its first `:`, except rate limits, which keep the
-    /// (closed) name of the limit.
-    pub fn authz_refused(&self, reason: &str) {
-        let class = match reason.split_once(':') {
-            Some(("rate_limited", _)) => reason,
-            Some((class, _)) => class,
-            None => reason,
-        };
+    /// Counts an authorisation refusal under its reason class
+    /// ([`crate::authz::Reason::class`], or `url_refused`).
+    pub fn authz_refused(&self, class: &str) {
         self.authz_refusals
             .get_or_create(&ReasonLabels {
                 reason: class.to_string(),

@@ -43,7 +43,7 @@ pub enum Answer {
 }
 
 fn failure(e: &warden_egress::EgressError, agent: &str) -> A2aError {
-    if e.reason() == "timeout" {
+    if e.is_timeout() {
         A2aError::new(
             ErrorKind::UpstreamTimeout,
             format!("agent {agent:?} did not answer in time"),

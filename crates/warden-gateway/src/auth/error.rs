@@ -20,16 +20,29 @@ pub enum AuthError {
 }
 
 impl AuthError {
-    pub fn status(&self) -> StatusCode {
+    /// The A2A error kind this failure is answered with; its HTTP status
+    /// (401, 400, 503) comes from the one error table.
+    pub fn kind(&self) -> warden_a2a::ErrorKind {
+        use warden_a2a::ErrorKind;
         match self {
             Self::Missing
             | Self::InvalidToken(_)
             | Self::Replayed
             | Self::Dpop(_)
-            | Self::DpopRequired => StatusCode::UNAUTHORIZED,
-            Self::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            | Self::DpopRequired => ErrorKind::Unauthenticated,
+            Self::InvalidRequest(_) => ErrorKind::InvalidRequest,
+            Self::Unavailable => ErrorKind::Unavailable,
         }
+    }
+
+    /// This failure as the A2A error answered to the caller.
+    pub fn to_a2a(&self) -> warden_a2a::A2aError {
+        warden_a2a::A2aError::new(self.kind(), self.description())
+    }
+
+    /// The HTTP status it is answered with.
+    pub fn status(&self) -> StatusCode {
+        self.kind().wire().http
     }
 
     /// The OAuth error code, if any.

@@ -6,6 +6,7 @@
 //! as answers come back.
 
 mod config;
+mod denied;
 pub mod ownership;
 mod snapshot;
 pub mod streams;
@@ -26,8 +27,11 @@ use warden_policy::{
 use warden_store::Store;
 
 pub use config::{AuthzSection, LimitSpec, RateLimitSection};
+pub use denied::{Denied, Reason};
 pub use snapshot::{Snapshot, grant_of};
 pub use streams::{OpenStreams, StreamGuard};
+
+use denied::{refusal_for, unavailable};
 
 use crate::auth::Principal;
 use crate::config::ConfigError;
@@ -69,31 +73,6 @@ impl std::fmt::Debug for Authorizer {
         f.debug_struct("Authorizer")
             .field("enforce", &self.enforce)
             .finish_non_exhaustive()
-    }
-}
-
-/// A call authorisation refused: the error to answer, the audit reason, the deciding
-/// rule, and headers (`Retry-After`, `RateLimit-*`) to add.
-#[derive(Debug)]
-pub struct Denied {
-    pub error: A2aError,
-    pub reason: String,
-    pub rule: Option<String>,
-    pub headers: Vec<(&'static str, String)>,
-    /// Answer with JSON-RPC id null (a refusal that must look like an
-    /// unknown agent, which is answered before the body is read).
-    pub anonymous_id: bool,
-}
-
-impl Denied {
-    fn new(error: A2aError, reason: impl Into<String>) -> Self {
-        Self {
-            error,
-            reason: reason.into(),
-            rule: None,
-            headers: Vec::new(),
-            anonymous_id: false,
-        }
     }
 }
 
@@ -309,7 +288,12 @@ impl Authorizer {
             .map(|_| ())
     }
 
-    async fn limit(&self, key: &str, quota: Quota, what: &str) -> Result<RateDecision, Denied> {
+    async fn limit(
+        &self,
+        key: &str,
+        quota: Quota,
+        what: &'static str,
+    ) -> Result<RateDecision, Denied> {
         match self.limiter.check(key, quota, self.now()).await {
             Ok(d) if d.is_allowed() => Ok(d),
             Ok(d) => {
@@ -318,7 +302,7 @@ impl Authorizer {
                         ErrorKind::RateLimited,
                         format!("rate limit ({what}) exceeded; retry later"),
                     ),
-                    format!("rate_limited:{what}"),
+                    Reason::RateLimited(what),
                 );
                 r.headers = d.headers();
                 Err(r)
@@ -328,7 +312,7 @@ impl Authorizer {
                     ErrorKind::Unavailable,
                     "rate limits cannot be checked right now",
                 ),
-                format!("rate_limit_unavailable:{e}"),
+                Reason::RateLimitUnavailable(e.to_string()),
             )),
         }
     }
@@ -385,7 +369,12 @@ impl Authorizer {
             route: ask.route_skill,
             card_skills: if is_message { ask.card_skills } else { None },
         })
-        .map_err(|e| Denied::new(A2aError::invalid_params(e.to_string()), "skill_invalid"))?;
+        .map_err(|e| {
+            Denied::new(
+                A2aError::invalid_params(e.to_string()),
+                Reason::SkillInvalid,
+            )
+        })?;
         let ctx = DecisionContext {
             caller,
             agent: ask.agent.to_string(),
@@ -442,7 +431,7 @@ impl Authorizer {
         if !verdict.is_allowed() {
             let mut r = Denied::new(
                 A2aError::new(ErrorKind::Forbidden, "denied by policy"),
-                format!("policy:{}", verdict.reason),
+                Reason::Policy(verdict.reason.clone()),
             );
             r.rule = verdict.rule;
             return Err(r);
@@ -493,7 +482,7 @@ impl Authorizer {
                             self.quotas.max_streams
                         ),
                     ),
-                    "rate_limited:streams",
+                    Reason::RateLimited("streams"),
                 );
                 r.headers.push(("retry-after", "1".into()));
                 return Err(r);
@@ -542,7 +531,7 @@ impl Authorizer {
                 A2aError::invalid_params(format!(
                     "a message may reference at most {MAX_REFERENCED_TASKS} tasks"
                 )),
-                "too_many_references",
+                Reason::TooManyReferences,
             ));
         }
         let mut out: Vec<(String, Option<String>)> = Vec::new();
@@ -579,16 +568,6 @@ impl Authorizer {
     }
 }
 
-fn unavailable(what: &str) -> Denied {
-    Denied::new(
-        A2aError::new(
-            ErrorKind::Unavailable,
-            "authorisation cannot be decided right now",
-        ),
-        format!("authz_unavailable:{what}"),
-    )
-}
-
 /// The decision context's view of a principal.
 pub fn caller_of(p: &Principal, own_issuer: &str) -> Caller {
     Caller {
@@ -604,55 +583,6 @@ pub fn caller_of(p: &Principal, own_issuer: &str) -> Caller {
             .map(|peer| peer.uris.clone())
             .unwrap_or_default(),
     }
-}
-
-/// The answer for a denial. Unknown and foreign tasks get the very same
-/// bytes; a missing grant looks like an unknown agent.
-fn refusal_for(d: &Denial, task_id: Option<&str>, agent: &str) -> Denied {
-    let error = match d {
-        Denial::NoGrant => {
-            let mut r = Denied::new(A2aError::not_found("no such agent or route"), d.reason());
-            r.anonymous_id = true;
-            return r;
-        }
-        Denial::TaskNotFound => {
-            A2aError::task_not_found(format!("task {} not found", task_id.unwrap_or_default()))
-        }
-        Denial::ReferencedTaskNotFound(id) => {
-            A2aError::task_not_found(format!("task {id} not found"))
-        }
-        Denial::AgentQuarantined => A2aError::new(
-            ErrorKind::Forbidden,
-            format!("agent {agent:?} is quarantined"),
-        ),
-        Denial::CallerQuarantined => {
-            A2aError::new(ErrorKind::Forbidden, "the calling agent is quarantined")
-        }
-        Denial::OperationNotGranted(c) => A2aError::new(
-            ErrorKind::Forbidden,
-            format!(
-                "operation class {:?} is not granted for this agent",
-                c.name()
-            ),
-        ),
-        Denial::SkillRequired => A2aError::new(
-            ErrorKind::Forbidden,
-            format!(
-                "name the skill: metadata[{:?}] with the URI in message.extensions, or the route /agents/{}/skills/{{skill}}",
-                warden_a2a::SKILL_EXTENSION,
-                agent
-            ),
-        ),
-        Denial::SkillNotGranted(s) | Denial::SkillNotInScope(s) => A2aError::new(
-            ErrorKind::Forbidden,
-            format!("skill {s:?} is not allowed for this caller"),
-        ),
-        Denial::ContextNotJoinable => A2aError::new(
-            ErrorKind::Forbidden,
-            "the context is not available to this caller",
-        ),
-    };
-    Denied::new(error, d.reason())
 }
 
 /// Reads and compiles a policy file (also for `warden config check`).

@@ -15,6 +15,8 @@ pub enum ProxyError {
         reason: &'static str,
         why: String,
         refusal: bool,
+        /// The remote did not answer in time.
+        timeout: bool,
     },
     /// The remote's card could not be fetched, read or verified
     /// (`card_status`, `card_json`, `card_invalid`, `card_unsigned`,
@@ -50,9 +52,7 @@ impl ProxyError {
                 format!("the egress rules refuse the call to remote agent {remote:?} ({reason})"),
             )
             .with("egressReason", *reason),
-            Self::Egress {
-                reason: "timeout", ..
-            } => A2aError::new(
+            Self::Egress { timeout: true, .. } => A2aError::new(
                 ErrorKind::UpstreamTimeout,
                 format!("remote agent {remote:?} did not answer in time"),
             ),
@@ -143,6 +143,7 @@ impl From<warden_egress::EgressError> for ProxyError {
             reason: e.reason(),
             why: e.to_string(),
             refusal: e.is_refusal(),
+            timeout: e.is_timeout(),
         }
     }
 }
@@ -156,6 +157,7 @@ impl From<ClientError> for ProxyError {
                     reason: e.reason(),
                     why,
                     refusal: e.is_refusal(),
+                    timeout: e.is_timeout(),
                 }
             }
             ClientError::NoInterface { binding, .. } => Self::NoInterface { binding },

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::response::Response;
 use http_body_util::BodyExt;
 use serde_json::Value;
-use warden_a2a::{A2aError, ErrorKind};
+use warden_a2a::A2aError;
 
 use super::{Ctx, with_headers};
 use crate::audit::Outcome;
@@ -33,8 +33,8 @@ pub struct Refusal {
     /// the body unread makes the server close the connection, and a client
     /// reusing it for its next call sees a disconnect.
     drain: bool,
-    /// Counted in `warden_authz_refusals` under its reason.
-    counted: bool,
+    /// Counted in `warden_authz_refusals` under this class.
+    counted: Option<String>,
     /// Audited with a deny decision (else with what the context knows).
     denial: bool,
 }
@@ -50,7 +50,7 @@ impl Refusal {
             id: None,
             auth: None,
             drain: false,
-            counted: false,
+            counted: None,
             denial: false,
         }
     }
@@ -66,11 +66,11 @@ impl Refusal {
     /// A refusal of the authoriser (source limit, admission, decision).
     pub fn denied(d: Denied) -> Self {
         Self {
-            reason: Some(d.reason),
+            reason: Some(d.reason.as_audit()),
             rule: d.rule,
             headers: d.headers,
             id: d.anonymous_id.then_some(Value::Null),
-            counted: true,
+            counted: Some(d.reason.class()),
             denial: true,
             ..Self::new(d.error)
         }
@@ -78,16 +78,10 @@ impl Refusal {
 
     /// A credential that did not authenticate.
     pub fn unauthenticated(e: AuthError) -> Self {
-        let kind = match e {
-            AuthError::InvalidRequest(_) => ErrorKind::InvalidRequest,
-            AuthError::Unavailable => ErrorKind::Unavailable,
-            _ => ErrorKind::Unauthenticated,
-        };
         Self {
             reason: Some(e.audit_reason()),
-            error: A2aError::new(kind, e.description()),
-            auth: Some(e),
-            ..Self::new(A2aError::internal(""))
+            auth: Some(e.clone()),
+            ..Self::new(e.to_a2a())
         }
     }
 
@@ -111,9 +105,9 @@ impl Refusal {
         self
     }
 
-    /// Counted in `warden_authz_refusals` under its reason.
+    /// Counted in `warden_authz_refusals` under its audit reason.
     pub fn counted(mut self) -> Self {
-        self.counted = true;
+        self.counted = Some(self.audit_reason());
         self
     }
 
@@ -135,8 +129,8 @@ pub async fn rescue(ctx: &Ctx<'_>, r: Refusal, unread: Option<Body>) -> Response
     }
     let reason = r.audit_reason();
     let mut event = ctx.event(r.outcome).with_reason(reason.clone());
-    if r.counted {
-        ctx.state.metrics.authz_refused(&reason);
+    if let Some(class) = &r.counted {
+        ctx.state.metrics.authz_refused(class);
     }
     if r.denial {
         event.detail = Some(serde_json::json!({
