@@ -46,10 +46,16 @@ pub fn binding_of(method: &Method, path: &str) -> Binding {
 }
 
 /// Reads `req` as an A2A call in `binding` (see [`binding_of`]).
-pub fn read(req: &HttpRequest<'_>, binding: Binding, limits: JsonLimits) -> Result<Call, Refusal> {
-    let refused = |error: A2aError| Refusal {
-        error,
-        jsonrpc_id: Value::Null,
+pub fn read(
+    req: &HttpRequest<'_>,
+    binding: Binding,
+    limits: JsonLimits,
+) -> Result<Call, Box<Refusal>> {
+    let refused = |error: A2aError| {
+        Box::new(Refusal {
+            error,
+            jsonrpc_id: Value::Null,
+        })
     };
     let requested = requested_version(req.headers, req.query).map_err(refused)?;
     let has_body = !req.body.iter().all(u8::is_ascii_whitespace);
@@ -63,7 +69,7 @@ pub fn read(req: &HttpRequest<'_>, binding: Binding, limits: JsonLimits) -> Resu
         )));
     }
     let parsed = match binding {
-        Binding::JsonRpc => parse_jsonrpc(req.body, requested, limits)?,
+        Binding::JsonRpc => parse_jsonrpc(req.body, requested, limits).map_err(Box::new)?,
         Binding::Rest => parse_rest(
             RestRequest {
                 method: req.method,
@@ -78,9 +84,11 @@ pub fn read(req: &HttpRequest<'_>, binding: Binding, limits: JsonLimits) -> Resu
     };
     let mut op = parsed.op;
     let id = op.jsonrpc_id.clone().unwrap_or(Value::Null);
-    op.requested_extensions = requested_extensions(req.headers).map_err(|error| Refusal {
-        error,
-        jsonrpc_id: id,
+    op.requested_extensions = requested_extensions(req.headers).map_err(|error| {
+        Box::new(Refusal {
+            error,
+            jsonrpc_id: id,
+        })
     })?;
     Ok(Call { op, requested })
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use futures_util::{Stream, StreamExt};
-use http::header::{ACCEPT, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 use warden_a2a::Binding;
@@ -16,7 +16,7 @@ use warden_egress::{Egress, EgressError, Inbound, Outbound};
 
 use crate::card::{CardTrust, Interface, VerifiedCard, fetch_card};
 use crate::error::ClientError;
-use crate::token::{Clock, Credentials, DPOP_NONCE_HEADER, TokenSource};
+use crate::token::{Clock, Credentials, TokenSource};
 
 /// Largest single stream event read (the egress cap bounds the whole).
 const MAX_EVENT_BYTES: usize = 4 * 1024 * 1024;
@@ -189,27 +189,11 @@ impl A2aClient {
                 return Ok(resp);
             }
             retried = true;
-            let challenge = resp
-                .headers()
-                .get_all(WWW_AUTHENTICATE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .collect::<Vec<_>>()
-                .join(", ");
-            let nonce = resp
-                .headers()
-                .get(DPOP_NONCE_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned);
-            if self.credentials.uses_dpop()
-                && challenge.contains("use_dpop_nonce")
-                && let Some(n) = nonce
+            if self
+                .credentials
+                .recover_from_401(&req.url, resp.headers())
+                .await
             {
-                self.credentials.remember_nonce(&req.url, &n);
-                continue;
-            }
-            if self.credentials.refetchable() && challenge.contains("invalid_token") {
-                self.credentials.forget_token().await;
                 continue;
             }
             return Ok(resp);

@@ -108,14 +108,67 @@ impl CardTrust {
     }
 
     fn jku_allowed(&self, jku: &str) -> bool {
-        let Ok(target) = warden_egress::target::parse(jku) else {
-            return false;
-        };
-        let host = target.host.to_string();
-        self.allowed_jku_hosts
-            .iter()
-            .filter_map(|h| warden_egress::target::parse(&format!("https://{h}/")).ok())
-            .any(|allowed| allowed.host.to_string() == host)
+        jku_on_hosts(jku, &self.allowed_jku_hosts)
+    }
+}
+
+/// Whether `jku` names one of `hosts` exactly, compared after the egress
+/// URL normalisation (case, IDNA, trailing dot).
+pub fn jku_on_hosts(jku: &str, hosts: &[String]) -> bool {
+    let Ok(target) = warden_egress::target::parse(jku) else {
+        return false;
+    };
+    let host = target.host.to_string();
+    hosts
+        .iter()
+        .filter_map(|h| warden_egress::target::parse(&format!("https://{h}/")).ok())
+        .any(|allowed| allowed.host.to_string() == host)
+}
+
+/// The keys a card's signatures are checked with — the one rule for every
+/// verifier (the gateway, `warden call`, `warden card verify`): a key named
+/// by an allow-listed `jku` comes from that JWKS, any other from the
+/// `pinned` keys by `kid`. The caller fetches the JWKS of each URL
+/// [`SignatureKeys::wanted`] lists and [`SignatureKeys::add`]s it.
+pub struct SignatureKeys<'a> {
+    fetched: BTreeMap<String, KeySet>,
+    pinned: &'a KeySet,
+}
+
+impl<'a> SignatureKeys<'a> {
+    pub fn new(pinned: &'a KeySet) -> Self {
+        Self {
+            fetched: BTreeMap::new(),
+            pinned,
+        }
+    }
+
+    /// The `jku`s among `jkus` that `allowed` lets be fetched, each once.
+    pub fn wanted<'j>(
+        jkus: impl IntoIterator<Item = &'j str>,
+        allowed: impl Fn(&str) -> bool,
+    ) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for jku in jkus {
+            if allowed(jku) && !out.iter().any(|j| j == jku) {
+                out.push(jku.to_string());
+            }
+        }
+        out
+    }
+
+    /// The JWKS fetched from `jku`.
+    pub fn add(&mut self, jku: String, keys: KeySet) {
+        self.fetched.insert(jku, keys);
+    }
+
+    /// The key for one signature.
+    pub fn get(&self, req: &KeyRequest<'_>) -> Option<PublicJwk> {
+        req.jku
+            .and_then(|u| self.fetched.get(u))
+            .and_then(|set| set.get(req.kid))
+            .or_else(|| self.pinned.get(req.kid))
+            .cloned()
     }
 }
 
@@ -312,27 +365,16 @@ async fn verify(
         Err(CardVerifyError::NoSignatures) => return Err(ClientError::CardUnsigned(url.into())),
         Err(e) => return Err(refused(e)),
     };
-    // The JWKS of every allow-listed jku, fetched once each.
-    let mut fetched: BTreeMap<String, KeySet> = BTreeMap::new();
+    let mut found = SignatureKeys::new(&trust.keys);
     let mut jwks_failure = None;
-    for jku in headers.iter().flatten().filter_map(|h| h.jku.as_deref()) {
-        if fetched.contains_key(jku) || !trust.jku_allowed(jku) {
-            continue;
-        }
-        match fetch_jwks(egress, jku).await {
-            Ok(keys) => {
-                fetched.insert(jku.to_string(), keys);
-            }
+    let jkus = headers.iter().flatten().filter_map(|h| h.jku.as_deref());
+    for jku in SignatureKeys::wanted(jkus, |j| trust.jku_allowed(j)) {
+        match fetch_jwks(egress, &jku).await {
+            Ok(keys) => found.add(jku, keys),
             Err(e) => jwks_failure = Some(e),
         }
     }
-    let keys = |req: &KeyRequest<'_>| -> Option<PublicJwk> {
-        req.jku
-            .and_then(|u| fetched.get(u))
-            .and_then(|set| set.get(req.kid))
-            .or_else(|| trust.keys.get(req.kid))
-            .cloned()
-    };
+    let keys = |req: &KeyRequest<'_>| found.get(req);
     match verify_card(body, &policy, &keys) {
         Ok(v) => Ok(Some(v.kid)),
         Err(e) => {

@@ -212,6 +212,32 @@ impl Credentials {
         )
     }
 
+    /// After a 401 from `url`, with the answer's headers: whether one more
+    /// try may succeed, having prepared it — the server asked for a DPoP
+    /// nonce (remembered), or refused a token from the endpoint (dropped, a
+    /// new one is fetched). Anything else is final.
+    pub async fn recover_from_401(&self, url: &str, headers: &HeaderMap) -> bool {
+        let challenge = headers
+            .get_all(http::header::WWW_AUTHENTICATE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let nonce = headers.get(DPOP_NONCE_HEADER).and_then(|v| v.to_str().ok());
+        if self.uses_dpop()
+            && challenge.contains("use_dpop_nonce")
+            && let Some(n) = nonce
+        {
+            self.remember_nonce(url, n);
+            return true;
+        }
+        if self.refetchable() && challenge.contains("invalid_token") {
+            self.forget_token().await;
+            return true;
+        }
+        false
+    }
+
     /// Drops the cached token: the next call fetches a new one.
     pub async fn forget_token(&self) {
         *self.cached.lock().await = None;

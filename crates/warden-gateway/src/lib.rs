@@ -242,16 +242,18 @@ async fn dispatch(state: &GatewayState, name: String, peer: SocketAddr, req: Req
         state,
         Incoming {
             agent: name,
-            subpath,
             route_skill,
-            method: parts.method,
-            uri: parts.uri,
-            headers: parts.headers,
-            peer,
             peer_cert: parts
                 .extensions
                 .get::<Arc<listener::PeerCertificate>>()
                 .cloned(),
+            http: stages::Request {
+                method: parts.method,
+                uri: parts.uri,
+                headers: parts.headers,
+                subpath,
+                peer,
+            },
         },
         body,
     )

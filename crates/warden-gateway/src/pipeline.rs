@@ -19,14 +19,12 @@
 //! 9. Record — audit event and metrics (off the hot path); a refusal at any
 //!    stage is recorded and answered by [`stages::rescue`].
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::Response;
-use http::{HeaderMap, Method, Uri};
+use http::Method;
 use serde_json::Value;
-use warden_a2a::call::{HttpRequest, binding_of};
 use warden_a2a::{A2aError, Binding, Operation};
 
 use crate::audit::Outcome;
@@ -43,23 +41,19 @@ pub const KIND: &str = "request";
 /// One request as it arrived (its body is handed over beside it).
 pub struct Incoming {
     pub agent: String,
-    /// The raw path below `/agents/{name}` ("" for the interface root),
-    /// without a `/skills/{skill}` prefix.
-    pub subpath: String,
     /// The `{skill}` of a per-skill route `/agents/{name}/skills/{skill}/…`.
     pub route_skill: Option<String>,
-    pub method: Method,
-    pub uri: Uri,
-    pub headers: HeaderMap,
-    pub peer: SocketAddr,
+    /// The request below the route (for ingress, without a
+    /// `/skills/{skill}` prefix).
+    pub http: stages::Request,
     /// The connection's verified client certificate (mTLS), if any.
     pub peer_cert: Option<Arc<PeerCertificate>>,
 }
 
 /// Runs a request through every stage.
 pub async fn handle(state: &GatewayState, req: Incoming, body: Body) -> Response {
-    let binding = binding_of(&req.method, &req.subpath);
-    let mut ctx = Ctx::new(state, KIND, binding, req.peer.ip());
+    let binding = req.http.binding();
+    let mut ctx = Ctx::new(state, KIND, binding, req.http.peer.ip());
     let mut body = Some(body);
     match run(&mut ctx, &req, &mut body).await {
         Ok(resp) => resp,
@@ -74,11 +68,11 @@ async fn run(
 ) -> Result<Response, Refusal> {
     let state = ctx.state;
     // 1. Accept.
-    stages::accept(ctx, &req.headers).await?;
+    stages::accept(ctx, &req.http.headers).await?;
 
     // 2. Route; public cards need no credential.
     let upstream = state.upstreams.get(&req.agent);
-    let card_path = cards::is_card_path(&req.subpath);
+    let card_path = cards::is_card_path(&req.http.subpath);
     if let (Some(up), true, true) = (&upstream, card_path, state.config.auth.public_cards) {
         ctx.target = Some(up.config.name.clone());
         return serve_card(ctx, up, req).await;
@@ -87,14 +81,14 @@ async fn run(
     // 3. Authenticate. DPoP proofs name the URL as the client addressed it.
     let url = format!(
         "{}{}",
-        cards::public_base(state, &req.headers, req.peer),
-        req.uri.path()
+        cards::public_base(state, &req.http.headers, req.http.peer),
+        req.http.uri.path()
     );
     let auth = crate::auth::AuthRequest {
-        headers: &req.headers,
+        headers: &req.http.headers,
         agent: &req.agent,
         source: ctx.source,
-        method: req.method.as_str(),
+        method: req.http.method.as_str(),
         url: &url,
         now: ctx.now,
         peer_cert: req.peer_cert.as_deref(),
@@ -110,17 +104,7 @@ async fn run(
     }
 
     // 5. Parse.
-    let bytes = stages::read_body(ctx, body.take().unwrap_or_default(), &req.headers).await?;
-    let call = stages::parse(
-        ctx,
-        &HttpRequest {
-            method: &req.method,
-            path: &req.subpath,
-            query: req.uri.query(),
-            headers: &req.headers,
-            body: &bytes,
-        },
-    )?;
+    let (bytes, call) = stages::read_call(ctx, body.take().unwrap_or_default(), &req.http).await?;
 
     // 6. Authorise (a message's skill may be the card's only one).
     let card_skills = match call.op.operation {
@@ -157,7 +141,7 @@ async fn run(
         })
         .flatten();
     let headers = upstream_request_headers(
-        &req.headers,
+        &req.http.headers,
         ctx.source,
         proto,
         call.requested.as_str(),
@@ -165,24 +149,19 @@ async fn run(
     );
 
     // 8. Proxy.
+    let (owner, hooks) = stages::carried(ctx, permit);
     let answer = proxy::forward(
         state,
         Forward {
             agent,
             op: &call.op,
-            method: req.method.clone(),
+            method: req.http.method.clone(),
             url,
             headers,
             body: bytes,
-            public_base: cards::public_base(state, &req.headers, req.peer),
-            owner: state
-                .authz
-                .enforcing()
-                .then(|| permit.allowed.owner.clone()),
-            hooks: crate::stream::RelayHooks {
-                guard: permit.stream,
-                tap: None,
-            },
+            public_base: cards::public_base(state, &req.http.headers, req.http.peer),
+            owner,
+            hooks,
         },
     )
     .await;
@@ -207,13 +186,13 @@ fn upstream_url(binding: Binding, endpoint: &str, req: &Incoming) -> Result<Stri
     if binding == Binding::JsonRpc {
         return Ok(endpoint.to_string());
     }
-    let mut url = warden_egress::target::join_path(endpoint, &req.subpath).map_err(|e| {
+    let mut url = warden_egress::target::join_path(endpoint, &req.http.subpath).map_err(|e| {
         Refusal::new(A2aError::invalid_request(format!(
             "the request path cannot be forwarded ({})",
             e.reason()
         )))
     })?;
-    if let Some(q) = req.uri.query() {
+    if let Some(q) = req.http.uri.query() {
         url.push('?');
         url.push_str(q);
     }
@@ -239,12 +218,12 @@ async fn serve_card(
     upstream: &crate::upstream::Upstream,
     req: &Incoming,
 ) -> Result<Response, Refusal> {
-    if req.method != Method::GET && req.method != Method::HEAD {
+    if req.http.method != Method::GET && req.http.method != Method::HEAD {
         return Err(Refusal::new(A2aError::method_not_found(
             "agent cards are read with GET",
         )));
     }
-    match cards::serve(ctx.state, upstream, &req.headers, req.peer).await {
+    match cards::serve(ctx.state, upstream, &req.http.headers, req.http.peer).await {
         Ok(resp) => {
             ctx.record(&ctx.event(Outcome::CardServed));
             Ok(resp)

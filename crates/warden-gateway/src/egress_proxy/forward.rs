@@ -17,7 +17,7 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
+use http::header::{CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE};
 use http::{HeaderMap, HeaderValue, Method, StatusCode};
 use serde_json::Value;
 use warden_a2a::{A2aError, A2aOp, Binding, ErrorKind, Operation};
@@ -148,27 +148,7 @@ async fn send(
         if attempt > 0 {
             break;
         }
-        let challenge = resp
-            .headers()
-            .get_all(WWW_AUTHENTICATE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect::<Vec<_>>()
-            .join(", ");
-        let nonce = resp
-            .headers()
-            .get("dpop-nonce")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        if creds.uses_dpop()
-            && challenge.contains("use_dpop_nonce")
-            && let Some(n) = nonce
-        {
-            creds.remember_nonce(&req.url, &n);
-            continue;
-        }
-        if creds.refetchable() && challenge.contains("invalid_token") {
-            creds.forget_token().await;
+        if creds.recover_from_401(&req.url, resp.headers()).await {
             continue;
         }
         break;

@@ -4,13 +4,10 @@
 //! strict reading and the same error shapes, with the remote's name where an
 //! agent's would be.
 
-use std::net::SocketAddr;
-
 use axum::body::Body;
 use axum::response::Response;
-use http::{HeaderMap, Method, Uri};
+use http::Method;
 use serde_json::Value;
-use warden_a2a::call::{HttpRequest, binding_of};
 use warden_a2a::{A2aError, Operation};
 
 use super::EgressProxy;
@@ -25,17 +22,13 @@ pub const KIND: &str = "egress_proxy";
 /// over beside it).
 pub struct Incoming {
     pub remote: String,
-    /// The raw path below `/egress/{remote}` ("" for the interface root).
-    pub subpath: String,
-    pub method: Method,
-    pub uri: Uri,
-    pub headers: HeaderMap,
-    pub peer: SocketAddr,
+    /// The request below `/egress/{remote}`.
+    pub http: stages::Request,
 }
 
 pub async fn handle(proxy: &EgressProxy, req: Incoming, body: Body) -> Response {
-    let binding = binding_of(&req.method, &req.subpath);
-    let mut ctx = Ctx::new(proxy.state(), KIND, binding, req.peer.ip());
+    let binding = req.http.binding();
+    let mut ctx = Ctx::new(proxy.state(), KIND, binding, req.http.peer.ip());
     let mut body = Some(body);
     match run(&mut ctx, proxy, &req, &mut body).await {
         Ok(resp) => resp,
@@ -51,23 +44,23 @@ async fn run(
 ) -> Result<Response, Refusal> {
     let state = ctx.state;
     // 1. Accept.
-    stages::accept(ctx, &req.headers).await?;
+    stages::accept(ctx, &req.http.headers).await?;
 
     // 2. Route: public cards need no credential (as at ingress).
     let remote = proxy.remote(&req.remote);
-    let card_path = crate::cards::is_card_path(&req.subpath);
+    let card_path = crate::cards::is_card_path(&req.http.subpath);
     if let (Some(remote), true, true) = (&remote, card_path, state.config.auth.public_cards) {
         ctx.target = Some(remote.name().to_string());
         return serve_card(ctx, proxy, remote, req).await;
     }
 
     // 3. Authenticate, with the remote's name as the audience.
-    let url = format!("{}{}", proxy.public_url(), req.uri.path());
+    let url = format!("{}{}", proxy.public_url(), req.http.uri.path());
     let auth = crate::auth::AuthRequest {
-        headers: &req.headers,
+        headers: &req.http.headers,
         agent: &req.remote,
         source: ctx.source,
-        method: req.method.as_str(),
+        method: req.http.method.as_str(),
         url: &url,
         now: ctx.now,
         peer_cert: None,
@@ -83,17 +76,7 @@ async fn run(
     }
 
     // 5. Parse.
-    let bytes = stages::read_body(ctx, body.take().unwrap_or_default(), &req.headers).await?;
-    let call = stages::parse(
-        ctx,
-        &HttpRequest {
-            method: &req.method,
-            path: &req.subpath,
-            query: req.uri.query(),
-            headers: &req.headers,
-            body: &bytes,
-        },
-    )?;
+    let (bytes, call) = stages::read_call(ctx, body.take().unwrap_or_default(), &req.http).await?;
 
     // 6. Authorise, with the remote's card for the only-skill rule (its
     // failure is reported once the call is authorised).
@@ -110,27 +93,22 @@ async fn run(
     let permit = stages::authorise(ctx, None, card_skills.as_deref()).await?;
 
     // 7. Forward.
+    let (owner, hooks) = stages::carried(ctx, permit);
     let answer = forward::forward(
         state,
         Call {
             remote: &remote,
             card,
             op: &call.op,
-            method: req.method.clone(),
-            subpath: &req.subpath,
-            query: req.uri.query(),
-            headers: &req.headers,
+            method: req.http.method.clone(),
+            subpath: &req.http.subpath,
+            query: req.http.uri.query(),
+            headers: &req.http.headers,
             version: call.requested.as_str(),
             body: bytes,
             proxy_url: proxy.url_of(name),
-            owner: state
-                .authz
-                .enforcing()
-                .then(|| permit.allowed.owner.clone()),
-            hooks: crate::stream::RelayHooks {
-                guard: permit.stream,
-                tap: None,
-            },
+            owner,
+            hooks,
         },
     )
     .await;
@@ -196,12 +174,12 @@ async fn serve_card(
     remote: &super::Remote,
     req: &Incoming,
 ) -> Result<Response, Refusal> {
-    if req.method != Method::GET && req.method != Method::HEAD {
+    if req.http.method != Method::GET && req.http.method != Method::HEAD {
         return Err(Refusal::new(A2aError::method_not_found(
             "agent cards are read with GET",
         )));
     }
-    match super::cards::serve(proxy, remote, &req.headers).await {
+    match super::cards::serve(proxy, remote, &req.http.headers).await {
         Ok(resp) => {
             ctx.record(&ctx.event(Outcome::CardServed));
             Ok(resp)

@@ -175,11 +175,13 @@ async fn dispatch(proxy: &EgressProxy, remote: String, peer: SocketAddr, req: Re
         proxy,
         handle::Incoming {
             remote,
-            subpath,
-            method: parts.method,
-            uri: parts.uri,
-            headers: parts.headers,
-            peer,
+            http: crate::stages::Request {
+                method: parts.method,
+                uri: parts.uri,
+                headers: parts.headers,
+                subpath,
+                peer,
+            },
         },
         body,
     )

@@ -189,6 +189,60 @@ pub fn parse(ctx: &mut Ctx<'_>, req: &HttpRequest<'_>) -> Result<Call, Refusal> 
     Ok(call)
 }
 
+/// Read and parse: the body within its cap, then the whole request read
+/// strictly into one call (see [`read_body`] and [`parse`]).
+pub async fn read_call(
+    ctx: &mut Ctx<'_>,
+    body: Body,
+    req: &Request,
+) -> Result<(Bytes, Call), Refusal> {
+    let bytes = read_body(ctx, body, &req.headers).await?;
+    let call = parse(
+        ctx,
+        &HttpRequest {
+            method: &req.method,
+            path: &req.subpath,
+            query: req.uri.query(),
+            headers: &req.headers,
+            body: &bytes,
+        },
+    )?;
+    Ok((bytes, call))
+}
+
+/// A request as it arrived at an entry point, without its body.
+pub struct Request {
+    pub method: http::Method,
+    pub uri: http::Uri,
+    pub headers: HeaderMap,
+    /// The raw path below the target's route ("" for the interface root).
+    pub subpath: String,
+    pub peer: std::net::SocketAddr,
+}
+
+impl Request {
+    /// The call's binding: JSON-RPC is a POST to the interface root.
+    pub fn binding(&self) -> Binding {
+        warden_a2a::call::binding_of(&self.method, &self.subpath)
+    }
+}
+
+/// What an allowed call carries to the proxy: who owns the tasks it
+/// creates (none when ownership is not kept, authentication being off), and
+/// the stream guard that lets a quarantine close it.
+pub fn carried(ctx: &Ctx<'_>, permit: Permit) -> (Option<String>, crate::stream::RelayHooks) {
+    let owner = ctx
+        .state
+        .authz
+        .enforcing()
+        .then(|| permit.allowed.owner.clone());
+    let hooks = crate::stream::RelayHooks {
+        guard: permit.stream,
+        tap: None,
+    };
+    (owner, hooks)
+}
+
 /// Authorise: the parsed call against grants, skills, ownership, policy
 /// rules and rate limits. `card_skills` are the target card's skill ids
 /// (for the only-skill rule), `route_skill` a per-skill route's skill.

@@ -13,11 +13,15 @@ use crate::auth::AuthError;
 use crate::authz::Denied;
 use crate::respond;
 
-/// Why a stage stopped a call, and how to answer it.
+/// Why a stage stopped a call, and how to answer it (boxed: it travels
+/// through every stage's `Result`).
 #[derive(Debug)]
-pub struct Refusal {
-    pub error: A2aError,
-    pub outcome: Outcome,
+pub struct Refusal(Box<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    error: A2aError,
+    outcome: Outcome,
     /// The audit reason (default: the error's wire reason).
     reason: Option<String>,
     /// The policy rule that decided, for the audit detail.
@@ -41,7 +45,7 @@ pub struct Refusal {
 
 impl Refusal {
     pub fn new(error: A2aError) -> Self {
-        Self {
+        Self(Box::new(Inner {
             error,
             outcome: Outcome::Refused,
             reason: None,
@@ -52,82 +56,79 @@ impl Refusal {
             drain: false,
             counted: None,
             denial: false,
-        }
+        }))
     }
 
     /// The agent failed (unreachable, bad answer): audited as such.
     pub fn upstream(error: A2aError) -> Self {
-        Self {
-            outcome: Outcome::UpstreamFailed,
-            ..Self::new(error)
-        }
+        Self::new(error).with_outcome(Outcome::UpstreamFailed)
     }
 
     /// A refusal of the authoriser (source limit, admission, decision).
     pub fn denied(d: Denied) -> Self {
-        Self {
-            reason: Some(d.reason.as_audit()),
-            rule: d.rule,
-            headers: d.headers,
-            id: d.anonymous_id.then_some(Value::Null),
-            counted: Some(d.reason.class()),
-            denial: true,
-            ..Self::new(d.error)
-        }
+        let mut r = Self::new(d.error);
+        r.0.reason = Some(d.reason.as_audit());
+        r.0.rule = d.rule;
+        r.0.headers = d.headers;
+        r.0.id = d.anonymous_id.then_some(Value::Null);
+        r.0.counted = Some(d.reason.class());
+        r.0.denial = true;
+        r
     }
 
     /// A credential that did not authenticate.
     pub fn unauthenticated(e: AuthError) -> Self {
-        Self {
-            reason: Some(e.audit_reason()),
-            auth: Some(e.clone()),
-            ..Self::new(e.to_a2a())
-        }
+        let mut r = Self::new(e.to_a2a());
+        r.0.reason = Some(e.audit_reason());
+        r.0.auth = Some(e);
+        r
     }
 
     pub fn with_outcome(mut self, outcome: Outcome) -> Self {
-        self.outcome = outcome;
+        self.0.outcome = outcome;
         self
     }
 
     pub fn drain(mut self) -> Self {
-        self.drain = true;
+        self.0.drain = true;
         self
     }
 
     pub fn with_id(mut self, id: Value) -> Self {
-        self.id = Some(id);
+        self.0.id = Some(id);
         self
     }
 
     pub fn reason(mut self, reason: &str) -> Self {
-        self.reason = Some(reason.to_string());
+        self.0.reason = Some(reason.to_string());
         self
     }
 
     /// Counted in `warden_authz_refusals` under its audit reason.
     pub fn counted(mut self) -> Self {
-        self.counted = Some(self.audit_reason());
+        self.0.counted = Some(self.audit_reason());
         self
     }
 
     fn audit_reason(&self) -> String {
-        self.reason
+        self.0
+            .reason
             .clone()
-            .unwrap_or_else(|| self.error.kind.wire().reason.to_string())
+            .unwrap_or_else(|| self.0.error.kind.wire().reason.to_string())
     }
 }
 
 /// Audits, counts and answers a refused call; `unread` is the body if no
 /// stage read it.
-pub async fn rescue(ctx: &Ctx<'_>, r: Refusal, unread: Option<Body>) -> Response {
+pub async fn rescue(ctx: &Ctx<'_>, refusal: Refusal, unread: Option<Body>) -> Response {
+    let reason = refusal.audit_reason();
+    let r = *refusal.0;
     if r.drain
         && let Some(body) = unread
     {
         let cap = ctx.state.config.limits.max_request_body_bytes;
         let _ = http_body_util::Limited::new(body, cap).collect().await;
     }
-    let reason = r.audit_reason();
     let mut event = ctx.event(r.outcome).with_reason(reason.clone());
     if let Some(class) = &r.counted {
         ctx.state.metrics.authz_refused(class);

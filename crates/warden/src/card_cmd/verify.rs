@@ -7,18 +7,17 @@
 //! `--allow-jku-host`, the JWKS a signature's `jku` names (fetched through
 //! the same rules), as [`warden_client::card`] does.
 
-use std::collections::BTreeMap;
 use std::process::ExitCode;
 
 use axum::http::{HeaderValue, header};
 use serde_json::json;
 use warden_client::CardTrust;
+use warden_client::card::{SignatureKeys, jku_on_hosts};
 use warden_egress::{Egress, Outbound};
 use warden_trust::card_signature::{
     CardVerifyError, CardVerifyPolicy, KeyRequest, SignatureRejection, VerifiedCard,
     signature_headers, verify_card,
 };
-use warden_trust::jwk::PublicJwk;
 use warden_trust::{JwsAlg, KeySet};
 
 use super::{
@@ -195,28 +194,18 @@ impl Trust {
             Err(CardVerifyError::NoSignatures) => return Err(Unverified::Unsigned),
             Err(e) => return Err(Unverified::Invalid(e)),
         };
-        // The JWKS of every allow-listed jku, fetched once each.
-        let mut fetched: BTreeMap<String, KeySet> = BTreeMap::new();
+        let mut found = SignatureKeys::new(&self.keys);
         let mut jwks_failure = None;
-        for jku in headers.iter().flatten().filter_map(|h| h.jku.as_deref()) {
-            if fetched.contains_key(jku) || !self.jku_allowed(jku) {
-                continue;
-            }
-            let Some(egress) = egress else { continue };
-            match fetch_jwks(egress, jku).await {
-                Ok(keys) => {
-                    fetched.insert(jku.to_string(), keys);
+        if let Some(egress) = egress {
+            let jkus = headers.iter().flatten().filter_map(|h| h.jku.as_deref());
+            for jku in SignatureKeys::wanted(jkus, |j| jku_on_hosts(j, &self.jku_hosts)) {
+                match fetch_jwks(egress, &jku).await {
+                    Ok(keys) => found.add(jku, keys),
+                    Err(e) => jwks_failure = Some(e),
                 }
-                Err(e) => jwks_failure = Some(e),
             }
         }
-        let keys = |req: &KeyRequest<'_>| -> Option<PublicJwk> {
-            req.jku
-                .and_then(|u| fetched.get(u))
-                .and_then(|set| set.get(req.kid))
-                .or_else(|| self.keys.get(req.kid))
-                .cloned()
-        };
+        let keys = |req: &KeyRequest<'_>| found.get(req);
         verify_card(card, &policy, &keys).map_err(|e| match (jwks_failure, &e) {
             (Some(failure), _) => Unverified::Jwks(failure),
             (None, CardVerifyError::NoValidSignature(r))
@@ -227,17 +216,6 @@ impl Trust {
             }
             (None, _) => Unverified::Invalid(e),
         })
-    }
-
-    /// Exact host names, compared after the egress URL normalisation.
-    fn jku_allowed(&self, jku: &str) -> bool {
-        let Ok(target) = warden_egress::target::parse(jku) else {
-            return false;
-        };
-        self.jku_hosts
-            .iter()
-            .filter_map(|h| warden_egress::target::parse(&format!("https://{h}/")).ok())
-            .any(|allowed| allowed.host == target.host)
     }
 }
 
