@@ -26,9 +26,20 @@ pub async fn serve(
 ) -> Result<Response, ProxyError> {
     let card = remote.card(&proxy.state().egress).await?;
     let served = rewritten(&card, &proxy.url_of(remote.name()));
+    // Local agents' models read this card: linted like an upstream's.
+    let served =
+        match crate::cards::check::check(remote.name(), &served, remote.config.card_lint, false) {
+            crate::cards::check::Verdict::Serve(c) => c,
+            crate::cards::check::Verdict::Hold(findings) => {
+                return Err(ProxyError::Card {
+                    reason: "card_lint",
+                    why: crate::cards::check::Verdict::reasons(&findings).join("; "),
+                });
+            }
+        };
     let bytes = served.to_string().into_bytes();
     let tag = etag(&bytes);
-    let max_age = proxy.state().config.limits.card_cache_ms / 1000;
+    let max_age = proxy.state().config.limits.card_cache.as_secs();
     let unchanged = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

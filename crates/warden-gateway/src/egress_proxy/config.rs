@@ -59,6 +59,11 @@ pub struct RemoteAgentConfig {
     /// The credential Warden presents to the remote agent.
     #[serde(default)]
     pub auth: RemoteAuth,
+    /// What happens to a remote card whose lint reports an error before
+    /// local agents read it (as for `[[agents]] card_lint`; there is no
+    /// review queue here, so `refuse` means the card is not served).
+    #[serde(default)]
+    pub card_lint: crate::config::CardLintPolicy,
 }
 
 /// `[remote_agents.auth]`: what Warden presents to the remote agent. Local
