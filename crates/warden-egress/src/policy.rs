@@ -246,6 +246,8 @@ fn is_local_name(n: &str) -> bool {
         || n.ends_with(".internal")
         || n == "local"
         || n.ends_with(".local")
+        || n == "home.arpa"
+        || n.ends_with(".home.arpa")
 }
 
 /// A configured host name in the form [`crate::target`] produces.

@@ -34,6 +34,12 @@ fn defaults_are_https_on_443_to_public_addresses() {
         check(&r, "https://metadata.google.internal/"),
         Err(EgressError::BadHost { .. })
     ));
+    for local in ["https://router.home.arpa/", "https://home.arpa/"] {
+        assert!(
+            matches!(check(&r, local), Err(EgressError::BadHost { .. })),
+            "{local}: a home network name (RFC 8375)"
+        );
+    }
 }
 
 #[test]

@@ -146,6 +146,9 @@ const METADATA: &[IpAddr] = &[
     IpAddr::V4(Ipv4Addr::new(169, 254, 169, 253)), // AWS VPC DNS
     IpAddr::V4(Ipv4Addr::new(100, 100, 100, 200)), // Alibaba Cloud
     IpAddr::V4(Ipv4Addr::new(192, 0, 0, 192)),     // Oracle Cloud
+    // Azure WireServer: a public address that answers only inside Azure,
+    // with the host's agent and extension channel behind it.
+    IpAddr::V4(Ipv4Addr::new(168, 63, 129, 16)),
     IpAddr::V6(v6([0xfd00, 0xec2, 0, 0, 0, 0, 0, 0x254])), // AWS IMDS over IPv6
 ];
 

@@ -110,6 +110,7 @@ fn the_most_specific_name_is_reported() {
 fn metadata_endpoints_are_known() {
     assert!(is_metadata(ip("169.254.169.254")));
     assert!(is_metadata(ip("fd00:ec2::254")));
+    assert!(is_metadata(ip("168.63.129.16")), "Azure WireServer");
     assert!(!is_metadata(ip("169.254.1.1")));
 }
 
