@@ -7,11 +7,11 @@
 //! What is looked up, and under which rules:
 //!
 //! - `[[agents]]` `url`, `jsonrpc_url`, `rest_url`: the upstream rules
-//!   ([`crate::egress::upstream_rules`]). A private or loopback answer is
+//!   ([`crate::config::egress::upstream_rules`]). A private or loopback answer is
 //!   fine; a metadata or never-legitimate one is not.
 //! - `[[auth.issuers]]` `jwks_url`, `[[remote_agents]]` `url` and
 //!   `auth.token_url`: the `[egress]` rules as written
-//!   ([`crate::egress::general_rules`]), private ranges denied unless
+//!   ([`crate::config::egress::general_rules`]), private ranges denied unless
 //!   `allow_cidrs` or `allow_insecure_local` say otherwise.
 //!
 //! A name that does not resolve is an error naming the key. Address
@@ -25,7 +25,7 @@ use warden_egress::resolve::resolve_checked;
 use warden_egress::{Host, Resolver, Rules, StaticResolver};
 
 use crate::config::Config;
-use crate::egress_proxy::RemoteAuth;
+use crate::config::RemoteAuth;
 
 /// Which rules a configured URL is reached with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,8 +91,8 @@ fn configured_urls(config: &Config) -> Vec<Configured<'_>> {
 /// the first refusal in file order, naming the key and the egress reason.
 /// Each lookup is bounded by `egress.connect_timeout_ms`.
 pub async fn resolve_names(config: &Config, resolver: Arc<dyn Resolver>) -> Result<usize, String> {
-    let general = crate::egress::general_rules(config).map_err(|e| e.to_string())?;
-    let upstream = crate::egress::upstream_rules(config).map_err(|e| e.to_string())?;
+    let general = crate::config::egress::general_rules(config).map_err(|e| e.to_string())?;
+    let upstream = crate::config::egress::upstream_rules(config).map_err(|e| e.to_string())?;
     let resolver = StaticResolver::from_policy(&config.egress.resolve, resolver);
     let timeout = Duration::from_millis(config.egress.connect_timeout_ms);
     let named: Vec<(Configured<'_>, String)> = configured_urls(config)

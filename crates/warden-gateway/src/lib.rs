@@ -28,6 +28,7 @@ pub mod pipeline;
 pub mod proxy;
 pub mod respond;
 pub mod stages;
+pub mod startup;
 pub mod state;
 pub mod stream;
 pub mod upstream;
@@ -90,7 +91,9 @@ impl GatewayState {
             tracing::warn!("auth.mode = \"off-insecure\": callers are NOT authenticated");
         }
         let authority = open_authority(&config, store.clone(), &public_url).await?;
-        let replay = Arc::new(warden_trust::MemoryReplayCache::new(a.replay_cache_entries));
+        let replay = Arc::new(warden_trust::MemoryReplayCache::new(
+            a.replay_cache_entries.get(),
+        ));
         let auth = auth::Authenticator::new(a, authority.clone(), replay, store.clone(), &egress)?;
         // Rotate on schedule: reload the key ring every minute (a successor is
         // generated when the current key is due).
@@ -158,7 +161,7 @@ pub async fn open_authority(
     let lifetimes = warden_authority::Lifetimes {
         token_ttl_secs: a.token_ttl_secs,
         leeway_secs: a.leeway_secs,
-        key_rotation_secs: a.key_rotation_hours.saturating_mul(3600),
+        key_rotation_secs: a.key_rotation_hours.get().saturating_mul(3600),
     };
     Ok(warden_authority::Authority::open(store, kek, issuer, lifetimes, auth::unix_now()).await?)
 }

@@ -11,44 +11,12 @@
 //! resolved to goes to the audit log, never to the caller, so Warden is not
 //! a DNS oracle for internal names.
 
-use std::time::Duration;
-
 use bytes::Bytes;
-use serde::Deserialize;
 use serde_json::Value;
 use warden_a2a::{A2aError, A2aOp, ErrorKind};
 use warden_egress::{Egress, EgressError};
 
-/// `[message_urls]` in warden.toml.
-#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
-#[serde(default, deny_unknown_fields)]
-pub struct MessageUrlsSection {
-    pub action: UrlAction,
-    /// Also look names up and check the answers (a public-looking name
-    /// that resolves to a private address fails). Off: the checks that
-    /// need no lookup only.
-    pub resolve: bool,
-    /// Longest wait for one lookup; a slower answer fails the URL.
-    pub resolve_timeout_ms: u64,
-}
-
-impl Default for MessageUrlsSection {
-    fn default() -> Self {
-        Self {
-            action: UrlAction::Refuse,
-            resolve: true,
-            resolve_timeout_ms: 2_000,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum UrlAction {
-    Refuse,
-    Strip,
-    Off,
-}
+pub use crate::config::{MessageUrlsSection, UrlAction};
 
 /// A URL that failed, where it was, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,9 +85,9 @@ pub async fn check(
 
 async fn one(section: &MessageUrlsSection, egress: &Egress, url: &str) -> Result<(), EgressError> {
     if !section.resolve {
-        return crate::egress::check_static(egress.rules(), url);
+        return crate::config::egress::check_static(egress.rules(), url);
     }
-    let wait = Duration::from_millis(section.resolve_timeout_ms);
+    let wait = section.resolve_timeout;
     match tokio::time::timeout(wait, egress.check(url)).await {
         Ok(r) => r.map(|_| ()),
         Err(_) => Err(EgressError::Dns {

@@ -1,7 +1,5 @@
 //! Forwarding one understood call to its upstream and relaying the answer.
 
-use std::time::Duration;
-
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
@@ -66,7 +64,7 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
             Err(err) => return Answer::Failed(err),
         };
         let key = format!("{}\n{}", f.owner.as_deref().unwrap_or(""), usable.join(","));
-        let ttl = Duration::from_millis(limits.card_cache_ms);
+        let ttl = limits.card_cache;
         if let Some(up) = state.upstreams.get(f.agent)
             && let Some(card) = up.cached_extended(&key, ttl)
         {
@@ -104,9 +102,9 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
         let stream_limits = StreamLimits {
-            keepalive: Duration::from_millis(limits.keepalive_interval_ms),
-            idle: Duration::from_millis(limits.stream_idle_timeout_ms),
-            max_event_bytes: limits.max_response_body_bytes,
+            keepalive: limits.keepalive_interval,
+            idle: limits.stream_idle_timeout,
+            max_event_bytes: limits.max_response_body_bytes.get(),
         };
         let mut hooks = f.hooks;
         if let (Some(owner), true) = (&f.owner, status.is_success()) {
@@ -114,7 +112,7 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
                 state.store.clone(),
                 f.agent,
                 owner,
-                limits.max_response_body_bytes,
+                limits.max_response_body_bytes.get(),
             ));
         }
         let body = relay(
@@ -129,7 +127,7 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
         return Answer::Relayed(out, status.as_u16());
     }
     // Non-streaming answers are small JSON: read them whole, within the cap.
-    let cap = limits.max_response_body_bytes;
+    let cap = limits.max_response_body_bytes.get();
     let body = match resp.bytes_capped(cap as u64).await {
         Ok(b) => b,
         Err(warden_egress::EgressError::TooLarge(_)) => {
@@ -155,10 +153,7 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
     if f.op.operation == Operation::GetExtendedAgentCard && status.is_success() {
         // The extended card names upstream endpoints too: rewrite it like
         // the public card so no internal address leaks.
-        let json_limits = JsonLimits {
-            max_depth: limits.max_json_depth,
-            max_string_bytes: limits.max_json_string_bytes,
-        };
+        let json_limits = limits.json();
         let (key, usable) = extended.unwrap_or_default();
         let served = std::cell::RefCell::new(None);
         let up = state.upstreams.get(f.agent);

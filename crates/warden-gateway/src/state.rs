@@ -28,9 +28,6 @@ pub struct GatewayState {
 
 impl GatewayState {
     pub fn json_limits(&self) -> JsonLimits {
-        JsonLimits {
-            max_depth: self.config.limits.max_json_depth,
-            max_string_bytes: self.config.limits.max_json_string_bytes,
-        }
+        self.config.limits.json()
     }
 }

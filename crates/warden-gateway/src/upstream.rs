@@ -70,7 +70,7 @@ impl Upstreams {
             );
         }
         let source = CardSource::new(client.clone(), jwks, limits);
-        let ttl = Duration::from_millis(limits.card_cache_ms);
+        let ttl = limits.card_cache;
         Ok(Self {
             agents: Arc::new(map),
             client,

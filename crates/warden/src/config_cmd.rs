@@ -11,7 +11,7 @@ use warden_gateway::Config;
 /// Prints `FILE: ok (N agents; …)`, or returns the first error.
 pub async fn check(file: &Path, offline: bool) -> Result<(), String> {
     let config = Config::load(file).map_err(|e| e.to_string())?;
-    config.check_files(file).map_err(|e| e.to_string())?;
+    warden_gateway::startup::check_files(&config, file).map_err(|e| e.to_string())?;
     let names = if offline {
         "names not resolved: --offline".to_string()
     } else {

@@ -143,7 +143,7 @@ mod tests {
         .expect("egress");
         let mut wrong = Vec::new();
         for (url, reason) in corpus::hostile_urls() {
-            if let Err(e) = crate::egress::check_static(&rules, url) {
+            if let Err(e) = crate::config::egress::check_static(&rules, url) {
                 if e.reason() != reason {
                     wrong.push(format!("{url:?}: config check said {}", e.reason()));
                 }

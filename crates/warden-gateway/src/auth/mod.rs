@@ -137,8 +137,8 @@ impl Authenticator {
                 (None, Some(url)) => issuer_keys::IssuerKeys::Remote(issuer_keys::RemoteJwks::new(
                     url.clone(),
                     egress.clone(),
-                    iss.jwks_cache_secs,
-                    iss.jwks_min_refresh_secs,
+                    iss.jwks_cache_secs.get(),
+                    iss.jwks_min_refresh_secs.get(),
                 )),
                 (None, None) => return Err(invalid("no JWKS configured".into())),
             };

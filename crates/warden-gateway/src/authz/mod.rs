@@ -5,7 +5,6 @@
 //! store), applies policy rules and rate limits, and keeps ownership records
 //! as answers come back.
 
-mod config;
 mod denied;
 pub mod ownership;
 mod snapshot;
@@ -26,7 +25,7 @@ use warden_policy::{
 };
 use warden_store::Store;
 
-pub use config::{AuthzSection, LimitSpec, RateLimitSection};
+use crate::config::{AuthzSection, LimitSpec, RateLimitSection};
 pub use denied::{Denied, Reason};
 pub use snapshot::{Snapshot, grant_of};
 pub use streams::{OpenStreams, StreamGuard};
@@ -138,7 +137,7 @@ impl Authorizer {
             principal: quota("principal", &limits.principal)?,
             pair: quota("pair", &limits.pair)?,
             skill: quota("skill", &limits.skill)?,
-            max_streams: limits.max_streams_per_principal,
+            max_streams: limits.max_streams_per_principal.get(),
         };
         let (rules, stamp) = match &section.policy_file {
             Some(path) => {
@@ -171,7 +170,7 @@ impl Authorizer {
             slots: StreamSlots::new(),
             streams: Arc::new(OpenStreams::default()),
             epoch: Instant::now(),
-            poll: Duration::from_millis(section.poll_interval_ms),
+            poll: section.poll_interval,
             retention: Duration::from_secs(section.ownership_retention_days * 86_400),
         })
     }

@@ -16,7 +16,7 @@
 
 use warden_a2a::json::parse_strict;
 use warden_a2a::types::AgentCard;
-use warden_a2a::{A2aError, ErrorKind, JsonLimits};
+use warden_a2a::{A2aError, ErrorKind};
 use warden_client::CardTrust;
 
 use crate::config::{AgentConfig, Limits};
@@ -135,7 +135,8 @@ impl CardSource {
     /// sent where Warden itself may not go.
     pub(crate) fn drop_refused_links(&self, agent: &str, card: &mut AgentCard) {
         let rules = self.jwks.rules();
-        let refused = |field: &str, url: &str| match crate::egress::check_static(rules, url) {
+        let refused = |field: &str, url: &str| match crate::config::egress::check_static(rules, url)
+        {
             Ok(()) => false,
             Err(e) => {
                 tracing::warn!(
@@ -211,7 +212,7 @@ impl CardSource {
             // Never rewrite what could not be read exactly.
             return Err(invalid(&agent.name, "the card is compressed"));
         }
-        let cap = self.limits.max_response_body_bytes as u64;
+        let cap = self.limits.max_response_body_bytes.get() as u64;
         let body = resp.bytes_capped(cap).await.map_err(|e| match e {
             warden_egress::EgressError::TooLarge(_) => invalid(&agent.name, e),
             other => {
@@ -219,10 +220,7 @@ impl CardSource {
                 unavailable(&agent.name, "its card could not be read")
             }
         })?;
-        let limits = JsonLimits {
-            max_depth: self.limits.max_json_depth,
-            max_string_bytes: self.limits.max_json_string_bytes,
-        };
+        let limits = self.limits.json();
         let raw = parse_strict(&body, limits).map_err(|e| invalid(&agent.name, e))?;
         if !raw.is_object() {
             return Err(invalid(&agent.name, "the card is not a JSON object"));

@@ -93,7 +93,7 @@ pub async fn serve(
         .into_bytes();
     let tag = etag(&bytes);
     let last_modified = httpdate::fmt_http_date(cached.modified);
-    let max_age = state.config.limits.card_cache_ms / 1000;
+    let max_age = state.config.limits.card_cache.as_secs();
     let cache = format!("public, max-age={max_age}");
     let unchanged = headers
         .get(header::IF_NONE_MATCH)

@@ -12,7 +12,6 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::body::Body;
 use axum::response::Response;
@@ -205,9 +204,9 @@ async fn relay_answer(
         headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
         headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
         let stream_limits = StreamLimits {
-            keepalive: Duration::from_millis(limits.keepalive_interval_ms),
-            idle: Duration::from_millis(limits.stream_idle_timeout_ms),
-            max_event_bytes: limits.max_response_body_bytes,
+            keepalive: limits.keepalive_interval,
+            idle: limits.stream_idle_timeout,
+            max_event_bytes: limits.max_response_body_bytes.get(),
         };
         let mut hooks = std::mem::take(&mut call.hooks);
         if let (Some(owner), true) = (&call.owner, status.is_success()) {
@@ -215,7 +214,7 @@ async fn relay_answer(
                 state.store.clone(),
                 name,
                 owner,
-                limits.max_response_body_bytes,
+                limits.max_response_body_bytes.get(),
             ));
         }
         let mut out = Response::new(Body::from_stream(relay(
@@ -228,7 +227,7 @@ async fn relay_answer(
         *out.headers_mut() = headers;
         return Ok((out, status.as_u16()));
     }
-    let cap = limits.max_response_body_bytes;
+    let cap = limits.max_response_body_bytes.get();
     let mut body = match resp.bytes_capped(cap as u64).await {
         Ok(b) => b,
         Err(warden_egress::EgressError::TooLarge(_)) => return Err(ProxyError::TooLarge { cap }),

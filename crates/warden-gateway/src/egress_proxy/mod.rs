@@ -28,10 +28,9 @@
 //!    caller as principal, the remote as agent.
 //!
 //! Local agents hold no secret for remote agents: Warden reads those from
-//! its environment at start ([`config`]).
+//! its environment at start ([`crate::config::RemoteAgentConfig`]).
 
 mod cards;
-pub mod config;
 mod error;
 mod forward;
 mod handle;
@@ -43,7 +42,6 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, Request, State};
@@ -53,7 +51,6 @@ use serde_json::Value;
 use tokio::net::TcpListener;
 use warden_a2a::{A2aError, Binding};
 
-pub use config::{EgressProxySection, RemoteAgentConfig, RemoteAuth};
 pub use error::ProxyError;
 pub use remote::{Remote, SetupError};
 
@@ -85,7 +82,7 @@ impl EgressProxy {
         public_url: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Self, SetupError> {
-        let ttl = Duration::from_millis(state.config.limits.card_cache_ms);
+        let ttl = state.config.limits.card_cache;
         let mut remotes = HashMap::new();
         for (i, r) in state.config.remote_agents.iter().enumerate() {
             remotes.insert(r.name.clone(), Arc::new(Remote::new(i, r, env, ttl)?));

@@ -9,8 +9,8 @@ use warden_a2a::Binding;
 use warden_client::{CardTrust, Credentials, DpopKey, Interface, TokenSource, VerifiedCard};
 use warden_egress::Egress;
 
-use super::config::{RemoteAgentConfig, RemoteAuth, trust_keys};
 use super::error::ProxyError;
+use crate::config::{RemoteAgentConfig, RemoteAuth, trust_keys};
 
 /// Why a remote could not be set up at start.
 #[derive(Debug, thiserror::Error)]

@@ -19,8 +19,9 @@ use tokio::net::TcpListener;
 use tower::ServiceExt;
 use warden_egress::{Egress, EgressPolicy, Host, Rules, StaticResolver, corpus};
 
-use super::{EgressProxy, RemoteAgentConfig, RemoteAuth};
+use super::EgressProxy;
 use crate::authority::registry::{self, NewAgent};
+use crate::config::{RemoteAgentConfig, RemoteAuth};
 use crate::{Config, GatewayState};
 
 fn parse(text: &str) -> Result<Config, String> {

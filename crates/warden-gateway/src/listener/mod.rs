@@ -30,7 +30,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-pub use crate::config::{ClientAuth, TlsConfig};
 pub use peer::{PeerCertificate, PeerIdentity, x5t_s256};
 pub use tls::{PROTOCOL_VERSIONS, Reloadable, TlsError, alpn_protocols, check, provider};
 

@@ -18,6 +18,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use super::*;
+use crate::config::{ClientAuth, TlsConfig};
 
 /// A test CA and what it signs.
 struct Ca {
@@ -102,8 +103,8 @@ fn tls_config(files: &Files, client_auth: ClientAuth) -> TlsConfig {
             vec![files.path("ca.pem")]
         },
         client_auth,
-        handshake_timeout_ms: 10_000,
-        reload_interval_ms: 0,
+        handshake_timeout: Duration::from_secs(10),
+        reload_interval: Duration::ZERO,
     }
 }
 
@@ -283,7 +284,7 @@ async fn reload_serves_new_connections_the_new_certificate_and_keeps_old_ones() 
     let files = server_files(&ca, 1);
     let old = std::fs::read(files.path("server.pem")).expect("read");
     let mut config = tls_config(&files, ClientAuth::Off);
-    config.reload_interval_ms = 100;
+    config.reload_interval = Duration::from_millis(100);
     let tls = Reloadable::load(&config).expect("load");
     let s = start(Some(tls.clone())).await;
     let url = format!("https://127.0.0.1:{}/who", s.addr.port());
@@ -402,7 +403,7 @@ async fn a_silent_client_is_dropped_after_the_handshake_timeout() {
     let ca = Ca::new("test CA");
     let files = server_files(&ca, 1);
     let mut c = tls_config(&files, ClientAuth::Off);
-    c.handshake_timeout_ms = 200;
+    c.handshake_timeout = Duration::from_millis(200);
     let s = start(Some(Reloadable::load(&c).expect("load"))).await;
     let mut sock = TcpStream::connect(s.addr).await.expect("connect");
     let mut buf = [0u8; 16];

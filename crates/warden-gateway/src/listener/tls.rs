@@ -203,9 +203,9 @@ impl Reloadable {
             state: RwLock::new((Arc::new(server), files)),
             last_failed: RwLock::new(None),
         });
-        if config.reload_interval_ms > 0 {
+        if !config.reload_interval.is_zero() {
             let weak = Arc::downgrade(&this);
-            let every = Duration::from_millis(config.reload_interval_ms);
+            let every = config.reload_interval;
             tokio::spawn(poll(weak, every));
         }
         Ok(this)
@@ -221,7 +221,7 @@ impl Reloadable {
 
     /// How long a client has to complete the handshake.
     pub fn handshake_timeout(&self) -> Duration {
-        Duration::from_millis(self.config.handshake_timeout_ms)
+        self.config.handshake_timeout
     }
 
     /// Whether clients are asked for a certificate.

@@ -118,7 +118,7 @@ impl<'a> Ctx<'a> {
 /// Accept: the header cap, then the per-address rate limit, before any
 /// work on the caller's behalf.
 pub async fn accept(ctx: &Ctx<'_>, headers: &HeaderMap) -> Result<(), Refusal> {
-    let cap = ctx.state.config.limits.max_header_bytes;
+    let cap = ctx.state.config.limits.max_header_bytes.get();
     if crate::headers::header_bytes(headers) > cap {
         return Err(Refusal::new(A2aError::new(
             ErrorKind::HeadersTooLarge,
@@ -174,7 +174,7 @@ pub async fn read_body(ctx: &Ctx<'_>, body: Body, headers: &HeaderMap) -> Result
     read_capped(
         body,
         headers,
-        ctx.state.config.limits.max_request_body_bytes,
+        ctx.state.config.limits.max_request_body_bytes.get(),
     )
     .await
     .map_err(Refusal::new)

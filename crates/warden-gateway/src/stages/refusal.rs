@@ -126,7 +126,7 @@ pub async fn rescue(ctx: &Ctx<'_>, refusal: Refusal, unread: Option<Body>) -> Re
     if r.drain
         && let Some(body) = unread
     {
-        let cap = ctx.state.config.limits.max_request_body_bytes;
+        let cap = ctx.state.config.limits.max_request_body_bytes.get();
         let _ = http_body_util::Limited::new(body, cap).collect().await;
     }
     let mut event = ctx.event(r.outcome).with_reason(reason.clone());

@@ -11,7 +11,7 @@ async fn app(dir: &std::path::Path, policy: Option<&str>) -> (axum::Router, Gate
     config.gateway.data_dir = dir.to_path_buf();
     // The background poller stays out of the way: changes must apply
     // because the API applied them.
-    config.authz.poll_interval_ms = 3_600_000;
+    config.authz.poll_interval = std::time::Duration::from_secs(3600);
     if let Some(text) = policy {
         let path = dir.join("policy.toml");
         std::fs::write(&path, text).expect("write policy");

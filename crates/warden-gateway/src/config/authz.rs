@@ -1,6 +1,8 @@
 //! `[authz]` and `[rate_limits]` in `warden.toml`.
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use serde::Deserialize;
 use warden_policy::ratelimit::Quota;
@@ -15,9 +17,14 @@ pub struct AuthzSection {
     #[serde(default)]
     pub policy_file: Option<PathBuf>,
     /// How often the policy file and the grant and quarantine tables are
-    /// looked at for changes made elsewhere (the CLI, another gateway).
-    #[serde(default = "d_poll")]
-    pub poll_interval_ms: u64,
+    /// looked at for changes made elsewhere (the CLI, another gateway)
+    /// (`poll_interval_ms`).
+    #[serde(
+        rename = "poll_interval_ms",
+        with = "super::millis",
+        default = "d_poll"
+    )]
+    pub poll_interval: Duration,
     /// How long task and context ownership is remembered.
     #[serde(default = "d_retention")]
     pub ownership_retention_days: u64,
@@ -27,7 +34,7 @@ impl Default for AuthzSection {
     fn default() -> Self {
         Self {
             policy_file: None,
-            poll_interval_ms: d_poll(),
+            poll_interval: d_poll(),
             ownership_retention_days: d_retention(),
         }
     }
@@ -84,7 +91,7 @@ pub struct RateLimitSection {
     pub skill: LimitSpec,
     /// Open SSE streams one caller may hold at once.
     #[serde(default = "d_streams")]
-    pub max_streams_per_principal: u32,
+    pub max_streams_per_principal: NonZeroU32,
     /// Most keys the rate limiter remembers, all four kinds together; past
     /// it, keys whose bucket is full again are dropped first, then those
     /// closest to full (which start afresh).
@@ -105,7 +112,18 @@ impl Default for RateLimitSection {
     }
 }
 
+impl AuthzSection {
+    /// Rules serde cannot express.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.poll_interval < Duration::from_millis(10) {
+            return Err("authz.poll_interval_ms must be at least 10".into());
+        }
+        Ok(())
+    }
+}
+
 impl RateLimitSection {
+    /// Rules serde cannot express.
     pub fn validate(&self) -> Result<(), String> {
         for (key, spec) in [
             ("source", &self.source),
@@ -116,9 +134,6 @@ impl RateLimitSection {
             spec.quota()
                 .map_err(|e| format!("rate_limits.{key}: {e}"))?;
         }
-        if self.max_streams_per_principal == 0 {
-            return Err("rate_limits.max_streams_per_principal must be greater than 0".into());
-        }
         if self.max_keys < 64 {
             return Err("rate_limits.max_keys must be at least 64".into());
         }
@@ -126,8 +141,8 @@ impl RateLimitSection {
     }
 }
 
-fn d_poll() -> u64 {
-    250
+fn d_poll() -> Duration {
+    Duration::from_millis(250)
 }
 fn d_retention() -> u64 {
     30
@@ -144,8 +159,8 @@ fn d_pair() -> LimitSpec {
 fn d_skill() -> LimitSpec {
     LimitSpec::new("200/s", 400)
 }
-fn d_streams() -> u32 {
-    32
+fn d_streams() -> NonZeroU32 {
+    NonZeroU32::new(32).expect("32 is not zero")
 }
 fn d_keys() -> usize {
     100_000

@@ -4,11 +4,12 @@
 //! the configuration names environment variables, read once at start.
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
-use crate::config::{Config, ConfigError};
+use super::Config;
+use super::egress::{UrlUse, check_configured};
 
 /// `[egress_proxy]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -63,7 +64,7 @@ pub struct RemoteAgentConfig {
     /// local agents read it (as for `[[agents]] card_lint`; there is no
     /// review queue here, so `refuse` means the card is not served).
     #[serde(default)]
-    pub card_lint: crate::config::CardLintPolicy,
+    pub card_lint: super::CardLintPolicy,
 }
 
 /// `[remote_agents.auth]`: what Warden presents to the remote agent. Local
@@ -123,12 +124,13 @@ impl RemoteAuth {
     }
 }
 
-/// Rules serde cannot express (part of [`Config::validate`]).
+/// Rules serde cannot express for `[[remote_agents]]` (part of
+/// [`Config::validate`]).
 pub fn validate(config: &Config, rules: &warden_egress::Rules) -> Result<(), String> {
     if config.remote_agents.is_empty() {
         return Ok(());
     }
-    if config.auth.mode != crate::config::AuthMode::Strict {
+    if config.auth.mode != super::AuthMode::Strict {
         return Err(
             "remote_agents need auth.mode = \"strict\": the egress proxy attaches Warden's \
              credentials for remote agents, so it must know who is calling"
@@ -138,7 +140,7 @@ pub fn validate(config: &Config, rules: &warden_egress::Rules) -> Result<(), Str
     let mut seen = std::collections::HashSet::new();
     for (i, r) in config.remote_agents.iter().enumerate() {
         let key = format!("remote_agents[{i}]");
-        if !valid_name(&r.name) {
+        if !super::valid_name(&r.name) {
             return Err(format!(
                 "{key}.name {:?} must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'",
                 r.name
@@ -178,15 +180,6 @@ pub fn validate(config: &Config, rules: &warden_egress::Rules) -> Result<(), Str
     Ok(())
 }
 
-/// The rule `[[agents]]` names follow too.
-fn valid_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 64
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-}
-
 fn check_auth(rules: &warden_egress::Rules, key: &str, auth: &RemoteAuth) -> Result<(), String> {
     if let Some(env) = auth.secret_env() {
         let valid = !env.is_empty()
@@ -223,19 +216,8 @@ fn check_auth(rules: &warden_egress::Rules, key: &str, auth: &RemoteAuth) -> Res
 /// refuse outright (the lookup-time checks run at every call, and in
 /// `warden config check`). The egress reason code is named in brackets.
 fn check_url(rules: &warden_egress::Rules, key: &str, url: &str) -> Result<(), String> {
-    crate::egress::check_configured(rules, url, crate::egress::UrlUse::Base)
+    check_configured(rules, url, UrlUse::Base)
         .map_err(|e| format!("{key}: {url:?} is refused: {e} [{}]", e.reason()))?;
-    Ok(())
-}
-
-/// Checks the pinned key files (part of [`Config::check_files`]).
-pub fn check_files(config: &Config, path: &Path) -> Result<(), ConfigError> {
-    for (i, r) in config.remote_agents.iter().enumerate() {
-        trust_keys(r).map_err(|message| ConfigError::Invalid {
-            path: path.to_path_buf(),
-            message: format!("remote_agents[{i}]: {message}"),
-        })?;
-    }
     Ok(())
 }
 

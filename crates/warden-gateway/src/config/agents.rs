@@ -1,0 +1,139 @@
+//! `[[agents]]`: the upstream agents behind the gateway, and how their
+//! cards are trusted.
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgentConfig {
+    /// The path segment: the agent is served at `/agents/{name}`.
+    pub name: String,
+    /// The upstream agent's base URL; its card is at
+    /// `{url}/.well-known/agent-card.json`.
+    pub url: String,
+    /// Overrides the JSON-RPC endpoint found in the upstream card.
+    #[serde(default)]
+    pub jsonrpc_url: Option<String>,
+    /// Overrides the HTTP+JSON endpoint found in the upstream card.
+    #[serde(default)]
+    pub rest_url: Option<String>,
+    /// A JWKS file holding the keys pinned for this agent's card signature.
+    #[serde(default)]
+    pub card_jwks_file: Option<PathBuf>,
+    /// The same keys as inline JWKS text (not with `card_jwks_file`).
+    #[serde(default)]
+    pub card_jwks: Option<String>,
+    /// Hosts whose JWKS a card signature's `jku` may name and Warden then
+    /// fetches (through the egress rules, purpose `jwks`). Empty: no `jku`
+    /// is ever followed.
+    #[serde(default)]
+    pub card_jku_hosts: Vec<String>,
+    /// Serve and proxy this agent even when its card carries no signature
+    /// by a trusted key (a warning is logged at start). A signature by a
+    /// trusted key that does not verify still refuses the card.
+    #[serde(default)]
+    pub allow_unsigned_card: bool,
+    /// What happens to a card whose lint reports an error (hidden
+    /// instructions, exfiltration links, markup, unsafe URLs…): see
+    /// [`CardLintPolicy`].
+    #[serde(default)]
+    pub card_lint: CardLintPolicy,
+}
+
+/// What the gateway does with an upstream card (or extended card) whose
+/// lint reports an error-level finding. Every card is linted when fetched;
+/// hidden characters are always removed and refused links always dropped.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CardLintPolicy {
+    /// Hold the card for review (`warden registry review`), like a changed
+    /// card: the pinned card is served meanwhile, or none at all.
+    #[default]
+    Refuse,
+    /// Serve a sanitised copy: strings with error findings withheld, free
+    /// text fenced; refused still if errors remain.
+    Sanitise,
+    /// Serve the card with its findings stated, logging a warning.
+    Allow,
+}
+
+impl CardLintPolicy {
+    /// The configuration value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Refuse => "refuse",
+            Self::Sanitise => "sanitise",
+            Self::Allow => "allow",
+        }
+    }
+}
+
+impl AgentConfig {
+    /// The keys pinned for this agent's card signature (empty when none are
+    /// configured).
+    pub fn card_keys(&self) -> Result<warden_trust::KeySet, String> {
+        use warden_client::CardTrust;
+        match (&self.card_jwks_file, &self.card_jwks) {
+            (Some(_), Some(_)) => Err("set card_jwks_file or card_jwks, not both".into()),
+            (Some(path), None) => {
+                CardTrust::read_jwks_file(path).map_err(|e| format!("card_jwks_file: {e}"))
+            }
+            (None, Some(text)) => CardTrust::read_jwks(text).map_err(|e| format!("card_jwks: {e}")),
+            (None, None) => Ok(warden_trust::KeySet::default()),
+        }
+    }
+}
+
+/// Rules serde cannot express for `[[agents]]`: names, pinned keys, `jku`
+/// hosts, and URLs judged by `rules` (the upstream rules, see
+/// [`super::egress::upstream_rules`]).
+pub fn validate(agents: &[AgentConfig], rules: &warden_egress::Rules) -> Result<(), String> {
+    use super::egress::UrlUse;
+    let mut seen = std::collections::HashSet::new();
+    for (i, a) in agents.iter().enumerate() {
+        if !valid_name(&a.name) {
+            return Err(format!(
+                "agents[{i}].name {:?} must be 1-64 characters of A-Z, a-z, 0-9, '-' or '_'",
+                a.name
+            ));
+        }
+        if !seen.insert(a.name.as_str()) {
+            return Err(format!("agents[{i}].name {:?} is used twice", a.name));
+        }
+        a.card_keys().map_err(|e| format!("agents[{i}].{e}"))?;
+        for host in &a.card_jku_hosts {
+            warden_egress::target::parse(&format!("https://{host}/"))
+                .ok()
+                .filter(|_| !host.is_empty() && !host.contains(['/', '@', '?', '#']))
+                .ok_or_else(|| {
+                    format!("agents[{i}].card_jku_hosts: {host:?} is not a host name")
+                })?;
+        }
+    }
+    for (i, a) in agents.iter().enumerate() {
+        for (key, value, how) in [
+            ("url", Some(&a.url), UrlUse::Base),
+            ("jsonrpc_url", a.jsonrpc_url.as_ref(), UrlUse::Endpoint),
+            ("rest_url", a.rest_url.as_ref(), UrlUse::Base),
+        ] {
+            if let Some(v) = value {
+                super::egress::check_configured(rules, v, how).map_err(|e| {
+                    format!("agents[{i}].{key}: {v:?} is refused: {e} [{}]", e.reason())
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An agent's name (a path segment and a grant target): 1-64 characters of
+/// A-Z, a-z, 0-9, '-' or '_'. `[[remote_agents]]` names follow it too.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}

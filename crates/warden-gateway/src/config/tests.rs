@@ -1,0 +1,190 @@
+use std::path::Path;
+
+use super::*;
+
+fn parse(s: &str) -> Result<Config, ConfigError> {
+    Config::parse(s, Path::new("warden.toml"))
+}
+
+#[test]
+fn defaults_are_loopback_and_safe() {
+    let c = parse("").expect("empty config is valid");
+    assert!(c.gateway.listen.ip().is_loopback());
+    assert!(c.admin.listen.ip().is_loopback());
+    assert!(c.gateway.trusted_proxies.is_empty());
+    assert_eq!(c.public_url(), "http://127.0.0.1:8080");
+}
+
+#[test]
+fn unknown_key_is_named_with_its_line() {
+    let err = parse("[gateway]\nlisten = \"127.0.0.1:1\"\nlisten_addr = \"x\"\n")
+        .expect_err("unknown key");
+    let text = err.to_string();
+    assert!(text.contains("listen_addr"), "{text}");
+    assert!(text.contains("line 3"), "{text}");
+}
+
+#[test]
+fn agents_are_checked() {
+    assert!(parse("[[agents]]\nname = \"a b\"\nurl = \"http://x\"\n").is_err());
+    assert!(parse("[[agents]]\nname = \"a\"\nurl = \"ftp://x\"\n").is_err());
+    assert!(parse("[[agents]]\nname = \"a\"\nurl = \"http://u:p@x\"\n").is_err());
+    let dup = "[[agents]]\nname = \"a\"\nurl = \"http://x\"\n[[agents]]\nname = \"a\"\nurl = \"http://y\"\n";
+    assert!(parse(dup).expect_err("dup").to_string().contains("twice"));
+    let ok = parse("[[agents]]\nname = \"echo\"\nurl = \"http://127.0.0.1:9\"\n").expect("ok");
+    assert_eq!(ok.agents[0].name, "echo");
+}
+
+#[test]
+fn card_keys_are_checked() {
+    let agent = "[[agents]]\nname = \"a\"\nurl = \"http://x\"\n";
+    let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+    let ok = parse(&format!(
+        "{agent}card_jwks = '{jwks}'\ncard_jku_hosts = [\"keys.example\"]\n"
+    ))
+    .expect("inline keys");
+    assert_eq!(ok.agents[0].card_keys().expect("keys").len(), 1);
+    assert!(
+        !ok.agents[0].allow_unsigned_card,
+        "signatures are required by default"
+    );
+    let both = format!("{agent}card_jwks = '{jwks}'\ncard_jwks_file = \"k.json\"\n");
+    assert!(
+        parse(&both)
+            .expect_err("both")
+            .to_string()
+            .contains("not both")
+    );
+    assert!(parse(&format!("{agent}card_jwks = 'nope'\n")).is_err());
+    assert!(
+        parse(&format!(
+            "{agent}card_jwks_file = \"/nonexistent/k.json\"\n"
+        ))
+        .is_err()
+    );
+    let private = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A"}]}"#;
+    assert!(parse(&format!("{agent}card_jwks = '{private}'\n")).is_err());
+    assert!(parse(&format!("{agent}card_jku_hosts = [\"a/b\"]\n")).is_err());
+}
+
+/// `[[agents]]` URLs are judged as the gateway will reach them: the
+/// configured host trusted (loopback, private), but never metadata,
+/// never-legitimate addresses or ambiguous spellings.
+#[test]
+fn agent_urls_get_the_upstream_egress_rules() {
+    let agent = |url: &str| format!("[[agents]]\nname = \"a\"\nurl = \"{url}\"\n");
+    let refused = [
+        ("http://169.254.169.254/", "denied_address"),
+        ("http://2852039166/", "denied_address"),
+        ("http://0xa9.0xfe.0xa9.0xfe/", "denied_address"),
+        ("http://0251.0376.0251.0376/", "denied_address"),
+        ("http://169.254.43518/", "denied_address"),
+        ("http://[::ffff:169.254.169.254]/", "denied_address"),
+        ("http://[::ffff:127.0.0.1]:9000/", "denied_address"),
+        ("http://metadata.google.internal/", "bad_host"),
+        ("http://224.0.0.1:9000/", "denied_address"),
+        ("http://0.0.0.0:9000/", "denied_address"),
+        ("http://[::]:9000/", "denied_address"),
+        ("http://255.255.255.255:9000/", "denied_address"),
+        ("http://%31%32%37.0.0.1:9000/", "bad_host"),
+        ("http://127.0.0.1:9000/#frag", "bad_url"),
+        ("http://127.0.0.1:9000#@example.com/", "bad_url"),
+        ("http://127.0.0.1:9000/?x", "bad_url"),
+        ("http://u:p@127.0.0.1:9000/", "userinfo"),
+        ("ftp://127.0.0.1/", "scheme"),
+    ];
+    for (url, reason) in refused {
+        let err = parse(&agent(url)).expect_err(url).to_string();
+        assert!(
+            err.contains("agents[0].url") && err.contains(&format!("[{reason}]")),
+            "{url}: {err}"
+        );
+    }
+    for url in [
+        "http://10.0.0.5:9000",
+        "http://127.0.0.1:9000/a2a/",
+        "http://[::1]:9000",
+        "http://localhost:9000",
+        "https://agents.internal",
+    ] {
+        parse(&agent(url)).unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+    let endpoints = |rpc: &str, rest: &str| {
+        format!(
+            "{}jsonrpc_url = \"{rpc}\"\nrest_url = \"{rest}\"\n",
+            agent("http://127.0.0.1:9000")
+        )
+    };
+    parse(&endpoints(
+        "http://127.0.0.1:9000/rpc?v=1",
+        "http://127.0.0.1:9000/rest",
+    ))
+    .expect("a query on the JSON-RPC endpoint is kept");
+    for (rpc, rest, key) in [
+        (
+            "http://127.0.0.1:9000/rpc#x",
+            "http://127.0.0.1:9000/rest",
+            "jsonrpc_url",
+        ),
+        (
+            "http://127.0.0.1:9000/rpc",
+            "http://127.0.0.1:9000/rest?v=1",
+            "rest_url",
+        ),
+        (
+            "http://169.254.169.254/",
+            "http://127.0.0.1:9000/rest",
+            "jsonrpc_url",
+        ),
+    ] {
+        let err = parse(&endpoints(rpc, rest)).expect_err(key).to_string();
+        assert!(err.contains(&format!("agents[0].{key}")), "{err}");
+    }
+    let err = parse("[gateway]\npublic_url = \"https://gw.example/#x\"\n")
+        .expect_err("fragment")
+        .to_string();
+    assert!(err.contains("gateway.public_url"), "{err}");
+}
+
+const TLS: &str = "[gateway.tls]\ncert_file = \"c.pem\"\nkey_file = \"k.pem\"\n";
+
+#[test]
+fn tls_defaults_and_https_public_url() {
+    let c = parse(TLS).expect("tls config");
+    let t = c.gateway.tls.as_ref().expect("tls");
+    assert_eq!(t.client_auth, ClientAuth::Off);
+    assert_eq!(t.handshake_timeout, std::time::Duration::from_secs(10));
+    assert_eq!(t.reload_interval, std::time::Duration::from_secs(5));
+    assert!(t.client_ca_files.is_empty());
+    assert!(c.admin.tls.is_none());
+    assert_eq!(c.public_url(), "https://127.0.0.1:8080");
+    assert_eq!(c.admin_scheme(), "http");
+    let c = parse(&format!("{TLS}[admin.tls]\ncert_file = \"a.pem\"\nkey_file = \"b.pem\"\nclient_auth = \"required\"\nclient_ca_files = [\"ca.pem\"]\n"))
+        .expect("admin tls");
+    let a = c.admin.tls.as_ref().expect("admin tls");
+    assert_eq!(a.client_auth, ClientAuth::Required);
+    assert_eq!(c.admin_scheme(), "https");
+}
+
+#[test]
+fn tls_is_checked() {
+    let err = |extra: &str| {
+        parse(&format!("{TLS}{extra}"))
+            .expect_err(extra)
+            .to_string()
+    };
+    assert!(err("client_auth = \"required\"\n").contains("needs gateway.tls.client_ca_files"));
+    assert!(err("client_auth = \"optional\"\n").contains("client_ca_files"));
+    assert!(err("client_ca_files = [\"ca.pem\"]\n").contains("client_auth is \"off\""));
+    let e = err("client_auth = \"sometimes\"\n");
+    assert!(e.contains("sometimes") && e.contains("line 4"), "{e}");
+    assert!(err("handshake_timeout_ms = 0\n").contains("handshake_timeout_ms"));
+    assert!(err("reload_interval_ms = 5\n").contains("reload_interval_ms"));
+    assert!(err("ciphers = [\"RC4\"]\n").contains("ciphers"));
+    let missing = parse("[gateway.tls]\ncert_file = \"c.pem\"\n").expect_err("no key");
+    assert!(missing.to_string().contains("key_file"), "{missing}");
+    let empty = parse("[admin.tls]\ncert_file = \"\"\nkey_file = \"k\"\n").expect_err("empty");
+    assert!(empty.to_string().contains("admin.tls.cert_file"), "{empty}");
+    let ok = parse(&format!("{TLS}client_auth = \"optional\"\nclient_ca_files = [\"a.pem\", \"b.pem\"]\nreload_interval_ms = 0\n")).expect("ok");
+    assert_eq!(ok.gateway.tls.expect("tls").client_ca_files.len(), 2);
+}
