@@ -8,13 +8,6 @@ use tokio::sync::mpsc;
 use warden_a2a::{A2aOp, Binding};
 use warden_store::{AuditRecord, Store};
 
-/// Now, as RFC 3339 UTC with milliseconds.
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
-}
-
 /// What the gateway decided about a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -67,7 +60,7 @@ pub struct AuditEvent {
     pub reason: Option<String>,
     pub source: IpAddr,
     /// The authenticated caller, by the name grants know it by
-    /// ([`Principal::key`](crate::auth::Principal::key)): the bare subject
+    /// ([`Principal::key`](crate::principal::Principal::key)): the bare subject
     /// for Warden's own issuer (its tokens and API keys), `ISSUER#SUBJECT`
     /// for another issuer's. `admin` or `cli` for admin changes.
     pub principal: Option<String>,
@@ -109,7 +102,7 @@ impl AuditEvent {
         e
     }
 
-    pub fn with_principal(mut self, p: &crate::auth::Principal) -> Self {
+    pub fn with_principal(mut self, p: &crate::principal::Principal) -> Self {
         self.principal = Some(p.key());
         self
     }
@@ -140,7 +133,7 @@ impl AuditEvent {
             }
         };
         AuditRecord {
-            at: now_rfc3339(),
+            at: crate::clock::now_rfc3339(),
             kind: self.kind.into(),
             agent: self.agent.clone(),
             operation: self.operation.map(str::to_owned),

@@ -16,6 +16,7 @@ pub mod auth;
 pub(crate) mod authority;
 pub mod authz;
 pub mod cards;
+pub mod clock;
 pub mod config;
 pub mod config_check;
 pub mod egress;
@@ -25,19 +26,15 @@ pub mod listener;
 pub mod message_urls;
 pub mod metrics;
 pub mod pipeline;
+pub mod principal;
 pub mod proxy;
 pub mod respond;
+pub mod routes;
 pub mod stages;
 pub mod startup;
 pub mod state;
 pub mod stream;
 pub mod upstream;
-
-// Compatibility paths for modules moved into `cards/`, kept while other
-// modules still name them; drop each once nothing uses it.
-pub(crate) use cards as card;
-pub(crate) use cards::check as card_check;
-pub(crate) use cards::pin as card_pin;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -77,6 +74,7 @@ impl GatewayState {
     /// generated, sealed under the key-encryption key), the authenticator,
     /// and the audit writer on `store`.
     pub async fn open(config: Config, store: Store) -> Result<Self, StartError> {
+        let clock: Arc<dyn clock::Clock> = Arc::new(clock::SystemClock);
         let audit = AuditSink::start(store.clone());
         let client = egress::upstream(&config).map_err(|e| StartError::Client(e.to_string()))?;
         let egress = egress::general(&config, audit.clone())
@@ -98,11 +96,12 @@ impl GatewayState {
         // Rotate on schedule: reload the key ring every minute (a successor is
         // generated when the current key is due).
         let keys = authority.keys.clone();
+        let rotation_clock = Arc::clone(&clock);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs(60));
             loop {
                 tick.tick().await;
-                if let Err(e) = keys.refresh(auth::unix_now()).await {
+                if let Err(e) = keys.refresh(rotation_clock.now_unix()).await {
                     tracing::error!(error = %e, "signing key rotation failed");
                 }
             }
@@ -125,6 +124,7 @@ impl GatewayState {
             egress,
             store,
             auth: Arc::new(auth),
+            clock,
         })
     }
 }
@@ -163,7 +163,7 @@ pub async fn open_authority(
         leeway_secs: a.leeway_secs,
         key_rotation_secs: a.key_rotation_hours.get().saturating_mul(3600),
     };
-    Ok(warden_authority::Authority::open(store, kek, issuer, lifetimes, auth::unix_now()).await?)
+    Ok(warden_authority::Authority::open(store, kek, issuer, lifetimes, clock::unix_now()).await?)
 }
 
 /// The client-facing router. Serve it with [`listener::serve`], which gives
@@ -176,20 +176,14 @@ pub fn router(state: GatewayState) -> Router {
         .route("/agents/{name}/", any(agent_root))
         .route("/agents/{name}/{*rest}", any(agent_sub))
         .route(
-            authority::endpoints::TOKEN_PATH,
+            routes::TOKEN_PATH,
             // Token requests are small forms: bound what is read before parsing.
             post(authority::endpoints::token)
                 .layer(axum::extract::DefaultBodyLimit::max(16 * 1024)),
         )
-        .route(cards::discovery::PATH, get(discover))
-        .route(
-            authority::endpoints::JWKS_PATH,
-            get(authority::endpoints::jwks),
-        )
-        .route(
-            authority::endpoints::METADATA_PATH,
-            get(authority::endpoints::metadata),
-        )
+        .route(routes::DISCOVERY_PATH, get(discover))
+        .route(routes::JWKS_PATH, get(authority::endpoints::jwks))
+        .route(routes::METADATA_PATH, get(authority::endpoints::metadata))
         .fallback(not_found)
         .with_state(state)
 }

@@ -166,11 +166,11 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
             // Linted like the public card; no review queue for a card that
             // comes with each call: held means not served.
             let policy = up.as_ref().map(|u| u.config.card_lint).unwrap_or_default();
-            let card = match crate::card_check::check(f.agent, &card, policy, false) {
-                crate::card_check::Verdict::Serve(c) => c,
-                crate::card_check::Verdict::Hold(findings) => {
-                    tracing::warn!(agent = f.agent, findings = ?crate::card_check::Verdict::reasons(&findings), "extended agent card held by its lint");
-                    return Err(crate::card_pin::lint_refused(f.agent));
+            let card = match crate::cards::check::check(f.agent, &card, policy, false) {
+                crate::cards::check::Verdict::Serve(c) => c,
+                crate::cards::check::Verdict::Hold(findings) => {
+                    tracing::warn!(agent = f.agent, findings = ?crate::cards::check::Verdict::reasons(&findings), "extended agent card held by its lint");
+                    return Err(crate::cards::pin::lint_refused(f.agent));
                 }
             };
             let signed = crate::cards::signed_card(state, f.agent, &card, &f.public_base)?;
@@ -200,8 +200,8 @@ async fn usable_skills(state: &GatewayState, f: &Forward<'_>) -> Result<Vec<Stri
     let Some(caller) = &f.owner else {
         return Ok(vec![warden_policy::ANY_SKILL.to_string()]);
     };
-    let now = crate::auth::unix_now();
-    match crate::authority::grants::skills_granted(&state.store, caller, f.agent, now).await {
+    let now = crate::clock::unix_now();
+    match warden_authority::grants::skills_granted(&state.store, caller, f.agent, now).await {
         Ok(skills) => Ok(skills.unwrap_or_default()),
         Err(e) => {
             tracing::error!(error = %e, "grant lookup for the extended card failed");

@@ -28,20 +28,25 @@ pub fn json(status: StatusCode, body: &Value) -> Response {
 }
 
 /// An authentication failure: the real HTTP status in both bindings (SDKs
-/// map 401 to an authentication error), a `WWW-Authenticate` challenge, and
-/// the binding's error body.
-pub fn auth_error(binding: Binding, err: &crate::auth::AuthError, jsonrpc_id: &Value) -> Response {
-    use crate::auth::AuthError;
-    let a2a = err.to_a2a();
+/// map 401 to an authentication error), the `WWW-Authenticate` `challenge`,
+/// `Retry-After: 1` when Warden itself is `unavailable`, and the binding's
+/// error body.
+pub fn auth_error(
+    binding: Binding,
+    a2a: &A2aError,
+    challenge: &str,
+    unavailable: bool,
+    jsonrpc_id: &Value,
+) -> Response {
     let body = match binding {
         Binding::JsonRpc => a2a.jsonrpc_response(jsonrpc_id),
         Binding::Rest => a2a.rest_body(),
     };
     let mut r = json(a2a.kind.wire().http, &body);
-    if let Ok(v) = HeaderValue::from_str(&err.challenge()) {
+    if let Ok(v) = HeaderValue::from_str(challenge) {
         r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
-    if matches!(err, AuthError::Unavailable) {
+    if unavailable {
         r.headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }

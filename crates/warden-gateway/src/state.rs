@@ -24,6 +24,9 @@ pub struct GatewayState {
     pub authz: Arc<crate::authz::Authorizer>,
     /// The way out for everything but the upstream agents.
     pub egress: warden_egress::Egress,
+    /// What time it is ([`SystemClock`](crate::clock::SystemClock) unless a
+    /// test holds it still).
+    pub clock: Arc<dyn crate::clock::Clock>,
 }
 
 impl GatewayState {

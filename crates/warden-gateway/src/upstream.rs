@@ -13,13 +13,9 @@ use serde_json::Value;
 use warden_a2a::types::AgentCard;
 use warden_a2a::{A2aError, Binding};
 
-use crate::cards::cache::{CardSlot, Cards};
+use crate::cards::cache::{CachedCard, CardSlot, Cards};
 use crate::cards::fetch::CardSource;
 use crate::config::{AgentConfig, Limits};
-
-// Compatibility paths for what moved to `cards/`; drop once nothing uses them.
-pub use crate::cards::cache::CachedCard;
-pub use crate::cards::interfaces::endpoints;
 
 #[derive(Debug)]
 pub struct Upstream {

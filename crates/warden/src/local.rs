@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use warden_authority::registry::{self, KeyState, NewAgent, RegistryError};
 use warden_authority::{Authority, ISSUER_SETTING};
-use warden_gateway::auth::unix_now;
+use warden_gateway::clock::unix_now;
 use warden_gateway::{Config, open_authority};
 use warden_store::{RegisteredAgent, Store};
 

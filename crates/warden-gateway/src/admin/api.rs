@@ -41,8 +41,6 @@ use super::token::AdminToken;
 use super::toolkit::{self, Api};
 use crate::state::GatewayState;
 
-pub use super::toolkit::{ADMIN_PRINCIPAL, ApiError, MAX_BODY_BYTES, PREFIX};
-
 /// The API's router, to be nested at [`PREFIX`].
 pub fn router(state: GatewayState, token: AdminToken) -> Router {
     let api = Api::new(state, token);

@@ -17,8 +17,8 @@ use serde_json::{Value, json};
 use warden_store::ApiKeyRecord;
 
 use super::toolkit::{Api, ApiError, Caller, json_response, path_id, query, read_json, require};
-use crate::auth::unix_now;
 use crate::authority::registry::{self, KeyState};
+use crate::clock::unix_now;
 
 /// A rotation's overlap when the request names none.
 pub const DEFAULT_OVERLAP_SECS: u64 = 86_400;

@@ -23,9 +23,9 @@ use super::toolkit::{
     ADMIN_PRINCIPAL, Api, ApiError, Caller, json_response, no_content, path_id, query, read_json,
     require,
 };
-use crate::auth::unix_now;
 use crate::authority::grants::{self, NewGrant};
 use crate::authority::registry::RegistryError;
+use crate::clock::unix_now;
 
 /// The routes, merged into the API's router (behind its token check).
 pub(super) fn routes() -> Router<Api> {

@@ -25,14 +25,14 @@ use crate::state::GatewayState;
 
 /// The admin listener's router: `/healthz`, `/readyz` and `/metrics` for
 /// anyone who can reach the listener, and the admin API at
-/// [`api::PREFIX`] for holders of `token`.
+/// [`crate::routes::ADMIN_PREFIX`] for holders of `token`.
 pub fn router(state: GatewayState, token: AdminToken) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .with_state(state.clone())
-        .nest(api::PREFIX, api::router(state, token))
+        .nest(crate::routes::ADMIN_PREFIX, api::router(state, token))
 }
 
 /// Ready when the store answers.

@@ -30,7 +30,7 @@ pub(super) fn routes() -> Router<Api> {
 
 /// A registry agent with its grants in force.
 async fn agent_view(store: &warden_store::Store, a: &RegisteredAgent) -> Result<Value, ApiError> {
-    let grants = crate::authority::grants::summary(store, &a.id, crate::auth::unix_now())
+    let grants = crate::authority::grants::summary(store, &a.id, crate::clock::unix_now())
         .await
         .map_err(|e| ApiError::from(crate::authority::registry::RegistryError::from(e)))?;
     Ok(agent_json(a, &grants))

@@ -23,7 +23,7 @@ use crate::authority::registry::RegistryError;
 use crate::state::GatewayState;
 
 /// Where the API is mounted on the admin listener.
-pub const PREFIX: &str = "/admin/v1";
+pub const PREFIX: &str = crate::routes::ADMIN_PREFIX;
 /// Largest request body.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 /// The principal admin events are recorded under.

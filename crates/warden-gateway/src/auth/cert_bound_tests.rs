@@ -7,6 +7,7 @@ use http::HeaderMap;
 use serde_json::json;
 
 use super::*;
+use crate::clock::unix_now;
 use crate::{Config, GatewayState};
 
 async fn state(dir: &std::path::Path) -> GatewayState {
@@ -21,11 +22,11 @@ async fn state(dir: &std::path::Path) -> GatewayState {
             jwks_url: None,
             grants: json!({"echo": ["echo"]}).to_string(),
             tls_subject: None,
-            created_at: crate::audit::now_rfc3339(),
+            created_at: crate::clock::now_rfc3339(),
         })
         .await
         .expect("registry");
-    crate::authority::grants::ensure_grants(
+    warden_authority::grants::ensure_grants(
         &store,
         "client",
         &[("echo".to_string(), vec!["echo".to_string()])].into(),

@@ -9,7 +9,6 @@
 mod cert_bound_tests;
 mod error;
 mod issuer_keys;
-mod principal;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -23,25 +22,17 @@ use warden_trust::{
     ReplayError, TokenError, verify_jwt, verify_proof,
 };
 
+use crate::principal::{AuthMethod, Principal};
 pub use error::AuthError;
-pub use principal::{AuthMethod, Principal};
 
-use crate::authority::Authority;
 use crate::config::{AuthMode, AuthSection, ConfigError, DpopMode};
 use crate::listener::PeerCertificate;
+use warden_authority::{Authority, GATEWAY_SUBJECT};
 
 /// The header API keys travel in (also accepted as `Authorization: Bearer wdn_…`).
 pub const API_KEY_HEADER: &str = "x-api-key";
 /// The DPoP proof header (RFC 9449).
 pub const DPOP_HEADER: &str = "dpop";
-
-/// Seconds since the Unix epoch.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
 
 /// What authentication looks at in a request.
 #[derive(Debug, Clone, Copy)]
@@ -282,7 +273,7 @@ impl Authenticator {
             // Warden's upstream tokens are for agents, not for calling back
             // in: one presented here (an agent replaying it) is refused.
             if verified.claims.all.contains_key("act")
-                || verified.claims.sub.as_deref() == Some(crate::authority::GATEWAY_SUBJECT)
+                || verified.claims.sub.as_deref() == Some(GATEWAY_SUBJECT)
             {
                 return Err(AuthError::InvalidToken(TokenError::BadClaim("act")));
             }
@@ -461,7 +452,7 @@ impl Authenticator {
         }
         // `last used` is kept to the minute: one write per key per minute,
         // not one per request (timestamps in one format compare as text).
-        let at = crate::audit::now_rfc3339();
+        let at = crate::clock::now_rfc3339();
         let minute = &at[..16.min(at.len())];
         if record
             .last_used_at
@@ -482,7 +473,7 @@ impl Authenticator {
             Err(_) => return Err(AuthError::Unavailable),
         }
         let scopes =
-            crate::authority::grants::skills_granted(&self.store, &record.subject, agent, now)
+            warden_authority::grants::skills_granted(&self.store, &record.subject, agent, now)
                 .await
                 .map_err(|_| AuthError::Unavailable)?
                 .ok_or(AuthError::InvalidToken(TokenError::WrongAudience))?;

@@ -11,12 +11,11 @@ use serde_json::{Value, json};
 use warden_trust::{IssuerPolicy, KeySet, ReplayError, verify_jwt};
 
 use super::OAuthError;
-use crate::auth::{API_KEY_HEADER, unix_now};
+use crate::auth::API_KEY_HEADER;
+use crate::clock::unix_now;
 use crate::state::GatewayState;
 
-pub const TOKEN_PATH: &str = "/oauth2/token";
-pub const JWKS_PATH: &str = "/.well-known/jwks.json";
-pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+use crate::routes::{JWKS_PATH, TOKEN_PATH};
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
@@ -328,7 +327,7 @@ async fn authenticate_client(
         }
         let _ = state
             .store
-            .touch_api_key(&rec.id, &crate::audit::now_rfc3339())
+            .touch_api_key(&rec.id, &crate::clock::now_rfc3339())
             .await;
         return Ok((rec.subject, false));
     }

@@ -5,7 +5,7 @@
 
 pub mod endpoints;
 
-pub(crate) use warden_authority::{Authority, GATEWAY_SUBJECT, Grants, grants, registry};
+pub(crate) use warden_authority::{Grants, grants, registry};
 
 use warden_authority::IssueError;
 

@@ -32,8 +32,8 @@ pub use streams::{OpenStreams, StreamGuard};
 
 use denied::{refusal_for, unavailable};
 
-use crate::auth::Principal;
 use crate::config::ConfigError;
+use crate::principal::Principal;
 
 /// Most tasks one message may reference (each is an ownership lookup).
 pub const MAX_REFERENCED_TASKS: usize = 64;

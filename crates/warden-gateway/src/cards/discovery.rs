@@ -20,7 +20,7 @@ use super::serve::{public_base, signed_card};
 use crate::respond;
 use crate::state::GatewayState;
 
-pub const PATH: &str = "/registry/agents";
+pub const PATH: &str = crate::routes::DISCOVERY_PATH;
 
 pub async fn list(
     state: &GatewayState,

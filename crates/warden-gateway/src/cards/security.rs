@@ -48,11 +48,7 @@ impl Security {
                 crate::config::ClientAuth::Required => Some(true),
             });
         Self {
-            token_url: warden_egress::target::join_path(
-                base,
-                crate::authority::endpoints::TOKEN_PATH,
-            )
-            .ok(),
+            token_url: warden_egress::target::join_path(base, crate::routes::TOKEN_PATH).ok(),
             api_keys: true,
             external_bearer: !config.auth.issuers.is_empty(),
             mtls,

@@ -16,7 +16,7 @@ use super::signing::signed;
 use crate::state::GatewayState;
 use crate::upstream::Upstream;
 
-pub const CARD_PATHS: [&str; 2] = ["/.well-known/agent-card.json", "/.well-known/agent.json"];
+pub use crate::routes::CARD_PATHS;
 
 pub fn is_card_path(subpath: &str) -> bool {
     CARD_PATHS.contains(&subpath)
@@ -72,8 +72,8 @@ pub fn signed_card(
         warden_egress::target::join_segments(base, &["agents", agent]).map_err(unbuildable)?;
     let security = Security::of(&state.config, base);
     let key = state.auth.authority.keys.card_signing_key();
-    let jwks_url = warden_egress::target::join_path(base, crate::authority::endpoints::JWKS_PATH)
-        .map_err(unbuildable)?;
+    let jwks_url =
+        warden_egress::target::join_path(base, crate::routes::JWKS_PATH).map_err(unbuildable)?;
     signed(card, &gateway_url, &security, key.as_deref(), &jwks_url).map_err(|e| {
         tracing::error!(agent, error = %e, "cannot sign the served agent card");
         A2aError::new(ErrorKind::Internal, "the agent card could not be signed")

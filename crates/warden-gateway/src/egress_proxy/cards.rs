@@ -17,7 +17,7 @@ use warden_a2a::types::{BINDING_HTTP_JSON, BINDING_JSONRPC};
 use super::EgressProxy;
 use super::error::ProxyError;
 use super::remote::{Remote, RemoteCard};
-use crate::card::{etag, not_modified, rewrite};
+use crate::cards::{etag, not_modified, rewrite};
 
 pub async fn serve(
     proxy: &EgressProxy,
@@ -71,7 +71,7 @@ pub async fn serve(
 fn rewritten(card: &RemoteCard, proxy_url: &str) -> Value {
     let mut out = rewrite(&card.card.raw, proxy_url);
     if let Some(obj) = out.as_object_mut() {
-        crate::card::Security::default().apply(obj);
+        crate::cards::Security::default().apply(obj);
     }
     let usable = |binding: &str| {
         let b = if binding.eq_ignore_ascii_case(BINDING_JSONRPC) {

@@ -272,9 +272,9 @@ fn rewrite_extended_card(
     match binding {
         Binding::JsonRpc => {
             let result = v.get_mut("result")?;
-            *result = crate::card::rewrite(result, proxy_url);
+            *result = crate::cards::rewrite(result, proxy_url);
         }
-        Binding::Rest => v = crate::card::rewrite(&v, proxy_url),
+        Binding::Rest => v = crate::cards::rewrite(&v, proxy_url),
     }
     Some(Bytes::from(Value::to_string(&v)))
 }

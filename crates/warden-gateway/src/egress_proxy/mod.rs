@@ -57,7 +57,7 @@ pub use remote::{Remote, SetupError};
 use crate::state::GatewayState;
 
 /// The path prefix remote agents are reached under.
-pub const PREFIX: &str = "/egress";
+pub const PREFIX: &str = crate::routes::EGRESS_PREFIX;
 
 /// The egress proxy's shared state. Cheap to clone.
 #[derive(Clone)]

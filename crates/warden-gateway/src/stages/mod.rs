@@ -34,8 +34,9 @@ use warden_a2a::{A2aError, A2aOp, Binding, ErrorKind};
 pub use refusal::{Refusal, rescue};
 
 use crate::audit::{AuditEvent, Outcome};
-use crate::auth::{AuthRequest, Principal};
+use crate::auth::AuthRequest;
 use crate::authz::{Ask, Permit};
+use crate::principal::Principal;
 use crate::state::GatewayState;
 
 /// What is known of one call as it passes the stages.
@@ -71,7 +72,7 @@ impl<'a> Ctx<'a> {
             binding,
             source,
             started: Instant::now(),
-            now: crate::auth::unix_now(),
+            now: crate::clock::unix_now(),
             target: None,
             principal: None,
             op: None,

@@ -142,7 +142,13 @@ pub async fn rescue(ctx: &Ctx<'_>, refusal: Refusal, unread: Option<Body>) -> Re
     let id = r.id.clone().unwrap_or_else(|| ctx.jsonrpc_id());
     let resp = match &r.auth {
         Some(e) => {
-            let mut resp = respond::auth_error(ctx.binding, e, &id);
+            let mut resp = respond::auth_error(
+                ctx.binding,
+                &e.to_a2a(),
+                &e.challenge(),
+                matches!(e, AuthError::Unavailable),
+                &id,
+            );
             if let Some(nonce) = ctx.state.auth.dpop_nonce(ctx.now)
                 && let Ok(v) = http::HeaderValue::from_str(&nonce)
             {

@@ -2,7 +2,7 @@
 
 use clap::Subcommand;
 use warden_authority::grants::{self, NewGrant};
-use warden_gateway::auth::unix_now;
+use warden_gateway::clock::unix_now;
 use warden_policy::OpClass;
 use warden_store::{GrantRecord, Store};
 

@@ -11,8 +11,8 @@ use clap::{Subcommand, ValueEnum};
 use warden_a2a::{Operation, PartKind};
 use warden_authority::ISSUER_SETTING;
 use warden_authority::grants;
-use warden_gateway::auth::unix_now;
 use warden_gateway::authz::grant_of;
+use warden_gateway::clock::unix_now;
 use warden_gateway::config::AuthMode;
 use warden_policy::{Caller, DecisionContext, Facts, OpClass, PartFact, PolicyRules};
 

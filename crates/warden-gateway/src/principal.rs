@@ -1,4 +1,5 @@
-//! Who a request comes from, once authenticated.
+//! Who a request comes from, once authenticated. Imports no feature
+//! module: the audit log, authorisation and the stages all name it.
 
 use std::net::IpAddr;
 

@@ -1,0 +1,49 @@
+//! The one clock: what time it is, behind a trait so tests can hold it
+//! still. [`SystemClock`] is the real one; [`GatewayState`](crate::GatewayState)
+//! carries an `Arc<dyn Clock>`. Imports no other module of the gateway.
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// A source of the current time.
+pub trait Clock: Send + Sync + std::fmt::Debug {
+    /// Seconds since the Unix epoch (0 if the system clock is before it).
+    fn now_unix(&self) -> u64;
+    /// A monotonic instant, for intervals and deadlines.
+    fn now_instant(&self) -> Instant;
+    /// The wall-clock time in RFC 3339, UTC, to the millisecond (the audit
+    /// log's `at`).
+    fn now_rfc3339(&self) -> String;
+}
+
+/// The operating system's clocks.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_unix(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0)
+    }
+
+    fn now_instant(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn now_rfc3339(&self) -> String {
+        chrono::Utc::now()
+            .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+            .to_string()
+    }
+}
+
+/// Seconds since the Unix epoch, from [`SystemClock`].
+pub fn unix_now() -> u64 {
+    SystemClock.now_unix()
+}
+
+/// The current time in RFC 3339 (UTC, milliseconds), from [`SystemClock`].
+pub fn now_rfc3339() -> String {
+    SystemClock.now_rfc3339()
+}

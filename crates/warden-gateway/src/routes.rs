@@ -1,0 +1,20 @@
+//! The paths the gateway serves, named once. Imports no other module of
+//! the gateway.
+
+/// Agents behind the gateway: `/agents/{name}/…`.
+pub const AGENTS_PREFIX: &str = "/agents";
+/// Where an agent's card is served below its base URL (and the legacy
+/// v0.3 name after it).
+pub const CARD_PATHS: [&str; 2] = ["/.well-known/agent-card.json", "/.well-known/agent.json"];
+/// The OAuth 2.0 token endpoint.
+pub const TOKEN_PATH: &str = "/oauth2/token";
+/// Warden's signing keys (JWKS).
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// RFC 8414 authorization server metadata.
+pub const METADATA_PATH: &str = "/.well-known/oauth-authorization-server";
+/// The egress proxy: `/egress/{remote}/…`.
+pub const EGRESS_PREFIX: &str = "/egress";
+/// The admin API, on the admin listener.
+pub const ADMIN_PREFIX: &str = "/admin/v1";
+/// The agent directory (card discovery).
+pub const DISCOVERY_PATH: &str = "/registry/agents";
