@@ -15,7 +15,10 @@ pub mod audit;
 pub mod auth;
 pub(crate) mod authority;
 pub mod authz;
+pub mod card_routes;
 pub mod cards;
+#[cfg(test)]
+mod cert_bound_tests;
 pub mod clock;
 pub mod config;
 pub mod config_check;
@@ -198,7 +201,7 @@ async fn discover(
     headers: http::HeaderMap,
 ) -> Response {
     match query {
-        Ok(q) => cards::discovery::list(&state, q.0, &headers, peer).await,
+        Ok(q) => card_routes::discovery::list(&state, q.0, &headers, peer).await,
         Err(e) => respond::error(
             warden_a2a::Binding::Rest,
             &warden_a2a::A2aError::invalid_params(e.body_text()),

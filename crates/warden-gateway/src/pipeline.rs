@@ -81,7 +81,7 @@ async fn run(
     // 3. Authenticate. DPoP proofs name the URL as the client addressed it.
     let url = format!(
         "{}{}",
-        cards::public_base(state, &req.http.headers, req.http.peer),
+        crate::card_routes::public_base(state, &req.http.headers, req.http.peer),
         req.http.uri.path()
     );
     let auth = crate::auth::AuthRequest {
@@ -159,7 +159,7 @@ async fn run(
             url,
             headers,
             body: bytes,
-            public_base: cards::public_base(state, &req.http.headers, req.http.peer),
+            public_base: crate::card_routes::public_base(state, &req.http.headers, req.http.peer),
             owner,
             hooks,
         },
@@ -223,7 +223,7 @@ async fn serve_card(
             "agent cards are read with GET",
         )));
     }
-    match cards::serve(ctx.state, upstream, &req.http.headers, req.http.peer).await {
+    match crate::card_routes::serve(ctx.state, upstream, &req.http.headers, req.http.peer).await {
         Ok(resp) => {
             ctx.record(&ctx.event(Outcome::CardServed));
             Ok(resp)

@@ -140,7 +140,16 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
     };
     let mut body = body;
     if let (Some(owner), true) = (&f.owner, status.is_success()) {
-        match crate::authz::ownership::after_answer(state, f.agent, owner, f.op, body).await {
+        match crate::authz::ownership::after_answer(
+            &state.store,
+            state.json_limits(),
+            f.agent,
+            owner,
+            f.op,
+            body,
+        )
+        .await
+        {
             Ok(kept) => {
                 if kept.1 {
                     headers.remove(header::CONTENT_LENGTH);
@@ -173,7 +182,7 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
                     return Err(crate::cards::pin::lint_refused(f.agent));
                 }
             };
-            let signed = crate::cards::signed_card(state, f.agent, &card, &f.public_base)?;
+            let signed = crate::card_routes::signed_card(state, f.agent, &card, &f.public_base)?;
             served.replace(Some(signed.clone()));
             Ok(signed)
         };

@@ -5,8 +5,6 @@
 //! certificate-bound (RFC 8705) over mTLS with that certificate), or an API
 //! key.
 
-#[cfg(test)]
-mod cert_bound_tests;
 mod error;
 mod issuer_keys;
 

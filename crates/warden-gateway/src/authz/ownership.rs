@@ -74,14 +74,14 @@ pub async fn record_answer(
 /// and whether it changed. Fails closed: an owner that cannot be recorded,
 /// or a list that cannot be read, is not relayed.
 pub async fn after_answer(
-    state: &crate::state::GatewayState,
+    store: &warden_store::Store,
+    limits: warden_a2a::JsonLimits,
     agent: &str,
     owner: &str,
     op: &warden_a2a::A2aOp,
     body: Bytes,
 ) -> Result<(Bytes, bool), warden_a2a::A2aError> {
     use warden_a2a::{A2aError, ErrorKind, Operation};
-    let limits = state.json_limits();
     let unavailable = || {
         A2aError::new(
             ErrorKind::Unavailable,
@@ -90,7 +90,7 @@ pub async fn after_answer(
     };
     match op.operation {
         Operation::SendMessage => {
-            record_answer(&state.store, agent, owner, &body, op.binding, limits)
+            record_answer(store, agent, owner, &body, op.binding, limits)
                 .await
                 .map_err(|_| unavailable())?;
             Ok((body, false))
@@ -108,8 +108,7 @@ pub async fn after_answer(
             };
             let mut mine = std::collections::HashSet::new();
             for id in &ids {
-                let rec = state
-                    .store
+                let rec = store
                     .task_owner(agent, id)
                     .await
                     .map_err(|_| unavailable())?;
@@ -117,8 +116,7 @@ pub async fn after_answer(
                     mine.insert(id.clone());
                 }
             }
-            let total = state
-                .store
+            let total = store
                 .count_owned_tasks(agent, owner, op.context_id.as_deref())
                 .await
                 .map_err(|_| unavailable())?;

@@ -1,20 +1,14 @@
-//! Serving each agent's card at `/agents/{name}/.well-known/agent-card.json`
-//! (and the legacy `agent.json`): the verified upstream card rewritten for
-//! the gateway and signed by Warden ([`super::signing::signed`]), with `ETag`
-//! over the exact bytes served, `Cache-Control` and `Last-Modified`.
+//! The card as Warden serves it: the verified upstream card rewritten for
+//! the gateway and signed by Warden ([`super::signing::signed`]), and the
+//! `ETag` over the exact bytes served. The routes that serve it are in
+//! [`crate::card_routes`].
 
-use std::net::SocketAddr;
-
-use axum::body::Body;
-use axum::response::Response;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
 use serde_json::Value;
 use warden_a2a::{A2aError, ErrorKind};
 
 use super::security::Security;
 use super::signing::signed;
-use crate::state::GatewayState;
-use crate::upstream::Upstream;
+use crate::config::Config;
 
 pub use crate::routes::CARD_PATHS;
 
@@ -22,38 +16,11 @@ pub fn is_card_path(subpath: &str) -> bool {
     CARD_PATHS.contains(&subpath)
 }
 
-/// The base URL the card advertises: the configured public URL, or the
-/// forwarded scheme and host when the peer is a configured trusted proxy.
-pub fn public_base(state: &GatewayState, headers: &HeaderMap, peer: SocketAddr) -> String {
-    if !state.config.gateway.trusted_proxies.contains(&peer.ip()) {
-        return state.public_url.clone();
-    }
-    // Exactly one value each: a client-supplied copy ahead of the proxy's
-    // own (a proxy that appends) must not choose the URL.
-    let get = |name: &str| {
-        let mut values = headers.get_all(name).iter();
-        match (values.next(), values.next()) {
-            (Some(v), None) => v.to_str().ok().map(str::trim),
-            _ => None,
-        }
-    };
-    let proto = get("x-forwarded-proto").filter(|p| matches!(*p, "http" | "https"));
-    let host = get("x-forwarded-host").filter(|h| {
-        !h.is_empty()
-            && h.len() <= 255
-            && h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-    });
-    match (proto, host) {
-        (Some(p), Some(h)) => format!("{p}://{h}"),
-        _ => state.public_url.clone(),
-    }
-}
-
 /// `card` (verified, known fields only) as Warden serves it under `base`,
 /// for `agent`: rewritten, Warden's security declared, signed.
 pub fn signed_card(
-    state: &GatewayState,
+    config: &Config,
+    key: Option<&warden_trust::SigningKey>,
     agent: &str,
     card: &Value,
     base: &str,
@@ -70,65 +37,14 @@ pub fn signed_card(
     // forwarded headers), never pasted.
     let gateway_url =
         warden_egress::target::join_segments(base, &["agents", agent]).map_err(unbuildable)?;
-    let security = Security::of(&state.config, base);
-    let key = state.auth.authority.keys.card_signing_key();
+    let security = Security::of(config, base);
     let jwks_url =
         warden_egress::target::join_path(base, crate::routes::JWKS_PATH).map_err(unbuildable)?;
-    signed(card, &gateway_url, &security, key.as_deref(), &jwks_url).map_err(|e| {
+    signed(card, &gateway_url, &security, key, &jwks_url).map_err(|e| {
         tracing::error!(agent, error = %e, "cannot sign the served agent card");
         A2aError::new(ErrorKind::Internal, "the agent card could not be signed")
     })
 }
-
-pub async fn serve(
-    state: &GatewayState,
-    upstream: &Upstream,
-    headers: &HeaderMap,
-    peer: SocketAddr,
-) -> Result<Response, A2aError> {
-    let cached = state.upstreams.card(upstream).await?;
-    let base = public_base(state, headers, peer);
-    let bytes = signed_card(state, &upstream.config.name, &cached.raw, &base)?
-        .to_string()
-        .into_bytes();
-    let tag = etag(&bytes);
-    let last_modified = httpdate::fmt_http_date(cached.modified);
-    let max_age = state.config.limits.card_cache.as_secs();
-    let cache = format!("public, max-age={max_age}");
-    let unchanged = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| not_modified(v, &tag));
-    let mut resp = if unchanged {
-        let mut r = Response::new(Body::empty());
-        *r.status_mut() = StatusCode::NOT_MODIFIED;
-        r
-    } else {
-        let mut r = Response::new(Body::from(bytes));
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        r
-    };
-    let h = resp.headers_mut();
-    for (name, value) in [
-        (header::ETAG, tag),
-        (header::CACHE_CONTROL, cache),
-        (header::LAST_MODIFIED, last_modified),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert(name, v);
-        }
-    }
-    // Different hosts get different bytes from a trusted proxy.
-    h.insert(
-        header::VARY,
-        HeaderValue::from_static("X-Forwarded-Host, X-Forwarded-Proto"),
-    );
-    Ok(resp)
-}
-
 /// A strong `ETag` over the exact bytes served.
 pub fn etag(bytes: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);

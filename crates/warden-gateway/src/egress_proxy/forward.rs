@@ -234,10 +234,16 @@ async fn relay_answer(
         Err(e) => return Err(e.into()),
     };
     if let (Some(owner), true) = (&call.owner, status.is_success()) {
-        let (kept, changed) =
-            crate::authz::ownership::after_answer(state, name, owner, call.op, body)
-                .await
-                .map_err(|error| ProxyError::Answer { error })?;
+        let (kept, changed) = crate::authz::ownership::after_answer(
+            &state.store,
+            state.json_limits(),
+            name,
+            owner,
+            call.op,
+            body,
+        )
+        .await
+        .map_err(|error| ProxyError::Answer { error })?;
         if changed {
             headers.remove(CONTENT_LENGTH);
         }

@@ -6,9 +6,13 @@ use std::net::{IpAddr, Ipv4Addr};
 use http::HeaderMap;
 use serde_json::json;
 
-use super::*;
+use crate::auth::{AuthError, AuthRequest};
 use crate::clock::unix_now;
+use crate::listener::PeerCertificate;
+use crate::principal::{AuthMethod, Principal};
 use crate::{Config, GatewayState};
+use warden_store::Store;
+use warden_trust::TokenError;
 
 async fn state(dir: &std::path::Path) -> GatewayState {
     let mut config = Config::parse("", std::path::Path::new("test")).expect("config");

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use warden_a2a::{A2aError, Binding};
 use warden_card::search::Query;
 
-use super::serve::{public_base, signed_card};
+use super::{public_base, signed_card};
 use crate::respond;
 use crate::state::GatewayState;
 

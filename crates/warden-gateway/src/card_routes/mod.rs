@@ -1,0 +1,109 @@
+//! The routes that serve cards: each agent's card at
+//! `/agents/{name}/.well-known/agent-card.json` (and the legacy
+//! `agent.json`), with `ETag` over the exact bytes served, `Cache-Control`
+//! and `Last-Modified`; and the agent directory ([`discovery`]). They
+//! compose the card logic ([`crate::cards`]) with the upstreams and the
+//! gateway's state.
+
+pub mod discovery;
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue, StatusCode, header};
+use serde_json::Value;
+use warden_a2a::A2aError;
+
+use crate::cards::{etag, not_modified};
+use crate::state::GatewayState;
+use crate::upstream::Upstream;
+
+/// The base URL the card advertises: the configured public URL, or the
+/// forwarded scheme and host when the peer is a configured trusted proxy.
+pub fn public_base(state: &GatewayState, headers: &HeaderMap, peer: SocketAddr) -> String {
+    if !state.config.gateway.trusted_proxies.contains(&peer.ip()) {
+        return state.public_url.clone();
+    }
+    // Exactly one value each: a client-supplied copy ahead of the proxy's
+    // own (a proxy that appends) must not choose the URL.
+    let get = |name: &str| {
+        let mut values = headers.get_all(name).iter();
+        match (values.next(), values.next()) {
+            (Some(v), None) => v.to_str().ok().map(str::trim),
+            _ => None,
+        }
+    };
+    let proto = get("x-forwarded-proto").filter(|p| matches!(*p, "http" | "https"));
+    let host = get("x-forwarded-host").filter(|h| {
+        !h.is_empty()
+            && h.len() <= 255
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    });
+    match (proto, host) {
+        (Some(p), Some(h)) => format!("{p}://{h}"),
+        _ => state.public_url.clone(),
+    }
+}
+
+/// `card` (verified, known fields only) as Warden serves it under `base`,
+/// for `agent`, signed with the authority's current card key.
+pub fn signed_card(
+    state: &GatewayState,
+    agent: &str,
+    card: &Value,
+    base: &str,
+) -> Result<Value, A2aError> {
+    let key = state.auth.authority.keys.card_signing_key();
+    crate::cards::signed_card(&state.config, key.as_deref(), agent, card, base)
+}
+
+pub async fn serve(
+    state: &GatewayState,
+    upstream: &Upstream,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Result<Response, A2aError> {
+    let cached = state.upstreams.card(upstream).await?;
+    let base = public_base(state, headers, peer);
+    let bytes = signed_card(state, &upstream.config.name, &cached.raw, &base)?
+        .to_string()
+        .into_bytes();
+    let tag = etag(&bytes);
+    let last_modified = httpdate::fmt_http_date(cached.modified);
+    let max_age = state.config.limits.card_cache.as_secs();
+    let cache = format!("public, max-age={max_age}");
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| not_modified(v, &tag));
+    let mut resp = if unchanged {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let mut r = Response::new(Body::from(bytes));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
+    };
+    let h = resp.headers_mut();
+    for (name, value) in [
+        (header::ETAG, tag),
+        (header::CACHE_CONTROL, cache),
+        (header::LAST_MODIFIED, last_modified),
+    ] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    // Different hosts get different bytes from a trusted proxy.
+    h.insert(
+        header::VARY,
+        HeaderValue::from_static("X-Forwarded-Host, X-Forwarded-Proto"),
+    );
+    Ok(resp)
+}
