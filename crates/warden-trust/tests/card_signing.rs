@@ -57,19 +57,7 @@ fn reformatted_card_still_verifies() {
     let k = key(JwsAlg::Es256);
     let c = signed(&k);
     // Pretty-printed, members in reverse order, non-ASCII written as \u escapes.
-    fn reverse(v: &Value) -> Value {
-        match v {
-            Value::Object(o) => Value::Object(
-                o.iter()
-                    .rev()
-                    .map(|(k, v)| (k.clone(), reverse(v)))
-                    .collect(),
-            ),
-            Value::Array(a) => Value::Array(a.iter().map(reverse).collect()),
-            other => other.clone(),
-        }
-    }
-    let pretty = serde_json::to_string_pretty(&reverse(&c)).expect("pretty");
+    let pretty = warden_test_support::reformatted(&c);
     let escaped: String = pretty
         .chars()
         .map(|ch| {

@@ -18,8 +18,8 @@ use warden_trust::{
 const ISS: &str = "https://warden.example";
 const AUD: &str = "agent-b";
 
-mod python_support;
-use python_support::{python, repo_root};
+use warden_test_support::interop::python;
+use warden_test_support::repo_root;
 
 /// Runs `pyjwt_tool.py ARGS` with `stdin`, returns its JSON output.
 fn tool(args: &[&str], stdin: Option<&Value>) -> Value {

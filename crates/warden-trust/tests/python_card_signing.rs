@@ -7,9 +7,6 @@
 //! through PyJWT, which does ES256, ES384, EdDSA (Ed25519), RS256 and PS256
 //! with the `cryptography` backend.
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
-
 use serde_json::{Value, json};
 use warden_trust::alg::ALL_ALGS;
 use warden_trust::card_signature::{
@@ -19,41 +16,8 @@ use warden_trust::card_signature::{
 use warden_trust::jcs::JcsLimits;
 use warden_trust::{JwsAlg, KeySet, PublicJwk, SigningKey, VerifiedCard, verify_card};
 
-mod python_support;
-use python_support::{python, repo_root};
-
-/// Runs `card_signing.py COMMAND` with `input`; returns its JSON output and
-/// exit code (0 or 1; anything else fails the test).
-fn tool(command: &str, input: &Value) -> (Value, i32) {
-    let mut child = Command::new(python())
-        .arg(repo_root().join("tests/interop/python/card_signing.py"))
-        .arg(command)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start card_signing.py");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("card_signing.py output");
-    let code = out.status.code().unwrap_or(-1);
-    assert!(
-        code == 0 || code == 1,
-        "card_signing.py {command} failed ({code}): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "card_signing.py {command} printed no JSON ({e}): {}",
-            String::from_utf8_lossy(&out.stdout)
-        )
-    });
-    (value, code)
-}
+use warden_test_support::interop::card_signing as tool;
+use warden_test_support::reformatted;
 
 /// A card in ProtoJSON form (what the SDK itself emits), with text and keys
 /// where the naive canonicalisations go wrong: non-ASCII, a key above the
@@ -136,23 +100,6 @@ fn warden_signed(key: &SigningKey) -> Value {
     let mut c = card();
     add_card_signature(&mut c, key, &CardSigningOptions::default()).expect("Warden signs");
     c
-}
-
-/// Pretty-printed with every object's members in reverse order.
-fn reformatted(v: &Value) -> String {
-    fn reverse(v: &Value) -> Value {
-        match v {
-            Value::Object(o) => Value::Object(
-                o.iter()
-                    .rev()
-                    .map(|(k, v)| (k.clone(), reverse(v)))
-                    .collect(),
-            ),
-            Value::Array(a) => Value::Array(a.iter().map(reverse).collect()),
-            other => other.clone(),
-        }
-    }
-    serde_json::to_string_pretty(&reverse(v)).expect("pretty")
 }
 
 #[test]

@@ -10,8 +10,8 @@ use warden_a2a::Binding;
 use warden_client::{A2aClient, Answer, CardTrust, DpopKey, TokenSource};
 use warden_trust::KeySet;
 
-use crate::server::{Reply, Seen, serve};
 use crate::support::{card, egress, key, signed, user_message};
+use warden_test_support::http::{Reply, Seen, serve};
 
 fn task(state: &str) -> Value {
     json!({"task": {"id": "t-1", "contextId": "c-1", "status": {"state": state}}})

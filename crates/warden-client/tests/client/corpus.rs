@@ -10,8 +10,8 @@ use warden_client::{A2aClient, CardTrust, ClientError, TokenSource};
 use warden_egress::corpus;
 use warden_trust::KeySet;
 
-use crate::server::{Reply, serve};
 use crate::support::{card, egress, key, signed};
+use warden_test_support::http::{Reply, serve};
 
 #[tokio::test]
 async fn every_hostile_interface_url_in_a_signed_card_is_refused_for_its_reason() {

@@ -5,6 +5,5 @@
 
 mod calls;
 mod corpus;
-mod server;
 mod support;
 mod tokens;

@@ -11,8 +11,8 @@ use warden_client::{Credentials, DpopKey, TokenSource};
 use warden_trust::MemoryReplayCache;
 use warden_trust::dpop::{DpopPolicy, DpopRequest, verify_proof};
 
-use crate::server::{Reply, Seen, serve};
 use crate::support::{ManualClock, egress};
+use warden_test_support::http::{Reply, Seen, serve};
 
 const NOW: u64 = 1_800_000_000;
 

@@ -4,44 +4,17 @@
 
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use warden_egress::{Egress, EgressPolicy, Outbound};
-
-struct Ca {
-    params: CertificateParams,
-    key: KeyPair,
-    pem: String,
-}
-
-impl Ca {
-    fn new(name: &str) -> Self {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        let key = KeyPair::generate().expect("key");
-        let pem = params.self_signed(&key).expect("ca").pem();
-        Self { params, key, pem }
-    }
-
-    fn server(&self, name: &str) -> (CertificateDer<'static>, PrivateKeyDer<'static>) {
-        let params = CertificateParams::new(vec![name.to_string()]).expect("params");
-        let key = KeyPair::generate().expect("key");
-        let cert = params
-            .signed_by(&key, &Issuer::from_params(&self.params, &self.key))
-            .expect("sign");
-        (
-            cert.der().clone(),
-            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-        )
-    }
-}
+use warden_test_support::pki::Pki;
 
 /// An HTTPS server on 127.0.0.2 answering `ok` to anything.
-async fn https_server(ca: &Ca, name: &str) -> u16 {
-    let (cert, key) = ca.server(name);
+async fn https_server(ca: &Pki, name: &str) -> u16 {
+    let leaf = ca.server_for(&[name], 1);
+    let cert = CertificateDer::from(leaf.der);
+    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf.key_der));
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -94,16 +67,16 @@ fn egress(port: u16, ca_file: Option<std::path::PathBuf>) -> Egress {
     .expect("egress")
 }
 
-fn bundle(dir: &tempfile::TempDir, ca: &Ca) -> std::path::PathBuf {
+fn bundle(dir: &tempfile::TempDir, ca: &Pki) -> std::path::PathBuf {
     let path = dir.path().join("ca.pem");
-    std::fs::write(&path, &ca.pem).expect("write");
+    std::fs::write(&path, &ca.ca_pem).expect("write");
     path
 }
 
 #[tokio::test]
 async fn tls_is_verified_against_the_configured_bundle() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let ca = Ca::new("partner CA");
+    let ca = Pki::new("partner CA");
     let port = https_server(&ca, "agent.tls.test").await;
 
     let trusted = egress(port, Some(bundle(&dir, &ca)));
@@ -139,7 +112,7 @@ async fn tls_is_verified_against_the_configured_bundle() {
 
     // Nor does another bundle.
     let other_dir = tempfile::tempdir().expect("tempdir");
-    let other = egress(port, Some(bundle(&other_dir, &Ca::new("someone else"))));
+    let other = egress(port, Some(bundle(&other_dir, &Pki::new("someone else"))));
     assert!(
         other
             .send(Outbound::get(

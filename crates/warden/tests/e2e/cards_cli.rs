@@ -3,9 +3,8 @@
 //! (refused by the egress rules), `--json` output, keys from Rust and from
 //! the official Python SDK (`tests/interop/python/card_signing.py`).
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
@@ -14,7 +13,9 @@ use tokio::net::TcpListener;
 use warden_trust::alg::ALL_ALGS;
 use warden_trust::{JwsAlg, SigningKey};
 
-use crate::support::{python, repo_root, up, warden};
+use crate::support::{repo_root, up, warden};
+use warden_test_support::interop::card_signing;
+use warden_test_support::reformatted;
 
 async fn card_cmd(args: &[&str]) -> Output {
     warden()
@@ -108,24 +109,6 @@ fn rust_key(alg: JwsAlg, kid: &str, dir: &Path, pem: bool) -> (SigningKey, PathB
 
 fn jwks_file(dir: &Path, name: &str, keys: &[Value]) -> PathBuf {
     write(dir, name, &json!({ "keys": keys }).to_string())
-}
-
-/// Pretty-printed with every object's members in reverse order: the same
-/// card, other bytes.
-fn reformatted(v: &Value) -> String {
-    fn reverse(v: &Value) -> Value {
-        match v {
-            Value::Object(o) => Value::Object(
-                o.iter()
-                    .rev()
-                    .map(|(k, v)| (k.clone(), reverse(v)))
-                    .collect(),
-            ),
-            Value::Array(a) => Value::Array(a.iter().map(reverse).collect()),
-            other => other.clone(),
-        }
-    }
-    serde_json::to_string_pretty(&reverse(v)).expect("pretty")
 }
 
 #[tokio::test]
@@ -434,44 +417,17 @@ async fn sign_strips_empty_values_and_refuses_bad_input() {
     }
 }
 
-/// Runs `card_signing.py COMMAND` with `input` on the interop venv.
-fn py_tool(command: &str, input: &Value) -> (Value, i32) {
-    let mut child = std::process::Command::new(python())
-        .arg(repo_root().join("tests/interop/python/card_signing.py"))
-        .arg(command)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start card_signing.py");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(input.to_string().as_bytes())
-        .expect("write stdin");
-    let out = child.wait_with_output().expect("card_signing.py output");
-    let code = out.status.code().unwrap_or(-1);
-    assert!(
-        code == 0 || code == 1,
-        "card_signing.py {command} failed ({code}): {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let value = serde_json::from_slice(&out.stdout).expect("card_signing.py prints JSON");
-    (value, code)
-}
-
 #[tokio::test]
 async fn python_sdk_signatures_verify_and_warden_signatures_verify_in_python() {
     let dir = tempfile::tempdir().expect("tempdir");
     let d = dir.path();
     for alg in [JwsAlg::Es256, JwsAlg::EdDsa, JwsAlg::Ps256] {
         let kid = format!("py-{alg}");
-        let (key, _) = py_tool("keygen", &json!({"alg": alg.as_str(), "kid": kid}));
+        let (key, _) = card_signing("keygen", &json!({"alg": alg.as_str(), "kid": kid}));
         let jwks = jwks_file(d, &format!("{kid}.jwks"), &[key["jwk"].clone()]);
 
         // The SDK signs, `warden card verify` checks.
-        let (signed, _) = py_tool(
+        let (signed, _) = card_signing(
             "sign",
             &json!({"card": card(), "private_pem": key["private_pem"], "alg": alg.as_str(),
                     "kid": kid}),
@@ -508,7 +464,7 @@ async fn python_sdk_signatures_verify_and_warden_signatures_verify_in_python() {
         ])
         .await;
         assert_eq!(out.status.code(), Some(0), "{alg}: {}", stderr(&out));
-        let (answer, code) = py_tool(
+        let (answer, code) = card_signing(
             "verify",
             &json!({"card_json": stdout(&out), "jwk": key["jwk"], "algorithms": [alg.as_str()]}),
         );

@@ -1,22 +1,20 @@
-//! Test support: real `warden` processes on ephemeral ports, a spy upstream
-//! that records what reaches it, and the interop peers' interpreters.
+//! Test support: real `warden` processes on ephemeral ports and a spy
+//! upstream that records what reaches it. Fixtures other crates' tests use
+//! too (the interop peers' interpreters, the test PKI, `Seen`) come from
+//! `warden-test-support` and are re-exported here.
 
-use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 use tokio::process::{Child, Command};
 
-/// How long any single wait may take before the test fails.
-pub const WAIT: Duration = Duration::from_secs(60);
-
-pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+pub use warden_test_support::http::Seen;
+pub use warden_test_support::interop::{js_dir, python};
+pub use warden_test_support::pki::{Leaf, Pki, server_cert_of};
+pub use warden_test_support::{WAIT, replace_file, repo_root};
 
 pub fn warden() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
@@ -238,24 +236,6 @@ fn uuid_like() -> String {
     )
 }
 
-/// One HTTP request as the spy upstream saw it.
-#[derive(Debug, Clone)]
-pub struct Seen {
-    pub method: String,
-    pub path: String,
-    pub headers: Vec<(String, String)>,
-    pub body: Vec<u8>,
-}
-
-impl Seen {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
 /// A minimal HTTP/1.1 upstream that records every request and answers a
 /// card at `/.well-known/agent-card.json` and a fixed JSON-RPC result
 /// elsewhere. It is deliberately not Warden code.
@@ -357,174 +337,6 @@ async fn serve_spy_connection(
         );
         reader.get_mut().write_all(resp.as_bytes()).await?;
     }
-}
-
-/// The Python interpreter of the interop virtualenv (set up on first use).
-pub fn python() -> String {
-    if let Ok(p) = std::env::var("WARDEN_PYTHON")
-        && !p.is_empty()
-    {
-        return p;
-    }
-    let out = std::process::Command::new(repo_root().join("tests/interop/python/setup.sh"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the Python interop setup");
-    assert!(
-        out.status.success(),
-        "python setup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .last()
-        .expect("setup prints the interpreter path")
-        .trim()
-        .to_string()
-}
-
-/// The JavaScript interop folder, with `node_modules` installed.
-pub fn js_dir() -> PathBuf {
-    let dir = repo_root().join("tests/interop/js");
-    let out = std::process::Command::new(dir.join("setup.sh"))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the JS interop setup");
-    assert!(
-        out.status.success(),
-        "js setup failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    dir
-}
-
-/// A test PKI: one CA and the certificates it signs (rcgen, aws-lc-rs).
-pub struct Pki {
-    params: rcgen::CertificateParams,
-    key: rcgen::KeyPair,
-    /// The CA certificate, PEM.
-    pub ca_pem: String,
-}
-
-/// A certificate and its key.
-pub struct Leaf {
-    pub cert_pem: String,
-    pub key_pem: String,
-    pub der: Vec<u8>,
-}
-
-impl Leaf {
-    /// RFC 8705 `x5t#S256`, computed here independently of Warden.
-    pub fn thumbprint(&self) -> String {
-        use base64::Engine;
-        let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &self.der);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d.as_ref())
-    }
-
-    /// The certificate and key in one PEM, as reqwest's `Identity` wants.
-    pub fn identity(&self) -> reqwest::Identity {
-        reqwest::Identity::from_pem(format!("{}{}", self.cert_pem, self.key_pem).as_bytes())
-            .expect("identity")
-    }
-}
-
-impl Pki {
-    pub fn new(name: &str) -> Self {
-        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, name);
-        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        let key = rcgen::KeyPair::generate().expect("CA key");
-        let ca_pem = params.self_signed(&key).expect("CA").pem();
-        Self {
-            params,
-            key,
-            ca_pem,
-        }
-    }
-
-    fn sign(
-        &self,
-        names: &[&str],
-        uri: Option<&str>,
-        serial: u64,
-        usage: rcgen::ExtendedKeyUsagePurpose,
-    ) -> Leaf {
-        let mut params = rcgen::CertificateParams::new(
-            names.iter().map(|s| (*s).to_string()).collect::<Vec<_>>(),
-        )
-        .expect("params");
-        if let Some(u) = uri {
-            params
-                .subject_alt_names
-                .push(rcgen::SanType::URI(u.try_into().expect("URI SAN")));
-        }
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, names[0]);
-        params.serial_number = Some(serial.into());
-        params.extended_key_usages = vec![usage];
-        let key = rcgen::KeyPair::generate().expect("key");
-        let issuer = rcgen::Issuer::from_params(&self.params, &self.key);
-        let cert = params.signed_by(&key, &issuer).expect("sign");
-        Leaf {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-            der: cert.der().to_vec(),
-        }
-    }
-
-    /// A server certificate for 127.0.0.1 and localhost.
-    pub fn server(&self, serial: u64) -> Leaf {
-        self.sign(
-            &["127.0.0.1", "localhost"],
-            None,
-            serial,
-            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
-        )
-    }
-
-    /// A client certificate for `dns`, with a URI SAN (e.g. a SPIFFE id).
-    pub fn client(&self, dns: &str, uri: Option<&str>, serial: u64) -> Leaf {
-        self.sign(
-            &[dns],
-            uri,
-            serial,
-            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
-        )
-    }
-
-    /// An HTTPS client trusting only this CA, presenting `identity` when
-    /// given, reporting the server certificate of each response.
-    pub fn client_for(&self, identity: Option<&Leaf>) -> reqwest::Client {
-        let mut b = reqwest::Client::builder()
-            .no_proxy()
-            .timeout(WAIT)
-            .tls_info(true)
-            .tls_certs_only([reqwest::Certificate::from_pem(self.ca_pem.as_bytes()).expect("CA")]);
-        if let Some(leaf) = identity {
-            b = b.identity(leaf.identity());
-        }
-        b.build().expect("https client")
-    }
-}
-
-/// Writes `text` to `path` atomically (a temporary file renamed over it), as
-/// certificate tooling does.
-pub fn replace_file(path: &Path, text: &str) {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text).expect("write");
-    std::fs::rename(&tmp, path).expect("rename");
-}
-
-/// The DER server certificate a response came over.
-pub fn server_cert_of(r: &reqwest::Response) -> Vec<u8> {
-    r.extensions()
-        .get::<reqwest::tls::TlsInfo>()
-        .and_then(|i| i.peer_certificate())
-        .map(<[u8]>::to_vec)
-        .unwrap_or_default()
 }
 
 /// A JSON-RPC `SendMessage` over `client` with a bearer token; returns the

@@ -1,13 +1,15 @@
-//! A scripted HTTP/1.1 server (adapted from warden-egress's test server):
-//! records each request, head and body, and answers as the test's script
-//! says. One request per connection.
-
+//! A scripted HTTP/1.1 server (one request per connection) that records
+//! each request, head and body, and answers as the test's script says.
+//!
+//! Deliberately not Warden code: it reads the wire itself. warden-egress
+//! keeps its own server, which also drips bodies and omits lengths.
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 
+/// One request as the server saw it.
 #[derive(Debug, Clone)]
 pub struct Seen {
     pub method: String,
@@ -29,6 +31,7 @@ impl Seen {
     }
 }
 
+/// What the script answers.
 #[derive(Clone)]
 pub struct Reply {
     pub status: u16,
@@ -61,6 +64,7 @@ impl Reply {
     }
 }
 
+/// A running server and what it has seen.
 pub struct Server {
     pub addr: SocketAddr,
     pub seen: Arc<Mutex<Vec<Seen>>>,
