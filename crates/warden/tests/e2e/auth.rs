@@ -432,15 +432,10 @@ async fn an_expired_token_is_refused() {
         "fresh",
     )
     .await;
-    // …the short one, once its second is over (no leeway), does not.
-    let deadline = tokio::time::Instant::now() + WAIT;
-    while unix_now() <= exp {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the clock stands still"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // …the short one, once its second is over (no leeway), does not: two
+    // seconds on the gateway's clock put its `exp` (at most one second
+    // after now) behind it.
+    w.advance_clock(2);
     assert_refused(
         send(&w, "spy", Binding::JsonRpc).bearer_auth(&short),
         401,
@@ -1332,7 +1327,7 @@ async fn an_issuers_jwks_url_is_fetched_cached_and_refreshed_on_rotation() {
     // lives there, so the egress rules let exactly its port through.
     let w = gateway(&format!(
         "[egress]\nallow_http = true\nallow_cidrs = [\"127.0.0.1/32\"]\nallowed_ports = [{port}]\n\
-         [[auth.issuers]]\nissuer = \"{ISS}\"\naudiences = [\"spy\"]\nalgorithms = [\"ES256\"]\njwks_url = \"{jwks_url}\"\njwks_min_refresh_secs = 3\n\
+         [[auth.issuers]]\nissuer = \"{ISS}\"\naudiences = [\"spy\"]\nalgorithms = [\"ES256\"]\njwks_url = \"{jwks_url}\"\njwks_min_refresh_secs = 30\n\
          [[agents]]\nname = \"spy\"\nurl = \"{}\"\n",
         spy.url
     ))
@@ -1360,11 +1355,11 @@ async fn an_issuers_jwks_url_is_fetched_cached_and_refreshed_on_rotation() {
     .await;
     assert_eq!(fetches.load(SeqCst), 1);
 
-    // Early refreshes are rate-limited to one per 3 s (whole seconds of
-    // the clock: the window leaves at least 2 s between the rotation's
-    // fetch and the back-to-back refusals below, even on a loaded
-    // machine): let that window pass, so the next unknown kid may trigger one.
-    tokio::time::sleep(Duration::from_millis(3_100)).await;
+    // Early refreshes are rate-limited to one per 30 s (whole seconds of
+    // the gateway's clock, which the test moves): let that window pass, so
+    // the next unknown kid may trigger one. Nothing else moves the clock,
+    // so the back-to-back refusals below fall inside the next window.
+    w.advance_clock(30);
     // The issuer rotates: a token under a new kid makes Warden refresh.
     *doc.lock().expect("lock") = json!({"keys": [a_jwk, b_jwk]}).to_string();
     let b = token(b_pem, "key-b", "r-3").await;

@@ -3,6 +3,7 @@
 //! too (the interop peers' interpreters, the test PKI, `Seen`) come from
 //! `warden-test-support` and are re-exported here.
 
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 
@@ -35,7 +36,26 @@ pub struct Running {
     pub client: String,
 }
 
+/// The file an instance's clock offset is read from (debug builds only):
+/// see [`Running::advance_clock`].
+fn clock_file(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("test-clock")
+}
+
 impl Running {
+    /// Moves the instance's Unix clock `secs` seconds forward, at once:
+    /// token lifetimes, replay and refresh windows see the time pass
+    /// without the test waiting for it. (The gateway reads the offset from
+    /// `WARDEN_TEST_CLOCK_FILE`, honoured only by debug builds.)
+    pub fn advance_clock(&self, secs: u64) {
+        let file = clock_file(&self.dir);
+        let now: u64 = std::fs::read_to_string(&file)
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        replace_file(&file, &(now + secs).to_string());
+    }
+
     /// Runs `warden ARGS… <instance>` and returns its stdout (trimmed).
     pub async fn cli(&self, args: &[&str]) -> String {
         let out = warden()
@@ -129,6 +149,7 @@ pub async fn up_in(dir: tempfile::TempDir, extra: &[&str]) -> Running {
         .arg("--data-dir")
         .arg(dir.path())
         .args(extra)
+        .env("WARDEN_TEST_CLOCK_FILE", clock_file(&dir))
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn warden up");
@@ -168,6 +189,7 @@ pub async fn gateway(config_toml: &str) -> Running {
         .arg("gateway")
         .arg("--config")
         .arg(&path)
+        .env("WARDEN_TEST_CLOCK_FILE", clock_file(&dir))
         .stdout(Stdio::piped())
         .spawn()
         .expect("spawn warden gateway");
