@@ -9,13 +9,11 @@ pub mod discovery;
 
 use std::net::SocketAddr;
 
-use axum::body::Body;
 use axum::response::Response;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderValue, header};
 use serde_json::Value;
 use warden_a2a::A2aError;
 
-use crate::cards::{etag, not_modified};
 use crate::state::GatewayState;
 use crate::upstream::Upstream;
 
@@ -70,36 +68,19 @@ pub async fn serve(
     let bytes = signed_card(state, &upstream.config.name, &cached.raw, &base)?
         .to_string()
         .into_bytes();
-    let tag = etag(&bytes);
-    let last_modified = httpdate::fmt_http_date(cached.modified);
     let max_age = state.config.limits.card_cache.as_secs();
-    let cache = format!("public, max-age={max_age}");
-    let unchanged = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| not_modified(v, &tag));
-    let mut resp = if unchanged {
-        let mut r = Response::new(Body::empty());
-        *r.status_mut() = StatusCode::NOT_MODIFIED;
-        r
-    } else {
-        let mut r = Response::new(Body::from(bytes));
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        r
-    };
+    let mut resp = crate::cards::answer(
+        bytes,
+        headers,
+        &[
+            (header::CACHE_CONTROL, format!("public, max-age={max_age}")),
+            (
+                header::LAST_MODIFIED,
+                httpdate::fmt_http_date(cached.modified),
+            ),
+        ],
+    );
     let h = resp.headers_mut();
-    for (name, value) in [
-        (header::ETAG, tag),
-        (header::CACHE_CONTROL, cache),
-        (header::LAST_MODIFIED, last_modified),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert(name, v);
-        }
-    }
     // Different hosts get different bytes from a trusted proxy.
     h.insert(
         header::VARY,

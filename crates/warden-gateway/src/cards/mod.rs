@@ -37,5 +37,5 @@ pub use cache::CachedCard;
 pub use interfaces::proxied_binding;
 pub use rewrite::rewrite;
 pub use security::Security;
-pub use serve::{CARD_PATHS, etag, is_card_path, not_modified, signed_card};
+pub use serve::{CARD_PATHS, answer, etag, is_card_path, not_modified, signed_card};
 pub use signing::{ServeError, signed};

@@ -3,6 +3,9 @@
 //! `ETag` over the exact bytes served. The routes that serve it are in
 //! [`crate::card_routes`].
 
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderValue, StatusCode, header};
 use serde_json::Value;
 use warden_a2a::{A2aError, ErrorKind};
 
@@ -61,6 +64,40 @@ pub fn not_modified(if_none_match: &str, etag: &str) -> bool {
         .split(',')
         .map(str::trim)
         .any(|t| t == "*" || t == etag || t.strip_prefix("W/") == Some(etag))
+}
+
+/// A card answer: `bytes` with a strong `ETag` over them, or 304 when the
+/// request's `If-None-Match` names that tag; `headers` (`Cache-Control`,
+/// `Last-Modified`, …) on both.
+pub fn answer(
+    bytes: Vec<u8>,
+    request: &http::HeaderMap,
+    headers: &[(header::HeaderName, String)],
+) -> Response {
+    let tag = etag(&bytes);
+    let unchanged = request
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| not_modified(v, &tag));
+    let mut resp = if unchanged {
+        let mut r = Response::new(Body::empty());
+        *r.status_mut() = StatusCode::NOT_MODIFIED;
+        r
+    } else {
+        let mut r = Response::new(Body::from(bytes));
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        r
+    };
+    let h = resp.headers_mut();
+    for (name, value) in std::iter::once((header::ETAG, tag)).chain(headers.iter().cloned()) {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(name, v);
+        }
+    }
+    resp
 }
 
 #[cfg(test)]

@@ -7,9 +7,8 @@
 //! credentials, local agents call it without any (and the remote's token
 //! URL would name its address).
 
-use axum::body::Body;
 use axum::response::Response;
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, header};
 use serde_json::Value;
 use warden_a2a::Binding;
 use warden_a2a::types::{BINDING_HTTP_JSON, BINDING_JSONRPC};
@@ -17,7 +16,7 @@ use warden_a2a::types::{BINDING_HTTP_JSON, BINDING_JSONRPC};
 use super::EgressProxy;
 use super::error::ProxyError;
 use super::remote::{Remote, RemoteCard};
-use crate::cards::{etag, not_modified, rewrite};
+use crate::cards::rewrite;
 
 pub async fn serve(
     proxy: &EgressProxy,
@@ -37,33 +36,12 @@ pub async fn serve(
                 });
             }
         };
-    let bytes = served.to_string().into_bytes();
-    let tag = etag(&bytes);
     let max_age = proxy.state().config.limits.card_cache.as_secs();
-    let unchanged = headers
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| not_modified(v, &tag));
-    let mut resp = if unchanged {
-        let mut r = Response::new(Body::empty());
-        *r.status_mut() = StatusCode::NOT_MODIFIED;
-        r
-    } else {
-        let mut r = Response::new(Body::from(bytes));
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        );
-        r
-    };
-    for (name, value) in [
-        (header::ETAG, tag),
-        (header::CACHE_CONTROL, format!("private, max-age={max_age}")),
-    ] {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            resp.headers_mut().insert(name, v);
-        }
-    }
+    let resp = crate::cards::answer(
+        served.to_string().into_bytes(),
+        headers,
+        &[(header::CACHE_CONTROL, format!("private, max-age={max_age}"))],
+    );
     Ok(resp)
 }
 
