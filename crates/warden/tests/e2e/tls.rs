@@ -88,8 +88,8 @@ async fn mtls_gateway_serves_verified_clients_and_binds_tokens_to_certificates()
             &w.client,
             "--aud",
             "spy",
-            "--cnf-x5t",
-            &alice.thumbprint(),
+            // One argument: a thumbprint may start with `-`.
+            &format!("--cnf-x5t={}", alice.thumbprint()),
         ])
         .await;
     // ... works over alice's connection, more than once (the handshake is
@@ -149,8 +149,8 @@ async fn a_bound_token_is_refused_without_a_client_certificate() {
             &w.client,
             "--aud",
             "spy",
-            "--cnf-x5t",
-            &alice.thumbprint(),
+            // One argument: a thumbprint may start with `-`.
+            &format!("--cnf-x5t={}", alice.thumbprint()),
         ])
         .await;
     let (status, challenge, body) = send_message_via(&pki.client_for(None), &url, &bound)
