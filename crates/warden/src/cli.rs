@@ -99,7 +99,7 @@ pub enum TokenCommand {
         /// thumbprint, base64url (the `cnf.x5t#S256` claim). The gateway
         /// then accepts it only over mTLS with that certificate, and it may
         /// be used more than once within its lifetime.
-        #[arg(long, value_name = "THUMBPRINT")]
+        #[arg(long, value_name = "THUMBPRINT", allow_hyphen_values = true)]
         cnf_x5t: Option<String>,
         /// Print this many tokens, one per line (load tests: each is single-use).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
