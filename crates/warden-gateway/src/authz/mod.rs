@@ -5,8 +5,10 @@
 //! store), applies policy rules and rate limits, and keeps ownership records
 //! as answers come back.
 
+mod decide;
 mod denied;
 pub mod ownership;
+mod policy_file;
 mod snapshot;
 pub mod streams;
 
@@ -16,19 +18,18 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
 use warden_a2a::{A2aError, A2aOp, ErrorKind};
-use warden_policy::ratelimit::{
-    LocalRateLimiter, Quota, RateDecision, RateLimiter, StreamPermit, StreamSlots,
-};
+use warden_policy::ratelimit::{LocalRateLimiter, Quota, RateDecision, RateLimiter, StreamSlots};
 use warden_policy::rules::PolicyRules;
-use warden_policy::{
-    Allowed, Caller, DecisionContext, Denial, Facts, OpClass, PartFact, SkillInputs, SkillSource,
-};
+use warden_policy::{Allowed, Denial, SkillSource};
 use warden_store::Store;
 
 use crate::config::{AuthzSection, LimitSpec, RateLimitSection};
 pub use denied::{Denied, Reason};
 pub use snapshot::{Snapshot, grant_of};
 pub use streams::{OpenStreams, StreamGuard};
+
+pub use decide::caller_of;
+pub use policy_file::load_rules;
 
 use denied::{refusal_for, unavailable};
 
@@ -236,43 +237,6 @@ impl Authorizer {
             .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
     }
 
-    /// Re-reads the policy file when it changed on disk. A file that no
-    /// longer parses keeps the rules in force (and says so).
-    pub fn reload_policy_if_changed(&self) {
-        let Some(path) = &self.policy_file else {
-            return;
-        };
-        let stamp = std::fs::metadata(path).and_then(|m| m.modified()).ok();
-        let Ok(mut last) = self.policy_stamp.lock() else {
-            return;
-        };
-        if stamp.is_none() || stamp == *last {
-            return;
-        }
-        *last = stamp;
-        drop(last);
-        if let Err(e) = self.reload_policy() {
-            tracing::error!(error = %e, "policy file not reloaded; the previous rules stay in force");
-        }
-    }
-
-    /// Reloads the policy file now (the admin API's `policy/reload`).
-    pub fn reload_policy(&self) -> Result<usize, ConfigError> {
-        let Some(path) = &self.policy_file else {
-            return Ok(0);
-        };
-        let (rules, stamp) = load_rules(path)?;
-        let n = rules.len();
-        if let Ok(mut r) = self.rules.write() {
-            *r = Arc::new(rules);
-        }
-        if let Ok(mut last) = self.policy_stamp.lock() {
-            *last = Some(stamp);
-        }
-        tracing::info!(rules = n, path = %path.display(), "policy rules loaded");
-        Ok(n)
-    }
-
     fn now(&self) -> Duration {
         self.epoch.elapsed()
     }
@@ -347,208 +311,6 @@ impl Authorizer {
         }
     }
 
-    /// Decides one parsed call (after [`Authorizer::admit`]).
-    pub async fn authorise(&self, ask: Ask<'_>) -> Result<Permit, Denied> {
-        let snapshot = self.current();
-        let caller = caller_of(ask.principal, ask.own_issuer);
-        let me = caller.key();
-        let op = ask.op;
-        let is_message = OpClass::of(op.operation) == OpClass::Send;
-        let skill = warden_policy::skill::determine(SkillInputs {
-            metadata: if is_message {
-                op.skill_metadata.as_ref()
-            } else {
-                None
-            },
-            extensions: if is_message {
-                &op.message_extensions
-            } else {
-                &[]
-            },
-            route: ask.route_skill,
-            card_skills: if is_message { ask.card_skills } else { None },
-        })
-        .map_err(|e| {
-            Denied::new(
-                A2aError::invalid_params(e.to_string()),
-                Reason::SkillInvalid,
-            )
-        })?;
-        let ctx = DecisionContext {
-            caller,
-            agent: ask.agent.to_string(),
-            operation: op.operation,
-            binding: op.binding,
-            skill: skill.as_ref().map(|s| s.0.clone()),
-            tenant: op.tenant.clone(),
-            task_id: op.task_id.clone(),
-            referenced_task_ids: op.referenced_task_ids.clone(),
-            context_id: op.context_id.clone(),
-            parts: op
-                .parts
-                .iter()
-                .map(|p| PartFact {
-                    kind: p.kind,
-                    size: p.size,
-                    media_type: p.media_type.clone(),
-                })
-                .collect(),
-            extensions: op.message_extensions.clone(),
-            now: ask.now,
-        };
-        // Owners are looked up only for what the call names.
-        let task_owner = match (&ctx.task_id, self.enforce) {
-            (Some(id), true) => self
-                .store
-                .task_owner(ask.agent, id)
-                .await
-                .map_err(|_| unavailable("store"))?
-                .map(|t| t.owner),
-            _ => None,
-        };
-        let context_owner = match (&ctx.context_id, is_message && self.enforce) {
-            (Some(id), true) => self
-                .store
-                .context_owner(ask.agent, id)
-                .await
-                .map_err(|_| unavailable("store"))?,
-            _ => None,
-        };
-        let referenced_task_owners = self.referenced_owners(ask.agent, &ctx).await?;
-        let facts = Facts {
-            grants: snapshot.grants(&me, ask.agent),
-            caller_quarantined: snapshot.is_quarantined(&me),
-            agent_quarantined: snapshot.is_quarantined(ask.agent),
-            task_owner: task_owner.as_deref(),
-            context_owner: context_owner.as_deref(),
-            referenced_task_owners: &referenced_task_owners,
-            enforce: self.enforce,
-        };
-        let allowed = warden_policy::decide(&ctx, &facts)
-            .map_err(|d| refusal_for(&d, ctx.task_id.as_deref(), &ctx.agent))?;
-        let verdict = self.current_rules().evaluate(&ctx);
-        if !verdict.is_allowed() {
-            let mut r = Denied::new(
-                A2aError::new(ErrorKind::Forbidden, "denied by policy"),
-                Reason::Policy(verdict.reason.clone()),
-            );
-            r.rule = verdict.rule;
-            return Err(r);
-        }
-        let rule = verdict.rule;
-        // Rate limits after the decision: refused calls do not spend the
-        // caller's quota, and an unknown caller cannot spend anyone's.
-        let mut headers = Vec::new();
-        let mut tightest: Option<RateDecision> = None;
-        let keys = [
-            (
-                self.quotas.principal,
-                format!("principal:{me}"),
-                "principal",
-            ),
-            (self.quotas.pair, format!("pair:{me}>{}", ask.agent), "pair"),
-            (
-                self.quotas.skill.filter(|_| ctx.skill.is_some()),
-                format!(
-                    "skill:{}>{}",
-                    ask.agent,
-                    ctx.skill.as_deref().unwrap_or_default()
-                ),
-                "skill",
-            ),
-        ];
-        for (quota, key, what) in keys {
-            let Some(q) = quota else { continue };
-            let d = self.limit(&key, q, what).await?;
-            if tightest
-                .as_ref()
-                .is_none_or(|t| d.remaining() < t.remaining())
-            {
-                tightest = Some(d);
-            }
-        }
-        if let Some(t) = tightest {
-            headers = t.headers();
-        }
-        let stream = if op.operation.is_streaming() {
-            let slot: Option<StreamPermit> = self.slots.try_acquire(&me, self.quotas.max_streams);
-            let Some(slot) = slot else {
-                let mut r = Denied::new(
-                    A2aError::new(
-                        ErrorKind::RateLimited,
-                        format!(
-                            "at most {} open streams per caller",
-                            self.quotas.max_streams
-                        ),
-                    ),
-                    Reason::RateLimited("streams"),
-                );
-                r.headers.push(("retry-after", "1".into()));
-                return Err(r);
-            };
-            Some(self.streams.register(&me, ask.agent, Some(slot)))
-        } else {
-            None
-        };
-        // A new context is claimed before the call goes out, so two callers
-        // racing for one context id cannot both have it.
-        if let (true, true, Some(id)) = (self.enforce, is_message, &ctx.context_id)
-            && context_owner.is_none()
-        {
-            let owner = self
-                .store
-                .claim_context(ask.agent, id, &allowed.owner)
-                .await
-                .map_err(|_| unavailable("store"))?;
-            if owner != allowed.owner {
-                return Err(refusal_for(&Denial::ContextNotJoinable, None, &ctx.agent));
-            }
-        }
-        Ok(Permit {
-            allowed,
-            skill,
-            rule,
-            caller: me,
-            stream,
-            headers,
-        })
-    }
-
-    /// The owners of the tasks a call references (none looked up when
-    /// ownership is not enforced). More than [`MAX_REFERENCED_TASKS`] is
-    /// refused before any lookup.
-    async fn referenced_owners(
-        &self,
-        agent: &str,
-        ctx: &DecisionContext,
-    ) -> Result<Vec<(String, Option<String>)>, Denied> {
-        if !self.enforce || ctx.referenced_task_ids.is_empty() {
-            return Ok(Vec::new());
-        }
-        if ctx.referenced_task_ids.len() > MAX_REFERENCED_TASKS {
-            return Err(Denied::new(
-                A2aError::invalid_params(format!(
-                    "a message may reference at most {MAX_REFERENCED_TASKS} tasks"
-                )),
-                Reason::TooManyReferences,
-            ));
-        }
-        let mut out: Vec<(String, Option<String>)> = Vec::new();
-        for id in &ctx.referenced_task_ids {
-            if out.iter().any(|(t, _)| t == id) {
-                continue;
-            }
-            let owner = self
-                .store
-                .task_owner(agent, id)
-                .await
-                .map_err(|_| unavailable("store"))?
-                .map(|t| t.owner);
-            out.push((id.clone(), owner));
-        }
-        Ok(out)
-    }
-
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -565,37 +327,4 @@ impl Authorizer {
     pub fn is_quarantined(&self, name: &str) -> bool {
         self.current().is_quarantined(name)
     }
-}
-
-/// The decision context's view of a principal.
-pub fn caller_of(p: &Principal, own_issuer: &str) -> Caller {
-    Caller {
-        subject: p.subject.clone(),
-        issuer: p.issuer.clone(),
-        local: p.local || p.issuer == own_issuer,
-        scopes: p.scopes.clone(),
-        method: p.method.as_str(),
-        source: p.source,
-        peer_uris: p
-            .peer
-            .as_ref()
-            .map(|peer| peer.uris.clone())
-            .unwrap_or_default(),
-    }
-}
-
-/// Reads and compiles a policy file (also for `warden config check`).
-pub fn load_rules(path: &std::path::Path) -> Result<(PolicyRules, SystemTime), ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let stamp = std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    let rules = PolicyRules::from_toml(&text).map_err(|e| ConfigError::Invalid {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    Ok((rules, stamp))
 }
