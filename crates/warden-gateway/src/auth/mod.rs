@@ -5,15 +5,16 @@
 //! certificate-bound (RFC 8705) over mTLS with that certificate), or an API
 //! key.
 
+mod claims;
 mod error;
 mod issuer_keys;
+mod nonces;
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::HeaderMap;
-use serde_json::Value;
 use warden_store::Store;
 use warden_trust::{
     Claims, DpopError, DpopPolicy, DpopRequest, IssuerPolicy, JwsAlg, KeySet, ReplayCache,
@@ -21,7 +22,11 @@ use warden_trust::{
 };
 
 use crate::principal::{AuthMethod, Principal};
+pub use claims::peek_claim;
 pub use error::AuthError;
+
+use claims::{check_cert_binding, peek_issuer, principal};
+use nonces::Nonces;
 
 use crate::config::{AuthMode, AuthSection, ConfigError, DpopMode};
 use crate::listener::PeerCertificate;
@@ -175,7 +180,7 @@ impl Authenticator {
 
     /// The principal the request's credential stands for.
     async fn credential(&self, req: &AuthRequest<'_>) -> Result<Principal, AuthError> {
-        if self.mode == AuthMode::OffInsecure {
+        if self.mode == AuthMode::InsecureOff {
             return Ok(Principal::anonymous(req.source));
         }
         // Counted before they are read: a credential header that cannot be
@@ -487,108 +492,5 @@ impl Authenticator {
             source,
             peer: None,
         })
-    }
-}
-
-fn principal(claims: &Claims, method: AuthMethod, source: IpAddr, own: &str) -> Principal {
-    Principal {
-        subject: claims.sub.clone().unwrap_or_default(),
-        issuer: claims.iss.clone(),
-        local: claims.iss == own,
-        scopes: claims.scope.clone(),
-        method,
-        token_id: Some(claims.jti.clone()),
-        source,
-        peer: None,
-    }
-}
-
-/// RFC 8705 §3: when the token carries `cnf.x5t#S256`, the connection's
-/// client certificate must have that thumbprint. Returns whether the token
-/// is certificate-bound (and matched); a bound token over a connection
-/// without a client certificate, or with another one, is refused.
-fn check_cert_binding(
-    claims: &Claims,
-    peer_cert: Option<&PeerCertificate>,
-) -> Result<bool, AuthError> {
-    let Some(bound) = claims.cnf.as_ref().and_then(|c| c.get("x5t#S256")) else {
-        return Ok(false);
-    };
-    let refused = || AuthError::InvalidToken(TokenError::BadClaim("cnf"));
-    let bound = bound
-        .as_str()
-        .filter(|b| !b.is_empty())
-        .ok_or_else(refused)?;
-    let cert = peer_cert.ok_or_else(refused)?;
-    if bound.as_bytes() != cert.identity.x5t_s256.as_bytes() {
-        return Err(refused());
-    }
-    Ok(true)
-}
-
-/// Server nonces for DPoP (RFC 9449 §8): a random value replaced every few
-/// minutes; the previous one stays valid for one more period.
-struct Nonces {
-    enabled: bool,
-    period: u64,
-    state: std::sync::Mutex<(u64, String, Option<String>)>,
-}
-
-impl Nonces {
-    fn new(enabled: bool) -> Self {
-        Self {
-            enabled,
-            period: 300,
-            state: std::sync::Mutex::new((0, String::new(), None)),
-        }
-    }
-
-    /// The nonces accepted now, current first; `[None]` when nonces are off.
-    fn accepted(&self, now: u64) -> Vec<Option<String>> {
-        if !self.enabled {
-            return vec![None];
-        }
-        let Ok(mut s) = self.state.lock() else {
-            return vec![None];
-        };
-        if s.1.is_empty() || now >= s.0.saturating_add(self.period) {
-            let old = std::mem::replace(&mut s.1, random_nonce());
-            s.2 = (!old.is_empty()).then_some(old);
-            s.0 = now;
-        }
-        let mut out = vec![Some(s.1.clone())];
-        out.extend(s.2.clone().map(Some));
-        out
-    }
-}
-
-fn random_nonce() -> String {
-    use aws_lc_rs::rand::SecureRandom;
-    let mut b = [0u8; 16];
-    // An RNG failure would leave a fixed nonce: weaker freshness, no bypass.
-    let _ = aws_lc_rs::rand::SystemRandom::new().fill(&mut b);
-    warden_trust::b64url_encode(&b)
-}
-
-/// The `iss` of a token, read without verifying (only to pick the policy).
-fn peek_issuer(token: &str, max: usize) -> Option<String> {
-    peek_claim(token, "iss", max)
-}
-
-/// A string claim of a JWT, read without verifying — only to choose which
-/// policy and keys will verify it.
-pub fn peek_claim(token: &str, name: &str, max: usize) -> Option<String> {
-    if token.len() > max {
-        return None;
-    }
-    let payload = token.split('.').nth(1)?;
-    let bytes = warden_trust::b64url_decode(payload)?;
-    let limits = warden_json::JsonLimits {
-        max_depth: 8,
-        max_string_bytes: 8 * 1024,
-    };
-    match warden_json::parse_strict(&bytes, limits).ok()? {
-        Value::Object(o) => o.get(name).and_then(Value::as_str).map(str::to_owned),
-        _ => None,
     }
 }
