@@ -553,9 +553,6 @@ async fn discovery_lists_verified_signed_unquarantined_cards() {
     .await;
     w.cli(&["quarantine", "add", "held", "--reason", "test"])
         .await;
-    // The quarantine watcher reloads within 250 ms.
-    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-
     let list = |query: &'static str| {
         let url = format!("{}/registry/agents{query}", w.gateway);
         async move {
@@ -566,6 +563,18 @@ async fn discovery_lists_verified_signed_unquarantined_cards() {
             )
         }
     };
+    // The quarantine watcher reloads within 250 ms: wait for `held` to go.
+    let deadline = tokio::time::Instant::now() + crate::support::WAIT;
+    while list("").await.1["agents"]
+        .as_array()
+        .is_some_and(|a| a.iter().any(|a| a["name"] == "held"))
+    {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the quarantine is applied"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let (status, all) = list("").await;
     assert_eq!(status, 200, "{all}");
     let names: Vec<&str> = all["agents"]
