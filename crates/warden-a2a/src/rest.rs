@@ -19,7 +19,11 @@ use crate::jsonrpc::{ParsedCall, json_error, typed, validate};
 use crate::op::{A2aOp, A2aRequest, Binding, Operation};
 use crate::types::*;
 use crate::v03;
-use crate::version::{ProtocolVersion, VERSION_HEADER};
+use crate::version::ProtocolVersion;
+
+mod query;
+
+use query::{QueryType, no_query, query_params, typed_query};
 
 /// Where a REST path leads, before its body is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,73 +151,6 @@ fn match_tail(
     }
 }
 
-/// Parsed query parameters: each name at most once.
-fn query_params(query: Option<&str>) -> Result<Map<String, Value>, A2aError> {
-    let mut out = Map::new();
-    let Some(q) = query else { return Ok(out) };
-    for pair in q.split('&').filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| {
-            percent_decode_str(&s.replace('+', " "))
-                .decode_utf8()
-                .map(|c| c.into_owned())
-                .map_err(|_| A2aError::invalid_params("query string is not valid UTF-8"))
-        };
-        let (k, v) = (decode(k)?, decode(v)?);
-        if k == VERSION_HEADER {
-            continue;
-        }
-        if out.insert(k.clone(), Value::String(v)).is_some() {
-            return Err(A2aError::invalid_params(format!(
-                "query parameter {k:?} given more than once"
-            )));
-        }
-    }
-    Ok(out)
-}
-
-/// Converts query strings to the JSON types the request message expects.
-fn typed_query(
-    mut q: Map<String, Value>,
-    allowed: &[(&str, QueryType)],
-) -> Result<Map<String, Value>, A2aError> {
-    let mut out = Map::new();
-    for (name, ty) in allowed {
-        let Some(Value::String(s)) = q.remove(*name) else {
-            continue;
-        };
-        let v = match ty {
-            QueryType::Str => Value::String(s),
-            QueryType::Int => s.parse::<i64>().map(Value::from).map_err(|_| {
-                A2aError::invalid_params(format!("{name} must be an integer, not {s:?}"))
-            })?,
-            QueryType::Bool => match s.as_str() {
-                "true" => Value::Bool(true),
-                "false" => Value::Bool(false),
-                _ => {
-                    return Err(A2aError::invalid_params(format!(
-                        "{name} must be true or false, not {s:?}"
-                    )));
-                }
-            },
-        };
-        out.insert((*name).to_string(), v);
-    }
-    if let Some(k) = q.keys().next() {
-        return Err(A2aError::invalid_params(format!(
-            "unknown query parameter {k:?}"
-        )));
-    }
-    Ok(out)
-}
-
-#[derive(Clone, Copy)]
-enum QueryType {
-    Str,
-    Int,
-    Bool,
-}
-
 /// The pieces of an HTTP request the REST parser needs.
 #[derive(Debug, Clone, Copy)]
 pub struct RestRequest<'a> {
@@ -259,15 +196,6 @@ fn read_body(body: &[u8], limits: JsonLimits) -> Result<Option<Value>, A2aError>
         _ => Err(A2aError::invalid_params(
             "the request body must be a JSON object",
         )),
-    }
-}
-
-fn no_query(q: &Map<String, Value>) -> Result<(), A2aError> {
-    match q.keys().next() {
-        Some(k) => Err(A2aError::invalid_params(format!(
-            "unknown query parameter {k:?}"
-        ))),
-        None => Ok(()),
     }
 }
 
