@@ -19,6 +19,9 @@ pub struct OutboundEvent {
     pub status: Option<u16>,
     /// The refusal or failure code ([`EgressError::reason`]), if any.
     pub refused: Option<&'static str>,
+    /// The call failed in the network or at the peer (timeout, broken
+    /// connection) rather than being refused by the rules.
+    pub failed: bool,
     pub detail: Option<String>,
     pub elapsed_ms: u64,
 }
@@ -33,12 +36,14 @@ impl OutboundEvent {
             Ok(r) => (Some(r.status().as_u16()), None, None),
             Err(e) => (None, Some(e.reason()), Some(e.to_string())),
         };
+        let failed = result.as_ref().is_err_and(|e| !e.is_refusal());
         Self {
             purpose: req.purpose,
             method: req.method.to_string(),
             url: redact(&req.url),
             status,
             refused,
+            failed,
             detail,
             elapsed_ms: u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX),
         }

@@ -25,10 +25,10 @@ pub struct AuditObserver(pub AuditSink);
 
 impl Observer for AuditObserver {
     fn outbound(&self, e: &OutboundEvent) {
-        let outcome = match e.refused {
-            None => Outcome::Forwarded,
-            Some("timeout" | "transport") => Outcome::UpstreamFailed,
-            Some(_) => Outcome::Refused,
+        let outcome = match (e.refused, e.failed) {
+            (None, _) => Outcome::Forwarded,
+            (Some(_), true) => Outcome::UpstreamFailed,
+            (Some(_), false) => Outcome::Refused,
         };
         // The gateway itself is the source of an outbound call.
         let mut event = AuditEvent::new(None, IpAddr::V4(Ipv4Addr::UNSPECIFIED), outcome);
