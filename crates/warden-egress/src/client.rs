@@ -102,9 +102,9 @@ impl Egress {
         observer: Option<Arc<dyn Observer>>,
     ) -> Result<Self, BuildError> {
         let p = rules.policy().clone();
-        if p.allow_insecure_local {
+        if p.insecure_local_egress {
             tracing::warn!(
-                "egress.allow_insecure_local = true: outbound calls may reach loopback, private \
+                "egress.insecure_local_egress = true: outbound calls may reach loopback, private \
                  and metadata addresses over plain http. Development only."
             );
         }

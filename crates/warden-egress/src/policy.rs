@@ -42,8 +42,10 @@ pub struct EgressPolicy {
     /// the deny table like any DNS answer.
     pub resolve: BTreeMap<String, Vec<IpAddr>>,
     /// Development only: lifts the deny table, the port list and the https
-    /// requirement. Logged loudly.
-    pub allow_insecure_local: bool,
+    /// requirement. Logged loudly. `allow_insecure_local` is its old,
+    /// deprecated spelling (warden.toml reports its use).
+    #[serde(alias = "allow_insecure_local")]
+    pub insecure_local_egress: bool,
 }
 
 impl Default for EgressPolicy {
@@ -60,7 +62,7 @@ impl Default for EgressPolicy {
             idle_timeout_ms: 60_000,
             ca_file: None,
             resolve: BTreeMap::new(),
-            allow_insecure_local: false,
+            insecure_local_egress: false,
         }
     }
 }
@@ -153,17 +155,17 @@ impl Rules {
     pub fn check_target(&self, t: &Target) -> Result<(), EgressError> {
         let p = &self.policy;
         let trusted = self.trusted_hosts.contains(&t.host);
-        if t.url.scheme() == "http" && !(p.allow_http || p.allow_insecure_local || trusted) {
+        if t.url.scheme() == "http" && !(p.allow_http || p.insecure_local_egress || trusted) {
             return Err(EgressError::Scheme("http".into()));
         }
         if !trusted && !self.host_allowed(&t.host) {
             return Err(EgressError::HostNotAllowed(t.host.to_string()));
         }
-        if !trusted && !p.allow_insecure_local && !self.port_allowed(t) {
+        if !trusted && !p.insecure_local_egress && !self.port_allowed(t) {
             return Err(EgressError::Port(t.port));
         }
         if let Host::Name(n) = &t.host
-            && !p.allow_insecure_local
+            && !p.insecure_local_egress
         {
             if is_metadata_name(n) {
                 return Err(EgressError::BadHost {
@@ -191,7 +193,7 @@ impl Rules {
             addr: ip,
             range,
         };
-        if self.policy.allow_insecure_local {
+        if self.policy.insecure_local_egress {
             return Ok(());
         }
         if ranges::is_metadata(ip) {

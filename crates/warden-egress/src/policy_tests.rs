@@ -165,7 +165,7 @@ fn trusted_hosts_are_still_refused_what_is_never_legitimate() {
 #[test]
 fn insecure_local_lifts_the_table_for_development() {
     let r = rules(EgressPolicy {
-        allow_insecure_local: true,
+        insecure_local_egress: true,
         ..EgressPolicy::default()
     });
     assert_eq!(check(&r, "http://127.0.0.1:8080/"), Ok(()));

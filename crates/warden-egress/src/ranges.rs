@@ -139,7 +139,7 @@ const DENY_V6: &[(Ipv6Addr, u8, &str)] = &[
 ];
 
 /// Cloud metadata endpoints. Denied even when an operator's `allow_cidrs`
-/// covers their range: only `allow_insecure_local` lifts this.
+/// covers their range: only `insecure_local_egress` lifts this.
 const METADATA: &[IpAddr] = &[
     IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254)), // AWS, GCP, Azure, OpenStack
     IpAddr::V4(Ipv4Addr::new(169, 254, 170, 2)),   // AWS ECS task metadata

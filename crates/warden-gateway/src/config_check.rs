@@ -12,7 +12,7 @@
 //! - `[[auth.issuers]]` `jwks_url`, `[[remote_agents]]` `url` and
 //!   `auth.token_url`: the `[egress]` rules as written
 //!   ([`crate::config::egress::general_rules`]), private ranges denied unless
-//!   `allow_cidrs` or `allow_insecure_local` say otherwise.
+//!   `allow_cidrs` or `insecure_local_egress` say otherwise.
 //!
 //! A name that does not resolve is an error naming the key. Address
 //! literals were judged by `validate` already.

@@ -15,7 +15,7 @@ const ISSUER: &str = "[[auth.issuers]]\nissuer = \"https://idp.example\"\naudien
                       algorithms = [\"ES256\"]\njwks_url = \"https://idp.test/jwks\"\n";
 
 fn remote(url: &str) -> String {
-    format!("[[remote_agents]]\nname = \"r\"\nurl = \"{url}\"\nallow_unsigned = true\n")
+    format!("[[remote_agents]]\nname = \"r\"\nurl = \"{url}\"\ninsecure_unsigned_card = true\n")
 }
 
 #[tokio::test]

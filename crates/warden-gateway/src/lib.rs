@@ -77,6 +77,10 @@ impl GatewayState {
     /// generated, sealed under the key-encryption key), the authenticator,
     /// and the audit writer on `store`.
     pub async fn open(config: Config, store: Store) -> Result<Self, StartError> {
+        // Old spellings of insecure opt-ins, each naming its new spelling.
+        for d in &config.deprecations {
+            tracing::warn!("{d}");
+        }
         let clock: Arc<dyn clock::Clock> = Arc::new(clock::SystemClock);
         let audit = AuditSink::start(store.clone());
         let client = egress::upstream(&config).map_err(|e| StartError::Client(e.to_string()))?;
@@ -88,8 +92,8 @@ impl GatewayState {
             .with_shadowing(config.shadowing);
         let public_url = config.public_url();
         let a = &config.auth;
-        if a.mode == config::AuthMode::OffInsecure {
-            tracing::warn!("auth.mode = \"off-insecure\": callers are NOT authenticated");
+        if a.mode == config::AuthMode::InsecureOff {
+            tracing::warn!("auth.mode = \"insecure-off\": callers are NOT authenticated");
         }
         let authority = open_authority(&config, store.clone(), &public_url).await?;
         let replay = Arc::new(warden_trust::MemoryReplayCache::new(

@@ -12,7 +12,7 @@ pub enum AuthMethod {
     /// A DPoP-bound JWT with its proof.
     Dpop,
     ApiKey,
-    /// Authentication is off (`auth.mode = "off-insecure"`).
+    /// Authentication is off (`auth.mode = "insecure-off"`).
     Anonymous,
 }
 

@@ -116,7 +116,7 @@ impl Upstreams {
             Binding::Rest => (&up.config.rest_url, "HTTP+JSON"),
         };
         if let Some(url) = configured
-            && up.config.allow_unsigned_card
+            && up.config.insecure_unsigned_card
         {
             return Ok(url.clone());
         }

@@ -20,7 +20,7 @@ pub struct Facts<'a> {
     /// The owner on record for each of `referenced_task_ids` (an id missing
     /// here, or with `None`, is unknown).
     pub referenced_task_owners: &'a [(String, Option<String>)],
-    /// False only when authentication is off (`auth.mode = "off-insecure"`):
+    /// False only when authentication is off (`auth.mode = "insecure-off"`):
     /// with no identity, grants, scopes and ownership cannot apply.
     pub enforce: bool,
 }

@@ -14,7 +14,7 @@
 //!   machine (loopback URL) or from the instance `--data-dir` names is
 //!   verified if it can be (with that instance's keys) and otherwise
 //!   accepted with a note on stderr: the gateway does not sign the cards it
-//!   serves yet. Any other card must be signed, unless `--allow-unsigned`.
+//!   serves yet. Any other card must be signed, unless `--insecure-unsigned-card`.
 //!
 //! Exit codes: 0 when the task completed, needs input, or the agent answered
 //! with a message; 1 for an A2A error, a failed/canceled/rejected task, or a
@@ -248,12 +248,12 @@ fn egress(args: &CallArgs, local: &LocalOrigins) -> Result<Egress, Failure> {
         policy.total_timeout_ms = secs.saturating_mul(1000);
         policy.idle_timeout_ms = secs.saturating_mul(1000);
     }
-    if args.allow_insecure_local {
+    if args.insecure_local_egress {
         eprintln!(
-            "warning: --allow-insecure-local: the egress rules are lifted (loopback, private and \
+            "warning: --insecure-local-egress: the egress rules are lifted (loopback, private and \
              metadata addresses, plain http, any port). Development only."
         );
-        policy.allow_insecure_local = true;
+        policy.insecure_local_egress = true;
     }
     let rules = Rules::new(policy)
         .map_err(|e| Failure::Usage(e.to_string()))?
@@ -263,7 +263,12 @@ fn egress(args: &CallArgs, local: &LocalOrigins) -> Result<Egress, Failure> {
 
 fn read_egress_policy(path: &Path) -> Result<EgressPolicy, Failure> {
     warden_gateway::Config::load(path)
-        .map(|c| c.egress)
+        .map(|c| {
+            c.deprecations
+                .iter()
+                .for_each(|d| eprintln!("warning: {}: {d}", path.display()));
+            c.egress
+        })
         .map_err(|e| Failure::Usage(e.to_string()))
 }
 
@@ -293,19 +298,19 @@ fn card_trust(
     if own && let Some(a) = authority {
         sets.push(a.keys.published());
     }
-    if args.allow_unsigned {
+    if args.insecure_unsigned_card {
         eprintln!(
-            "warning: --allow-unsigned: a card without a verifying signature is accepted; a card \
+            "warning: --insecure-unsigned-card: a card without a verifying signature is accepted; a card \
              changed on its way would not be noticed."
         );
     }
     let trust = CardTrust {
         keys: CardTrust::merge(sets).map_err(|e| Failure::Usage(e.to_string()))?,
         allowed_jku_hosts: args.allow_jku_hosts.clone(),
-        require_signature: !(args.allow_unsigned || own),
+        require_signature: !(args.insecure_unsigned_card || own),
         ..CardTrust::default()
     };
-    Ok((trust, own && !args.allow_unsigned))
+    Ok((trust, own && !args.insecure_unsigned_card))
 }
 
 fn note_unverified(args: &CallArgs, card: &VerifiedCard) {

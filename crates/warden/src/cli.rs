@@ -17,6 +17,36 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Flags renamed to the `--insecure-…` pattern of the opt-ins that loosen
+/// security, as (old, new). The old names stay as hidden clap aliases.
+const RENAMED_FLAGS: [(&str, &str); 2] = [
+    ("--allow-unsigned", "--insecure-unsigned-card"),
+    ("--allow-insecure-local", "--insecure-local-egress"),
+];
+
+/// A deprecation warning for each old flag spelling on a command line that
+/// clap accepted (clap does not say which alias was used). Arguments after
+/// `--` are values, not flags.
+pub fn deprecated_flags<I, S>(args: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut found = Vec::new();
+    for arg in args {
+        let arg = arg.as_ref();
+        if arg == "--" {
+            break;
+        }
+        for (old, new) in RENAMED_FLAGS {
+            if arg == old && !found.iter().any(|f: &String| f.starts_with(old)) {
+                found.push(format!("{old} is a deprecated spelling: use {new}"));
+            }
+        }
+    }
+    found
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Quickstart: the demo agents (echo, slow, input) behind a gateway, on an
@@ -354,15 +384,15 @@ pub struct CallArgs {
     #[arg(long = "allow-jku-host", value_name = "HOST")]
     pub allow_jku_hosts: Vec<String>,
     /// Accept a card without a verifying signature (prints a warning).
-    #[arg(long)]
-    pub allow_unsigned: bool,
+    #[arg(long, alias = "allow-unsigned")]
+    pub insecure_unsigned_card: bool,
     /// A warden.toml whose [egress] table sets the rules for every request.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Development only: lift the egress rules (loopback, private and
     /// metadata addresses, plain http, any port). Prints a warning.
-    #[arg(long)]
-    pub allow_insecure_local: bool,
+    #[arg(long, alias = "allow-insecure-local")]
+    pub insecure_local_egress: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -385,4 +415,46 @@ pub enum ConfigCommand {
         #[arg(long)]
         offline: bool,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::{Cli, Command, deprecated_flags};
+
+    #[test]
+    fn old_flag_spellings_still_parse_and_are_reported() {
+        let old = [
+            "warden",
+            "call",
+            "http://127.0.0.1:1/agents/echo",
+            "--text",
+            "hi",
+            "--allow-unsigned",
+            "--allow-insecure-local",
+        ];
+        let Command::Call(args) = Cli::try_parse_from(old).expect("parses").command else {
+            panic!("not call");
+        };
+        assert!(args.insecure_unsigned_card && args.insecure_local_egress);
+        assert_eq!(
+            deprecated_flags(&old[1..]),
+            [
+                "--allow-unsigned is a deprecated spelling: use --insecure-unsigned-card",
+                "--allow-insecure-local is a deprecated spelling: use --insecure-local-egress",
+            ]
+        );
+        let new = [
+            "warden",
+            "card",
+            "fetch",
+            "http://127.0.0.1:1/",
+            "--insecure-unsigned-card",
+            "--insecure-local-egress",
+        ];
+        Cli::try_parse_from(new).expect("parses");
+        assert!(deprecated_flags(&new[1..]).is_empty());
+        assert!(deprecated_flags(["call", "--", "--allow-unsigned"]).is_empty());
+    }
 }

@@ -8,9 +8,14 @@ use std::sync::Arc;
 use warden_egress::SystemResolver;
 use warden_gateway::Config;
 
-/// Prints `FILE: ok (N agents; …)`, or returns the first error.
+/// Prints `FILE: ok (N agents; …)`, or returns the first error. A
+/// deprecated spelling is a `warning:` line on stderr, not an error.
 pub async fn check(file: &Path, offline: bool) -> Result<(), String> {
     let config = Config::load(file).map_err(|e| e.to_string())?;
+    // Old spellings still load (exit 0), each named with its new one.
+    for d in &config.deprecations {
+        eprintln!("warning: {}: {d}", file.display());
+    }
     warden_gateway::startup::check_files(&config, file).map_err(|e| e.to_string())?;
     let names = if offline {
         "names not resolved: --offline".to_string()

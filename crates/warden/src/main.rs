@@ -19,6 +19,13 @@ use cli::{Cli, Command, ConfigCommand};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
+    // Only these subcommands have renamed flags (and no option taking a
+    // value that starts with '-').
+    if matches!(cli.command, Command::Call(_) | Command::Card(_)) {
+        for warning in cli::deprecated_flags(std::env::args_os().skip(1)) {
+            eprintln!("warning: {warning}");
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -54,7 +54,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             // The demo agents are Warden's own code, in this process, on
             // loopback: their cards are not signed, and Warden signs the
             // cards it serves for them.
-            allow_unsigned_card: true,
+            insecure_unsigned_card: true,
             card_lint: Default::default(),
         });
     }
@@ -85,6 +85,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         shadowing: Default::default(),
         remote_agents: Vec::new(),
         egress_proxy: Default::default(),
+        deprecations: Vec::new(),
     };
     config.validate()?;
     let (token, token_at) = admin_token(&args.data_dir)?;

@@ -5,7 +5,7 @@
 //! `jku` host (`card_jku_hosts`, fetched through the general egress, purpose
 //! `jwks`); otherwise the card, and every call to the agent, is refused
 //! (`card_unsigned`/`card_signature` in the log), unless the agent is
-//! configured with `allow_unsigned_card`. What is kept of a verified card is
+//! configured with `insecure_unsigned_card`. What is kept of a verified card is
 //! its parse as an A2A v1.0 `AgentCard`: members unknown to it are not
 //! covered by every verifier's reading of a signature, so none goes further.
 //! Links for readers that the egress rules refuse are dropped
@@ -45,10 +45,10 @@ pub fn trust(agent: &AgentConfig) -> Result<CardTrust, String> {
     let keys = agent
         .card_keys()
         .map_err(|e| format!("agent {:?}: {e}", agent.name))?;
-    if agent.allow_unsigned_card {
+    if agent.insecure_unsigned_card {
         tracing::warn!(
             agent = %agent.name,
-            "allow_unsigned_card = true: this agent's card is served without a verified signature"
+            "insecure_unsigned_card = true: this agent's card is served without a verified signature"
         );
     } else if keys.is_empty() && agent.card_jku_hosts.is_empty() {
         tracing::warn!(
@@ -59,7 +59,7 @@ pub fn trust(agent: &AgentConfig) -> Result<CardTrust, String> {
     Ok(CardTrust {
         keys,
         allowed_jku_hosts: agent.card_jku_hosts.clone(),
-        require_signature: !agent.allow_unsigned_card,
+        require_signature: !agent.insecure_unsigned_card,
         ..CardTrust::default()
     })
 }
@@ -189,7 +189,7 @@ impl CardSource {
         let resp = self.client.send(req).await.map_err(|e| {
             // The reason goes to the log; callers never see upstream URLs.
             tracing::warn!(agent = %agent.name, error = %e, reason = e.reason(), "agent card fetch failed");
-            if e.reason() == "timeout" {
+            if e.is_timeout() {
                 A2aError::new(
                     ErrorKind::UpstreamTimeout,
                     format!("agent {:?} did not answer in time", agent.name),

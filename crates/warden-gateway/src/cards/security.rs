@@ -35,7 +35,7 @@ impl Security {
     /// What `config` enforces; `base` is the gateway URL the card is served
     /// under. Authentication off: nothing.
     pub fn of(config: &crate::config::Config, base: &str) -> Self {
-        if config.auth.mode == crate::config::AuthMode::OffInsecure {
+        if config.auth.mode == crate::config::AuthMode::InsecureOff {
             return Self::default();
         }
         let mtls = config

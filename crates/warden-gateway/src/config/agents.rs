@@ -33,8 +33,9 @@ pub struct AgentConfig {
     /// Serve and proxy this agent even when its card carries no signature
     /// by a trusted key (a warning is logged at start). A signature by a
     /// trusted key that does not verify still refuses the card.
-    #[serde(default)]
-    pub allow_unsigned_card: bool,
+    /// `allow_unsigned_card` is the old, deprecated spelling.
+    #[serde(default, alias = "allow_unsigned_card")]
+    pub insecure_unsigned_card: bool,
     /// What happens to a card whose lint reports an error (hidden
     /// instructions, exfiltration links, markup, unsafe URLs…): see
     /// [`CardLintPolicy`].

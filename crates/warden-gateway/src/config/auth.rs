@@ -11,8 +11,9 @@ use serde::Deserialize;
 #[serde(deny_unknown_fields)]
 pub struct AuthSection {
     /// `strict` (default): every A2A call needs a verified credential.
-    /// `off-insecure` turns authentication off (local experiments only; a
-    /// warning is logged at every start).
+    /// `insecure-off` turns authentication off (local experiments only; a
+    /// warning is logged at every start). `off-insecure` is its old,
+    /// deprecated spelling.
     #[serde(default)]
     pub mode: AuthMode,
     /// Clock skew allowed on `exp`, `nbf` and `iat`.
@@ -71,7 +72,9 @@ pub enum DpopMode {
 pub enum AuthMode {
     #[default]
     Strict,
-    OffInsecure,
+    /// Authentication off. `off-insecure` is the old, deprecated spelling.
+    #[serde(alias = "off-insecure")]
+    InsecureOff,
 }
 
 /// An external issuer of access tokens.

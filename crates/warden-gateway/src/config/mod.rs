@@ -10,6 +10,7 @@
 mod agents;
 mod auth;
 mod authz;
+mod deprecated;
 pub mod egress;
 mod limits;
 mod listeners;
@@ -65,6 +66,11 @@ pub struct Config {
     /// The egress proxy's listener (started when remote agents exist).
     #[serde(default)]
     pub egress_proxy: EgressProxySection,
+    /// One warning per deprecated spelling the file used (an insecure
+    /// opt-in's old name), naming the new one: logged when the gateway
+    /// starts, printed by `warden config check`.
+    #[serde(skip)]
+    pub deprecations: Vec<String>,
 }
 
 /// A configuration that cannot be used, with where and why.
@@ -93,10 +99,20 @@ impl Config {
 
     /// Parses and checks configuration text; `path` is only used in errors.
     pub fn parse(text: &str, path: &Path) -> Result<Self, ConfigError> {
-        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+        // Old spellings first (an old and a new spelling together is an
+        // error naming both); text that is not TOML is reported below.
+        let deprecations = match toml::from_str::<toml::Table>(text) {
+            Ok(raw) => deprecated::scan(&raw).map_err(|message| ConfigError::Invalid {
+                path: path.to_path_buf(),
+                message,
+            })?,
+            Err(_) => Vec::new(),
+        };
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
             path: path.to_path_buf(),
             message: describe_toml_error(text, &e),
         })?;
+        config.deprecations = deprecations;
         config.validate().map_err(|message| ConfigError::Invalid {
             path: path.to_path_buf(),
             message,

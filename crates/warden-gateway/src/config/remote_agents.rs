@@ -54,9 +54,9 @@ pub struct RemoteAgentConfig {
     pub allow_jku_hosts: Vec<String>,
     /// Accept a card without a verifying signature. An explicit opt-in,
     /// logged at every start; the credential then goes only to the card's
-    /// own origin.
-    #[serde(default)]
-    pub allow_unsigned: bool,
+    /// own origin. `allow_unsigned` is the old, deprecated spelling.
+    #[serde(default, alias = "allow_unsigned")]
+    pub insecure_unsigned_card: bool,
     /// The credential Warden presents to the remote agent.
     #[serde(default)]
     pub auth: RemoteAuth,
@@ -162,10 +162,10 @@ pub fn validate(config: &Config, rules: &warden_egress::Rules) -> Result<(), Str
             ));
         }
         let pinned = r.trust_jwks.is_some() || r.trust_jwks_file.is_some();
-        if !pinned && r.allow_jku_hosts.is_empty() && !r.allow_unsigned {
+        if !pinned && r.allow_jku_hosts.is_empty() && !r.insecure_unsigned_card {
             return Err(format!(
                 "{key}: give the keys that sign {:?}'s card (trust_jwks_file or trust_jwks, or \
-                 allow_jku_hosts), or accept it unsigned with allow_unsigned = true",
+                 allow_jku_hosts), or accept it unsigned with insecure_unsigned_card = true",
                 r.name
             ));
         }

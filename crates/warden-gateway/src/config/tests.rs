@@ -45,7 +45,7 @@ fn card_keys_are_checked() {
     .expect("inline keys");
     assert_eq!(ok.agents[0].card_keys().expect("keys").len(), 1);
     assert!(
-        !ok.agents[0].allow_unsigned_card,
+        !ok.agents[0].insecure_unsigned_card,
         "signatures are required by default"
     );
     let both = format!("{agent}card_jwks = '{jwks}'\ncard_jwks_file = \"k.json\"\n");
@@ -187,4 +187,115 @@ fn tls_is_checked() {
     assert!(empty.to_string().contains("admin.tls.cert_file"), "{empty}");
     let ok = parse(&format!("{TLS}client_auth = \"optional\"\nclient_ca_files = [\"a.pem\", \"b.pem\"]\nreload_interval_ms = 0\n")).expect("ok");
     assert_eq!(ok.gateway.tls.expect("tls").client_ca_files.len(), 2);
+}
+
+/// Every insecure opt-in is spelled `insecure…`; each old spelling still
+/// loads, means the same, and is reported with its new spelling.
+mod old_spellings {
+    use super::*;
+
+    const AGENT: &str = "[[agents]]\nname = \"a\"\nurl = \"http://127.0.0.1:9\"\n";
+    const REMOTE: &str = "[[remote_agents]]\nname = \"r\"\nurl = \"https://r.example.com\"\n";
+
+    /// The configuration from `old` and from `new` (which must not warn),
+    /// and the one deprecation `old` gives.
+    fn both(old: &str, new: &str) -> (Config, Config, String) {
+        let o = parse(old).unwrap_or_else(|e| panic!("{old}: {e}"));
+        let n = parse(new).unwrap_or_else(|e| panic!("{new}: {e}"));
+        assert!(n.deprecations.is_empty(), "{:?}", n.deprecations);
+        assert_eq!(o.deprecations.len(), 1, "{:?}", o.deprecations);
+        let warning = o.deprecations[0].clone();
+        (o, n, warning)
+    }
+
+    #[test]
+    fn auth_mode_off_insecure() {
+        let (o, n, w) = both(
+            "[auth]\nmode = \"off-insecure\"\n",
+            "[auth]\nmode = \"insecure-off\"\n",
+        );
+        assert_eq!(o.auth.mode, AuthMode::InsecureOff);
+        assert_eq!(o.auth.mode, n.auth.mode);
+        assert!(
+            w.contains("\"off-insecure\"") && w.contains("mode = \"insecure-off\""),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn egress_allow_insecure_local() {
+        let (o, n, w) = both(
+            "[egress]\nallow_insecure_local = true\n",
+            "[egress]\ninsecure_local_egress = true\n",
+        );
+        assert!(o.egress.insecure_local_egress);
+        assert_eq!(o.egress, n.egress);
+        assert!(
+            w.contains("egress.allow_insecure_local") && w.contains("insecure_local_egress = true"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn agents_allow_unsigned_card() {
+        let (o, n, w) = both(
+            &format!("{AGENT}allow_unsigned_card = true\n"),
+            &format!("{AGENT}insecure_unsigned_card = true\n"),
+        );
+        assert!(o.agents[0].insecure_unsigned_card);
+        assert_eq!(
+            o.agents[0].insecure_unsigned_card,
+            n.agents[0].insecure_unsigned_card
+        );
+        assert!(
+            w.contains("agents[0].allow_unsigned_card")
+                && w.contains("insecure_unsigned_card = true"),
+            "{w}"
+        );
+    }
+
+    #[test]
+    fn remote_agents_allow_unsigned() {
+        let (o, n, w) = both(
+            &format!("{REMOTE}allow_unsigned = true\n"),
+            &format!("{REMOTE}insecure_unsigned_card = true\n"),
+        );
+        assert!(o.remote_agents[0].insecure_unsigned_card);
+        assert_eq!(
+            o.remote_agents[0].insecure_unsigned_card,
+            n.remote_agents[0].insecure_unsigned_card
+        );
+        assert!(
+            w.contains("remote_agents[0].allow_unsigned")
+                && w.contains("insecure_unsigned_card = true"),
+            "{w}"
+        );
+        // Without either, the unsigned card is still refused by default.
+        let err = parse(REMOTE).expect_err("unsigned").to_string();
+        assert!(err.contains("insecure_unsigned_card = true"), "{err}");
+    }
+
+    #[test]
+    fn old_and_new_together_is_an_error_naming_both() {
+        for (text, old, new) in [
+            (
+                "[egress]\nallow_insecure_local = true\ninsecure_local_egress = true\n".to_string(),
+                "allow_insecure_local",
+                "insecure_local_egress",
+            ),
+            (
+                format!("{AGENT}allow_unsigned_card = true\ninsecure_unsigned_card = false\n"),
+                "allow_unsigned_card",
+                "insecure_unsigned_card",
+            ),
+            (
+                format!("{REMOTE}allow_unsigned = true\ninsecure_unsigned_card = true\n"),
+                "allow_unsigned",
+                "insecure_unsigned_card",
+            ),
+        ] {
+            let err = parse(&text).expect_err(&text).to_string();
+            assert!(err.contains(old) && err.contains(new), "{err}");
+        }
+    }
 }

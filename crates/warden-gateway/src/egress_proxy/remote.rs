@@ -82,7 +82,7 @@ impl Remote {
         let trust = CardTrust {
             keys,
             allowed_jku_hosts: config.allow_jku_hosts.clone(),
-            require_signature: !config.allow_unsigned,
+            require_signature: !config.insecure_unsigned_card,
             ..CardTrust::default()
         };
         let secret = match config.auth.secret_env() {
@@ -121,10 +121,10 @@ impl Remote {
                 },
             },
         };
-        if config.allow_unsigned {
+        if config.insecure_unsigned_card {
             tracing::warn!(
                 remote = %config.name,
-                "remote_agents.allow_unsigned = true: the card of this remote agent is accepted \
+                "remote_agents.insecure_unsigned_card = true: the card of this remote agent is accepted \
                  without a verifying signature"
             );
         }

@@ -35,7 +35,7 @@ fn remote(name: &str, url: &str) -> RemoteAgentConfig {
         trust_jwks_file: None,
         trust_jwks: None,
         allow_jku_hosts: Vec::new(),
-        allow_unsigned: true,
+        insecure_unsigned_card: true,
         auth: RemoteAuth::None,
         card_lint: Default::default(),
     }
@@ -64,14 +64,14 @@ dpop = true
 [[remote_agents]]
 name = "plain"
 url = "https://plain.example.com/"
-allow_unsigned = true
+insecure_unsigned_card = true
 auth = { kind = "bearer_env", env = "PLAIN_TOKEN" }
 "#,
     )
     .expect("valid");
     assert_eq!(c.remote_agents.len(), 2);
     let w = &c.remote_agents[0];
-    assert!(!w.allow_unsigned);
+    assert!(!w.insecure_unsigned_card);
     assert_eq!(w.auth.secret_env(), Some("WEATHER_KEY"));
     assert!(matches!(
         &w.auth,
@@ -96,55 +96,55 @@ fn remote_agents_are_checked() {
     let base = "[[agents]]\nname = \"echo\"\nurl = \"http://127.0.0.1:9\"\n";
     let cases = [
         (
-            "name = \"a b\"\nurl = \"https://x.example.com\"\nallow_unsigned = true\n",
+            "name = \"a b\"\nurl = \"https://x.example.com\"\ninsecure_unsigned_card = true\n",
             "must be 1-64",
         ),
         (
-            "name = \"echo\"\nurl = \"https://x.example.com\"\nallow_unsigned = true\n",
+            "name = \"echo\"\nurl = \"https://x.example.com\"\ninsecure_unsigned_card = true\n",
             "also an [[agents]] name",
         ),
         (
             "name = \"r\"\nurl = \"https://x.example.com\"\n",
-            "allow_unsigned = true",
+            "insecure_unsigned_card = true",
         ),
         (
             "name = \"r\"\nurl = \"https://x.example.com\"\ntrust_jwks = \"{}\"\ntrust_jwks_file = \"k.json\"\n",
             "not both",
         ),
         (
-            "name = \"r\"\nurl = \"https://x.example.com/?a=1\"\nallow_unsigned = true\n",
+            "name = \"r\"\nurl = \"https://x.example.com/?a=1\"\ninsecure_unsigned_card = true\n",
             "must not have a query",
         ),
         (
-            "name = \"r\"\nurl = \"https://169.254.169.254/\"\nallow_unsigned = true\n",
+            "name = \"r\"\nurl = \"https://169.254.169.254/\"\ninsecure_unsigned_card = true\n",
             "[denied_address]",
         ),
         (
-            "name = \"r\"\nurl = \"http://x.example.com/\"\nallow_unsigned = true\n",
+            "name = \"r\"\nurl = \"http://x.example.com/\"\ninsecure_unsigned_card = true\n",
             "[scheme]",
         ),
         (
-            "name = \"r\"\nurl = \"https://x.example.com\"\nallow_unsigned = true\nallow_jku_hosts = [\"a/b\"]\n",
+            "name = \"r\"\nurl = \"https://x.example.com\"\ninsecure_unsigned_card = true\nallow_jku_hosts = [\"a/b\"]\n",
             "not a host name",
         ),
         (
-            "name = \"r\"\nurl = \"https://x.example.com\"\nallow_unsigned = true\nsecret = \"s\"\n",
+            "name = \"r\"\nurl = \"https://x.example.com\"\ninsecure_unsigned_card = true\nsecret = \"s\"\n",
             "unknown field `secret`",
         ),
         (
-            "name = \"r\"\nurl = \"https://x.example.com\"\nallow_unsigned = true\nauth = { kind = \"bearer_env\", env = \"A-B\" }\n",
+            "name = \"r\"\nurl = \"https://x.example.com\"\ninsecure_unsigned_card = true\nauth = { kind = \"bearer_env\", env = \"A-B\" }\n",
             "not an environment variable name",
         ),
         (
-            "name = \"r\"\nurl = \"https://x.example.com\"\nallow_unsigned = true\nauth = { kind = \"bearer\", token = \"s3cret\" }\n",
+            "name = \"r\"\nurl = \"https://x.example.com\"\ninsecure_unsigned_card = true\nauth = { kind = \"bearer\", token = \"s3cret\" }\n",
             "unknown variant `bearer`",
         ),
         (
-            "name = \"r\"\nurl = \"https://x.example.com\"\nallow_unsigned = true\nauth = { kind = \"client_credentials\", token_url = \"https://10.0.0.1/t\", client_secret_env = \"K\", audience = \"a\" }\n",
+            "name = \"r\"\nurl = \"https://x.example.com\"\ninsecure_unsigned_card = true\nauth = { kind = \"client_credentials\", token_url = \"https://10.0.0.1/t\", client_secret_env = \"K\", audience = \"a\" }\n",
             "token_url",
         ),
         (
-            "name = \"r\"\nurl = \"https://x.example.com\"\nallow_unsigned = true\nauth = { kind = \"client_credentials\", token_url = \"https://x.example.com/t\", client_secret_env = \"K\", audience = \" \" }\n",
+            "name = \"r\"\nurl = \"https://x.example.com\"\ninsecure_unsigned_card = true\nauth = { kind = \"client_credentials\", token_url = \"https://x.example.com/t\", client_secret_env = \"K\", audience = \" \" }\n",
             "audience must not be empty",
         ),
     ];
@@ -152,11 +152,10 @@ fn remote_agents_are_checked() {
         let err = parse(&format!("{base}[[remote_agents]]\n{entry}")).expect_err(entry);
         assert!(err.contains(expected), "{entry}: {err}");
     }
-    let two =
-        "[[remote_agents]]\nname = \"r\"\nurl = \"https://x.example.com\"\nallow_unsigned = true\n";
+    let two = "[[remote_agents]]\nname = \"r\"\nurl = \"https://x.example.com\"\ninsecure_unsigned_card = true\n";
     let err = parse(&format!("{two}{two}")).expect_err("twice");
     assert!(err.contains("used twice"), "{err}");
-    let off = parse(&format!("[auth]\nmode = \"off-insecure\"\n{two}")).expect_err("off");
+    let off = parse(&format!("[auth]\nmode = \"insecure-off\"\n{two}")).expect_err("off");
     assert!(
         off.contains("auth.mode = \\\"strict\\\"") || off.contains("strict"),
         "{off}"
@@ -470,7 +469,7 @@ async fn an_unsigned_card_may_name_only_its_own_origin_a_signed_one_may_name_ano
     .await;
     let jwks = json!({"keys": [signer.public_jwk().to_json()]}).to_string();
     let mut signed = remote("signed", &format!("{}/signed", server.base));
-    signed.allow_unsigned = false;
+    signed.insecure_unsigned_card = false;
     signed.trust_jwks = Some(jwks);
     let remotes = vec![
         remote("unsigned", &format!("{}/unsigned", server.base)),

@@ -35,7 +35,7 @@ pub struct Lookups {
     pub context_owner: Option<String>,
     /// The owner on record of each referenced task.
     pub referenced_task_owners: Vec<(String, Option<String>)>,
-    /// False when `auth.mode = "off-insecure"`.
+    /// False when `auth.mode = "insecure-off"`.
     pub enforce: bool,
 }
 
@@ -234,7 +234,7 @@ impl Explained {
         }
         if !self.lookups.enforce {
             lines
-                .push("auth        off-insecure: grants, scopes and ownership do not apply".into());
+                .push("auth        insecure-off: grants, scopes and ownership do not apply".into());
         }
 
         lines.push(String::new());
@@ -280,7 +280,7 @@ impl Explained {
                 owner,
             }) => format!("allow  grant {g}; new tasks are owned by {owner}"),
             Ok(Allowed { grant: None, .. }) => {
-                "allow  authentication is off (auth.mode = \"off-insecure\"): no grants apply"
+                "allow  authentication is off (auth.mode = \"insecure-off\"): no grants apply"
                     .into()
             }
             Err(d) => format!("deny   {}: {}", d.reason(), self.describe(d)),

@@ -2,7 +2,7 @@
 //! with the keys given, and prints it exactly as received.
 //!
 //! As in [`warden_client::card`]: with keys, a card without a verifying
-//! signature is refused unless `--allow-unsigned`; with `--allow-unsigned`,
+//! signature is refused unless `--insecure-unsigned-card`; with `--insecure-unsigned-card`,
 //! an unsigned card, or one whose signatures name only unknown keys, is
 //! printed with a warning, while a malformed signature or a bad one by a
 //! known key still refuses the card (that is a tampered card).
@@ -28,7 +28,7 @@ loopback URL is trusted for its host, as `warden call` does.
 
 Examples:
   warden card fetch https://agents.example.com/agents/weather --jwks keys.json
-  warden card fetch http://127.0.0.1:8080/agents/echo --allow-unsigned --out echo.json";
+  warden card fetch http://127.0.0.1:8080/agents/echo --insecure-unsigned-card --out echo.json";
 
 #[derive(Debug, clap::Args)]
 #[command(after_help = format!("{FETCH_HELP}\n\n{EXIT_CODES}"))]
@@ -38,9 +38,9 @@ pub struct FetchArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
     /// Print a card without a verifying signature (with a warning). Needed
-    /// when no keys are given.
-    #[arg(long)]
-    pub allow_unsigned: bool,
+    /// when no keys are given. Old spelling: --insecure-unsigned-card (deprecated).
+    #[arg(long, alias = "allow-unsigned")]
+    pub insecure_unsigned_card: bool,
     /// Write the card here instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -54,11 +54,11 @@ pub struct FetchArgs {
 
 pub async fn run(args: FetchArgs) -> Result<ExitCode, Failure> {
     let trust = Trust::from_args(&args.keys)?;
-    if !trust.has_keys() && !args.allow_unsigned {
+    if !trust.has_keys() && !args.insecure_unsigned_card {
         return Err(Failure::input(
             "usage",
             "no keys to verify the card with: give --jwks FILE (or --allow-jku-host HOST), or \
-             --allow-unsigned to fetch it unverified",
+             --insecure-unsigned-card to fetch it unverified",
         ));
     }
     let egress = egress(&args.net, Some(&args.url))?;
@@ -66,7 +66,9 @@ pub async fn run(args: FetchArgs) -> Result<ExitCode, Failure> {
     let bytes = source.read(Some(&egress)).await?;
     let verified = match trust.verify(&bytes, Some(&egress)).await {
         Ok(v) => Some(v),
-        Err(Unverified::Unsigned | Unverified::UnknownKeys(_)) if args.allow_unsigned => None,
+        Err(Unverified::Unsigned | Unverified::UnknownKeys(_)) if args.insecure_unsigned_card => {
+            None
+        }
         Err(e) => return Err(e.into_failure()),
     };
     // The card was read strictly on the way (duplicate keys refused); this
@@ -99,7 +101,7 @@ pub async fn run(args: FetchArgs) -> Result<ExitCode, Failure> {
         match &verified {
             Some(v) => eprintln!("verified: {}", describe(v)),
             None => eprintln!(
-                "warning: the card at {} is not verified ({}); --allow-unsigned",
+                "warning: the card at {} is not verified ({}); --insecure-unsigned-card",
                 printable(&url),
                 unsigned_why(&card)
             ),

@@ -6,7 +6,7 @@
 //! Every URL is fetched through the egress rules, built as `warden call`
 //! builds them: the `[egress]` table of `--config` (or the strict defaults),
 //! a loopback URL given on the command line trusted for its host, and
-//! `--allow-insecure-local` to lift the rules in development.
+//! `--insecure-local-egress` to lift the rules in development.
 //!
 //! Exit codes, the same for every subcommand so that a script can rely on
 //! them ([`Failure`] is the one place they are chosen): 0 ok; 1 the card did
@@ -80,9 +80,10 @@ pub struct NetArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Development only: lift the egress rules (loopback, private and
-    /// metadata addresses, plain http, any port). Prints a warning.
-    #[arg(long)]
-    pub allow_insecure_local: bool,
+    /// metadata addresses, plain http, any port). Prints a warning. Old
+    /// spelling: --insecure-local-egress (deprecated).
+    #[arg(long, alias = "allow-insecure-local")]
+    pub insecure_local_egress: bool,
     /// Give up on a request after this many seconds (default: 30, or the
     /// [egress] timeouts of --config).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
@@ -283,7 +284,12 @@ pub(crate) async fn get_capped(
 pub(crate) fn egress(net: &NetArgs, given: Option<&str>) -> Result<Egress, Failure> {
     let mut policy = match &net.config {
         Some(path) => warden_gateway::Config::load(path)
-            .map(|c| c.egress)
+            .map(|c| {
+                c.deprecations
+                    .iter()
+                    .for_each(|d| eprintln!("warning: {}: {d}", path.display()));
+                c.egress
+            })
             .map_err(|e| Failure::input("config", e.to_string()))?,
         None => EgressPolicy::default(),
     };
@@ -291,12 +297,12 @@ pub(crate) fn egress(net: &NetArgs, given: Option<&str>) -> Result<Egress, Failu
         policy.total_timeout_ms = secs.saturating_mul(1000);
         policy.idle_timeout_ms = secs.saturating_mul(1000);
     }
-    if net.allow_insecure_local {
+    if net.insecure_local_egress {
         eprintln!(
-            "warning: --allow-insecure-local: the egress rules are lifted (loopback, private and \
+            "warning: --insecure-local-egress: the egress rules are lifted (loopback, private and \
              metadata addresses, plain http, any port). Development only."
         );
-        policy.allow_insecure_local = true;
+        policy.insecure_local_egress = true;
     }
     let loopback: Vec<Host> = given
         .and_then(|u| target::parse(u).ok())
