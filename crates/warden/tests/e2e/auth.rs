@@ -1059,7 +1059,7 @@ async fn refusals_and_allowed_calls_are_audited() {
 async fn off_insecure_mode_lets_calls_through_without_a_credential() {
     let spy = Spy::start().await;
     let w = gateway(&format!(
-        "[auth]\nmode = \"off-insecure\"\n[[agents]]\nname = \"spy\"\nurl = \"{}\"\n",
+        "[auth]\nmode = \"insecure-off\"\n[[agents]]\nname = \"spy\"\nurl = \"{}\"\n",
         spy.url
     ))
     .await;

@@ -348,11 +348,11 @@ async fn trusted_keys_require_a_signed_card_unless_unsigned_is_allowed() {
     );
 
     let mut lenient = base.clone();
-    lenient.push("--allow-unsigned");
+    lenient.push("--insecure-unsigned-card");
     let out = call(&lenient, &[]).await;
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("warning: --allow-unsigned"),
+        stderr(&out).contains("warning: --insecure-unsigned-card"),
         "{}",
         stderr(&out)
     );

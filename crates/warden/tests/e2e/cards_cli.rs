@@ -617,7 +617,7 @@ async fn hostile_urls_are_refused_with_exit_3_naming_the_reason() {
         ("file:///etc/passwd", "scheme"),
     ] {
         for args in [
-            vec!["fetch", url, "--allow-unsigned"],
+            vec!["fetch", url, "--insecure-unsigned-card"],
             vec!["fetch", url, "--jwks", jwks],
             vec!["verify", url, "--jwks", jwks],
             vec!["lint", url],
@@ -647,7 +647,7 @@ async fn fetch_reads_a_card_from_a_running_gateway() {
     let w = up(&[]).await;
     let echo = format!("{}/agents/echo", w.gateway);
     // A loopback URL is trusted for its host, as `warden call` does.
-    let out = card_cmd(&["fetch", &echo, "--allow-unsigned"]).await;
+    let out = card_cmd(&["fetch", &echo, "--insecure-unsigned-card"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let card: Value = serde_json::from_str(&stdout(&out)).expect("the card");
     assert!(
@@ -658,7 +658,7 @@ async fn fetch_reads_a_card_from_a_running_gateway() {
     );
     // The gateway signs the cards it serves; without its keys the
     // signature cannot be checked here, and the card is let through only
-    // because of --allow-unsigned.
+    // because of --insecure-unsigned-card.
     assert!(stderr(&out).contains("not verified"), "{}", stderr(&out));
     // With the gateway's published keys it verifies.
     let jwks = crate::support::client()
@@ -682,7 +682,7 @@ async fn fetch_reads_a_card_from_a_running_gateway() {
     let out = card_cmd(&[
         "fetch",
         &url,
-        "--allow-unsigned",
+        "--insecure-unsigned-card",
         "--out",
         path_str(&saved),
         "--json",
@@ -705,14 +705,14 @@ async fn fetch_reads_a_card_from_a_running_gateway() {
     let out = card_cmd(&["fetch", &echo, "--jwks", path_str(&jwks), "--json"]).await;
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert_eq!(json_out(&out)["reason"], "unknown_key");
-    // No keys and no --allow-unsigned: a usage error.
+    // No keys and no --insecure-unsigned-card: a usage error.
     let out = card_cmd(&["fetch", &echo]).await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     // An agent the gateway does not have: unreadable input.
     let out = card_cmd(&[
         "fetch",
         &format!("{}/agents/nobody", w.gateway),
-        "--allow-unsigned",
+        "--insecure-unsigned-card",
     ])
     .await;
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
@@ -721,11 +721,11 @@ async fn fetch_reads_a_card_from_a_running_gateway() {
     let out = card_cmd(&["lint", &echo, "--json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 
-    // --allow-insecure-local lifts the rules, with a warning.
-    let out = card_cmd(&["fetch", &echo, "--allow-unsigned", "--allow-insecure-local"]).await;
+    // --insecure-local-egress lifts the rules, with a warning.
+    let out = card_cmd(&["fetch", &echo, "--insecure-unsigned-card", "--insecure-local-egress"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("--allow-insecure-local"),
+        stderr(&out).contains("--insecure-local-egress"),
         "{}",
         stderr(&out)
     );
@@ -861,7 +861,7 @@ async fn verify_and_fetch_a_signed_card_over_http_with_pinned_keys_or_an_allowed
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert_eq!(json_out(&out)["verified"], true);
     // A jku on a host that is not allowed is not followed: the key is
-    // unknown (exit 1), and --allow-unsigned prints the card unverified.
+    // unknown (exit 1), and --insecure-unsigned-card prints the card unverified.
     let out = card_cmd(&[
         "verify",
         &card_url,
@@ -872,7 +872,7 @@ async fn verify_and_fetch_a_signed_card_over_http_with_pinned_keys_or_an_allowed
     .await;
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
     assert_eq!(json_out(&out)["reason"], "unknown_key");
-    let out = card_cmd(&["fetch", &card_url, "--allow-unsigned", "--json"]).await;
+    let out = card_cmd(&["fetch", &card_url, "--insecure-unsigned-card", "--json"]).await;
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert_eq!(json_out(&out)["verified"], false);
     // A file gives no loopback trust: fetching its jku over plain http on

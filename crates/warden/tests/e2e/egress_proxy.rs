@@ -28,7 +28,7 @@ impl GatewayA {
     async fn start(config_toml: &str, env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let data = dir.path().join("data");
-        let config_toml = crate::support::allow_unsigned_cards(config_toml);
+        let config_toml = crate::support::insecure_unsigned_cards(config_toml);
         let text = format!(
             "[gateway]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\n[admin]\nlisten = \"127.0.0.1:0\"\n[egress_proxy]\nlisten = \"127.0.0.1:0\"\n{config_toml}"
         );
@@ -166,7 +166,7 @@ async fn egress_proxy_a_local_agent_calls_a_remote_agent_without_a_credential_fo
 [[remote_agents]]
 name = \"remote-echo\"
 url = \"{gw}/agents/echo\"
-allow_unsigned = true
+insecure_unsigned_card = true
 [remote_agents.auth]
 kind = \"client_credentials\"
 token_url = \"{gw}/oauth2/token\"
@@ -176,7 +176,7 @@ audience = \"echo\"
 [[remote_agents]]
 name = \"remote-slow\"
 url = \"{gw}/agents/slow\"
-allow_unsigned = true
+insecure_unsigned_card = true
 [remote_agents.auth]
 kind = \"client_credentials\"
 token_url = \"{gw}/oauth2/token\"
@@ -338,7 +338,7 @@ async fn egress_proxy_refuses_callers_without_credential_grant_or_good_standing(
 [[remote_agents]]
 name = \"remote-echo\"
 url = \"{gw}/agents/echo\"
-allow_unsigned = true
+insecure_unsigned_card = true
 auth = {{ kind = \"api_key_env\", env = \"WARDEN_E2E_B_API_KEY\" }}
 ",
             egress_for(&[port_of(&b.gateway)]),
@@ -561,7 +561,7 @@ async fn egress_proxy_configuration_is_checked_before_anything_listens() {
         }
     };
     let remote = |url: &str| {
-        format!("[[remote_agents]]\nname = \"r\"\nurl = \"{url}\"\nallow_unsigned = true\n")
+        format!("[[remote_agents]]\nname = \"r\"\nurl = \"{url}\"\ninsecure_unsigned_card = true\n")
     };
     for (url, reason) in [
         (
@@ -653,7 +653,7 @@ async fn egress_proxy_reaches_the_python_sdk_agent_behind_another_warden() {
 [[remote_agents]]
 name = \"remote-sdk\"
 url = \"{gw}/agents/sdk\"
-allow_unsigned = true
+insecure_unsigned_card = true
 [remote_agents.auth]
 kind = \"client_credentials\"
 token_url = \"{gw}/oauth2/token\"

@@ -211,12 +211,12 @@ async fn a_pinned_signature_is_verified_and_warden_serves_its_own_signed_card() 
     let up = CardServer::start().await;
     let key = upstream_key("up-1");
     up.set_card(signed(&upstream_card(&up.url), &key, None));
-    // The text names allow_unsigned_card: support leaves the table alone.
+    // The text names insecure_unsigned_card: support leaves the table alone.
     let w = gateway(&agent_toml(
         "signed",
         &up.url,
         &format!(
-            "{}allow_unsigned_card = false\n",
+            "{}insecure_unsigned_card = false\n",
             jwks_inline(&pinned(&key))
         ),
     ))
@@ -285,7 +285,7 @@ async fn an_altered_byte_refuses_the_card_and_the_calls() {
         "signed",
         &up.url,
         &format!(
-            "{}allow_unsigned_card = false\n",
+            "{}insecure_unsigned_card = false\n",
             jwks_inline(&pinned(&key))
         ),
     ))
@@ -325,7 +325,7 @@ async fn an_unsigned_card_is_refused_unless_the_agent_allows_it() {
     let w = gateway(&format!(
         "{}{}",
         agent_toml("strict", &strict.url, &jwks_inline(&pinned(&key))),
-        agent_toml("lax", &lax.url, "allow_unsigned_card = true\n"),
+        agent_toml("lax", &lax.url, "insecure_unsigned_card = true\n"),
     ))
     .await;
     let (status, body) = get(&format!(
@@ -353,7 +353,7 @@ async fn a_jku_outside_the_listed_hosts_is_never_fetched() {
         "signed",
         &up.url,
         &format!(
-            "{}card_jku_hosts = [\"keys.example\"]\nallow_unsigned_card = false\n",
+            "{}card_jku_hosts = [\"keys.example\"]\ninsecure_unsigned_card = false\n",
             jwks_inline(&pinned(&other))
         ),
     ))
@@ -377,12 +377,12 @@ async fn with_authentication_off_the_card_declares_no_schemes() {
     let key = upstream_key("up-1");
     up.set_card(signed(&upstream_card(&up.url), &key, None));
     let w = gateway(&format!(
-        "[auth]\nmode = \"off-insecure\"\n{}",
+        "[auth]\nmode = \"insecure-off\"\n{}",
         agent_toml(
             "signed",
             &up.url,
             &format!(
-                "{}allow_unsigned_card = false\n",
+                "{}insecure_unsigned_card = false\n",
                 jwks_inline(&pinned(&key))
             ),
         )
@@ -432,7 +432,7 @@ async fn a_changed_card_is_held_for_review_and_the_pinned_one_served() {
             "signed",
             &up.url,
             &format!(
-                "{}allow_unsigned_card = false\n",
+                "{}insecure_unsigned_card = false\n",
                 jwks_inline(&jwks.to_string())
             ),
         )
@@ -541,7 +541,7 @@ async fn discovery_lists_verified_signed_unquarantined_cards() {
     let other = CardServer::start().await;
     other.set_card(signed(&upstream_card(&other.url), &key, None));
     let pins = format!(
-        "{}allow_unsigned_card = false\n",
+        "{}insecure_unsigned_card = false\n",
         jwks_inline(&pinned(&key))
     );
     let w = gateway(&format!(
@@ -636,7 +636,7 @@ async fn a_look_alike_card_is_refused() {
     let mut servers = Vec::new();
     let mut toml = String::new();
     let pins = format!(
-        "{}allow_unsigned_card = false\n",
+        "{}insecure_unsigned_card = false\n",
         jwks_inline(&pinned(&key))
     );
     for name in ["official-payments", "0fficial-payments", "weather"] {
@@ -674,7 +674,7 @@ async fn card_links_the_egress_rules_refuse_are_dropped() {
         "links",
         &up.url,
         &format!(
-            "{}allow_unsigned_card = false\n",
+            "{}insecure_unsigned_card = false\n",
             jwks_inline(&pinned(&key))
         ),
     ))

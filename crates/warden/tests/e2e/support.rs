@@ -167,19 +167,26 @@ pub async fn up_in(dir: tempfile::TempDir, extra: &[&str]) -> Running {
 
 /// `warden gateway --config` with the given TOML (listen addresses are added).
 /// The test upstreams (Spy, SDK agents) do not sign their cards: unless a
-/// test speaks of `allow_unsigned_card` itself, each `[[agents]]` table gets
-/// `allow_unsigned_card = true`.
-pub fn allow_unsigned_cards(config_toml: &str) -> String {
-    if config_toml.contains("allow_unsigned_card") {
+/// test's `[[agents]]` tables speak of `insecure_unsigned_card` themselves,
+/// each gets `insecure_unsigned_card = true` (`[[remote_agents]]` may use
+/// the same key).
+pub fn insecure_unsigned_cards(config_toml: &str) -> String {
+    let own = config_toml
+        .split("[[")
+        .any(|t| t.starts_with("agents]]") && t.contains("insecure_unsigned_card"));
+    if own {
         return config_toml.to_string();
     }
-    config_toml.replace("[[agents]]\n", "[[agents]]\nallow_unsigned_card = true\n")
+    config_toml.replace(
+        "[[agents]]\n",
+        "[[agents]]\ninsecure_unsigned_card = true\n",
+    )
 }
 
 pub async fn gateway(config_toml: &str) -> Running {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let agents = allow_unsigned_cards(config_toml);
+    let agents = insecure_unsigned_cards(config_toml);
     let text = format!(
         "[gateway]\nlisten = \"127.0.0.1:0\"\ndata_dir = {data:?}\n[admin]\nlisten = \"127.0.0.1:0\"\n{agents}"
     );
