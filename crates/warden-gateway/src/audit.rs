@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use warden_a2a::{A2aOp, Binding};
 use warden_store::{AuditRecord, Store};
 
@@ -151,7 +151,19 @@ impl AuditEvent {
 /// The request path's handle: a bounded queue to the writer.
 #[derive(Debug, Clone)]
 pub struct AuditSink {
-    tx: mpsc::Sender<AuditRecord>,
+    tx: mpsc::Sender<Msg>,
+}
+
+/// What the writer's queue carries: events, and flush requests queued
+/// behind them (the queue is FIFO, so a flush is answered once every event
+/// queued before it has been written).
+// Events are the common case and are not boxed (no allocation per event);
+// a flush is rare.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+enum Msg {
+    Event(AuditRecord),
+    Flush(oneshot::Sender<bool>),
 }
 
 const QUEUE: usize = 16_384;
@@ -160,27 +172,31 @@ const BATCH: usize = 256;
 impl AuditSink {
     /// Starts the writer task on `store`.
     pub fn start(store: Store) -> Self {
-        let (tx, mut rx) = mpsc::channel::<AuditRecord>(QUEUE);
+        let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
         tokio::spawn(async move {
+            let mut msgs = Vec::with_capacity(BATCH);
             let mut batch = Vec::with_capacity(BATCH);
-            while rx.recv_many(&mut batch, BATCH).await > 0 {
+            let mut waiters = Vec::new();
+            while rx.recv_many(&mut msgs, BATCH).await > 0 {
+                sort(&mut msgs, &mut batch, &mut waiters);
                 // Let a busy gateway fill the batch for a moment: one write
                 // transaction (and one wake-up) per batch, not per request.
-                if batch.len() < BATCH {
+                // Not when someone waits for a flush.
+                if batch.len() < BATCH && waiters.is_empty() {
                     tokio::time::sleep(Duration::from_millis(5)).await;
-                    while batch.len() < BATCH {
+                    while batch.len() < BATCH && waiters.is_empty() {
                         match rx.try_recv() {
-                            Ok(r) => batch.push(r),
+                            Ok(m) => {
+                                msgs.push(m);
+                                sort(&mut msgs, &mut batch, &mut waiters);
+                            }
                             Err(_) => break,
                         }
                     }
                 }
-                if let Err(e) = store.append_audit(&batch).await {
-                    // Retry once after a pause before giving the batch up.
-                    tokio::time::sleep(Duration::from_millis(200)).await;
-                    if let Err(e2) = store.append_audit(&batch).await {
-                        tracing::error!(error = %e, retry_error = %e2, lost = batch.len(), "audit write failed");
-                    }
+                let written = write(&store, &batch).await;
+                for w in waiters.drain(..) {
+                    let _ = w.send(written);
                 }
                 batch.clear();
             }
@@ -197,6 +213,76 @@ impl AuditSink {
         if event.outcome == Outcome::Refused && self.tx.capacity() < QUEUE / 2 {
             return false;
         }
-        self.tx.try_send(event.record()).is_ok()
+        self.tx.try_send(Msg::Event(event.record())).is_ok()
+    }
+
+    /// Resolves once every event emitted before the call has been written
+    /// (or given up): true if they were all stored. Waits for room in the
+    /// queue, and never delays or drops an event. False if the writer is
+    /// gone or a batch could not be written.
+    pub async fn flush(&self) -> bool {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Msg::Flush(tx)).await.is_err() {
+            return false;
+        }
+        rx.await.unwrap_or(false)
+    }
+}
+
+/// Moves `msgs` into the batch to write and the flushes to answer after it.
+fn sort(
+    msgs: &mut Vec<Msg>,
+    batch: &mut Vec<AuditRecord>,
+    waiters: &mut Vec<oneshot::Sender<bool>>,
+) {
+    for m in msgs.drain(..) {
+        match m {
+            Msg::Event(r) => batch.push(r),
+            Msg::Flush(w) => waiters.push(w),
+        }
+    }
+}
+
+/// Stores a batch, retrying once after a pause before giving it up.
+async fn write(store: &Store, batch: &[AuditRecord]) -> bool {
+    if batch.is_empty() {
+        return true;
+    }
+    let Err(e) = store.append_audit(batch).await else {
+        return true;
+    };
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    match store.append_audit(batch).await {
+        Ok(()) => true,
+        Err(e2) => {
+            tracing::error!(error = %e, retry_error = %e2, lost = batch.len(), "audit write failed");
+            false
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_flush_resolves_once_earlier_events_are_stored() {
+        let store = Store::open_in_memory().await.expect("store");
+        let sink = AuditSink::start(store.clone());
+        assert!(sink.flush().await, "nothing to write: resolves at once");
+        let source = IpAddr::from([127, 0, 0, 1]);
+        for i in 0..600 {
+            let e = AuditEvent::new(Some("echo"), source, Outcome::Forwarded)
+                .with_reason(format!("#{i}"));
+            assert!(sink.emit(&e));
+        }
+        assert!(sink.flush().await);
+        // Read once, no waiting: more than one batch, every event there.
+        let rows = store.recent_audit(1000).await.expect("audit");
+        assert_eq!(rows.len(), 600);
+        assert!(rows.iter().any(|r| r.reason.as_deref() == Some("#599")));
+        // Flushes from several tasks at once are all answered.
+        let all = futures_util::future::join_all((0..8).map(|_| sink.flush())).await;
+        assert!(all.into_iter().all(|ok| ok));
     }
 }

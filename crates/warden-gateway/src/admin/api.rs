@@ -28,10 +28,12 @@
 //! | `POST /quarantine` | `{"agent", "reason"}`: 201 (409 when already quarantined) |
 //! | `DELETE /quarantine/{agent}` | lift it: 204 (404 when not quarantined) |
 //! | `POST /policy/reload` | re-read `[authz] policy_file`: 200 `{"rules", "file"}`, or 400 `invalid_policy` (the rules in force stay) |
+//! | `POST /audit/flush` | 204 once every audit event emitted before it is in the store (500 `audit_write_failed` if some could not be written) |
 //!
 //! Handlers are by resource: the registry ([`super::registry_api`]), API
 //! keys ([`super::apikeys_api`]), grants, quarantine and policy
-//! ([`super::authz_api`]), card reviews ([`super::cards_api`]); what they
+//! ([`super::authz_api`]), card reviews ([`super::cards_api`]), the audit
+//! flush ([`super::audit_api`]); what they
 //! share (the token check, bodies, errors, audit) is [`super::toolkit`].
 
 use axum::Router;
@@ -49,6 +51,7 @@ pub fn router(state: GatewayState, token: AdminToken) -> Router {
         .merge(super::apikeys_api::routes())
         .merge(super::authz_api::routes())
         .merge(super::cards_api::routes())
+        .merge(super::audit_api::routes())
         .fallback(toolkit::not_found)
         .method_not_allowed_fallback(toolkit::method_not_allowed)
         .layer(middleware::from_fn_with_state(

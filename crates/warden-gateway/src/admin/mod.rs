@@ -5,6 +5,7 @@
 
 pub mod api;
 mod apikeys_api;
+mod audit_api;
 mod authz_api;
 mod cards_api;
 mod registry_api;

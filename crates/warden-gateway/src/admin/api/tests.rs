@@ -179,3 +179,57 @@ async fn registry_and_keys_through_the_api_with_strict_bodies_and_audit() {
         assert!(!text.contains(secret) && !text.contains(TOKEN), "{text}");
     }
 }
+
+#[tokio::test]
+async fn audit_flush_answers_once_earlier_events_are_stored() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (app, state) = app(dir.path()).await;
+    let source = std::net::IpAddr::from([127, 0, 0, 1]);
+    for i in 0..300 {
+        let e =
+            crate::audit::AuditEvent::new(Some("echo"), source, crate::audit::Outcome::Forwarded)
+                .with_reason(format!("#{i}"));
+        assert!(state.audit.emit(&e));
+    }
+    // Without the token: 401, and the refusal is itself an event.
+    let (s, _, _) = call(&app, Method::POST, "/admin/v1/audit/flush", None, None).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let (s, _, _) = call(
+        &app,
+        Method::GET,
+        "/admin/v1/audit/flush",
+        Some(TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED);
+    let (s, _, v) = call(
+        &app,
+        Method::POST,
+        "/admin/v1/audit/flush",
+        Some(TOKEN),
+        Some(r#"{"wait":true}"#),
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    let (s, _, v) = call(
+        &app,
+        Method::POST,
+        "/admin/v1/audit/flush",
+        Some(TOKEN),
+        None,
+    )
+    .await;
+    assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+    // Read once: every event emitted before the flush is there.
+    let rows = state.store.recent_audit(500).await.expect("audit");
+    let requests = rows.iter().filter(|r| r.kind == "request").count();
+    assert_eq!(requests, 300);
+    assert!(
+        rows.iter()
+            .any(|r| r.kind == "admin" && r.outcome == "refused"),
+        "{rows:?}"
+    );
+    // A flush changes nothing: it is not an admin change.
+    assert!(!rows.iter().any(|r| r.outcome == "admin_change"));
+}
