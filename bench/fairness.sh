@@ -172,7 +172,7 @@ principal = { rate = "$FAIR_LIMIT", burst = $FAIR_BURST }
 name = "null"
 url = "$NULL_URL"
 # Benchmark agents (Warden demo code on loopback) do not sign their cards.
-allow_unsigned_card = true
+insecure_unsigned_card = true
 EOF
 declare -A KEY=()
 for who in a b; do

@@ -318,13 +318,13 @@ EOF
 name = "null"
 url = "$NULL_URL"
 # Benchmark agents (Warden demo code on loopback) do not sign their cards.
-allow_unsigned_card = true
+insecure_unsigned_card = true
 
 [[agents]]
 name = "echo"
 url = "$ECHO_URL"
 # Benchmark agents (Warden demo code on loopback) do not sign their cards.
-allow_unsigned_card = true
+insecure_unsigned_card = true
 EOF
 }
 # wait_gateway NAME — prints "GATEWAY_URL ADMIN_URL" once it is ready.
@@ -345,7 +345,7 @@ wait_gateway() {
 # figures are the pipeline's (parse, transform, proxy, record) and compare
 # across revisions. With authentication off, authorisation has no identity
 # to decide on; the rate limits are still checked.
-gateway_config gateway off-insecure >"$WORK/gateway.toml"
+gateway_config gateway insecure-off >"$WORK/gateway.toml"
 start gateway "$WARDEN_BIN" gateway --config "$WORK/gateway.toml"
 read -r GW_URL ADMIN_URL < <(wait_gateway gateway) || true
 [ -n "${ADMIN_URL:-}" ] || die "the gateway did not start: $(cat "$WORK/gateway.err")"
@@ -835,7 +835,7 @@ fi
   echo "The upstream is \`warden agent null\` (fixed replies, no storage) for every scenario but echo-send, which"
   echo "uses \`warden agent echo\` with its own SQLite store. The gateway has both agents configured"
   echo "with default limits and writes an audit event per request to its own store$([ "$HAS_AUTH" = 1 ] && echo "; its authentication is off
-(\`auth.mode = \"off-insecure\"\`) so that these figures are the pipeline's. apikey-send and bearer-send go through a second
+(\`auth.mode = \"insecure-off\"\`) so that these figures are the pipeline's. apikey-send and bearer-send go through a second
 gateway (\`gateway-auth\`) with the default strict authentication: a registered caller's API key in \`X-API-Key\`
 (apikey-send), or a single-use access token from Warden's own authority in \`Authorization: Bearer\` (bearer-send)")."
   if [ "$HAS_AUTHZ" = 1 ]; then

@@ -38,7 +38,7 @@ pub struct FetchArgs {
     #[command(flatten)]
     pub keys: KeyArgs,
     /// Print a card without a verifying signature (with a warning). Needed
-    /// when no keys are given. Old spelling: --insecure-unsigned-card (deprecated).
+    /// when no keys are given.
     #[arg(long, alias = "allow-unsigned")]
     pub insecure_unsigned_card: bool,
     /// Write the card here instead of stdout.

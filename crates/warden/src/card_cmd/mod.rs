@@ -80,8 +80,7 @@ pub struct NetArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// Development only: lift the egress rules (loopback, private and
-    /// metadata addresses, plain http, any port). Prints a warning. Old
-    /// spelling: --insecure-local-egress (deprecated).
+    /// metadata addresses, plain http, any port). Prints a warning.
     #[arg(long, alias = "allow-insecure-local")]
     pub insecure_local_egress: bool,
     /// Give up on a request after this many seconds (default: 30, or the

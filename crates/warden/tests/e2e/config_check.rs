@@ -28,7 +28,7 @@ const ISSUER: &str = "[[auth.issuers]]\nissuer = \"https://idp.example\"\naudien
 
 fn remote(url: &str) -> String {
     format!(
-        "[auth]\nmode = \"strict\"\n[[remote_agents]]\nname = \"r\"\nurl = \"{url}\"\nallow_unsigned = true\n"
+        "[auth]\nmode = \"strict\"\n[[remote_agents]]\nname = \"r\"\nurl = \"{url}\"\ninsecure_unsigned_card = true\n"
     )
 }
 
@@ -137,6 +137,62 @@ async fn config_check_refuses_hostile_agent_urls_offline() {
     }
 }
 
+/// The old spellings of the insecure opt-ins still pass the check (exit 0),
+/// each named on stderr as a `warning:` with its new spelling; an old and
+/// a new spelling together fail, naming both.
+#[tokio::test]
+async fn config_check_warns_about_old_spellings() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let old = "[auth]\nmode = \"off-insecure\"\n[egress]\nallow_insecure_local = true\n\
+               [[agents]]\nname = \"a\"\nurl = \"http://127.0.0.1:9\"\nallow_unsigned_card = true\n";
+    let out = check(dir.path(), "old.toml", old, true).await;
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        text(&out.stdout).contains("ok (1 agents"),
+        "{}",
+        text(&out.stdout)
+    );
+    for new in [
+        "mode = \"insecure-off\"",
+        "insecure_local_egress = true",
+        "insecure_unsigned_card = true",
+    ] {
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("warning: ") && l.contains("deprecated") && l.contains(new)),
+            "{new}: {err}"
+        );
+    }
+    let remote = format!(
+        "{}allow_unsigned = true\n",
+        remote_pinned("https://r.example.com")
+    );
+    let out = check(dir.path(), "remote.toml", &remote, true).await;
+    let err = text(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning: ") && err.contains("remote_agents[0].allow_unsigned"),
+        "{err}"
+    );
+    let both = format!(
+        "{}allow_unsigned = true\ninsecure_unsigned_card = true\n",
+        remote_pinned("https://r.example.com")
+    );
+    let out = check(dir.path(), "both.toml", &both, true).await;
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("allow_unsigned") && err.contains("insecure_unsigned_card"),
+        "{err}"
+    );
+}
+
+/// A `[[remote_agents]]` entry without the unsigned-card opt-in.
+fn remote_pinned(url: &str) -> String {
+    format!("[auth]\nmode = \"strict\"\n[[remote_agents]]\nname = \"r\"\nurl = \"{url}\"\n")
+}
+
 /// Every `toml` example in docs/*.md passes `config check --offline`, or
 /// fails only because a file it names (a key, a certificate, a policy) is
 /// not on this machine. The policy-file example is not a warden.toml.
@@ -169,6 +225,9 @@ async fn every_toml_example_in_the_docs_passes_config_check() {
                 .filter(|s| s.starts_with('/') || s.ends_with(".json") || s.ends_with(".jwks"))
                 .any(|f| err.contains(f));
             if !out.status.success() && !names_missing_file {
+                wrong.push(format!("{} block {}: {err}", page.display(), n + 1));
+            }
+            if err.contains("deprecated spelling") {
                 wrong.push(format!("{} block {}: {err}", page.display(), n + 1));
             }
         }
