@@ -342,17 +342,9 @@ async fn registry_and_api_keys_are_managed_through_the_admin_api() {
     let db = w.dir.path().join("warden.db");
     let store = warden_store::Store::open(&db).await.expect("store");
     let _ = admin(&w, M::GET, "/registry", None, None).await;
-    let mut rows = Vec::new();
-    for _ in 0..100 {
-        rows = store.recent_audit(500).await.expect("audit");
-        if rows
-            .iter()
-            .any(|r| r.kind == "admin" && r.outcome == "refused")
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // Refusals go through the batching writer: wait for it.
+    w.flush_audit().await;
+    let rows = store.recent_audit(500).await.expect("audit");
     let changes: Vec<&str> = rows
         .iter()
         .rev()

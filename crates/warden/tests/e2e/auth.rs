@@ -192,19 +192,17 @@ async fn token_answer(req: reqwest::RequestBuilder) -> (u16, Value) {
     (status, json_of(&body))
 }
 
-/// Audit events of an instance, once at least `n` are there.
-async fn audit(db: &std::path::Path, n: usize) -> Vec<warden_store::AuditRecord> {
-    let store = warden_store::Store::open(db).await.expect("store");
-    let mut events = Vec::new();
-    for _ in 0..100 {
-        // Request events only: CLI changes are audited too (kind `admin`).
-        events = store.recent_audit(100).await.expect("audit");
-        events.retain(|e| e.kind == "request");
-        if events.len() >= n {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// The request audit events of an instance (at least `n`), once the
+/// writer has stored every event emitted so far.
+async fn audit(w: &Running, n: usize) -> Vec<warden_store::AuditRecord> {
+    w.flush_audit().await;
+    let store = warden_store::Store::open(&w.data_dir().join("warden.db"))
+        .await
+        .expect("store");
+    // Request events only: CLI changes are audited too (kind `admin`).
+    let mut events = store.recent_audit(100).await.expect("audit");
+    events.retain(|e| e.kind == "request");
+    assert!(events.len() >= n, "{events:?}");
     events
 }
 
@@ -986,7 +984,7 @@ async fn an_external_issuers_tokens_are_accepted_once_with_allowed_algorithms_on
     for s in &seen {
         assert_no_caller_credential(s, &w, &[&good, &other]);
     }
-    let events = audit(&w.dir.path().join("data/warden.db"), 7).await;
+    let events = audit(&w, 7).await;
     let forwarded: Vec<_> = events.iter().filter(|e| e.outcome == "forwarded").collect();
     assert_eq!(forwarded.len(), 2, "{events:?}");
     assert!(forwarded.iter().all(|e| {
@@ -1021,7 +1019,7 @@ async fn refusals_and_allowed_calls_are_audited() {
         "key",
     )
     .await;
-    let events = audit(&w.dir.path().join("warden.db"), 5).await;
+    let events = audit(&w, 5).await;
     let reasons: Vec<&str> = events
         .iter()
         .filter(|e| e.outcome == "refused")
@@ -1076,7 +1074,7 @@ async fn off_insecure_mode_lets_calls_through_without_a_credential() {
     for s in &seen {
         assert_no_caller_credential(s, &w, &["anything"]);
     }
-    let events = audit(&w.dir.path().join("data/warden.db"), 3).await;
+    let events = audit(&w, 3).await;
     let forwarded: Vec<_> = events.iter().filter(|e| e.outcome == "forwarded").collect();
     assert_eq!(forwarded.len(), 3, "{events:?}");
     assert!(

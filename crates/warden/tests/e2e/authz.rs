@@ -1088,24 +1088,20 @@ async fn authz_one_callers_burst_does_not_starve_another() {
 }
 
 /// The request audit events (not CLI changes) of an `up` instance, once
-/// `pred` holds for them.
-async fn audit_until(
+/// the writer (which batches off the request path) has stored every event
+/// emitted so far; `pred` must hold for them.
+async fn audit_where(
     w: &Running,
     pred: impl Fn(&[warden_store::AuditRecord]) -> bool,
 ) -> Vec<warden_store::AuditRecord> {
+    w.flush_audit().await;
     let store = warden_store::Store::open(&w.dir.path().join("warden.db"))
         .await
         .expect("store");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let mut events = store.recent_audit(200).await.expect("audit");
-        events.retain(|e| e.kind == "request");
-        // The writer batches off the request path.
-        if pred(&events) || Instant::now() > deadline {
-            return events;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let mut events = store.recent_audit(200).await.expect("audit");
+    events.retain(|e| e.kind == "request");
+    assert!(pred(&events), "{events:?}");
+    events
 }
 
 fn detail(e: &warden_store::AuditRecord) -> Value {
@@ -1181,7 +1177,7 @@ async fn authz_every_decision_is_audited_with_its_grant_or_reason() {
     let a = send(&w, Rest, "/agents/input", &bob, user_message("no 3")).await;
     assert_eq!(a.status, 401, "{a}");
 
-    let events = audit_until(&w, |e| {
+    let events = audit_where(&w, |e| {
         e.iter().filter(|e| e.outcome == "forwarded").count() >= 2
             && e.iter().filter(|e| e.outcome == "refused").count() >= 4
     })

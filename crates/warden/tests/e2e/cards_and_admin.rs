@@ -121,15 +121,9 @@ async fn every_decision_is_an_audit_event() {
     w.rpc("echo", "NoSuchMethod", json!({})).await;
     let db = w.dir.path().join("warden.db");
     let store = warden_store::Store::open(&db).await.expect("store");
-    // The writer batches off the request path: allow it a moment.
-    let mut events = Vec::new();
-    for _ in 0..100 {
-        events = store.recent_audit(10).await.expect("audit");
-        if events.len() >= 2 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // The writer batches off the request path: wait for it to catch up.
+    w.flush_audit().await;
+    let events = store.recent_audit(10).await.expect("audit");
     let forwarded = events
         .iter()
         .find(|e| e.outcome == "forwarded")

@@ -5,9 +5,8 @@
 //! given there (an environment variable of A's process), and both audit
 //! trails say who called whom.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -20,6 +19,7 @@ use crate::support::{Running, WAIT, client, up, user_message, warden};
 struct GatewayA {
     _child: Child,
     egress: String,
+    admin: String,
     dir: tempfile::TempDir,
     config: PathBuf,
 }
@@ -42,25 +42,27 @@ impl GatewayA {
         let mut child = cmd.stdout(Stdio::piped()).spawn().expect("spawn gateway A");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
-        let egress = tokio::time::timeout(WAIT, async {
+        let (egress, admin) = tokio::time::timeout(WAIT, async {
             let mut egress = None;
             while let Ok(Some(line)) = lines.next_line().await {
                 let mut words = line.split_whitespace();
                 match (words.next(), words.next()) {
                     (Some("egress-proxy"), Some(url)) => egress = Some(url.to_string()),
-                    (Some("admin"), _) => break,
+                    (Some("admin"), url) => return (egress, url.map(str::to_owned)),
                     _ => {}
                 }
             }
-            egress
+            (egress, None)
         })
         .await
-        .expect("gateway A started in time")
-        .expect("gateway A printed its egress proxy URL");
+        .expect("gateway A started in time");
+        let egress = egress.expect("gateway A printed its egress proxy URL");
+        let admin = admin.expect("gateway A printed its admin URL");
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Self {
             _child: child,
             egress,
+            admin,
             dir,
             config,
         }
@@ -92,8 +94,9 @@ impl GatewayA {
         self.cli(&["apikey", "create", "--sub", id]).await
     }
 
-    fn db(&self) -> PathBuf {
-        self.dir.path().join("data").join("warden.db")
+    /// Its `kind` audit events, once every event emitted so far is stored.
+    async fn audit(&self, kind: &str) -> Vec<warden_store::AuditRecord> {
+        audit_of(&self.admin, &self.dir.path().join("data"), kind).await
     }
 }
 
@@ -132,21 +135,22 @@ async fn rpc(url: &str, key: Option<&str>, method: &str, params: Value) -> (u16,
     (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
 }
 
-async fn audit_until(
-    db: &std::path::Path,
-    kind: &str,
-    pred: impl Fn(&[warden_store::AuditRecord]) -> bool,
-) -> Vec<warden_store::AuditRecord> {
-    let store = warden_store::Store::open(db).await.expect("store");
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let mut events = store.recent_audit(200).await.expect("audit");
-        events.retain(|e| e.kind == kind);
-        if pred(&events) || Instant::now() > deadline {
-            return events;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// The `kind` audit events of the instance with admin listener `admin` and
+/// data directory `data`, once its writer has stored every event emitted
+/// so far.
+async fn audit_of(admin: &str, data: &Path, kind: &str) -> Vec<warden_store::AuditRecord> {
+    crate::support::flush_audit(admin, data).await;
+    let store = warden_store::Store::open(&data.join("warden.db"))
+        .await
+        .expect("store");
+    let mut events = store.recent_audit(200).await.expect("audit");
+    events.retain(|e| e.kind == kind);
+    events
+}
+
+/// The `kind` audit events of a [`Running`] instance: see [`audit_of`].
+async fn audit(w: &Running, kind: &str) -> Vec<warden_store::AuditRecord> {
+    audit_of(&w.admin, &w.data_dir(), kind).await
 }
 
 fn detail(e: &warden_store::AuditRecord) -> Value {
@@ -275,13 +279,15 @@ dpop = true
     assert!(!card.to_string().contains(&b.gateway), "{card}");
 
     // B saw A's client, never the local agent or its key.
-    let b_events = audit_until(&b.dir.path().join("warden.db"), "request", |e| {
-        e.iter()
+    let b_events = audit(&b, "request").await;
+    assert!(
+        b_events
+            .iter()
             .filter(|e| e.outcome == "forwarded" && e.principal.as_deref() == Some("warden-a"))
             .count()
-            >= 5
-    })
-    .await;
+            >= 5,
+        "{b_events:?}"
+    );
     let from_a: Vec<_> = b_events
         .iter()
         .filter(|e| e.outcome == "forwarded")
@@ -294,10 +300,11 @@ dpop = true
     );
     assert!(from_a.iter().any(|e| e.agent.as_deref() == Some("slow")));
     // A recorded who called whom.
-    let a_events = audit_until(&a.db(), "egress_proxy", |e| {
-        e.iter().filter(|e| e.outcome == "forwarded").count() >= 5
-    })
-    .await;
+    let a_events = a.audit("egress_proxy").await;
+    assert!(
+        a_events.iter().filter(|e| e.outcome == "forwarded").count() >= 5,
+        "{a_events:?}"
+    );
     let calls: Vec<_> = a_events
         .iter()
         .filter(|e| e.outcome == "forwarded")
@@ -420,13 +427,16 @@ auth = {{ kind = \"api_key_env\", env = \"WARDEN_E2E_B_API_KEY\" }}
     let (_, v) = rpc(&echo, Some(&planner), "SendMessage", params()).await;
     assert!(v["result"]["task"].is_object(), "{v}");
 
-    let events = audit_until(&a.db(), "egress_proxy", |e| {
-        e.iter()
+    let events = a.audit("egress_proxy").await;
+    assert!(
+        events
+            .iter()
             .any(|e| e.reason.as_deref() == Some("operation_not_granted:send"))
-            && e.iter()
-                .any(|e| e.reason.as_deref() == Some("caller_quarantined"))
-    })
-    .await;
+            && events
+                .iter()
+                .any(|e| e.reason.as_deref() == Some("caller_quarantined")),
+        "{events:?}"
+    );
     let reasons: Vec<_> = events.iter().filter_map(|e| e.reason.as_deref()).collect();
     for r in [
         "credential_missing",
@@ -526,10 +536,11 @@ async fn egress_proxy_refuses_a_remote_whose_card_does_not_verify() {
             .expect("card");
         assert_eq!(r.status(), 502, "{name}");
     }
-    let events = audit_until(&a.db(), "egress_proxy", |e| {
-        e.iter().filter(|e| e.operation.is_some()).count() >= 2
-    })
-    .await;
+    let events = a.audit("egress_proxy").await;
+    assert!(
+        events.iter().filter(|e| e.operation.is_some()).count() >= 2,
+        "{events:?}"
+    );
     for reason in ["card_signature", "card_unsigned"] {
         let e = events
             .iter()
@@ -708,12 +719,11 @@ dpop = true
     assert!(text.matches("data:").count() >= 4, "{text}");
     assert!(text.contains("TASK_STATE_COMPLETED"), "{text}");
 
-    let b_events = audit_until(
-        &b.dir.path().join("data").join("warden.db"),
-        "request",
-        |e| e.iter().filter(|e| e.outcome == "forwarded").count() >= 3,
-    )
-    .await;
+    let b_events = audit(&b, "request").await;
+    assert!(
+        b_events.iter().filter(|e| e.outcome == "forwarded").count() >= 3,
+        "{b_events:?}"
+    );
     let forwarded: Vec<_> = b_events
         .iter()
         .filter(|e| e.outcome == "forwarded")
@@ -724,10 +734,11 @@ dpop = true
             .iter()
             .all(|e| e.principal.as_deref() == Some("warden-a"))
     );
-    let a_events = audit_until(&a.db(), "egress_proxy", |e| {
-        e.iter().filter(|e| e.outcome == "forwarded").count() >= 3
-    })
-    .await;
+    let a_events = a.audit("egress_proxy").await;
+    assert!(
+        a_events.iter().filter(|e| e.outcome == "forwarded").count() >= 3,
+        "{a_events:?}"
+    );
     assert!(
         a_events
             .iter()

@@ -70,34 +70,27 @@ async fn tokens(w: &Running, sub: &str, aud: &str, n: usize) -> Vec<String> {
     list
 }
 
-/// The audit rows of refused calls whose reason starts with `reason`,
-/// once there are at least `want` (the writer batches off the request
-/// path, so the last events may land a moment after the answers).
+/// The audit rows of refused calls whose reason starts with `reason`, at
+/// least `want` of them, read once the writer (which batches off the
+/// request path) has stored every event emitted so far.
 async fn refusal_rows(w: &Running, reason: &str, want: usize) -> Vec<warden_store::AuditRecord> {
     // `warden up` keeps its store in the data directory; `support::gateway`
     // in `data/` below it.
-    let dir = w.dir.path();
-    let db = [dir.join("warden.db"), dir.join("data/warden.db")]
+    let store = warden_store::Store::open(&w.data_dir().join("warden.db"))
+        .await
+        .expect("store");
+    w.flush_audit().await;
+    let rows: Vec<_> = store
+        .recent_audit(500)
+        .await
+        .expect("audit")
         .into_iter()
-        .find(|p| p.exists())
-        .expect("the instance's store");
-    let store = warden_store::Store::open(&db).await.expect("store");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let rows: Vec<_> = store
-            .recent_audit(500)
-            .await
-            .expect("audit")
-            .into_iter()
-            .filter(|r| {
-                r.outcome == "refused" && r.reason.as_deref().is_some_and(|x| x.starts_with(reason))
-            })
-            .collect();
-        if rows.len() >= want || tokio::time::Instant::now() > deadline {
-            return rows;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+        .filter(|r| {
+            r.outcome == "refused" && r.reason.as_deref().is_some_and(|x| x.starts_with(reason))
+        })
+        .collect();
+    assert!(rows.len() >= want, "{reason}: {rows:?}");
+    rows
 }
 
 fn detail(r: &warden_store::AuditRecord) -> Value {

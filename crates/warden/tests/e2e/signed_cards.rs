@@ -510,20 +510,14 @@ async fn a_changed_card_is_held_for_review_and_the_pinned_one_served() {
     let store = warden_store::Store::open(&w.dir.path().join("data").join("warden.db"))
         .await
         .expect("store");
-    let deadline = tokio::time::Instant::now() + crate::support::WAIT;
-    loop {
-        let events = store.recent_audit(500).await.expect("audit");
-        let card: Vec<_> = events.iter().filter(|e| e.kind == "card").collect();
-        let count = |outcome: &str| card.iter().filter(|e| e.outcome == outcome).count();
-        if count("held") == 1 && count("repinned") == 1 {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "card events: {card:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    w.flush_audit().await;
+    let events = store.recent_audit(500).await.expect("audit");
+    let card: Vec<_> = events.iter().filter(|e| e.kind == "card").collect();
+    let count = |outcome: &str| card.iter().filter(|e| e.outcome == outcome).count();
+    assert!(
+        count("held") == 1 && count("repinned") == 1,
+        "card events: {card:?}"
+    );
 }
 
 /// Discovery lists only Warden-signed cards of agents whose upstream card

@@ -56,6 +56,23 @@ impl Running {
         replace_file(&file, &(now + secs).to_string());
     }
 
+    /// The instance's data directory: the directory itself for `warden up`,
+    /// `data/` below it for [`gateway`].
+    pub fn data_dir(&self) -> PathBuf {
+        let dir = self.dir.path();
+        if dir.join("warden.db").exists() {
+            dir.to_path_buf()
+        } else {
+            dir.join("data")
+        }
+    }
+
+    /// Waits until every audit event this instance emitted so far is in its
+    /// store: see [`flush_audit`].
+    pub async fn flush_audit(&self) {
+        flush_audit(&self.admin, &self.data_dir()).await;
+    }
+
     /// Runs `warden ARGS… <instance>` and returns its stdout (trimmed).
     pub async fn cli(&self, args: &[&str]) -> String {
         let out = warden()
@@ -101,6 +118,21 @@ impl Running {
         )
         .await
     }
+}
+
+/// Waits until every audit event an instance emitted so far is in its
+/// store (`POST /admin/v1/audit/flush` on its `admin` listener, with the
+/// admin token from `data_dir`), so a test reads the audit table once
+/// instead of polling it while the batching writer catches up.
+pub async fn flush_audit(admin: &str, data_dir: &std::path::Path) {
+    let token = std::fs::read_to_string(data_dir.join("admin-token")).expect("admin-token");
+    let r = client()
+        .post(format!("{admin}/admin/v1/audit/flush"))
+        .bearer_auth(token.trim())
+        .send()
+        .await
+        .expect("audit flush");
+    assert_eq!(r.status(), 204, "audit flush");
 }
 
 /// Reads stdout lines until both the gateway and admin URLs were printed.
