@@ -2,7 +2,7 @@
 //! still. [`SystemClock`] is the real one; [`GatewayState`](crate::GatewayState)
 //! carries an `Arc<dyn Clock>`. Imports no other module of the gateway.
 
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 mod test_offset;
 
@@ -10,7 +10,10 @@ mod test_offset;
 pub trait Clock: Send + Sync + std::fmt::Debug {
     /// Seconds since the Unix epoch (0 if the system clock is before it).
     fn now_unix(&self) -> u64;
-    /// A monotonic instant, for intervals and deadlines.
+    /// A monotonic instant, for intervals measured by the gateway itself
+    /// (rate-limit refill). Compare it only with other readings of the same
+    /// clock, never with `Instant::now()` or a timer's deadline: a debug
+    /// build's test offset moves it.
     fn now_instant(&self) -> Instant;
     /// The wall-clock time in RFC 3339, UTC, to the millisecond (the audit
     /// log's `at`).
@@ -32,7 +35,11 @@ impl Clock for SystemClock {
     }
 
     fn now_instant(&self) -> Instant {
-        Instant::now()
+        // Moved by the same test offset as the Unix seconds (0 in release
+        // builds), so a rate-limit window refills when a test advances time.
+        let now = Instant::now();
+        now.checked_add(Duration::from_secs(test_offset::secs()))
+            .unwrap_or(now)
     }
 
     fn now_rfc3339(&self) -> String {

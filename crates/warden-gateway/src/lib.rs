@@ -115,8 +115,14 @@ impl GatewayState {
         });
         let enforce = a.mode == config::AuthMode::Strict;
         let authz = Arc::new(
-            authz::Authorizer::new(&config.authz, &config.rate_limits, store.clone(), enforce)
-                .await?,
+            authz::Authorizer::new(
+                &config.authz,
+                &config.rate_limits,
+                store.clone(),
+                enforce,
+                Arc::clone(&clock),
+            )
+            .await?,
         );
         authz.spawn_watcher();
         let metrics = Metrics::new();

@@ -33,6 +33,7 @@ pub use policy_file::load_rules;
 
 use denied::{refusal_for, unavailable};
 
+use crate::clock::Clock;
 use crate::config::ConfigError;
 use crate::principal::Principal;
 
@@ -63,6 +64,9 @@ pub struct Authorizer {
     local: Arc<LocalRateLimiter>,
     slots: StreamSlots,
     pub streams: Arc<OpenStreams>,
+    /// Where rate-limit time comes from (the gateway's clock), and its
+    /// reading at the start: the limiter counts from there.
+    clock: Arc<dyn Clock>,
     epoch: Instant,
     poll: Duration,
     retention: Duration,
@@ -124,6 +128,7 @@ impl Authorizer {
         limits: &RateLimitSection,
         store: Store,
         enforce: bool,
+        clock: Arc<dyn Clock>,
     ) -> Result<Self, ConfigError> {
         let invalid = |path: &str, message: String| ConfigError::Invalid {
             path: path.into(),
@@ -170,7 +175,8 @@ impl Authorizer {
             local,
             slots: StreamSlots::new(),
             streams: Arc::new(OpenStreams::default()),
-            epoch: Instant::now(),
+            epoch: clock.now_instant(),
+            clock,
             poll: section.poll_interval,
             retention: Duration::from_secs(section.ownership_retention_days * 86_400),
         })
@@ -237,8 +243,12 @@ impl Authorizer {
             .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
     }
 
+    /// Time since the epoch, on the gateway's clock (which a debug build's
+    /// end-to-end tests move forward).
     fn now(&self) -> Duration {
-        self.epoch.elapsed()
+        self.clock
+            .now_instant()
+            .saturating_duration_since(self.epoch)
     }
 
     /// Before authentication: the per-address limit.

@@ -8,9 +8,12 @@
 //! variable and always adds 0, so production cannot turn it on, by accident
 //! or otherwise. A debug build that reads the variable says so in its log.
 //!
-//! Only the Unix seconds move (token `iat`/`exp`/`nbf`, replay windows,
-//! JWKS refresh windows, grant windows, key rotation); monotonic instants
-//! and the audit log's timestamps do not.
+//! The Unix seconds move (token `iat`/`exp`/`nbf`, replay windows, JWKS
+//! refresh windows, grant windows, key rotation), and so does
+//! [`Clock::now_instant`](super::Clock::now_instant), by the same number of
+//! seconds (the authoriser's rate-limit refill). Timers (`tokio::time`,
+//! stream idle limits), `Instant::now()` read directly, and the audit
+//! log's timestamps do not.
 
 #[cfg(debug_assertions)]
 pub(super) fn secs() -> u64 {

@@ -72,7 +72,7 @@ impl<'a> Ctx<'a> {
             binding,
             source,
             started: Instant::now(),
-            now: crate::clock::unix_now(),
+            now: state.clock.now_unix(),
             target: None,
             principal: None,
             op: None,

@@ -1087,6 +1087,50 @@ async fn authz_one_callers_burst_does_not_starve_another() {
     );
 }
 
+/// The rate limiter counts on the gateway's clock: a caller refused with
+/// `Retry-After: 60` goes through once that clock has moved 60 s on (in
+/// this debug build, [`Running::advance_clock`]), with no wait, and is
+/// refused again right after.
+#[tokio::test]
+async fn authz_a_rate_limit_refills_on_the_gateways_clock() {
+    let spy = Spy::start().await;
+    let off = "{ rate = \"off\", burst = 1 }";
+    let w = gw(gateway(&format!(
+        "[rate_limits]\nsource = {off}\npair = {off}\nskill = {off}\n\
+         principal = {{ rate = \"1/m\", burst = 1 }}\n\
+         [[agents]]\nname = \"spy\"\nurl = \"{}\"\n",
+        spy.url
+    ))
+    .await);
+    let key = w.api_key().await;
+    let a = send(&w, JsonRpc, SPY, &key, user_message("1")).await;
+    passed(&a, JsonRpc, "the first call");
+    let a = send(&w, Rest, SPY, &key, user_message("2")).await;
+    assert_error(
+        &a,
+        Rest,
+        &RATE_LIMITED,
+        "rate limit (principal)",
+        "the second",
+    );
+    let retry: u64 = a
+        .header("retry-after")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("retry-after: {a}"));
+    assert!((59..=60).contains(&retry), "{a}");
+    w.advance_clock(retry);
+    let a = send(&w, Rest, SPY, &key, user_message("3")).await;
+    passed(&a, Rest, "after Retry-After on the gateway's clock");
+    let a = send(&w, JsonRpc, SPY, &key, user_message("4")).await;
+    assert_error(
+        &a,
+        JsonRpc,
+        &RATE_LIMITED,
+        "rate limit (principal)",
+        "and again",
+    );
+}
+
 /// The request audit events (not CLI changes) of an `up` instance, once
 /// the writer (which batches off the request path) has stored every event
 /// emitted so far; `pred` must hold for them.
