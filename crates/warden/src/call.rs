@@ -23,7 +23,6 @@
 
 use std::path::Path;
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use futures_util::StreamExt;
 use serde_json::{Value, json};
@@ -33,7 +32,7 @@ use warden_client::{
     A2aClient, Answer, CardTrust, ClientError, DpopKey, Interface, TokenSource, VerifiedCard,
 };
 use warden_egress::target::{self, Host, Target};
-use warden_egress::{Egress, EgressError, EgressPolicy, Rules, SystemResolver};
+use warden_egress::{Egress, EgressError, EgressPolicy};
 
 use crate::cli::{BindingChoice, CallArgs};
 
@@ -186,7 +185,7 @@ impl LocalOrigins {
             .flatten()
             // A URL that does not parse is refused later, for its reason.
             .filter_map(|u| target::parse(u).ok())
-            .filter(|t| is_loopback(&t.host))
+            .filter(|t| crate::net::is_loopback(&t.host))
             .collect();
         Self { targets }
     }
@@ -198,7 +197,7 @@ impl LocalOrigins {
     /// Whether the agent URL is one of them: its card comes from this
     /// machine.
     fn includes_agent(args: &CallArgs) -> bool {
-        target::parse(&args.url).is_ok_and(|t| is_loopback(&t.host))
+        target::parse(&args.url).is_ok_and(|t| crate::net::is_loopback(&t.host))
     }
 
     /// A card may not use the trust given to a loopback host for another
@@ -225,51 +224,22 @@ impl LocalOrigins {
     }
 }
 
-/// 127.0.0.0/8, ::1 and `localhost`: this machine.
-fn is_loopback(host: &Host) -> bool {
-    match host {
-        Host::Ip(ip) => ip.is_loopback(),
-        Host::Name(n) => n == "localhost",
-    }
-}
-
-/// The egress: `[egress]` of --config (or the strict defaults), the
-/// timeouts, and trust in the loopback origins given.
+/// The egress: `[egress]` of --config (or the strict defaults with
+/// 60-second timeouts), the timeouts, and trust in the loopback origins given.
 fn egress(args: &CallArgs, local: &LocalOrigins) -> Result<Egress, Failure> {
-    let mut policy = match &args.config {
-        Some(path) => read_egress_policy(path)?,
-        None => EgressPolicy {
-            total_timeout_ms: 60_000,
-            idle_timeout_ms: 60_000,
-            ..EgressPolicy::default()
-        },
+    let default = EgressPolicy {
+        total_timeout_ms: 60_000,
+        idle_timeout_ms: 60_000,
+        ..EgressPolicy::default()
     };
-    if let Some(secs) = args.timeout_secs {
-        policy.total_timeout_ms = secs.saturating_mul(1000);
-        policy.idle_timeout_ms = secs.saturating_mul(1000);
-    }
-    if args.insecure_local_egress {
-        eprintln!(
-            "warning: --insecure-local-egress: the egress rules are lifted (loopback, private and \
-             metadata addresses, plain http, any port). Development only."
-        );
-        policy.insecure_local_egress = true;
-    }
-    let rules = Rules::new(policy)
-        .map_err(|e| Failure::Usage(e.to_string()))?
-        .trusting(local.hosts());
-    Egress::with(rules, Arc::new(SystemResolver), None).map_err(|e| Failure::Usage(e.to_string()))
-}
-
-fn read_egress_policy(path: &Path) -> Result<EgressPolicy, Failure> {
-    warden_gateway::Config::load(path)
-        .map(|c| {
-            c.deprecations
-                .iter()
-                .for_each(|d| eprintln!("warning: {}: {d}", path.display()));
-            c.egress
-        })
-        .map_err(|e| Failure::Usage(e.to_string()))
+    let policy = crate::net::policy(
+        args.config.as_deref(),
+        default,
+        args.timeout_secs,
+        args.insecure_local_egress,
+    )
+    .map_err(Failure::Usage)?;
+    crate::net::egress(policy, local.hosts()).map_err(Failure::Usage)
 }
 
 async fn open_local(dir: &Path) -> Result<Authority, Failure> {

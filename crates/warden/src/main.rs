@@ -7,6 +7,7 @@ mod card_cmd;
 mod cli;
 mod config_cmd;
 mod local;
+mod net;
 mod serve;
 mod up;
 

@@ -22,14 +22,13 @@ mod verify;
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::http::{HeaderValue, header};
 use clap::Subcommand;
 use serde_json::{Value, json};
 use warden_egress::target::{self, Host};
-use warden_egress::{Egress, EgressError, EgressPolicy, Outbound, Rules, SystemResolver};
+use warden_egress::{Egress, EgressError, EgressPolicy, Outbound};
 use warden_trust::JwsAlg;
 
 pub use fetch::FetchArgs;
@@ -281,47 +280,21 @@ pub(crate) async fn get_capped(
 /// host of a loopback URL given on the command line (127.0.0.0/8, `::1`,
 /// `localhost`).
 pub(crate) fn egress(net: &NetArgs, given: Option<&str>) -> Result<Egress, Failure> {
-    let mut policy = match &net.config {
-        Some(path) => warden_gateway::Config::load(path)
-            .map(|c| {
-                c.deprecations
-                    .iter()
-                    .for_each(|d| eprintln!("warning: {}: {d}", path.display()));
-                c.egress
-            })
-            .map_err(|e| Failure::input("config", e.to_string()))?,
-        None => EgressPolicy::default(),
-    };
-    if let Some(secs) = net.timeout_secs {
-        policy.total_timeout_ms = secs.saturating_mul(1000);
-        policy.idle_timeout_ms = secs.saturating_mul(1000);
-    }
-    if net.insecure_local_egress {
-        eprintln!(
-            "warning: --insecure-local-egress: the egress rules are lifted (loopback, private and \
-             metadata addresses, plain http, any port). Development only."
-        );
-        policy.insecure_local_egress = true;
-    }
+    let invalid = |e: String| Failure::input("config", e);
+    let policy = crate::net::policy(
+        net.config.as_deref(),
+        EgressPolicy::default(),
+        net.timeout_secs,
+        net.insecure_local_egress,
+    )
+    .map_err(invalid)?;
     let loopback: Vec<Host> = given
         .and_then(|u| target::parse(u).ok())
         .map(|t| t.host)
-        .filter(is_loopback)
+        .filter(crate::net::is_loopback)
         .into_iter()
         .collect();
-    let rules = Rules::new(policy)
-        .map_err(|e| Failure::input("config", e.to_string()))?
-        .trusting(loopback);
-    Egress::with(rules, Arc::new(SystemResolver), None)
-        .map_err(|e| Failure::input("config", e.to_string()))
-}
-
-/// 127.0.0.0/8, ::1 and `localhost`: this machine.
-fn is_loopback(host: &Host) -> bool {
-    match host {
-        Host::Ip(ip) => ip.is_loopback(),
-        Host::Name(n) => n == "localhost",
-    }
+    crate::net::egress(policy, loopback).map_err(invalid)
 }
 
 /// A JOSE algorithm name, case-sensitive as JOSE is.
