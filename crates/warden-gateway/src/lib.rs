@@ -242,9 +242,7 @@ async fn dispatch(state: &GatewayState, name: String, peer: SocketAddr, req: Req
     let (parts, body) = req.into_parts();
     // The raw (still percent-encoded) path below `/agents/{name}`, so the
     // upstream sees exactly what the client sent.
-    let raw = parts.uri.path();
-    let prefix_len = raw.match_indices('/').nth(2).map_or(raw.len(), |(i, _)| i);
-    let (route_skill, subpath) = match split_skill_route(&raw[prefix_len..]) {
+    let (route_skill, subpath) = match split_skill_route(routes::below_target(parts.uri.path())) {
         Ok(split) => split,
         Err(()) => return not_found().await,
     };

@@ -18,3 +18,22 @@ pub const EGRESS_PREFIX: &str = "/egress";
 pub const ADMIN_PREFIX: &str = "/admin/v1";
 /// The agent directory (card discovery).
 pub const DISCOVERY_PATH: &str = "/registry/agents";
+
+/// The raw (still percent-encoded) path below `/{prefix}/{target}` — what
+/// the target is sent, exactly as the caller wrote it ("" for its root).
+pub fn below_target(raw: &str) -> &str {
+    let start = raw.match_indices('/').nth(2).map_or(raw.len(), |(i, _)| i);
+    &raw[start..]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_path_below_a_target_is_kept_raw() {
+        use super::below_target;
+        assert_eq!(below_target("/agents/echo"), "");
+        assert_eq!(below_target("/agents/echo/"), "/");
+        assert_eq!(below_target("/agents/echo/tasks/a%2Fb"), "/tasks/a%2Fb");
+        assert_eq!(below_target("/egress/r/message:send"), "/message:send");
+    }
+}

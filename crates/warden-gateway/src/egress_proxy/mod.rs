@@ -165,9 +165,7 @@ async fn dispatch(proxy: &EgressProxy, remote: String, peer: SocketAddr, req: Re
     let (parts, body) = req.into_parts();
     // The raw (still percent-encoded) path below `/egress/{remote}`, so the
     // remote sees exactly what the caller sent.
-    let raw = parts.uri.path();
-    let prefix_len = raw.match_indices('/').nth(2).map_or(raw.len(), |(i, _)| i);
-    let subpath = raw[prefix_len..].to_string();
+    let subpath = crate::routes::below_target(parts.uri.path()).to_string();
     handle::handle(
         proxy,
         handle::Incoming {
