@@ -63,24 +63,24 @@ pub struct Relayed {
     pub signed_by: Option<String>,
 }
 
-pub enum Answer {
+pub enum RemoteAnswer {
     Relayed(Relayed),
     /// Not sent, or no usable answer; the URL when one was chosen.
     Failed(ProxyError, Option<String>),
 }
 
-pub async fn forward(state: &GatewayState, mut call: Call<'_>) -> Answer {
+pub async fn forward(state: &GatewayState, mut call: Call<'_>) -> RemoteAnswer {
     let card = match call.card.take() {
         Some(card) => card,
         None => call.remote.card(&state.egress).await,
     };
     let card = match card {
         Ok(c) => c,
-        Err(e) => return Answer::Failed(e, None),
+        Err(e) => return RemoteAnswer::Failed(e, None),
     };
     let iface = match card.interface(call.op.binding) {
         Ok(i) => i,
-        Err(e) => return Answer::Failed(e, None),
+        Err(e) => return RemoteAnswer::Failed(e, None),
     };
     let url = match call.op.binding {
         Binding::JsonRpc => iface.url().to_string(),
@@ -94,7 +94,7 @@ pub async fn forward(state: &GatewayState, mut call: Call<'_>) -> Answer {
                 }
                 u
             }
-            Err(e) => return Answer::Failed(e.into(), None),
+            Err(e) => return RemoteAnswer::Failed(e.into(), None),
         },
     };
     let mut req = Outbound::new(call.method.clone(), url.clone(), PURPOSE);
@@ -103,16 +103,16 @@ pub async fn forward(state: &GatewayState, mut call: Call<'_>) -> Answer {
     req.streaming = call.op.operation.is_streaming();
     let resp = match send(state, call.remote, req).await {
         Ok(r) => r,
-        Err(e) => return Answer::Failed(e, Some(url)),
+        Err(e) => return RemoteAnswer::Failed(e, Some(url)),
     };
     match relay_answer(state, &mut call, resp).await {
-        Ok((response, status)) => Answer::Relayed(Relayed {
+        Ok((response, status)) => RemoteAnswer::Relayed(Relayed {
             response,
             status,
             url,
             signed_by: card.card.signed_by.clone(),
         }),
-        Err(e) => Answer::Failed(e, Some(url)),
+        Err(e) => RemoteAnswer::Failed(e, Some(url)),
     }
 }
 

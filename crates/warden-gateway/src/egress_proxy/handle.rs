@@ -11,7 +11,7 @@ use serde_json::Value;
 use warden_a2a::{A2aError, Operation};
 
 use super::EgressProxy;
-use super::forward::{self, Answer, Call};
+use super::forward::{self, Call, RemoteAnswer};
 use crate::audit::Outcome;
 use crate::stages::{self, Ctx, Refusal};
 
@@ -20,13 +20,13 @@ pub const KIND: &str = "egress_proxy";
 
 /// One request as it arrived at the egress listener (its body is handed
 /// over beside it).
-pub struct Incoming {
+pub struct RemoteRequest {
     pub remote: String,
     /// The request below `/egress/{remote}`.
     pub http: stages::Request,
 }
 
-pub async fn handle(proxy: &EgressProxy, req: Incoming, body: Body) -> Response {
+pub async fn handle(proxy: &EgressProxy, req: RemoteRequest, body: Body) -> Response {
     let binding = req.http.binding();
     let mut ctx = Ctx::new(proxy.state(), KIND, binding, req.http.peer.ip());
     let mut body = Some(body);
@@ -39,7 +39,7 @@ pub async fn handle(proxy: &EgressProxy, req: Incoming, body: Body) -> Response 
 async fn run(
     ctx: &mut Ctx<'_>,
     proxy: &EgressProxy,
-    req: &Incoming,
+    req: &RemoteRequest,
     body: &mut Option<Body>,
 ) -> Result<Response, Refusal> {
     let state = ctx.state;
@@ -115,7 +115,7 @@ async fn run(
 
     // 8. Record.
     match answer {
-        Answer::Relayed(r) => {
+        RemoteAnswer::Relayed(r) => {
             note(
                 &mut ctx.decision,
                 &r.url,
@@ -129,7 +129,7 @@ async fn run(
             );
             Ok(stages::with_headers(r.response, &ctx.rate_headers))
         }
-        Answer::Failed(err, url) => {
+        RemoteAnswer::Failed(err, url) => {
             tracing::warn!(remote = name, reason = %err.audit_reason(), why = %err.why(), "egress proxy call not completed");
             note(
                 &mut ctx.decision,
@@ -172,7 +172,7 @@ async fn serve_card(
     ctx: &mut Ctx<'_>,
     proxy: &EgressProxy,
     remote: &super::Remote,
-    req: &Incoming,
+    req: &RemoteRequest,
 ) -> Result<Response, Refusal> {
     if req.http.method != Method::GET && req.http.method != Method::HEAD {
         return Err(Refusal::new(A2aError::method_not_found(

@@ -168,7 +168,7 @@ async fn dispatch(proxy: &EgressProxy, remote: String, peer: SocketAddr, req: Re
     let subpath = crate::routes::below_target(parts.uri.path()).to_string();
     handle::handle(
         proxy,
-        handle::Incoming {
+        handle::RemoteRequest {
             remote,
             http: crate::stages::Request {
                 method: parts.method,
