@@ -428,24 +428,18 @@ async fn hostile_urls_are_refused_by_config_or_at_the_proxy_with_their_reason() 
     // Nothing reached the scripted remote but card fetches.
     assert!(server.calls().is_empty(), "{:?}", server.calls());
     // Every refusal is on record: caller, remote, egress reason.
-    let mut refused = 0;
-    for _ in 0..100 {
-        let rows = proxy.state().store.recent_audit(1000).await.expect("audit");
-        refused = rows
-            .iter()
-            .filter(|r| r.kind == "egress_proxy" && r.outcome == "refused")
-            .filter(|r| r.principal.as_deref() == Some("caller"))
-            .filter(|r| {
-                r.reason
-                    .as_deref()
-                    .is_some_and(|x| x.starts_with("egress:"))
-            })
-            .count();
-        if refused == expected.len() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    assert!(proxy.state().audit.flush().await);
+    let rows = proxy.state().store.recent_audit(1000).await.expect("audit");
+    let refused = rows
+        .iter()
+        .filter(|r| r.kind == "egress_proxy" && r.outcome == "refused")
+        .filter(|r| r.principal.as_deref() == Some("caller"))
+        .filter(|r| {
+            r.reason
+                .as_deref()
+                .is_some_and(|x| x.starts_with("egress:"))
+        })
+        .count();
     assert_eq!(refused, expected.len());
 }
 
