@@ -287,6 +287,19 @@ pub fn grant_state(g: &GrantRecord, now: u64) -> &'static str {
     }
 }
 
+/// What the audit records of a grant made, by the CLI or the admin API
+/// alike (ids and scope only).
+pub fn grant_audit(g: &GrantRecord) -> Value {
+    serde_json::json!({
+        "grant": g.id,
+        "caller": g.caller,
+        "target": g.target,
+        "skills": g.skills,
+        "operations": g.operations,
+        "tasksOf": g.tasks_of,
+    })
+}
+
 /// A grant as the admin API and `warden grant … --json` show it.
 pub fn grant_json(g: &GrantRecord, now: u64) -> Value {
     json!({

@@ -136,19 +136,8 @@ async fn add_grant(
         note: b.note,
     };
     let g = grants::add_grant(&api.state.store, new).await?;
-    api.audit(
-        caller,
-        "grant.add",
-        json!({
-            "grant": g.id,
-            "caller": g.caller,
-            "target": g.target,
-            "skills": g.skills,
-            "operations": g.operations,
-            "tasksOf": g.tasks_of,
-        }),
-    )
-    .await;
+    api.audit(caller, "grant.add", grants::grant_audit(&g))
+        .await;
     api.apply().await;
     Ok(json_response(
         StatusCode::CREATED,

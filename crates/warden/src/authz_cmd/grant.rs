@@ -214,19 +214,7 @@ async fn add(args: AddArgs) -> Result<(), String> {
         .await
         .map_err(|e| e.to_string())?;
     warn_if_unknown(&store, &config, &new).await;
-    audit_cli(
-        &store,
-        "grant.add",
-        serde_json::json!({
-            "grant": g.id,
-            "caller": g.caller,
-            "target": g.target,
-            "skills": g.skills,
-            "operations": g.operations,
-            "tasksOf": g.tasks_of,
-        }),
-    )
-    .await?;
+    audit_cli(&store, "grant.add", grants::grant_audit(&g)).await?;
     if args.json {
         print_json(&grants::grant_json(&g, unix_now()))
     } else {
