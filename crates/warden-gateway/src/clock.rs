@@ -54,6 +54,12 @@ pub fn unix_now() -> u64 {
     SystemClock.now_unix()
 }
 
+/// A monotonic instant, from [`SystemClock`] (moved by a debug build's test
+/// offset: compare it only with other readings of this function).
+pub fn now_instant() -> Instant {
+    SystemClock.now_instant()
+}
+
 /// The current time in RFC 3339 (UTC, milliseconds), from [`SystemClock`].
 pub fn now_rfc3339() -> String {
     SystemClock.now_rfc3339()

@@ -44,6 +44,15 @@ pub async fn list(
             &Value::Null,
         );
     }
+    // A quarantine made elsewhere (the CLI) holds for the very next listing,
+    // as it does for the next call: one primary-key read decides a reload.
+    if state.authz.refresh().await.is_err() {
+        let err = A2aError::new(
+            warden_a2a::ErrorKind::Unavailable,
+            "the agent directory cannot be read right now",
+        );
+        return respond::error(Binding::Rest, &err, &Value::Null);
+    }
     let base = public_base(state, headers, peer);
     let mut names: Vec<&str> = state.upstreams.names().collect();
     names.sort_unstable();

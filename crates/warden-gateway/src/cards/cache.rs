@@ -60,6 +60,12 @@ pub struct CardSlot {
 /// over (a bound, not a policy: entries also expire with the card TTL).
 const MAX_EXTENDED_ENTRIES: usize = 4096;
 
+/// How long ago `at` (a [`crate::clock::now_instant`] reading) was: cards
+/// age on the gateway's clock, so a test can expire them by moving it.
+fn age(at: Instant) -> Duration {
+    crate::clock::now_instant().saturating_duration_since(at)
+}
+
 impl CardSlot {
     /// An empty slot for `agent` (refused when its card keys do not load).
     pub fn new(agent: &AgentConfig) -> Result<Self, String> {
@@ -74,7 +80,7 @@ impl CardSlot {
     pub fn cached_extended(&self, key: &str, ttl: Duration) -> Option<Value> {
         let map = self.extended.lock().ok()?;
         map.get(key)
-            .filter(|(at, _)| at.elapsed() < ttl)
+            .filter(|(at, _)| age(*at) < ttl)
             .map(|(_, card)| card.clone())
     }
 
@@ -83,7 +89,7 @@ impl CardSlot {
             if map.len() >= MAX_EXTENDED_ENTRIES {
                 map.clear();
             }
-            map.insert(key, (Instant::now(), card));
+            map.insert(key, (crate::clock::now_instant(), card));
         }
     }
 
@@ -147,7 +153,7 @@ impl Cards {
         let name = agent.name.as_str();
         let mut kept = slot.card.lock().await;
         if let Some(c) = kept.as_ref()
-            && c.fetched_at.elapsed() < self.ttl
+            && age(c.fetched_at) < self.ttl
         {
             return Ok(c.clone());
         }
@@ -200,7 +206,7 @@ impl Cards {
             raw,
             upstream,
             signed_by: believed.signed_by,
-            fetched_at: Instant::now(),
+            fetched_at: crate::clock::now_instant(),
             modified,
             jsonrpc_url: agent.jsonrpc_url.clone().or(jsonrpc),
             rest_url: agent.rest_url.clone().or(rest),

@@ -406,17 +406,11 @@ async fn reviews(w: &crate::support::Running) -> Vec<Value> {
         .collect()
 }
 
-/// The served card's `description`, once it is `want` (cards are cached
-/// for `card_cache_ms`).
-async fn served_description(w: &crate::support::Running, want: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + crate::support::WAIT;
-    loop {
-        let (card, _) = served_and_verified(&w.gateway, "signed").await;
-        if card["description"] == want || tokio::time::Instant::now() > deadline {
-            return card;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+/// The served card, once the kept one has expired on the gateway's clock
+/// (cards are kept for `card_cache_ms` = 60 s here).
+async fn served_after_expiry(w: &crate::support::Running) -> Value {
+    w.advance_clock(61);
+    served_and_verified(&w.gateway, "signed").await.0
 }
 
 #[tokio::test]
@@ -427,7 +421,7 @@ async fn a_changed_card_is_held_for_review_and_the_pinned_one_served() {
     let jwks = json!({"keys": [first.public_jwk().to_json(), second.public_jwk().to_json()]});
     up.set_card(signed(&upstream_card(&up.url), &first, None));
     let w = gateway(&format!(
-        "[limits]\ncard_cache_ms = 1\n{}",
+        "[limits]\ncard_cache_ms = 60000\n{}",
         agent_toml(
             "signed",
             &up.url,
@@ -438,25 +432,16 @@ async fn a_changed_card_is_held_for_review_and_the_pinned_one_served() {
         )
     ))
     .await;
-    let card = served_description(&w, "a signed agent").await;
+    let (card, _) = served_and_verified(&w.gateway, "signed").await;
+    assert_eq!(card["description"], "a signed agent");
     assert_eq!(card["version"], "1.0.0");
 
     // Only the version changes: accepted and pinned.
     let mut v2 = upstream_card(&up.url);
     v2["version"] = json!("1.0.1");
     up.set_card(signed(&v2, &first, None));
-    let deadline = tokio::time::Instant::now() + crate::support::WAIT;
-    loop {
-        let (card, _) = served_and_verified(&w.gateway, "signed").await;
-        if card["version"] == "1.0.1" {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the new version is served"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let card = served_after_expiry(&w).await;
+    assert_eq!(card["version"], "1.0.1", "the new version is served");
     assert!(
         reviews(&w).await.is_empty(),
         "a version bump needs no review"
@@ -466,20 +451,12 @@ async fn a_changed_card_is_held_for_review_and_the_pinned_one_served() {
     let mut v3 = v2.clone();
     v3["description"] = json!("a changed agent");
     up.set_card(signed(&v3, &second, None));
-    let deadline = tokio::time::Instant::now() + crate::support::WAIT;
-    let held = loop {
-        let found = reviews(&w).await;
-        if !found.is_empty() {
-            break found;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "a review is raised");
-        let _ = get(&format!(
-            "{}/agents/signed/.well-known/agent-card.json",
-            w.gateway
-        ))
-        .await;
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    };
+    let card = served_after_expiry(&w).await;
+    assert_eq!(
+        card["description"], "a signed agent",
+        "the pinned card is served"
+    );
+    let held = reviews(&w).await;
     assert_eq!(held.len(), 1, "one review per card: {held:?}");
     assert_eq!(held[0]["status"], "pending");
     let changes = held[0]["changes"].to_string();
@@ -499,7 +476,7 @@ async fn a_changed_card_is_held_for_review_and_the_pinned_one_served() {
     let id = held[0]["id"].as_str().expect("id").to_string();
     let out = w.cli(&["registry", "approve", &id]).await;
     assert!(out.contains("approved"), "{out}");
-    let card = served_description(&w, "a changed agent").await;
+    let card = served_after_expiry(&w).await;
     assert_eq!(
         card["description"], "a changed agent",
         "approved: the new card is served"
@@ -557,18 +534,8 @@ async fn discovery_lists_verified_signed_unquarantined_cards() {
             )
         }
     };
-    // The quarantine watcher reloads within 250 ms: wait for `held` to go.
-    let deadline = tokio::time::Instant::now() + crate::support::WAIT;
-    while list("").await.1["agents"]
-        .as_array()
-        .is_some_and(|a| a.iter().any(|a| a["name"] == "held"))
-    {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the quarantine is applied"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    // The CLI's quarantine holds for the very next listing (no wait for the
+    // snapshot watcher).
     let (status, all) = list("").await;
     assert_eq!(status, 200, "{all}");
     let names: Vec<&str> = all["agents"]
