@@ -763,7 +763,10 @@ if [ -n "$REV" ]; then
 else
   GIT_HEAD=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
   GIT_DIRTY=$(git -C "$ROOT" status --porcelain -- . ':(exclude)bench' 2>/dev/null || true)
-  GIT_NOTE="(the working tree$([ -n "$GIT_DIRTY" ] && echo ", with uncommitted changes listed below"))"
+  # (An if, not `[ … ] && echo`: under `set -e` a substitution that ends
+  # non-zero ends the script, and a clean tree would stop it here.)
+  GIT_NOTE="(the working tree)"
+  if [ -n "$GIT_DIRTY" ]; then GIT_NOTE="(the working tree, with uncommitted changes listed below)"; fi
 fi
 if [ -z "$GIT_DIRTY" ] && [ "$GIT_HEAD" != unknown ]; then TAG=$GIT_HEAD; else TAG=worktree; fi
 mkdir -p "$OUT_DIR"
