@@ -722,7 +722,13 @@ async fn fetch_reads_a_card_from_a_running_gateway() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 
     // --insecure-local-egress lifts the rules, with a warning.
-    let out = card_cmd(&["fetch", &echo, "--insecure-unsigned-card", "--insecure-local-egress"]).await;
+    let out = card_cmd(&[
+        "fetch",
+        &echo,
+        "--insecure-unsigned-card",
+        "--insecure-local-egress",
+    ])
+    .await;
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("--insecure-local-egress"),
