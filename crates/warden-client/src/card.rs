@@ -423,5 +423,4 @@ async fn fetch_jwks(egress: &Egress, url: &str) -> Result<KeySet, ClientError> {
 }
 
 #[cfg(test)]
-#[path = "card_tests.rs"]
 mod tests;

@@ -102,5 +102,4 @@ impl DpopKey {
 }
 
 #[cfg(test)]
-#[path = "dpop_tests.rs"]
 mod tests;

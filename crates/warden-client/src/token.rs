@@ -419,5 +419,4 @@ fn origin_of(url: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[path = "token_tests.rs"]
 mod tests;

@@ -259,5 +259,4 @@ fn normalise_name(s: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-#[path = "policy_tests.rs"]
 mod tests;

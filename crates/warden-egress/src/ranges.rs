@@ -270,5 +270,4 @@ impl fmt::Display for Cidr {
 }
 
 #[cfg(test)]
-#[path = "ranges_tests.rs"]
 mod tests;

@@ -248,5 +248,4 @@ fn check_name(d: &str) -> Result<String, EgressError> {
 }
 
 #[cfg(test)]
-#[path = "target_tests.rs"]
 mod tests;

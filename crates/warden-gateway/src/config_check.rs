@@ -139,5 +139,4 @@ pub async fn resolve_names(config: &Config, resolver: Arc<dyn Resolver>) -> Resu
 }
 
 #[cfg(test)]
-#[path = "config_check_tests.rs"]
 mod tests;

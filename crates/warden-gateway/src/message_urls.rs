@@ -137,5 +137,4 @@ fn strip(body: &[u8], bad: &[String]) -> Option<Bytes> {
 }
 
 #[cfg(test)]
-#[path = "message_urls_tests.rs"]
 mod tests;
