@@ -16,7 +16,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use warden_store::ApiKeyRecord;
 
-use super::toolkit::{Api, ApiError, Caller, json_response, path_id, query, read_json, require};
+use super::toolkit::{Api, ApiError, Caller, JsonBody, json_response, path_id, query, read_json};
 use crate::authority::registry::{self, KeyState};
 use crate::clock::unix_now;
 
@@ -67,12 +67,8 @@ struct CreateKeyBody {
 async fn create_key(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(b): JsonBody<CreateKeyBody>,
 ) -> Result<Response, ApiError> {
-    query(&uri, &[])?;
-    let b: CreateKeyBody = require(read_json(&headers, body).await?)?;
     let now = unix_now();
     let expires_at = match b.expires_in_secs {
         None => None,

@@ -20,8 +20,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::toolkit::{
-    ADMIN_PRINCIPAL, Api, ApiError, Caller, json_response, no_content, path_id, query, read_json,
-    require,
+    ADMIN_PRINCIPAL, Api, ApiError, Caller, JsonBody, json_response, no_content, path_id, query,
+    read_json,
 };
 use crate::authority::grants::{self, NewGrant};
 use crate::authority::registry::RegistryError;
@@ -115,12 +115,8 @@ fn unix_secs(value: Option<u64>, name: &str) -> Result<Option<i64>, ApiError> {
 async fn add_grant(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(b): JsonBody<AddGrantBody>,
 ) -> Result<Response, ApiError> {
-    query(&uri, &[])?;
-    let b: AddGrantBody = require(read_json(&headers, body).await?)?;
     let operations = match &b.operations {
         Some(names) => grants::parse_operations(names)?,
         None => warden_policy::OpClass::DEFAULT.to_vec(),
@@ -181,12 +177,8 @@ struct QuarantineBody {
 async fn add_quarantine(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(b): JsonBody<QuarantineBody>,
 ) -> Result<Response, ApiError> {
-    query(&uri, &[])?;
-    let b: QuarantineBody = require(read_json(&headers, body).await?)?;
     let store = &api.state.store;
     if !grants::quarantine(store, &b.agent, &b.reason, ADMIN_PRINCIPAL).await? {
         return Err(

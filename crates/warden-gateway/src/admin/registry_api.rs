@@ -5,19 +5,16 @@
 
 use axum::Extension;
 use axum::Router;
-use axum::body::Body;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use warden_store::RegisteredAgent;
 
-use super::toolkit::{
-    Api, ApiError, Caller, json_response, no_content, path_id, query, read_json, require,
-};
+use super::toolkit::{Api, ApiError, Caller, JsonBody, json_response, no_content, path_id, query};
 use crate::authority::Grants;
 use crate::authority::registry::{self, NewAgent};
 
@@ -82,12 +79,8 @@ struct AddAgentBody {
 async fn add_agent(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
+    JsonBody(b): JsonBody<AddAgentBody>,
 ) -> Result<Response, ApiError> {
-    query(&uri, &[])?;
-    let b: AddAgentBody = require(read_json(&headers, body).await?)?;
     let b_grants = b.grants.clone();
     let new = NewAgent {
         id: b.id,

@@ -249,6 +249,20 @@ pub(super) async fn read_json<T: DeserializeOwned>(
         .map_err(|e| ApiError::bad(format!("invalid body: {e}")))
 }
 
+/// The body of a `POST` that creates something: required, strict JSON
+/// ([`read_json`]), on a request with no query parameters.
+pub(super) struct JsonBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, _state: &S) -> Result<Self, ApiError> {
+        let (parts, body) = req.into_parts();
+        query(&parts.uri, &[])?;
+        require(read_json(&parts.headers, body).await?).map(JsonBody)
+    }
+}
+
 pub(super) fn require<T>(body: Option<T>) -> Result<T, ApiError> {
     body.ok_or_else(|| ApiError::bad("a JSON body is required"))
 }
