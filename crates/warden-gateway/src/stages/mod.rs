@@ -11,7 +11,7 @@
 //! | stage | function | refuses with |
 //! |---|---|---|
 //! | accept | [`accept`] | header cap; per-address rate limit (body drained) |
-//! | authenticate | [`authenticate`] | 401/400 with a challenge (and a DPoP nonce) |
+//! | authenticate | [`authenticate`] | 401/400 with a challenge (and a DPoP nonce; body drained) |
 //! | admit | [`admit`] | no grant for the target = unknown target (body drained) |
 //! | read | [`read_body`] | body over the cap |
 //! | parse | [`parse`] | anything not fully understood, in the protocol's shape |

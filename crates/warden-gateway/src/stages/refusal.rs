@@ -81,7 +81,11 @@ impl Refusal {
         let mut r = Self::new(e.to_a2a());
         r.0.reason = Some(e.audit_reason());
         r.0.auth = Some(e);
-        r
+        // Drained like the other refusals before the body is read: a 401
+        // sent with the body unread resets the connection, and a client
+        // (the Python SDK under load) then sees a network error instead of
+        // the challenge. The per-address limit has already run.
+        r.drain()
     }
 
     pub fn with_outcome(mut self, outcome: Outcome) -> Self {
