@@ -7,8 +7,7 @@
 use axum::Extension;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -16,7 +15,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use warden_store::ApiKeyRecord;
 
-use super::toolkit::{Api, ApiError, Caller, JsonBody, json_response, path_id, query, read_json};
+use super::toolkit::{
+    Api, ApiError, Caller, JsonBody, ResourceId, json_response, query, read_json,
+};
 use crate::authority::registry::{self, KeyState};
 use crate::clock::unix_now;
 
@@ -102,13 +103,10 @@ struct NoFields {}
 async fn revoke_key(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
-    uri: Uri,
-    id: Result<Path<String>, PathRejection>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    query(&uri, &[])?;
-    let id = path_id(id)?;
     let _: Option<NoFields> = read_json(&headers, body).await?;
     let key = registry::revoke_key(&api.state.store, &id).await?;
     api.audit(
@@ -135,13 +133,10 @@ fn default_overlap() -> u64 {
 async fn rotate_key(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
-    uri: Uri,
-    id: Result<Path<String>, PathRejection>,
+    ResourceId(id): ResourceId,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    query(&uri, &[])?;
-    let id = path_id(id)?;
     let overlap = read_json::<RotateBody>(&headers, body)
         .await?
         .map_or(DEFAULT_OVERLAP_SECS, |b| b.overlap_secs);

@@ -20,8 +20,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::toolkit::{
-    ADMIN_PRINCIPAL, Api, ApiError, Caller, JsonBody, json_response, no_content, path_id, query,
-    read_json,
+    ADMIN_PRINCIPAL, Api, ApiError, Caller, JsonBody, ResourceId, json_response, no_content,
+    path_id, query, read_json,
 };
 use crate::authority::grants::{self, NewGrant};
 use crate::authority::registry::RegistryError;
@@ -144,11 +144,8 @@ async fn add_grant(
 async fn revoke_grant(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
-    uri: Uri,
-    id: Result<Path<String>, PathRejection>,
+    ResourceId(id): ResourceId,
 ) -> Result<Response, ApiError> {
-    query(&uri, &[])?;
-    let id = path_id(id)?;
     grants::revoke_grant(&api.state.store, &id).await?;
     api.audit(caller, "grant.revoke", json!({ "grant": id }))
         .await;

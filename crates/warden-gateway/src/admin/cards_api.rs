@@ -4,15 +4,14 @@
 
 use axum::Extension;
 use axum::Router;
-use axum::extract::rejection::PathRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde_json::{Value, json};
 use warden_store::CardReview;
 
-use super::toolkit::{Api, ApiError, Caller, json_response, path_id, query};
+use super::toolkit::{Api, ApiError, Caller, ResourceId, json_response, query};
 use crate::authority::registry::RegistryError;
 
 /// The routes, merged into the API's router (behind its token check).
@@ -52,30 +51,25 @@ async fn list(State(api): State<Api>, uri: Uri) -> Result<Response, ApiError> {
 async fn approve(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
-    uri: Uri,
-    id: Result<Path<String>, PathRejection>,
+    id: ResourceId,
 ) -> Result<Response, ApiError> {
-    decide(api, caller, uri, id, true).await
+    decide(api, caller, id, true).await
 }
 
 async fn reject(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
-    uri: Uri,
-    id: Result<Path<String>, PathRejection>,
+    id: ResourceId,
 ) -> Result<Response, ApiError> {
-    decide(api, caller, uri, id, false).await
+    decide(api, caller, id, false).await
 }
 
 async fn decide(
     api: Api,
     caller: Caller,
-    uri: Uri,
-    id: Result<Path<String>, PathRejection>,
+    ResourceId(id): ResourceId,
     approve: bool,
 ) -> Result<Response, ApiError> {
-    query(&uri, &[])?;
-    let id = path_id(id)?;
     let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let decided = api
         .state

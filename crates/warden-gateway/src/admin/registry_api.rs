@@ -14,7 +14,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use warden_store::RegisteredAgent;
 
-use super::toolkit::{Api, ApiError, Caller, JsonBody, json_response, no_content, path_id, query};
+use super::toolkit::{
+    Api, ApiError, Caller, JsonBody, ResourceId, json_response, no_content, path_id, query,
+};
 use crate::authority::Grants;
 use crate::authority::registry::{self, NewAgent};
 
@@ -128,11 +130,8 @@ async fn show_agent(
 async fn remove_agent(
     State(api): State<Api>,
     Extension(caller): Extension<Caller>,
-    uri: Uri,
-    id: Result<Path<String>, PathRejection>,
+    ResourceId(id): ResourceId,
 ) -> Result<Response, ApiError> {
-    query(&uri, &[])?;
-    let id = path_id(id)?;
     registry::remove_agent(&api.state.store, &id).await?;
     api.audit(caller, "registry.remove", json!({ "agent": id }))
         .await;

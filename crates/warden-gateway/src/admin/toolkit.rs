@@ -281,6 +281,23 @@ pub(super) fn query(uri: &Uri, allowed: &[&str]) -> Result<BTreeMap<String, Stri
     Ok(out)
 }
 
+/// The `{id}` of a route that names one resource, on a request with no
+/// query parameters.
+pub(super) struct ResourceId(pub String);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ResourceId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, ApiError> {
+        query(&parts.uri, &[])?;
+        let id = Path::<String>::from_request_parts(parts, state).await;
+        path_id(id).map(ResourceId)
+    }
+}
+
 pub(super) fn path_id(p: Result<Path<String>, PathRejection>) -> Result<String, ApiError> {
     p.map(|Path(id)| id)
         .map_err(|e| ApiError::bad(format!("bad path: {e}")))
