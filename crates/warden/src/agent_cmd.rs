@@ -17,7 +17,12 @@ pub async fn run(args: AgentArgs) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| format!("http://{addr}"));
     let router = match args.kind {
-        AgentKind::Null => warden_agent::null::router(&public_url),
+        AgentKind::Null => warden_agent::null::router(
+            &public_url,
+            warden_agent::null::NullOptions {
+                stream_event_interval: Duration::from_millis(args.stream_event_interval_ms),
+            },
+        ),
         kind => {
             let name = match kind {
                 AgentKind::Echo => "echo",

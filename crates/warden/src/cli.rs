@@ -251,6 +251,11 @@ pub struct UpArgs {
     /// Pause between the `slow` agent's steps, in milliseconds.
     #[arg(long, default_value_t = 200)]
     pub step_interval_ms: u64,
+    /// Pause between the `null` agent's SSE events, in milliseconds (the
+    /// first is sent at once; 0: all five at once). Benchmarks use it to
+    /// hold many streams open at the same time.
+    #[arg(long, default_value_t = 0)]
+    pub stream_event_interval_ms: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -285,6 +290,11 @@ pub struct AgentArgs {
     /// Pause between the `slow` agent's steps, in milliseconds.
     #[arg(long, default_value_t = 200)]
     pub step_interval_ms: u64,
+    /// Pause between the `null` agent's SSE events, in milliseconds (the
+    /// first is sent at once; 0: all five at once). Benchmarks use it to
+    /// hold many streams open at the same time.
+    #[arg(long, default_value_t = 0)]
+    pub stream_event_interval_ms: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
