@@ -46,7 +46,7 @@ pub use dpop::{DpopError, DpopPolicy, DpopRequest, VerifiedProof, check_binding,
 pub use jwk::PublicJwk;
 pub use jwks::KeySet;
 pub use jwt::{Claims, IssuerPolicy, TokenError, VerifiedJwt, verify_jwt};
-pub use replay::{MemoryReplayCache, ReplayCache, ReplayError};
+pub use replay::{CompactReplayCache, MemoryReplayCache, ReplayCache, ReplayError};
 pub use signing::SigningKey;
 
 /// base64url without padding (JOSE's encoding).
