@@ -31,6 +31,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod principal;
 pub mod proxy;
+pub mod registry_view;
 pub mod respond;
 pub mod routes;
 pub mod stages;
@@ -99,7 +100,22 @@ impl GatewayState {
         let replay = Arc::new(warden_trust::MemoryReplayCache::new(
             a.replay_cache_entries.get(),
         ));
-        let auth = auth::Authenticator::new(a, authority.clone(), replay, store.clone(), &egress)?;
+        let registry = Arc::new(
+            registry_view::RegistryView::load(store.clone())
+                .await
+                .map_err(|e| ConfigError::Invalid {
+                    path: "store".into(),
+                    message: e.to_string(),
+                })?,
+        );
+        let auth = auth::Authenticator::new(
+            a,
+            authority.clone(),
+            replay,
+            store.clone(),
+            Arc::clone(&registry),
+            &egress,
+        )?;
         // Rotate on schedule: reload the key ring every minute (a successor is
         // generated when the current key is due).
         let keys = authority.keys.clone();
@@ -119,6 +135,7 @@ impl GatewayState {
                 &config.authz,
                 &config.rate_limits,
                 store.clone(),
+                registry,
                 enforce,
                 Arc::clone(&clock),
             )

@@ -109,7 +109,7 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
         let mut hooks = f.hooks;
         if let (Some(owner), true) = (&f.owner, status.is_success()) {
             hooks.tap = Some(crate::authz::ownership::TaskTap::new(
-                state.store.clone(),
+                std::sync::Arc::clone(state.authz.owners()),
                 f.agent,
                 owner,
                 limits.max_response_body_bytes.get(),
@@ -141,7 +141,7 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
     let mut body = body;
     if let (Some(owner), true) = (&f.owner, status.is_success()) {
         match crate::authz::ownership::after_answer(
-            &state.store,
+            state.authz.owners(),
             state.json_limits(),
             f.agent,
             owner,
@@ -210,8 +210,10 @@ async fn usable_skills(state: &GatewayState, f: &Forward<'_>) -> Result<Vec<Stri
         return Ok(vec![warden_policy::ANY_SKILL.to_string()]);
     };
     let now = crate::clock::unix_now();
-    match warden_authority::grants::skills_granted(&state.store, caller, f.agent, now).await {
-        Ok(skills) => Ok(skills.unwrap_or_default()),
+    match state.authz.registry().fresh().await {
+        Ok(view) => Ok(view
+            .skills_granted(caller, f.agent, now)
+            .unwrap_or_default()),
         Err(e) => {
             tracing::error!(error = %e, "grant lookup for the extended card failed");
             Err(A2aError::new(

@@ -5,7 +5,7 @@
 use sqlx::Row;
 use sqlx::types::Json;
 
-use crate::{Store, StoreError, generation};
+use crate::{Store, StoreError};
 
 /// One grant: `caller` may perform `operations` on `skills` at `target`,
 /// between `not_before` and `not_after`, until revoked.
@@ -82,9 +82,7 @@ impl Store {
         .bind(&g.note)
         .execute(&mut *tx)
         .await?;
-        generation::bump(&mut tx).await?;
-        tx.commit().await?;
-        Ok(())
+        self.commit_change(tx).await
     }
 
     /// The grant with this id, revoked or not.
@@ -171,9 +169,10 @@ impl Store {
                 .await?;
         let changed = done.rows_affected() > 0;
         if changed {
-            generation::bump(&mut tx).await?;
+            self.commit_change(tx).await?;
+        } else {
+            tx.commit().await?;
         }
-        tx.commit().await?;
         Ok(changed)
     }
 
@@ -197,9 +196,10 @@ impl Store {
         .await?;
         let n = done.rows_affected();
         if n > 0 {
-            generation::bump(&mut tx).await?;
+            self.commit_change(tx).await?;
+        } else {
+            tx.commit().await?;
         }
-        tx.commit().await?;
         Ok(n)
     }
 }

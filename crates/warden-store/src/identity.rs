@@ -75,6 +75,7 @@ fn key_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<ApiKeyRecord, sqlx::Error
 impl Store {
     /// Adds or replaces a registry entry.
     pub async fn put_agent(&self, a: &RegisteredAgent) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO registry_agents
                  (id, display_name, jwks, jwks_url, grants, created_at, tls_subject)
@@ -89,9 +90,9 @@ impl Store {
         .bind(&a.grants)
         .bind(&a.created_at)
         .bind(&a.tls_subject)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        self.commit_change(tx).await
     }
 
     pub async fn agent(&self, id: &str) -> Result<Option<RegisteredAgent>, StoreError> {
@@ -120,11 +121,17 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        let removed = done.rows_affected() > 0;
+        if removed {
+            self.commit_change(tx).await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(removed)
     }
 
     pub async fn put_api_key(&self, k: &ApiKeyRecord) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query(
             "INSERT INTO api_keys (id, subject, hash, created_at, expires_at, revoked_at, last_used_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -136,9 +143,9 @@ impl Store {
         .bind(k.expires_at)
         .bind(&k.revoked_at)
         .bind(&k.last_used_at)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        self.commit_change(tx).await
     }
 
     pub async fn api_key(&self, id: &str) -> Result<Option<ApiKeyRecord>, StoreError> {
@@ -164,25 +171,35 @@ impl Store {
 
     /// Marks a key revoked. Returns whether it existed.
     pub async fn revoke_api_key(&self, id: &str, at: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let done =
             sqlx::query("UPDATE api_keys SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")
                 .bind(id)
                 .bind(at)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-        Ok(done.rows_affected() > 0)
+        let revoked = done.rows_affected() > 0;
+        if revoked {
+            self.commit_change(tx).await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(revoked)
     }
 
     /// Sets when a key stops working (the overlap of a rotation).
     pub async fn expire_api_key(&self, id: &str, at_unix: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
         sqlx::query("UPDATE api_keys SET expires_at = ?2 WHERE id = ?1")
             .bind(id)
             .bind(at_unix)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(())
+        self.commit_change(tx).await
     }
 
+    /// When a key was last used (to the minute). Not a change decisions
+    /// read: no generation bump.
     pub async fn touch_api_key(&self, id: &str, at: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE api_keys SET last_used_at = ?2 WHERE id = ?1")
             .bind(id)

@@ -9,6 +9,7 @@
 
 mod audit;
 mod card_pins;
+mod changes;
 mod error;
 mod generation;
 mod grants;
@@ -23,7 +24,7 @@ pub use card_pins::{CardPin, CardReview};
 pub use error::StoreError;
 pub use grants::GrantRecord;
 pub use identity::{ApiKeyRecord, RegisteredAgent, SigningKeyRecord};
-pub use ownership::TaskOwner;
+pub use ownership::{OwnershipWrite, TaskOwner};
 pub use quarantine::QuarantineRecord;
 pub use tasks::{PushConfigRecord, TaskFilter, TaskPage, TaskRecord};
 
@@ -38,6 +39,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: SqlitePool,
+    changes: changes::ChangeSignal,
 }
 
 impl Store {
@@ -58,23 +60,30 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             .foreign_keys(true);
-        Self::connect(options, 4).await
+        let changes = changes::ChangeSignal::beside(path)?;
+        let store = Self::connect(options, 4, changes).await?;
+        store.sync_change_signal().await?;
+        Ok(store)
     }
 
     /// A private in-memory database (tests and throwaway agents).
     pub async fn open_in_memory() -> Result<Self, StoreError> {
         let options = SqliteConnectOptions::from_str("sqlite::memory:")?;
         // One connection: every in-memory connection would be its own database.
-        Self::connect(options, 1).await
+        Self::connect(options, 1, changes::ChangeSignal::in_memory()).await
     }
 
-    async fn connect(options: SqliteConnectOptions, max: u32) -> Result<Self, StoreError> {
+    async fn connect(
+        options: SqliteConnectOptions,
+        max: u32,
+        changes: changes::ChangeSignal,
+    ) -> Result<Self, StoreError> {
         let pool = SqlitePoolOptions::new()
             .max_connections(max)
             .connect_with(options)
             .await?;
         schema::migrate(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self { pool, changes })
     }
 
     /// An in-memory store whose schema stops at `version`, so a test can
@@ -87,7 +96,10 @@ impl Store {
             .connect_with(options)
             .await?;
         schema::migrate_to(&pool, version).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            changes: changes::ChangeSignal::in_memory(),
+        })
     }
 
     /// Applies the remaining migrations (after [`Store::open_in_memory_at`]).

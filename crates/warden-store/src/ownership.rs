@@ -18,7 +18,63 @@ pub struct TaskOwner {
     pub context_id: Option<String>,
 }
 
+/// One ownership record to write: a task (with its context) or, when
+/// `task_id` is None, a context alone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnershipWrite {
+    pub agent: String,
+    pub task_id: Option<String>,
+    pub context_id: Option<String>,
+    pub owner: String,
+}
+
 impl Store {
+    /// Writes a batch of ownership records in one transaction (the gateway's
+    /// writer), never overwriting an owner on record, and returns the owner
+    /// on record for each, in order (someone else's when a record existed).
+    /// A record with neither a task nor a context returns its own owner.
+    pub async fn record_ownership(
+        &self,
+        batch: &[OwnershipWrite],
+    ) -> Result<Vec<String>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(batch.len());
+        for w in batch {
+            let on_record: String =
+                match (&w.task_id, &w.context_id) {
+                    (Some(task), _) => sqlx::query_scalar(
+                        "INSERT INTO task_owners (agent, task_id, context_id, owner, created_at)
+                         VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+                         ON CONFLICT (agent, task_id) DO UPDATE SET owner = owner
+                         RETURNING owner",
+                    )
+                    .bind(&w.agent)
+                    .bind(task)
+                    .bind(&w.context_id)
+                    .bind(&w.owner)
+                    .fetch_one(&mut *tx)
+                    .await?,
+                    (None, Some(ctx)) => {
+                        sqlx::query_scalar(
+                            "INSERT INTO context_owners (agent, context_id, owner, created_at)
+                         VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+                         ON CONFLICT (agent, context_id) DO UPDATE SET owner = owner
+                         RETURNING owner",
+                        )
+                        .bind(&w.agent)
+                        .bind(ctx)
+                        .bind(&w.owner)
+                        .fetch_one(&mut *tx)
+                        .await?
+                    }
+                    (None, None) => w.owner.clone(),
+                };
+            out.push(on_record);
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
     /// Records `owner` as the owner of a task unless one is on record
     /// already, and returns the owner on record: a caller that gets back
     /// someone else lost a race (or reused an id) and must not proceed.

@@ -3,7 +3,7 @@
 
 use sqlx::Row;
 
-use crate::{Store, StoreError, generation};
+use crate::{Store, StoreError};
 
 /// One quarantined agent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,9 +39,10 @@ impl Store {
         .await?;
         let added = done.rows_affected() > 0;
         if added {
-            generation::bump(&mut tx).await?;
+            self.commit_change(tx).await?;
+        } else {
+            tx.commit().await?;
         }
-        tx.commit().await?;
         Ok(added)
     }
 
@@ -54,9 +55,10 @@ impl Store {
             .await?;
         let removed = done.rows_affected() > 0;
         if removed {
-            generation::bump(&mut tx).await?;
+            self.commit_change(tx).await?;
+        } else {
+            tx.commit().await?;
         }
-        tx.commit().await?;
         Ok(removed)
     }
 

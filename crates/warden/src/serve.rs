@@ -84,6 +84,7 @@ pub async fn run_gateway(
         tracing::warn!(listen = %state.config.admin.listen, tls = tls.admin.is_some(), "the admin listener (and its API) listens beyond loopback");
     }
     let admin_app = warden_gateway::admin::router(state.clone(), admin_token);
+    let queued = state.clone();
     let app = warden_gateway::router(state);
     let admin_task = tokio::spawn(listener::serve(
         admin,
@@ -95,6 +96,19 @@ pub async fn run_gateway(
         .await
         .map_err(|e| format!("gateway stopped: {e}"))?;
     admin_task.abort();
+    // What the gateway holds for its writers is written before it exits:
+    // task owners (a task whose owner is lost is refused to everyone after
+    // a restart), then the audit trail.
+    let drain = async {
+        queued.authz.owners().flush().await;
+        queued.audit.flush().await;
+    };
+    if tokio::time::timeout(std::time::Duration::from_secs(10), drain)
+        .await
+        .is_err()
+    {
+        tracing::warn!("stopped before every queued ownership and audit record was written");
+    }
     Ok(())
 }
 

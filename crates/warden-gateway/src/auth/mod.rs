@@ -5,6 +5,7 @@
 //! certificate-bound (RFC 8705) over mTLS with that certificate), or an API
 //! key.
 
+mod api_key;
 mod claims;
 mod error;
 mod issuer_keys;
@@ -16,6 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use http::HeaderMap;
 use warden_store::Store;
+
+use crate::registry_view::RegistryView;
 use warden_trust::{
     Claims, DpopError, DpopPolicy, DpopRequest, IssuerPolicy, JwsAlg, KeySet, ReplayCache,
     ReplayError, TokenError, verify_jwt, verify_proof,
@@ -69,6 +72,11 @@ pub struct Authenticator {
     leeway: u64,
     max_token_bytes: usize,
     store: Store,
+    /// API keys, registered agents and grants, in memory.
+    registry: Arc<RegistryView>,
+    /// The minute each API key was last recorded as used (one write per
+    /// key per minute, not one per request).
+    key_use: std::sync::Mutex<std::collections::HashMap<String, String>>,
     /// When the own key set was last reloaded for an unknown `kid`.
     last_refresh: AtomicU64,
     /// DPoP for Warden's own tokens.
@@ -94,6 +102,7 @@ impl Authenticator {
         authority: Authority,
         replay: Arc<dyn ReplayCache>,
         store: Store,
+        registry: Arc<RegistryView>,
         egress: &warden_egress::Egress,
     ) -> Result<Self, ConfigError> {
         let mut externals = Vec::new();
@@ -158,6 +167,8 @@ impl Authenticator {
             leeway: section.leeway_secs,
             max_token_bytes: section.max_token_bytes,
             store,
+            registry,
+            key_use: std::sync::Mutex::default(),
             last_refresh: AtomicU64::new(0),
             dpop_mode: section.dpop,
             dpop_policy: DpopPolicy {
@@ -427,70 +438,5 @@ impl Authenticator {
                 .last_refresh
                 .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
                 .is_ok()
-    }
-
-    async fn api_key(
-        &self,
-        presented: &str,
-        req: &AuthRequest<'_>,
-    ) -> Result<Principal, AuthError> {
-        let (agent, source, now) = (req.agent, req.source, req.now);
-        let bad = || AuthError::InvalidToken(TokenError::Malformed);
-        let (id, secret) = warden_trust::apikey::split(presented).ok_or_else(bad)?;
-        let record = self
-            .store
-            .api_key(id)
-            .await
-            .map_err(|_| AuthError::Unavailable)?;
-        let Some(record) = record else {
-            return Err(bad());
-        };
-        let expired = record
-            .expires_at
-            .is_some_and(|e| i64::try_from(now).unwrap_or(i64::MAX) >= e);
-        // The hash is compared even for revoked keys, so timing says nothing.
-        let matches = warden_trust::apikey::matches(secret, &record.hash);
-        if !matches || record.revoked_at.is_some() || expired {
-            return Err(bad());
-        }
-        // `last used` is kept to the minute: one write per key per minute,
-        // not one per request (timestamps in one format compare as text).
-        let at = crate::clock::now_rfc3339();
-        let minute = &at[..16.min(at.len())];
-        if record
-            .last_used_at
-            .as_deref()
-            .is_none_or(|l| !l.starts_with(minute))
-        {
-            let store = self.store.clone();
-            let key_id = record.id.clone();
-            tokio::spawn(async move {
-                let _ = store.touch_api_key(&key_id, &at).await;
-            });
-        }
-        // An API key carries its subject's grants: no grant for this agent,
-        // no call (the answer a token for another audience gets).
-        match self.store.agent(&record.subject).await {
-            Ok(Some(_)) => {}
-            Ok(None) => return Err(bad()),
-            Err(_) => return Err(AuthError::Unavailable),
-        }
-        let scopes =
-            warden_authority::grants::skills_granted(&self.store, &record.subject, agent, now)
-                .await
-                .map_err(|_| AuthError::Unavailable)?
-                .ok_or(AuthError::InvalidToken(TokenError::WrongAudience))?;
-        // Warden's own issuer: grants and task ownership know an agent by
-        // one name whether it presents a token or an API key.
-        Ok(Principal {
-            subject: record.subject,
-            issuer: self.authority.issuer.clone(),
-            local: true,
-            scopes,
-            method: AuthMethod::ApiKey,
-            token_id: Some(record.id),
-            source,
-            peer: None,
-        })
     }
 }

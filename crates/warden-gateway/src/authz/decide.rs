@@ -1,6 +1,6 @@
 //! The decision for one parsed call: the facts looked up (grants and
 //! quarantine from the snapshot, task, context and referenced-task owners
-//! from the store), the built-in model and the policy rules, then the rate
+//! from the owner book), the built-in model and the policy rules, then the rate
 //! limits and the open-stream cap.
 
 use warden_a2a::{A2aError, ErrorKind};
@@ -64,7 +64,7 @@ impl Authorizer {
         // Owners are looked up only for what the call names.
         let task_owner = match (&ctx.task_id, self.enforce) {
             (Some(id), true) => self
-                .store
+                .owners
                 .task_owner(ask.agent, id)
                 .await
                 .map_err(|_| unavailable("store"))?
@@ -73,7 +73,7 @@ impl Authorizer {
         };
         let context_owner = match (&ctx.context_id, is_message && self.enforce) {
             (Some(id), true) => self
-                .store
+                .owners
                 .context_owner(ask.agent, id)
                 .await
                 .map_err(|_| unavailable("store"))?,
@@ -161,7 +161,7 @@ impl Authorizer {
             && context_owner.is_none()
         {
             let owner = self
-                .store
+                .owners
                 .claim_context(ask.agent, id, &allowed.owner)
                 .await
                 .map_err(|_| unavailable("store"))?;
@@ -204,7 +204,7 @@ impl Authorizer {
                 continue;
             }
             let owner = self
-                .store
+                .owners
                 .task_owner(agent, id)
                 .await
                 .map_err(|_| unavailable("store"))?

@@ -9,11 +9,11 @@ mod decide;
 mod denied;
 pub mod ownership;
 mod policy_file;
-mod snapshot;
 pub mod streams;
 
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -24,8 +24,8 @@ use warden_policy::{Allowed, Denial, SkillSource};
 use warden_store::Store;
 
 use crate::config::{AuthzSection, LimitSpec, RateLimitSection};
+pub use crate::registry_view::{Snapshot, grant_of};
 pub use denied::{Denied, Reason};
-pub use snapshot::{Snapshot, grant_of};
 pub use streams::{OpenStreams, StreamGuard};
 
 pub use decide::caller_of;
@@ -36,6 +36,7 @@ use denied::{refusal_for, unavailable};
 use crate::clock::Clock;
 use crate::config::ConfigError;
 use crate::principal::Principal;
+use crate::registry_view::RegistryView;
 
 /// Most tasks one message may reference (each is an ownership lookup).
 pub const MAX_REFERENCED_TASKS: usize = 64;
@@ -54,8 +55,13 @@ pub struct Authorizer {
     store: Store,
     /// False when authentication is off: there is no identity to authorise.
     enforce: bool,
-    snapshot: RwLock<Arc<Snapshot>>,
-    reload: tokio::sync::Mutex<()>,
+    /// Grants and quarantine (with the rest of the registry), in memory.
+    registry: Arc<RegistryView>,
+    /// The generation whose quarantine list the open streams were last
+    /// checked against.
+    streams_checked_at: AtomicI64,
+    /// Task and context owners: memory in front of the store, one writer.
+    owners: Arc<ownership::OwnerBook>,
     rules: RwLock<Arc<PolicyRules>>,
     policy_file: Option<PathBuf>,
     policy_stamp: Mutex<Option<SystemTime>>,
@@ -127,6 +133,7 @@ impl Authorizer {
         section: &AuthzSection,
         limits: &RateLimitSection,
         store: Store,
+        registry: Arc<RegistryView>,
         enforce: bool,
         clock: Arc<dyn Clock>,
     ) -> Result<Self, ConfigError> {
@@ -152,21 +159,20 @@ impl Authorizer {
             }
             None => (PolicyRules::empty(), None),
         };
-        let generation = store
-            .authz_generation()
-            .await
-            .map_err(|e| invalid("store", e.to_string()))?;
-        let snapshot = Snapshot::load(&store, generation)
-            .await
-            .map_err(|e| invalid("store", e.to_string()))?;
         let max_keys =
             std::num::NonZeroUsize::new(limits.max_keys).unwrap_or(std::num::NonZeroUsize::MIN);
         let local = Arc::new(LocalRateLimiter::new(max_keys));
+        let owners = ownership::OwnerBook::start(
+            store.clone(),
+            section.ownership_cache_entries.get(),
+            section.ownership_queue.get(),
+        );
         Ok(Self {
             store,
             enforce,
-            snapshot: RwLock::new(Arc::new(snapshot)),
-            reload: tokio::sync::Mutex::new(()),
+            streams_checked_at: AtomicI64::new(registry.current().generation),
+            registry,
+            owners,
             rules: RwLock::new(Arc::new(rules)),
             policy_file: section.policy_file.clone(),
             policy_stamp: Mutex::new(stamp),
@@ -201,39 +207,54 @@ impl Authorizer {
                     let cutoff = chrono::Utc::now()
                         - chrono::Duration::from_std(this.retention).unwrap_or_default();
                     let cutoff = cutoff.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-                    let _ = this.store.prune_ownership(&cutoff).await;
+                    if this.store.prune_ownership(&cutoff).await.is_ok() {
+                        this.owners.forget_committed();
+                    }
                 }
             }
         });
     }
 
-    /// Reloads the snapshot when the store's generation moved, and closes
-    /// the streams of newly quarantined agents.
+    /// Reloads the snapshot when the store's generation moved (asking the
+    /// store: the watcher's and the admin API's check), and closes the
+    /// streams of newly quarantined agents.
     pub async fn refresh(&self) -> Result<(), warden_store::StoreError> {
-        let generation = self.store.authz_generation().await?;
-        if generation == self.current().generation {
-            return Ok(());
-        }
-        let _one = self.reload.lock().await;
-        if generation == self.current().generation {
-            return Ok(());
-        }
-        let fresh = Arc::new(Snapshot::load(&self.store, generation).await?);
-        let cut = self.streams.cut_off(fresh.quarantined());
-        if cut > 0 {
-            tracing::warn!(streams = cut, "closed the streams of quarantined agents");
-        }
-        if let Ok(mut s) = self.snapshot.write() {
-            *s = fresh;
-        }
+        self.registry.poll().await?;
+        self.check_streams(&self.registry.current());
         Ok(())
     }
 
+    /// The snapshot for a call: reloaded first when the change signal moved.
+    async fn fresh(&self) -> Result<Arc<Snapshot>, warden_store::StoreError> {
+        let snapshot = self.registry.fresh().await?;
+        self.check_streams(&snapshot);
+        Ok(snapshot)
+    }
+
+    /// Closes the open streams of agents quarantined since the last check.
+    fn check_streams(&self, snapshot: &Snapshot) {
+        let seen = self.streams_checked_at.load(Ordering::Acquire);
+        if seen == snapshot.generation
+            || self
+                .streams_checked_at
+                .compare_exchange(
+                    seen,
+                    snapshot.generation,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+                .is_err()
+        {
+            return;
+        }
+        let cut = self.streams.cut_off(snapshot.quarantined());
+        if cut > 0 {
+            tracing::warn!(streams = cut, "closed the streams of quarantined agents");
+        }
+    }
+
     fn current(&self) -> Arc<Snapshot> {
-        self.snapshot
-            .read()
-            .map(|s| Arc::clone(&s))
-            .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
+        self.registry.current()
     }
 
     fn current_rules(&self) -> Arc<PolicyRules> {
@@ -303,17 +324,13 @@ impl Authorizer {
         now: u64,
     ) -> Result<(), Denied> {
         // A change made elsewhere (the CLI revoking a grant) holds from the
-        // very next call: one primary-key read decides whether to reload.
-        self.refresh().await.map_err(|_| unavailable("store"))?;
+        // very next call: the change signal decides whether to reload.
+        let snapshot = self.fresh().await.map_err(|_| unavailable("store"))?;
         if !self.enforce {
             return Ok(());
         }
         let me = caller_of(principal, own_issuer).key();
-        let granted = self
-            .current()
-            .grants(&me, agent)
-            .iter()
-            .any(|g| g.active_at(now));
+        let granted = snapshot.grants(&me, agent).iter().any(|g| g.active_at(now));
         if granted {
             Ok(())
         } else {
@@ -332,6 +349,14 @@ impl Authorizer {
     /// Keys held by the local rate limiter, and how many were evicted.
     pub fn limiter_stats(&self) -> (usize, u64) {
         (self.local.len(), self.local.evictions())
+    }
+
+    pub fn owners(&self) -> &Arc<ownership::OwnerBook> {
+        &self.owners
+    }
+
+    pub fn registry(&self) -> &Arc<RegistryView> {
+        &self.registry
     }
 
     pub fn is_quarantined(&self, name: &str) -> bool {

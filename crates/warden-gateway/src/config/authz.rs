@@ -28,6 +28,22 @@ pub struct AuthzSection {
     /// How long task and context ownership is remembered.
     #[serde(default = "d_retention")]
     pub ownership_retention_days: u64,
+    /// Task and context owners held in memory in front of the store (least
+    /// recently used out; a miss is one read). About 150 bytes each.
+    #[serde(default = "d_owner_cache")]
+    pub ownership_cache_entries: std::num::NonZeroUsize,
+    /// Ownership records waiting for the writer; when full, answers naming
+    /// a new task are refused (503) rather than relayed unrecorded.
+    #[serde(default = "d_owner_queue")]
+    pub ownership_queue: std::num::NonZeroUsize,
+}
+
+fn d_owner_cache() -> std::num::NonZeroUsize {
+    std::num::NonZeroUsize::new(100_000).unwrap_or(std::num::NonZeroUsize::MIN)
+}
+
+fn d_owner_queue() -> std::num::NonZeroUsize {
+    std::num::NonZeroUsize::new(65_536).unwrap_or(std::num::NonZeroUsize::MIN)
 }
 
 impl Default for AuthzSection {
@@ -36,6 +52,8 @@ impl Default for AuthzSection {
             policy_file: None,
             poll_interval: d_poll(),
             ownership_retention_days: d_retention(),
+            ownership_cache_entries: d_owner_cache(),
+            ownership_queue: d_owner_queue(),
         }
     }
 }

@@ -211,7 +211,7 @@ async fn relay_answer(
         let mut hooks = std::mem::take(&mut call.hooks);
         if let (Some(owner), true) = (&call.owner, status.is_success()) {
             hooks.tap = Some(crate::authz::ownership::TaskTap::new(
-                state.store.clone(),
+                std::sync::Arc::clone(state.authz.owners()),
                 name,
                 owner,
                 limits.max_response_body_bytes.get(),
@@ -235,7 +235,7 @@ async fn relay_answer(
     };
     if let (Some(owner), true) = (&call.owner, status.is_success()) {
         let (kept, changed) = crate::authz::ownership::after_answer(
-            &state.store,
+            state.authz.owners(),
             state.json_limits(),
             name,
             owner,

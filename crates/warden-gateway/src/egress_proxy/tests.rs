@@ -520,7 +520,9 @@ async fn the_callers_credentials_stay_home_and_wardens_go_out() {
         assert_eq!(get(absent), None, "{absent} left: {seen:?}");
     }
     assert!(!seen.iter().any(|(_, v)| v.contains(&key)));
-    // The answer's task is the caller's: another caller could not see it.
+    // The answer's task is the caller's: another caller could not see it
+    // (in the store once the owner book's writer has committed it).
+    proxy.state().authz.owners().flush().await;
     let owner = proxy
         .state()
         .store

@@ -176,3 +176,38 @@ async fn prune_keeps_recent_rows_and_contexts_still_in_use() {
         None
     );
 }
+
+#[tokio::test]
+async fn a_batch_records_tasks_and_contexts_and_keeps_earlier_owners() {
+    use crate::OwnershipWrite;
+    let s = crate::Store::open_in_memory().await.expect("open");
+    s.record_task("echo", "t0", None, "alice")
+        .await
+        .expect("t0");
+    let w = |task: Option<&str>, ctx: Option<&str>, owner: &str| OwnershipWrite {
+        agent: "echo".into(),
+        task_id: task.map(str::to_owned),
+        context_id: ctx.map(str::to_owned),
+        owner: owner.into(),
+    };
+    let got = s
+        .record_ownership(&[
+            w(Some("t1"), Some("c1"), "bob"),
+            w(None, Some("c2"), "bob"),
+            w(Some("t0"), None, "bob"),
+        ])
+        .await
+        .expect("batch");
+    assert_eq!(got, ["bob", "bob", "alice"], "t0 keeps its first owner");
+    assert_eq!(
+        s.task_owner("echo", "t1")
+            .await
+            .expect("t1")
+            .map(|t| t.owner),
+        Some("bob".into())
+    );
+    assert_eq!(
+        s.context_owner("echo", "c2").await.expect("c2"),
+        Some("bob".into())
+    );
+}

@@ -19,6 +19,7 @@ mod interop_python;
 mod interop_refusals;
 mod malformed;
 mod message_urls;
+mod ownership_writes;
 mod quickstart;
 mod signed_cards;
 mod streaming;

@@ -89,10 +89,26 @@ impl Running {
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
-    /// Stops the process (as Ctrl-C would end it: it is gone when this
-    /// returns) and hands back its data directory.
+    /// Stops the process as Ctrl-C would (SIGTERM: it finishes what it
+    /// queued, then exits; it is gone when this returns) and hands back its
+    /// data directory.
     pub async fn stop(mut self) -> tempfile::TempDir {
-        self._child.kill().await.expect("stop warden");
+        if let Some(pid) = self._child.id() {
+            let sent = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status()
+                .expect("run kill");
+            assert!(sent.success(), "kill -TERM {pid}");
+            let exited = tokio::time::timeout(WAIT, self._child.wait()).await;
+            assert!(exited.is_ok(), "warden did not exit after SIGTERM");
+        }
+        self.dir
+    }
+
+    /// Kills the process outright (SIGKILL: a crash, nothing finished) and
+    /// hands back its data directory.
+    pub async fn kill(mut self) -> tempfile::TempDir {
+        self._child.kill().await.expect("kill warden");
         self.dir
     }
 
@@ -170,7 +186,14 @@ pub async fn up(extra: &[&str]) -> Running {
 
 /// `warden up` on an existing data directory (see [`Running::stop`]).
 pub async fn up_in(dir: tempfile::TempDir, extra: &[&str]) -> Running {
-    let mut child = warden()
+    up_in_env(dir, extra, &[]).await
+}
+
+/// [`up_in`] with extra environment variables (debug-build test hooks).
+pub async fn up_in_env(dir: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Running {
+    let mut child = warden();
+    child.envs(env.iter().copied());
+    let mut child = child
         .args([
             "up",
             "--listen",

@@ -1,12 +1,17 @@
 //! Task ownership, kept from the answers: a task created through Warden is
 //! recorded against its caller as soon as its id appears (a `SendMessage`
-//! answer, or the first event of a stream that names it), before the caller
-//! can see that id; ListTasks answers are cut to the caller's own tasks.
+//! answer, or the first event of a stream that names it), in the owner book
+//! before the caller can see that id (the store follows, from the book's
+//! writer); ListTasks answers are cut to the caller's own tasks.
+
+mod book;
+mod writer;
 
 use bytes::Bytes;
 use serde_json::Value;
 use warden_a2a::{Binding, JsonLimits};
-use warden_store::Store;
+
+pub use book::{BookError, OwnerBook};
 
 /// A task (and its context) named in an answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,19 +56,19 @@ fn result_of(body: &Value, binding: Binding) -> Option<&Value> {
 }
 
 /// Records what a successful `SendMessage` answer names.
-pub async fn record_answer(
-    store: &Store,
+pub fn record_answer(
+    book: &OwnerBook,
     agent: &str,
     owner: &str,
     body: &[u8],
     binding: Binding,
     limits: JsonLimits,
-) -> Result<(), warden_store::StoreError> {
+) -> Result<(), BookError> {
     let Ok(v) = warden_a2a::json::parse_strict(body, limits) else {
         return Ok(());
     };
     if let Some(r) = result_of(&v, binding).and_then(task_ref) {
-        record(store, agent, owner, &r).await?;
+        record(book, agent, owner, &r)?;
     }
     Ok(())
 }
@@ -74,7 +79,7 @@ pub async fn record_answer(
 /// and whether it changed. Fails closed: an owner that cannot be recorded,
 /// or a list that cannot be read, is not relayed.
 pub async fn after_answer(
-    store: &warden_store::Store,
+    book: &OwnerBook,
     limits: warden_a2a::JsonLimits,
     agent: &str,
     owner: &str,
@@ -90,9 +95,10 @@ pub async fn after_answer(
     };
     match op.operation {
         Operation::SendMessage => {
-            record_answer(store, agent, owner, &body, op.binding, limits)
-                .await
-                .map_err(|_| unavailable())?;
+            record_answer(book, agent, owner, &body, op.binding, limits).map_err(|e| {
+                tracing::error!(error = %e, "task ownership not recorded; answer withheld");
+                unavailable()
+            })?;
             Ok((body, false))
         }
         Operation::ListTasks => {
@@ -108,7 +114,7 @@ pub async fn after_answer(
             };
             let mut mine = std::collections::HashSet::new();
             for id in &ids {
-                let rec = store
+                let rec = book
                     .task_owner(agent, id)
                     .await
                     .map_err(|_| unavailable())?;
@@ -116,7 +122,10 @@ pub async fn after_answer(
                     mine.insert(id.clone());
                 }
             }
-            let total = store
+            // The count comes from the store: what is queued goes first.
+            book.flush().await;
+            let total = book
+                .store()
                 .count_owned_tasks(agent, owner, op.context_id.as_deref())
                 .await
                 .map_err(|_| unavailable())?;
@@ -129,34 +138,8 @@ pub async fn after_answer(
 }
 
 /// Records a task and its context against `owner` (never overwriting).
-pub async fn record(
-    store: &Store,
-    agent: &str,
-    owner: &str,
-    r: &TaskRef,
-) -> Result<(), warden_store::StoreError> {
-    if let Some(task) = &r.task_id {
-        // Most answers name a task already on record (a continued task, a
-        // stream's later events): a read spares SQLite's one write lock.
-        let on_record = match store.task_owner(agent, task).await? {
-            Some(t) => t.owner,
-            None => {
-                store
-                    .record_task(agent, task, r.context_id.as_deref(), owner)
-                    .await?
-            }
-        };
-        if on_record != owner {
-            // An agent reusing a task id for another caller: the first
-            // owner keeps it. Debug level: an agent that reuses ids would
-            // otherwise log once per call.
-            tracing::debug!(agent, task, "task id already owned by another caller");
-        }
-    }
-    if let Some(ctx) = &r.context_id {
-        store.claim_context(agent, ctx, owner).await?;
-    }
-    Ok(())
+pub fn record(book: &OwnerBook, agent: &str, owner: &str, r: &TaskRef) -> Result<(), BookError> {
+    book.record(agent, r.task_id.as_deref(), r.context_id.as_deref(), owner)
 }
 
 /// Cuts a ListTasks answer down to the tasks `visible` accepts, and sets
@@ -198,7 +181,7 @@ pub fn listed_ids(body: &[u8], binding: Binding, limits: JsonLimits) -> Option<V
 /// Watches a relayed SSE stream for the first task it names and records it
 /// before that event reaches the caller. Stops looking once recorded.
 pub struct TaskTap {
-    store: Store,
+    book: std::sync::Arc<OwnerBook>,
     agent: String,
     owner: String,
     buf: Vec<u8>,
@@ -207,9 +190,9 @@ pub struct TaskTap {
 }
 
 impl TaskTap {
-    pub fn new(store: Store, agent: &str, owner: &str, cap: usize) -> Self {
+    pub fn new(book: std::sync::Arc<OwnerBook>, agent: &str, owner: &str, cap: usize) -> Self {
         Self {
-            store,
+            book,
             agent: agent.to_string(),
             owner: owner.to_string(),
             buf: Vec::new(),
@@ -230,7 +213,7 @@ impl TaskTap {
         while let Some(end) = event_end(&self.buf) {
             let event: Vec<u8> = self.buf.drain(..end).collect();
             if let Some(r) = event_task_ref(&event) {
-                if let Err(e) = record(&self.store, &self.agent, &self.owner, &r).await {
+                if let Err(e) = record(&self.book, &self.agent, &self.owner, &r) {
                     tracing::error!(error = %e, "could not record a streamed task's owner; closing the stream");
                     self.done = true;
                     return false;
