@@ -32,6 +32,7 @@ pub mod pipeline;
 pub mod principal;
 pub mod proxy;
 pub mod registry_view;
+mod replay;
 pub mod respond;
 pub mod routes;
 pub mod stages;
@@ -71,6 +72,8 @@ pub enum StartError {
     Config(#[from] ConfigError),
     #[error("{0}")]
     Agent(String),
+    #[error("cannot set up the replay cache: {0}")]
+    Replay(#[from] warden_trust::ReplayError),
 }
 
 impl GatewayState {
@@ -97,9 +100,11 @@ impl GatewayState {
             tracing::warn!("auth.mode = \"insecure-off\": callers are NOT authenticated");
         }
         let authority = open_authority(&config, store.clone(), &public_url).await?;
-        let replay = Arc::new(warden_trust::MemoryReplayCache::new(
-            a.replay_cache_entries.get(),
-        ));
+        let metrics = Metrics::new();
+        let replay = Arc::new(replay::GatewayReplay::open(
+            a,
+            metrics.replay_cache_full.clone(),
+        )?);
         let registry = Arc::new(
             registry_view::RegistryView::load(store.clone())
                 .await
@@ -142,7 +147,6 @@ impl GatewayState {
             .await?,
         );
         authz.spawn_watcher();
-        let metrics = Metrics::new();
         spawn_limiter_metrics(Arc::clone(&authz), metrics.clone());
         Ok(Self {
             authz,

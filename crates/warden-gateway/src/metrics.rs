@@ -47,6 +47,8 @@ pub struct Metrics {
     pub latency: Family<OpLabels, Histogram>,
     pub open_streams: Family<AgentLabels, Gauge>,
     pub audit_dropped: Counter,
+    /// Single-use ids refused because the replay cache had no room.
+    pub replay_cache_full: Counter,
     registry: Arc<Registry>,
 }
 
@@ -70,6 +72,7 @@ impl Metrics {
         let authz_refusals = Family::<ReasonLabels, Counter>::default();
         let rate_limit_keys = Gauge::default();
         let rate_limit_evictions = Counter::default();
+        let replay_cache_full = Counter::default();
         let mut registry = Registry::with_prefix("warden");
         registry.register(
             "authz_refusals",
@@ -106,6 +109,11 @@ impl Metrics {
             "Audit events lost because the audit queue was full",
             audit_dropped.clone(),
         );
+        registry.register(
+            "replay_cache_full",
+            "Single-use tokens, DPoP proofs and client assertions refused (503) because the replay cache was full",
+            replay_cache_full.clone(),
+        );
         Self {
             authz_refusals,
             rate_limit_keys,
@@ -114,6 +122,7 @@ impl Metrics {
             latency,
             open_streams,
             audit_dropped,
+            replay_cache_full,
             registry: Arc::new(registry),
         }
     }

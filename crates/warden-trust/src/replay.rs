@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 mod compact;
 
-pub use compact::CompactReplayCache;
+pub use compact::{BYTES_PER_ID, CompactReplayCache};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ReplayError {

@@ -269,7 +269,7 @@ impl Authenticator {
                 audiences: vec![agent.to_string()],
                 algorithms: OWN_ALGS.to_vec(),
                 typ: Some("at+jwt".into()),
-                max_lifetime_secs: 86_400,
+                max_lifetime_secs: crate::config::OWN_TOKEN_MAX_LIFETIME_SECS,
                 leeway_secs: self.leeway,
                 max_token_bytes: self.max_token_bytes,
             };

@@ -363,7 +363,7 @@ async fn authenticate_client(
         audiences: vec![format!("{own}{TOKEN_PATH}"), own.clone()],
         algorithms: warden_trust::alg::ALL_ALGS.to_vec(),
         typ: None,
-        max_lifetime_secs: 600,
+        max_lifetime_secs: crate::config::CLIENT_ASSERTION_MAX_LIFETIME_SECS,
         leeway_secs: state.auth.authority.leeway_secs,
         max_token_bytes: 8 * 1024,
     };

@@ -23,7 +23,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use agents::{AgentConfig, CardLintPolicy, valid_name};
-pub use auth::{AuthMode, AuthSection, DpopMode, IssuerConfig};
+pub use auth::{
+    AuthMode, AuthSection, CLIENT_ASSERTION_MAX_LIFETIME_SECS, DpopMode, IssuerConfig,
+    OWN_TOKEN_MAX_LIFETIME_SECS, ReplaySource,
+};
 pub use authz::{AuthzSection, LimitSpec, RateLimitSection};
 pub use limits::Limits;
 pub use listeners::{AdminSection, ClientAuth, GatewaySection, TlsConfig};

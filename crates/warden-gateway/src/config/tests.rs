@@ -299,3 +299,79 @@ mod old_spellings {
         }
     }
 }
+
+mod replay_sizing {
+    use super::*;
+
+    fn sizing(auth: &str) -> auth::ReplaySizing {
+        parse(&format!("[auth]\n{auth}"))
+            .expect("valid")
+            .auth
+            .replay_sizing()
+    }
+
+    const ISSUER: &str = "[[auth.issuers]]\nissuer = \"https://idp.example\"\naudiences = [\"a\"]\nalgorithms = [\"ES256\"]\njwks = '{\"keys\": []}'\n";
+
+    #[test]
+    fn the_default_holds_2000_ids_a_second_for_the_longest_hold() {
+        // The longest hold: a client assertion (600 s) plus twice the 30 s
+        // leeway; a Warden token's 300 s is shorter.
+        let s = sizing("");
+        assert_eq!(s.source, auth::ReplaySource::Rate { hold_secs: 660 });
+        assert_eq!(s.capacity, 2_000 * 660);
+        assert_eq!(s.horizon_secs, 86_400 + 60);
+    }
+
+    #[test]
+    fn the_hold_follows_the_lifetimes_accepted() {
+        let hold = |auth: &str| match sizing(auth).source {
+            auth::ReplaySource::Rate { hold_secs } => hold_secs,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(hold("token_ttl_secs = 3600\n"), 3_660);
+        assert_eq!(hold("token_ttl_secs = 3600\nleeway_secs = 5\n"), 3_610);
+        // Warden tokens DPoP-bound only: their ids are not held.
+        assert_eq!(hold("token_ttl_secs = 3600\ndpop = \"required\"\n"), 660);
+        // An issuer's bearer tokens, up to its max_lifetime_secs (3600).
+        assert_eq!(hold(ISSUER), 3_660);
+        assert_eq!(hold(&format!("{ISSUER}dpop = \"required\"\n")), 660);
+        assert_eq!(
+            sizing(&format!("{ISSUER}max_lifetime_secs = 172800\n")).horizon_secs,
+            172_800 + 60
+        );
+    }
+
+    #[test]
+    fn rates_are_written_as_the_rate_limits_are() {
+        assert_eq!(sizing("replay_rate = \"5000/s\"\n").capacity, 5_000 * 660);
+        assert_eq!(sizing("replay_rate = \"600/m\"\n").capacity, 10 * 660);
+        assert_eq!(sizing("replay_rate = \"1/h\"\n").capacity, 1);
+        for bad in ["2000", "0/s", "fast", "10/d", "-1/s"] {
+            let err = parse(&format!("[auth]\nreplay_rate = \"{bad}\"\n"))
+                .expect_err(bad)
+                .to_string();
+            assert!(err.contains("replay_rate"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn replay_cache_entries_still_sets_the_capacity() {
+        let s = sizing("replay_cache_entries = 2000000\nreplay_rate = \"1/s\"\n");
+        assert_eq!(s.capacity, 2_000_000);
+        assert_eq!(s.source, auth::ReplaySource::Entries);
+        assert!(parse("[auth]\nreplay_cache_entries = 0\n").is_err());
+    }
+
+    #[test]
+    fn a_rate_too_large_for_memory_is_capped_and_said_so() {
+        let s = sizing("replay_rate = \"100000/s\"\n");
+        assert_eq!(s.capacity * warden_trust::replay::BYTES_PER_ID, 256 << 20);
+        assert_eq!(
+            s.source,
+            auth::ReplaySource::Capped {
+                hold_secs: 660,
+                wanted: 100_000 * 660
+            }
+        );
+    }
+}

@@ -65,6 +65,8 @@ pub const SLOT_BYTES: usize = std::mem::size_of::<u64>();
 /// Slots allocated per id of capacity: at its capacity the table is half
 /// full (refusals start past three quarters; see the module docs).
 pub const SLOTS_PER_ID: usize = 2;
+/// Bytes allocated per id of capacity.
+pub const BYTES_PER_ID: usize = SLOT_BYTES * SLOTS_PER_ID;
 
 /// Ticks a horizon may span: a quarter of the tick range, so that a shard
 /// rebases at most once per three horizons.
