@@ -35,16 +35,13 @@ impl GatewayReplay {
         let capacity = cache.capacity();
         match sizing.source {
             ReplaySource::Entries => tracing::info!(
-                capacity,
                 "replay cache: room for {capacity} single-use ids ({mib:.1} MiB; auth.replay_cache_entries)"
             ),
             ReplaySource::Rate { hold_secs } => tracing::info!(
-                capacity,
                 "replay cache: room for {capacity} single-use ids ({mib:.1} MiB): auth.replay_rate {} for {hold_secs} s, the longest an id is held",
                 section.replay_rate
             ),
             ReplaySource::Capped { hold_secs, wanted } => tracing::warn!(
-                capacity,
                 "replay cache: auth.replay_rate {} for {hold_secs} s (the longest an id is held) wants room for {wanted} ids; capped at {capacity} ({mib:.1} MiB). Set auth.replay_cache_entries for more, or lower the rate",
                 section.replay_rate
             ),
