@@ -5,6 +5,10 @@ use sqlx::Row;
 
 use crate::{Store, StoreError};
 
+/// Rows per INSERT: 11 parameters each, far below SQLite's limit of 32,766
+/// parameters per statement.
+const ROWS_PER_STATEMENT: usize = 256;
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
     /// RFC 3339 UTC time of the decision.
@@ -27,28 +31,31 @@ pub struct AuditRecord {
 }
 
 impl Store {
-    /// Appends events in one transaction (the gateway batches them).
+    /// Appends events in one transaction (the gateway batches them), as
+    /// multi-row statements: each statement is one round trip to SQLite's
+    /// worker thread, so a row per statement would cost a thread wake-up
+    /// per event.
     pub async fn append_audit(&self, events: &[AuditRecord]) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        for e in events {
-            sqlx::query(
+        for chunk in events.chunks(ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new(
                 "INSERT INTO audit_events
-                   (at, kind, agent, operation, binding, outcome, reason, source, task_id, detail, principal)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )
-            .bind(&e.at)
-            .bind(&e.kind)
-            .bind(&e.agent)
-            .bind(&e.operation)
-            .bind(&e.binding)
-            .bind(&e.outcome)
-            .bind(&e.reason)
-            .bind(&e.source)
-            .bind(&e.task_id)
-            .bind(&e.detail)
-            .bind(&e.principal)
-            .execute(&mut *tx)
-            .await?;
+                   (at, kind, agent, operation, binding, outcome, reason, source, task_id, detail, principal) ",
+            );
+            q.push_values(chunk, |mut row, e| {
+                row.push_bind(&e.at)
+                    .push_bind(&e.kind)
+                    .push_bind(&e.agent)
+                    .push_bind(&e.operation)
+                    .push_bind(&e.binding)
+                    .push_bind(&e.outcome)
+                    .push_bind(&e.reason)
+                    .push_bind(&e.source)
+                    .push_bind(&e.task_id)
+                    .push_bind(&e.detail)
+                    .push_bind(&e.principal);
+            });
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -78,5 +85,38 @@ impl Store {
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_batch_larger_than_one_statement_keeps_every_event_in_order() {
+        let s = Store::open_in_memory().await.expect("open");
+        let n = ROWS_PER_STATEMENT * 2 + 3;
+        let events: Vec<AuditRecord> = (0..n)
+            .map(|i| AuditRecord {
+                at: format!("2026-01-01T00:00:00.{i:03}Z"),
+                kind: "request".into(),
+                agent: Some("echo".into()),
+                operation: None,
+                binding: None,
+                outcome: "forwarded".into(),
+                reason: None,
+                source: None,
+                principal: None,
+                task_id: Some(format!("t{i}")),
+                detail: None,
+            })
+            .collect();
+        s.append_audit(&events).await.expect("append");
+        let back = s
+            .recent_audit(u32::try_from(n + 10).expect("n"))
+            .await
+            .expect("read");
+        let want: Vec<AuditRecord> = events.into_iter().rev().collect();
+        assert_eq!(back, want);
     }
 }

@@ -11,6 +11,9 @@ use sqlx::Row;
 
 use crate::{Store, StoreError};
 
+/// Rows per INSERT (4 parameters each: far below SQLite's limit).
+const ROWS_PER_STATEMENT: usize = 256;
+
 /// The owner on record for a task, and the context it was created in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TaskOwner {
@@ -33,46 +36,81 @@ impl Store {
     /// writer), never overwriting an owner on record, and returns the owner
     /// on record for each, in order (someone else's when a record existed).
     /// A record with neither a task nor a context returns its own owner.
+    /// Multi-row statements: one round trip to SQLite per 256 records, not
+    /// one per record.
     pub async fn record_ownership(
         &self,
         batch: &[OwnershipWrite],
     ) -> Result<Vec<String>, StoreError> {
+        use std::collections::HashMap;
+        let tasks: Vec<&OwnershipWrite> = batch.iter().filter(|w| w.task_id.is_some()).collect();
+        let contexts: Vec<&OwnershipWrite> = batch
+            .iter()
+            .filter(|w| w.task_id.is_none() && w.context_id.is_some())
+            .collect();
+        let mut task_owners: HashMap<(String, String), String> = HashMap::new();
+        let mut context_owners: HashMap<(String, String), String> = HashMap::new();
         let mut tx = self.pool.begin().await?;
-        let mut out = Vec::with_capacity(batch.len());
-        for w in batch {
-            let on_record: String =
-                match (&w.task_id, &w.context_id) {
-                    (Some(task), _) => sqlx::query_scalar(
-                        "INSERT INTO task_owners (agent, task_id, context_id, owner, created_at)
-                         VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-                         ON CONFLICT (agent, task_id) DO UPDATE SET owner = owner
-                         RETURNING owner",
-                    )
-                    .bind(&w.agent)
-                    .bind(task)
-                    .bind(&w.context_id)
-                    .bind(&w.owner)
-                    .fetch_one(&mut *tx)
-                    .await?,
-                    (None, Some(ctx)) => {
-                        sqlx::query_scalar(
-                            "INSERT INTO context_owners (agent, context_id, owner, created_at)
-                         VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-                         ON CONFLICT (agent, context_id) DO UPDATE SET owner = owner
-                         RETURNING owner",
-                        )
-                        .bind(&w.agent)
-                        .bind(ctx)
-                        .bind(&w.owner)
-                        .fetch_one(&mut *tx)
-                        .await?
-                    }
-                    (None, None) => w.owner.clone(),
-                };
-            out.push(on_record);
+        for chunk in tasks.chunks(ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO task_owners (agent, task_id, context_id, owner, created_at) ",
+            );
+            q.push_values(chunk, |mut row, w| {
+                row.push_bind(&w.agent)
+                    .push_bind(&w.task_id)
+                    .push_bind(&w.context_id)
+                    .push_bind(&w.owner)
+                    .push("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
+            });
+            // `DO UPDATE SET owner = owner` changes nothing but, unlike
+            // `DO NOTHING`, makes `RETURNING` report the row already there
+            // (in no particular order: matched by key below).
+            q.push(
+                " ON CONFLICT (agent, task_id) DO UPDATE SET owner = owner
+                  RETURNING agent, task_id, owner",
+            );
+            for r in q.build().fetch_all(&mut *tx).await? {
+                task_owners.insert(
+                    (r.try_get("agent")?, r.try_get("task_id")?),
+                    r.try_get("owner")?,
+                );
+            }
+        }
+        for chunk in contexts.chunks(ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new(
+                "INSERT INTO context_owners (agent, context_id, owner, created_at) ",
+            );
+            q.push_values(chunk, |mut row, w| {
+                row.push_bind(&w.agent)
+                    .push_bind(&w.context_id)
+                    .push_bind(&w.owner)
+                    .push("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
+            });
+            q.push(
+                " ON CONFLICT (agent, context_id) DO UPDATE SET owner = owner
+                  RETURNING agent, context_id, owner",
+            );
+            for r in q.build().fetch_all(&mut *tx).await? {
+                context_owners.insert(
+                    (r.try_get("agent")?, r.try_get("context_id")?),
+                    r.try_get("owner")?,
+                );
+            }
         }
         tx.commit().await?;
-        Ok(out)
+        let on_record = |map: &HashMap<(String, String), String>, w: &OwnershipWrite, id: &str| {
+            map.get(&(w.agent.clone(), id.to_string()))
+                .cloned()
+                .unwrap_or_else(|| w.owner.clone())
+        };
+        Ok(batch
+            .iter()
+            .map(|w| match (&w.task_id, &w.context_id) {
+                (Some(t), _) => on_record(&task_owners, w, t),
+                (None, Some(c)) => on_record(&context_owners, w, c),
+                (None, None) => w.owner.clone(),
+            })
+            .collect())
     }
 
     /// Records `owner` as the owner of a task unless one is on record

@@ -195,10 +195,15 @@ async fn a_batch_records_tasks_and_contexts_and_keeps_earlier_owners() {
             w(Some("t1"), Some("c1"), "bob"),
             w(None, Some("c2"), "bob"),
             w(Some("t0"), None, "bob"),
+            w(Some("t1"), None, "carol"),
         ])
         .await
         .expect("batch");
-    assert_eq!(got, ["bob", "bob", "alice"], "t0 keeps its first owner");
+    assert_eq!(
+        got,
+        ["bob", "bob", "alice", "bob"],
+        "t0 keeps its first owner, and t1 its first in the batch"
+    );
     assert_eq!(
         s.task_owner("echo", "t1")
             .await
