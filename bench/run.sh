@@ -292,7 +292,11 @@ EOF
     printf '\n[auth]\nmode = "%s"\n' "$2"
     # bearer-send spends thousands of single-use tokens a second, and each
     # stays in the replay cache until it expires (BEARER_TTL + 30 s): room
-    # for them, or the gateway answers 503 once the default 100,000 are held.
+    # for them, or the gateway answers 503 once the cache is full. Builds
+    # since 115c905 size it from auth.replay_rate (× the longest hold the
+    # config allows, 660 s here, not the bench's 120 s) and still take
+    # replay_cache_entries, the one key every revision reads: the same room
+    # for all.
     [ "$2" = strict ] && printf 'replay_cache_entries = 2000000\n'
   fi
   if [ "$HAS_AUTHZ" = 1 ]; then
@@ -858,8 +862,9 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
     echo "as a failure) and stops if they run out. $TOKENS_MINTED tokens were minted in all (with one per curl check);"
     echo "$TOKEN_REDOS runs ran out of tokens and were run again with twice as many (their outputs are kept below, marked"
     echo "\"ran-out-of-tokens\"). The direct runs send the same header, from a file of 1,000 tokens used over and over (the null"
-    echo "responder ignores it). gateway-auth's replay cache has room for 2,000,000 ids (\`auth.replay_cache_entries\`; the"
-    echo "default is 100,000), since every token used stays in it until it expires."
+    echo "responder ignores it). gateway-auth's replay cache has room for 2,000,000 ids (\`auth.replay_cache_entries\`, which"
+    echo "every revision reads; builds since 115c905 otherwise size it from \`auth.replay_rate\`), since every token used stays in"
+    echo "it until it expires."
     echo
   fi
   for gw in "${GATEWAYS[@]}"; do
