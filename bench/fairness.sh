@@ -20,6 +20,7 @@
 # Environment (defaults in brackets):
 #   FAIR_DURATION    [30s]   each of B's runs (A floods 2 s longer, from 1 s before)
 #   FAIR_ROUNDS      [3]     alone/flood pairs
+#   FAIR_WARMUP      [3s]    B alone, then A alone, before the rounds ("0" skips it)
 #   FAIR_PACE_MS     [25]    B's pause before each request (~38 req/s)
 #   FAIR_LIMIT       [50/s]  the per-caller limit (rate_limits.principal.rate)
 #   FAIR_BURST       [50]    its burst
@@ -29,6 +30,13 @@
 #   FAIR_REPORT      []      write the markdown section here (run.sh sets it)
 #                            instead of a report in OUT_DIR
 #   FAIR_SUMMARY     []      and the summary table here
+#   PROFILE          [0]     "1": after the rounds, A floods alone once more for
+#                            FAIR_DURATION with perf recording the gateway (the
+#                            cost of refusing); the top symbols go in the report
+#                            and the recording in FAIR_PROFILE_DIR (run.sh sets
+#                            it) or beside the report, in <report>-profiles/.
+#                            PROFILE_FREQ, PROFILE_CALLGRAPH, PROFILE_TOP: see
+#                            bench/profile.sh
 #
 # Exits non-zero if B had a request refused or failed, or A an answer other
 # than a success or a 429, after writing the report.
@@ -39,14 +47,15 @@ BENCH="$ROOT/bench"
 WRK_DIR="$BENCH/wrk"
 
 INVOKED=""
-for knob in FAIR_DURATION FAIR_ROUNDS FAIR_PACE_MS FAIR_LIMIT FAIR_BURST FAIR_CONNECTIONS PIN \
-  SERVER_CPUS WRK_CPUS BUILD WARDEN_BIN OUT_DIR KEEP_WORK; do
+for knob in FAIR_DURATION FAIR_ROUNDS FAIR_WARMUP FAIR_PACE_MS FAIR_LIMIT FAIR_BURST FAIR_CONNECTIONS PIN \
+  SERVER_CPUS WRK_CPUS BUILD WARDEN_BIN OUT_DIR KEEP_WORK PROFILE; do
   [ -n "${!knob:-}" ] && INVOKED+="$knob=$(printf '%q' "${!knob}") "
 done
 INVOKED+="bench/fairness.sh"
 
 FAIR_DURATION=${FAIR_DURATION:-30s}
 FAIR_ROUNDS=${FAIR_ROUNDS:-3}
+FAIR_WARMUP=${FAIR_WARMUP:-3s}
 FAIR_PACE_MS=${FAIR_PACE_MS:-25}
 FAIR_LIMIT=${FAIR_LIMIT:-50/s}
 FAIR_BURST=${FAIR_BURST:-50}
@@ -57,6 +66,8 @@ OUT_DIR=${OUT_DIR:-$BENCH/results}
 KEEP_WORK=${KEEP_WORK:-0}
 FAIR_REPORT=${FAIR_REPORT:-}
 FAIR_SUMMARY=${FAIR_SUMMARY:-}
+PROFILE=${PROFILE:-0}
+FAIR_PROFILE_DIR=${FAIR_PROFILE_DIR:-}
 # Every response is checked: the counters (successes, 429s) come from it.
 export CHECK_BODIES=1
 
@@ -110,9 +121,18 @@ fi
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/warden-fairness.XXXXXX")
 mkdir -p "$WORK/raw"
 declare -A PID=()
+PROFILE_OK=0 PROFILE_NOTE="" PROFILE_PID=""
+if [ "$PROFILE" = 1 ]; then
+  # shellcheck source=bench/profile.sh
+  . "$BENCH/profile.sh"
+  mkdir -p "$WORK/profiles"
+  profile_init "$WORK"
+  [ "$PROFILE_OK" = 1 ] || log "PROFILE=1: $PROFILE_NOTE"
+fi
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  if [ -n "$PROFILE_PID" ]; then kill -INT "$PROFILE_PID" 2>/dev/null || true; fi
   for name in "${!PID[@]}"; do kill -TERM "${PID[$name]}" 2>/dev/null || true; done
   for name in "${!PID[@]}"; do
     for _ in $(seq 50); do
@@ -191,6 +211,8 @@ done
 curl -fsS -m 2 "$ADMIN_URL/readyz" >/dev/null || die "the gateway is not ready: $(cat "$WORK/gateway.err")"
 URL="$GW_URL/agents/null"
 log "null $NULL_URL  gateway $GW_URL ($PINNING)"
+# Right after start, before any load.
+IDLE_RSS_KB=$(awk '$1 == "VmRSS:" {print $2}' "/proc/${PID[gateway]}/status")
 
 check() { # check WHO — one call with curl, a success or die
   local code
@@ -218,11 +240,14 @@ a_cmd() { # a_cmd SECONDS
     -s "bench/wrk/fair-flood.lua" "$URL")
 }
 
-log "warm-up: B alone 3 s, then A alone 3 s"
-b_run "$WORK/warm-b.txt" 3
-a_cmd 3
-"${A_CMD[@]}" >"$WORK/warm-a.txt" 2>&1 || die "wrk failed: $(cat "$WORK/warm-a.txt")"
-sleep 2
+if [ "$FAIR_WARMUP" != 0 ]; then
+  WARM_SECS=$(seconds_of "$FAIR_WARMUP")
+  log "warm-up: B alone $WARM_SECS s, then A alone $WARM_SECS s"
+  b_run "$WORK/warm-b.txt" "$WARM_SECS"
+  a_cmd "$WARM_SECS"
+  "${A_CMD[@]}" >"$WORK/warm-a.txt" 2>&1 || die "wrk failed: $(cat "$WORK/warm-a.txt")"
+  sleep 2
+fi
 
 # Columns: round phase b_requests b_p50 b_p99 b_max b_failed b_limited b_rps
 #          a_requests a_ok a_limited a_bad a_errors a_rps gateway_cpu_pct
@@ -283,8 +308,21 @@ for round in $(seq "$FAIR_ROUNDS"); do
   for phase in $order; do measure "$round" "$phase"; done
 done
 FINISHED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-METRICS=$(curl -fsS -m 5 "$ADMIN_URL/metrics" | grep -E '^warden_(requests_total|authz_refusals_total)' || true)
 RSS_KB=$(awk '$1 == "VmHWM:" {print $2}' "/proc/${PID[gateway]}/status")
+# PROFILE=1: A's flood alone once more, perf recording the gateway.
+PROFILE_MD=""
+if [ "$PROFILE_OK" = 1 ]; then
+  log "profiling the gateway (perf record) during A's flood alone, $FAIR_DURATION (not measured)"
+  a_cmd "$B_SECS"
+  profile_start "${PID[gateway]}" "$WORK/profiles/fairness.perf.data"
+  if ! "${A_CMD[@]}" >"$WORK/profiles/fairness.wrk.txt" 2>&1; then
+    profile_stop
+    die "wrk failed: $(cat "$WORK/profiles/fairness.wrk.txt")"
+  fi
+  profile_stop
+  PROFILE_MD=$(profile_report "$WORK/profiles/fairness.perf.data" "fairness: the gateway during A's flood alone, $FAIR_CONNECTIONS connections, $FAIR_DURATION")
+fi
+METRICS=$(curl -fsS -m 5 "$ADMIN_URL/metrics" | grep -E '^warden_(requests_total|authz_refusals_total)' || true)
 
 # --- the report ---------------------------------------------------------------
 
@@ -330,6 +368,19 @@ SUMMARY_MD=$(
     "$gw_alone" "$gw_flood"
 )
 
+# Standalone: the report's name (profiles go beside it, in <report>-profiles/).
+if [ -z "$FAIR_REPORT" ]; then
+  GIT_HEAD=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  if [ -z "$(git -C "$ROOT" status --porcelain -- . ':(exclude)bench' 2>/dev/null)" ]; then TAG=$GIT_HEAD; else TAG=worktree; fi
+  mkdir -p "$OUT_DIR"
+  REPORT="$OUT_DIR/$(date -u +%Y-%m-%d)-$TAG-fairness.md"
+  [ -e "$REPORT" ] && REPORT="$OUT_DIR/$(date -u +%Y-%m-%d-%H%M%S)-$TAG-fairness.md"
+  PROFILES_LINK="$(basename "${REPORT%.md}")-profiles/"
+else
+  # run.sh: where its report will find them.
+  PROFILES_LINK=${FAIR_PROFILES_LINK:-}
+fi
+
 SECTION_MD=$(
   echo "## Fairness — one caller's flood, another caller's latency"
   echo
@@ -347,7 +398,7 @@ SECTION_MD=$(
   echo '```'
   echo
   echo "Started $STARTED, finished $FINISHED (UTC); load average $LOADAVG_START before, $(cut -d' ' -f1-3 /proc/loadavg) at the end;"
-  echo "pinning: $PINNING; gateway peak RSS $(awk -v k="$RSS_KB" 'BEGIN {printf "%.1f MiB", k / 1024}')."
+  echo "pinning: $PINNING; gateway RSS idle (right after start) $(awk -v k="$IDLE_RSS_KB" 'BEGIN {printf "%.1f MiB", k / 1024}'), peak over the rounds $(awk -v k="$RSS_KB" 'BEGIN {printf "%.1f MiB", k / 1024}')."
   echo
   echo "$SUMMARY_MD"
   echo
@@ -364,6 +415,19 @@ SECTION_MD=$(
   echo "$METRICS"
   echo '```'
   echo
+  if [ "$PROFILE" = 1 ]; then
+    echo "#### Profile of the gateway (fairness)"
+    echo
+    if [ "$PROFILE_OK" = 1 ]; then
+      echo "perf record of the gateway process while A flooded alone for $FAIR_DURATION after the rounds (not counted in the figures"
+      echo "above): what refusing costs. Full report: [\`${PROFILES_LINK}fairness.perf.data.txt\`](${PROFILES_LINK}fairness.perf.data.txt); recording: \`${PROFILES_LINK}fairness.perf.data\` (not committed)."
+      echo
+      echo "$PROFILE_MD"
+    else
+      echo "Not recorded: $PROFILE_NOTE."
+    fi
+    echo
+  fi
   echo "<details><summary>fairness gateway.toml</summary>"
   echo
   echo '```toml'
@@ -388,11 +452,6 @@ if [ -n "$FAIR_REPORT" ]; then
   printf '%s\n' "$SECTION_MD" >"$FAIR_REPORT"
   [ -n "$FAIR_SUMMARY" ] && printf '%s\n' "$SUMMARY_MD" >"$FAIR_SUMMARY"
 else
-  GIT_HEAD=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-  if [ -z "$(git -C "$ROOT" status --porcelain -- . ':(exclude)bench' 2>/dev/null)" ]; then TAG=$GIT_HEAD; else TAG=worktree; fi
-  mkdir -p "$OUT_DIR"
-  REPORT="$OUT_DIR/$(date -u +%Y-%m-%d)-$TAG-fairness.md"
-  [ -e "$REPORT" ] && REPORT="$OUT_DIR/$(date -u +%Y-%m-%d-%H%M%S)-$TAG-fairness.md"
   {
     echo "# Warden fairness — $(date -u +%Y-%m-%d) ($TAG)"
     echo
@@ -401,6 +460,16 @@ else
     printf '%s\n' "$SECTION_MD"
   } >"$REPORT"
   log "report: ${REPORT#"$ROOT"/}"
+fi
+if [ "$PROFILE_OK" = 1 ]; then
+  if [ -n "$FAIR_PROFILE_DIR" ]; then
+    mkdir -p "$FAIR_PROFILE_DIR"
+    mv "$WORK"/profiles/* "$FAIR_PROFILE_DIR"/
+  else
+    rm -rf "${REPORT%.md}-profiles"
+    mv "$WORK/profiles" "${REPORT%.md}-profiles"
+    log "profiles: ${REPORT%.md}-profiles/"
+  fi
 fi
 printf '%s\n' "$SUMMARY_MD" >&2
 

@@ -14,17 +14,37 @@
 #   CONNECTIONS   [16]   connections under load
 #   THREADS       [1]    wrk threads
 #   ROUNDS        [3]    direct/gateway pairs per scenario (order alternates)
-#   WARMUP        [3s]   unmeasured run before each scenario, each side
+#   WARMUP        [3s]   unmeasured run before each scenario, each side ("0"
+#                        skips them)
 #   LAT_DURATION  [5s]   each one-connection latency run ("0" skips them)
 #   SCENARIOS     [jsonrpc-send sse-stream rest-send echo-send apikey-send bearer-send
-#                  authz-send fairness]
+#                  authz-send sse-10k fairness]
 #                 (apikey-send needs a build with authentication, bearer-send
 #                 one with `warden token mint --count`, authz-send and
 #                 fairness one with authorisation (`warden grant`); each is
 #                 left out by default when the binary cannot run it.
 #                 `fairness` is not a direct/gateway pair: it runs
 #                 bench/fairness.sh once the others are done, and its figures
-#                 get a section of their own in the report)
+#                 get a section of their own in the report; nor is `sse-10k`,
+#                 which needs `warden agent null --stream-event-interval-ms`
+#                 and python3: bench/sse_streams.py holds SSE10K_STREAMS
+#                 streams open at once through a gateway of its own)
+#   SSE10K_STREAMS          [10000] concurrent streams in sse-10k (fewer if
+#                           the open-file limit cannot hold them; the report
+#                           says so)
+#   SSE10K_INTERVAL_MS      [10000] the upstream's pause between a stream's 5
+#                           events: each stream lasts 4 × this, which must
+#                           outlast the opening of all of them
+#   SSE10K_OPEN_CONCURRENCY [256]   streams waiting for their response headers
+#                           at a time while they are opened
+#   PROFILE       [0]    "1": a CPU profile (perf record) of the gateway per
+#                        scenario, in one extra run through the gateway after
+#                        the measured ones (sse-10k: during its run); the
+#                        report lists the top symbols by self time, and the
+#                        perf.data and report text are kept beside the report
+#                        in <report>-profiles/
+#   PROFILE_DURATION [DURATION]  that extra run
+#   PROFILE_FREQ, PROFILE_CALLGRAPH, PROFILE_TOP: see bench/profile.sh
 #   BEARER_TTL    [90s]  lifetime of the single-use tokens bearer-send mints
 #                        before each gateway run (they must outlive the
 #                        minting and the run; used ones stay in the gateway's
@@ -36,23 +56,28 @@
 #   SERVER_CPUS   [all but the last CPU]  for the gateway and the agents
 #   WRK_CPUS      [the last CPU]          for wrk
 #   BUILD         [1]    cargo build --release -p warden first ("0": reuse)
+#   BUILD_PROFILE [release]  "debug": cargo build -p warden and the binary in
+#                        <target>/debug (smoke runs only: a debug build's
+#                        figures say nothing about performance)
 #   REV           []     benchmark a committed revision instead of the working
 #                        tree: it is exported with `git archive` to
 #                        $BENCH_SRC_DIR/<sha> [/var/tmp/warden-bench-src] and
 #                        built there into BENCH_TARGET_DIR
 #                        [/var/tmp/warden-bench-target], so uncommitted edits
 #                        neither break nor colour the figures
-#   WARDEN_BIN    [<cargo target dir>/release/warden]
-#   OUT_DIR       [bench/results]
-#   UPDATE_README [1]    rewrite the "latest results" block of bench/README.md
+#   WARDEN_BIN    [<cargo target dir>/<BUILD_PROFILE>/warden]
+#   OUT_DIR       [bench/results]  where the report (and profiles) go
+#   UPDATE_README [1 when OUT_DIR is bench/results, else 0]  rewrite the
+#                        "latest results" block of bench/README.md
 #   KEEP_WORK     [0]    keep the temporary directory (logs, stores, raw output)
 #   LABEL         []     appended to the report's name: <date>-<sha>-LABEL.md
 #   FAIR_*               the fairness measurement's knobs (FAIR_DURATION,
-#                        FAIR_ROUNDS, FAIR_PACE_MS, FAIR_LIMIT, FAIR_BURST,
-#                        FAIR_CONNECTIONS): see bench/fairness.sh
+#                        FAIR_ROUNDS, FAIR_WARMUP, FAIR_PACE_MS, FAIR_LIMIT,
+#                        FAIR_BURST, FAIR_CONNECTIONS): see bench/fairness.sh
 #
 # Exits non-zero if any request failed (an HTTP error, a socket error, or a
-# response body that is not a success), after writing the report.
+# response body that is not a success) or an sse-10k stream did not
+# complete, after writing the report.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -62,8 +87,10 @@ WRK_DIR="$BENCH/wrk"
 # The invocation as given: the knobs set in the environment, then the script.
 INVOKED=""
 for knob in DURATION CONNECTIONS THREADS ROUNDS WARMUP LAT_DURATION SCENARIOS CHECK_BODIES PIN \
-  SERVER_CPUS WRK_CPUS BUILD REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK LABEL BEARER_TTL \
-  BENCH_SRC_DIR BENCH_TARGET_DIR FAIR_DURATION FAIR_ROUNDS FAIR_PACE_MS FAIR_LIMIT FAIR_BURST FAIR_CONNECTIONS; do
+  SERVER_CPUS WRK_CPUS BUILD BUILD_PROFILE REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK LABEL BEARER_TTL \
+  BENCH_SRC_DIR BENCH_TARGET_DIR SSE10K_STREAMS SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY \
+  PROFILE PROFILE_DURATION PROFILE_FREQ PROFILE_CALLGRAPH PROFILE_TOP \
+  FAIR_DURATION FAIR_ROUNDS FAIR_WARMUP FAIR_PACE_MS FAIR_LIMIT FAIR_BURST FAIR_CONNECTIONS; do
   [ -n "${!knob+x}" ] && INVOKED+="$knob=$(printf '%q' "${!knob}") "
 done
 INVOKED+="bench/run.sh${*:+ $*}"
@@ -78,8 +105,17 @@ SCENARIOS=${SCENARIOS:-}
 CHECK_BODIES=${CHECK_BODIES:-1}
 PIN=${PIN:-auto}
 BUILD=${BUILD:-1}
+BUILD_PROFILE=${BUILD_PROFILE:-release}
 OUT_DIR=${OUT_DIR:-$BENCH/results}
-UPDATE_README=${UPDATE_README:-1}
+mkdir -p "$OUT_DIR"
+OUT_DIR=$(cd "$OUT_DIR" && pwd)
+# The README links the report: only a report under bench/results belongs there.
+if [ "$OUT_DIR" = "$BENCH/results" ]; then UPDATE_README=${UPDATE_README:-1}; else UPDATE_README=${UPDATE_README:-0}; fi
+SSE10K_STREAMS=${SSE10K_STREAMS:-10000}
+SSE10K_INTERVAL_MS=${SSE10K_INTERVAL_MS:-10000}
+SSE10K_OPEN_CONCURRENCY=${SSE10K_OPEN_CONCURRENCY:-256}
+PROFILE=${PROFILE:-0}
+PROFILE_DURATION=${PROFILE_DURATION:-$DURATION}
 KEEP_WORK=${KEEP_WORK:-0}
 REV=${REV:-}
 BEARER_TTL=${BEARER_TTL:-90s}
@@ -98,12 +134,17 @@ for tool in curl jq awk taskset; do
 done
 if ! command -v wrk >/dev/null; then
   log "installing wrk from the distribution's archive"
-  if [ "$(id -u)" -eq 0 ]; then
-    apt-get update && apt-get install -y wrk
-  else
-    sudo apt-get update && sudo apt-get install -y wrk
-  fi
+  SUDO=()
+  [ "$(id -u)" -eq 0 ] || SUDO=(sudo)
+  "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2 &&
+    "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >&2 ||
+    die "could not install wrk (apt-get install wrk)"
 fi
+case $BUILD_PROFILE in
+  release) CARGO_PROFILE_ARGS=(--release) ;;
+  debug) CARGO_PROFILE_ARGS=() ;;
+  *) die "BUILD_PROFILE is release or debug, not $BUILD_PROFILE" ;;
+esac
 WRK_VERSION=$(wrk -v 2>&1 | head -n1 || true)
 
 BUILD_DIR=$ROOT
@@ -121,13 +162,19 @@ if [ -n "$REV" ]; then
 fi
 cd "$BUILD_DIR"
 if [ "$BUILD" != 0 ]; then
-  log "cargo build --release -p warden (in $BUILD_DIR)"
-  cargo build --release -p warden
+  log "cargo build ${CARGO_PROFILE_ARGS[*]} -p warden (in $BUILD_DIR)"
+  cargo build "${CARGO_PROFILE_ARGS[@]}" -p warden
 fi
 if [ -z "${WARDEN_BIN:-}" ]; then
   TARGET_DIR=$(cargo metadata --format-version 1 --no-deps | jq -r .target_directory)
-  WARDEN_BIN="$TARGET_DIR/release/warden"
+  WARDEN_BIN="$TARGET_DIR/$BUILD_PROFILE/warden"
 fi
+# What the report calls the binary: a debug build's figures mean nothing.
+case $WARDEN_BIN in
+  */debug/*) BIN_KIND=debug ;;
+  */release/*) BIN_KIND=release ;;
+  *) BIN_KIND=$BUILD_PROFILE ;;
+esac
 cd "$ROOT"
 [ -x "$WARDEN_BIN" ] || die "no binary at $WARDEN_BIN"
 WARDEN_VERSION=$("$WARDEN_BIN" --version)
@@ -140,11 +187,22 @@ HAS_MINT_COUNT=0
 # Builds with authorisation (grants, policy rules, rate limits) have
 # `warden grant`; their gateways take `[authz]` and `[rate_limits]`.
 if grep -q '^ *grant' <<<"$WARDEN_HELP"; then HAS_AUTHZ=1; else HAS_AUTHZ=0; fi
+# sse-10k holds streams open with a null responder that spaces its events.
+HAS_STREAM_INTERVAL=0
+"$WARDEN_BIN" agent --help 2>/dev/null | grep -q -- '--stream-event-interval-ms' && HAS_STREAM_INTERVAL=1
+HAS_PYTHON=0
+command -v python3 >/dev/null && HAS_PYTHON=1
 if [ -z "$SCENARIOS" ]; then
   SCENARIOS="jsonrpc-send sse-stream rest-send echo-send"
   [ "$HAS_AUTH" = 1 ] && SCENARIOS="$SCENARIOS apikey-send"
   [ "$HAS_MINT_COUNT" = 1 ] && SCENARIOS="$SCENARIOS bearer-send"
-  [ "$HAS_AUTHZ" = 1 ] && SCENARIOS="$SCENARIOS authz-send fairness"
+  [ "$HAS_AUTHZ" = 1 ] && SCENARIOS="$SCENARIOS authz-send"
+  if [ "$HAS_STREAM_INTERVAL" = 1 ] && [ "$HAS_PYTHON" = 1 ]; then
+    SCENARIOS="$SCENARIOS sse-10k"
+  else
+    log "sse-10k left out: it needs \`warden agent null --stream-event-interval-ms\` and python3"
+  fi
+  [ "$HAS_AUTHZ" = 1 ] && SCENARIOS="$SCENARIOS fairness"
 fi
 case " $SCENARIOS " in
   *" apikey-send "*) [ "$HAS_AUTH" = 1 ] || die "apikey-send needs a build with authentication" ;;
@@ -157,12 +215,24 @@ for sc in authz-send fairness; do
     *" $sc "*) [ "$HAS_AUTHZ" = 1 ] || die "$sc needs a build with authorisation (\`warden grant\`)" ;;
   esac
 done
-# fairness is measured by bench/fairness.sh, after the direct/gateway pairs.
-RUN_FAIRNESS=0
+case " $SCENARIOS " in
+  *" sse-10k "*)
+    [ "$HAS_STREAM_INTERVAL" = 1 ] || die "sse-10k needs a build with \`warden agent null --stream-event-interval-ms\`"
+    [ "$HAS_PYTHON" = 1 ] || die "sse-10k needs python3 (bench/sse_streams.py)"
+    ;;
+esac
+# fairness is measured by bench/fairness.sh, after the direct/gateway pairs;
+# sse-10k by bench/sse_streams.py, between the two.
+RUN_FAIRNESS=0 RUN_SSE10K=0
 case " $SCENARIOS " in *" fairness "*) RUN_FAIRNESS=1 ;; esac
-PAIRS=$(tr ' ' '\n' <<<"$SCENARIOS" | grep -vx -e fairness -e '' | paste -sd ' ' || true)
+case " $SCENARIOS " in *" sse-10k "*) RUN_SSE10K=1 ;; esac
+PAIRS=$(tr ' ' '\n' <<<"$SCENARIOS" | grep -vx -e fairness -e sse-10k -e '' | paste -sd ' ' || true)
+# if_set FLAG TEXT — TEXT when FLAG is 1. (Never `[ … ] && echo` in a
+# substitution: under `set -e` an assignment whose substitution ends
+# non-zero ends the script.)
+if_set() { if [ "$1" = 1 ]; then printf '%s' "$2"; fi; }
 # Every parameter as it took effect.
-COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN$(case " $SCENARIOS " in *" bearer-send "*) echo " BEARER_TTL=$BEARER_TTL" ;; esac) bench/run.sh"
+COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN$(case " $SCENARIOS " in *" bearer-send "*) echo " BEARER_TTL=$BEARER_TTL" ;; esac)$(if_set "$RUN_SSE10K" " SSE10K_STREAMS=$SSE10K_STREAMS SSE10K_INTERVAL_MS=$SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY=$SSE10K_OPEN_CONCURRENCY")$(if_set "$PROFILE" " PROFILE=1 PROFILE_DURATION=$PROFILE_DURATION") bench/run.sh"
 
 # --- pinning ----------------------------------------------------------------
 
@@ -225,10 +295,21 @@ LOADAVG_START=$(cut -d' ' -f1-3 /proc/loadavg)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/warden-bench.XXXXXX")
 mkdir -p "$WORK/raw"
 declare -A PID=()
+# PROFILE=1: perf recordings and their reports, moved beside the report at the end.
+PROFILE_DIR="$WORK/profiles"
+PROFILE_OK=0 PROFILE_NOTE="" PROFILE_PID=""
+if [ "$PROFILE" = 1 ]; then
+  # shellcheck source=bench/profile.sh
+  . "$BENCH/profile.sh"
+  mkdir -p "$PROFILE_DIR"
+  profile_init "$WORK"
+  [ "$PROFILE_OK" = 1 ] || log "PROFILE=1: $PROFILE_NOTE"
+fi
 
 cleanup() {
   local status=$?
   trap - EXIT INT TERM
+  if [ -n "$PROFILE_PID" ]; then kill -INT "$PROFILE_PID" 2>/dev/null || true; fi
   for name in "${!PID[@]}"; do
     kill -TERM "${PID[$name]}" 2>/dev/null || true
   done
@@ -452,16 +533,22 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 MEM_ROWS="$WORK/memory.tsv"
-declare -A MEM_RSS=() MEM_HWM=()
+: >"$MEM_ROWS"
+declare -A MEM_RSS=() MEM_HWM=() IDLE_RSS=()
 mem_point() { # mem_point LABEL [GATEWAY]
   local gw=${2:-gateway}
   MEM_RSS[$1]=$(status_kb "${PID[$gw]}" VmRSS)
   MEM_HWM[$1]=$(status_kb "${PID[$gw]}" VmHWM)
   printf '%s\t%s\t%s\t%s\n' "$1" "$gw" "${MEM_RSS[$1]}" "${MEM_HWM[$1]}" >>"$MEM_ROWS"
 }
-mem_point "started, before any load"
-[ -n "$AUTH_GW_URL" ] && mem_point "started, before any load (gateway-auth)" gateway-auth
-[ -n "$AUTHZ_GW_URL" ] && mem_point "started, before any load (gateway-authz)" gateway-authz
+# idle_point GATEWAY — its RSS right after start (ready, before any load).
+idle_point() {
+  mem_point "started, before any load${2:+ ($1)}" "$1"
+  IDLE_RSS[$1]=${MEM_RSS["started, before any load${2:+ ($1)}"]}
+}
+idle_point gateway
+[ -n "$AUTH_GW_URL" ] && idle_point gateway-auth named
+[ -n "$AUTHZ_GW_URL" ] && idle_point gateway-authz named
 
 # Scenario table: upstream process, script, body, curl check, direct URL, gateway URL, title.
 scenario() {
@@ -607,6 +694,7 @@ measure() {
 
 warm() { # warm URL
   local side=gateway threads=$THREADS rps
+  [ "$WARMUP" = 0 ] && return 0
   [ "$1" = "$S_DIRECT" ] && side=direct
   [ "$CONNECTIONS" -lt "$threads" ] && threads=$CONNECTIONS
   wrk_env "$side" load "$WARMUP" "$threads"
@@ -620,6 +708,131 @@ warm() { # warm URL
     bearer_rate_seen load "$rps"
   fi
 }
+
+# profile_run SCENARIO — PROFILE=1: one more run through the gateway under
+# load, PROFILE_DURATION long, with perf recording the gateway; not measured
+# (perf slows what it watches), so the figures above stay clean.
+profile_run() {
+  local sc=$1 threads=$THREADS data="$PROFILE_DIR/$1.perf.data"
+  [ "$CONNECTIONS" -lt "$threads" ] && threads=$CONNECTIONS
+  check_or_die "$sc/gateway (profile)" "$S_GATEWAY"
+  wrk_env gateway load "$PROFILE_DURATION" "$threads"
+  log "  $sc: profiling $S_GW (perf record, $PROFILE_DURATION under load; not measured)"
+  profile_start "${PID[$S_GW]}" "$data"
+  if ! "${LOAD[@]}" "${WRK_ENV[@]}" wrk -t"$threads" -c"$CONNECTIONS" -d"$PROFILE_DURATION" -s "$WRK_DIR/$S_SCRIPT" \
+    "$S_GATEWAY" >"$PROFILE_DIR/$sc.wrk.txt" 2>&1; then
+    profile_stop
+    die "wrk failed: $(cat "$PROFILE_DIR/$sc.wrk.txt")"
+  fi
+  profile_stop
+  profile_report "$data" "$sc: $S_GW, $CONNECTIONS connections, $PROFILE_DURATION" >"$PROFILE_DIR/$sc.md"
+}
+
+# sse-10k: SSE10K_STREAMS SendStreamingMessage calls held open at once
+# through a gateway of its own (a fresh one, so its peak RSS is this
+# scenario's), to a null responder of its own that spaces its events by
+# SSE10K_INTERVAL_MS; bench/sse_streams.py opens them, reads every one to
+# its end and samples the gateway's memory.
+SSE10K_STATUS=0 SSE10K_NOTE="" SSE10K_URL="" SSE10K_RAW="$WORK/sse10k.txt"
+declare -A SSE10K=()
+run_sse10k() {
+  local want=$SSE10K_STREAMS hard soft fds0 fit n t0 t1 g0 g1 timeout
+  # Every stream holds two sockets in the gateway (the caller's and the
+  # upstream's: HTTP/1.1, one stream per connection), one in the upstream
+  # and one in the client. Raise the soft open-file limit to the hard one
+  # for the processes started from here on (and the hard one, if allowed).
+  hard=$(ulimit -Hn)
+  [ "$hard" = unlimited ] && hard=$(cat /proc/sys/fs/nr_open)
+  if [ "$hard" -lt $((2 * want + 256)) ] && ulimit -Hn $((2 * want + 256)) 2>/dev/null; then
+    hard=$((2 * want + 256))
+  fi
+  soft=$(ulimit -Sn)
+  [ "$soft" = unlimited ] || [ "$soft" -ge "$hard" ] || ulimit -Sn "$hard"
+  SSE10K[nofile]=$(ulimit -Sn)
+  start null-slow "$WARDEN_BIN" agent null --listen 127.0.0.1:0 --stream-event-interval-ms "$SSE10K_INTERVAL_MS"
+  local slow_url
+  slow_url=$(url_of null-slow "agent [[:alpha:]]* listening on")
+  NULL_URL=$slow_url gateway_config gateway-sse10k insecure-off >"$WORK/gateway-sse10k.toml"
+  start gateway-sse10k "$WARDEN_BIN" gateway --config "$WORK/gateway-sse10k.toml"
+  local gw admin
+  read -r gw admin < <(wait_gateway gateway-sse10k) || true
+  [ -n "${admin:-}" ] || die "the sse-10k gateway did not start: $(cat "$WORK/gateway-sse10k.err")"
+  SSE10K_URL="$gw/agents/null"
+  idle_point gateway-sse10k named
+  # What the gateway can hold: its open-file limit less what it has open
+  # idle and a margin (store connections, audit), two per stream.
+  fds0=$(find "/proc/${PID[gateway-sse10k]}/fd" -mindepth 1 -maxdepth 1 | wc -l)
+  fit=$(((SSE10K[nofile] - fds0 - 64) / 2))
+  n=$want
+  if [ "$n" -gt "$fit" ]; then
+    n=$fit
+    SSE10K_NOTE="$want streams asked, $n run: the gateway's open-file limit is ${SSE10K[nofile]} (the hard limit; raising it needs CAP_SYS_RESOURCE) and each stream takes two of them (the caller's and the upstream's socket), besides the $fds0 it holds idle"
+    log "sse-10k: $SSE10K_NOTE"
+  fi
+  SSE10K[streams]=$n
+  SSE10K[fds0]=$fds0
+  timeout=$((4 * SSE10K_INTERVAL_MS / 1000 + 120))
+  log "sse-10k: $n streams through $gw (upstream $slow_url, $SSE10K_INTERVAL_MS ms between events)"
+  if [ "$PROFILE_OK" = 1 ]; then
+    profile_start "${PID[gateway-sse10k]}" "$PROFILE_DIR/sse-10k.perf.data"
+  fi
+  g0=$(cpu_ticks "${PID[gateway-sse10k]}")
+  t0=$(date +%s%N)
+  local cmd=("${LOAD[@]}" python3 "$BENCH/sse_streams.py" --url "$SSE10K_URL" --streams "$n"
+    --body "$WRK_DIR/stream.json" --open-concurrency "$SSE10K_OPEN_CONCURRENCY" --timeout "$timeout"
+    --pid "${PID[gateway-sse10k]}" --json-out "$WORK/sse10k.json")
+  printf '$ %s\n' "${cmd[*]}" >"$SSE10K_RAW"
+  "${cmd[@]}" >>"$SSE10K_RAW" 2>&1 || SSE10K_STATUS=$?
+  t1=$(date +%s%N)
+  g1=$(cpu_ticks "${PID[gateway-sse10k]}")
+  if [ "$PROFILE_OK" = 1 ]; then
+    profile_stop
+    profile_report "$PROFILE_DIR/sse-10k.perf.data" "sse-10k: gateway-sse10k, $n streams" >"$PROFILE_DIR/sse-10k.md"
+  fi
+  [ -s "$WORK/sse10k.json" ] || die "bench/sse_streams.py failed: $(cat "$SSE10K_RAW")"
+  mem_point "after sse-10k" gateway-sse10k
+  SSE10K[rss_after]=${MEM_RSS["after sse-10k"]}
+  SSE10K[hwm]=${MEM_HWM["after sse-10k"]}
+  SSE10K[cpu_s]=$(awk -v t=$((g1 - g0)) -v hz="$CLK_TCK" 'BEGIN {printf "%.1f", t / hz}')
+  SSE10K[wall_s]=$(awk -v n=$((t1 - t0)) 'BEGIN {printf "%.1f", n / 1e9}')
+  SSE10K[metrics]=$(curl -fsS -m 5 "$admin/metrics" | grep -E '^warden_(requests_total|open_streams)' || true)
+  SSE10K[config]=$(sed "s|$WORK|\$WORK|g" "$WORK/gateway-sse10k.toml")
+  local k
+  for k in completed failed peak_open all_open_s elapsed_s rss_at_peak_open_kb peak_rss_kb; do
+    SSE10K[$k]=$(jq -r ".$k // \"\"" "$WORK/sse10k.json")
+  done
+  SSE10K[failures]=$(jq -r '[.failures | to_entries[] | "\(.value) \(.key)"] | join(", ")' "$WORK/sse10k.json")
+  log "sse-10k: ${SSE10K[completed]} of $n complete, ${SSE10K[failed]} failed, at most ${SSE10K[peak_open]} open at once;" \
+    "gateway RSS idle $(mib "${IDLE_RSS[gateway-sse10k]}"), peak $(mib "${SSE10K[hwm]}")"
+  # Done with them: they would hold the upstream connections open (pooled,
+  # idle) through what follows.
+  for k in gateway-sse10k null-slow; do
+    kill -TERM "${PID[$k]}" 2>/dev/null || true
+    wait "${PID[$k]}" 2>/dev/null || true
+    unset "PID[$k]"
+  done
+}
+
+mib() { awk -v k="$1" 'BEGIN {if (k == "") print "–"; else printf "%.1f MiB", k / 1024}'; }
+
+# The report's name, now: profiles are named after it.
+if [ -n "$REV" ]; then
+  GIT_HEAD=$(git -C "$ROOT" rev-parse --short "$REV_SHA")
+  GIT_DIRTY=""
+  GIT_NOTE="(REV=$REV, built from a clean \`git archive\` export)"
+else
+  GIT_HEAD=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+  GIT_DIRTY=$(git -C "$ROOT" status --porcelain -- . ':(exclude)bench' 2>/dev/null || true)
+  # (An if, not `[ … ] && echo`: under `set -e` a substitution that ends
+  # non-zero ends the script, and a clean tree would stop it here.)
+  GIT_NOTE="(the working tree)"
+  if [ -n "$GIT_DIRTY" ]; then GIT_NOTE="(the working tree, with uncommitted changes listed below)"; fi
+fi
+if [ -z "$GIT_DIRTY" ] && [ "$GIT_HEAD" != unknown ]; then TAG=$GIT_HEAD; else TAG=worktree; fi
+REPORT="$OUT_DIR/$(date -u +%Y-%m-%d)-$TAG${LABEL:+-$LABEL}.md"
+[ -e "$REPORT" ] && REPORT="$OUT_DIR/$(date -u +%Y-%m-%d-%H%M%S)-$TAG${LABEL:+-$LABEL}.md"
+# PROFILE=1: the recordings go beside the report, in <report>-profiles/.
+PROFILES_NAME=$(basename "${REPORT%.md}")-profiles
 
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 for sc in $PAIRS; do
@@ -646,13 +859,16 @@ for sc in $PAIRS; do
     done
   done
   mem_point "after $sc" "$S_GW"
+  if [ "$PROFILE_OK" = 1 ]; then profile_run "$sc"; fi
 done
+if [ "$RUN_SSE10K" = 1 ]; then run_sse10k; fi
 # fairness: its own gateway and callers (bench/fairness.sh), with the same
 # binary and pinning; the gateways above sit idle meanwhile.
 FAIR_STATUS=0
 if [ "$RUN_FAIRNESS" = 1 ]; then
   log "fairness (bench/fairness.sh)"
   WARDEN_BIN="$WARDEN_BIN" BUILD=0 PIN="$PIN" SERVER_CPUS="${SERVER_CPUS:-}" WRK_CPUS="${WRK_CPUS:-}" \
+    PROFILE="$PROFILE" FAIR_PROFILE_DIR="$PROFILE_DIR" FAIR_PROFILES_LINK="$PROFILES_NAME/" \
     FAIR_REPORT="$WORK/fairness.md" FAIR_SUMMARY="$WORK/fairness-summary.md" "$BENCH/fairness.sh" || FAIR_STATUS=$?
   [ -s "$WORK/fairness.md" ] || die "bench/fairness.sh wrote no report (exit $FAIR_STATUS)"
 fi
@@ -700,7 +916,6 @@ pair() {
 ms() { awk -v u="$1" 'BEGIN {if (u == "nan") print "–"; else printf "%.3f ms", u / 1000}'; }
 plus_ms() { awk -v u="$1" 'BEGIN {if (u == "nan") print "–"; else printf "%+.3f ms", u / 1000}'; }
 num() { awk -v x="$1" -v f="$2" 'BEGIN {if (x == "nan") print "–"; else printf f, x}'; }
-mib() { awk -v k="$1" 'BEGIN {if (k == "") print "–"; else printf "%.1f MiB", k / 1024}'; }
 TICK_US=$((1000000 / CLK_TCK))
 # µs of CPU per request, and how busy the server CPUs were.
 GW_CPU="\$19 * $TICK_US / \$5"
@@ -708,9 +923,97 @@ GW_CPU="\$19 * $TICK_US / \$5"
 # the gateway: the req/s ratio the server CPUs would give if nothing else ran.
 CPU_RATIO='(g[19] + g[20] > 0 && d[5] > 0 ? (d[20] / d[5]) / ((g[19] + g[20]) / g[5]) : "nan")'
 
+
+# profile_section SCENARIO WHEN — PROFILE=1: the scenario's top symbols.
+profile_section() {
+  [ "$PROFILE" = 1 ] || return 0
+  echo "#### Profile of the gateway ($1)"
+  echo
+  if [ "$PROFILE_OK" != 1 ]; then
+    echo "Not recorded: $PROFILE_NOTE."
+  elif [ -s "$PROFILE_DIR/$1.md" ]; then
+    echo "perf record of the gateway process during $2."
+    echo "Full report: [\`$PROFILES_NAME/$1.perf.data.txt\`]($PROFILES_NAME/$1.perf.data.txt); recording: \`$PROFILES_NAME/$1.perf.data\` (not committed)."
+    echo
+    cat "$PROFILE_DIR/$1.md"
+  else
+    echo "Not recorded (see the log)."
+  fi
+  echo
+}
+
+SSE10K_SUMMARY="$WORK/sse10k-summary.md" SSE10K_SECTION="$WORK/sse10k.md"
+if [ "$RUN_SSE10K" = 1 ]; then
+  if [ "${SSE10K[completed]}" = "${SSE10K[streams]}" ] && [ "$SSE10K_STATUS" = 0 ]; then
+    SSE10K_ALL=yes
+  else
+    SSE10K_ALL="**no**"
+  fi
+  if [ "${SSE10K[peak_open]}" = "${SSE10K[streams]}" ]; then SSE10K_CONC=yes; else SSE10K_CONC="**no** (raise SSE10K_INTERVAL_MS)"; fi
+  SSE10K_TARGET=$(awk -v k="${SSE10K[hwm]}" -v all="$SSE10K_ALL" -v n="${SSE10K[streams]}" 'BEGIN {
+      if (all != "yes") print "**not met** (streams failed)";
+      else if (k > 256 * 1024) print "**not met**" (n < 10000 ? " (already with " n " streams)" : "");
+      else if (n < 10000) print "not measured (" n " streams, not 10,000)";
+      else print "met" }')
+  SSE10K_PER=$(awk -v a="${SSE10K[rss_at_peak_open_kb]}" -v i="${IDLE_RSS[gateway-sse10k]}" -v n="${SSE10K[peak_open]}" \
+    'BEGIN {if (a == "" || n == 0) print "–"; else printf "%.1f KiB", (a - i) / n}')
+  {
+    echo "sse-10k: ${SSE10K[streams]} \`SendStreamingMessage\` streams held open at once through one gateway (upstream: the null responder, $SSE10K_INTERVAL_MS ms between its 5 events).${SSE10K_NOTE:+ $SSE10K_NOTE.}"
+    echo
+    echo "| streams | every stream complete | failed | most open at once | all open after | total | gateway RSS idle / all open / peak | per open stream | gateway CPU | target: all complete, peak ≤ 256 MiB |"
+    echo "|--:|---|--:|--:|--:|--:|--:|--:|--:|---|"
+    printf '| %s | %s | %s | %s (all: %s) | %s | %s s | %s / %s / %s | %s | %s s | %s |\n' "${SSE10K[streams]}" "$SSE10K_ALL" \
+      "${SSE10K[failed]}${SSE10K[failures]:+ (${SSE10K[failures]})}" "${SSE10K[peak_open]}" "$SSE10K_CONC" \
+      "$(awk -v s="${SSE10K[all_open_s]}" 'BEGIN {if (s == "") print "–"; else printf "%.1f s", s}')" "${SSE10K[elapsed_s]}" \
+      "$(mib "${IDLE_RSS[gateway-sse10k]}")" "$(mib "${SSE10K[rss_at_peak_open_kb]}")" "$(mib "${SSE10K[hwm]}")" \
+      "$SSE10K_PER" "${SSE10K[cpu_s]}" "$SSE10K_TARGET"
+  } >"$SSE10K_SUMMARY"
+  {
+    echo "## sse-10k — ${SSE10K[streams]} concurrent SSE streams through one gateway"
+    echo
+    echo "A gateway of its own (\`gateway-sse10k\`, started fresh so that its peak RSS is this scenario's; authentication off,"
+    echo "rate limits as the others', 100,000 open streams per caller) in front of a null responder of its own"
+    echo "(\`warden agent null --stream-event-interval-ms $SSE10K_INTERVAL_MS\`: the first of its 5 events at once, then one every"
+    echo "$SSE10K_INTERVAL_MS ms, so each stream stays open $((4 * SSE10K_INTERVAL_MS / 1000)) s). [\`bench/sse_streams.py\`](../sse_streams.py)"
+    echo "(Python asyncio, one HTTP/1.1 connection per stream, on the load generator's CPU) opens ${SSE10K[streams]} \`SendStreamingMessage\`"
+    echo "calls ([\`wrk/stream.json\`](../wrk/stream.json)), at most $SSE10K_OPEN_CONCURRENCY waiting for their response headers at a"
+    echo "time, and reads every one to its end: complete = HTTP 200 and exactly 5 events, each a JSON-RPC result without an"
+    echo "error, the last completing the task. It samples the gateway's VmRSS every 100 ms (\"all open\": the highest sample"
+    echo "while the most streams were open) and reads its VmHWM at the end (\"peak\"). Open-file limit of the processes:"
+    echo "${SSE10K[nofile]}; the gateway held ${SSE10K[fds0]} files idle.${SSE10K_NOTE:+ **$SSE10K_NOTE.**}"
+    echo
+    cat "$SSE10K_SUMMARY"
+    echo
+    echo "Wall time of the client ${SSE10K[wall_s]} s; gateway RSS after the streams ended $(mib "${SSE10K[rss_after]}"); highest"
+    echo "VmRSS sampled $(mib "${SSE10K[peak_rss_kb]}"). The gateway's counters at the end (\`warden_open_streams\` should be back at 0):"
+    echo
+    echo '```'
+    echo "${SSE10K[metrics]}"
+    echo '```'
+    echo
+    profile_section sse-10k "the run (perf costs the gateway CPU, not memory; nothing here is a rate)"
+    echo "<details><summary>gateway-sse10k.toml</summary>"
+    echo
+    echo '```toml'
+    echo "${SSE10K[config]}"
+    echo '```'
+    echo
+    echo "</details>"
+    echo
+    echo "<details><summary>sse_streams.py output</summary>"
+    echo
+    echo '```'
+    cat "$SSE10K_RAW"
+    echo '```'
+    echo
+    echo "</details>"
+    echo
+  } >"$SSE10K_SECTION"
+fi
+
 SUMMARY="$WORK/summary.md"
 {
-  echo "| scenario | direct req/s | gateway req/s | ratio | CPU-cost ratio | added p50 | added p99 | added p50, 1 conn | added p99, 1 conn | gateway CPU/req | gateway RSS after / peak |"
+  echo "| scenario | direct req/s | gateway req/s | ratio | CPU-cost ratio | added p50 | added p99 | added p50, 1 conn | added p99, 1 conn | gateway CPU/req | gateway RSS idle / after / peak |"
   echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
 } >"$SUMMARY"
 SECTIONS="$WORK/sections.md"
@@ -726,10 +1029,11 @@ for sc in $PAIRS; do
   lat50=$(pair "$sc" latency 'g[8] - d[8]' | med)
   lat99=$(pair "$sc" latency 'g[10] - d[10]' | med)
   gwcpu=$(col "$sc" load gateway "$GW_CPU" | med)
-  printf '| %s | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %s / %s |\n' "$sc" \
+  printf '| %s | %s | %s | **%s** | %s | %s | %s | %s | %s | %s | %s / %s / %s |\n' "$sc" \
     "$(num "$d_rps" %.0f)" "$(num "$g_rps" %.0f)" "$(num "$ratio" %.3f)" "$(num "$cpuratio" %.3f)" \
     "$(plus_ms "$add50")" "$(plus_ms "$add99")" "$(plus_ms "$lat50")" "$(plus_ms "$lat99")" \
-    "$(num "$gwcpu" '%.0f µs')" "$(mib "${MEM_RSS["after $sc"]}")" "$(mib "${MEM_HWM["after $sc"]}")" >>"$SUMMARY"
+    "$(num "$gwcpu" '%.0f µs')" "$(mib "${IDLE_RSS[$S_GW]}")" "$(mib "${MEM_RSS["after $sc"]}")" \
+    "$(mib "${MEM_HWM["after $sc"]}")" >>"$SUMMARY"
   {
     echo "### $sc — $S_TITLE"
     echo
@@ -757,33 +1061,30 @@ for sc in $PAIRS; do
       echo "Medians over the rounds: ratio through/direct **$(num "$r" %.3f)** (CPU-cost ratio $(num "$cr" %.3f)), added p50 **$(plus_ms "$a50")**, added p99 **$(plus_ms "$a99")**."
       echo
     done
+    profile_section "$sc" "one more run through the gateway after the measured ones ($CONNECTIONS connections, $PROFILE_DURATION; not counted in the figures above)"
   } >>"$SECTIONS"
 done
 
-if [ -n "$REV" ]; then
-  GIT_HEAD=$(git -C "$ROOT" rev-parse --short "$REV_SHA")
-  GIT_DIRTY=""
-  GIT_NOTE="(REV=$REV, built from a clean \`git archive\` export)"
-else
-  GIT_HEAD=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
-  GIT_DIRTY=$(git -C "$ROOT" status --porcelain -- . ':(exclude)bench' 2>/dev/null || true)
-  # (An if, not `[ … ] && echo`: under `set -e` a substitution that ends
-  # non-zero ends the script, and a clean tree would stop it here.)
-  GIT_NOTE="(the working tree)"
-  if [ -n "$GIT_DIRTY" ]; then GIT_NOTE="(the working tree, with uncommitted changes listed below)"; fi
-fi
-if [ -z "$GIT_DIRTY" ] && [ "$GIT_HEAD" != unknown ]; then TAG=$GIT_HEAD; else TAG=worktree; fi
-mkdir -p "$OUT_DIR"
-REPORT="$OUT_DIR/$(date -u +%Y-%m-%d)-$TAG${LABEL:+-$LABEL}.md"
-[ -e "$REPORT" ] && REPORT="$OUT_DIR/$(date -u +%Y-%m-%d-%H%M%S)-$TAG${LABEL:+-$LABEL}.md"
 TOTAL_FAILED=$(awk -F'\t' '{s += $12 + $13 + $14 + $15 + $16 + $18} END {print s + 0}' "$RESULTS")
-if [ "$FAILED_RUNS" -eq 0 ]; then
+if [ -z "$PAIRS" ]; then
+  VERDICT=""
+elif [ "$FAILED_RUNS" -eq 0 ]; then
   VERDICT="All $(wc -l <"$RESULTS") measured runs answered every request with a success."
 else
   VERDICT="**$FAILED_RUNS measured runs had failed requests ($TOTAL_FAILED in all); the figures are not valid.**"
 fi
 if [ "$RUN_FAIRNESS" = 1 ] && [ "$FAIR_STATUS" != 0 ]; then
-  VERDICT="$VERDICT **fairness: the well-behaved caller had refused or failed requests (see Fairness).**"
+  VERDICT="${VERDICT:+$VERDICT }**fairness: the well-behaved caller had refused or failed requests (see Fairness).**"
+fi
+if [ "$RUN_SSE10K" = 1 ]; then
+  if [ "$SSE10K_ALL" = yes ]; then
+    VERDICT="${VERDICT:+$VERDICT }sse-10k: all ${SSE10K[streams]} streams complete."
+  else
+    VERDICT="${VERDICT:+$VERDICT }**sse-10k: ${SSE10K[failed]} of ${SSE10K[streams]} streams did not complete.**"
+  fi
+fi
+if [ "$BIN_KIND" = debug ]; then
+  VERDICT="${VERDICT:+$VERDICT }**A debug build: a smoke run, its figures say nothing about performance.**"
 fi
 
 {
@@ -793,16 +1094,30 @@ fi
   echo
   echo "## Summary"
   echo
+  if [ -n "$PAIRS" ]; then
   echo "Ratio: gateway req/s ÷ direct req/s (1.0 = the gateway costs nothing). CPU-cost ratio: the upstream's CPU time per request"
   echo "direct ÷ the gateway's plus the upstream's per request through the gateway — the ratio the server CPUs would give with"
   echo "nothing else running (other work on the machine skews the req/s ratio; see \"server CPU\" in the tables)."
   echo "Added: gateway latency − direct latency."
   echo "Medians over $ROUNDS alternating rounds. \"1 conn\": one connection, requests back to back (no queueing)."
   echo
-  cat "$SUMMARY"
-  echo
+  fi
+  if [ -n "$PAIRS" ]; then
+    cat "$SUMMARY"
+    echo
+    echo "Gateway RSS idle: right after the scenario's gateway started, before any load (the same gateway serves several scenarios)."
+    echo
+  fi
+  if [ "$RUN_SSE10K" = 1 ]; then
+    cat "$SSE10K_SUMMARY"
+    echo
+  fi
   if [ "$RUN_FAIRNESS" = 1 ]; then
     cat "$WORK/fairness-summary.md"
+    echo
+  fi
+  if [ "$PROFILE" = 1 ]; then
+    echo "Profiles (PROFILE=1): $(if [ "$PROFILE_OK" = 1 ]; then echo "perf, the top symbols by self time under each scenario; recordings and full reports in [\`$PROFILES_NAME/\`]($PROFILES_NAME/)."; else echo "none: $PROFILE_NOTE."; fi)"
     echo
   fi
   echo "## How it was run"
@@ -821,7 +1136,7 @@ fi
   echo "|---|---|"
   echo "| started / finished (UTC) | $STARTED / $FINISHED |"
   echo "| warden | \`$WARDEN_VERSION\`, git $GIT_HEAD $GIT_NOTE |"
-  echo "| binary | \`$WARDEN_BIN\` (release) |"
+  echo "| binary | \`$WARDEN_BIN\` ($BIN_KIND build) |"
   echo "| load generator | $WRK_VERSION, $THREADS thread(s) |"
   echo "| pinning | $PINNING |"
   echo "| CPUs (nproc) | $NCPU |"
@@ -898,6 +1213,9 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
   echo "## Scenarios"
   echo
   cat "$SECTIONS"
+  if [ "$RUN_SSE10K" = 1 ]; then
+    cat "$SSE10K_SECTION"
+  fi
   if [ "$RUN_FAIRNESS" = 1 ]; then
     cat "$WORK/fairness.md"
     echo
@@ -907,6 +1225,8 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
   echo "| when | process | VmRSS | VmHWM (peak so far) |"
   echo "|---|---|--:|--:|"
   awk -F'\t' '{printf "| %s | %s | %.1f MiB | %.1f MiB |\n", $1, $2, $3 / 1024, $4 / 1024}' "$MEM_ROWS"
+  echo
+  echo "Idle (right after start, before any load): $(for gw in "${!IDLE_RSS[@]}"; do printf '%s %s; ' "$gw" "$(mib "${IDLE_RSS[$gw]}")"; done | sed 's/; $//')."
   echo
   echo "Upstreams at the end: null $(mib "${END_RSS[null]}") (peak $(mib "${END_HWM[null]}")), echo $(mib "${END_RSS[echo]}") (peak $(mib "${END_HWM[echo]}"))."
   echo
@@ -918,7 +1238,7 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
       gateway-authz) sel='$1 == "authz-send"' ;;
       *) sel='$1 !~ /^(apikey|bearer|authz)-send$/' ;;
     esac
-    echo "\`$gw\`: requests measured by wrk $(awk -F'\t' "\$4 == \"gateway\" && $sel {s += \$5} END {print s + 0}" "$RESULTS") (plus warm-ups and curl checks); audit rows written ${AUDIT_ROWS[$gw]}."
+    echo "\`$gw\`: requests measured by wrk $(awk -F'\t' "\$4 == \"gateway\" && $sel {s += \$5} END {print s + 0}" "$RESULTS") (plus warm-ups, curl checks and profile runs); audit rows written ${AUDIT_ROWS[$gw]}."
     echo
     echo '```'
     echo "${GW_METRICS[$gw]}"
@@ -928,6 +1248,7 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
   echo "## Raw wrk outputs"
   echo
   for f in "$WORK"/raw/*.txt; do
+    [ -e "$f" ] || continue # no direct/gateway pairs in this run
     echo "<details><summary>$(basename "$f" .txt)</summary>"
     echo
     echo '```'
@@ -939,14 +1260,25 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
   done
 } >"$REPORT"
 log "report: ${REPORT#"$ROOT"/}"
-cat "$SUMMARY" >&2
-[ "$RUN_FAIRNESS" = 1 ] && cat "$WORK/fairness-summary.md" >&2
+if [ "$PROFILE_OK" = 1 ]; then
+  rm -f "$PROFILE_DIR"/*.md # the top lists, now in the report
+  rm -rf "${REPORT%.md}-profiles"
+  mv "$PROFILE_DIR" "${REPORT%.md}-profiles"
+  log "profiles: $(du -sh "${REPORT%.md}-profiles" | cut -f1) in ${REPORT%.md}-profiles/"
+fi
+if [ -n "$PAIRS" ]; then cat "$SUMMARY" >&2; fi
+if [ "$RUN_SSE10K" = 1 ]; then cat "$SSE10K_SUMMARY" >&2; fi
+if [ "$RUN_FAIRNESS" = 1 ]; then cat "$WORK/fairness-summary.md" >&2; fi
 
 if [ "$UPDATE_README" = 1 ] && grep -q '<!-- latest-results:begin -->' "$BENCH/README.md" 2>/dev/null; then
   {
     echo "From [\`${REPORT#"$BENCH"/}\`](${REPORT#"$BENCH"/}) — $WARDEN_VERSION, git $TAG, $NCPU × $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo), $CONNECTIONS connections, $DURATION × $ROUNDS rounds, load average $LOADAVG_START before the run. $VERDICT"
     echo
-    cat "$SUMMARY"
+    if [ -n "$PAIRS" ]; then cat "$SUMMARY"; fi
+    if [ "$RUN_SSE10K" = 1 ]; then
+      echo
+      cat "$SSE10K_SUMMARY"
+    fi
     if [ "$RUN_FAIRNESS" = 1 ]; then
       echo
       cat "$WORK/fairness-summary.md"
@@ -962,3 +1294,4 @@ fi
 
 [ "$FAILED_RUNS" -eq 0 ] || die "$FAILED_RUNS runs had failed requests; see $REPORT"
 [ "$FAIR_STATUS" = 0 ] || die "fairness: the well-behaved caller had refused or failed requests; see $REPORT"
+[ "$SSE10K_STATUS" = 0 ] || die "sse-10k: ${SSE10K[failed]} streams did not complete; see $REPORT"
