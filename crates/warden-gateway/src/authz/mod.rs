@@ -326,15 +326,37 @@ impl Authorizer {
         // A change made elsewhere (the CLI revoking a grant) holds from the
         // very next call: the change signal decides whether to reload.
         let snapshot = self.fresh().await.map_err(|_| unavailable("store"))?;
-        if !self.enforce {
-            return Ok(());
-        }
         let me = caller_of(principal, own_issuer).key();
-        let granted = snapshot.grants(&me, agent).iter().any(|g| g.active_at(now));
-        if granted {
-            Ok(())
-        } else {
-            Err(refusal_for(&Denial::NoGrant, None, agent))
+        if self.enforce && !snapshot.grants(&me, agent).iter().any(|g| g.active_at(now)) {
+            return Err(refusal_for(&Denial::NoGrant, None, agent));
+        }
+        self.refuse_if_spent(&me).await
+    }
+
+    /// A caller whose own bucket is already empty is refused here, before
+    /// its body is read or parsed: a flood then costs little more than its
+    /// authentication. Nothing is taken from the bucket (the cell is taken
+    /// once the call is decided, as before), so this refuses only calls the
+    /// limit would refuse later anyway.
+    async fn refuse_if_spent(&self, me: &str) -> Result<(), Denied> {
+        let Some(q) = self.quotas.principal else {
+            return Ok(());
+        };
+        let key = format!("principal:{me}");
+        match self.limiter.peek(&key, q, self.now()).await {
+            Ok(d) if !d.is_allowed() => {
+                let mut r = Denied::new(
+                    A2aError::new(
+                        ErrorKind::RateLimited,
+                        "rate limit (principal) exceeded; retry later",
+                    ),
+                    Reason::RateLimited("principal"),
+                );
+                r.headers = d.headers();
+                Err(r)
+            }
+            // Could not tell: the limit itself decides after the decision.
+            _ => Ok(()),
         }
     }
 

@@ -160,7 +160,13 @@ pub async fn admit(ctx: &mut Ctx<'_>, target: &str) -> Result<(), Refusal> {
         .authz
         .admit(principal, &state.auth.authority.issuer, target, ctx.now)
         .await
-        .map_err(|d| Refusal::denied(d).drain())
+        .map_err(|d| {
+            // A spent bucket is refused here, before the parse, with the
+            // answer the limit gives after it (the request's id echoed).
+            let rate_limited = matches!(d.reason, crate::authz::Reason::RateLimited(_));
+            let r = Refusal::denied(d).drain();
+            if rate_limited { r.id_from_body() } else { r }
+        })
 }
 
 /// The refusal for a route that names no known target: the same answer a

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::response::Response;
 use http_body_util::BodyExt;
 use serde_json::Value;
-use warden_a2a::A2aError;
+use warden_a2a::{A2aError, Binding};
 
 use super::{Ctx, with_headers};
 use crate::audit::Outcome;
@@ -37,6 +37,9 @@ struct Inner {
     /// the body unread makes the server close the connection, and a client
     /// reusing it for its next call sees a disconnect.
     drain: bool,
+    /// Echo the JSON-RPC id read from the drained body (a refusal decided
+    /// before the body was parsed, which must still look like the later one).
+    id_from_body: bool,
     /// Counted in `warden_authz_refusals` under this class.
     counted: Option<String>,
     /// Audited with a deny decision (else with what the context knows).
@@ -54,6 +57,7 @@ impl Refusal {
             id: None,
             auth: None,
             drain: false,
+            id_from_body: false,
             counted: None,
             denial: false,
         }))
@@ -98,6 +102,13 @@ impl Refusal {
         self
     }
 
+    /// Drains the body and echoes the JSON-RPC id found in it.
+    pub fn id_from_body(mut self) -> Self {
+        self.0.drain = true;
+        self.0.id_from_body = true;
+        self
+    }
+
     pub fn with_id(mut self, id: Value) -> Self {
         self.0.id = Some(id);
         self
@@ -126,12 +137,16 @@ impl Refusal {
 /// stage read it.
 pub async fn rescue(ctx: &Ctx<'_>, refusal: Refusal, unread: Option<Body>) -> Response {
     let reason = refusal.audit_reason();
-    let r = *refusal.0;
+    let mut r = *refusal.0;
     if r.drain
         && let Some(body) = unread
     {
         let cap = ctx.state.config.limits.max_request_body_bytes.get();
-        let _ = http_body_util::Limited::new(body, cap).collect().await;
+        let read = http_body_util::Limited::new(body, cap).collect().await;
+        if let (true, None, Binding::JsonRpc, Ok(read)) = (r.id_from_body, &r.id, ctx.binding, read)
+        {
+            r.id = Some(jsonrpc_id_of(&read.to_bytes()));
+        }
     }
     let mut event = ctx.event(r.outcome).with_reason(reason.clone());
     if let Some(class) = &r.counted {
@@ -168,4 +183,39 @@ pub async fn rescue(ctx: &Ctx<'_>, refusal: Refusal, unread: Option<Body>) -> Re
         &r.headers
     };
     with_headers(resp, headers)
+}
+
+/// The `id` of a JSON-RPC request, read without the strict parse (the call
+/// is refused whatever it holds): a string or a number, else null.
+fn jsonrpc_id_of(body: &[u8]) -> Value {
+    #[derive(serde::Deserialize)]
+    struct IdOnly {
+        #[serde(default)]
+        id: Value,
+    }
+    match serde_json::from_slice::<IdOnly>(body) {
+        Ok(IdOnly {
+            id: id @ (Value::String(_) | Value::Number(_)),
+        }) => id,
+        _ => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod id_tests {
+    use super::*;
+
+    #[test]
+    fn the_id_is_read_from_a_request_and_only_a_valid_one() {
+        let id = |b: &str| jsonrpc_id_of(b.as_bytes());
+        assert_eq!(
+            id(r#"{"jsonrpc":"2.0","id":7,"method":"SendMessage","params":{}}"#),
+            7
+        );
+        assert_eq!(id(r#"{"method":"x","id":"a-1"}"#), "a-1");
+        assert_eq!(id(r#"{"id":{"nested":1}}"#), Value::Null);
+        assert_eq!(id(r#"{"id":null}"#), Value::Null);
+        assert_eq!(id("not json"), Value::Null);
+        assert_eq!(id(r#"[{"id":1}]"#), Value::Null);
+    }
 }

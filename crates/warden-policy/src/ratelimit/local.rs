@@ -80,6 +80,16 @@ impl LocalRateLimiter {
         decision
     }
 
+    /// What [`check_now`](Self::check_now) would decide for `key` at `now`,
+    /// without taking a cell: a caller whose bucket is empty can be refused
+    /// before any work is done for it, while a call that goes on spends its
+    /// cell only once it is decided.
+    pub fn peek_now(&self, key: &str, quota: Quota, now: Duration) -> RateDecision {
+        let now = u64::try_from(now.as_nanos()).unwrap_or(u64::MAX);
+        let tat = lock(self.shard(key)).get(key).copied();
+        gcra::step(tat, quota, now).0
+    }
+
     /// The number of keys tracked now.
     pub fn len(&self) -> usize {
         self.shards.iter().map(|shard| lock(shard).len()).sum()
@@ -122,6 +132,10 @@ impl fmt::Debug for LocalRateLimiter {
 impl RateLimiter for LocalRateLimiter {
     fn check<'a>(&'a self, key: &'a str, quota: Quota, now: Duration) -> CheckFuture<'a> {
         Box::pin(std::future::ready(Ok(self.check_now(key, quota, now))))
+    }
+
+    fn peek<'a>(&'a self, key: &'a str, quota: Quota, now: Duration) -> CheckFuture<'a> {
+        Box::pin(std::future::ready(Ok(self.peek_now(key, quota, now))))
     }
 }
 

@@ -34,6 +34,10 @@ pub trait RateLimiter: Send + Sync {
     /// since an arbitrary fixed epoch; a shared backend may use its own
     /// clock instead, so that all gateways agree.
     fn check<'a>(&'a self, key: &'a str, quota: Quota, now: Duration) -> CheckFuture<'a>;
+
+    /// What `check` would decide now, without taking a cell (the early
+    /// refusal of a caller whose bucket is already empty).
+    fn peek<'a>(&'a self, key: &'a str, quota: Quota, now: Duration) -> CheckFuture<'a>;
 }
 
 /// The limiter could not decide. Callers fail closed: refuse the request.

@@ -155,3 +155,19 @@ fn debug_output_leaves_keys_out() {
     );
     assert!(!format!("{limiter:?}").contains("secret"));
 }
+
+#[test]
+fn a_peek_takes_no_cell_and_sees_an_empty_bucket() {
+    let limiter = LocalRateLimiter::new(cap(1_000));
+    let q = Quota::parse("1/s", 2).expect("valid quota");
+    for _ in 0..5 {
+        assert!(limiter.peek_now("a", q, secs(10)).is_allowed());
+    }
+    assert_eq!(limiter.len(), 0, "a peek tracks nothing");
+    limiter.check_now("a", q, secs(10));
+    limiter.check_now("a", q, secs(10));
+    let peeked = limiter.peek_now("a", q, secs(10));
+    assert!(!peeked.is_allowed());
+    assert_eq!(peeked, limiter.check_now("a", q, secs(10)));
+    assert!(limiter.peek_now("a", q, secs(11)).is_allowed());
+}

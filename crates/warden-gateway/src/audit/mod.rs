@@ -1,5 +1,8 @@
 //! Audit events: one per gateway decision, written off the request path by a
-//! batching writer. Never carries message bodies or credentials.
+//! batching writer; rate-limit refusals as one count per caller and second
+//! (`floods`). Never carries message bodies or credentials.
+
+mod floods;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -152,6 +155,7 @@ impl AuditEvent {
 #[derive(Debug, Clone)]
 pub struct AuditSink {
     tx: mpsc::Sender<Msg>,
+    floods: std::sync::Arc<floods::FloodCounts>,
 }
 
 /// What the writer's queue carries: events, and flush requests queued
@@ -168,6 +172,8 @@ enum Msg {
 
 const QUEUE: usize = 16_384;
 const BATCH: usize = 256;
+/// The window rate-limit refusals are counted over.
+const FLOOD_WINDOW: Duration = Duration::from_secs(1);
 
 impl AuditSink {
     /// Starts the writer task on `store`.
@@ -201,7 +207,32 @@ impl AuditSink {
                 batch.clear();
             }
         });
-        Self { tx }
+        let sink = Self {
+            tx,
+            floods: std::sync::Arc::default(),
+        };
+        let ticker = sink.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(FLOOD_WINDOW);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tick.tick().await;
+                if ticker.tx.is_closed() {
+                    break;
+                }
+                ticker.emit_floods();
+            }
+        });
+        sink
+    }
+
+    /// Queues the counts of the current window (one event per caller,
+    /// agent, operation and reason).
+    fn emit_floods(&self) {
+        let ms = u64::try_from(FLOOD_WINDOW.as_millis()).unwrap_or(u64::MAX);
+        for e in self.floods.take(ms) {
+            let _ = self.tx.try_send(Msg::Event(e.record()));
+        }
     }
 
     /// Queues an event. Returns false if the queue was full (the event is
@@ -209,7 +240,14 @@ impl AuditSink {
     ///
     /// Refusals may only use the first half of the queue: a flood of bad
     /// requests cannot crowd out the record of calls that were let through.
+    ///
+    /// Rate-limit refusals are counted, and written as one event per caller
+    /// and second: see `floods.rs`.
     pub fn emit(&self, event: &AuditEvent) -> bool {
+        if floods::is_flood(event) {
+            self.floods.add(event);
+            return true;
+        }
         if event.outcome == Outcome::Refused && self.tx.capacity() < QUEUE / 2 {
             return false;
         }
@@ -221,6 +259,8 @@ impl AuditSink {
     /// queue, and never delays or drops an event. False if the writer is
     /// gone or a batch could not be written.
     pub async fn flush(&self) -> bool {
+        // The counts so far go first, as a window cut short.
+        self.emit_floods();
         let (tx, rx) = oneshot::channel();
         if self.tx.send(Msg::Flush(tx)).await.is_err() {
             return false;
