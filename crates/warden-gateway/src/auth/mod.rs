@@ -315,6 +315,18 @@ impl Authenticator {
     }
 
     async fn bearer(&self, token: &str, req: &AuthRequest<'_>) -> Result<Principal, AuthError> {
+        // A certificate-bound token already verified on this connection.
+        if let Some(claims) = req
+            .peer_cert
+            .and_then(|c| c.verified_tokens.get(token, req.agent, req.now))
+        {
+            return Ok(principal(
+                &claims,
+                AuthMethod::Bearer,
+                req.source,
+                &self.authority.issuer,
+            ));
+        }
         let (claims, dpop) = self.verify_token(token, req.agent, req.now).await?;
         if dpop == DpopMode::Required {
             return Err(AuthError::DpopRequired);
@@ -333,6 +345,9 @@ impl Authenticator {
         // with that client certificate; the TLS handshake proved possession
         // of its key, so such a token may be used again within its lifetime.
         if check_cert_binding(&claims, req.peer_cert)? {
+            if let Some(cert) = req.peer_cert {
+                cert.verified_tokens.put(token, req.agent, &claims, req.now);
+            }
             return Ok(principal(
                 &claims,
                 AuthMethod::Bearer,

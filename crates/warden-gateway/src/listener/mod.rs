@@ -10,6 +10,7 @@ mod peer;
 #[cfg(test)]
 mod tests;
 mod tls;
+mod verified_tokens;
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -32,6 +33,7 @@ use tower::ServiceExt;
 
 pub use peer::{PeerCertificate, PeerIdentity, x5t_s256};
 pub use tls::{PROTOCOL_VERSIONS, Reloadable, TlsError, alpn_protocols, check, provider};
+pub use verified_tokens::{REVERIFY_AFTER_SECS, VerifiedTokens};
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops
 /// accepting and waits for open connections to finish their requests.

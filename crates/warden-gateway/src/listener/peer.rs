@@ -14,6 +14,9 @@ pub struct PeerCertificate {
     pub der: CertificateDer<'static>,
     /// What the certificate says about its holder.
     pub identity: PeerIdentity,
+    /// Certificate-bound tokens verified on this connection (see
+    /// `verified_tokens.rs` for why reusing the verification is safe).
+    pub verified_tokens: super::VerifiedTokens,
 }
 
 /// Who a client certificate names. Only verified certificates get here: the
@@ -78,7 +81,11 @@ impl PeerCertificate {
             }
             Err(e) => tracing::warn!(error = %e, "client certificate: cannot parse"),
         }
-        Self { der, identity }
+        Self {
+            der,
+            identity,
+            verified_tokens: super::VerifiedTokens::default(),
+        }
     }
 }
 
