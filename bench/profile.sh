@@ -86,10 +86,14 @@ profile_report() {
         --percent-limit 2 --no-inline 2>/dev/null || true
     fi
   } >"$data.txt"
-  local samples
-  samples=$(perf report -i "$data" --stdio -n --no-children --sort dso -g none --percent-limit 0 --no-inline 2>/dev/null |
-    awk '!/^#/ && $1 ~ /%$/ && $2 ~ /^[0-9]+$/ {s += $2} END {print s + 0}')
-  echo "Top $PROFILE_TOP symbols by self time (perf, ${samples:-?} samples at $PROFILE_FREQ Hz; \`[k]\` kernel, \`[.]\` user space):"
+  local samples by_object
+  perf report -i "$data" --stdio -n --no-children --sort dso -g none --percent-limit 0 --no-inline \
+    >"$data.dso" 2>/dev/null || true
+  samples=$(awk '!/^#/ && $1 ~ /%$/ && $2 ~ /^[0-9]+$/ {s += $2} END {print s + 0}' "$data.dso")
+  by_object=$(awk '!/^#/ && $1 ~ /%$/ && $2 ~ /^[0-9]+$/ && n < 4 {printf "%s%s %s", (n ? ", " : ""), $3, $1; n++}' "$data.dso")
+  rm -f "$data.dso"
+  echo "Top $PROFILE_TOP symbols by self time (perf, ${samples:-?} samples at $PROFILE_FREQ Hz; \`[k]\` kernel, \`[.]\` user space)."
+  echo "By object: ${by_object:-?}."
   echo
   echo "| self | object | symbol |"
   echo "|--:|---|---|"
