@@ -14,6 +14,10 @@
 //!   full queue refuses the answer rather than relaying an unrecorded task.
 //! - The first owner wins: the store never overwrites an owner, and the
 //!   writer puts the owner on record (not the one queued) into the cache.
+//!   Until that commit (milliseconds), an id an agent hands out again to a
+//!   second caller, when its first owner is no longer in memory, is held
+//!   for the second caller: only a misbehaving agent does that, and such an
+//!   agent could hand out the task's contents anyway.
 
 use std::sync::{Arc, Mutex};
 
