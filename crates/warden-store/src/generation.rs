@@ -59,6 +59,21 @@ impl Store {
         Ok(())
     }
 
+    /// Commits `tx`, bumping and announcing the generation only when it
+    /// `changed` something (a no-op leaves readers' snapshots alone).
+    pub(crate) async fn commit_if_changed(
+        &self,
+        tx: Transaction<'_, Sqlite>,
+        changed: bool,
+    ) -> Result<(), StoreError> {
+        if changed {
+            self.commit_change(tx).await
+        } else {
+            tx.commit().await?;
+            Ok(())
+        }
+    }
+
     /// The authorisation generation (0 before the first change). It changes
     /// whenever what decisions read does; compare it for inequality, not
     /// order.

@@ -168,11 +168,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         let changed = done.rows_affected() > 0;
-        if changed {
-            self.commit_change(tx).await?;
-        } else {
-            tx.commit().await?;
-        }
+        self.commit_if_changed(tx, changed).await?;
         Ok(changed)
     }
 
@@ -195,11 +191,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let n = done.rows_affected();
-        if n > 0 {
-            self.commit_change(tx).await?;
-        } else {
-            tx.commit().await?;
-        }
+        self.commit_if_changed(tx, n > 0).await?;
         Ok(n)
     }
 }

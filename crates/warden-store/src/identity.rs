@@ -122,11 +122,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let removed = done.rows_affected() > 0;
-        if removed {
-            self.commit_change(tx).await?;
-        } else {
-            tx.commit().await?;
-        }
+        self.commit_if_changed(tx, removed).await?;
         Ok(removed)
     }
 
@@ -179,11 +175,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         let revoked = done.rows_affected() > 0;
-        if revoked {
-            self.commit_change(tx).await?;
-        } else {
-            tx.commit().await?;
-        }
+        self.commit_if_changed(tx, revoked).await?;
         Ok(revoked)
     }
 

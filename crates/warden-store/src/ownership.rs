@@ -42,63 +42,16 @@ impl Store {
         &self,
         batch: &[OwnershipWrite],
     ) -> Result<Vec<String>, StoreError> {
-        use std::collections::HashMap;
         let tasks: Vec<&OwnershipWrite> = batch.iter().filter(|w| w.task_id.is_some()).collect();
         let contexts: Vec<&OwnershipWrite> = batch
             .iter()
             .filter(|w| w.task_id.is_none() && w.context_id.is_some())
             .collect();
-        let mut task_owners: HashMap<(String, String), String> = HashMap::new();
-        let mut context_owners: HashMap<(String, String), String> = HashMap::new();
         let mut tx = self.pool.begin().await?;
-        for chunk in tasks.chunks(ROWS_PER_STATEMENT) {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO task_owners (agent, task_id, context_id, owner, created_at) ",
-            );
-            q.push_values(chunk, |mut row, w| {
-                row.push_bind(&w.agent)
-                    .push_bind(&w.task_id)
-                    .push_bind(&w.context_id)
-                    .push_bind(&w.owner)
-                    .push("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
-            });
-            // `DO UPDATE SET owner = owner` changes nothing but, unlike
-            // `DO NOTHING`, makes `RETURNING` report the row already there
-            // (in no particular order: matched by key below).
-            q.push(
-                " ON CONFLICT (agent, task_id) DO UPDATE SET owner = owner
-                  RETURNING agent, task_id, owner",
-            );
-            for r in q.build().fetch_all(&mut *tx).await? {
-                task_owners.insert(
-                    (r.try_get("agent")?, r.try_get("task_id")?),
-                    r.try_get("owner")?,
-                );
-            }
-        }
-        for chunk in contexts.chunks(ROWS_PER_STATEMENT) {
-            let mut q = sqlx::QueryBuilder::new(
-                "INSERT INTO context_owners (agent, context_id, owner, created_at) ",
-            );
-            q.push_values(chunk, |mut row, w| {
-                row.push_bind(&w.agent)
-                    .push_bind(&w.context_id)
-                    .push_bind(&w.owner)
-                    .push("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
-            });
-            q.push(
-                " ON CONFLICT (agent, context_id) DO UPDATE SET owner = owner
-                  RETURNING agent, context_id, owner",
-            );
-            for r in q.build().fetch_all(&mut *tx).await? {
-                context_owners.insert(
-                    (r.try_get("agent")?, r.try_get("context_id")?),
-                    r.try_get("owner")?,
-                );
-            }
-        }
+        let task_owners = upsert_owners(&mut tx, Table::Tasks, &tasks).await?;
+        let context_owners = upsert_owners(&mut tx, Table::Contexts, &contexts).await?;
         tx.commit().await?;
-        let on_record = |map: &HashMap<(String, String), String>, w: &OwnershipWrite, id: &str| {
+        let on_record = |map: &OwnersOnRecord, w: &OwnershipWrite, id: &str| {
             map.get(&(w.agent.clone(), id.to_string()))
                 .cloned()
                 .unwrap_or_else(|| w.owner.clone())
@@ -252,6 +205,58 @@ impl Store {
         tx.commit().await?;
         Ok(tasks.rows_affected() + contexts.rows_affected())
     }
+}
+
+/// The owner on record per (agent, task or context id).
+type OwnersOnRecord = std::collections::HashMap<(String, String), String>;
+
+/// The two ownership tables a batch writes.
+#[derive(Clone, Copy)]
+enum Table {
+    Tasks,
+    Contexts,
+}
+
+/// Inserts `rows` into one table, ROWS_PER_STATEMENT a statement, never
+/// overwriting an owner, and returns the owner on record for each key.
+async fn upsert_owners(
+    tx: &mut sqlx::SqliteConnection,
+    table: Table,
+    rows: &[&OwnershipWrite],
+) -> Result<OwnersOnRecord, StoreError> {
+    let (insert, id) = match table {
+        Table::Tasks => (
+            "INSERT INTO task_owners (agent, task_id, context_id, owner, created_at) ",
+            "task_id",
+        ),
+        Table::Contexts => (
+            "INSERT INTO context_owners (agent, context_id, owner, created_at) ",
+            "context_id",
+        ),
+    };
+    let mut out = OwnersOnRecord::new();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let mut q = sqlx::QueryBuilder::new(insert);
+        q.push_values(chunk, |mut row, w| {
+            row.push_bind(&w.agent);
+            if let Table::Tasks = table {
+                row.push_bind(&w.task_id);
+            }
+            row.push_bind(&w.context_id)
+                .push_bind(&w.owner)
+                .push("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
+        });
+        // `DO UPDATE SET owner = owner` changes nothing but, unlike
+        // `DO NOTHING`, makes `RETURNING` report the row already there (in
+        // no particular order: matched by key).
+        q.push(format!(
+            " ON CONFLICT (agent, {id}) DO UPDATE SET owner = owner RETURNING agent, {id}, owner"
+        ));
+        for r in q.build().fetch_all(&mut *tx).await? {
+            out.insert((r.try_get("agent")?, r.try_get(id)?), r.try_get("owner")?);
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

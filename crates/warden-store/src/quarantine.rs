@@ -38,11 +38,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let added = done.rows_affected() > 0;
-        if added {
-            self.commit_change(tx).await?;
-        } else {
-            tx.commit().await?;
-        }
+        self.commit_if_changed(tx, added).await?;
         Ok(added)
     }
 
@@ -54,11 +50,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         let removed = done.rows_affected() > 0;
-        if removed {
-            self.commit_change(tx).await?;
-        } else {
-            tx.commit().await?;
-        }
+        self.commit_if_changed(tx, removed).await?;
         Ok(removed)
     }
 
