@@ -215,6 +215,16 @@ impl Authorizer {
     }
 }
 
+/// The name grants, limits and ownership know a principal by (what
+/// `caller_of(p, own_issuer).key()` gives, without building the `Caller`).
+pub fn caller_key(p: &Principal, own_issuer: &str) -> String {
+    if p.local || p.issuer == own_issuer {
+        p.subject.clone()
+    } else {
+        format!("{}#{}", p.issuer, p.subject)
+    }
+}
+
 /// The decision context's view of a principal.
 pub fn caller_of(p: &Principal, own_issuer: &str) -> Caller {
     Caller {
@@ -229,5 +239,35 @@ pub fn caller_of(p: &Principal, own_issuer: &str) -> Caller {
             .as_ref()
             .map(|peer| peer.uris.clone())
             .unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::principal::AuthMethod;
+
+    #[test]
+    fn the_caller_key_is_the_callers_key() {
+        for (issuer, local) in [
+            ("https://warden", false),
+            ("https://other", false),
+            ("https://other", true),
+        ] {
+            let p = Principal {
+                subject: "alice".into(),
+                issuer: issuer.into(),
+                local,
+                scopes: Vec::new(),
+                method: AuthMethod::Bearer,
+                token_id: None,
+                source: std::net::IpAddr::from([127, 0, 0, 1]),
+                peer: None,
+            };
+            assert_eq!(
+                caller_key(&p, "https://warden"),
+                caller_of(&p, "https://warden").key()
+            );
+        }
     }
 }

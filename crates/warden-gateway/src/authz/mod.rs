@@ -326,7 +326,7 @@ impl Authorizer {
         // A change made elsewhere (the CLI revoking a grant) holds from the
         // very next call: the change signal decides whether to reload.
         let snapshot = self.fresh().await.map_err(|_| unavailable("store"))?;
-        let me = caller_of(principal, own_issuer).key();
+        let me = decide::caller_key(principal, own_issuer);
         if self.enforce && !snapshot.grants(&me, agent).iter().any(|g| g.active_at(now)) {
             return Err(refusal_for(&Denial::NoGrant, None, agent));
         }
