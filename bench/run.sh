@@ -18,11 +18,15 @@
 #                        skips them)
 #   LAT_DURATION  [5s]   each one-connection latency run ("0" skips them)
 #   SCENARIOS     [jsonrpc-send sse-stream rest-send echo-send apikey-send bearer-send
-#                  authz-send sse-10k fairness]
+#                  authz-send mtls-send sse-10k fairness]
 #                 (apikey-send needs a build with authentication, bearer-send
 #                 one with `warden token mint --count`, authz-send and
-#                 fairness one with authorisation (`warden grant`); each is
-#                 left out by default when the binary cannot run it.
+#                 fairness one with authorisation (`warden grant`), mtls-send
+#                 one with authorisation and `warden token mint --cnf-x5t`
+#                 (mTLS and certificate-bound tokens); each is left out by
+#                 default when the binary cannot run it. mtls-send uses
+#                 bench/loadgen (wrk cannot present a client certificate),
+#                 built with cargo into LOADGEN_TARGET_DIR.
 #                 `fairness` is not a direct/gateway pair: it runs
 #                 bench/fairness.sh once the others are done, and its figures
 #                 get a section of their own in the report; nor is `sse-10k`,
@@ -45,6 +49,10 @@
 #                        in <report>-profiles/
 #   PROFILE_DURATION [DURATION]  that extra run
 #   PROFILE_FREQ, PROFILE_CALLGRAPH, PROFILE_TOP: see bench/profile.sh
+#   LOADGEN_TARGET_DIR [/var/tmp/warden-loadgen-target]  where
+#                        `cargo build --release` puts bench/loadgen's binary
+#                        (only when mtls-send runs; always from this working
+#                        tree's bench/, also with REV; a no-op when up to date)
 #   BEARER_TTL    [90s]  lifetime of the single-use tokens bearer-send mints
 #                        before each gateway run (they must outlive the
 #                        minting and the run; used ones stay in the gateway's
@@ -87,7 +95,7 @@ WRK_DIR="$BENCH/wrk"
 # The invocation as given: the knobs set in the environment, then the script.
 INVOKED=""
 for knob in DURATION CONNECTIONS THREADS ROUNDS WARMUP LAT_DURATION SCENARIOS CHECK_BODIES PIN \
-  SERVER_CPUS WRK_CPUS BUILD BUILD_PROFILE REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK LABEL BEARER_TTL \
+  SERVER_CPUS WRK_CPUS BUILD BUILD_PROFILE REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK LABEL BEARER_TTL LOADGEN_TARGET_DIR \
   BENCH_SRC_DIR BENCH_TARGET_DIR SSE10K_STREAMS SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY \
   PROFILE PROFILE_DURATION PROFILE_FREQ PROFILE_CALLGRAPH PROFILE_TOP \
   FAIR_DURATION FAIR_ROUNDS FAIR_WARMUP FAIR_PACE_MS FAIR_LIMIT FAIR_BURST FAIR_CONNECTIONS; do
@@ -119,6 +127,7 @@ PROFILE_DURATION=${PROFILE_DURATION:-$DURATION}
 KEEP_WORK=${KEEP_WORK:-0}
 REV=${REV:-}
 BEARER_TTL=${BEARER_TTL:-90s}
+LOADGEN_TARGET_DIR=${LOADGEN_TARGET_DIR:-/var/tmp/warden-loadgen-target}
 export CHECK_BODIES
 
 log() { printf '[bench %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -187,6 +196,11 @@ HAS_MINT_COUNT=0
 # Builds with authorisation (grants, policy rules, rate limits) have
 # `warden grant`; their gateways take `[authz]` and `[rate_limits]`.
 if grep -q '^ *grant' <<<"$WARDEN_HELP"; then HAS_AUTHZ=1; else HAS_AUTHZ=0; fi
+# mtls-send sends one certificate-bound token (`warden token mint
+# --cnf-x5t`, which came with the TLS listener and mTLS) to a gateway with
+# authorisation (the caller's grant).
+HAS_MTLS=0
+[ "$HAS_AUTHZ" = 1 ] && "$WARDEN_BIN" token mint --help 2>/dev/null | grep -q -- '--cnf-x5t' && HAS_MTLS=1
 # sse-10k holds streams open with a null responder that spaces its events.
 HAS_STREAM_INTERVAL=0
 "$WARDEN_BIN" agent --help 2>/dev/null | grep -q -- '--stream-event-interval-ms' && HAS_STREAM_INTERVAL=1
@@ -197,6 +211,11 @@ if [ -z "$SCENARIOS" ]; then
   [ "$HAS_AUTH" = 1 ] && SCENARIOS="$SCENARIOS apikey-send"
   [ "$HAS_MINT_COUNT" = 1 ] && SCENARIOS="$SCENARIOS bearer-send"
   [ "$HAS_AUTHZ" = 1 ] && SCENARIOS="$SCENARIOS authz-send"
+  if [ "$HAS_MTLS" = 1 ]; then
+    SCENARIOS="$SCENARIOS mtls-send"
+  else
+    log "mtls-send left out: it needs a build with authorisation and \`warden token mint --cnf-x5t\` (mTLS)"
+  fi
   if [ "$HAS_STREAM_INTERVAL" = 1 ] && [ "$HAS_PYTHON" = 1 ]; then
     SCENARIOS="$SCENARIOS sse-10k"
   else
@@ -216,6 +235,9 @@ for sc in authz-send fairness; do
   esac
 done
 case " $SCENARIOS " in
+  *" mtls-send "*) [ "$HAS_MTLS" = 1 ] || die "mtls-send needs a build with authorisation and \`warden token mint --cnf-x5t\` (mTLS)" ;;
+esac
+case " $SCENARIOS " in
   *" sse-10k "*)
     [ "$HAS_STREAM_INTERVAL" = 1 ] || die "sse-10k needs a build with \`warden agent null --stream-event-interval-ms\`"
     [ "$HAS_PYTHON" = 1 ] || die "sse-10k needs python3 (bench/sse_streams.py)"
@@ -231,6 +253,20 @@ PAIRS=$(tr ' ' '\n' <<<"$SCENARIOS" | grep -vx -e fairness -e sse-10k -e '' | pa
 # substitution: under `set -e` an assignment whose substitution ends
 # non-zero ends the script.)
 if_set() { if [ "$1" = 1 ]; then printf '%s' "$2"; fi; }
+# mtls-send's load generator, bench/loadgen (wrk cannot present a TLS client
+# certificate): always this tree's (like the wrk scripts, also with REV),
+# always a release build (a debug one would be the limit), into a target
+# directory of its own; from the second run on, a no-op.
+LOADGEN_BIN="" LOADGEN_VERSION=""
+case " $SCENARIOS " in
+  *" mtls-send "*)
+    log "cargo build --release --locked --manifest-path bench/loadgen/Cargo.toml (into $LOADGEN_TARGET_DIR)"
+    cargo build --release --locked --manifest-path "$BENCH/loadgen/Cargo.toml" --target-dir "$LOADGEN_TARGET_DIR" ||
+      die "could not build bench/loadgen"
+    LOADGEN_BIN="$LOADGEN_TARGET_DIR/release/warden-loadgen"
+    LOADGEN_VERSION=$("$LOADGEN_BIN" --version)
+    ;;
+esac
 # Every parameter as it took effect.
 COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN$(case " $SCENARIOS " in *" bearer-send "*) echo " BEARER_TTL=$BEARER_TTL" ;; esac)$(if_set "$RUN_SSE10K" " SSE10K_STREAMS=$SSE10K_STREAMS SSE10K_INTERVAL_MS=$SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY=$SSE10K_OPEN_CONCURRENCY")$(if_set "$PROFILE" " PROFILE=1 PROFILE_DURATION=$PROFILE_DURATION") bench/run.sh"
 
@@ -340,11 +376,11 @@ start() {
   PID[$name]=$!
 }
 
-# url_of NAME PREFIX — waits for the line "PREFIX http://…" and prints the URL.
+# url_of NAME PREFIX — waits for the line "PREFIX http(s)://…" and prints the URL.
 url_of() {
   local name=$1 prefix=$2 url=""
   for _ in $(seq 200); do
-    url=$(sed -n "s|^${prefix}[[:space:]]*\(http://[^[:space:]]*\).*|\1|p" "$WORK/$name.out" | head -n1)
+    url=$(sed -n "s|^${prefix}[[:space:]]*\(https\{0,1\}://[^[:space:]]*\).*|\1|p" "$WORK/$name.out" | head -n1)
     [ -n "$url" ] && break
     kill -0 "${PID[$name]}" 2>/dev/null || die "$name exited: $(cat "$WORK/$name.err")"
     sleep 0.1
@@ -472,6 +508,44 @@ case " $SCENARIOS " in
     ;;
 esac
 
+MTLS_GW_URL="" MTLS_ADMIN_URL="" MTLS_TOKEN="" MTLS_X5T=""
+case " $SCENARIOS " in
+  *" mtls-send "*)
+    # Strict authentication over mutual TLS: a TLS listener that requires a
+    # client certificate from a throw-away CA (bench/loadgen makes it, and
+    # the server and client certificates), the caller `bench` with its
+    # grant, and ONE token bound to the client certificate (RFC 8705,
+    # `cnf.x5t#S256`) that every connection sends on every call: such a
+    # token may be reused, and the gateway verifies it in full once per
+    # connection (and again after 60 s), then recognises it (docs/tls.md).
+    # The rate limits as in the others. A store of its own.
+    MTLS_X5T=$("$LOADGEN_BIN" certs --out "$WORK/pki" 2>"$WORK/pki.err") ||
+      die "warden-loadgen certs: $(cat "$WORK/pki.err")"
+    {
+      gateway_config gateway-mtls strict
+      cat <<EOF
+
+# A table of [gateway] (TOML takes it after the others).
+[gateway.tls]
+cert_file = "$WORK/pki/server.pem"
+key_file = "$WORK/pki/server.key"
+client_ca_files = ["$WORK/pki/ca.pem"]
+client_auth = "required"
+EOF
+    } >"$WORK/gateway-mtls.toml"
+    "${SRV[@]}" "$WARDEN_BIN" registry add bench --grant null=null --config "$WORK/gateway-mtls.toml" \
+      >"$WORK/registry-mtls.out" 2>&1 || die "warden registry add: $(cat "$WORK/registry-mtls.out")"
+    start gateway-mtls "$WARDEN_BIN" gateway --config "$WORK/gateway-mtls.toml"
+    read -r MTLS_GW_URL MTLS_ADMIN_URL < <(wait_gateway gateway-mtls) || true
+    [ -n "$MTLS_ADMIN_URL" ] || die "the mTLS gateway did not start: $(cat "$WORK/gateway-mtls.err")"
+    # Minted once the gateway has started (it records its issuer, its
+    # https:// URL, in the store), for longer than any run lasts.
+    MTLS_TOKEN=$("$WARDEN_BIN" token mint --sub bench --aud null --ttl 12h --cnf-x5t "$MTLS_X5T" \
+      --config "$WORK/gateway-mtls.toml" 2>"$WORK/mint.err") || die "warden token mint --cnf-x5t: $(cat "$WORK/mint.err")"
+    log "mTLS gateway $MTLS_GW_URL  admin $MTLS_ADMIN_URL  (client certificate x5t#S256 $MTLS_X5T)"
+    ;;
+esac
+
 # bearer-send: access tokens for the registered caller, minted by Warden's
 # own authority (the gateway-auth store; the gateway must have started once).
 MINT=("$WARDEN_BIN" token mint --sub bench --aud null --config "$WORK/gateway-auth.toml")
@@ -549,10 +623,12 @@ idle_point() {
 idle_point gateway
 [ -n "$AUTH_GW_URL" ] && idle_point gateway-auth named
 [ -n "$AUTHZ_GW_URL" ] && idle_point gateway-authz named
+[ -n "$MTLS_GW_URL" ] && idle_point gateway-mtls named
 
-# Scenario table: upstream process, script, body, curl check, direct URL, gateway URL, title.
+# Scenario table: upstream process, script, body, curl check, direct URL, gateway URL, title;
+# S_TOOL: the load generator (wrk, or bench/loadgen for mtls-send).
 scenario() {
-  S_GW=gateway S_KEY="" S_BEARER=""
+  S_GW=gateway S_KEY="" S_BEARER="" S_TOOL=wrk S_TOKEN=""
   case $1 in
     jsonrpc-send) S_UP=null S_SCRIPT=jsonrpc-send.lua S_BODY=send.json S_CHECK=check_send
       S_DIRECT="$NULL_URL/" S_GATEWAY="$GW_URL/agents/null"
@@ -575,16 +651,22 @@ scenario() {
     authz-send) S_UP=null S_SCRIPT=authz-send.lua S_BODY=skill-send.json S_CHECK=check_send
       S_DIRECT="$NULL_URL/" S_GATEWAY="$AUTHZ_GW_URL/agents/null" S_GW=gateway-authz S_KEY=$AUTHZ_API_KEY
       S_TITLE="SendMessage naming its skill (Warden skill extension), JSON-RPC, null upstream, strict authentication with an API key, three policy rules (CEL) and rate limits on every request" ;;
+    mtls-send) S_UP=null S_SCRIPT="" S_BODY=send.json S_CHECK=check_send S_TOOL=loadgen
+      S_DIRECT="$NULL_URL/" S_GATEWAY="$MTLS_GW_URL/agents/null" S_GW=gateway-mtls S_TOKEN=$MTLS_TOKEN
+      S_TITLE="SendMessage, JSON-RPC, null upstream, mutual TLS and strict authentication with one certificate-bound access token (RFC 8705) reused on every request, authorisation and rate limits" ;;
     *) die "unknown scenario $1" ;;
   esac
 }
 
 CHECK_TOKEN=""
 post() { # post URL BODYFILE OUTFILE — prints the HTTP status
-  local key=()
+  local key=() tls=()
   [ -n "$S_KEY" ] && key=(-H "X-API-Key: $S_KEY")
+  [ -n "$S_TOKEN" ] && key=(-H "Authorization: Bearer $S_TOKEN")
   [ -n "$CHECK_TOKEN" ] && key=(-H "Authorization: Bearer $CHECK_TOKEN")
-  curl -sS -m 10 -N -o "$3" -w '%{http_code}' -X POST \
+  # mtls-send's gateway: its CA, and the client certificate.
+  case $1 in https://*) tls=(--cacert "$WORK/pki/ca.pem" --cert "$WORK/pki/client.pem" --key "$WORK/pki/client.key") ;; esac
+  curl -sS -m 10 -N -o "$3" -w '%{http_code}' -X POST "${tls[@]}" \
     -H 'Content-Type: application/json' -H 'A2A-Version: 1.0' "${key[@]}" \
     --data-binary "@$WRK_DIR/$2" "$1"
 }
@@ -624,6 +706,38 @@ check_or_die() { # check_or_die LABEL URL
   CHECK_TOKEN=""
 }
 
+# loadgen_cmd CONNECTIONS DURATION URL — sets LOADGEN_CMD: one bench/loadgen
+# run (mtls-send), pinned like wrk, with the curl check's headers and, when
+# CHECK_BODIES is on, the wrk scripts' check of every response (a JSON-RPC
+# result, a completed task, no error). Both sides send the token (the null
+# responder ignores it); https:// (the gateway) adds the client certificate.
+LOADGEN_CMD=()
+loadgen_cmd() {
+  LOADGEN_CMD=("${LOAD[@]}" "$LOADGEN_BIN" run --url "$3" --body "bench/wrk/$S_BODY"
+    --header 'Content-Type: application/json' --header 'A2A-Version: 1.0'
+    --header "Authorization: Bearer $S_TOKEN" --connections "$1" --duration "$2")
+  case $3 in https://*) LOADGEN_CMD+=(--cacert "$WORK/pki/ca.pem" --cert "$WORK/pki/client.pem" --key "$WORK/pki/client.key") ;; esac
+  if [ "$CHECK_BODIES" = 1 ]; then
+    LOADGEN_CMD+=(--expect '"result"' --expect '"TASK_STATE_COMPLETED"' --reject '"error"')
+  fi
+  return 0
+}
+# shown CMD... — a command as the raw outputs show it: arguments with spaces
+# or quotes quoted, the token and the work directory by name.
+shown() {
+  local a line=""
+  for a in "$@"; do
+    if [[ $a == *[\"\$]* ]]; then
+      a="'$a'"
+    elif [[ $a == *[[:space:]]* ]]; then
+      a="\"$a\""
+    fi
+    line+="${line:+ }$a"
+  done
+  [ -n "$S_TOKEN" ] && line=${line//"$S_TOKEN"/'$MTLS_TOKEN'}
+  printf '%s\n' "${line//"$WORK"/'$WORK'}"
+}
+
 # children_us FILE — the children's user+system CPU time in a `times` output, in µs.
 children_us() {
   awk 'NR == 2 {t = 0; for (i = 1; i <= 2; i++) {split($i, p, "m"); sub("s", "", p[2]); t += p[1] * 60 + p[2]}; printf "%.0f", t * 1e6}' "$1"
@@ -644,15 +758,20 @@ measure() {
   local gw0 up0 gw1 up1 t0 t1 srv0 srv1 lg0 lg1 cmd short attempt=1 WANT_TOKENS=""
   while :; do
     wrk_env "$mode" "$phase" "$dur" "$threads"
-    cmd=("${LOAD[@]}" "${WRK_ENV[@]}" wrk -t"$threads" -c"$conns" -d"$dur" --latency -s "bench/wrk/$S_SCRIPT" "$url")
+    if [ "$S_TOOL" = loadgen ]; then
+      loadgen_cmd "$conns" "$dur" "$url"
+      cmd=("${LOADGEN_CMD[@]}")
+    else
+      cmd=("${LOAD[@]}" "${WRK_ENV[@]}" wrk -t"$threads" -c"$conns" -d"$dur" --latency -s "bench/wrk/$S_SCRIPT" "$url")
+    fi
     gw0=$(cpu_ticks "${PID[$S_GW]}")
     up0=$(cpu_ticks "${PID[$S_UP]}")
     srv0=$(cpu_sample "$SERVER_CPU_LIST")
     lg0=$(cpu_sample "$WRK_CPU_LIST")
     t0=$(date +%s%N)
-    printf '$ %s\n' "${cmd[*]}" >"$raw"
+    printf '$ %s\n' "$(shown "${cmd[@]}")" >"$raw"
     times >"$WORK/times0" # children's CPU time so far; wrk is the only child in between
-    "${cmd[@]}" >>"$raw" 2>&1 || die "wrk failed: $(cat "$raw")"
+    "${cmd[@]}" >>"$raw" 2>&1 || die "$S_TOOL failed: $(cat "$raw")"
     times >"$WORK/times1"
     t1=$(date +%s%N)
     gw1=$(cpu_ticks "${PID[$S_GW]}")
@@ -698,6 +817,11 @@ warm() { # warm URL
   [ "$1" = "$S_DIRECT" ] && side=direct
   [ "$CONNECTIONS" -lt "$threads" ] && threads=$CONNECTIONS
   wrk_env "$side" load "$WARMUP" "$threads"
+  if [ "$S_TOOL" = loadgen ]; then
+    loadgen_cmd "$CONNECTIONS" "$WARMUP" "$1"
+    "${LOADGEN_CMD[@]}" >"$WORK/warmup.txt" 2>&1 || die "warm-up failed: $(cat "$WORK/warmup.txt")"
+    return 0
+  fi
   "${LOAD[@]}" "${WRK_ENV[@]}" wrk -t"$threads" -c"$CONNECTIONS" -d"$WARMUP" -s "$WRK_DIR/$S_SCRIPT" "$1" >"$WORK/warmup.txt" 2>&1 ||
     die "warm-up failed: $(cat "$WORK/warmup.txt")"
   if [ -n "$S_BEARER" ] && [ "$side" = gateway ]; then
@@ -718,11 +842,15 @@ profile_run() {
   check_or_die "$sc/gateway (profile)" "$S_GATEWAY"
   wrk_env gateway load "$PROFILE_DURATION" "$threads"
   log "  $sc: profiling $S_GW (perf record, $PROFILE_DURATION under load; not measured)"
+  local cmd=("${LOAD[@]}" "${WRK_ENV[@]}" wrk -t"$threads" -c"$CONNECTIONS" -d"$PROFILE_DURATION" -s "$WRK_DIR/$S_SCRIPT" "$S_GATEWAY")
+  if [ "$S_TOOL" = loadgen ]; then
+    loadgen_cmd "$CONNECTIONS" "$PROFILE_DURATION" "$S_GATEWAY"
+    cmd=("${LOADGEN_CMD[@]}")
+  fi
   profile_start "${PID[$S_GW]}" "$data"
-  if ! "${LOAD[@]}" "${WRK_ENV[@]}" wrk -t"$threads" -c"$CONNECTIONS" -d"$PROFILE_DURATION" -s "$WRK_DIR/$S_SCRIPT" \
-    "$S_GATEWAY" >"$PROFILE_DIR/$sc.wrk.txt" 2>&1; then
+  if ! "${cmd[@]}" >"$PROFILE_DIR/$sc.wrk.txt" 2>&1; then
     profile_stop
-    die "wrk failed: $(cat "$PROFILE_DIR/$sc.wrk.txt")"
+    die "$S_TOOL failed: $(cat "$PROFILE_DIR/$sc.wrk.txt")"
   fi
   profile_stop
   profile_report "$data" "$sc: $S_GW, $CONNECTIONS connections, $PROFILE_DURATION" >"$PROFILE_DIR/$sc.md"
@@ -877,7 +1005,9 @@ mem_point "end"
 GATEWAYS=(gateway)
 [ -n "$AUTH_GW_URL" ] && mem_point "end (gateway-auth)" gateway-auth && GATEWAYS+=(gateway-auth)
 [ -n "$AUTHZ_GW_URL" ] && mem_point "end (gateway-authz)" gateway-authz && GATEWAYS+=(gateway-authz)
-declare -A GW_METRICS=() AUDIT_ROWS=() GW_ADMIN=([gateway]=$ADMIN_URL [gateway-auth]=$AUTH_ADMIN_URL [gateway-authz]=$AUTHZ_ADMIN_URL)
+[ -n "$MTLS_GW_URL" ] && mem_point "end (gateway-mtls)" gateway-mtls && GATEWAYS+=(gateway-mtls)
+declare -A GW_METRICS=() AUDIT_ROWS=() GW_ADMIN=([gateway]=$ADMIN_URL [gateway-auth]=$AUTH_ADMIN_URL [gateway-authz]=$AUTHZ_ADMIN_URL
+  [gateway-mtls]=$MTLS_ADMIN_URL)
 for gw in "${GATEWAYS[@]}"; do
   GW_METRICS[$gw]=$(curl -fsS -m 5 "${GW_ADMIN[$gw]}/metrics" | grep -E '^warden_(requests_total|authz_refusals_total|audit_events_dropped|open_streams)' || true)
 done
@@ -1037,7 +1167,13 @@ for sc in $PAIRS; do
   {
     echo "### $sc — $S_TITLE"
     echo
-    echo "Direct: \`POST $S_DIRECT\`; through the gateway: \`POST $S_GATEWAY\`; body \`bench/wrk/$S_BODY\`; script \`bench/wrk/$S_SCRIPT\`."
+    if [ "$S_TOOL" = loadgen ]; then
+      echo "Direct: \`POST $S_DIRECT\` (plain HTTP); through the gateway: \`POST $S_GATEWAY\` (mutual TLS); body \`bench/wrk/$S_BODY\`;"
+      echo "load generator \`warden-loadgen run\` (bench/loadgen) on both sides, in the wrk columns below. Its TLS handshakes, one per"
+      echo "connection and run, are in the gateway's CPU."
+    else
+      echo "Direct: \`POST $S_DIRECT\`; through the gateway: \`POST $S_GATEWAY\`; body \`bench/wrk/$S_BODY\`; script \`bench/wrk/$S_SCRIPT\`."
+    fi
     echo
     for phase in load latency; do
       [ "$phase" = latency ] && [ "$LAT_DURATION" = 0 ] && continue
@@ -1064,6 +1200,25 @@ for sc in $PAIRS; do
     profile_section "$sc" "one more run through the gateway after the measured ones ($CONNECTIONS connections, $PROFILE_DURATION; not counted in the figures above)"
   } >>"$SECTIONS"
 done
+
+# The performance issue's target for mtls-send: its gateway CPU per call
+# within 20 % of jsonrpc-send's (no TLS, no authentication), same run.
+case " $PAIRS " in
+  *" mtls-send "*)
+    MTLS_CPU=$(col mtls-send load gateway "$GW_CPU" | med)
+    if [[ " $PAIRS " == *" jsonrpc-send "* ]]; then
+      PLAIN_CPU=$(col jsonrpc-send load gateway "$GW_CPU" | med)
+      awk -v m="$MTLS_CPU" -v p="$PLAIN_CPU" 'BEGIN {
+          if (m == "nan" || p == "nan" || p <= 0) { print "mtls-send vs jsonrpc-send: no figures to compare."; exit }
+          r = m / p
+          printf "mtls-send vs jsonrpc-send, gateway CPU per call (medians, under load): %.0f µs vs %.0f µs, **×%.2f (%+.0f %%)**; target within 20 %%: %s.\n",
+            m, p, r, 100 * (r - 1), (r <= 1.2 ? "met" : "**not met**") }'
+    else
+      echo "mtls-send: gateway CPU per call $(num "$MTLS_CPU" '%.0f µs'); not compared with jsonrpc-send (not in this run; the target is within 20 % of it)."
+    fi >"$WORK/mtls-target.md"
+    { echo; cat "$WORK/mtls-target.md"; } >>"$SUMMARY"
+    ;;
+esac
 
 TOTAL_FAILED=$(awk -F'\t' '{s += $12 + $13 + $14 + $15 + $16 + $18} END {print s + 0}' "$RESULTS")
 if [ -z "$PAIRS" ]; then
@@ -1137,7 +1292,7 @@ fi
   echo "| started / finished (UTC) | $STARTED / $FINISHED |"
   echo "| warden | \`$WARDEN_VERSION\`, git $GIT_HEAD $GIT_NOTE |"
   echo "| binary | \`$WARDEN_BIN\` ($BIN_KIND build) |"
-  echo "| load generator | $WRK_VERSION, $THREADS thread(s) |"
+  echo "| load generator | $WRK_VERSION, $THREADS thread(s)${LOADGEN_VERSION:+; mtls-send: $LOADGEN_VERSION (bench/loadgen, one thread)} |"
   echo "| pinning | $PINNING |"
   echo "| CPUs (nproc) | $NCPU |"
   echo "| CPU model | $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo) |"
@@ -1171,6 +1326,15 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
     echo "\`bench/authz-policy.toml\` (below) evaluated on every call."
   fi
   echo
+  if [ -n "$MTLS_GW_URL" ]; then
+    echo "mtls-send goes through a gateway of its own (\`gateway-mtls\`): a TLS listener with \`client_auth = \"required\"\` and a throw-away"
+    echo "CA (\`warden-loadgen certs\`: ECDSA P-256 server and client certificates), strict authentication and the same grant."
+    echo "Every connection sends ONE access token bound to the client certificate (\`warden token mint --cnf-x5t $MTLS_X5T --ttl 12h\`,"
+    echo "RFC 8705) on every call; the gateway verifies it in full once per connection (again after 60 s) and recognises it after"
+    echo "that. wrk cannot present a client certificate, so both sides of mtls-send use bench/loadgen (\`warden-loadgen run\`,"
+    echo "closed loop, keep-alive HTTP/1.1, one thread, pinned as wrk), the direct side over plain HTTP with the same header."
+    echo
+  fi
   if [[ " $SCENARIOS " == *" bearer-send "* ]]; then
     echo "bearer-send: before every run through the gateway, \`warden token mint --count N --ttl $BEARER_TTL\` minted fresh tokens"
     echo "into a file; the wrk script sends each one once (no token twice: a replayed one is refused with 401 and would count"
@@ -1236,7 +1400,8 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
     case $gw in
       gateway-auth) sel='$1 ~ /^(apikey|bearer)-send$/' ;;
       gateway-authz) sel='$1 == "authz-send"' ;;
-      *) sel='$1 !~ /^(apikey|bearer|authz)-send$/' ;;
+      gateway-mtls) sel='$1 == "mtls-send"' ;;
+      *) sel='$1 !~ /^(apikey|bearer|authz|mtls)-send$/' ;;
     esac
     echo "\`$gw\`: requests measured by wrk $(awk -F'\t' "\$4 == \"gateway\" && $sel {s += \$5} END {print s + 0}" "$RESULTS") (plus warm-ups, curl checks and profile runs); audit rows written ${AUDIT_ROWS[$gw]}."
     echo
@@ -1245,7 +1410,7 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
     echo '```'
     echo
   done
-  echo "## Raw wrk outputs"
+  echo "## Raw wrk (and warden-loadgen) outputs"
   echo
   for f in "$WORK"/raw/*.txt; do
     [ -e "$f" ] || continue # no direct/gateway pairs in this run
