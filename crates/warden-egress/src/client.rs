@@ -7,6 +7,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, StatusCode, header};
 use url::Url;
 
+use crate::allowance::Allowance;
 use crate::audit::{Observer, OutboundEvent};
 use crate::error::EgressError;
 use crate::policy::{EgressPolicy, PolicyError, Rules};
@@ -149,6 +150,26 @@ impl Egress {
             Host::Name(n) => resolve_checked(&self.rules, self.resolver.as_ref(), n).await?,
         };
         Ok(Admitted { target, addrs })
+    }
+
+    /// [`Self::check`] with `allowances` able to admit a URL the rules
+    /// would refuse (see [`crate::allowance`]), names looked up only when
+    /// `resolve` is set. Returns the index in `allowances` of the one that
+    /// admitted the URL, or `None` when the rules as written did.
+    pub async fn check_allowing(
+        &self,
+        url: &str,
+        allowances: &[&Allowance],
+        resolve: bool,
+    ) -> Result<Option<usize>, EgressError> {
+        crate::allowance::check(
+            &self.rules,
+            self.resolver.as_ref(),
+            url,
+            allowances,
+            resolve,
+        )
+        .await
     }
 
     /// Sends `req` under the rules, following redirects only as allowed.

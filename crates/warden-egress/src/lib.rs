@@ -10,7 +10,9 @@
 //!    under a base is built on the parsed base ([`target::join_path`]),
 //!    never by pasting text;
 //! 2. applies the operator's rules ([`policy`]): https only unless
-//!    allowed, host and port allow-lists;
+//!    allowed, host and port allow-lists (ports and ranges: [`ports`]);
+//!    a caller may name narrow exceptions for one destination
+//!    ([`allowance`], for URLs a gateway's callers hand its agents);
 //! 3. resolves a name once and refuses it if any answer is in the deny
 //!    table ([`ranges`]), then connects only to those checked addresses
 //!    ([`resolve`]); a failed lookup refuses;
@@ -43,20 +45,24 @@
 //! # }
 //! ```
 
+pub mod allowance;
 pub mod audit;
 mod client;
 #[cfg(feature = "corpus")]
 pub mod corpus;
 pub mod error;
 pub mod policy;
+pub mod ports;
 pub mod ranges;
 pub mod resolve;
 mod response;
 pub mod target;
 
+pub use allowance::{Allowance, AllowanceError, Dest};
 pub use client::{Admitted, BuildError, Egress, Outbound};
 pub use error::EgressError;
 pub use policy::{EgressPolicy, PolicyError, Rules};
+pub use ports::{PortError, PortRange};
 pub use resolve::{Resolver, StaticResolver, SystemResolver};
 pub use response::Inbound;
 pub use target::{Host, Target};

@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 
 use crate::error::EgressError;
+use crate::ports::{self, PortRange};
 use crate::ranges::{self, Cidr};
 use crate::target::{Host, Target};
 
@@ -21,8 +22,9 @@ pub struct EgressPolicy {
     /// suffixes (`*.example.com`, which does not match `example.com`
     /// itself). Empty: any host whose addresses pass the deny table.
     pub allowed_hosts: Vec<String>,
-    /// Ports that may be called. Empty: 443 for https and 80 for http.
-    pub allowed_ports: Vec<u16>,
+    /// Ports that may be called: integers and inclusive ranges written as
+    /// strings (`[443, "8000-8100"]`). Empty: 443 for https and 80 for http.
+    pub allowed_ports: Vec<PortRange>,
     /// Address blocks exempted from the deny table (an internal network
     /// you mean to reach). Cloud metadata addresses stay denied.
     pub allow_cidrs: Vec<String>,
@@ -188,6 +190,17 @@ impl Rules {
 
     /// Whether `ip`, an answer for `host`, may be connected to.
     pub fn check_addr(&self, host: &Host, ip: IpAddr) -> Result<(), EgressError> {
+        self.judge_addr(host, ip, self.trusted_hosts.contains(host))
+    }
+
+    /// [`Self::check_addr`] for a host the operator vouched for (an
+    /// upstream, or a name an allowance names): loopback and private space
+    /// pass, metadata and [`ranges::never_legitimate`] addresses do not.
+    pub(crate) fn check_trusted_addr(&self, host: &Host, ip: IpAddr) -> Result<(), EgressError> {
+        self.judge_addr(host, ip, true)
+    }
+
+    fn judge_addr(&self, host: &Host, ip: IpAddr, trusted: bool) -> Result<(), EgressError> {
         let deny = |range| EgressError::DeniedAddress {
             host: host.to_string(),
             addr: ip,
@@ -202,7 +215,7 @@ impl Rules {
         if self.cidrs.iter().any(|c| c.contains(ip)) {
             return Ok(());
         }
-        let denied = if self.trusted_hosts.contains(host) {
+        let denied = if trusted {
             ranges::never_legitimate(ip)
         } else {
             ranges::denied_range(ip)
@@ -229,12 +242,12 @@ impl Rules {
             let default = if t.url.scheme() == "https" { 443 } else { 80 };
             return t.port == default;
         }
-        self.policy.allowed_ports.contains(&t.port)
+        ports::any_contains(&self.policy.allowed_ports, t.port)
     }
 }
 
 /// Names of cloud metadata services: refused even for a trusted host.
-fn is_metadata_name(n: &str) -> bool {
+pub(crate) fn is_metadata_name(n: &str) -> bool {
     matches!(
         n,
         "metadata.google.internal" | "metadata.goog" | "instance-data"
@@ -253,7 +266,7 @@ fn is_local_name(n: &str) -> bool {
 }
 
 /// A configured host name in the form [`crate::target`] produces.
-fn normalise_name(s: &str) -> Option<String> {
+pub(crate) fn normalise_name(s: &str) -> Option<String> {
     let t = crate::target::parse(&format!("https://{s}/")).ok()?;
     t.host.as_name().map(str::to_string)
 }

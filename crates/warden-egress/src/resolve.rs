@@ -105,6 +105,19 @@ pub async fn resolve_checked(
     name: &str,
 ) -> Result<Vec<IpAddr>, EgressError> {
     let host = Host::Name(name.to_string());
+    let addrs = lookup(resolver, name).await?;
+    for ip in &addrs {
+        rules.check_addr(&host, *ip)?;
+    }
+    Ok(addrs)
+}
+
+/// Resolves `name` once, unchecked: the caller judges every answer. A
+/// failed lookup, or one with no answer, is a [`EgressError::Dns`].
+pub(crate) async fn lookup(
+    resolver: &dyn Resolver,
+    name: &str,
+) -> Result<Vec<IpAddr>, EgressError> {
     let dns = |why: String| EgressError::Dns {
         host: name.to_string(),
         why,
@@ -115,9 +128,6 @@ pub async fn resolve_checked(
         .map_err(|e| dns(e.to_string()))?;
     if addrs.is_empty() {
         return Err(dns("no addresses".into()));
-    }
-    for ip in &addrs {
-        rules.check_addr(&host, *ip)?;
     }
     Ok(addrs)
 }

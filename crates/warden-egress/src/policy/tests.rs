@@ -210,3 +210,29 @@ fn policy_reads_from_toml_with_unknown_keys_refused() {
     assert_eq!(p.resolve.len(), 1);
     assert!(toml::from_str::<EgressPolicy>("allow_htp = true").is_err());
 }
+
+#[test]
+fn allowed_ports_take_ranges_beside_integers() {
+    let p: EgressPolicy = toml::from_str("allowed_ports = [443, \"8000-8100\"]").expect("toml");
+    let r = rules(p);
+    for ok in [
+        "https://example.com/",
+        "https://example.com:8000/",
+        "https://example.com:8042/",
+        "https://example.com:8100/",
+    ] {
+        assert_eq!(check(&r, ok), Ok(()), "{ok}");
+    }
+    for port in [80, 7999, 8101, 8443] {
+        assert_eq!(
+            check(&r, &format!("https://example.com:{port}/")),
+            Err(EgressError::Port(port))
+        );
+    }
+    for bad in ["[0]", "[\"8100-8000\"]", "[\"80-\"]", "[70000]"] {
+        assert!(
+            toml::from_str::<EgressPolicy>(&format!("allowed_ports = {bad}")).is_err(),
+            "{bad}"
+        );
+    }
+}

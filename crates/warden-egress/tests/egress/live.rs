@@ -10,7 +10,9 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use http::HeaderValue;
 use warden_egress::audit::{Observer, OutboundEvent};
-use warden_egress::{Egress, EgressError, EgressPolicy, Outbound, Resolver, Rules, StaticResolver};
+use warden_egress::{
+    Egress, EgressError, EgressPolicy, Outbound, PortRange, Resolver, Rules, StaticResolver,
+};
 
 use crate::server::{Reply, serve};
 
@@ -26,7 +28,10 @@ fn policy() -> EgressPolicy {
 }
 
 fn with_ports(mut p: EgressPolicy, ports: &[u16]) -> EgressPolicy {
-    p.allowed_ports = ports.to_vec();
+    p.allowed_ports = ports
+        .iter()
+        .map(|&port| PortRange::single(port).expect("port"))
+        .collect();
     p
 }
 

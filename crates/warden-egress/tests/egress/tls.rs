@@ -7,7 +7,7 @@ use std::sync::Arc;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
-use warden_egress::{Egress, EgressPolicy, Outbound};
+use warden_egress::{Egress, EgressPolicy, Outbound, PortRange};
 use warden_test_support::pki::Pki;
 
 /// An HTTPS server on 127.0.0.2 answering `ok` to anything.
@@ -48,7 +48,7 @@ async fn https_server(ca: &Pki, name: &str) -> u16 {
 
 fn egress(port: u16, ca_file: Option<std::path::PathBuf>) -> Egress {
     Egress::new(EgressPolicy {
-        allowed_ports: vec![port],
+        allowed_ports: vec![PortRange::single(port).expect("port")],
         allow_cidrs: vec!["127.0.0.2/32".into()],
         resolve: [
             (
