@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::version::{EXTENSIONS_HEADER, LEGACY_EXTENSIONS_HEADER, VERSION_HEADER};
 use crate::{
-    A2aError, A2aOp, Binding, JsonLimits, ProtocolVersion, Refusal, RestRequest,
+    A2aError, A2aOp, Binding, ProtocolVersion, ReadRules, Refusal, RestRequest, Rewrite,
     is_json_content_type, parse_jsonrpc, parse_rest,
 };
 
@@ -34,6 +34,9 @@ pub struct Call {
     pub op: A2aOp,
     /// The version the caller asked for (sent on to the agent).
     pub requested: ProtocolVersion,
+    /// What reading changed to reach the canonical form: forward the
+    /// rewritten body and query when present ([`crate::fields`]).
+    pub rewrite: Rewrite,
 }
 
 /// JSON-RPC is a POST to the interface root; everything else is REST.
@@ -49,8 +52,9 @@ pub fn binding_of(method: &Method, path: &str) -> Binding {
 pub fn read(
     req: &HttpRequest<'_>,
     binding: Binding,
-    limits: JsonLimits,
+    rules: impl Into<ReadRules>,
 ) -> Result<Call, Box<Refusal>> {
+    let rules = rules.into();
     let refused = |error: A2aError| {
         Box::new(Refusal {
             error,
@@ -69,7 +73,7 @@ pub fn read(
         )));
     }
     let parsed = match binding {
-        Binding::JsonRpc => parse_jsonrpc(req.body, requested, limits).map_err(Box::new)?,
+        Binding::JsonRpc => parse_jsonrpc(req.body, requested, rules).map_err(Box::new)?,
         Binding::Rest => parse_rest(
             RestRequest {
                 method: req.method,
@@ -78,7 +82,7 @@ pub fn read(
                 body: req.body,
             },
             requested,
-            limits,
+            rules,
         )
         .map_err(refused)?,
     };
@@ -90,7 +94,11 @@ pub fn read(
             jsonrpc_id: id,
         })
     })?;
-    Ok(Call { op, requested })
+    Ok(Call {
+        op,
+        requested,
+        rewrite: parsed.rewrite,
+    })
 }
 
 /// Every value of `name`, or an error when one of them is not visible

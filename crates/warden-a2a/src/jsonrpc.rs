@@ -15,7 +15,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
 use crate::error::A2aError;
-use crate::json::{JsonError, JsonLimits, parse_strict};
+use crate::fields::{ReadRules, Rewrite, canonicalise};
+use crate::json::{JsonError, parse_strict};
 use crate::op::{A2aOp, A2aRequest, Binding, Operation};
 use crate::types::*;
 use crate::v03;
@@ -26,6 +27,8 @@ use crate::version::ProtocolVersion;
 pub struct ParsedCall {
     pub op: A2aOp,
     pub request: A2aRequest,
+    /// What reading changed to reach the canonical form (forward that).
+    pub rewrite: Rewrite,
 }
 
 /// A call that was refused, with what is needed to answer it in the right shape.
@@ -60,10 +63,12 @@ pub fn json_error(e: JsonError) -> A2aError {
 pub fn parse_jsonrpc(
     body: &[u8],
     requested_version: ProtocolVersion,
-    limits: JsonLimits,
+    rules: impl Into<ReadRules>,
 ) -> Result<ParsedCall, Refusal> {
-    let value = parse_strict(body, limits).map_err(|e| Refusal::new(json_error(e), Value::Null))?;
-    let obj = match value {
+    let rules = rules.into();
+    let value =
+        parse_strict(body, rules.json).map_err(|e| Refusal::new(json_error(e), Value::Null))?;
+    let mut obj = match value {
         Value::Object(o) => o,
         Value::Array(_) => {
             return Err(Refusal::new(
@@ -109,7 +114,21 @@ pub fn parse_jsonrpc(
                 .with("method", truncate(method)),
         ));
     };
-    let params = obj.get("params").cloned();
+    let mut params = obj.remove("params");
+    let mut rewrite = Rewrite::default();
+    if dialect == ProtocolVersion::V1_0
+        && let Some(p) = params.as_mut()
+    {
+        let changed = canonicalise(operation, p, rules.unknown_fields, &mut rewrite.dropped)
+            .map_err(|msg| fail(A2aError::invalid_params(msg)))?;
+        if changed {
+            obj.insert("params".into(), p.clone());
+            rewrite.body = Some(
+                serde_json::to_vec(&obj)
+                    .map_err(|e| fail(A2aError::internal(format!("re-encoding the call: {e}"))))?,
+            );
+        }
+    }
     let request = match dialect {
         ProtocolVersion::V1_0 => read_v1_params(operation, params),
         ProtocolVersion::V0_3 => read_v03_params(operation, params),
@@ -122,7 +141,11 @@ pub fn parse_jsonrpc(
         requested_version,
         Some(id.clone()),
     );
-    Ok(ParsedCall { op, request })
+    Ok(ParsedCall {
+        op,
+        request,
+        rewrite,
+    })
 }
 
 fn truncate(s: &str) -> String {

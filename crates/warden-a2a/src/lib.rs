@@ -4,6 +4,7 @@
 //! - [`types`]: v1.0 ProtoJSON objects, read strictly.
 //! - [`jsonrpc`] and [`rest`]: the two HTTP bindings, parsed into an [`A2aOp`]
 //!   plus a typed [`A2aRequest`], or refused with an [`A2aError`].
+//! - [`fields`]: proto field names and unknown fields, to the canonical form.
 //! - [`v03`]: the v0.3 dialect, understood and converted to v1.0 types.
 //! - [`call`]: one HTTP request read as a call (binding, version, content
 //!   type, extension headers, body), the same at every entry point.
@@ -13,6 +14,7 @@
 
 pub mod call;
 pub mod error;
+pub mod fields;
 /// The strict JSON reader (from `warden-json`).
 pub use warden_json as json;
 pub mod jsonrpc;
@@ -24,6 +26,7 @@ pub mod v03;
 pub mod version;
 
 pub use error::{A2aError, ErrorKind};
+pub use fields::{ReadRules, Rewrite, UnknownFields};
 pub use json::JsonLimits;
 pub use jsonrpc::{ParsedCall, Refusal, parse_jsonrpc};
 pub use op::{A2aOp, A2aRequest, Binding, Operation, PartKind, PartSummary, SKILL_EXTENSION};

@@ -14,6 +14,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
 use crate::error::A2aError;
+use crate::fields::{ReadRules, Rewrite, canonicalise};
 use crate::json::{JsonLimits, parse_strict};
 use crate::jsonrpc::{ParsedCall, json_error, typed, validate};
 use crate::op::{A2aOp, A2aRequest, Binding, Operation};
@@ -23,7 +24,7 @@ use crate::version::ProtocolVersion;
 
 mod query;
 
-use query::{QueryType, no_query, query_params, typed_query};
+use query::{QueryType, canonical_query, no_query, query_params, typed_query};
 
 /// Where a REST path leads, before its body is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -165,11 +166,35 @@ pub struct RestRequest<'a> {
 pub fn parse_rest(
     req: RestRequest<'_>,
     requested_version: ProtocolVersion,
-    limits: JsonLimits,
+    rules: impl Into<ReadRules>,
 ) -> Result<ParsedCall, A2aError> {
+    let rules = rules.into();
     let route = match_route(req.method, req.path)?;
-    let query = query_params(req.query)?;
-    let body = read_body(req.body, limits)?;
+    let mut rewrite = Rewrite::default();
+    let mut body = read_body(req.body, rules.json)?;
+    if route.dialect == ProtocolVersion::V1_0 {
+        rewrite.query = canonical_query(
+            route.operation,
+            req.query,
+            rules.unknown_fields,
+            &mut rewrite.dropped,
+        )?;
+        if let Some(b) = body.as_mut()
+            && canonicalise(
+                route.operation,
+                b,
+                rules.unknown_fields,
+                &mut rewrite.dropped,
+            )
+            .map_err(A2aError::invalid_params)?
+        {
+            rewrite.body =
+                Some(serde_json::to_vec(b).map_err(|e| {
+                    A2aError::internal(format!("re-encoding the request body: {e}"))
+                })?);
+        }
+    }
+    let query = query_params(rewrite.query.as_deref().or(req.query))?;
     let request = match route.dialect {
         ProtocolVersion::V1_0 => build_v1(&route, query, body)?,
         ProtocolVersion::V0_3 => build_v03(&route, query, body)?,
@@ -182,7 +207,11 @@ pub fn parse_rest(
         requested_version,
         None,
     );
-    Ok(ParsedCall { op, request })
+    Ok(ParsedCall {
+        op,
+        request,
+        rewrite,
+    })
 }
 
 /// An empty body and `null` both mean "no body".

@@ -572,18 +572,34 @@ fn explicit_nulls_are_read_as_absent_by_a2a_lf() {
 #[test]
 fn unknown_fields_and_snake_case_aliases_vanish_in_a2a_lf() {
     // `task_id` is ignored, so a2a-lf sees a message for no task, while a
-    // ProtoJSON agent (a2a-python) reads it as taskId "victim".
-    let m = lf_message(lenient(
+    // ProtoJSON agent (a2a-python) reads it as taskId "victim". Warden reads
+    // the proto name as ProtoJSON requires, and forwards only the JSON name,
+    // which a2a-lf then reads with the same meaning: no agent behind Warden
+    // sees the spelling that readers disagree on.
+    let raw = serde_json::to_vec(&envelope(
         "SendMessage",
         json!({"message": {"messageId": "m", "role": "ROLE_USER", "task_id": "victim", "parts": [{"text": "x"}]}}),
-        -32602,
-    ));
-    assert_eq!(m.task_id, None);
-    let LfRequest::GetTask(g) = lenient("GetTask", json!({"id": "t", "history_length": 5}), -32602)
-    else {
+    ))
+    .expect("serialise");
+    let LfRequest::Send(s) = lf_parse(&raw).expect("a2a-lf reads the raw body").1 else {
+        panic!("not a send")
+    };
+    assert_eq!(s.message.task_id, None, "a2a-lf drops the proto name");
+    let forwarded = forwarded_by_warden(&raw);
+    assert_agree(&forwarded);
+    let LfRequest::Send(s) = lf_parse(&forwarded).expect("a2a-lf").1 else {
+        panic!("not a send")
+    };
+    assert_eq!(s.message.task_id.as_deref(), Some("victim"));
+    let raw = serde_json::to_vec(&envelope(
+        "GetTask",
+        json!({"id": "t", "history_length": 5}),
+    ))
+    .expect("serialise");
+    let LfRequest::GetTask(g) = lf_parse(&forwarded_by_warden(&raw)).expect("a2a-lf").1 else {
         panic!("not GetTask")
     };
-    assert_eq!(g.history_length, None);
+    assert_eq!(g.history_length, Some(5));
     // Plain unknown members, and v0.3 leftovers such as `kind`.
     lenient("GetTask", json!({"id": "t", "extra": true}), -32602);
     lenient(
@@ -678,7 +694,7 @@ fn empty_enum_strings_are_unspecified_in_a2a_lf() {
 
 #[test]
 fn enum_integers_and_lower_case_names_are_refused_by_both() {
-    for role in [json!(1), json!("user"), json!({"ROLE_USER": null})] {
+    for role in [json!("user"), json!({"ROLE_USER": null})] {
         let body = serde_json::to_vec(&envelope(
             "SendMessage",
             json!({"message": {"messageId": "m", "role": role, "parts": [{"text": "x"}]}}),
@@ -687,6 +703,21 @@ fn enum_integers_and_lower_case_names_are_refused_by_both() {
         assert!(warden_parse(&body).is_err(), "{role}");
         assert!(lf_parse(&body).is_err(), "{role}");
     }
+    // ProtoJSON allows an enum's number; a2a-lf refuses it, a2a-python reads
+    // it. Warden reads it and forwards the name, which both read.
+    let body = serde_json::to_vec(&envelope(
+        "SendMessage",
+        json!({"message": {"messageId": "m", "role": 1, "parts": [{"text": "x"}]}}),
+    ))
+    .expect("serialise");
+    assert!(lf_parse(&body).is_err());
+    assert_agree(&forwarded_by_warden(&body));
+}
+
+/// The body Warden forwards for `raw`: its canonical rewrite, or `raw`.
+fn forwarded_by_warden(raw: &[u8]) -> Vec<u8> {
+    let call = warden_parse(raw).expect("Warden reads it");
+    call.rewrite.body.unwrap_or_else(|| raw.to_vec())
 }
 
 #[test]

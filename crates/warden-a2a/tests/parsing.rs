@@ -762,7 +762,6 @@ mod jsonrpc_refusals {
             json!({"raw": "not base64!"}),
             json!({"text": 1}),
             json!({"kind": "text", "text": "x"}),
-            json!({"text": "x", "media_type": "text/plain"}),
             json!({"text": "x", "metadata": []}),
             json!("just a string"),
         ] {
@@ -771,15 +770,13 @@ mod jsonrpc_refusals {
     }
 
     #[test]
-    fn snake_case_aliases_are_unknown_fields() {
-        let cases = [
+    fn snake_case_aliases_are_read_and_both_spellings_refused() {
+        // ProtoJSON: the proto field name is accepted wherever the JSON name
+        // is (the forwarded form is checked in the crate's fields tests).
+        let accepted = [
             (
                 "SendMessage",
                 json!({"message": {"message_id": "m", "role": "ROLE_USER", "parts": [{"text": "x"}]}}),
-            ),
-            (
-                "SendMessage",
-                json!({"message": {"messageId": "m", "message_id": "m", "role": "ROLE_USER", "parts": [{"text": "x"}]}}),
             ),
             (
                 "SendMessage",
@@ -787,25 +784,37 @@ mod jsonrpc_refusals {
             ),
             (
                 "SendMessage",
-                json!({"message": {"messageId": "m", "context_id": "c", "role": "ROLE_USER", "parts": [{"text": "x"}]}}),
-            ),
-            (
-                "SendMessage",
                 json!({"message": {"messageId": "m", "role": "ROLE_USER", "parts": [{"text": "x"}]}, "configuration": {"return_immediately": true}}),
             ),
             ("GetTask", json!({"id": "t", "history_length": 1})),
-            ("ListTasks", json!({"context_id": "c"})),
-            ("ListTasks", json!({"page_size": 5})),
+            ("ListTasks", json!({"context_id": "c", "page_size": 5})),
             (
                 "GetTaskPushNotificationConfig",
                 json!({"task_id": "t", "id": "c"}),
+            ),
+        ];
+        for (method, params) in accepted {
+            let body = serde_json::to_vec(
+                &json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}),
+            )
+            .expect("serialise");
+            let call = parse_jsonrpc(&body, ProtocolVersion::V1_0, JsonLimits::default())
+                .unwrap_or_else(|r| panic!("{method}: {:?}", r.error));
+            assert!(call.rewrite.body.is_some(), "{method}: forwarded canonical");
+        }
+        // One field in both spellings: two readers could pick different copies.
+        let refused = [
+            (
+                "SendMessage",
+                json!({"message": {"messageId": "m", "message_id": "m", "role": "ROLE_USER", "parts": [{"text": "x"}]}}),
             ),
             (
                 "CreateTaskPushNotificationConfig",
                 json!({"taskId": "t", "url": "https://h", "task_id": "u"}),
             ),
+            ("ListTasks", json!({"pageSize": 5, "page_size": 5})),
         ];
-        for (method, params) in cases {
+        for (method, params) in refused {
             refuse_params(method, params, -32602);
         }
     }
@@ -815,7 +824,9 @@ mod jsonrpc_refusals {
         let msg =
             |role: Value| send(json!({"messageId": "m", "role": role, "parts": [{"text": "x"}]}));
         for role in [
-            json!(1),
+            json!(9),
+            json!(-1),
+            json!(1.0),
             json!("1"),
             json!("user"),
             json!("USER"),
@@ -827,7 +838,8 @@ mod jsonrpc_refusals {
             refuse_params("SendMessage", msg(role), -32602);
         }
         for status in [
-            json!(3),
+            json!(99),
+            json!("3"),
             json!("working"),
             json!("TASK_STATE_CANCELLED"),
             json!({"TASK_STATE_WORKING": null}),
@@ -1409,12 +1421,12 @@ mod rest {
         assert_eq!(e.metadata.get("cause"), Some(&json!("duplicate_key")));
         let e = err(Method::POST, "/message:send", Some("x=1"), SEND);
         assert_eq!(e.kind, ErrorKind::InvalidParams);
-        // Strict ProtoJSON applies to REST bodies too.
+        // Strict ProtoJSON applies to REST bodies too: one spelling per field.
         let e = err(
             Method::POST,
             "/message:send",
             None,
-            r#"{"message":{"message_id":"m","role":"ROLE_USER","parts":[{"text":"hi"}]}}"#,
+            r#"{"message":{"message_id":"m","messageId":"m","role":"ROLE_USER","parts":[{"text":"hi"}]}}"#,
         );
         assert_eq!(e.kind, ErrorKind::InvalidParams);
     }
@@ -1547,7 +1559,7 @@ mod rest {
             "historyLength=",
             "historyLength",
             "id=t2",
-            "history_length=1",
+            "history_length=1&historyLength=1",
         ] {
             let e = err(Method::GET, "/tasks/t1", Some(q), "");
             assert_eq!(e.kind, ErrorKind::InvalidParams, "{q}");
@@ -1592,7 +1604,7 @@ mod rest {
             "includeArtifacts=1",
             "includeArtifacts=True",
             "status=working",
-            "status=3",
+            "status=99",
             "pageSize=0",
             "pageSize=101",
             "pageSize=ten",
@@ -1601,7 +1613,7 @@ mod rest {
             "foo=1",
             "pageSize=1&pageSize=2",
             "contextId=a&contextId=a",
-            "page_size=5",
+            "page_size=5&pageSize=5",
         ] {
             let e = err(Method::GET, "/tasks", Some(q), "");
             assert_eq!(e.kind, ErrorKind::InvalidParams, "{q}");

@@ -125,7 +125,8 @@ async fn run(
         .endpoint(&upstream, ctx.binding)
         .await
         .map_err(Refusal::upstream)?;
-    let url = upstream_url(ctx.binding, &endpoint, req)?;
+    let query = call.rewrite.query.as_deref().or(req.http.uri.query());
+    let url = upstream_url(ctx.binding, &endpoint, req, query)?;
     let proto = state.public_url.split("://").next().unwrap_or("http");
     let principal = ctx
         .principal
@@ -181,8 +182,14 @@ async fn run(
 
 /// The upstream URL of a call: the JSON-RPC endpoint as it is; for REST,
 /// the request path joined on the parsed endpoint, never pasted (a `.`/`..`
-/// segment, or an endpoint with a query or fragment, is refused).
-fn upstream_url(binding: Binding, endpoint: &str, req: &Incoming) -> Result<String, Refusal> {
+/// segment, or an endpoint with a query or fragment, is refused), and the
+/// query (in canonical form when reading rewrote it).
+fn upstream_url(
+    binding: Binding,
+    endpoint: &str,
+    req: &Incoming,
+    query: Option<&str>,
+) -> Result<String, Refusal> {
     if binding == Binding::JsonRpc {
         return Ok(endpoint.to_string());
     }
@@ -192,7 +199,7 @@ fn upstream_url(binding: Binding, endpoint: &str, req: &Incoming) -> Result<Stri
             e.reason()
         )))
     })?;
-    if let Some(q) = req.http.uri.query() {
+    if let Some(q) = query {
         url.push('?');
         url.push_str(q);
     }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use warden_a2a::JsonLimits;
+use warden_a2a::{JsonLimits, ReadRules};
 use warden_store::Store;
 
 use crate::audit::AuditSink;
@@ -32,5 +32,18 @@ pub struct GatewayState {
 impl GatewayState {
     pub fn json_limits(&self) -> JsonLimits {
         self.config.limits.json()
+    }
+
+    /// How calls to `target` are read: the JSON caps, and the unknown-field
+    /// rule of `[protocol]` or the agent's own.
+    pub fn read_rules(&self, target: Option<&str>) -> ReadRules {
+        let rule = target
+            .and_then(|t| self.upstreams.get(t))
+            .and_then(|u| u.config.unknown_fields)
+            .unwrap_or(self.config.protocol.unknown_fields);
+        ReadRules {
+            json: self.json_limits(),
+            unknown_fields: rule.into(),
+        }
     }
 }

@@ -56,6 +56,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             // cards it serves for them.
             insecure_unsigned_card: true,
             card_lint: Default::default(),
+            unknown_fields: None,
         });
     }
     let listener = bind(args.listen, "gateway").await?;
@@ -82,6 +83,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         agents,
         egress: Default::default(),
         message_urls: Default::default(),
+        protocol: Default::default(),
         shadowing: Default::default(),
         remote_agents: Vec::new(),
         egress_proxy: Default::default(),

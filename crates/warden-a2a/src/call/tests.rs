@@ -2,6 +2,7 @@ use http::{HeaderMap, HeaderValue, Method};
 use serde_json::json;
 
 use super::*;
+use crate::JsonLimits;
 
 fn headers(pairs: &[(&'static str, &'static [u8])]) -> HeaderMap {
     let mut h = HeaderMap::new();

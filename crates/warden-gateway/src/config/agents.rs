@@ -41,6 +41,9 @@ pub struct AgentConfig {
     /// [`CardLintPolicy`].
     #[serde(default)]
     pub card_lint: CardLintPolicy,
+    /// Overrides `[protocol] unknown_fields` for calls to this agent.
+    #[serde(default)]
+    pub unknown_fields: Option<super::UnknownFieldsRule>,
 }
 
 /// What the gateway does with an upstream card (or extended card) whose

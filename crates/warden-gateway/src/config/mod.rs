@@ -16,6 +16,7 @@ mod limits;
 mod listeners;
 mod message_urls;
 mod millis;
+mod protocol;
 mod remote_agents;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ pub use authz::{AuthzSection, LimitSpec, RateLimitSection};
 pub use limits::Limits;
 pub use listeners::{AdminSection, ClientAuth, GatewaySection, TlsConfig};
 pub use message_urls::{MessageUrlsSection, UrlAction};
+pub use protocol::{ProtocolSection, UnknownFieldsRule};
 pub use remote_agents::{EgressProxySection, RemoteAgentConfig, RemoteAuth, trust_keys};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -58,6 +60,9 @@ pub struct Config {
     /// What happens to a call carrying a URL the egress rules refuse.
     #[serde(default)]
     pub message_urls: MessageUrlsSection,
+    /// How strictly calls are read (unknown fields).
+    #[serde(default)]
+    pub protocol: ProtocolSection,
     /// Look-alike agents (names, titles, skills): what is flagged and what
     /// refused. See docs/cards.md.
     #[serde(default)]

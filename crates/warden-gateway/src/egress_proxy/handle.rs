@@ -102,7 +102,7 @@ async fn run(
             op: &call.op,
             method: req.http.method.clone(),
             subpath: &req.http.subpath,
-            query: req.http.uri.query(),
+            query: call.rewrite.query.as_deref().or(req.http.uri.query()),
             headers: &req.http.headers,
             version: call.requested.as_str(),
             body: bytes,

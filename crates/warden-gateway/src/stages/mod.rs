@@ -55,6 +55,9 @@ pub struct Ctx<'a> {
     pub op: Option<A2aOp>,
     /// The authorisation decision, for the audit detail.
     pub decision: Option<Value>,
+    /// Fields removed under `unknown_fields = "drop"` (audit detail
+    /// `dropped_fields`: names only, their values are the caller's data).
+    pub dropped_fields: Vec<String>,
     /// Rate-limit headers every answer after authorisation carries.
     pub rate_headers: Vec<(&'static str, String)>,
 }
@@ -77,6 +80,7 @@ impl<'a> Ctx<'a> {
             principal: None,
             op: None,
             decision: None,
+            dropped_fields: Vec::new(),
             rate_headers: Vec::new(),
         }
     }
@@ -92,6 +96,15 @@ impl<'a> Ctx<'a> {
             e = e.with_op(op);
         }
         e.detail = self.decision.clone();
+        if !self.dropped_fields.is_empty() {
+            let detail = e.detail.get_or_insert_with(|| serde_json::json!({}));
+            if let Some(o) = detail.as_object_mut() {
+                o.insert(
+                    "dropped_fields".into(),
+                    serde_json::json!(self.dropped_fields),
+                );
+            }
+        }
         e
     }
 
@@ -190,21 +203,26 @@ pub async fn read_body(ctx: &Ctx<'_>, body: Body, headers: &HeaderMap) -> Result
 /// Parse: the whole request read strictly into one operation
 /// ([`warden_a2a::call::read`]).
 pub fn parse(ctx: &mut Ctx<'_>, req: &HttpRequest<'_>) -> Result<Call, Refusal> {
-    let call = warden_a2a::call::read(req, ctx.binding, ctx.state.json_limits())
+    let rules = ctx.state.read_rules(ctx.target.as_deref());
+    let call = warden_a2a::call::read(req, ctx.binding, rules)
         .map_err(|r| Refusal::new(r.error).with_id(r.jsonrpc_id))?;
     ctx.op = Some(call.op.clone());
+    ctx.dropped_fields = call.rewrite.dropped.clone();
     Ok(call)
 }
 
 /// Read and parse: the body within its cap, then the whole request read
-/// strictly into one call (see [`read_body`] and [`parse`]).
+/// strictly into one call (see [`read_body`] and [`parse`]). The bytes
+/// returned are the ones to forward: the canonical rewrite when reading
+/// made one (proto field names, dropped unknown fields), else the body as
+/// it came.
 pub async fn read_call(
     ctx: &mut Ctx<'_>,
     body: Body,
     req: &Request,
 ) -> Result<(Bytes, Call), Refusal> {
     let bytes = read_body(ctx, body, &req.headers).await?;
-    let call = parse(
+    let mut call = parse(
         ctx,
         &HttpRequest {
             method: &req.method,
@@ -214,6 +232,10 @@ pub async fn read_call(
             body: &bytes,
         },
     )?;
+    let bytes = match call.rewrite.body.take() {
+        Some(canonical) => Bytes::from(canonical),
+        None => bytes,
+    };
     Ok((bytes, call))
 }
 
