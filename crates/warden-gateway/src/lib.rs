@@ -99,6 +99,9 @@ impl GatewayState {
         if a.mode == config::AuthMode::InsecureOff {
             tracing::warn!("auth.mode = \"insecure-off\": callers are NOT authenticated");
         }
+        for w in config.message_urls.warnings() {
+            tracing::warn!("{w}");
+        }
         let authority = open_authority(&config, store.clone(), &public_url).await?;
         let metrics = Metrics::new();
         let replay = Arc::new(replay::GatewayReplay::open(

@@ -10,13 +10,19 @@
 //! the reason code only (`denied_address`, `scheme`, …); what a name
 //! resolved to goes to the audit log, never to the caller, so Warden is not
 //! a DNS oracle for internal names.
+//!
+//! `[[message_urls.allow]]` entries that apply to the call (its agent, its
+//! caller, the kind of URL) may admit a URL the rules refuse, for their
+//! destination only ([`warden_egress::allowance`]); a URL none of them fits
+//! is judged, and refused, exactly as without them.
 
 use bytes::Bytes;
 use serde_json::Value;
 use warden_a2a::{A2aError, A2aOp, ErrorKind};
 use warden_egress::{Egress, EgressError};
 
-pub use crate::config::{MessageUrlsSection, UrlAction};
+use crate::config::UrlAllowance;
+pub use crate::config::{MessageUrlsSection, UrlAction, UrlKind};
 
 /// A URL that failed, where it was, and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +30,32 @@ pub struct Failed {
     /// `part[2]` or `push`.
     pub place: String,
     pub error: EgressError,
+}
+
+/// A URL an allowance admitted, where it was, and which allowance (for
+/// the audit: every use of an exception is on record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Excepted {
+    /// `part[2]` or `push`.
+    pub place: String,
+    /// The allowance, as `host "…" ports … (https)`.
+    pub by: String,
+}
+
+/// Who a call is from and for: which allowances apply to it.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// The target agent.
+    pub agent: &'a str,
+    /// The caller as grants name it (none: not known).
+    pub caller: Option<&'a str>,
+}
+
+/// What the check decided, and the URLs it let through by an exception.
+#[derive(Debug)]
+pub struct Checked {
+    pub verdict: Verdict,
+    pub excepted: Vec<Excepted>,
 }
 
 /// What the check decided.
@@ -37,38 +69,58 @@ pub enum Verdict {
     Refused(A2aError, Vec<Failed>),
 }
 
-/// Checks the URLs of `op` (whose exact body is `body`).
+/// Checks the URLs of `op` (whose exact body is `body`) in a call `scope`
+/// names.
 pub async fn check(
     section: &MessageUrlsSection,
     egress: &Egress,
     op: &A2aOp,
     body: &Bytes,
+    scope: Scope<'_>,
+) -> Checked {
+    let mut excepted = Vec::new();
+    let verdict = judge(section, egress, op, body, scope, &mut excepted).await;
+    Checked { verdict, excepted }
+}
+
+async fn judge(
+    section: &MessageUrlsSection,
+    egress: &Egress,
+    op: &A2aOp,
+    body: &Bytes,
+    scope: Scope<'_>,
+    excepted: &mut Vec<Excepted>,
 ) -> Verdict {
     if section.action == UrlAction::Off {
         return Verdict::Pass;
     }
     let mut failed = Vec::new();
+    let push = section.allowances(UrlKind::Push, scope.agent, scope.caller);
     for url in &op.push_urls {
-        if let Err(error) = one(section, egress, url).await {
-            failed.push(Failed {
+        match one(section, egress, url, &push).await {
+            Ok(by) => note(excepted, "push".into(), by),
+            Err(error) => failed.push(Failed {
                 place: "push".into(),
                 error,
-            });
+            }),
         }
     }
     if !failed.is_empty() {
         return refused("a push-notification URL", failed);
     }
+    let part = section.allowances(UrlKind::Part, scope.agent, scope.caller);
     let mut bad_urls = Vec::new();
-    for (i, part) in op.parts.iter().enumerate() {
-        if let Some(url) = &part.url
-            && let Err(error) = one(section, egress, url).await
-        {
-            failed.push(Failed {
-                place: format!("part[{i}]"),
-                error,
-            });
-            bad_urls.push(url.clone());
+    for (i, p) in op.parts.iter().enumerate() {
+        let Some(url) = &p.url else { continue };
+        match one(section, egress, url, &part).await {
+            Ok(by) => note(excepted, format!("part[{i}]"), by),
+            Err(error) => {
+                failed.push(Failed {
+                    place: format!("part[{i}]"),
+                    error,
+                });
+                bad_urls.push(url.clone());
+            }
         }
     }
     if failed.is_empty() {
@@ -83,13 +135,27 @@ pub async fn check(
     }
 }
 
-async fn one(section: &MessageUrlsSection, egress: &Egress, url: &str) -> Result<(), EgressError> {
-    if !section.resolve {
-        return crate::config::egress::check_static(egress.rules(), url);
+fn note(excepted: &mut Vec<Excepted>, place: String, by: Option<&UrlAllowance>) {
+    if let Some(a) = by {
+        excepted.push(Excepted {
+            place,
+            by: a.rule.to_string(),
+        });
     }
-    let wait = section.resolve_timeout;
-    match tokio::time::timeout(wait, egress.check(url)).await {
-        Ok(r) => r.map(|_| ()),
+}
+
+/// One URL under the rules and `allow`: which allowance admitted it (none:
+/// the rules did), or why it is refused.
+async fn one<'a>(
+    section: &MessageUrlsSection,
+    egress: &Egress,
+    url: &str,
+    allow: &[&'a UrlAllowance],
+) -> Result<Option<&'a UrlAllowance>, EgressError> {
+    let rules: Vec<_> = allow.iter().map(|a| &a.rule).collect();
+    let check = egress.check_allowing(url, &rules, section.resolve);
+    match tokio::time::timeout(section.resolve_timeout, check).await {
+        Ok(r) => r.map(|by| by.map(|i| allow[i])),
         Err(_) => Err(EgressError::Dns {
             host: String::new(),
             why: "lookup timed out".into(),

@@ -18,6 +18,7 @@ mod message_urls;
 mod millis;
 mod protocol;
 mod remote_agents;
+mod url_allowances;
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +35,7 @@ pub use listeners::{AdminSection, ClientAuth, GatewaySection, TlsConfig};
 pub use message_urls::{MessageUrlsSection, UrlAction};
 pub use protocol::{ProtocolSection, UnknownFieldsRule};
 pub use remote_agents::{EgressProxySection, RemoteAgentConfig, RemoteAuth, trust_keys};
+pub use url_allowances::{AllowError, EntryError, UrlAllowance, UrlKind};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -133,6 +135,7 @@ impl Config {
         let general = egress::general_rules(self).map_err(|e| e.to_string())?;
         let upstream = egress::upstream_rules(self).map_err(|e| e.to_string())?;
         agents::validate(&self.agents, &upstream)?;
+        self.message_urls.validate(&self.agents)?;
         self.authz.validate()?;
         self.rate_limits.validate()?;
         if let Some(p) = &self.gateway.public_url {

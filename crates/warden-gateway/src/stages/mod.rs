@@ -305,39 +305,64 @@ pub async fn authorise(
 }
 
 /// Check URLs: `url` parts and push URLs inside the call obey the egress
-/// rules (`[message_urls]`): the body passes, comes back stripped, or the
-/// call is refused.
+/// rules (`[message_urls]`), or an allowance for this agent and caller:
+/// the body passes, comes back stripped, or the call is refused.
 pub async fn check_urls(ctx: &mut Ctx<'_>, body: Bytes) -> Result<Bytes, Refusal> {
-    use crate::message_urls::{Verdict, check};
+    use crate::message_urls::{Scope, Verdict, check};
     let state = ctx.state;
     let Some(op) = &ctx.op else {
         return Ok(body);
     };
-    match check(&state.config.message_urls, &state.egress, op, &body).await {
+    let caller = ctx.principal.as_ref().map(Principal::key);
+    let scope = Scope {
+        // No target: no agent-bound allowance applies.
+        agent: ctx.target.as_deref().unwrap_or_default(),
+        caller: caller.as_deref(),
+    };
+    let checked = check(&state.config.message_urls, &state.egress, op, &body, scope).await;
+    let excepted: Vec<Value> = checked
+        .excepted
+        .iter()
+        .map(|e| serde_json::json!({"at": e.place, "by": e.by}))
+        .collect();
+    note_urls(&mut ctx.decision, "excepted", excepted);
+    match checked.verdict {
         Verdict::Pass => Ok(body),
         Verdict::Stripped(stripped, failed) => {
-            note_urls(&mut ctx.decision, "stripped", &failed);
+            note_urls(&mut ctx.decision, "stripped", failed_list(&failed));
             Ok(stripped)
         }
         Verdict::Refused(err, failed) => {
-            note_urls(&mut ctx.decision, "refused", &failed);
+            note_urls(&mut ctx.decision, "refused", failed_list(&failed));
             Err(Refusal::new(err).reason("url_refused").counted())
         }
     }
 }
 
-/// Adds what the URL check found to the audit detail (the full reason,
-/// resolved addresses included, stays on Warden's side).
-fn note_urls(detail: &mut Option<Value>, what: &str, failed: &[crate::message_urls::Failed]) {
-    let list: Vec<Value> = failed
+/// The full reason of each failed URL (resolved addresses included): for
+/// the audit detail, never for the caller.
+fn failed_list(failed: &[crate::message_urls::Failed]) -> Vec<Value> {
+    failed
         .iter()
         .map(|f| {
             serde_json::json!({"at": f.place, "reason": f.error.reason(), "why": f.error.to_string()})
         })
-        .collect();
+        .collect()
+}
+
+/// Adds `list` under `urls.{what}` in the audit detail (nothing when it is
+/// empty).
+fn note_urls(detail: &mut Option<Value>, what: &str, list: Vec<Value>) {
+    if list.is_empty() {
+        return;
+    }
     let detail = detail.get_or_insert_with(|| serde_json::json!({}));
-    if let Some(o) = detail.as_object_mut() {
-        o.insert("urls".into(), serde_json::json!({what: list}));
+    let Some(o) = detail.as_object_mut() else {
+        return;
+    };
+    let urls = o.entry("urls").or_insert_with(|| serde_json::json!({}));
+    if let Some(u) = urls.as_object_mut() {
+        u.insert(what.into(), Value::Array(list));
     }
 }
 
