@@ -16,6 +16,10 @@ Behaviour (by the text of the user message):
              completes with an artifact "Hello, <follow-up text>!". (Test-only
              extra so the client's multi-turn scenario can be validated against
              real SDK server code, mirroring Warden's `input` demo agent.)
+  "hold:N"   one WORKING status update, then nothing for N seconds (default
+             60), then one artifact and COMPLETED. Cancelable. Unlike "slow:",
+             a task cancelled while it holds has the same history whenever the
+             cancel arrives, which the fidelity test (fidelity.py) relies on.
   anything   echo: COMPLETED task with one artifact whose single text part is
              exactly the input text (same contract as Warden's `echo` agent).
 
@@ -147,6 +151,8 @@ class InteropExecutor(AgentExecutor):
             await updater.complete()
         elif text.startswith('slow:'):
             await self._slow(updater, task, text)
+        elif text.startswith('hold:'):
+            await self._hold(updater, task, text)
         elif text.startswith('ask:'):
             await updater.requires_input(
                 new_text_message(
@@ -179,6 +185,21 @@ class InteropExecutor(AgentExecutor):
             # asyncio.CancelledError lands here when CancelTask is called.
             await asyncio.sleep(SLOW_INTERVAL_S)
         await updater.add_artifact([new_text_part(f'done {steps} steps')], name='result')
+        await updater.complete()
+
+    async def _hold(self, updater: TaskUpdater, task, text: str) -> None:
+        try:
+            seconds = float(text.removeprefix('hold:').strip() or '60')
+        except ValueError:
+            seconds = 60.0
+        seconds = max(0.0, min(seconds, 600.0))
+        await updater.update_status(
+            TaskState.TASK_STATE_WORKING,
+            new_text_message('holding', context_id=task.context_id, task_id=task.id),
+        )
+        # asyncio.CancelledError lands here when CancelTask is called.
+        await asyncio.sleep(seconds)
+        await updater.add_artifact([new_text_part(f'held {seconds:g} s')], name='result')
         await updater.complete()
 
     async def cancel(self, context: RequestContext, event_queue: EventQueue) -> None:
@@ -224,6 +245,13 @@ def build_card(port: int) -> AgentCard:
                 description='"slow:N" streams N working updates 300 ms apart, then completes.',
                 tags=['test', 'streaming'],
                 examples=['slow:5'],
+            ),
+            AgentSkill(
+                id='hold',
+                name='Hold',
+                description='"hold:N" works for N seconds after one working update, then completes.',
+                tags=['test', 'cancel'],
+                examples=['hold:60'],
             ),
             AgentSkill(
                 id='ask',
