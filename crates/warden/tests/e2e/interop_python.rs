@@ -9,7 +9,7 @@ use tokio::process::Command;
 
 use crate::support::{Running, WAIT, gateway, python, repo_root, up, warden};
 
-fn script(name: &str) -> std::path::PathBuf {
+pub(crate) fn script(name: &str) -> std::path::PathBuf {
     repo_root().join("tests/interop/python").join(name)
 }
 
@@ -79,7 +79,7 @@ async fn python_sdk_client_works_through_the_gateway_over_rest() {
 }
 
 /// Starts the Python SDK agent and returns it with its port.
-async fn sdk_agent() -> (tokio::process::Child, u16) {
+pub(crate) async fn sdk_agent() -> (tokio::process::Child, u16) {
     sdk_agent_with(&[]).await
 }
 

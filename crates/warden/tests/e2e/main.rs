@@ -14,6 +14,7 @@ mod cards_and_admin;
 mod cards_cli;
 mod config_check;
 mod egress_proxy;
+mod fidelity;
 mod field_names;
 mod interop_js;
 mod interop_python;
