@@ -230,6 +230,10 @@ class Target:
     card_base: str  # the card is at {card_base}/.well-known/agent-card.json
     auth: httpx.Auth | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Headers an answer may set that go back on every later call of the run
+    # (Warden-Capability: how an anonymous caller of a public agent stays
+    # the owner of the tasks it created).
+    carry: tuple[str, ...] = ()
 
 
 @dataclass
@@ -363,6 +367,7 @@ class Conversation:
         self.norm = Normaliser()
         self.answers: dict[str, Answer] = {}
         self.normalised: dict[str, Any] = {}
+        self.carried: dict[str, str] = {}
 
     async def discover(self) -> None:
         """The interface URL for this binding, from the target's card."""
@@ -381,7 +386,7 @@ class Conversation:
         raise RuntimeError(f'{self.target.label}: the card offers no v1.0 {BINDINGS[self.binding]} interface')
 
     async def call(self, method: str, params: dict[str, Any], *, stream: bool = False) -> Answer:
-        headers = {'A2A-Version': '1.0', **self.target.headers}
+        headers = {'A2A-Version': '1.0', **self.target.headers, **self.carried}
         if stream:
             headers['Accept'] = 'text/event-stream'
         if self.binding == 'jsonrpc':
@@ -411,6 +416,9 @@ class Conversation:
             verb, url, headers=headers, content=None if body is None else json.dumps(body).encode()
         )
         response = await self.http.send(request, auth=self.target.auth, stream=True)
+        for name in self.target.carry:
+            if name in response.headers and name not in self.carried:
+                self.carried[name] = response.headers[name]
         try:
             media_type = response.headers.get('content-type', '').split(';')[0].strip().lower()
             if media_type == 'text/event-stream':
@@ -719,7 +727,13 @@ async def run(args: argparse.Namespace) -> int:
         auth = WardenTokenAuth(args.token_url, args.api_key, args.audience)
     targets = [
         Target('straight', args.straight.rstrip('/'), None, header_pairs(args.straight_header)),
-        Target('through', args.through.rstrip('/'), auth, header_pairs(args.through_header)),
+        Target(
+            'through',
+            args.through.rstrip('/'),
+            auth,
+            header_pairs(args.through_header),
+            tuple(args.carry_header or ('Warden-Capability',)),
+        ),
     ]
     started = time.monotonic()
     failed = steps = 0
@@ -763,6 +777,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                     help='a header for every straight call (repeatable), e.g. the agent\'s own credential')
     ap.add_argument('--through-header', action='append', metavar='"NAME: VALUE"',
                     help='a header for every call through Warden (repeatable), e.g. "X-API-Key: KEY"')
+    ap.add_argument('--carry-header', action='append', metavar='NAME',
+                    help='a header an answer through Warden may set, sent back on every later call of the run '
+                         '(repeatable; default: Warden-Capability, which an anonymous caller of a public agent '
+                         'needs to stay the owner of its tasks)')
     ap.add_argument('--push-url', default='https://hooks.example.com/warden-fidelity',
                     help='the webhook URL of the push configs (never called: they are set on a completed task)')
     ap.add_argument('--skip', action='append', choices=[s.name for s in STEPS], metavar='STEP',
