@@ -26,7 +26,13 @@ const HOP_BY_HOP: [&str; 9] = [
 ];
 
 /// Credentials a caller presents to Warden.
-const CREDENTIALS: [&str; 4] = ["authorization", "x-api-key", "dpop", "cookie"];
+const CREDENTIALS: [&str; 5] = [
+    "authorization",
+    "x-api-key",
+    "dpop",
+    "cookie",
+    crate::auth::public::CAPABILITY_HEADER,
+];
 
 /// Headers describing the client's hop that Warden rewrites itself.
 const FORWARDING: [&str; 5] = [

@@ -99,6 +99,12 @@ impl GatewayState {
         if a.mode == config::AuthMode::InsecureOff {
             tracing::warn!("auth.mode = \"insecure-off\": callers are NOT authenticated");
         }
+        for agent in config.agents.iter().filter(|a| a.access == config::AgentAccess::Public) {
+            tracing::warn!(
+                agent = %agent.name,
+                "access = \"public\": callers without a credential reach this agent, each under its own capability"
+            );
+        }
         for w in config.message_urls.warnings() {
             tracing::warn!("{w}");
         }
@@ -142,6 +148,7 @@ impl GatewayState {
             authz::Authorizer::new(
                 &config.authz,
                 &config.rate_limits,
+                &config.agents,
                 store.clone(),
                 registry,
                 enforce,

@@ -29,6 +29,7 @@ use warden_a2a::{A2aError, Binding, Operation};
 
 use crate::audit::Outcome;
 use crate::cards;
+use crate::config::AgentAccess;
 use crate::headers::upstream_request_headers;
 use crate::listener::PeerCertificate;
 use crate::proxy::{self, Answer, Forward};
@@ -93,7 +94,17 @@ async fn run(
         now: ctx.now,
         peer_cert: req.peer_cert.as_deref(),
     };
-    stages::authenticate(ctx, &auth).await?;
+    // A public agent takes callers without a credential, each known by the
+    // capability it was handed (a new one is returned with the answer).
+    let public = upstream
+        .as_ref()
+        .is_some_and(|u| u.config.access == AgentAccess::Public);
+    let issued_capability = if public {
+        stages::authenticate_public(ctx, &auth).await?
+    } else {
+        stages::authenticate(ctx, &auth).await?;
+        None
+    };
 
     // 4. Admit.
     let upstream = upstream.ok_or_else(stages::unknown_target)?;
@@ -174,7 +185,14 @@ async fn run(
                 &ctx.event(Outcome::Forwarded)
                     .with_reason(format!("upstream HTTP {status}")),
             );
-            Ok(stages::with_headers(resp, &ctx.rate_headers))
+            let mut resp = stages::with_headers(resp, &ctx.rate_headers);
+            if let Some(cap) = issued_capability
+                && let Ok(v) = http::HeaderValue::from_str(&cap)
+            {
+                resp.headers_mut()
+                    .insert(crate::auth::public::CAPABILITY_HEADER, v);
+            }
+            Ok(resp)
         }
         Answer::Failed(err) => Err(Refusal::upstream(err)),
     }

@@ -14,6 +14,9 @@ pub enum AuthMethod {
     ApiKey,
     /// Authentication is off (`auth.mode = "insecure-off"`).
     Anonymous,
+    /// No credential, at a public agent (`[[agents]] access = "public"`):
+    /// the identity is the capability Warden handed out.
+    Public,
 }
 
 impl AuthMethod {
@@ -23,6 +26,7 @@ impl AuthMethod {
             Self::Dpop => "dpop",
             Self::ApiKey => "api_key",
             Self::Anonymous => "anonymous",
+            Self::Public => "public",
         }
     }
 }

@@ -57,6 +57,8 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             insecure_unsigned_card: true,
             card_lint: Default::default(),
             unknown_fields: None,
+            access: Default::default(),
+            public_operations: None,
         });
     }
     let listener = bind(args.listen, "gateway").await?;

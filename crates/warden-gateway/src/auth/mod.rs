@@ -10,6 +10,7 @@ mod claims;
 mod error;
 mod issuer_keys;
 mod nonces;
+pub mod public;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -187,6 +188,28 @@ impl Authenticator {
         let mut principal = self.credential(req).await?;
         principal.peer = req.peer_cert.map(|c| c.identity.clone());
         Ok(principal)
+    }
+
+    /// Authentication at a public agent: a request with a credential is
+    /// authenticated as anywhere (a bad credential is refused, never
+    /// downgraded); one with none is an anonymous caller
+    /// ([`public::anonymous`]).
+    pub async fn authenticate_public(
+        &self,
+        req: &AuthRequest<'_>,
+    ) -> Result<public::PublicCaller, AuthError> {
+        match self.authenticate(req).await {
+            Ok(principal) => Ok(public::PublicCaller {
+                principal,
+                issued: None,
+            }),
+            Err(AuthError::Missing) if req.headers.get(DPOP_HEADER).is_none() => {
+                let mut caller = public::anonymous(req.headers, req.source)?;
+                caller.principal.peer = req.peer_cert.map(|c| c.identity.clone());
+                Ok(caller)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// The principal the request's credential stands for.

@@ -5,11 +5,13 @@
 
 use warden_a2a::{A2aError, ErrorKind};
 use warden_policy::ratelimit::{RateDecision, StreamPermit};
-use warden_policy::{Caller, DecisionContext, Denial, Facts, OpClass, PartFact, SkillInputs};
+use warden_policy::{
+    ANY_SKILL, Caller, DecisionContext, Denial, Facts, Grant, OpClass, PartFact, SkillInputs,
+};
 
 use super::denied::{Denied, Reason, refusal_for, unavailable};
-use super::{Ask, Authorizer, MAX_REFERENCED_TASKS, Permit};
-use crate::principal::Principal;
+use super::{Ask, Authorizer, MAX_REFERENCED_TASKS, Permit, rate_subject};
+use crate::principal::{AuthMethod, Principal};
 
 impl Authorizer {
     /// Decides one parsed call (after [`Authorizer::admit`]).
@@ -80,8 +82,19 @@ impl Authorizer {
             _ => None,
         };
         let referenced_task_owners = self.referenced_owners(ask.agent, &ctx).await?;
+        let anonymous = ask.principal.method == AuthMethod::Public;
+        let public_grant: Vec<Grant>;
+        let grants = if anonymous {
+            let Some(ops) = self.public_operations(ask.agent) else {
+                return Err(refusal_for(&Denial::NoGrant, None, ask.agent));
+            };
+            public_grant = vec![public_grant_for(&me, ask.agent, ops)];
+            public_grant.as_slice()
+        } else {
+            snapshot.grants(&me, ask.agent)
+        };
         let facts = Facts {
-            grants: snapshot.grants(&me, ask.agent),
+            grants,
             caller_quarantined: snapshot.is_quarantined(&me),
             agent_quarantined: snapshot.is_quarantined(ask.agent),
             task_owner: task_owner.as_deref(),
@@ -105,13 +118,23 @@ impl Authorizer {
         // caller's quota, and an unknown caller cannot spend anyone's.
         let mut headers = Vec::new();
         let mut tightest: Option<RateDecision> = None;
+        let subject = rate_subject(ask.principal, &me);
         let keys = [
             (
                 self.quotas.principal,
-                format!("principal:{me}"),
+                format!("principal:{subject}"),
                 "principal",
             ),
-            (self.quotas.pair, format!("pair:{me}>{}", ask.agent), "pair"),
+            (
+                self.quotas.pair,
+                format!("pair:{subject}>{}", ask.agent),
+                "pair",
+            ),
+            (
+                self.quotas.public.filter(|_| anonymous),
+                format!("public:{}", ask.agent),
+                "public",
+            ),
             (
                 self.quotas.skill.filter(|_| ctx.skill.is_some()),
                 format!(
@@ -136,7 +159,8 @@ impl Authorizer {
             headers = t.headers();
         }
         let stream = if op.operation.is_streaming() {
-            let slot: Option<StreamPermit> = self.slots.try_acquire(&me, self.quotas.max_streams);
+            let slot: Option<StreamPermit> =
+                self.slots.try_acquire(&subject, self.quotas.max_streams);
             let Some(slot) = slot else {
                 let mut r = Denied::new(
                     A2aError::new(
@@ -212,6 +236,22 @@ impl Authorizer {
             out.push((id.clone(), owner));
         }
         Ok(out)
+    }
+}
+
+/// What a public agent lets a caller without a credential do: its public
+/// operations, any skill, on the caller's own tasks only (the grant names
+/// the caller, so ownership decides like for any other caller).
+fn public_grant_for(me: &str, agent: &str, ops: &[OpClass]) -> Grant {
+    Grant {
+        id: "public".into(),
+        caller: me.to_string(),
+        target: agent.to_string(),
+        skills: vec![ANY_SKILL.to_string()],
+        operations: ops.to_vec(),
+        tasks_of: None,
+        not_before: None,
+        not_after: None,
     }
 }
 

@@ -11,6 +11,8 @@ pub mod ownership;
 mod policy_file;
 pub mod streams;
 
+use std::borrow::Cow;
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicI64, Ordering};
@@ -20,10 +22,10 @@ use std::time::{Duration, Instant, SystemTime};
 use warden_a2a::{A2aError, A2aOp, ErrorKind};
 use warden_policy::ratelimit::{LocalRateLimiter, Quota, RateDecision, RateLimiter, StreamSlots};
 use warden_policy::rules::PolicyRules;
-use warden_policy::{Allowed, Denial, SkillSource};
+use warden_policy::{Allowed, Denial, OpClass, SkillSource};
 use warden_store::Store;
 
-use crate::config::{AuthzSection, LimitSpec, RateLimitSection};
+use crate::config::{AgentConfig, AuthzSection, LimitSpec, RateLimitSection};
 pub use crate::registry_view::{Snapshot, grant_of};
 pub use denied::{Denied, Reason};
 pub use streams::{OpenStreams, StreamGuard};
@@ -35,7 +37,7 @@ use denied::{refusal_for, unavailable};
 
 use crate::clock::Clock;
 use crate::config::ConfigError;
-use crate::principal::Principal;
+use crate::principal::{AuthMethod, Principal};
 use crate::registry_view::RegistryView;
 
 /// Most tasks one message may reference (each is an ownership lookup).
@@ -48,6 +50,8 @@ struct Quotas {
     principal: Option<Quota>,
     pair: Option<Quota>,
     skill: Option<Quota>,
+    /// Per public agent, over all its callers without a credential.
+    public: Option<Quota>,
     max_streams: u32,
 }
 
@@ -70,6 +74,8 @@ pub struct Authorizer {
     local: Arc<LocalRateLimiter>,
     slots: StreamSlots,
     pub streams: Arc<OpenStreams>,
+    /// Public agents and what callers without a credential may do there.
+    public: HashMap<String, Vec<OpClass>>,
     /// Where rate-limit time comes from (the gateway's clock), and its
     /// reading at the start: the limiter counts from there.
     clock: Arc<dyn Clock>,
@@ -132,6 +138,7 @@ impl Authorizer {
     pub async fn new(
         section: &AuthzSection,
         limits: &RateLimitSection,
+        agents: &[AgentConfig],
         store: Store,
         registry: Arc<RegistryView>,
         enforce: bool,
@@ -150,8 +157,18 @@ impl Authorizer {
             principal: quota("principal", &limits.principal)?,
             pair: quota("pair", &limits.pair)?,
             skill: quota("skill", &limits.skill)?,
+            public: quota("public", &limits.public)?,
             max_streams: limits.max_streams_per_principal.get(),
         };
+        let mut public = HashMap::new();
+        for (i, a) in agents.iter().enumerate() {
+            let ops = a
+                .public_operations()
+                .map_err(|e| invalid(&format!("agents[{i}]"), e))?;
+            if a.access == crate::config::AgentAccess::Public {
+                public.insert(a.name.clone(), ops);
+            }
+        }
         let (rules, stamp) = match &section.policy_file {
             Some(path) => {
                 let (rules, stamp) = load_rules(path)?;
@@ -181,6 +198,7 @@ impl Authorizer {
             local,
             slots: StreamSlots::new(),
             streams: Arc::new(OpenStreams::default()),
+            public,
             epoch: clock.now_instant(),
             clock,
             poll: section.poll_interval,
@@ -327,10 +345,22 @@ impl Authorizer {
         // very next call: the change signal decides whether to reload.
         let snapshot = self.fresh().await.map_err(|_| unavailable("store"))?;
         let me = decide::caller_key(principal, own_issuer);
-        if self.enforce && !snapshot.grants(&me, agent).iter().any(|g| g.active_at(now)) {
+        if principal.method == AuthMethod::Public {
+            // A caller without a credential reaches public agents only;
+            // any other answers like an unknown agent.
+            if !self.public.contains_key(agent) {
+                return Err(refusal_for(&Denial::NoGrant, None, agent));
+            }
+        } else if self.enforce && !snapshot.grants(&me, agent).iter().any(|g| g.active_at(now)) {
             return Err(refusal_for(&Denial::NoGrant, None, agent));
         }
-        self.refuse_if_spent(&me).await
+        self.refuse_if_spent(&rate_subject(principal, &me)).await
+    }
+
+    /// The operations callers without a credential may use at `agent`
+    /// (None: it is not public).
+    fn public_operations(&self, agent: &str) -> Option<&[OpClass]> {
+        self.public.get(agent).map(Vec::as_slice)
     }
 
     /// A caller whose own bucket is already empty is refused here, before
@@ -383,5 +413,16 @@ impl Authorizer {
 
     pub fn is_quarantined(&self, name: &str) -> bool {
         self.current().is_quarantined(name)
+    }
+}
+
+/// Whom the rate limits and stream caps count a call against: the caller,
+/// or for a caller without a credential its address (a new capability per
+/// call must not buy a new bucket).
+fn rate_subject<'a>(principal: &Principal, me: &'a str) -> Cow<'a, str> {
+    if principal.method == AuthMethod::Public {
+        Cow::Owned(format!("anonymous@{}", principal.source))
+    } else {
+        Cow::Borrowed(me)
     }
 }

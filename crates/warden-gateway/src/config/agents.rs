@@ -44,6 +44,27 @@ pub struct AgentConfig {
     /// Overrides `[protocol] unknown_fields` for calls to this agent.
     #[serde(default)]
     pub unknown_fields: Option<super::UnknownFieldsRule>,
+    /// Who may call this agent without a credential (see [`AgentAccess`]).
+    #[serde(default)]
+    pub access: AgentAccess,
+    /// What callers without a credential may do at a public agent
+    /// (operation names as in grants; default: send, get, list, cancel,
+    /// subscribe). Only with `access = "public"`.
+    #[serde(default)]
+    pub public_operations: Option<Vec<String>>,
+}
+
+/// `access`: whether a caller needs a credential to reach the agent.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentAccess {
+    /// Every call carries a credential and needs a grant (the default).
+    #[default]
+    Authenticated,
+    /// Callers without a credential reach this agent (only), each under an
+    /// anonymous identity tied to a capability Warden hands out; callers
+    /// with one keep their identity, grants and tasks.
+    Public,
 }
 
 /// What the gateway does with an upstream card (or extended card) whose
@@ -75,6 +96,32 @@ impl CardLintPolicy {
 }
 
 impl AgentConfig {
+    /// The operations callers without a credential may use here (none
+    /// unless the agent is public).
+    pub fn public_operations(&self) -> Result<Vec<warden_policy::OpClass>, String> {
+        use warden_policy::OpClass;
+        if self.access != AgentAccess::Public {
+            return match self.public_operations {
+                Some(_) => Err("public_operations needs access = \"public\"".into()),
+                None => Ok(Vec::new()),
+            };
+        }
+        let Some(names) = &self.public_operations else {
+            return Ok(OpClass::DEFAULT.to_vec());
+        };
+        names
+            .iter()
+            .map(|n| {
+                OpClass::parse(n).ok_or_else(|| {
+                    format!(
+                        "public_operations: unknown operation {n:?} (use {})",
+                        OpClass::ALL.map(OpClass::name).join(", ")
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// The keys pinned for this agent's card signature (empty when none are
     /// configured).
     pub fn card_keys(&self) -> Result<warden_trust::KeySet, String> {
@@ -107,6 +154,8 @@ pub fn validate(agents: &[AgentConfig], rules: &warden_egress::Rules) -> Result<
             return Err(format!("agents[{i}].name {:?} is used twice", a.name));
         }
         a.card_keys().map_err(|e| format!("agents[{i}].{e}"))?;
+        a.public_operations()
+            .map_err(|e| format!("agents[{i}].{e}"))?;
         for host in &a.card_jku_hosts {
             warden_egress::target::parse(&format!("https://{host}/"))
                 .ok()

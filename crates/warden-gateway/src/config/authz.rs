@@ -107,6 +107,12 @@ pub struct RateLimitSection {
     /// Per agent and skill, over all callers.
     #[serde(default = "d_skill")]
     pub skill: LimitSpec,
+    /// Per public agent, over all callers without a credential (each
+    /// anonymous caller is also held to `principal` and `pair`, keyed by
+    /// its address: a fresh capability per call does not buy a fresh
+    /// bucket).
+    #[serde(default = "d_public")]
+    pub public: LimitSpec,
     /// Open SSE streams one caller may hold at once.
     #[serde(default = "d_streams")]
     pub max_streams_per_principal: NonZeroU32,
@@ -124,6 +130,7 @@ impl Default for RateLimitSection {
             principal: d_principal(),
             pair: d_pair(),
             skill: d_skill(),
+            public: d_public(),
             max_streams_per_principal: d_streams(),
             max_keys: d_keys(),
         }
@@ -173,6 +180,9 @@ fn d_principal() -> LimitSpec {
 }
 fn d_pair() -> LimitSpec {
     LimitSpec::new("50/s", 100)
+}
+fn d_public() -> LimitSpec {
+    LimitSpec::new("20/s", 40)
 }
 fn d_skill() -> LimitSpec {
     LimitSpec::new("200/s", 400)

@@ -159,6 +159,23 @@ pub async fn authenticate(ctx: &mut Ctx<'_>, req: &AuthRequest<'_>) -> Result<()
     Ok(())
 }
 
+/// Authenticate at a public agent: as [`authenticate`] for a request with
+/// a credential; one without is an anonymous caller known by its
+/// capability. Returns a newly issued capability, for the answer.
+pub async fn authenticate_public(
+    ctx: &mut Ctx<'_>,
+    req: &AuthRequest<'_>,
+) -> Result<Option<String>, Refusal> {
+    let caller = ctx
+        .state
+        .auth
+        .authenticate_public(req)
+        .await
+        .map_err(Refusal::unauthenticated)?;
+    ctx.principal = Some(caller.principal);
+    Ok(caller.issued)
+}
+
 /// Admit: a grant in force for `target`, before the body is read (no grant
 /// is answered like an unknown target). Sets the context's target.
 pub async fn admit(ctx: &mut Ctx<'_>, target: &str) -> Result<(), Refusal> {

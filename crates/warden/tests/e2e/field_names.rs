@@ -39,11 +39,20 @@ async fn rpc(url: &str, token: &str, params: Value) -> Value {
 #[tokio::test]
 async fn a_proto_field_name_reaches_the_agent_as_its_json_name() {
     let spy = Spy::start().await;
-    let w = gateway(&format!("[[agents]]\nname = \"spy\"\nurl = \"{}\"\n", spy.url)).await;
+    let w = gateway(&format!(
+        "[[agents]]\nname = \"spy\"\nurl = \"{}\"\n",
+        spy.url
+    ))
+    .await;
     let url = format!("{}/agents/spy", w.gateway);
     // The spy answers every call with task "t": the first call makes the
     // tester its owner, so the second may name it.
-    let r = rpc(&url, &w.token("spy").await, json!({"message": user_message("hi")})).await;
+    let r = rpc(
+        &url,
+        &w.token("spy").await,
+        json!({"message": user_message("hi")}),
+    )
+    .await;
     assert_eq!(r["result"]["task"]["id"], "t", "{r}");
 
     let mut m = user_message("again");
@@ -79,7 +88,11 @@ async fn a_proto_field_name_reaches_the_agent_as_its_json_name() {
 #[tokio::test]
 async fn a_rest_query_in_proto_names_is_forwarded_in_json_names() {
     let spy = Spy::start().await;
-    let w = gateway(&format!("[[agents]]\nname = \"spy\"\nurl = \"{}\"\n", spy.url)).await;
+    let w = gateway(&format!(
+        "[[agents]]\nname = \"spy\"\nurl = \"{}\"\n",
+        spy.url
+    ))
+    .await;
     let resp = client()
         .get(format!(
             "{}/agents/spy/tasks?page_size=5&context_id=c&status=2",
@@ -141,7 +154,10 @@ async fn unknown_fields_are_refused_by_default_and_dropped_where_configured() {
     assert!(r.get("result").is_some(), "{r}");
     let got = last_body(&lenient);
     assert!(got["params"].get("newTopLevel").is_none(), "{got}");
-    assert!(got["params"]["message"].get("futureField").is_none(), "{got}");
+    assert!(
+        got["params"]["message"].get("futureField").is_none(),
+        "{got}"
+    );
     assert_eq!(got["params"]["message"]["parts"][0]["text"], "new client");
 
     // The audit names what was dropped (never its value).

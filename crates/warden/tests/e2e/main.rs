@@ -22,6 +22,7 @@ mod interop_refusals;
 mod malformed;
 mod message_urls;
 mod ownership_writes;
+mod public_agents;
 mod quickstart;
 mod signed_cards;
 mod streaming;

@@ -85,8 +85,18 @@ async fn malformed_requests_are_answered_by_the_gateway_and_never_forwarded() {
         ),
         (two_kinds, -32602, "INVALID_PARAMS", "a part with two kinds"),
         (deep.into_bytes(), -32700, "JSON_PARSE", "over-deep nesting"),
-        (both_spellings, -32602, "INVALID_PARAMS", "both spellings of a field"),
-        (enum_int, -32602, "INVALID_PARAMS", "an enum number out of range"),
+        (
+            both_spellings,
+            -32602,
+            "INVALID_PARAMS",
+            "both spellings of a field",
+        ),
+        (
+            enum_int,
+            -32602,
+            "INVALID_PARAMS",
+            "an enum number out of range",
+        ),
         (
             br#"[{"jsonrpc":"2.0","id":1,"method":"GetTask","params":{"id":"t"}}]"#.to_vec(),
             -32600,

@@ -331,6 +331,16 @@ pub struct Spy {
 
 impl Spy {
     pub async fn start() -> Spy {
+        Self::start_with(None).await
+    }
+
+    /// A spy whose answer to each `SendMessage` names a new task (`t1`,
+    /// `t2`, …) instead of always `t`.
+    pub async fn start_numbering_tasks() -> Spy {
+        Self::start_with(Some(Arc::new(std::sync::atomic::AtomicU64::new(0)))).await
+    }
+
+    async fn start_with(tasks: Option<Arc<std::sync::atomic::AtomicU64>>) -> Spy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind spy");
         let url = format!("http://{}", listener.local_addr().expect("addr"));
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -339,9 +349,9 @@ impl Spy {
         tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {
                 *c.lock().expect("lock") += 1;
-                let (s, u) = (s.clone(), u.clone());
+                let (s, u, t) = (s.clone(), u.clone(), tasks.clone());
                 tokio::spawn(async move {
-                    let _ = serve_spy_connection(sock, s, u).await;
+                    let _ = serve_spy_connection(sock, s, u, t).await;
                 });
             }
         });
@@ -365,6 +375,7 @@ async fn serve_spy_connection(
     sock: tokio::net::TcpStream,
     seen: Arc<Mutex<Vec<Seen>>>,
     url: String,
+    tasks: Option<Arc<std::sync::atomic::AtomicU64>>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(sock);
     loop {
@@ -406,7 +417,15 @@ async fn serve_spy_connection(
                 "skills": [{"id": "spy", "name": "spy", "description": "spy", "tags": []}]
             })
         } else {
-            json!({"jsonrpc": "2.0", "id": 1, "result": {"task": {"id": "t", "contextId": "c", "status": {"state": "TASK_STATE_COMPLETED"}}}})
+            let sends = String::from_utf8_lossy(&body).contains("\"SendMessage\"");
+            let (id, context) = match &tasks {
+                Some(n) if sends => {
+                    let n = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    (format!("t{n}"), format!("c{n}"))
+                }
+                _ => ("t".to_string(), "c".to_string()),
+            };
+            json!({"jsonrpc": "2.0", "id": 1, "result": {"task": {"id": id, "contextId": context, "status": {"state": "TASK_STATE_COMPLETED"}}}})
         };
         seen.lock().expect("lock").push(Seen {
             method,
