@@ -363,7 +363,7 @@ class Conversation:
         self.spelling = spelling
         self.http = http
         self.url = ''
-        self.rpc_id = 0
+        self.steps_run = 0
         self.norm = Normaliser()
         self.answers: dict[str, Answer] = {}
         self.normalised: dict[str, Any] = {}
@@ -385,15 +385,16 @@ class Conversation:
                 return
         raise RuntimeError(f'{self.target.label}: the card offers no v1.0 {BINDINGS[self.binding]} interface')
 
-    async def call(self, method: str, params: dict[str, Any], *, stream: bool = False) -> Answer:
+    async def call(
+        self, method: str, params: dict[str, Any], *, stream: bool = False, rpc_id: int | str = 'poll'
+    ) -> Answer:
         headers = {'A2A-Version': '1.0', **self.target.headers, **self.carried}
         if stream:
             headers['Accept'] = 'text/event-stream'
         if self.binding == 'jsonrpc':
-            self.rpc_id += 1
             body: Any = {
                 'jsonrpc': '2.0',
-                'id': self.rpc_id,
+                'id': rpc_id,
                 'method': method,
                 'params': self.spelling.body(params),
             }
@@ -431,7 +432,10 @@ class Conversation:
         return Answer(response.status_code, media_type, parsed)
 
     async def step(self, name: str, method: str, params: dict[str, Any], *, stream: bool = False) -> Answer:
-        answer = await self.call(method, params, stream=stream)
+        # The JSON-RPC id counts recorded steps only, so that it is the same
+        # in both runs however many unrecorded polls one of them needed.
+        self.steps_run += 1
+        answer = await self.call(method, params, stream=stream, rpc_id=self.steps_run)
         self.answers[name] = answer
         self.normalised[name] = self.norm(answer.comparable())
         return answer

@@ -145,13 +145,11 @@ async fn snake_case_with_unknown_fields_dropped_for_one_agent_leaves_the_agents_
 
 /// A public agent: an authenticated caller keeps its identity, grants and
 /// tasks; an anonymous caller gets the agent's own answers for the tasks it
-/// created (fidelity.py sends back the `Warden-Capability` the first answer
-/// hands out). Push configs are not among the default public operations,
-/// so this agent allows them. If ListTasks is to stay refused or empty for
-/// anonymous callers (issue 19), the second run needs `--skip` for the six
-/// `list_*` steps.
+/// created, ListTasks included (fidelity.py sends back the
+/// `Warden-Capability` the first answer hands out, which makes the run one
+/// anonymous caller). Push configs are not among the default public
+/// operations, so this agent allows them.
 #[tokio::test]
-#[ignore = "needs issue 19 part 3 (public agents)"]
 async fn a_public_agent_gives_the_agents_own_answers_with_and_without_a_credential() {
     let s = scene(
         "",
