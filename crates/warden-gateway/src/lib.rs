@@ -35,6 +35,7 @@ pub mod registry_view;
 mod replay;
 pub mod respond;
 pub mod routes;
+pub mod shared;
 pub mod stages;
 pub mod startup;
 pub mod state;
@@ -99,7 +100,11 @@ impl GatewayState {
         if a.mode == config::AuthMode::InsecureOff {
             tracing::warn!("auth.mode = \"insecure-off\": callers are NOT authenticated");
         }
-        for agent in config.agents.iter().filter(|a| a.access == config::AgentAccess::Public) {
+        for agent in config
+            .agents
+            .iter()
+            .filter(|a| a.access == config::AgentAccess::Public)
+        {
             tracing::warn!(
                 agent = %agent.name,
                 "access = \"public\": callers without a credential reach this agent, each under its own capability"
@@ -122,6 +127,7 @@ impl GatewayState {
                     message: e.to_string(),
                 })?,
         );
+        let (shared, limiter) = open_shared(&config, &metrics).await?;
         let auth = auth::Authenticator::new(
             a,
             authority.clone(),
@@ -129,7 +135,8 @@ impl GatewayState {
             store.clone(),
             Arc::clone(&registry),
             &egress,
-        )?;
+        )?
+        .with_shared(shared.as_ref().map(|s| s.replay.clone()));
         // Rotate on schedule: reload the key ring every minute (a successor is
         // generated when the current key is due).
         let keys = authority.keys.clone();
@@ -146,13 +153,12 @@ impl GatewayState {
         let enforce = a.mode == config::AuthMode::Strict;
         let authz = Arc::new(
             authz::Authorizer::new(
-                &config.authz,
-                &config.rate_limits,
-                &config.agents,
+                &config,
                 store.clone(),
                 registry,
                 enforce,
                 Arc::clone(&clock),
+                limiter,
             )
             .await?,
         );
@@ -324,4 +330,48 @@ async fn not_found() -> Response {
         &A2aError::not_found("no such agent or route"),
         &Value::Null,
     )
+}
+
+/// `[shared]`: the connection to Redis and the rate limiter on it, or this
+/// gateway's own buckets when the section is absent.
+async fn open_shared(
+    config: &Config,
+    metrics: &Metrics,
+) -> Result<(Option<shared::Shared>, authz::Limiter), StartError> {
+    let own = authz::Limiter::local(&config.rate_limits);
+    let Some(section) = &config.shared else {
+        return Ok((None, own));
+    };
+    let invalid = |message: String| ConfigError::Invalid {
+        path: "shared".into(),
+        message,
+    };
+    let url = section.url(&|v| std::env::var(v).ok()).map_err(invalid)?;
+    let fallback =
+        (section.on_unavailable == config::OnUnavailable::LocalLimits).then(|| own.local.clone());
+    if fallback.is_some() {
+        tracing::warn!(
+            "shared.on_unavailable = \"local_limits\": while Redis cannot answer, each gateway applies the rate limits on its own (single-use tokens are still refused)"
+        );
+    }
+    let shared = shared::Shared::open(
+        warden_store::shared::SharedConfig {
+            url,
+            key_prefix: section.key_prefix.clone(),
+            timeout: section.timeout,
+        },
+        fallback,
+        metrics.shared_unavailable.clone(),
+    )
+    .await
+    .map_err(|e| invalid(e.to_string()))?;
+    tracing::info!(
+        prefix = %section.key_prefix,
+        "shared state on Redis: single-use ids and rate limits hold across every gateway that uses it"
+    );
+    let limiter = authz::Limiter {
+        local: own.local,
+        decides: shared.limiter.clone(),
+    };
+    Ok((Some(shared), limiter))
 }

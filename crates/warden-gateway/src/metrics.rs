@@ -34,6 +34,11 @@ pub struct ReasonLabels {
     pub reason: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct WhatLabels {
+    pub what: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     /// Authorisation refusals by reason class (never skill or rule names:
@@ -49,6 +54,8 @@ pub struct Metrics {
     pub audit_dropped: Counter,
     /// Single-use ids refused because the replay cache had no room.
     pub replay_cache_full: Counter,
+    /// Calls refused (or limited locally) because Redis could not answer.
+    pub shared_unavailable: Family<WhatLabels, Counter>,
     registry: Arc<Registry>,
 }
 
@@ -73,6 +80,7 @@ impl Metrics {
         let rate_limit_keys = Gauge::default();
         let rate_limit_evictions = Counter::default();
         let replay_cache_full = Counter::default();
+        let shared_unavailable = Family::<WhatLabels, Counter>::default();
         let mut registry = Registry::with_prefix("warden");
         registry.register(
             "authz_refusals",
@@ -114,7 +122,13 @@ impl Metrics {
             "Single-use tokens, DPoP proofs and client assertions refused (503) because the replay cache was full",
             replay_cache_full.clone(),
         );
+        registry.register(
+            "shared_unavailable",
+            "Checks that needed Redis ([shared]) and could not have it, by what was checked (replay: refused 503; rate_limit: refused 503, or limited locally with on_unavailable = local_limits)",
+            shared_unavailable.clone(),
+        );
         Self {
+            shared_unavailable,
             authz_refusals,
             rate_limit_keys,
             rate_limit_evictions,

@@ -6,6 +6,9 @@
 //! context ownership, and quarantine. It knows nothing of A2A types: rows hold
 //! the JSON the callers give it, plus the few columns it must sort and filter
 //! on.
+//!
+//! [`shared`] is the state replicated gateways share on Redis (single-use
+//! ids, rate-limit buckets).
 
 mod audit;
 mod card_pins;
@@ -17,6 +20,7 @@ mod identity;
 mod ownership;
 mod quarantine;
 mod schema;
+pub mod shared;
 mod tasks;
 
 pub use audit::AuditRecord;

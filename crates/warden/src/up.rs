@@ -86,6 +86,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         egress: Default::default(),
         message_urls: Default::default(),
         protocol: Default::default(),
+        shared: None,
         shadowing: Default::default(),
         remote_agents: Vec::new(),
         egress_proxy: Default::default(),

@@ -10,7 +10,9 @@ mod claims;
 mod error;
 mod issuer_keys;
 mod nonces;
+mod proofs;
 pub mod public;
+mod single_use;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -21,8 +23,7 @@ use warden_store::Store;
 
 use crate::registry_view::RegistryView;
 use warden_trust::{
-    Claims, DpopError, DpopPolicy, DpopRequest, IssuerPolicy, JwsAlg, KeySet, ReplayCache,
-    ReplayError, TokenError, verify_jwt, verify_proof,
+    Claims, DpopPolicy, IssuerPolicy, JwsAlg, KeySet, ReplayCache, TokenError, verify_jwt,
 };
 
 use crate::principal::{AuthMethod, Principal};
@@ -84,6 +85,8 @@ pub struct Authenticator {
     dpop_mode: DpopMode,
     dpop_policy: DpopPolicy,
     nonces: Nonces,
+    /// Single-use ids on every replica (`[shared]`), besides `replay`.
+    shared: Option<crate::shared::SharedReplay>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -177,6 +180,7 @@ impl Authenticator {
                 ..DpopPolicy::default()
             },
             nonces: Nonces::new(section.dpop_nonces),
+            shared: None,
         })
     }
 
@@ -381,13 +385,7 @@ impl Authenticator {
         // Plain bearer tokens are single-use: remember the id until expiry.
         let id = format!("{}\n{}", claims.iss, claims.jti);
         let until = claims.exp.saturating_add(self.leeway);
-        match self.replay.check_and_insert(&id, until, req.now) {
-            Ok(()) => {}
-            Err(ReplayError::Replayed) => return Err(AuthError::Replayed),
-            Err(ReplayError::Full | ReplayError::Unavailable) => {
-                return Err(AuthError::Unavailable);
-            }
-        }
+        self.claim_once(&id, until, req.now).await?;
         Ok(principal(
             &claims,
             AuthMethod::Bearer,
@@ -417,7 +415,9 @@ impl Authenticator {
         {
             return Err(AuthError::InvalidToken(TokenError::BadClaim("cnf")));
         }
-        let verified = self.check_proof(proof, req.method, req.url, Some(token), req.now)?;
+        let verified = self
+            .check_proof(proof, req.method, req.url, Some(token), req.now)
+            .await?;
         warden_trust::dpop::check_binding(claims.cnf.as_ref(), &verified.jkt)
             .map_err(AuthError::Dpop)?;
         // Bound to a certificate as well: that must match too.
@@ -428,45 +428,6 @@ impl Authenticator {
             req.source,
             &self.authority.issuer,
         ))
-    }
-
-    /// Verifies a DPoP proof (also for the token endpoint), against the
-    /// current or previous server nonce when nonces are on.
-    pub fn check_proof(
-        &self,
-        proof: &str,
-        method: &str,
-        url: &str,
-        access_token: Option<&str>,
-        now: u64,
-    ) -> Result<warden_trust::dpop::VerifiedProof, AuthError> {
-        let mut last = DpopError::UseNonce;
-        for nonce in self.nonces.accepted(now) {
-            let request = DpopRequest {
-                method,
-                url,
-                access_token,
-                nonce: nonce.as_deref(),
-            };
-            match verify_proof(
-                proof,
-                &request,
-                &self.dpop_policy,
-                self.replay.as_ref(),
-                now,
-            ) {
-                Ok(v) => return Ok(v),
-                Err(e) if e.is_use_nonce() => last = e,
-                Err(e) if e.is_unavailable() => return Err(AuthError::Unavailable),
-                Err(e) => return Err(AuthError::Dpop(e)),
-            }
-        }
-        Err(AuthError::Dpop(last))
-    }
-
-    /// The nonce to hand out in `DPoP-Nonce`, when nonces are on.
-    pub fn dpop_nonce(&self, now: u64) -> Option<String> {
-        self.nonces.accepted(now).into_iter().next().flatten()
     }
 
     fn may_refresh(&self, now: u64) -> bool {

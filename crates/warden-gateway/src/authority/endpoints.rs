@@ -8,7 +8,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use serde_json::{Value, json};
-use warden_trust::{IssuerPolicy, KeySet, ReplayError, verify_jwt};
+use warden_trust::{IssuerPolicy, KeySet, verify_jwt};
 
 use super::OAuthError;
 use crate::auth::API_KEY_HEADER;
@@ -216,6 +216,7 @@ async fn issue(
             let verified = state
                 .auth
                 .check_proof(proof, "POST", &url, None, now)
+                .await
                 .map_err(|e| match e {
                     crate::auth::AuthError::Dpop(d) if d.is_use_nonce() => {
                         OAuthError::new("use_dpop_nonce", "use the DPoP-Nonce the server gave")
@@ -375,13 +376,17 @@ async fn authenticate_client(
         return Err(failed());
     }
     let id = format!("assertion\n{issuer}\n{}", verified.claims.jti);
-    match state.auth.replay.check_and_insert(
-        &id,
-        verified.claims.exp.saturating_add(policy.leeway_secs),
-        now,
-    ) {
+    match state
+        .auth
+        .claim_once(
+            &id,
+            verified.claims.exp.saturating_add(policy.leeway_secs),
+            now,
+        )
+        .await
+    {
         Ok(()) => Ok((issuer, false)),
-        Err(ReplayError::Replayed) => Err(failed()),
+        Err(crate::auth::AuthError::Replayed) => Err(failed()),
         Err(_) => Err(OAuthError::new(
             "temporarily_unavailable",
             "try again later",

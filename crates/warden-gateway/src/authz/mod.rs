@@ -25,7 +25,7 @@ use warden_policy::rules::PolicyRules;
 use warden_policy::{Allowed, Denial, OpClass, SkillSource};
 use warden_store::Store;
 
-use crate::config::{AgentConfig, AuthzSection, LimitSpec, RateLimitSection};
+use crate::config::{Config, LimitSpec, RateLimitSection};
 pub use crate::registry_view::{Snapshot, grant_of};
 pub use denied::{Denied, Reason};
 pub use streams::{OpenStreams, StreamGuard};
@@ -39,6 +39,29 @@ use crate::clock::Clock;
 use crate::config::ConfigError;
 use crate::principal::{AuthMethod, Principal};
 use crate::registry_view::RegistryView;
+
+/// Where the rate limits are decided: this gateway's own buckets, or
+/// shared ones (`[shared]`), in which case `local` is only the fallback
+/// `on_unavailable = "local_limits"` uses (its figures are the metrics').
+pub struct Limiter {
+    pub local: Arc<LocalRateLimiter>,
+    pub decides: Arc<dyn RateLimiter>,
+}
+
+impl Limiter {
+    /// This gateway's own buckets, at most `max_keys` of them.
+    pub fn local(limits: &RateLimitSection) -> Self {
+        let local = Arc::new(LocalRateLimiter::new(Self::max_keys(limits)));
+        Self {
+            decides: local.clone(),
+            local,
+        }
+    }
+
+    pub fn max_keys(limits: &RateLimitSection) -> std::num::NonZeroUsize {
+        std::num::NonZeroUsize::new(limits.max_keys).unwrap_or(std::num::NonZeroUsize::MIN)
+    }
+}
 
 /// Most tasks one message may reference (each is an ownership lookup).
 pub const MAX_REFERENCED_TASKS: usize = 64;
@@ -135,15 +158,17 @@ pub struct Ask<'a> {
 }
 
 impl Authorizer {
+    /// The authoriser of `config` (`[authz]`, `[rate_limits]`, and the
+    /// public `[[agents]]`).
     pub async fn new(
-        section: &AuthzSection,
-        limits: &RateLimitSection,
-        agents: &[AgentConfig],
+        config: &Config,
         store: Store,
         registry: Arc<RegistryView>,
         enforce: bool,
         clock: Arc<dyn Clock>,
+        limiter: Limiter,
     ) -> Result<Self, ConfigError> {
+        let (section, limits, agents) = (&config.authz, &config.rate_limits, &config.agents);
         let invalid = |path: &str, message: String| ConfigError::Invalid {
             path: path.into(),
             message,
@@ -176,9 +201,7 @@ impl Authorizer {
             }
             None => (PolicyRules::empty(), None),
         };
-        let max_keys =
-            std::num::NonZeroUsize::new(limits.max_keys).unwrap_or(std::num::NonZeroUsize::MIN);
-        let local = Arc::new(LocalRateLimiter::new(max_keys));
+        let Limiter { local, decides } = limiter;
         let owners = ownership::OwnerBook::start(
             store.clone(),
             section.ownership_cache_entries.get(),
@@ -194,7 +217,7 @@ impl Authorizer {
             policy_file: section.policy_file.clone(),
             policy_stamp: Mutex::new(stamp),
             quotas,
-            limiter: local.clone(),
+            limiter: decides,
             local,
             slots: StreamSlots::new(),
             streams: Arc::new(OpenStreams::default()),
@@ -319,13 +342,19 @@ impl Authorizer {
                 r.headers = d.headers();
                 Err(r)
             }
-            Err(e) => Err(Denied::new(
-                A2aError::new(
-                    ErrorKind::Unavailable,
-                    "rate limits cannot be checked right now",
-                ),
-                Reason::RateLimitUnavailable(e.to_string()),
-            )),
+            Err(e) => {
+                // Fail closed: shared limits (Redis) that cannot answer
+                // refuse the call, with a hint when to try again.
+                let mut r = Denied::new(
+                    A2aError::new(
+                        ErrorKind::Unavailable,
+                        "rate limits cannot be checked right now",
+                    ),
+                    Reason::RateLimitUnavailable(e.to_string()),
+                );
+                r.headers.push(("retry-after", "1".into()));
+                Err(r)
+            }
         }
     }
 

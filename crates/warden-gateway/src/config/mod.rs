@@ -18,6 +18,7 @@ mod message_urls;
 mod millis;
 mod protocol;
 mod remote_agents;
+mod shared;
 mod url_allowances;
 
 use std::path::{Path, PathBuf};
@@ -35,6 +36,7 @@ pub use listeners::{AdminSection, ClientAuth, GatewaySection, TlsConfig};
 pub use message_urls::{MessageUrlsSection, UrlAction};
 pub use protocol::{ProtocolSection, UnknownFieldsRule};
 pub use remote_agents::{EgressProxySection, RemoteAgentConfig, RemoteAuth, trust_keys};
+pub use shared::{OnUnavailable, SharedSection};
 pub use url_allowances::{AllowError, EntryError, UrlAllowance, UrlKind};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -65,6 +67,9 @@ pub struct Config {
     /// How strictly calls are read (unknown fields).
     #[serde(default)]
     pub protocol: ProtocolSection,
+    /// State replicated gateways share on Redis (absent: in memory).
+    #[serde(default)]
+    pub shared: Option<SharedSection>,
     /// Look-alike agents (names, titles, skills): what is flagged and what
     /// refused. See docs/cards.md.
     #[serde(default)]
@@ -138,6 +143,9 @@ impl Config {
         self.message_urls.validate(&self.agents)?;
         self.authz.validate()?;
         self.rate_limits.validate()?;
+        if let Some(s) = &self.shared {
+            s.validate()?;
+        }
         if let Some(p) = &self.gateway.public_url {
             // Advertised, never called: read strictly, not judged by the rules.
             warden_egress::target::parse_base(p)

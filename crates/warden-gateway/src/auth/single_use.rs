@@ -1,0 +1,44 @@
+//! Single-use ids (plain bearer tokens, client assertions, DPoP proofs):
+//! recorded in this gateway's replay cache and, with `[shared]`, on every
+//! replica, so a second use anywhere is refused.
+
+use warden_trust::ReplayError;
+
+use super::{AuthError, Authenticator};
+
+impl Authenticator {
+    /// Records a single-use id (a token's or an assertion's `jti`) in this
+    /// gateway's replay cache and, with `[shared]`, on every replica: a
+    /// second use anywhere is [`AuthError::Replayed`]; an id that cannot be
+    /// recorded is refused ([`AuthError::Unavailable`]), never let through.
+    pub async fn claim_once(&self, id: &str, until: u64, now: u64) -> Result<(), AuthError> {
+        match self.replay.check_and_insert(id, until, now) {
+            Ok(()) => {}
+            Err(ReplayError::Replayed) => return Err(AuthError::Replayed),
+            Err(ReplayError::Full | ReplayError::Unavailable) => {
+                return Err(AuthError::Unavailable);
+            }
+        }
+        self.claim_shared(id, until).await
+    }
+
+    /// The shared half of [`Self::claim_once`] (DPoP proofs are recorded
+    /// locally by the proof check itself).
+    pub(super) async fn claim_shared(&self, id: &str, until: u64) -> Result<(), AuthError> {
+        use crate::shared::Claim;
+        let Some(shared) = &self.shared else {
+            return Ok(());
+        };
+        match shared.claim(id, until).await {
+            Claim::First => Ok(()),
+            Claim::Replayed => Err(AuthError::Replayed),
+            Claim::Unavailable => Err(AuthError::Unavailable),
+        }
+    }
+
+    /// Uses shared single-use ids (`[shared]`) besides the local cache.
+    pub fn with_shared(mut self, shared: Option<crate::shared::SharedReplay>) -> Self {
+        self.shared = shared;
+        self
+    }
+}
