@@ -18,7 +18,7 @@ use std::time::Duration;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use warden_policy::ratelimit::{
-    CheckFuture, LocalRateLimiter, Quota, RateDecision, RateLimitError, RateLimiter,
+    CheckAllFuture, CheckFuture, LocalRateLimiter, Quota, RateDecision, RateLimitError, RateLimiter,
 };
 use warden_store::shared::{GcraReply, SharedError, SharedState};
 
@@ -128,6 +128,30 @@ impl RateLimiter for SharedRateLimiter {
 
     fn peek<'a>(&'a self, key: &'a str, quota: Quota, now: Duration) -> CheckFuture<'a> {
         Box::pin(self.step(key, quota, now, true))
+    }
+
+    /// All of a call's buckets in one round trip.
+    fn check_all<'a>(&'a self, checks: &'a [(String, Quota)], now: Duration) -> CheckAllFuture<'a> {
+        Box::pin(async move {
+            let buckets: Vec<(&str, Duration, Duration)> = checks
+                .iter()
+                .map(|(k, q)| (k.as_str(), q.emission_interval(), q.tolerance()))
+                .collect();
+            match self.state.gcra_all(&buckets, false).await {
+                Ok(replies) => Ok(replies
+                    .into_iter()
+                    .zip(checks)
+                    .map(|(r, (_, q))| decision(r, *q))
+                    .collect()),
+                Err(e) => {
+                    self.failures.note("rate_limit", &e);
+                    match &self.fallback {
+                        Some(local) => local.check_all(checks, now).await,
+                        None => Err(RateLimitError::Unavailable(e.to_string())),
+                    }
+                }
+            }
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 //! limits and the open-stream cap.
 
 use warden_a2a::{A2aError, ErrorKind};
-use warden_policy::ratelimit::{RateDecision, StreamPermit};
+use warden_policy::ratelimit::{Quota, RateDecision, StreamPermit};
 use warden_policy::{
     ANY_SKILL, Caller, DecisionContext, Denial, Facts, Grant, OpClass, PartFact, SkillInputs,
 };
@@ -145,9 +145,11 @@ impl Authorizer {
                 "skill",
             ),
         ];
-        for (quota, key, what) in keys {
-            let Some(q) = quota else { continue };
-            let d = self.limit(&key, q, what).await?;
+        let (checks, names): (Vec<(String, Quota)>, Vec<&'static str>) = keys
+            .into_iter()
+            .filter_map(|(quota, key, what)| quota.map(|q| ((key, q), what)))
+            .unzip();
+        for d in self.limit_all(&checks, &names).await? {
             if tightest
                 .as_ref()
                 .is_none_or(|t| d.remaining() < t.remaining())

@@ -342,20 +342,39 @@ impl Authorizer {
                 r.headers = d.headers();
                 Err(r)
             }
-            Err(e) => {
-                // Fail closed: shared limits (Redis) that cannot answer
-                // refuse the call, with a hint when to try again.
-                let mut r = Denied::new(
-                    A2aError::new(
-                        ErrorKind::Unavailable,
-                        "rate limits cannot be checked right now",
-                    ),
-                    Reason::RateLimitUnavailable(e.to_string()),
-                );
-                r.headers.push(("retry-after", "1".into()));
-                Err(r)
-            }
+            Err(e) => Err(limits_unavailable(&e)),
         }
+    }
+
+    /// The limits of one decided call, in one go (one round trip with
+    /// shared limits): every decision, or the refusal of the first limit
+    /// that bites (`names[i]` names `checks[i]` in the answer).
+    async fn limit_all(
+        &self,
+        checks: &[(String, Quota)],
+        names: &[&'static str],
+    ) -> Result<Vec<RateDecision>, Denied> {
+        if checks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let decisions = self
+            .limiter
+            .check_all(checks, self.now())
+            .await
+            .map_err(|e| limits_unavailable(&e))?;
+        if let Some(i) = decisions.iter().position(|d| !d.is_allowed()) {
+            let what = names.get(i).copied().unwrap_or("limit");
+            let mut r = Denied::new(
+                A2aError::new(
+                    ErrorKind::RateLimited,
+                    format!("rate limit ({what}) exceeded; retry later"),
+                ),
+                Reason::RateLimited(what),
+            );
+            r.headers = decisions[i].headers();
+            return Err(r);
+        }
+        Ok(decisions)
     }
 
     /// Admission, right after authentication and before the body is read:
@@ -443,6 +462,20 @@ impl Authorizer {
     pub fn is_quarantined(&self, name: &str) -> bool {
         self.current().is_quarantined(name)
     }
+}
+
+/// Fail closed: limits that cannot be decided (shared limits whose Redis
+/// does not answer) refuse the call, with a hint when to try again.
+fn limits_unavailable(e: &warden_policy::ratelimit::RateLimitError) -> Denied {
+    let mut r = Denied::new(
+        A2aError::new(
+            ErrorKind::Unavailable,
+            "rate limits cannot be checked right now",
+        ),
+        Reason::RateLimitUnavailable(e.to_string()),
+    );
+    r.headers.push(("retry-after", "1".into()));
+    r
 }
 
 /// Whom the rate limits and stream caps count a call against: the caller,

@@ -27,6 +27,10 @@ pub use streams::{StreamPermit, StreamSlots};
 pub type CheckFuture<'a> =
     Pin<Box<dyn Future<Output = Result<RateDecision, RateLimitError>> + Send + 'a>>;
 
+/// The future [`RateLimiter::check_all`] returns.
+pub type CheckAllFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Vec<RateDecision>, RateLimitError>> + Send + 'a>>;
+
 /// Where GCRA state lives: in process ([`LocalRateLimiter`]) or shared
 /// (Redis, later). Object safe, so the gateway holds an `Arc<dyn RateLimiter>`.
 pub trait RateLimiter: Send + Sync {
@@ -38,6 +42,25 @@ pub trait RateLimiter: Send + Sync {
     /// What `check` would decide now, without taking a cell (the early
     /// refusal of a caller whose bucket is already empty).
     fn peek<'a>(&'a self, key: &'a str, quota: Quota, now: Duration) -> CheckFuture<'a>;
+
+    /// Takes one cell from each bucket in order, stopping at the first
+    /// refusal: the decisions up to and including it (cells taken before a
+    /// refusal stay taken, as with `check` one by one). A shared backend
+    /// does it in one round trip.
+    fn check_all<'a>(&'a self, checks: &'a [(String, Quota)], now: Duration) -> CheckAllFuture<'a> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(checks.len());
+            for (key, quota) in checks {
+                let d = self.check(key, *quota, now).await?;
+                let refused = !d.is_allowed();
+                out.push(d);
+                if refused {
+                    break;
+                }
+            }
+            Ok(out)
+        })
+    }
 }
 
 /// The limiter could not decide. Callers fail closed: refuse the request.

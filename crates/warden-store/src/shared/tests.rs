@@ -116,3 +116,24 @@ async fn a_bad_url_is_refused_at_open() {
         Err(SharedError::InvalidUrl(_))
     ));
 }
+
+#[tokio::test]
+async fn buckets_are_stepped_in_order_in_one_call_until_the_first_refusal() {
+    let s = SharedState::open(config("all")).await.expect("open");
+    let hour = Duration::from_secs(3600);
+    // "a" has room for 2, "b" for 1, "c" for 5.
+    let buckets = [
+        ("a", hour, hour * 2),
+        ("b", hour, hour),
+        ("c", hour, hour * 5),
+    ];
+    let first = s.gcra_all(&buckets, false).await.expect("first");
+    assert_eq!(first.len(), 3);
+    assert!(first.iter().all(|r| r.allowed));
+    // "b" is spent: a is stepped (and charged), b refused, c not reached.
+    let second = s.gcra_all(&buckets, false).await.expect("second");
+    assert_eq!(second.len(), 2, "{second:?}");
+    assert!(second[0].allowed && !second[1].allowed);
+    let c = s.gcra("c", hour, hour * 5, true).await.expect("peek c");
+    assert_eq!(c.remaining, 3, "c was charged once only: {c:?}");
+}
