@@ -122,13 +122,21 @@ pub async fn after_answer(
                     mine.insert(id.clone());
                 }
             }
-            // The count comes from the store: what is queued goes first.
-            book.flush().await;
-            let total = book
-                .store()
-                .count_owned_tasks(agent, owner, op.context_id.as_deref())
-                .await
-                .map_err(|_| unavailable())?;
+            // An answer that holds every task matching the request (one
+            // page, the agent's own total equal to what it listed) gives the
+            // caller's exact count, whatever the filters. Otherwise the count
+            // comes from the store (what is queued goes first), which knows
+            // owners and contexts but not states: with a `status` or time
+            // filter over several pages it is an upper bound.
+            let total = if lists_everything(&body, op.binding, limits, ids.len()) {
+                i64::try_from(mine.len()).unwrap_or(i64::MAX)
+            } else {
+                book.flush().await;
+                book.store()
+                    .count_owned_tasks(agent, owner, op.context_id.as_deref())
+                    .await
+                    .map_err(|_| unavailable())?
+            };
             let out = filter_list(&body, op.binding, limits, &|id| mine.contains(id), total)
                 .ok_or_else(unreadable)?;
             Ok((out, true))
@@ -164,6 +172,22 @@ pub fn filter_list(
         obj.insert("totalSize".into(), Value::from(total));
     }
     Some(Bytes::from(v.to_string()))
+}
+
+/// Whether a ListTasks answer is the whole result: no further page, and
+/// the agent's `totalSize` equal to the `listed` tasks it sent.
+fn lists_everything(body: &[u8], binding: Binding, limits: JsonLimits, listed: usize) -> bool {
+    let Ok(v) = warden_a2a::json::parse_strict(body, limits) else {
+        return false;
+    };
+    let Some(result) = result_of(&v, binding) else {
+        return false;
+    };
+    let last_page = result
+        .get("nextPageToken")
+        .is_none_or(|t| t.as_str() == Some(""));
+    let total = result.get("totalSize").and_then(Value::as_u64);
+    last_page && total == u64::try_from(listed).ok()
 }
 
 /// The task ids a ListTasks answer holds.
@@ -314,6 +338,41 @@ mod tests {
             listed_ids(body.as_bytes(), Binding::JsonRpc, JsonLimits::default()),
             Some(vec!["mine".to_string(), "theirs".to_string()])
         );
+    }
+
+    #[test]
+    fn only_a_whole_answer_gives_the_exact_count() {
+        let answer = |total: u64, next: &str| {
+            json!({"tasks": [{"id": "a"}, {"id": "b"}], "totalSize": total, "nextPageToken": next})
+                .to_string()
+        };
+        let limits = JsonLimits::default();
+        assert!(lists_everything(
+            answer(2, "").as_bytes(),
+            Binding::Rest,
+            limits,
+            2
+        ));
+        assert!(!lists_everything(
+            answer(5, "").as_bytes(),
+            Binding::Rest,
+            limits,
+            2
+        ));
+        assert!(!lists_everything(
+            answer(2, "p2").as_bytes(),
+            Binding::Rest,
+            limits,
+            2
+        ));
+        let rpc =
+            json!({"jsonrpc": "2.0", "id": 1, "result": {"tasks": [], "totalSize": 0}}).to_string();
+        assert!(lists_everything(
+            rpc.as_bytes(),
+            Binding::JsonRpc,
+            limits,
+            0
+        ));
     }
 
     #[test]
