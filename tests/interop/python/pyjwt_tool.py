@@ -29,6 +29,11 @@ Subcommands (all print one JSON document on stdout; exit 1 on failure,
         Signs `claims` with the PEM key and algorithm, adding `headers` (kid,
         typ, ...) to the JOSE header. Prints {"token": "..."}. Used for client
         assertions (private_key_jwt) and an external issuer's access tokens.
+
+  sign-many                       (stdin: {"private_pem", "alg", "headers", "claims": [...]})
+        Like `sign`, for a list of claim sets in one run (the key loaded once).
+        Prints {"tokens": ["...", ...]} in the same order. Used where a test
+        needs many single-use tokens (e2e replicas.rs).
 """
 
 from __future__ import annotations
@@ -170,6 +175,16 @@ def cmd_sign(args) -> int:
     return 0
 
 
+def cmd_sign_many(args) -> int:
+    doc = json.load(sys.stdin)
+    key = serialization.load_pem_private_key(doc["private_pem"].encode("ascii"), password=None)
+    headers = doc.get("headers") or {}
+    tokens = [jwt.encode(claims, key, algorithm=doc["alg"], headers=headers) for claims in doc["claims"]]
+    json.dump({"tokens": tokens}, sys.stdout)
+    print()
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -191,8 +206,9 @@ def main() -> int:
     k.add_argument("--alg", required=True, choices=["ES256", "EdDSA", "RS256", "PS256"])
     k.add_argument("--kid", required=True)
     sub.add_parser("sign")
+    sub.add_parser("sign-many")
     args = p.parse_args()
-    commands = {"mint": cmd_mint, "verify": cmd_verify, "dpop": cmd_dpop, "keygen": cmd_keygen, "sign": cmd_sign}
+    commands = {"mint": cmd_mint, "verify": cmd_verify, "dpop": cmd_dpop, "keygen": cmd_keygen, "sign": cmd_sign, "sign-many": cmd_sign_many}
     return commands[args.cmd](args)
 
 

@@ -107,7 +107,7 @@ fn claims_of(token: &str) -> Value {
 }
 
 /// Runs `pyjwt_tool.py ARGS` with `stdin`, returns its JSON output.
-async fn pyjwt(args: &[&str], stdin: Option<&Value>) -> Value {
+pub(crate) async fn pyjwt(args: &[&str], stdin: Option<&Value>) -> Value {
     let mut child = Command::new(python())
         .arg(repo_root().join("tests/interop/python/pyjwt_tool.py"))
         .args(args)
@@ -140,7 +140,7 @@ async fn pyjwt(args: &[&str], stdin: Option<&Value>) -> Value {
 }
 
 /// A key pair made by PyJWT: (public JWK, private PEM).
-async fn keygen(alg: &str, kid: &str) -> (Value, String) {
+pub(crate) async fn keygen(alg: &str, kid: &str) -> (Value, String) {
     let out = pyjwt(&["keygen", "--alg", alg, "--kid", kid], None).await;
     let pem = out["private_pem"].as_str().expect("pem").to_string();
     (out["jwk"].clone(), pem)

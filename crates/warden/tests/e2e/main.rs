@@ -24,6 +24,7 @@ mod message_urls;
 mod ownership_writes;
 mod public_agents;
 mod quickstart;
+mod replicas;
 mod signed_cards;
 mod streaming;
 mod tls;
