@@ -206,7 +206,9 @@ impl ErrorKind {
         WireCode {
             jsonrpc,
             http,
-            jsonrpc_http: if self == RateLimited {
+            // Kinds a client or load balancer must see to back off and
+            // retry keep their HTTP status in JSON-RPC too.
+            jsonrpc_http: if matches!(self, RateLimited | Unavailable) {
                 http
             } else {
                 StatusCode::OK

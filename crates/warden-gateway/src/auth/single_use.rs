@@ -1,6 +1,12 @@
 //! Single-use ids (plain bearer tokens, client assertions, DPoP proofs):
-//! recorded in this gateway's replay cache and, with `[shared]`, on every
-//! replica, so a second use anywhere is refused.
+//! recorded in this gateway's replay cache or, with `[shared]`, on Redis
+//! for every replica, so a second use anywhere is refused.
+//!
+//! With `[shared]`, Redis alone decides a token or assertion id: recording
+//! it locally first would use up, at this replica only, a token refused
+//! because Redis could not answer (a retry there would be "already used",
+//! at another replica accepted). DPoP proofs are checked locally by the
+//! proof check itself, then on Redis; a client makes a new proof per call.
 
 use warden_trust::ReplayError;
 
@@ -8,10 +14,13 @@ use super::{AuthError, Authenticator};
 
 impl Authenticator {
     /// Records a single-use id (a token's or an assertion's `jti`) in this
-    /// gateway's replay cache and, with `[shared]`, on every replica: a
+    /// gateway's replay cache or, with `[shared]`, on every replica: a
     /// second use anywhere is [`AuthError::Replayed`]; an id that cannot be
     /// recorded is refused ([`AuthError::Unavailable`]), never let through.
     pub async fn claim_once(&self, id: &str, until: u64, now: u64) -> Result<(), AuthError> {
+        if self.shared.is_some() {
+            return self.claim_shared(id, until).await;
+        }
         match self.replay.check_and_insert(id, until, now) {
             Ok(()) => {}
             Err(ReplayError::Replayed) => return Err(AuthError::Replayed),
@@ -19,7 +28,7 @@ impl Authenticator {
                 return Err(AuthError::Unavailable);
             }
         }
-        self.claim_shared(id, until).await
+        Ok(())
     }
 
     /// The shared half of [`Self::claim_once`] (DPoP proofs are recorded

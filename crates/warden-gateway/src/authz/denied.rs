@@ -83,13 +83,15 @@ impl Denied {
 
 /// A lookup failed: authorisation cannot be decided, so the call is refused.
 pub(super) fn unavailable(what: &'static str) -> Denied {
-    Denied::new(
+    let mut d = Denied::new(
         A2aError::new(
             ErrorKind::Unavailable,
             "authorisation cannot be decided right now",
         ),
         Reason::Unavailable(what),
-    )
+    );
+    d.headers.push(("retry-after", "1".into()));
+    d
 }
 
 /// The answer for a denial. Unknown and foreign tasks get the very same

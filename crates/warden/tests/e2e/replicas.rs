@@ -7,10 +7,8 @@
 //! - A per-caller limit of 50/s, hammered through all three at once,
 //!   admits 50/s ± 10 % in total.
 //! - Redis stopped mid-run: every call that needs the replay check or a
-//!   rate limit is refused (`Retry-After: 1`; REST 503, and JSON-RPC 503
-//!   for a token, while a rate limit that cannot be decided is `-32603
-//!   UNAVAILABLE` on HTTP 200 in JSON-RPC, as every authorise-stage
-//!   refusal but 429 is), nothing that needs the replay check reaches the
+//!   rate limit is refused (503 with `Retry-After: 1` in both bindings,
+//!   `-32603 UNAVAILABLE` in JSON-RPC), nothing that needs the replay check reaches the
 //!   agent, each refusal is audited and counted in
 //!   `warden_shared_unavailable_total{what}`; the replica with
 //!   `on_unavailable = "local_limits"` decides limits on its own (an API
@@ -547,7 +545,7 @@ async fn three_replicas_share_single_use_ids_and_limits_and_fail_closed_without_
     // A limit that cannot be decided (replica 1 refuses): an API key needs
     // no replay check, but its caller's bucket is on Redis.
     let a = call(&http, &r1, Binding::JsonRpc, Credential::ApiKey(&key1)).await;
-    assert_eq!(a.status, 200, "{a:?}");
+    assert_eq!(a.status, 503, "{a:?}");
     assert_eq!(a.body.pointer("/error/code"), Some(&json!(-32603)), "{a:?}");
     assert_eq!(a.retry_after.as_deref(), Some("1"), "{a:?}");
     assert!(
