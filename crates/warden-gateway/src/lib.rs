@@ -11,6 +11,7 @@
 //! endpoints).
 
 pub mod admin;
+pub mod answers;
 pub mod audit;
 pub mod auth;
 pub(crate) mod authority;

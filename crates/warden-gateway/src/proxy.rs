@@ -106,7 +106,19 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
             idle: limits.stream_idle_timeout,
             max_event_bytes: limits.max_response_body_bytes.get(),
         };
+        if !streaming {
+            return Answer::Failed(
+                crate::answers::Invalid("a stream to a call that is not one".into())
+                    .to_a2a(f.agent),
+            );
+        }
         let mut hooks = f.hooks;
+        let report = hooks.report.take();
+        hooks.check = Some(crate::answers::CheckedEvents::new(
+            crate::answers::EventCheck::new(f.op, limits.json()),
+            f.agent,
+            report,
+        ));
         if let (Some(owner), true) = (&f.owner, status.is_success()) {
             hooks.tap = Some(crate::authz::ownership::TaskTap::new(
                 std::sync::Arc::clone(state.authz.owners()),
@@ -138,6 +150,10 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
         }
         Err(e) => return Answer::Failed(failure(&e, f.agent)),
     };
+    if let Err(why) = crate::answers::check_answer(f.op, status, &headers, &body, limits.json()) {
+        tracing::warn!(agent = f.agent, why = %why.0, "an invalid answer from the agent was replaced by an error");
+        return Answer::Failed(why.to_a2a(f.agent));
+    }
     let mut body = body;
     if let (Some(owner), true) = (&f.owner, status.is_success()) {
         match crate::authz::ownership::after_answer(

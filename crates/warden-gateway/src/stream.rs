@@ -66,6 +66,11 @@ pub struct RelayHooks {
     pub guard: Option<crate::authz::StreamGuard>,
     /// Records the task the stream creates before the caller sees its id.
     pub tap: Option<crate::authz::ownership::TaskTap>,
+    /// Checks every event before the caller sees it (see
+    /// [`crate::answers`]); then only whole events are relayed.
+    pub check: Option<crate::answers::CheckedEvents>,
+    /// Told why when the answer turns out invalid (the audit).
+    pub report: Option<crate::answers::Report>,
 }
 
 struct State {
@@ -122,6 +127,18 @@ pub fn relay(
                     return match next {
                         Some(Ok(chunk)) => {
                             s.last_upstream = tokio::time::Instant::now();
+                            let (chunk, end) = match s.hooks.check.as_mut() {
+                                Some(c) => c.feed(&chunk, s.limits.max_event_bytes),
+                                None => (chunk, false),
+                            };
+                            if end {
+                                // The error event that replaces the invalid one.
+                                s.done = true;
+                                return Some((Ok(chunk), s));
+                            }
+                            if chunk.is_empty() {
+                                continue;
+                            }
                             s.framing.push(&chunk);
                             if s.framing.since_boundary > s.limits.max_event_bytes {
                                 tracing::warn!(cap = s.limits.max_event_bytes, "closing an SSE stream: event over the size cap");

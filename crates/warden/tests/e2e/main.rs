@@ -5,6 +5,7 @@
 mod support;
 
 mod admin_api;
+mod agent_answers;
 mod auth;
 mod authz;
 mod authz_admin;

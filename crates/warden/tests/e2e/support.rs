@@ -417,15 +417,7 @@ async fn serve_spy_connection(
                 "skills": [{"id": "spy", "name": "spy", "description": "spy", "tags": []}]
             })
         } else {
-            let sends = String::from_utf8_lossy(&body).contains("\"SendMessage\"");
-            let (id, context) = match &tasks {
-                Some(n) if sends => {
-                    let n = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                    (format!("t{n}"), format!("c{n}"))
-                }
-                _ => ("t".to_string(), "c".to_string()),
-            };
-            json!({"jsonrpc": "2.0", "id": 1, "result": {"task": {"id": id, "contextId": context, "status": {"state": "TASK_STATE_COMPLETED"}}}})
+            spy_answer(&method, &path, &body, tasks.as_deref())
         };
         seen.lock().expect("lock").push(Seen {
             method,
@@ -439,6 +431,75 @@ async fn serve_spy_connection(
             body.len()
         );
         reader.get_mut().write_all(resp.as_bytes()).await?;
+    }
+}
+
+/// A valid answer to whatever call reached the spy (Warden checks answers:
+/// see `crate::answers` in the gateway): the call's JSON-RPC id echoed, a
+/// task for a message (always `t`, or `t1`, `t2`, … when numbering), the
+/// task asked for, an empty list.
+fn spy_answer(
+    method: &str,
+    path: &str,
+    body: &[u8],
+    tasks: Option<&std::sync::atomic::AtomicU64>,
+) -> Value {
+    let call: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+    let jsonrpc = call.get("jsonrpc").is_some();
+    let rpc_method = call.get("method").and_then(Value::as_str).unwrap_or("");
+    let sends = if jsonrpc {
+        rpc_method.contains("SendMessage") || rpc_method.starts_with("message/")
+    } else {
+        path.contains("message:")
+    };
+    let task = |id: String, context: String| json!({"id": id, "contextId": context, "status": {"state": "TASK_STATE_COMPLETED"}});
+    let result = if sends {
+        let (id, context) = match tasks {
+            Some(n) => {
+                let n = n.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                (format!("t{n}"), format!("c{n}"))
+            }
+            None => ("t".to_string(), "c".to_string()),
+        };
+        json!({"task": task(id, context)})
+    } else {
+        let asked = if jsonrpc {
+            call.pointer("/params/id")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        } else {
+            path.split('?')
+                .next()
+                .and_then(|p| p.split("/tasks/").nth(1))
+                .map(|rest| rest.split([':', '/']).next().unwrap_or("").to_string())
+        };
+        let listing = if jsonrpc {
+            rpc_method == "ListTasks"
+        } else {
+            method == "GET"
+                && path
+                    .split('?')
+                    .next()
+                    .is_some_and(|p| p.ends_with("/tasks"))
+        };
+        match asked {
+            _ if listing => {
+                json!({"tasks": [], "nextPageToken": "", "pageSize": 0, "totalSize": 0})
+            }
+            Some(id)
+                if !id.is_empty()
+                    && !path.contains("pushNotificationConfigs")
+                    && !rpc_method.contains("PushNotification") =>
+            {
+                task(id, "c".to_string())
+            }
+            _ => json!({}),
+        }
+    };
+    if jsonrpc {
+        json!({"jsonrpc": "2.0", "id": call.get("id").cloned().unwrap_or(Value::Null), "result": result})
+    } else {
+        result
     }
 }
 

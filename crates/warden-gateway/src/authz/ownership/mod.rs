@@ -259,7 +259,8 @@ impl TaskTap {
 }
 
 /// Where the first complete event in `buf` ends (after its blank line).
-fn event_end(buf: &[u8]) -> Option<usize> {
+/// Where the first whole SSE event in `buf` ends (after its blank line).
+pub(crate) fn event_end(buf: &[u8]) -> Option<usize> {
     let lf = buf.windows(2).position(|w| w == b"\n\n").map(|p| p + 2);
     let crlf = buf.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4);
     match (lf, crlf) {
