@@ -35,6 +35,7 @@ pub mod proxy;
 pub mod registry_view;
 mod replay;
 pub mod respond;
+pub mod retries;
 pub mod routes;
 pub mod shared;
 pub mod stages;
@@ -168,6 +169,7 @@ impl GatewayState {
         Ok(Self {
             authz,
             public_url,
+            retries: Arc::new(retries::Retries::new(&config.retries)),
             config: Arc::new(config),
             upstreams,
             metrics,

@@ -25,7 +25,7 @@ use axum::body::Body;
 use axum::response::Response;
 use http::Method;
 use serde_json::Value;
-use warden_a2a::{A2aError, Binding, Operation};
+use warden_a2a::{A2aError, Binding, ErrorKind, Operation};
 
 use crate::audit::Outcome;
 use crate::cards;
@@ -33,6 +33,7 @@ use crate::config::AgentAccess;
 use crate::headers::upstream_request_headers;
 use crate::listener::PeerCertificate;
 use crate::proxy::{self, Answer, Forward};
+use crate::retries::Lookup;
 use crate::stages::{self, Ctx, Refusal};
 use crate::state::GatewayState;
 
@@ -160,6 +161,33 @@ async fn run(
         upstream_token.as_deref(),
     );
 
+    // A retried message gets its first answer, never a second task.
+    let retry = match retry_key(ctx, req, &call, &permit, agent, &bytes)? {
+        Some((key, identity)) => match state.retries.begin(&key, &identity, ctx.started) {
+            Lookup::First => Some(key),
+            Lookup::Answered(kept) => {
+                ctx.record(&ctx.event(Outcome::RetryAnswered));
+                let resp = crate::retries::replay(&kept, call.op.jsonrpc_id.as_ref());
+                return Ok(stages::with_headers(resp, &ctx.rate_headers));
+            }
+            Lookup::Running => {
+                return Err(Refusal::new(A2aError::new(
+                    ErrorKind::Unavailable,
+                    "the first call with this key is still running; retry shortly",
+                ))
+                .reason("retry_running")
+                .header("retry-after", "1"));
+            }
+            Lookup::Mismatch => {
+                return Err(Refusal::new(A2aError::invalid_request(
+                    "this Idempotency-Key (or message id) was used for a different request",
+                ))
+                .reason("retry_mismatch"));
+            }
+        },
+        None => None,
+    };
+
     // 8. Proxy.
     let (owner, hooks) = stages::carried(ctx, permit);
     let answer = proxy::forward(
@@ -179,6 +207,17 @@ async fn run(
     .await;
 
     // 9. Record.
+    let answer = match (retry, answer) {
+        (Some(key), Answer::Relayed(resp, status)) => Answer::Relayed(
+            keep_for_retries(state, &key, resp, ctx.binding).await,
+            status,
+        ),
+        (Some(key), failed) => {
+            state.retries.abandon(&key);
+            failed
+        }
+        (None, answer) => answer,
+    };
     match answer {
         Answer::Relayed(resp, status) => {
             ctx.record(
@@ -196,6 +235,62 @@ async fn run(
         }
         Answer::Failed(err) => Err(Refusal::upstream(err)),
     }
+}
+
+/// The retry key of a call that may be retried safely (a `SendMessage`,
+/// when `[retries]` is on), with what makes a retry the same request.
+fn retry_key(
+    ctx: &Ctx<'_>,
+    req: &Incoming,
+    call: &warden_a2a::call::Call,
+    permit: &crate::authz::Permit,
+    agent: &str,
+    body: &[u8],
+) -> Result<Option<(crate::retries::CallKey, Vec<u8>)>, Refusal> {
+    if !ctx.state.retries.enabled() || call.op.operation != Operation::SendMessage {
+        return Ok(None);
+    }
+    let key = crate::retries::call_key(
+        &req.http.headers,
+        call.op.message_id.as_deref(),
+        &permit.caller,
+        agent,
+    )
+    .map_err(Refusal::new)?;
+    Ok(key.map(|k| {
+        let identity = crate::retries::request_identity(ctx.binding, body, req.http.uri.query());
+        (k, identity)
+    }))
+}
+
+/// Keeps a relayed answer for retries when it is a success (it is read
+/// whole: a non-streaming answer is already in memory).
+async fn keep_for_retries(
+    state: &GatewayState,
+    key: &crate::retries::CallKey,
+    resp: Response,
+    binding: Binding,
+) -> Response {
+    let (parts, body) = resp.into_parts();
+    let cap = state.config.limits.max_response_body_bytes.get();
+    let Ok(bytes) = axum::body::to_bytes(body, cap).await else {
+        state.retries.abandon(key);
+        return Response::from_parts(parts, Body::empty());
+    };
+    if crate::retries::keepable(parts.status, binding, &bytes) {
+        state.retries.finish(
+            key,
+            crate::retries::Kept {
+                status: parts.status,
+                headers: parts.headers.clone(),
+                body: bytes.clone(),
+            },
+            std::time::Instant::now(),
+        );
+    } else {
+        state.retries.abandon(key);
+    }
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 /// The upstream URL of a call: the JSON-RPC endpoint as it is; for REST,

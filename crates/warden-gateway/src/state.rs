@@ -27,6 +27,8 @@ pub struct GatewayState {
     /// What time it is ([`SystemClock`](crate::clock::SystemClock) unless a
     /// test holds it still).
     pub clock: Arc<dyn crate::clock::Clock>,
+    /// `SendMessage` answers kept for retries (`[retries]`).
+    pub retries: Arc<crate::retries::Retries>,
 }
 
 impl GatewayState {

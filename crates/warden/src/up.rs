@@ -87,6 +87,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         message_urls: Default::default(),
         protocol: Default::default(),
         shared: None,
+        retries: Default::default(),
         shadowing: Default::default(),
         remote_agents: Vec::new(),
         egress_proxy: Default::default(),

@@ -20,6 +20,9 @@ pub enum Outcome {
     Refused,
     /// Forwarding failed (unreachable, timed out, invalid answer).
     UpstreamFailed,
+    /// A retried call answered with its first answer (`[retries]`),
+    /// without reaching the agent again.
+    RetryAnswered,
     /// A card served by the gateway.
     CardServed,
     /// A change made through the admin API (kind `admin`; the action, such
@@ -41,6 +44,7 @@ impl Outcome {
             Self::Forwarded => "forwarded",
             Self::Refused => "refused",
             Self::UpstreamFailed => "upstream_failed",
+            Self::RetryAnswered => "retry_answered",
             Self::CardServed => "card_served",
             Self::AdminChange => "admin_change",
             Self::CardHeld => "held",

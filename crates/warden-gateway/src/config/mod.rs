@@ -18,6 +18,7 @@ mod message_urls;
 mod millis;
 mod protocol;
 mod remote_agents;
+mod retries;
 mod shared;
 mod url_allowances;
 
@@ -35,6 +36,7 @@ pub use limits::Limits;
 pub use listeners::{AdminSection, ClientAuth, GatewaySection, TlsConfig};
 pub use message_urls::{MessageUrlsSection, UrlAction};
 pub use protocol::{ProtocolSection, UnknownFieldsRule};
+pub use retries::RetriesSection;
 pub use remote_agents::{EgressProxySection, RemoteAgentConfig, RemoteAuth, trust_keys};
 pub use shared::{OnUnavailable, SharedSection};
 pub use url_allowances::{AllowError, EntryError, UrlAllowance, UrlKind};
@@ -70,6 +72,9 @@ pub struct Config {
     /// State replicated gateways share on Redis (absent: in memory).
     #[serde(default)]
     pub shared: Option<SharedSection>,
+    /// How long a `SendMessage` answer is kept for a retry.
+    #[serde(default)]
+    pub retries: RetriesSection,
     /// Look-alike agents (names, titles, skills): what is flagged and what
     /// refused. See docs/cards.md.
     #[serde(default)]

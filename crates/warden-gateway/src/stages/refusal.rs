@@ -114,6 +114,12 @@ impl Refusal {
         self
     }
 
+    /// Adds a header to the answer (`retry-after`, say).
+    pub fn header(mut self, name: &'static str, value: &str) -> Self {
+        self.0.headers.push((name, value.to_string()));
+        self
+    }
+
     pub fn reason(mut self, reason: &str) -> Self {
         self.0.reason = Some(reason.to_string());
         self

@@ -25,6 +25,7 @@ mod message_urls;
 mod ownership_writes;
 mod public_agents;
 mod quickstart;
+mod retries;
 mod replicas;
 mod signed_cards;
 mod streaming;

@@ -26,7 +26,9 @@ async fn send(gateway: &str, key: &str, parts: Value) -> Value {
 
 /// SendMessage with `parts` to `agent`: the HTTP status and the body.
 async fn send_to(gateway: &str, agent: &str, key: &str, parts: Value) -> (u16, Value) {
-    let message = json!({"role": "ROLE_USER", "messageId": "m-url", "parts": parts});
+    // A new message id each time: a resent id is a retry ([retries]).
+    let mut message = user_message("");
+    message["parts"] = parts;
     call(gateway, agent, key, json!({"message": message})).await
 }
 
