@@ -12,6 +12,13 @@
 //! the store, keeps its snapshot and asks again on its next call, so no
 //! change is missed; a torn or failed read only causes a needless check.
 //! An in-memory database (tests) uses a counter in the process instead.
+//!
+//! On PostgreSQL the database announces a change itself: the transaction
+//! that bumps the generation sends a `NOTIFY` (delivered at its commit), and
+//! a task of each process listening for it keeps the latest generation in a
+//! counter in memory, re-reading it every few seconds in case a notification
+//! was lost (`listener.rs`). Reading it is a load from memory, as for the
+//! in-memory database.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -19,12 +26,25 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 
+use sqlx::PgPool;
+
 use crate::StoreError;
+
+mod listener;
+
+pub(crate) use listener::CHANNEL;
+#[cfg(test)]
+pub(crate) use listener::REREAD;
 
 #[derive(Debug, Clone)]
 pub(crate) enum ChangeSignal {
     File(Arc<File>),
     Memory(Arc<AtomicI64>),
+    /// The counter the listener keeps; the tasks stop with the last clone.
+    Listened {
+        counter: Arc<AtomicI64>,
+        _tasks: Arc<listener::Tasks>,
+    },
 }
 
 impl ChangeSignal {
@@ -46,6 +66,17 @@ impl ChangeSignal {
         Self::Memory(Arc::new(AtomicI64::new(0)))
     }
 
+    /// Follows the changes announced on the PostgreSQL database of `pool`,
+    /// starting from `generation` (read at open).
+    pub(crate) async fn listen(pool: PgPool, generation: i64) -> Result<Self, StoreError> {
+        let counter = Arc::new(AtomicI64::new(generation));
+        let tasks = listener::start(pool, counter.clone()).await?;
+        Ok(Self::Listened {
+            counter,
+            _tasks: Arc::new(tasks),
+        })
+    }
+
     /// The latest generation announced (0 when none was, or when it cannot
     /// be read: the caller then checks the store, as after any change).
     pub(crate) fn read(&self) -> i64 {
@@ -57,11 +88,21 @@ impl ChangeSignal {
                     Err(_) => 0,
                 }
             }
-            Self::Memory(n) => n.load(Ordering::Acquire),
+            Self::Memory(n) | Self::Listened { counter: n, .. } => n.load(Ordering::Acquire),
         }
     }
 
-    /// Announces `generation` (inside the transaction that set it).
+    /// The server process of the PostgreSQL listener (0 when there is none).
+    #[cfg(test)]
+    pub(crate) fn listener_pid(&self) -> i32 {
+        match self {
+            Self::Listened { _tasks, .. } => _tasks.listener_pid(),
+            _ => 0,
+        }
+    }
+
+    /// Announces `generation`: for a file, inside the transaction that set
+    /// it (before its commit); on PostgreSQL, to this process, after it.
     pub(crate) fn announce(&self, generation: i64) {
         match self {
             Self::File(f) => {
@@ -72,6 +113,12 @@ impl ChangeSignal {
                 }
             }
             Self::Memory(n) => n.store(generation, Ordering::Release),
+            // Others hear of it through the NOTIFY; this process at once.
+            // The generation only grows on PostgreSQL, and a notification
+            // may arrive after a newer re-read: keep the largest.
+            Self::Listened { counter: n, .. } => {
+                n.fetch_max(generation, Ordering::AcqRel);
+            }
         }
     }
 }

@@ -9,4 +9,6 @@ pub enum StoreError {
     BadPageToken,
     #[error("the database schema is version {found}, newer than this Warden understands ({known})")]
     SchemaTooNew { found: i64, known: i64 },
+    #[error("invalid store URL: {0}")]
+    BadUrl(String),
 }

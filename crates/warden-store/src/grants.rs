@@ -2,9 +2,7 @@
 //! them as given; what a skill or operation name means is the policy's
 //! business. Every change bumps the authorisation generation.
 
-use sqlx::Row;
-use sqlx::types::Json;
-
+use crate::backend::{Columns, either, map_rows};
 use crate::{Store, StoreError};
 
 /// One grant: `caller` may perform `operations` on `skills` at `target`,
@@ -35,63 +33,80 @@ pub struct GrantRecord {
     pub note: Option<String>,
 }
 
-fn grant_from_row(r: &sqlx::sqlite::SqliteRow) -> Result<GrantRecord, sqlx::Error> {
-    let Json(skills) = r.try_get("skills")?;
-    let Json(operations) = r.try_get("operations")?;
+fn grant_from_row(r: &impl Columns) -> Result<GrantRecord, sqlx::Error> {
     Ok(GrantRecord {
-        id: r.try_get("id")?,
-        caller: r.try_get("caller")?,
-        target: r.try_get("target")?,
-        skills,
-        operations,
-        tasks_of: r.try_get("tasks_of")?,
-        not_before: r.try_get("not_before")?,
-        not_after: r.try_get("not_after")?,
-        created_at: r.try_get("created_at")?,
-        revoked_at: r.try_get("revoked_at")?,
-        note: r.try_get("note")?,
+        id: r.col("id")?,
+        caller: r.col("caller")?,
+        target: r.col("target")?,
+        skills: json_list(r, "skills")?,
+        operations: json_list(r, "operations")?,
+        tasks_of: r.col("tasks_of")?,
+        not_before: r.col("not_before")?,
+        not_after: r.col("not_after")?,
+        created_at: r.col("created_at")?,
+        revoked_at: r.col("revoked_at")?,
+        note: r.col("note")?,
     })
 }
 
-fn grants_from_rows(rows: &[sqlx::sqlite::SqliteRow]) -> Result<Vec<GrantRecord>, StoreError> {
-    Ok(rows.iter().map(grant_from_row).collect::<Result<_, _>>()?)
+/// A list kept as JSON text (the same text on both engines; PostgreSQL's
+/// JSON types would compare and print differently).
+fn json_list(r: &impl Columns, column: &str) -> Result<Vec<String>, sqlx::Error> {
+    let text: String = r.col(column)?;
+    serde_json::from_str(&text).map_err(|e| sqlx::Error::ColumnDecode {
+        index: column.to_string(),
+        source: Box::new(e),
+    })
+}
+
+fn to_json(list: &[String]) -> String {
+    // A list of strings always serialises.
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
 impl Store {
     /// Adds a grant, or replaces every field of the one with the same id.
     pub async fn put_grant(&self, g: &GrantRecord) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO grants (id, caller, target, skills, operations, tasks_of,
-                                 not_before, not_after, created_at, revoked_at, note)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)
-             ON CONFLICT (id) DO UPDATE SET caller = ?2, target = ?3, skills = ?4,
-                 operations = ?5, tasks_of = ?6, not_before = ?7, not_after = ?8,
-                 created_at = ?9, revoked_at = ?10, note = ?11",
-        )
-        .bind(&g.id)
-        .bind(&g.caller)
-        .bind(&g.target)
-        .bind(Json(&g.skills))
-        .bind(Json(&g.operations))
-        .bind(&g.tasks_of)
-        .bind(g.not_before)
-        .bind(g.not_after)
-        .bind(&g.created_at)
-        .bind(&g.revoked_at)
-        .bind(&g.note)
-        .execute(&mut *tx)
-        .await?;
-        self.commit_change(tx).await
+        let (skills, operations) = (to_json(&g.skills), to_json(&g.operations));
+        either!(Db, &self.db, pool => {
+            let mut tx = pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO grants (id, caller, target, skills, operations, tasks_of,
+                                     not_before, not_after, created_at, revoked_at, note)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                 ON CONFLICT (id) DO UPDATE SET caller = $2, target = $3, skills = $4,
+                     operations = $5, tasks_of = $6, not_before = $7, not_after = $8,
+                     created_at = $9, revoked_at = $10, note = $11",
+            )
+            .bind(&g.id)
+            .bind(&g.caller)
+            .bind(&g.target)
+            .bind(&skills)
+            .bind(&operations)
+            .bind(&g.tasks_of)
+            .bind(g.not_before)
+            .bind(g.not_after)
+            .bind(&g.created_at)
+            .bind(&g.revoked_at)
+            .bind(&g.note)
+            .execute(&mut *tx)
+            .await?;
+            self.commit_change(tx).await
+        })
     }
 
     /// The grant with this id, revoked or not.
     pub async fn grant(&self, id: &str) -> Result<Option<GrantRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM grants WHERE id = ?1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(grant_from_row).transpose()?)
+        let grant = either!(Db, &self.db, pool => {
+            sqlx::query("SELECT * FROM grants WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(grant_from_row)
+                .transpose()?
+        });
+        Ok(grant)
     }
 
     /// Grants, optionally of one caller and/or one target, oldest first.
@@ -102,18 +117,21 @@ impl Store {
         target: Option<&str>,
         include_revoked: bool,
     ) -> Result<Vec<GrantRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM grants
-             WHERE (?1 IS NULL OR caller = ?1) AND (?2 IS NULL OR target = ?2)
-               AND (?3 OR revoked_at IS NULL)
-             ORDER BY created_at, id",
-        )
-        .bind(caller)
-        .bind(target)
-        .bind(include_revoked)
-        .fetch_all(&self.pool)
-        .await?;
-        grants_from_rows(&rows)
+        let grants = either!(Db, &self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT * FROM grants
+                 WHERE ($1 IS NULL OR caller = $1) AND ($2 IS NULL OR target = $2)
+                   AND ($3 OR revoked_at IS NULL)
+                 ORDER BY created_at, id",
+            )
+            .bind(caller)
+            .bind(target)
+            .bind(include_revoked)
+            .fetch_all(pool)
+            .await?;
+            map_rows(&rows, grant_from_row)?
+        });
+        Ok(grants)
     }
 
     /// The grants in force from `caller` to `target` at `now_unix`: not
@@ -124,52 +142,60 @@ impl Store {
         target: &str,
         now_unix: i64,
     ) -> Result<Vec<GrantRecord>, StoreError> {
-        // Spelt out (not `?1 IS NULL OR ...`) so the planner uses grants_by_pair.
-        let rows = sqlx::query(
-            "SELECT * FROM grants
-             WHERE caller = ?1 AND target = ?2 AND revoked_at IS NULL
-               AND (not_before IS NULL OR not_before <= ?3)
-               AND (not_after IS NULL OR not_after > ?3)
-             ORDER BY created_at, id",
-        )
-        .bind(caller)
-        .bind(target)
-        .bind(now_unix)
-        .fetch_all(&self.pool)
-        .await?;
-        grants_from_rows(&rows)
+        // Spelt out (not `$1 IS NULL OR ...`) so the planner uses grants_by_pair.
+        let grants = either!(Db, &self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT * FROM grants
+                 WHERE caller = $1 AND target = $2 AND revoked_at IS NULL
+                   AND (not_before IS NULL OR not_before <= $3)
+                   AND (not_after IS NULL OR not_after > $3)
+                 ORDER BY created_at, id",
+            )
+            .bind(caller)
+            .bind(target)
+            .bind(now_unix)
+            .fetch_all(pool)
+            .await?;
+            map_rows(&rows, grant_from_row)?
+        });
+        Ok(grants)
     }
 
     /// Every grant in force at `now_unix`, oldest first: the gateway's
     /// in-memory snapshot. A snapshot must be rebuilt when a grant's window
     /// opens or closes, not only when the generation changes.
     pub async fn all_active_grants(&self, now_unix: i64) -> Result<Vec<GrantRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT * FROM grants
-             WHERE revoked_at IS NULL
-               AND (not_before IS NULL OR not_before <= ?1)
-               AND (not_after IS NULL OR not_after > ?1)
-             ORDER BY created_at, id",
-        )
-        .bind(now_unix)
-        .fetch_all(&self.pool)
-        .await?;
-        grants_from_rows(&rows)
+        let grants = either!(Db, &self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT * FROM grants
+                 WHERE revoked_at IS NULL
+                   AND (not_before IS NULL OR not_before <= $1)
+                   AND (not_after IS NULL OR not_after > $1)
+                 ORDER BY created_at, id",
+            )
+            .bind(now_unix)
+            .fetch_all(pool)
+            .await?;
+            map_rows(&rows, grant_from_row)?
+        });
+        Ok(grants)
     }
 
     /// Revokes one grant. Returns false when it is unknown or already
     /// revoked (and then changes nothing, generation included).
     pub async fn revoke_grant(&self, id: &str, at: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done =
-            sqlx::query("UPDATE grants SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")
-                .bind(id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await?;
-        let changed = done.rows_affected() > 0;
-        self.commit_if_changed(tx, changed).await?;
-        Ok(changed)
+        either!(Db, &self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let done =
+                sqlx::query("UPDATE grants SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                    .bind(id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+            let changed = done.rows_affected() > 0;
+            self.commit_if_changed(tx, changed).await?;
+            Ok(changed)
+        })
     }
 
     /// Revokes every unrevoked grant from `caller` to `target` (including
@@ -180,19 +206,21 @@ impl Store {
         target: &str,
         at: &str,
     ) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE grants SET revoked_at = ?3
-             WHERE caller = ?1 AND target = ?2 AND revoked_at IS NULL",
-        )
-        .bind(caller)
-        .bind(target)
-        .bind(at)
-        .execute(&mut *tx)
-        .await?;
-        let n = done.rows_affected();
-        self.commit_if_changed(tx, n > 0).await?;
-        Ok(n)
+        either!(Db, &self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "UPDATE grants SET revoked_at = $3
+                 WHERE caller = $1 AND target = $2 AND revoked_at IS NULL",
+            )
+            .bind(caller)
+            .bind(target)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+            let n = done.rows_affected();
+            self.commit_if_changed(tx, n > 0).await?;
+            Ok(n)
+        })
     }
 }
 

@@ -1,4 +1,5 @@
-//! `warden-store`: Warden's durable state in one embedded SQLite file (WAL).
+//! `warden-store`: Warden's durable state, in one embedded SQLite file (WAL)
+//! by default or on a PostgreSQL server shared by several gateways.
 //!
 //! It stores tasks and push configs for Warden's own agents, the audit
 //! events of the gateway, the token authority's registry, API keys and
@@ -11,6 +12,7 @@
 //! ids, rate-limit buckets).
 
 mod audit;
+mod backend;
 mod card_pins;
 mod changes;
 mod error;
@@ -18,10 +20,13 @@ mod generation;
 mod grants;
 mod identity;
 mod ownership;
+mod postgres;
 mod quarantine;
 mod schema;
 pub mod shared;
 mod tasks;
+#[cfg(test)]
+mod testing;
 
 pub use audit::AuditRecord;
 pub use card_pins::{CardPin, CardReview};
@@ -36,17 +41,44 @@ use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use backend::Db;
 
 /// A handle to the store; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    db: Db,
     changes: changes::ChangeSignal,
 }
 
 impl Store {
+    /// Opens the store `url` names: `postgres://…` (or `postgresql://…`), or
+    /// `sqlite://PATH` (`sqlite:///abs/path`, `sqlite://relative/path`, or
+    /// `sqlite::memory:`), as [`Store::open`] and [`Store::open_in_memory`].
+    pub async fn open_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return postgres::open(url).await;
+        }
+        if url == "sqlite::memory:" {
+            return Self::open_in_memory().await;
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                StoreError::BadUrl("a store URL starts with sqlite:// or postgres://".into())
+            })?;
+        // The path names the database and its change-signal file beside it;
+        // connection parameters would be silently ignored, so refuse them.
+        if path.is_empty() || path.contains('?') {
+            return Err(StoreError::BadUrl(
+                "a SQLite URL is sqlite://PATH, without parameters".into(),
+            ));
+        }
+        Self::open(Path::new(path)).await
+    }
+
     /// Opens (creating if needed) the database file `path`, in WAL mode, and
     /// brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Self, StoreError> {
@@ -86,8 +118,9 @@ impl Store {
             .max_connections(max)
             .connect_with(options)
             .await?;
-        schema::migrate(&pool).await?;
-        Ok(Self { pool, changes })
+        let db = Db::Sqlite(pool);
+        schema::migrate(&db).await?;
+        Ok(Self { db, changes })
     }
 
     /// An in-memory store whose schema stops at `version`, so a test can
@@ -99,9 +132,9 @@ impl Store {
             .max_connections(1)
             .connect_with(options)
             .await?;
-        schema::migrate_to(&pool, version).await?;
+        schema::sqlite::migrate_to(&pool, version).await?;
         Ok(Self {
-            pool,
+            db: Db::Sqlite(pool),
             changes: changes::ChangeSignal::in_memory(),
         })
     }
@@ -109,14 +142,56 @@ impl Store {
     /// Applies the remaining migrations (after [`Store::open_in_memory_at`]).
     #[cfg(test)]
     pub(crate) async fn migrate_fully(&self) -> Result<(), StoreError> {
-        schema::migrate(&self.pool).await
+        schema::migrate(&self.db).await
     }
 
-    /// The journal mode in force (`wal` for a file database).
+    /// The journal mode in force (`wal` for a file database). PostgreSQL
+    /// has none: it answers `postgres`. Either way a round trip to the
+    /// database, so it also tells that the store answers.
     pub async fn journal_mode(&self) -> Result<String, StoreError> {
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&self.pool)
-            .await?;
+        let mode: String = match &self.db {
+            Db::Sqlite(pool) => {
+                sqlx::query_scalar("PRAGMA journal_mode")
+                    .fetch_one(pool)
+                    .await?
+            }
+            Db::Postgres(pool) => {
+                sqlx::query_scalar("SELECT 'postgres'")
+                    .fetch_one(pool)
+                    .await?
+            }
+        };
         Ok(mode)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_url_names_the_engine_and_the_database() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("a.db");
+        let url = format!("sqlite://{}", path.display());
+        let s = Store::open_url(&url).await.expect("open by URL");
+        assert_eq!(s.journal_mode().await.expect("mode"), "wal");
+        assert!(path.exists());
+        let s = Store::open_url("sqlite::memory:").await.expect("in memory");
+        assert_eq!(s.authz_generation().await.expect("read"), 0);
+        let schema = testing::TestSchema::create().await;
+        let s = Store::open_url(&schema.url()).await.expect("PostgreSQL");
+        assert_eq!(s.journal_mode().await.expect("answers"), "postgres");
+        for bad in [
+            "mysql://localhost/x",
+            "/var/lib/warden.db",
+            "sqlite://",
+            "sqlite://a.db?mode=ro",
+        ] {
+            assert!(
+                matches!(Store::open_url(bad).await, Err(StoreError::BadUrl(_))),
+                "{bad}"
+            );
+        }
     }
 }

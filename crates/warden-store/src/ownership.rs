@@ -7,11 +7,12 @@
 //! `created_at` is the database's clock, RFC 3339 UTC with milliseconds
 //! (`2026-01-02T03:04:05.678Z`), so text order is time order.
 
-use sqlx::Row;
+use sqlx::AssertSqlSafe;
 
+use crate::backend::{Columns, Tx, either};
 use crate::{Store, StoreError};
 
-/// Rows per INSERT (4 parameters each: far below SQLite's limit).
+/// Rows per INSERT (4 parameters each: far below either engine's limit).
 const ROWS_PER_STATEMENT: usize = 256;
 
 /// The owner on record for a task, and the context it was created in.
@@ -36,20 +37,23 @@ impl Store {
     /// writer), never overwriting an owner on record, and returns the owner
     /// on record for each, in order (someone else's when a record existed).
     /// A record with neither a task nor a context returns its own owner.
-    /// Multi-row statements: one round trip to SQLite per 256 records, not
-    /// one per record.
+    /// Multi-row statements: one round trip per 256 records, not one per
+    /// record.
     pub async fn record_ownership(
         &self,
         batch: &[OwnershipWrite],
     ) -> Result<Vec<String>, StoreError> {
-        let tasks: Vec<&OwnershipWrite> = batch.iter().filter(|w| w.task_id.is_some()).collect();
-        let contexts: Vec<&OwnershipWrite> = batch
-            .iter()
-            .filter(|w| w.task_id.is_none() && w.context_id.is_some())
-            .collect();
-        let mut tx = self.pool.begin().await?;
-        let task_owners = upsert_owners(&mut tx, Table::Tasks, &tasks).await?;
-        let context_owners = upsert_owners(&mut tx, Table::Contexts, &contexts).await?;
+        let tasks = first_per_key(batch.iter().filter(|w| w.task_id.is_some()), |w| &w.task_id);
+        let contexts = first_per_key(
+            batch
+                .iter()
+                .filter(|w| w.task_id.is_none() && w.context_id.is_some()),
+            |w| &w.context_id,
+        );
+        let now = self.db.now_text();
+        let mut tx: Tx<'_> = either!(Db, &self.db, pool => pool.begin().await?.into());
+        let task_owners = upsert_owners(&mut tx, Table::Tasks, &tasks, now).await?;
+        let context_owners = upsert_owners(&mut tx, Table::Contexts, &contexts, now).await?;
         tx.commit().await?;
         let on_record = |map: &OwnersOnRecord, w: &OwnershipWrite, id: &str| {
             map.get(&(w.agent.clone(), id.to_string()))
@@ -78,18 +82,22 @@ impl Store {
     ) -> Result<String, StoreError> {
         // `DO UPDATE SET owner = owner` changes nothing but, unlike
         // `DO NOTHING`, makes `RETURNING` report the row already there.
-        let on_record = sqlx::query_scalar(
+        let sql = format!(
             "INSERT INTO task_owners (agent, task_id, context_id, owner, created_at)
-             VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-             ON CONFLICT (agent, task_id) DO UPDATE SET owner = owner
+             VALUES ($1, $2, $3, $4, {})
+             ON CONFLICT (agent, task_id) DO UPDATE SET owner = task_owners.owner
              RETURNING owner",
-        )
-        .bind(agent)
-        .bind(task_id)
-        .bind(context_id)
-        .bind(owner)
-        .fetch_one(&self.pool)
-        .await?;
+            self.db.now_text()
+        );
+        let on_record = either!(Db, &self.db, pool => {
+            sqlx::query_scalar(AssertSqlSafe(sql))
+                .bind(agent)
+                .bind(task_id)
+                .bind(context_id)
+                .bind(owner)
+                .fetch_one(pool)
+                .await?
+        });
         Ok(on_record)
     }
 
@@ -99,21 +107,22 @@ impl Store {
         agent: &str,
         task_id: &str,
     ) -> Result<Option<TaskOwner>, StoreError> {
-        let row = sqlx::query(
-            "SELECT owner, context_id FROM task_owners WHERE agent = ?1 AND task_id = ?2",
-        )
-        .bind(agent)
-        .bind(task_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let owner = row
+        let owner = either!(Db, &self.db, pool => {
+            sqlx::query(
+                "SELECT owner, context_id FROM task_owners WHERE agent = $1 AND task_id = $2",
+            )
+            .bind(agent)
+            .bind(task_id)
+            .fetch_optional(pool)
+            .await?
             .map(|r| -> Result<_, sqlx::Error> {
                 Ok(TaskOwner {
-                    owner: r.try_get("owner")?,
-                    context_id: r.try_get("context_id")?,
+                    owner: r.col("owner")?,
+                    context_id: r.col("context_id")?,
                 })
             })
-            .transpose()?;
+            .transpose()?
+        });
         Ok(owner)
     }
 
@@ -130,17 +139,21 @@ impl Store {
         if let Some(on_record) = self.context_owner(agent, context_id).await? {
             return Ok(on_record);
         }
-        let on_record = sqlx::query_scalar(
+        let sql = format!(
             "INSERT INTO context_owners (agent, context_id, owner, created_at)
-             VALUES (?1, ?2, ?3, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-             ON CONFLICT (agent, context_id) DO UPDATE SET owner = owner
+             VALUES ($1, $2, $3, {})
+             ON CONFLICT (agent, context_id) DO UPDATE SET owner = context_owners.owner
              RETURNING owner",
-        )
-        .bind(agent)
-        .bind(context_id)
-        .bind(owner)
-        .fetch_one(&self.pool)
-        .await?;
+            self.db.now_text()
+        );
+        let on_record = either!(Db, &self.db, pool => {
+            sqlx::query_scalar(AssertSqlSafe(sql))
+                .bind(agent)
+                .bind(context_id)
+                .bind(owner)
+                .fetch_one(pool)
+                .await?
+        });
         Ok(on_record)
     }
 
@@ -150,13 +163,15 @@ impl Store {
         agent: &str,
         context_id: &str,
     ) -> Result<Option<String>, StoreError> {
-        let owner = sqlx::query_scalar(
-            "SELECT owner FROM context_owners WHERE agent = ?1 AND context_id = ?2",
-        )
-        .bind(agent)
-        .bind(context_id)
-        .fetch_optional(&self.pool)
-        .await?;
+        let owner = either!(Db, &self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT owner FROM context_owners WHERE agent = $1 AND context_id = $2",
+            )
+            .bind(agent)
+            .bind(context_id)
+            .fetch_optional(pool)
+            .await?
+        });
         Ok(owner)
     }
 
@@ -168,15 +183,17 @@ impl Store {
         owner: &str,
         context_id: Option<&str>,
     ) -> Result<i64, StoreError> {
-        let n = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM task_owners
-             WHERE agent = ?1 AND owner = ?2 AND (?3 IS NULL OR context_id = ?3)",
-        )
-        .bind(agent)
-        .bind(owner)
-        .bind(context_id)
-        .fetch_one(&self.pool)
-        .await?;
+        let n = either!(Db, &self.db, pool => {
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM task_owners
+                 WHERE agent = $1 AND owner = $2 AND ($3 IS NULL OR context_id = $3)",
+            )
+            .bind(agent)
+            .bind(owner)
+            .bind(context_id)
+            .fetch_one(pool)
+            .await?
+        });
         Ok(n)
     }
 
@@ -189,26 +206,41 @@ impl Store {
     /// claim. Once forgotten, a task or context has no owner: callers must
     /// treat that as "not yours", never as "anyone's".
     pub async fn prune_ownership(&self, older_than: &str) -> Result<u64, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let tasks = sqlx::query("DELETE FROM task_owners WHERE created_at < ?1")
+        either!(Db, &self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let tasks = sqlx::query("DELETE FROM task_owners WHERE created_at < $1")
+                .bind(older_than)
+                .execute(&mut *tx)
+                .await?;
+            let contexts = sqlx::query(
+                "DELETE FROM context_owners WHERE created_at < $1
+                   AND (agent, context_id) NOT IN
+                       (SELECT agent, context_id FROM task_owners WHERE context_id IS NOT NULL)",
+            )
             .bind(older_than)
             .execute(&mut *tx)
             .await?;
-        let contexts = sqlx::query(
-            "DELETE FROM context_owners WHERE created_at < ?1
-               AND (agent, context_id) NOT IN
-                   (SELECT agent, context_id FROM task_owners WHERE context_id IS NOT NULL)",
-        )
-        .bind(older_than)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(tasks.rows_affected() + contexts.rows_affected())
+            tx.commit().await?;
+            Ok(tasks.rows_affected() + contexts.rows_affected())
+        })
     }
 }
 
 /// The owner on record per (agent, task or context id).
 type OwnersOnRecord = std::collections::HashMap<(String, String), String>;
+
+/// The first write of each (agent, id) in `writes`, in order. The first
+/// claimant in a batch wins, as it would one statement at a time; and
+/// PostgreSQL refuses a statement that upserts one row twice.
+fn first_per_key<'a>(
+    writes: impl Iterator<Item = &'a OwnershipWrite>,
+    id: impl Fn(&OwnershipWrite) -> &Option<String>,
+) -> Vec<&'a OwnershipWrite> {
+    let mut seen = std::collections::HashSet::new();
+    writes
+        .filter(|w| seen.insert((w.agent.as_str(), id(w).as_deref())))
+        .collect()
+}
 
 /// The two ownership tables a batch writes.
 #[derive(Clone, Copy)]
@@ -219,10 +251,12 @@ enum Table {
 
 /// Inserts `rows` into one table, ROWS_PER_STATEMENT a statement, never
 /// overwriting an owner, and returns the owner on record for each key.
+/// `now` is the engine's expression for the current time.
 async fn upsert_owners(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut Tx<'_>,
     table: Table,
     rows: &[&OwnershipWrite],
+    now: &str,
 ) -> Result<OwnersOnRecord, StoreError> {
     let (insert, id) = match table {
         Table::Tasks => (
@@ -234,27 +268,34 @@ async fn upsert_owners(
             "context_id",
         ),
     };
+    let name = match table {
+        Table::Tasks => "task_owners",
+        Table::Contexts => "context_owners",
+    };
     let mut out = OwnersOnRecord::new();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let mut q = sqlx::QueryBuilder::new(insert);
-        q.push_values(chunk, |mut row, w| {
-            row.push_bind(&w.agent);
-            if let Table::Tasks = table {
-                row.push_bind(&w.task_id);
+        either!(Tx, &mut *tx, tx => {
+            let mut q = sqlx::QueryBuilder::new(insert);
+            q.push_values(chunk, |mut row, w| {
+                row.push_bind(&w.agent);
+                if let Table::Tasks = table {
+                    row.push_bind(&w.task_id);
+                }
+                row.push_bind(&w.context_id)
+                    .push_bind(&w.owner)
+                    .push(now);
+            });
+            // `DO UPDATE SET owner = owner` changes nothing but, unlike
+            // `DO NOTHING`, makes `RETURNING` report the row already there
+            // (in no particular order: matched by key).
+            q.push(format!(
+                " ON CONFLICT (agent, {id}) DO UPDATE SET owner = {name}.owner
+                  RETURNING agent, {id}, owner"
+            ));
+            for r in q.build().fetch_all(&mut **tx).await? {
+                out.insert((r.col("agent")?, r.col(id)?), r.col("owner")?);
             }
-            row.push_bind(&w.context_id)
-                .push_bind(&w.owner)
-                .push("strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
         });
-        // `DO UPDATE SET owner = owner` changes nothing but, unlike
-        // `DO NOTHING`, makes `RETURNING` report the row already there (in
-        // no particular order: matched by key).
-        q.push(format!(
-            " ON CONFLICT (agent, {id}) DO UPDATE SET owner = owner RETURNING agent, {id}, owner"
-        ));
-        for r in q.build().fetch_all(&mut *tx).await? {
-            out.insert((r.try_get("agent")?, r.try_get(id)?), r.try_get("owner")?);
-        }
     }
     Ok(out)
 }

@@ -1,8 +1,7 @@
 //! Quarantined agents: the gateway refuses traffic to and from them until an
 //! operator lifts it. Every change bumps the authorisation generation.
 
-use sqlx::Row;
-
+use crate::backend::{Columns, either, map_rows};
 use crate::{Store, StoreError};
 
 /// One quarantined agent.
@@ -26,114 +25,119 @@ impl Store {
         by: &str,
         at: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "INSERT INTO quarantine (agent, reason, created_at, created_by)
-             VALUES (?1, ?2, ?3, ?4) ON CONFLICT (agent) DO NOTHING",
-        )
-        .bind(agent)
-        .bind(reason)
-        .bind(at)
-        .bind(by)
-        .execute(&mut *tx)
-        .await?;
-        let added = done.rows_affected() > 0;
-        self.commit_if_changed(tx, added).await?;
-        Ok(added)
+        either!(Db, &self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query(
+                "INSERT INTO quarantine (agent, reason, created_at, created_by)
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (agent) DO NOTHING",
+            )
+            .bind(agent)
+            .bind(reason)
+            .bind(at)
+            .bind(by)
+            .execute(&mut *tx)
+            .await?;
+            let added = done.rows_affected() > 0;
+            self.commit_if_changed(tx, added).await?;
+            Ok(added)
+        })
     }
 
     /// Lifts the quarantine of `agent`. Returns whether it was quarantined.
     pub async fn quarantine_remove(&self, agent: &str) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("DELETE FROM quarantine WHERE agent = ?1")
-            .bind(agent)
-            .execute(&mut *tx)
-            .await?;
-        let removed = done.rows_affected() > 0;
-        self.commit_if_changed(tx, removed).await?;
-        Ok(removed)
+        either!(Db, &self.db, pool => {
+            let mut tx = pool.begin().await?;
+            let done = sqlx::query("DELETE FROM quarantine WHERE agent = $1")
+                .bind(agent)
+                .execute(&mut *tx)
+                .await?;
+            let removed = done.rows_affected() > 0;
+            self.commit_if_changed(tx, removed).await?;
+            Ok(removed)
+        })
     }
 
     /// Every quarantined agent, by name.
     pub async fn quarantined(&self) -> Result<Vec<QuarantineRecord>, StoreError> {
-        let rows = sqlx::query("SELECT * FROM quarantine ORDER BY agent")
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter()
-            .map(|r| {
+        let all = either!(Db, &self.db, pool => {
+            let rows = sqlx::query("SELECT * FROM quarantine ORDER BY agent")
+                .fetch_all(pool)
+                .await?;
+            map_rows(&rows, |r| {
                 Ok(QuarantineRecord {
-                    agent: r.try_get("agent")?,
-                    reason: r.try_get("reason")?,
-                    created_at: r.try_get("created_at")?,
-                    created_by: r.try_get("created_by")?,
+                    agent: r.col("agent")?,
+                    reason: r.col("reason")?,
+                    created_at: r.col("created_at")?,
+                    created_by: r.col("created_by")?,
                 })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            })?
+        });
+        Ok(all)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::store_test;
 
-    #[tokio::test]
-    async fn add_twice_keeps_the_first_and_bumps_once() {
-        let s = Store::open_in_memory().await.expect("open");
-        assert!(s.quarantined().await.expect("list").is_empty());
-        assert!(
-            s.quarantine_add("echo", "leaking", "alice", "t1")
-                .await
-                .expect("add")
-        );
-        assert_eq!(s.authz_generation().await.expect("gen"), 1);
-        assert!(
-            !s.quarantine_add("echo", "other", "bob", "t2")
-                .await
-                .expect("add again")
-        );
-        assert_eq!(
-            s.authz_generation().await.expect("gen"),
-            1,
-            "no change, no bump"
-        );
-        assert!(
-            s.quarantine_add("alpha", "noisy", "cli", "t3")
-                .await
-                .expect("add")
-        );
-        let all = s.quarantined().await.expect("list");
-        assert_eq!(
-            all,
-            [
-                QuarantineRecord {
-                    agent: "alpha".into(),
-                    reason: "noisy".into(),
-                    created_at: "t3".into(),
-                    created_by: "cli".into(),
-                },
-                QuarantineRecord {
-                    agent: "echo".into(),
-                    reason: "leaking".into(),
-                    created_at: "t1".into(),
-                    created_by: "alice".into(),
-                },
-            ]
-        );
+    store_test! {
+        async fn add_twice_keeps_the_first_and_bumps_once(s) {
+            assert!(s.quarantined().await.expect("list").is_empty());
+            assert!(
+                s.quarantine_add("echo", "leaking", "alice", "t1")
+                    .await
+                    .expect("add")
+            );
+            assert_eq!(s.authz_generation().await.expect("gen"), 1);
+            assert!(
+                !s.quarantine_add("echo", "other", "bob", "t2")
+                    .await
+                    .expect("add again")
+            );
+            assert_eq!(
+                s.authz_generation().await.expect("gen"),
+                1,
+                "no change, no bump"
+            );
+            assert!(
+                s.quarantine_add("alpha", "noisy", "cli", "t3")
+                    .await
+                    .expect("add")
+            );
+            let all = s.quarantined().await.expect("list");
+            assert_eq!(
+                all,
+                [
+                    QuarantineRecord {
+                        agent: "alpha".into(),
+                        reason: "noisy".into(),
+                        created_at: "t3".into(),
+                        created_by: "cli".into(),
+                    },
+                    QuarantineRecord {
+                        agent: "echo".into(),
+                        reason: "leaking".into(),
+                        created_at: "t1".into(),
+                        created_by: "alice".into(),
+                    },
+                ]
+            );
+        }
     }
 
-    #[tokio::test]
-    async fn remove_bumps_only_when_it_removes() {
-        let s = Store::open_in_memory().await.expect("open");
-        assert!(!s.quarantine_remove("echo").await.expect("remove unknown"));
-        assert_eq!(s.authz_generation().await.expect("gen"), 0);
-        s.quarantine_add("echo", "leaking", "cli", "t1")
-            .await
-            .expect("add");
-        assert!(s.quarantine_remove("echo").await.expect("remove"));
-        assert_eq!(s.authz_generation().await.expect("gen"), 2);
-        assert!(s.quarantined().await.expect("list").is_empty());
-        assert!(!s.quarantine_remove("echo").await.expect("remove twice"));
-        assert_eq!(s.authz_generation().await.expect("gen"), 2);
+    store_test! {
+        async fn remove_bumps_only_when_it_removes(s) {
+            assert!(!s.quarantine_remove("echo").await.expect("remove unknown"));
+            assert_eq!(s.authz_generation().await.expect("gen"), 0);
+            s.quarantine_add("echo", "leaking", "cli", "t1")
+                .await
+                .expect("add");
+            assert!(s.quarantine_remove("echo").await.expect("remove"));
+            assert_eq!(s.authz_generation().await.expect("gen"), 2);
+            assert!(s.quarantined().await.expect("list").is_empty());
+            assert!(!s.quarantine_remove("echo").await.expect("remove twice"));
+            assert_eq!(s.authz_generation().await.expect("gen"), 2);
+        }
     }
 }

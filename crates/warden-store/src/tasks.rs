@@ -4,8 +4,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 // The only dynamic SQL here joins constant fragments of this file; every
 // value is a bound parameter.
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 
+use crate::backend::{Columns, either, map_rows};
 use crate::{Store, StoreError};
 
 /// One stored task. `status_timestamp` is RFC 3339 UTC with milliseconds
@@ -49,14 +50,14 @@ pub struct PushConfigRecord {
     pub body: String,
 }
 
-fn task_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<TaskRecord, sqlx::Error> {
+fn task_from_row(row: &impl Columns) -> Result<TaskRecord, sqlx::Error> {
     Ok(TaskRecord {
-        agent: row.try_get("agent")?,
-        id: row.try_get("id")?,
-        context_id: row.try_get("context_id")?,
-        state: row.try_get("state")?,
-        status_timestamp: row.try_get("status_timestamp")?,
-        body: row.try_get("body")?,
+        agent: row.col("agent")?,
+        id: row.col("id")?,
+        context_id: row.col("context_id")?,
+        state: row.col("state")?,
+        status_timestamp: row.col("status_timestamp")?,
+        body: row.col("body")?,
     })
 }
 
@@ -78,30 +79,37 @@ fn decode_token(token: &str) -> Result<(String, String), StoreError> {
 impl Store {
     /// Inserts or replaces a task.
     pub async fn put_task(&self, t: &TaskRecord) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO tasks (agent, id, context_id, state, status_timestamp, body)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)
-             ON CONFLICT (agent, id) DO UPDATE SET context_id = ?3, state = ?4,
-                 status_timestamp = ?5, body = ?6",
-        )
-        .bind(&t.agent)
-        .bind(&t.id)
-        .bind(&t.context_id)
-        .bind(&t.state)
-        .bind(&t.status_timestamp)
-        .bind(&t.body)
-        .execute(&self.pool)
-        .await?;
+        either!(Db, &self.db, pool => {
+            sqlx::query(
+                "INSERT INTO tasks (agent, id, context_id, state, status_timestamp, body)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (agent, id) DO UPDATE SET context_id = $3, state = $4,
+                     status_timestamp = $5, body = $6",
+            )
+            .bind(&t.agent)
+            .bind(&t.id)
+            .bind(&t.context_id)
+            .bind(&t.state)
+            .bind(&t.status_timestamp)
+            .bind(&t.body)
+            .execute(pool)
+            .await?;
+        });
         Ok(())
     }
 
     pub async fn task(&self, agent: &str, id: &str) -> Result<Option<TaskRecord>, StoreError> {
-        let row = sqlx::query("SELECT * FROM tasks WHERE agent = ?1 AND id = ?2")
-            .bind(agent)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.as_ref().map(task_from_row).transpose()?)
+        let task = either!(Db, &self.db, pool => {
+            sqlx::query("SELECT * FROM tasks WHERE agent = $1 AND id = $2")
+                .bind(agent)
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(task_from_row)
+                .transpose()?
+        });
+        Ok(task)
     }
 
     /// Lists tasks newest status first, `page_size` at a time, continuing
@@ -117,39 +125,38 @@ impl Store {
             .filter(|t| !t.is_empty())
             .map(decode_token)
             .transpose()?;
-        let filters = "agent = ?1
-             AND (?2 IS NULL OR context_id = ?2)
-             AND (?3 IS NULL OR state = ?3)
-             AND (?4 IS NULL OR status_timestamp >= ?4)";
-        let total_size: i64 = sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT COUNT(*) FROM tasks WHERE {filters}"
-        )))
-        .bind(agent)
-        .bind(&filter.context_id)
-        .bind(&filter.state)
-        .bind(&filter.status_timestamp_after)
-        .fetch_one(&self.pool)
-        .await?;
-        let (after_ts, after_id) = after.unzip();
-        let rows = sqlx::query(AssertSqlSafe(format!(
+        let filters = "agent = $1
+             AND ($2 IS NULL OR context_id = $2)
+             AND ($3 IS NULL OR state = $3)
+             AND ($4 IS NULL OR status_timestamp >= $4)";
+        let count = format!("SELECT COUNT(*) FROM tasks WHERE {filters}");
+        let page = format!(
             "SELECT * FROM tasks WHERE {filters}
-               AND (?5 IS NULL OR status_timestamp < ?5 OR (status_timestamp = ?5 AND id < ?6))
+               AND ($5 IS NULL OR status_timestamp < $5 OR (status_timestamp = $5 AND id < $6))
              ORDER BY status_timestamp DESC, id DESC
-             LIMIT ?7"
-        )))
-        .bind(agent)
-        .bind(&filter.context_id)
-        .bind(&filter.state)
-        .bind(&filter.status_timestamp_after)
-        .bind(after_ts)
-        .bind(after_id)
-        .bind(i64::from(page_size) + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut tasks = rows
-            .iter()
-            .map(task_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
+             LIMIT $7"
+        );
+        let (after_ts, after_id) = after.unzip();
+        let (total_size, mut tasks): (i64, Vec<TaskRecord>) = either!(Db, &self.db, pool => {
+            let total = sqlx::query_scalar(AssertSqlSafe(count))
+                .bind(agent)
+                .bind(&filter.context_id)
+                .bind(&filter.state)
+                .bind(&filter.status_timestamp_after)
+                .fetch_one(pool)
+                .await?;
+            let rows = sqlx::query(AssertSqlSafe(page))
+                .bind(agent)
+                .bind(&filter.context_id)
+                .bind(&filter.state)
+                .bind(&filter.status_timestamp_after)
+                .bind(after_ts)
+                .bind(after_id)
+                .bind(i64::from(page_size) + 1)
+                .fetch_all(pool)
+                .await?;
+            (total, map_rows(&rows, task_from_row)?)
+        });
         let more = tasks.len() > page_size as usize;
         tasks.truncate(page_size as usize);
         let next_page_token = match (more, tasks.last()) {
@@ -164,17 +171,21 @@ impl Store {
     }
 
     pub async fn put_push_config(&self, c: &PushConfigRecord) -> Result<(), StoreError> {
-        sqlx::query(
+        let sql = format!(
             "INSERT INTO push_configs (agent, task_id, id, body, created_at)
-             VALUES (?1, ?2, ?3, ?4, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-             ON CONFLICT (agent, task_id, id) DO UPDATE SET body = ?4",
-        )
-        .bind(&c.agent)
-        .bind(&c.task_id)
-        .bind(&c.id)
-        .bind(&c.body)
-        .execute(&self.pool)
-        .await?;
+             VALUES ($1, $2, $3, $4, {})
+             ON CONFLICT (agent, task_id, id) DO UPDATE SET body = $4",
+            self.db.now_text()
+        );
+        either!(Db, &self.db, pool => {
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(&c.agent)
+                .bind(&c.task_id)
+                .bind(&c.id)
+                .bind(&c.body)
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 
@@ -184,16 +195,21 @@ impl Store {
         task_id: &str,
         id: &str,
     ) -> Result<Option<PushConfigRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT agent, task_id, id, body FROM push_configs
-             WHERE agent = ?1 AND task_id = ?2 AND id = ?3",
-        )
-        .bind(agent)
-        .bind(task_id)
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.as_ref().map(push_from_row).transpose()?)
+        let config = either!(Db, &self.db, pool => {
+            sqlx::query(
+                "SELECT agent, task_id, id, body FROM push_configs
+                 WHERE agent = $1 AND task_id = $2 AND id = $3",
+            )
+            .bind(agent)
+            .bind(task_id)
+            .bind(id)
+            .fetch_optional(pool)
+            .await?
+            .as_ref()
+            .map(push_from_row)
+            .transpose()?
+        });
+        Ok(config)
     }
 
     /// Push configs of a task in id order, `limit` at a time after `after_id`.
@@ -204,21 +220,21 @@ impl Store {
         limit: u32,
         after_id: Option<&str>,
     ) -> Result<Vec<PushConfigRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT agent, task_id, id, body FROM push_configs
-             WHERE agent = ?1 AND task_id = ?2 AND (?3 IS NULL OR id > ?3)
-             ORDER BY id LIMIT ?4",
-        )
-        .bind(agent)
-        .bind(task_id)
-        .bind(after_id)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows
-            .iter()
-            .map(push_from_row)
-            .collect::<Result<Vec<_>, _>>()?)
+        let configs = either!(Db, &self.db, pool => {
+            let rows = sqlx::query(
+                "SELECT agent, task_id, id, body FROM push_configs
+                 WHERE agent = $1 AND task_id = $2 AND ($3 IS NULL OR id > $3)
+                 ORDER BY id LIMIT $4",
+            )
+            .bind(agent)
+            .bind(task_id)
+            .bind(after_id)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?;
+            map_rows(&rows, push_from_row)?
+        });
+        Ok(configs)
     }
 
     /// Deletes a config; deleting one that does not exist is not an error.
@@ -228,22 +244,24 @@ impl Store {
         task_id: &str,
         id: &str,
     ) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM push_configs WHERE agent = ?1 AND task_id = ?2 AND id = ?3")
-            .bind(agent)
-            .bind(task_id)
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
+        either!(Db, &self.db, pool => {
+            sqlx::query("DELETE FROM push_configs WHERE agent = $1 AND task_id = $2 AND id = $3")
+                .bind(agent)
+                .bind(task_id)
+                .bind(id)
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 }
 
-fn push_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<PushConfigRecord, sqlx::Error> {
+fn push_from_row(row: &impl Columns) -> Result<PushConfigRecord, sqlx::Error> {
     Ok(PushConfigRecord {
-        agent: row.try_get("agent")?,
-        task_id: row.try_get("task_id")?,
-        id: row.try_get("id")?,
-        body: row.try_get("body")?,
+        agent: row.col("agent")?,
+        task_id: row.col("task_id")?,
+        id: row.col("id")?,
+        body: row.col("body")?,
     })
 }
 

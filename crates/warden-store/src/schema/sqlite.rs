@@ -1,12 +1,14 @@
-//! Schema versions, applied in order and recorded in `PRAGMA user_version`.
+//! The SQLite schema versions, applied in order and recorded in
+//! `PRAGMA user_version`.
 
 use sqlx::{AssertSqlSafe, SqlitePool};
 
 use crate::StoreError;
 
 /// Each entry brings the schema from version `i` to `i + 1`. Never edit an
-/// entry that has shipped; add a new one.
-const MIGRATIONS: &[&str] = &[
+/// entry that has shipped; add a new one, and its PostgreSQL twin in
+/// `postgres.rs`.
+pub(crate) const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE tasks (
     agent            TEXT NOT NULL,
@@ -167,10 +169,6 @@ CREATE INDEX card_reviews_by_status ON card_reviews (status, raised_at);
 "#,
 ];
 
-pub async fn migrate(pool: &SqlitePool) -> Result<(), StoreError> {
-    migrate_to(pool, MIGRATIONS.len()).await
-}
-
 /// Brings the schema up to version `target` (tests stop short of the latest
 /// to check a migration against data written by the version before it).
 pub(crate) async fn migrate_to(pool: &SqlitePool, target: usize) -> Result<(), StoreError> {
@@ -201,6 +199,3 @@ pub(crate) async fn migrate_to(pool: &SqlitePool, target: usize) -> Result<(), S
     }
     Ok(())
 }
-
-#[cfg(test)]
-mod tests;

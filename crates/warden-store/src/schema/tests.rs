@@ -1,4 +1,5 @@
-use crate::{GrantRecord, RegisteredAgent, Store};
+use crate::testing::store_test;
+use crate::{GrantRecord, RegisteredAgent};
 
 fn agent(id: &str, grants: &str) -> RegisteredAgent {
     RegisteredAgent {
@@ -12,9 +13,9 @@ fn agent(id: &str, grants: &str) -> RegisteredAgent {
     }
 }
 
-#[tokio::test]
-async fn version_4_moves_registry_grants_into_the_grants_table() {
-    let s = Store::open_in_memory_at(3).await.expect("open at 3");
+store_test! {
+async fn version_4_moves_registry_grants_into_the_grants_table(db: TestDb) {
+    let s = db.open_at(3).await;
     for a in [
         agent(
             "planner",
@@ -35,13 +36,10 @@ async fn version_4_moves_registry_grants_into_the_grants_table() {
     }
     s.migrate_fully().await.expect("migrate");
 
-    let version: i64 = sqlx::query_scalar("PRAGMA user_version")
-        .fetch_one(&s.pool)
-        .await
-        .expect("version");
+    let version = crate::schema::version(&s.db).await.expect("version");
     assert_eq!(
         version,
-        super::MIGRATIONS.len() as i64,
+        crate::schema::sqlite::MIGRATIONS.len() as i64,
         "migrated to the latest"
     );
     let got: Vec<(String, String, Vec<String>)> = s
@@ -101,5 +99,19 @@ async fn version_4_moves_registry_grants_into_the_grants_table() {
 
     for a in s.list_agents().await.expect("agents") {
         assert_eq!(a.grants, "{}", "{} keeps no legacy grants", a.id);
+    }
+}
+}
+
+store_test! {
+    async fn a_schema_newer_than_this_code_is_refused(db: TestDb) {
+        let s = db.open().await;
+        crate::schema::set_version(&s.db, 99).await.expect("set version");
+        drop(s);
+        let known = crate::schema::sqlite::MIGRATIONS.len() as i64;
+        match db.try_open().await {
+            Err(crate::StoreError::SchemaTooNew { found: 99, known: k }) => assert_eq!(k, known),
+            other => panic!("opened a newer schema: {other:?}"),
+        }
     }
 }
