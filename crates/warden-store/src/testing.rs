@@ -98,21 +98,22 @@ impl TestSchema {
 
 impl Drop for TestSchema {
     fn drop(&mut self) {
-        // From a thread of its own, not waited for: the test's runtime may
-        // still have to roll back a transaction holding a lock the DROP
-        // needs. One the process does not live to finish is dropped by a
-        // later run (`drop_stale_schemas`).
+        // Drop runs outside async code (and on a panic too): the schema is
+        // dropped from a thread with a runtime of its own. The test's
+        // runtime waits meanwhile, so a lock it would have to release (a
+        // transaction still rolling back) makes the DROP give up after
+        // `lock_timeout` rather than wait for ever; such a schema is
+        // dropped by a later run (`drop_stale_schemas`).
         let name = self.name.clone();
-        std::thread::spawn(move || {
-            if drop_schema(&name).is_err() {
-                eprintln!("could not drop the test schema {name}");
-            }
-        });
+        let done = std::thread::spawn(move || drop_schema(&name)).join();
+        if !matches!(done, Ok(Ok(()))) {
+            eprintln!("left the test schema {} for a later run to drop", self.name);
+        }
     }
 }
 
 fn drop_schema(name: &str) -> Result<(), sqlx::Error> {
-    let sql = format!("DROP SCHEMA IF EXISTS {name} CASCADE");
+    let sql = format!("SET lock_timeout = '2s'; DROP SCHEMA IF EXISTS {name} CASCADE");
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?

@@ -211,6 +211,9 @@ pub(crate) async fn migrate_to(pool: &PgPool, target: usize) -> Result<(), Store
         .await?;
     let known = MIGRATIONS.len() as i64;
     if current > known {
+        // Now, not when the connection is next used: the refusal leaves no
+        // lock behind.
+        tx.rollback().await?;
         return Err(StoreError::SchemaTooNew {
             found: current,
             known,
