@@ -26,10 +26,17 @@ pub fn config_of(instance: &Instance) -> Result<Config, String> {
     }
 }
 
+/// The store `[store]` names: by default the SQLite file in the data
+/// directory, or the URL of `store.url` / `store.url_env` (PostgreSQL, for
+/// gateways that share their state). The URL is never printed: it may hold
+/// a password.
 pub async fn open_store(config: &Config) -> Result<Store, String> {
-    Store::open(&config.gateway.data_dir.join("warden.db"))
-        .await
-        .map_err(|e| e.to_string())
+    let url = config.store.url(&|v| std::env::var(v).ok())?;
+    match url {
+        None => Store::open(&config.gateway.data_dir.join("warden.db")).await,
+        Some(url) => Store::open_url(&url).await,
+    }
+    .map_err(|e| format!("cannot open the store: {e}"))
 }
 
 /// The authority of an instance, signing as the issuer its gateway recorded.

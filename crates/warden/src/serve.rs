@@ -8,7 +8,6 @@ use warden_gateway::admin::{AdminToken, TokenSource};
 use warden_gateway::config::TlsConfig;
 use warden_gateway::listener::{self, Reloadable};
 use warden_gateway::{Config, GatewayState};
-use warden_store::Store;
 
 /// Waits for Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
@@ -117,9 +116,7 @@ pub async fn gateway(args: crate::cli::GatewayArgs) -> Result<(), String> {
     let mut config = Config::load(&args.config).map_err(|e| e.to_string())?;
     // Certificates first: a bad file stops the start before anything listens.
     let tls = ListenerTls::load(&config)?;
-    let store = Store::open(&config.gateway.data_dir.join("warden.db"))
-        .await
-        .map_err(|e| e.to_string())?;
+    let store = crate::local::open_store(&config).await?;
     let listener = bind(config.gateway.listen, "gateway").await?;
     let admin = bind(config.admin.listen, "admin API").await?;
     // The egress proxy listens only when there are remote agents to reach.

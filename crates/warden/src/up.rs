@@ -88,6 +88,8 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         protocol: Default::default(),
         shared: None,
         retries: Default::default(),
+        // The quickstart keeps its state in the data directory's SQLite file.
+        store: Default::default(),
         shadowing: Default::default(),
         remote_agents: Vec::new(),
         egress_proxy: Default::default(),

@@ -20,6 +20,7 @@ mod protocol;
 mod remote_agents;
 mod retries;
 mod shared;
+mod store;
 mod url_allowances;
 
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ pub use protocol::{ProtocolSection, UnknownFieldsRule};
 pub use retries::RetriesSection;
 pub use remote_agents::{EgressProxySection, RemoteAgentConfig, RemoteAuth, trust_keys};
 pub use shared::{OnUnavailable, SharedSection};
+pub use store::StoreSection;
 pub use url_allowances::{AllowError, EntryError, UrlAllowance, UrlKind};
 
 #[derive(Debug, Clone, Deserialize)]
@@ -75,6 +77,9 @@ pub struct Config {
     /// How long a `SendMessage` answer is kept for a retry.
     #[serde(default)]
     pub retries: RetriesSection,
+    /// Where the durable state is (absent: SQLite in `gateway.data_dir`).
+    #[serde(default)]
+    pub store: StoreSection,
     /// Look-alike agents (names, titles, skills): what is flagged and what
     /// refused. See docs/cards.md.
     #[serde(default)]
@@ -151,6 +156,7 @@ impl Config {
         if let Some(s) = &self.shared {
             s.validate()?;
         }
+        self.store.validate()?;
         if let Some(p) = &self.gateway.public_url {
             // Advertised, never called: read strictly, not judged by the rules.
             warden_egress::target::parse_base(p)
