@@ -28,5 +28,6 @@ mod quickstart;
 mod retries;
 mod replicas;
 mod signed_cards;
+mod store_postgres;
 mod streaming;
 mod tls;
