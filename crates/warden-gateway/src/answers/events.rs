@@ -142,11 +142,7 @@ pub struct CheckedEvents {
 }
 
 impl CheckedEvents {
-    pub fn new(
-        check: EventCheck,
-        agent: &str,
-        report: Option<Report>,
-    ) -> Self {
+    pub fn new(check: EventCheck, agent: &str, report: Option<Report>) -> Self {
         Self {
             check,
             agent: agent.to_string(),
