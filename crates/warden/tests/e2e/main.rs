@@ -26,6 +26,7 @@ mod ownership_writes;
 mod public_agents;
 mod quickstart;
 mod replicas;
+mod replicas_store;
 mod retries;
 mod signed_cards;
 mod store_postgres;

@@ -16,10 +16,10 @@ fn base_url() -> String {
 }
 
 /// A fresh schema of the test database, dropped at the end.
-struct Schema(String);
+pub(crate) struct Schema(pub(crate) String);
 
 impl Schema {
-    async fn create() -> Self {
+    pub(crate) async fn create() -> Self {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos());
@@ -28,7 +28,7 @@ impl Schema {
         Self(name)
     }
 
-    async fn run(sql: &str) {
+    pub(crate) async fn run(sql: &str) {
         let mut conn = PgConnection::connect(&base_url())
             .await
             .expect("PostgreSQL answers (is it running on 127.0.0.1:5432?)");
@@ -38,7 +38,7 @@ impl Schema {
             .expect("run SQL");
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("{}?options=-c%20search_path%3D{}", base_url(), self.0)
     }
 }

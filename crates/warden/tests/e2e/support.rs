@@ -247,24 +247,7 @@ pub async fn gateway(config_toml: &str) -> Running {
     );
     let path = dir.path().join("warden.toml");
     std::fs::write(&path, text).expect("write config");
-    let mut child = warden()
-        .arg("gateway")
-        .arg("--config")
-        .arg(&path)
-        .env("WARDEN_TEST_CLOCK_FILE", clock_file(&dir))
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn warden gateway");
-    let (gateway, admin) = read_urls(&mut child).await;
-    let instance = vec!["--config".to_string(), path.display().to_string()];
-    let w = Running {
-        _child: child,
-        gateway,
-        admin,
-        dir,
-        instance,
-        client: "tester".into(),
-    };
+    let w = gateway_from_file(dir, &path).await;
     // A registry client allowed every skill of every configured agent.
     let mut args = vec!["registry".to_string(), "add".into(), "tester".into()];
     for line in config_toml.lines() {
@@ -276,6 +259,30 @@ pub async fn gateway(config_toml: &str) -> Running {
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     w.cli(&args).await;
     w
+}
+
+/// `warden gateway --config PATH` for a configuration file the test wrote
+/// whole (in `dir`, which holds the instance's clock file), once it printed
+/// its URLs; registers nothing. The CLI client is `tester`.
+pub async fn gateway_from_file(dir: tempfile::TempDir, path: &std::path::Path) -> Running {
+    let mut child = warden()
+        .arg("gateway")
+        .arg("--config")
+        .arg(path)
+        .env("WARDEN_TEST_CLOCK_FILE", clock_file(&dir))
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn warden gateway");
+    let (gateway, admin) = read_urls(&mut child).await;
+    let instance = vec!["--config".to_string(), path.display().to_string()];
+    Running {
+        _child: child,
+        gateway,
+        admin,
+        dir,
+        instance,
+        client: "tester".into(),
+    }
 }
 
 pub fn client() -> reqwest::Client {
