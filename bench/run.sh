@@ -18,9 +18,12 @@
 #                        skips them)
 #   LAT_DURATION  [5s]   each one-connection latency run ("0" skips them)
 #   SCENARIOS     [jsonrpc-send sse-stream rest-send echo-send apikey-send bearer-send
-#                  authz-send mtls-send sse-10k fairness]
+#                  bearer-shared authz-send mtls-send sse-10k fairness]
 #                 (apikey-send needs a build with authentication, bearer-send
-#                 one with `warden token mint --count`, authz-send and
+#                 one with `warden token mint --count`, bearer-shared one that
+#                 also takes `[shared]` (Redis) and a Redis server answering
+#                 on 127.0.0.1:6379 (else it is left out, with the reason in
+#                 the log and the report, also when asked for), authz-send and
 #                 fairness one with authorisation (`warden grant`), mtls-send
 #                 one with authorisation and `warden token mint --cnf-x5t`
 #                 (mTLS and certificate-bound tokens); each is left out by
@@ -53,7 +56,11 @@
 #                        `cargo build --release` puts bench/loadgen's binary
 #                        (only when mtls-send runs; always from this working
 #                        tree's bench/, also with REV; a no-op when up to date)
-#   BEARER_TTL    [90s]  lifetime of the single-use tokens bearer-send mints
+#   SHARED_REPLICAS [2]  bearer-shared's gateways: 2, or 1 (one gateway with
+#                        [shared] taking the whole load: what Redis costs
+#                        without the second process, for comparison)
+#   BEARER_TTL    [90s]  lifetime of the single-use tokens bearer-send (and
+#                        bearer-shared) mints
 #                        before each gateway run (they must outlive the
 #                        minting and the run; used ones stay in the gateway's
 #                        replay cache until they expire, plus 30 s of leeway)
@@ -95,7 +102,7 @@ WRK_DIR="$BENCH/wrk"
 # The invocation as given: the knobs set in the environment, then the script.
 INVOKED=""
 for knob in DURATION CONNECTIONS THREADS ROUNDS WARMUP LAT_DURATION SCENARIOS CHECK_BODIES PIN \
-  SERVER_CPUS WRK_CPUS BUILD BUILD_PROFILE REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK LABEL BEARER_TTL LOADGEN_TARGET_DIR \
+  SERVER_CPUS WRK_CPUS BUILD BUILD_PROFILE REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK LABEL BEARER_TTL SHARED_REPLICAS LOADGEN_TARGET_DIR \
   BENCH_SRC_DIR BENCH_TARGET_DIR SSE10K_STREAMS SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY \
   PROFILE PROFILE_DURATION PROFILE_FREQ PROFILE_CALLGRAPH PROFILE_TOP \
   FAIR_DURATION FAIR_ROUNDS FAIR_WARMUP FAIR_PACE_MS FAIR_LIMIT FAIR_BURST FAIR_CONNECTIONS; do
@@ -127,6 +134,8 @@ PROFILE_DURATION=${PROFILE_DURATION:-$DURATION}
 KEEP_WORK=${KEEP_WORK:-0}
 REV=${REV:-}
 BEARER_TTL=${BEARER_TTL:-90s}
+SHARED_REPLICAS=${SHARED_REPLICAS:-2}
+case $SHARED_REPLICAS in 1 | 2) ;; *) echo "SHARED_REPLICAS is 1 or 2, not $SHARED_REPLICAS" >&2 && exit 1 ;; esac
 LOADGEN_TARGET_DIR=${LOADGEN_TARGET_DIR:-/var/tmp/warden-loadgen-target}
 export CHECK_BODIES
 
@@ -206,10 +215,40 @@ HAS_STREAM_INTERVAL=0
 "$WARDEN_BIN" agent --help 2>/dev/null | grep -q -- '--stream-event-interval-ms' && HAS_STREAM_INTERVAL=1
 HAS_PYTHON=0
 command -v python3 >/dev/null && HAS_PYTHON=1
+# bearer-shared: two gateways sharing single-use ids and rate limits on the
+# machine's Redis (`[shared]`, issue 14). Builds without it refuse the
+# section (`unknown field`); `config check --offline` reads it without
+# connecting anywhere.
+REDIS_URL="redis://127.0.0.1:6379/0"
+HAS_SHARED=0
+if [ "$HAS_MINT_COUNT" = 1 ] && [ "$HAS_AUTHZ" = 1 ]; then
+  SHARED_PROBE=$(mktemp -d "${TMPDIR:-/tmp}/warden-bench-probe.XXXXXX")
+  printf '[gateway]\nlisten = "127.0.0.1:0"\ndata_dir = "%s/store"\n\n[shared]\nredis_url = "%s"\nkey_prefix = "warden-bench-probe:"\n' \
+    "$SHARED_PROBE" "$REDIS_URL" >"$SHARED_PROBE/shared.toml"
+  "$WARDEN_BIN" config check --offline "$SHARED_PROBE/shared.toml" >/dev/null 2>&1 && HAS_SHARED=1
+  rm -rf "$SHARED_PROBE"
+fi
+# redis_ping — Redis answers PING on 127.0.0.1:6379 (redis-cli, or bash's
+# /dev/tcp where redis-cli is missing).
+redis_ping() {
+  if command -v redis-cli >/dev/null; then
+    [ "$(timeout 3 redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]
+  else
+    timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379 && printf "PING\r\n" >&3 && read -r reply <&3 && [ "${reply%$'"'"'\r'"'"'}" = "+PONG" ]' 2>/dev/null
+  fi
+}
+SHARED_SKIP=""
+if [ "$HAS_SHARED" != 1 ]; then
+  SHARED_SKIP="bearer-shared left out: it needs a build whose gateway takes \`[shared]\` (Redis) and \`warden token mint --count\`"
+elif ! redis_ping; then
+  SHARED_SKIP="bearer-shared left out: Redis does not answer PING on 127.0.0.1:6379"
+fi
 if [ -z "$SCENARIOS" ]; then
   SCENARIOS="jsonrpc-send sse-stream rest-send echo-send"
   [ "$HAS_AUTH" = 1 ] && SCENARIOS="$SCENARIOS apikey-send"
   [ "$HAS_MINT_COUNT" = 1 ] && SCENARIOS="$SCENARIOS bearer-send"
+  # (Left out below, with its reason, when it cannot run.)
+  [ "$HAS_MINT_COUNT" = 1 ] && SCENARIOS="$SCENARIOS bearer-shared"
   [ "$HAS_AUTHZ" = 1 ] && SCENARIOS="$SCENARIOS authz-send"
   if [ "$HAS_MTLS" = 1 ]; then
     SCENARIOS="$SCENARIOS mtls-send"
@@ -228,6 +267,18 @@ case " $SCENARIOS " in
 esac
 case " $SCENARIOS " in
   *" bearer-send "*) [ "$HAS_MINT_COUNT" = 1 ] || die "bearer-send needs a build with \`warden token mint --count\`" ;;
+esac
+# bearer-shared depends on a service outside the bench as well as on the
+# build: when it cannot run it is left out, asked for or not, and the log
+# and the report say why.
+case " $SCENARIOS " in
+  *" bearer-shared "*)
+    if [ -n "$SHARED_SKIP" ]; then
+      log "$SHARED_SKIP"
+      SCENARIOS=$(tr ' ' '\n' <<<"$SCENARIOS" | grep -vx -e bearer-shared -e '' | paste -sd ' ' || true)
+    fi
+    ;;
+  *) SHARED_SKIP="" ;;
 esac
 for sc in authz-send fairness; do
   case " $SCENARIOS " in
@@ -268,7 +319,7 @@ case " $SCENARIOS " in
     ;;
 esac
 # Every parameter as it took effect.
-COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN$(case " $SCENARIOS " in *" bearer-send "*) echo " BEARER_TTL=$BEARER_TTL" ;; esac)$(if_set "$RUN_SSE10K" " SSE10K_STREAMS=$SSE10K_STREAMS SSE10K_INTERVAL_MS=$SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY=$SSE10K_OPEN_CONCURRENCY")$(if_set "$PROFILE" " PROFILE=1 PROFILE_DURATION=$PROFILE_DURATION") bench/run.sh"
+COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN$(case " $SCENARIOS " in *" bearer-send "* | *" bearer-shared "*) echo " BEARER_TTL=$BEARER_TTL" ;; esac)$(case " $SCENARIOS " in *" bearer-shared "*) echo " SHARED_REPLICAS=$SHARED_REPLICAS" ;; esac)$(if_set "$RUN_SSE10K" " SSE10K_STREAMS=$SSE10K_STREAMS SSE10K_INTERVAL_MS=$SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY=$SSE10K_OPEN_CONCURRENCY")$(if_set "$PROFILE" " PROFILE=1 PROFILE_DURATION=$PROFILE_DURATION") bench/run.sh"
 
 # --- pinning ----------------------------------------------------------------
 
@@ -396,11 +447,15 @@ NULL_URL=$(url_of null "agent [[:alpha:]]* listening on")
 ECHO_URL=$(url_of echo "agent [[:alpha:]]* listening on")
 
 # gateway_config NAME AUTH_MODE [POLICY_FILE] — a gateway in front of both agents.
+# GW_PUBLIC_URL, when set, is its gateway.public_url (bearer-shared).
 gateway_config() {
   cat <<EOF
 [gateway]
 listen = "127.0.0.1:0"
 data_dir = "$WORK/$1-store"
+EOF
+  if [ -n "${GW_PUBLIC_URL:-}" ]; then printf 'public_url = "%s"\n' "$GW_PUBLIC_URL"; fi
+  cat <<EOF
 
 [admin]
 listen = "127.0.0.1:0"
@@ -459,6 +514,15 @@ wait_gateway() {
   done
   curl -fsS -m 2 "$admin/readyz" >/dev/null || die "$1 is not ready: $(cat "$WORK/$1.err")"
   printf '%s %s\n' "$gw" "$admin"
+}
+
+# bound_url NAME — http://ADDR of a gateway whose public_url is not its own
+# address, from its start-up log line ("gateway starting listen=ADDR …").
+bound_url() {
+  local addr
+  addr=$(sed -n 's/.*gateway starting.* listen=\([0-9.:]*\).*/\1/p' "$WORK/$1.err" | head -n1)
+  [ -n "$addr" ] || die "$1: no \"gateway starting listen=…\" line in its log: $(head -c 600 "$WORK/$1.err")"
+  printf 'http://%s\n' "$addr"
 }
 
 # The gateway for every scenario but apikey-send, bearer-send and authz-send:
@@ -546,9 +610,61 @@ EOF
     ;;
 esac
 
-# bearer-send: access tokens for the registered caller, minted by Warden's
-# own authority (the gateway-auth store; the gateway must have started once).
-MINT=("$WARDEN_BIN" token mint --sub bench --aud null --config "$WORK/gateway-auth.toml")
+SHARED_GW_URL="" SHARED_ADMIN_URL="" SHARED_GW_URL_B="" SHARED_ADMIN_URL_B="" SHARED_PREFIX=""
+REDIS_PID="" REDIS_NOTE=""
+case " $SCENARIOS " in
+  *" bearer-shared "*)
+    # bearer-send replicated: TWO gateway processes, both started from one
+    # configuration (gateway-auth's: strict, the same replay room and rate
+    # limits) plus [shared] on the machine's Redis, under a key prefix of
+    # this run's own. They share ONE data directory, so one signing key, one
+    # registry and grant: tokens minted once are good at both, and Redis is
+    # what makes each one single-use across the two. (Sharing the SQLite
+    # file is a shortcut of the bench, see bench/README.md.) One issuer too:
+    # Warden's issuer is the public URL, which defaults to the address each
+    # one bound (two ports, two issuers, and a token minted for one refused
+    # by the other). Replicas have the address of their load balancer as
+    # their public URL; here a name that stands for it (never called: each
+    # wrk process is given its gateway's bound address, from its log).
+    SHARED_PREFIX="warden-bench:$$:$(date +%s):"
+    {
+      GW_PUBLIC_URL="http://replicas.warden-bench.invalid" gateway_config gateway-shared strict
+      printf '\n[shared]\nredis_url = "%s"\nkey_prefix = "%s"\n' "$REDIS_URL" "$SHARED_PREFIX"
+    } >"$WORK/gateway-shared.toml"
+    "${SRV[@]}" "$WARDEN_BIN" registry add bench --grant null=null --config "$WORK/gateway-shared.toml" \
+      >"$WORK/registry-shared.out" 2>&1 || die "warden registry add: $(cat "$WORK/registry-shared.out")"
+    # One after the other: the first generates the signing key, the second
+    # finds it.
+    start gateway-shared-a "$WARDEN_BIN" gateway --config "$WORK/gateway-shared.toml"
+    read -r _ SHARED_ADMIN_URL < <(wait_gateway gateway-shared-a) || true
+    [ -n "$SHARED_ADMIN_URL" ] || die "the first shared-state gateway did not start: $(cat "$WORK/gateway-shared-a.err")"
+    SHARED_GW_URL=$(bound_url gateway-shared-a)
+    if [ "$SHARED_REPLICAS" = 2 ]; then
+      start gateway-shared-b "$WARDEN_BIN" gateway --config "$WORK/gateway-shared.toml"
+      read -r _ SHARED_ADMIN_URL_B < <(wait_gateway gateway-shared-b) || true
+      [ -n "$SHARED_ADMIN_URL_B" ] || die "the second shared-state gateway did not start: $(cat "$WORK/gateway-shared-b.err")"
+      SHARED_GW_URL_B=$(bound_url gateway-shared-b)
+    fi
+    # The Redis server's CPU time is read like the gateways' (not pinned by
+    # the bench: it runs wherever the machine's redis-server runs).
+    REDIS_PID=$(pgrep -x redis-server | head -n1 || true)
+    if [ -z "$REDIS_PID" ] || [ ! -r "/proc/$REDIS_PID/stat" ]; then
+      REDIS_PID=""
+      REDIS_NOTE="no redis-server process found (pgrep -x redis-server): Redis CPU not measured"
+      log "bearer-shared: $REDIS_NOTE"
+    elif [ "$(pgrep -x redis-server | wc -l)" -gt 1 ]; then
+      REDIS_NOTE="several redis-server processes; the first, pid $REDIS_PID, was measured"
+      log "bearer-shared: $REDIS_NOTE"
+    fi
+    log "shared-state gateways $SHARED_GW_URL ${SHARED_GW_URL_B:-(SHARED_REPLICAS=1: no second one)}  admin $SHARED_ADMIN_URL $SHARED_ADMIN_URL_B" \
+      "(Redis $REDIS_URL, key prefix $SHARED_PREFIX, redis-server pid ${REDIS_PID:-unknown})"
+    ;;
+esac
+
+# bearer-send and bearer-shared: access tokens for the registered caller,
+# minted by Warden's own authority (the store of the scenario's gateway,
+# S_CONF; the gateway must have started once). Set by scenario().
+MINT=()
 TOKENS_MINTED=0 TOKEN_REDOS=0
 # mint_tokens FILE COUNT — COUNT fresh tokens living BEARER_TTL, one per line.
 # Not pinned: it runs between measurements, and is faster on every CPU.
@@ -578,32 +694,151 @@ tokens_for() { # tokens_for PHASE DURATION
   [ "$rate" = 0 ] && rate=5000
   awk -v r="$rate" -v s="$(seconds_of "$2")" 'BEGIN {printf "%d", r * s * 1.3 + 1000}'
 }
-# wrk_env SIDE PHASE DURATION THREADS — sets WRK_ENV, the environment of one
-# wrk run: for bearer-send through the gateway, a fresh token file (each
-# token sent once); direct, a small file used over and over (the null
-# responder ignores the header; wrk does the same work as through the gateway).
-WRK_ENV=()
+# wrk_env SIDE PHASE DURATION THREADS [THREADS_B] — sets WRK_ENV, the
+# environment of one wrk run: for bearer-send through the gateway, a fresh
+# token file (each token sent once); direct, a small file used over and over
+# (the null responder ignores the header; wrk does the same work as through
+# the gateway). With THREADS_B (bearer-shared's two wrk processes), also
+# WRK_ENV2 for the second one: through the gateways, the fresh tokens are
+# dealt alternately into two files, one per process, so no token goes to both.
+WRK_ENV=() WRK_ENV2=()
 wrk_env() {
-  WRK_ENV=()
+  WRK_ENV=() WRK_ENV2=()
   # The API key of the scenario's gateway (both sides send it: the null
   # responder ignores it, and wrk does the same work).
-  [ -n "$S_KEY" ] && WRK_ENV=(env API_KEY="$S_KEY")
+  [ -n "$S_KEY" ] && WRK_ENV=(env API_KEY="$S_KEY") && WRK_ENV2=("${WRK_ENV[@]}")
   [ -n "$S_BEARER" ] || return 0
   if [ "$1" = direct ]; then
     [ -s "$WORK/direct-tokens" ] || mint_tokens "$WORK/direct-tokens" 1000
     WRK_ENV=(env TOKENS_FILE="$WORK/direct-tokens" TOKENS_THREADS="$4" TOKENS_CYCLE=1)
+    [ -n "${5:-}" ] && WRK_ENV2=(env TOKENS_FILE="$WORK/direct-tokens" TOKENS_THREADS="$5" TOKENS_CYCLE=1)
   else
     mint_tokens "$WORK/tokens" "${WANT_TOKENS:-$(tokens_for "$2" "$3")}"
-    WRK_ENV=(env TOKENS_FILE="$WORK/tokens" TOKENS_THREADS="$4")
+    if [ -n "${5:-}" ]; then
+      awk 'NR % 2 == 1' "$WORK/tokens" >"$WORK/tokens.a"
+      awk 'NR % 2 == 0' "$WORK/tokens" >"$WORK/tokens.b"
+      WRK_ENV=(env TOKENS_FILE="$WORK/tokens.a" TOKENS_THREADS="$4")
+      WRK_ENV2=(env TOKENS_FILE="$WORK/tokens.b" TOKENS_THREADS="$5")
+    else
+      WRK_ENV=(env TOKENS_FILE="$WORK/tokens" TOKENS_THREADS="$4")
+    fi
   fi
+  return 0
 }
-# exhausted RAW — how many requests a run could not make for lack of tokens.
-exhausted() { sed -n 's/^BENCH-COUNTERS.* tokens_exhausted=\([0-9]*\).*/\1/p' "$1" | head -n1; }
+# exhausted RAW — how many requests a run could not make for lack of tokens
+# (bearer-shared's raw outputs hold three counter lines, one per wrk process
+# and their sum: the largest).
+exhausted() {
+  sed -n 's/^BENCH-COUNTERS.* tokens_exhausted=\([0-9]*\).*/\1/p' "$1" | sort -n | tail -n1
+}
+
+# bearer-shared: two wrk processes at once (one per gateway through the
+# gateways; both to the null responder direct), CONNECTIONS split between
+# them. wrk can spread one run over two hosts only with difficulty (its Lua
+# picks a host per thread, not per connection), and two processes keep the
+# token files apart.
+# split_conns CONNS THREADS — sets SPLIT_C (connections of each process, the
+# first one taking the odd one) and SPLIT_T (their threads).
+split_conns() {
+  SPLIT_C=($((($1 + 1) / 2)) $(($1 / 2)))
+  SPLIT_T=("$2" "$2")
+  [ "${SPLIT_C[0]}" -lt "$2" ] && SPLIT_T[0]=${SPLIT_C[0]}
+  [ "${SPLIT_C[1]}" -lt "$2" ] && SPLIT_T[1]=${SPLIT_C[1]}
+  return 0
+}
+# wrk_two OUT DURATION SCRIPT URL_A URL_B — runs the two wrk processes
+# (SPLIT_C, SPLIT_T, WRK_ENV and WRK_ENV2 set before), pinned like wrk, and
+# writes both commands and outputs to OUT, then one BENCH line for the two
+# together, which is what measure() reads: requests, rates, errors, checks
+# and counters summed, duration the longer, max latency the larger, and
+# p50/p90/p99 the means of the two weighted by their requests (wrk prints no
+# histogram to merge; the two sides run the same load against identical
+# gateways). Fails if either wrk failed.
+wrk_two() {
+  local out=$1 dur=$2 script=$3 pa pb sa=0 sb=0 sm=0
+  local cmda=("${LOAD[@]}" "${WRK_ENV[@]}" wrk -t"${SPLIT_T[0]}" -c"${SPLIT_C[0]}" -d"$dur" --latency -s "$script" "$4")
+  local cmdb=("${LOAD[@]}" "${WRK_ENV2[@]}" wrk -t"${SPLIT_T[1]}" -c"${SPLIT_C[1]}" -d"$dur" --latency -s "$script" "$5")
+  "${cmda[@]}" >"$out.a" 2>&1 &
+  pa=$!
+  "${cmdb[@]}" >"$out.b" 2>&1 &
+  pb=$!
+  wait "$pa" || sa=$?
+  wait "$pb" || sb=$?
+  {
+    printf '$ %s &\n' "$(shown "${cmda[@]}")"
+    printf '$ %s &\n' "$(shown "${cmdb[@]}")"
+    printf -- '--- the first (exit %s):\n' "$sa"
+    cat "$out.a"
+    printf -- '--- the second (exit %s):\n' "$sb"
+    cat "$out.b"
+    printf -- '--- the two together:\n'
+    cat "$out.a" "$out.b" | awk '
+      /^BENCH / {
+        n++
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2]; if (n == 1) name[i - 1] = kv[1] }
+        nf = NF - 1
+        req += v["requests"]; rps += v["rps"]
+        if (v["duration_us"] > dur) dur = v["duration_us"]
+        if (v["max_us"] > mx) mx = v["max_us"]
+        for (k in v) if (k ~ /^p[0-9]+_us$/) w[k] += v[k] * v["requests"]; else if (k !~ /^(requests|rps|duration_us|max_us)$/) sum[k] += v[k]
+        split("", v)
+      }
+      /^BENCH-COUNTERS / {
+        for (i = 2; i <= NF; i++) { split($i, kv, "="); if (!(kv[1] in c)) order[++nc] = kv[1]; c[kv[1]] += kv[2] }
+      }
+      END {
+        if (n != 2) exit 1
+        line = "BENCH"
+        for (i = 1; i <= nf; i++) {
+          k = name[i]
+          if (k == "requests") x = req; else if (k == "rps") x = sprintf("%.1f", rps)
+          else if (k == "duration_us") x = dur; else if (k == "max_us") x = mx
+          else if (k ~ /^p[0-9]+_us$/) x = (req > 0 ? sprintf("%.0f", w[k] / req) : 0)
+          else x = sum[k] + 0
+          line = line " " k "=" x
+        }
+        print line
+        if (nc) { line = "BENCH-COUNTERS"; for (i = 1; i <= nc; i++) line = line " " order[i] "=" c[order[i]]; print line }
+      }' || {
+      echo "(no BENCH line from one of them)"
+      sm=1
+    }
+  } >>"$out"
+  rm -f "$out.a" "$out.b"
+  [ "$sa" = 0 ] && [ "$sb" = 0 ] && [ "$sm" = 0 ]
+}
 
 # --- measurements -----------------------------------------------------------
 
 CLK_TCK=$(getconf CLK_TCK)
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# gw_ticks — the scenario's gateway's CPU ticks; bearer-shared: both gateways'.
+gw_ticks() {
+  local t
+  t=$(cpu_ticks "${PID[$S_GW]}")
+  [ -n "$S_GW2" ] && t=$((t + $(cpu_ticks "${PID[$S_GW2]}")))
+  echo "$t"
+}
+# redis_ticks — bearer-shared: the redis-server process's CPU ticks (0 when
+# it is not measured, or for the other scenarios).
+redis_ticks() {
+  if [ -n "$S_REDIS" ] && [ -n "$REDIS_PID" ]; then
+    awk '{print $14 + $15}' "/proc/$REDIS_PID/stat" 2>/dev/null || echo 0
+  else
+    echo 0
+  fi
+}
+# redis_commands — bearer-shared: the commands the Redis server has processed
+# since it started (INFO stats; "nan" without redis-cli), to show what the
+# gateways asked of it per call, and that nobody else was using it.
+redis_commands() {
+  local n=""
+  if [ -n "$S_REDIS" ] && command -v redis-cli >/dev/null; then
+    n=$(timeout 3 redis-cli -h 127.0.0.1 -p 6379 info stats 2>/dev/null | tr -d '\r' |
+      awk -F: '$1 == "total_commands_processed" {print $2}' || true)
+  fi
+  echo "${n:-nan}"
+}
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status"; }
 
 MEM_ROWS="$WORK/memory.tsv"
@@ -624,11 +859,16 @@ idle_point gateway
 [ -n "$AUTH_GW_URL" ] && idle_point gateway-auth named
 [ -n "$AUTHZ_GW_URL" ] && idle_point gateway-authz named
 [ -n "$MTLS_GW_URL" ] && idle_point gateway-mtls named
+[ -n "$SHARED_GW_URL" ] && idle_point gateway-shared-a named
+[ -n "$SHARED_GW_URL_B" ] && idle_point gateway-shared-b named
 
 # Scenario table: upstream process, script, body, curl check, direct URL, gateway URL, title;
 # S_TOOL: the load generator (wrk, or bench/loadgen for mtls-send).
+# bearer-shared: S_GW2 the second gateway, S_GATEWAY2 its URL, S_REDIS=1
+# (Redis's CPU is read too). S_CONF: the configuration whose store mints the
+# bearer tokens.
 scenario() {
-  S_GW=gateway S_KEY="" S_BEARER="" S_TOOL=wrk S_TOKEN=""
+  S_GW=gateway S_KEY="" S_BEARER="" S_TOOL=wrk S_TOKEN="" S_GW2="" S_GATEWAY2="" S_REDIS="" S_CONF=gateway-auth
   case $1 in
     jsonrpc-send) S_UP=null S_SCRIPT=jsonrpc-send.lua S_BODY=send.json S_CHECK=check_send
       S_DIRECT="$NULL_URL/" S_GATEWAY="$GW_URL/agents/null"
@@ -648,6 +888,15 @@ scenario() {
     bearer-send) S_UP=null S_SCRIPT=bearer-send.lua S_BODY=send.json S_CHECK=check_send
       S_DIRECT="$NULL_URL/" S_GATEWAY="$AUTH_GW_URL/agents/null" S_GW=gateway-auth S_BEARER=1
       S_TITLE="SendMessage, JSON-RPC, null upstream, strict authentication with a single-use access token (Authorization: Bearer, EdDSA JWT) per request" ;;
+    bearer-shared) S_UP=null S_SCRIPT=bearer-send.lua S_BODY=send.json S_CHECK=check_send
+      S_DIRECT="$NULL_URL/" S_GATEWAY="$SHARED_GW_URL/agents/null" S_GW=gateway-shared-a S_BEARER=1
+      S_REDIS=1 S_CONF=gateway-shared
+      S_TITLE="bearer-send through two gateways that share single-use ids and rate limits on Redis ([shared]), the load split between them"
+      if [ -n "$SHARED_GW_URL_B" ]; then
+        S_GATEWAY2="$SHARED_GW_URL_B/agents/null" S_GW2=gateway-shared-b
+      else
+        S_TITLE="bearer-send through one gateway whose single-use ids and rate limits are on Redis ([shared]; SHARED_REPLICAS=1)"
+      fi ;;
     authz-send) S_UP=null S_SCRIPT=authz-send.lua S_BODY=skill-send.json S_CHECK=check_send
       S_DIRECT="$NULL_URL/" S_GATEWAY="$AUTHZ_GW_URL/agents/null" S_GW=gateway-authz S_KEY=$AUTHZ_API_KEY
       S_TITLE="SendMessage naming its skill (Warden skill extension), JSON-RPC, null upstream, strict authentication with an API key, three policy rules (CEL) and rate limits on every request" ;;
@@ -656,6 +905,7 @@ scenario() {
       S_TITLE="SendMessage, JSON-RPC, null upstream, mutual TLS and strict authentication with one certificate-bound access token (RFC 8705) reused on every request, authorisation and rate limits" ;;
     *) die "unknown scenario $1" ;;
   esac
+  MINT=("$WARDEN_BIN" token mint --sub bench --aud null --config "$WORK/$S_CONF.toml")
 }
 
 CHECK_TOKEN=""
@@ -748,34 +998,53 @@ RUN_NO=0
 FAILED_RUNS=0
 # measure SCENARIO PHASE ROUND MODE CONNECTIONS DURATION — one wrk run, recorded.
 measure() {
-  local sc=$1 phase=$2 round=$3 mode=$4 conns=$5 dur=$6 url threads raw
-  if [ "$mode" = direct ]; then url=$S_DIRECT; else url=$S_GATEWAY; fi
+  local sc=$1 phase=$2 round=$3 mode=$4 conns=$5 dur=$6 url url2="" threads raw two=0
+  if [ "$mode" = direct ]; then url=$S_DIRECT url2=$S_DIRECT; else url=$S_GATEWAY url2=$S_GATEWAY2; fi
   check_or_die "$sc/$mode" "$url"
+  # bearer-shared under load: two wrk processes, one per gateway (both to
+  # the null responder direct); with one connection, one wrk through the
+  # first gateway only.
+  if [ -n "$S_GATEWAY2" ] && [ "$conns" -ge 2 ]; then
+    two=1
+    [ "$mode" = gateway ] && check_or_die "$sc/$mode (the second gateway)" "$url2"
+  fi
   threads=$THREADS
   [ "$conns" -lt "$threads" ] && threads=$conns
   RUN_NO=$((RUN_NO + 1))
   raw="$WORK/raw/$(printf '%03d' "$RUN_NO")-$sc-$phase-$round-$mode.txt"
-  local gw0 up0 gw1 up1 t0 t1 srv0 srv1 lg0 lg1 cmd short attempt=1 WANT_TOKENS=""
+  local gw0 up0 gw1 up1 rd0 rd1 rc0 rc1 t0 t1 srv0 srv1 lg0 lg1 cmd short attempt=1 WANT_TOKENS=""
   while :; do
-    wrk_env "$mode" "$phase" "$dur" "$threads"
+    if [ "$two" = 1 ]; then
+      split_conns "$conns" "$THREADS"
+      wrk_env "$mode" "$phase" "$dur" "${SPLIT_T[0]}" "${SPLIT_T[1]}"
+    else
+      wrk_env "$mode" "$phase" "$dur" "$threads"
+    fi
     if [ "$S_TOOL" = loadgen ]; then
       loadgen_cmd "$conns" "$dur" "$url"
       cmd=("${LOADGEN_CMD[@]}")
     else
       cmd=("${LOAD[@]}" "${WRK_ENV[@]}" wrk -t"$threads" -c"$conns" -d"$dur" --latency -s "bench/wrk/$S_SCRIPT" "$url")
     fi
-    gw0=$(cpu_ticks "${PID[$S_GW]}")
+    gw0=$(gw_ticks)
     up0=$(cpu_ticks "${PID[$S_UP]}")
+    rd0=$(redis_ticks) rc0=$(redis_commands)
     srv0=$(cpu_sample "$SERVER_CPU_LIST")
     lg0=$(cpu_sample "$WRK_CPU_LIST")
     t0=$(date +%s%N)
-    printf '$ %s\n' "$(shown "${cmd[@]}")" >"$raw"
     times >"$WORK/times0" # children's CPU time so far; wrk is the only child in between
-    "${cmd[@]}" >>"$raw" 2>&1 || die "$S_TOOL failed: $(cat "$raw")"
+    if [ "$two" = 1 ]; then
+      : >"$raw"
+      wrk_two "$raw" "$dur" "bench/wrk/$S_SCRIPT" "$url" "$url2" || die "wrk failed: $(cat "$raw")"
+    else
+      printf '$ %s\n' "$(shown "${cmd[@]}")" >"$raw"
+      "${cmd[@]}" >>"$raw" 2>&1 || die "$S_TOOL failed: $(cat "$raw")"
+    fi
     times >"$WORK/times1"
     t1=$(date +%s%N)
-    gw1=$(cpu_ticks "${PID[$S_GW]}")
+    gw1=$(gw_ticks)
     up1=$(cpu_ticks "${PID[$S_UP]}")
+    rd1=$(redis_ticks) rc1=$(redis_commands)
     srv1=$(cpu_sample "$SERVER_CPU_LIST")
     lg1=$(cpu_sample "$WRK_CPU_LIST")
     # A bearer-send run that ran out of tokens stopped early, but wrk divides
@@ -790,7 +1059,9 @@ measure() {
     [ "$attempt" -le 3 ] || die "$sc: ran out of tokens three times"
   done
   local line fields errs wall_us srv_pct lg_pct wrk_us wrk_pct
-  line=$(grep '^BENCH ' "$raw" | head -n1) || die "no BENCH line in $raw"
+  # (bearer-shared: the last one, the two wrk processes together)
+  line=$(grep '^BENCH ' "$raw" | tail -n1) || die "no BENCH line in $raw"
+  [ -n "$line" ] || die "no BENCH line in $raw"
   # requests duration_us rps p50 p90 p99 max connect read write status timeout checked bad
   fields=$(printf '%s\n' "$line" | tr ' ' '\n' | sed -n 's/^[a-z0-9_]*=//p' | paste -sd '\t')
   wall_us=$(((t1 - t0) / 1000))
@@ -798,8 +1069,10 @@ measure() {
   lg_pct=$(pct "$lg0" "$lg1")
   wrk_us=$(($(children_us "$WORK/times1") - $(children_us "$WORK/times0")))
   wrk_pct=$(awk -v u="$wrk_us" -v w="$wall_us" -v n="$WRK_NCPU" 'BEGIN {printf "%.0f", 100 * u / w / n}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$phase" "$round" "$mode" "$fields" \
-    "$((gw1 - gw0))" "$((up1 - up0))" "$wall_us" "$srv_pct" "$lg_pct" "$wrk_us" >>"$RESULTS"
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$sc" "$phase" "$round" "$mode" "$fields" \
+    "$((gw1 - gw0))" "$((up1 - up0))" "$wall_us" "$srv_pct" "$lg_pct" "$wrk_us" \
+    "$(if [ -n "$S_REDIS" ]; then echo $((rd1 - rd0)); else echo nan; fi)" \
+    "$(if [ -n "$S_REDIS" ] && [ "$rc0" != nan ] && [ "$rc1" != nan ]; then echo $((rc1 - rc0)); else echo nan; fi)" >>"$RESULTS"
   errs=$(printf '%s\n' "$fields" | awk -F'\t' '{print $8 + $9 + $10 + $11 + $12 + $14}')
   if [ "$errs" -gt 0 ]; then
     FAILED_RUNS=$((FAILED_RUNS + 1))
@@ -811,23 +1084,31 @@ measure() {
   return 0
 }
 
-warm() { # warm URL
+warm() { # warm URL [URL_B] — URL_B: bearer-shared's second gateway (two wrk processes)
   local side=gateway threads=$THREADS rps
   [ "$WARMUP" = 0 ] && return 0
   [ "$1" = "$S_DIRECT" ] && side=direct
   [ "$CONNECTIONS" -lt "$threads" ] && threads=$CONNECTIONS
-  wrk_env "$side" load "$WARMUP" "$threads"
-  if [ "$S_TOOL" = loadgen ]; then
+  if [ -n "${2:-}" ] && [ "$CONNECTIONS" -ge 2 ]; then
+    split_conns "$CONNECTIONS" "$THREADS"
+    wrk_env "$side" load "$WARMUP" "${SPLIT_T[0]}" "${SPLIT_T[1]}"
+    : >"$WORK/warmup.txt"
+    wrk_two "$WORK/warmup.txt" "$WARMUP" "$WRK_DIR/$S_SCRIPT" "$1" "$2" || die "warm-up failed: $(cat "$WORK/warmup.txt")"
+  elif [ "$S_TOOL" = loadgen ]; then
+    wrk_env "$side" load "$WARMUP" "$threads"
     loadgen_cmd "$CONNECTIONS" "$WARMUP" "$1"
     "${LOADGEN_CMD[@]}" >"$WORK/warmup.txt" 2>&1 || die "warm-up failed: $(cat "$WORK/warmup.txt")"
     return 0
+  else
+    wrk_env "$side" load "$WARMUP" "$threads"
+    "${LOAD[@]}" "${WRK_ENV[@]}" wrk -t"$threads" -c"$CONNECTIONS" -d"$WARMUP" -s "$WRK_DIR/$S_SCRIPT" "$1" >"$WORK/warmup.txt" 2>&1 ||
+      die "warm-up failed: $(cat "$WORK/warmup.txt")"
   fi
-  "${LOAD[@]}" "${WRK_ENV[@]}" wrk -t"$threads" -c"$CONNECTIONS" -d"$WARMUP" -s "$WRK_DIR/$S_SCRIPT" "$1" >"$WORK/warmup.txt" 2>&1 ||
-    die "warm-up failed: $(cat "$WORK/warmup.txt")"
   if [ -n "$S_BEARER" ] && [ "$side" = gateway ]; then
     # The first estimate of the gateway's rate, for the token counts (a
     # warm-up that ran out of tokens stopped early: count it double).
-    rps=$(sed -n 's/^BENCH .* rps=\([0-9.]*\) .*/\1/p' "$WORK/warmup.txt")
+    # (bearer-shared: the last BENCH line, the two processes together.)
+    rps=$(sed -n 's/^BENCH .* rps=\([0-9.]*\) .*/\1/p' "$WORK/warmup.txt" | tail -n1)
     [ "$(exhausted "$WORK/warmup.txt")" -gt 0 ] && rps=$(awk -v r="$rps" 'BEGIN {print 2 * r}')
     bearer_rate_seen load "$rps"
   fi
@@ -837,23 +1118,37 @@ warm() { # warm URL
 # load, PROFILE_DURATION long, with perf recording the gateway; not measured
 # (perf slows what it watches), so the figures above stay clean.
 profile_run() {
-  local sc=$1 threads=$THREADS data="$PROFILE_DIR/$1.perf.data"
+  local sc=$1 threads=$THREADS data="$PROFILE_DIR/$1.perf.data" two=0 pids=${PID[$S_GW]} who=$S_GW
   [ "$CONNECTIONS" -lt "$threads" ] && threads=$CONNECTIONS
   check_or_die "$sc/gateway (profile)" "$S_GATEWAY"
-  wrk_env gateway load "$PROFILE_DURATION" "$threads"
-  log "  $sc: profiling $S_GW (perf record, $PROFILE_DURATION under load; not measured)"
+  # bearer-shared: both gateways under load, both recorded (perf -p A,B).
+  if [ -n "$S_GATEWAY2" ] && [ "$CONNECTIONS" -ge 2 ]; then
+    two=1 pids="$pids,${PID[$S_GW2]}" who="$S_GW and $S_GW2"
+    check_or_die "$sc/gateway (profile, the second gateway)" "$S_GATEWAY2"
+    split_conns "$CONNECTIONS" "$THREADS"
+    wrk_env gateway load "$PROFILE_DURATION" "${SPLIT_T[0]}" "${SPLIT_T[1]}"
+  else
+    wrk_env gateway load "$PROFILE_DURATION" "$threads"
+  fi
+  log "  $sc: profiling $who (perf record, $PROFILE_DURATION under load; not measured)"
   local cmd=("${LOAD[@]}" "${WRK_ENV[@]}" wrk -t"$threads" -c"$CONNECTIONS" -d"$PROFILE_DURATION" -s "$WRK_DIR/$S_SCRIPT" "$S_GATEWAY")
   if [ "$S_TOOL" = loadgen ]; then
     loadgen_cmd "$CONNECTIONS" "$PROFILE_DURATION" "$S_GATEWAY"
     cmd=("${LOADGEN_CMD[@]}")
   fi
-  profile_start "${PID[$S_GW]}" "$data"
-  if ! "${cmd[@]}" >"$PROFILE_DIR/$sc.wrk.txt" 2>&1; then
+  profile_start "$pids" "$data"
+  if [ "$two" = 1 ]; then
+    : >"$PROFILE_DIR/$sc.wrk.txt"
+    if ! wrk_two "$PROFILE_DIR/$sc.wrk.txt" "$PROFILE_DURATION" "$WRK_DIR/$S_SCRIPT" "$S_GATEWAY" "$S_GATEWAY2"; then
+      profile_stop
+      die "wrk failed: $(cat "$PROFILE_DIR/$sc.wrk.txt")"
+    fi
+  elif ! "${cmd[@]}" >"$PROFILE_DIR/$sc.wrk.txt" 2>&1; then
     profile_stop
     die "$S_TOOL failed: $(cat "$PROFILE_DIR/$sc.wrk.txt")"
   fi
   profile_stop
-  profile_report "$data" "$sc: $S_GW, $CONNECTIONS connections, $PROFILE_DURATION" >"$PROFILE_DIR/$sc.md"
+  profile_report "$data" "$sc: $who, $CONNECTIONS connections, $PROFILE_DURATION" >"$PROFILE_DIR/$sc.md"
 }
 
 # sse-10k: SSE10K_STREAMS SendStreamingMessage calls held open at once
@@ -968,8 +1263,17 @@ for sc in $PAIRS; do
   log "scenario $sc: $S_TITLE"
   check_or_die "$sc/direct" "$S_DIRECT"
   check_or_die "$sc/gateway" "$S_GATEWAY"
-  warm "$S_DIRECT"
-  warm "$S_GATEWAY"
+  if [ -n "$S_GATEWAY2" ]; then
+    # The second gateway too, and the token counts from this scenario's
+    # rates only.
+    check_or_die "$sc/gateway (the second gateway)" "$S_GATEWAY2"
+    warm "$S_DIRECT" "$S_DIRECT"
+    BEARER_RATE=([load]=0 [latency]=0)
+    warm "$S_GATEWAY" "$S_GATEWAY2"
+  else
+    warm "$S_DIRECT"
+    warm "$S_GATEWAY"
+  fi
   for phase in load latency; do
     if [ "$phase" = load ]; then
       conns=$CONNECTIONS dur=$DURATION
@@ -987,6 +1291,7 @@ for sc in $PAIRS; do
     done
   done
   mem_point "after $sc" "$S_GW"
+  [ -n "$S_GW2" ] && mem_point "after $sc ($S_GW2)" "$S_GW2"
   if [ "$PROFILE_OK" = 1 ]; then profile_run "$sc"; fi
 done
 if [ "$RUN_SSE10K" = 1 ]; then run_sse10k; fi
@@ -1006,16 +1311,28 @@ GATEWAYS=(gateway)
 [ -n "$AUTH_GW_URL" ] && mem_point "end (gateway-auth)" gateway-auth && GATEWAYS+=(gateway-auth)
 [ -n "$AUTHZ_GW_URL" ] && mem_point "end (gateway-authz)" gateway-authz && GATEWAYS+=(gateway-authz)
 [ -n "$MTLS_GW_URL" ] && mem_point "end (gateway-mtls)" gateway-mtls && GATEWAYS+=(gateway-mtls)
+if [ -n "$SHARED_GW_URL" ]; then
+  mem_point "end (gateway-shared-a)" gateway-shared-a
+  GATEWAYS+=(gateway-shared-a)
+fi
+if [ -n "$SHARED_GW_URL_B" ]; then
+  mem_point "end (gateway-shared-b)" gateway-shared-b
+  GATEWAYS+=(gateway-shared-b)
+fi
+# conf_of GATEWAY — its configuration file (and store) under $WORK: the two
+# bearer-shared gateways have one.
+conf_of() { case $1 in gateway-shared-?) echo gateway-shared ;; *) echo "$1" ;; esac; }
 declare -A GW_METRICS=() AUDIT_ROWS=() GW_ADMIN=([gateway]=$ADMIN_URL [gateway-auth]=$AUTH_ADMIN_URL [gateway-authz]=$AUTHZ_ADMIN_URL
-  [gateway-mtls]=$MTLS_ADMIN_URL)
+  [gateway-mtls]=$MTLS_ADMIN_URL [gateway-shared-a]=$SHARED_ADMIN_URL [gateway-shared-b]=$SHARED_ADMIN_URL_B)
 for gw in "${GATEWAYS[@]}"; do
-  GW_METRICS[$gw]=$(curl -fsS -m 5 "${GW_ADMIN[$gw]}/metrics" | grep -E '^warden_(requests_total|authz_refusals_total|audit_events_dropped|open_streams)' || true)
+  GW_METRICS[$gw]=$(curl -fsS -m 5 "${GW_ADMIN[$gw]}/metrics" |
+    grep -E '^warden_(requests_total|authz_refusals_total|audit_events_dropped|open_streams|shared_unavailable_total|replay_cache_full)' || true)
 done
 sleep 1 # let the audit writers drain their last batch
 for gw in "${GATEWAYS[@]}"; do
   AUDIT_ROWS[$gw]=unknown
   if command -v sqlite3 >/dev/null; then
-    AUDIT_ROWS[$gw]=$(sqlite3 "file:$WORK/$gw-store/warden.db?mode=ro" 'SELECT count(*) FROM audit_events' 2>/dev/null || echo unknown)
+    AUDIT_ROWS[$gw]=$(sqlite3 "file:$WORK/$(conf_of "$gw")-store/warden.db?mode=ro" 'SELECT count(*) FROM audit_events' 2>/dev/null || echo unknown)
   fi
 done
 declare -A END_RSS=() END_HWM=()
@@ -1032,6 +1349,7 @@ med() { awk '$1 != "nan"' | sort -g | awk '{a[NR] = $1} END {if (NR == 0) print 
 # 11 max 12 connect 13 read 14 write 15 status 16 timeout 17 checked 18 bad
 # 19 gateway_ticks 20 upstream_ticks 21 wall_us 22 server CPUs busy (all processes, %)
 # 23 wrk CPUs busy (all processes, %) 24 wrk's own CPU time (µs)
+# 25 Redis server ticks, 26 Redis commands processed (bearer-shared; nan otherwise)
 col() { awk -F'\t' -v s="$1" -v p="$2" -v m="$3" '$1 == s && $2 == p && $4 == m {print '"$4"'}' "$RESULTS"; }
 # pair SCENARIO PHASE EXPR — one value per round, from the direct (d[]) and gateway (g[]) rows.
 pair() {
@@ -1040,10 +1358,28 @@ pair() {
       else { for (i = 1; i <= NF; i++) G[$3, i] = $i }
       rounds[$3] = 1
     } END { for (r in rounds) { split("", d); split("", g)
-      for (i = 1; i <= 24; i++) { d[i] = D[r, i]; g[i] = G[r, i] }
+      for (i = 1; i <= 26; i++) { d[i] = D[r, i]; g[i] = G[r, i] }
       print '"$3"' } }' "$RESULTS"
 }
 ms() { awk -v u="$1" 'BEGIN {if (u == "nan") print "–"; else printf "%.3f ms", u / 1000}'; }
+# redis_per_call SCENARIO PHASE — the Redis server's CPU time and commands per
+# call through the gateways (medians over the rounds), as a phrase.
+redis_per_call() {
+  local cpu cmds
+  if [ -z "$REDIS_PID" ]; then
+    echo "not measured (${REDIS_NOTE:-no redis-server process})"
+    return 0
+  fi
+  cpu=$(col "$1" "$2" gateway "\$25 * $TICK_US / \$5" | med)
+  cmds=$(col "$1" "$2" gateway '($26 == "nan" ? "nan" : $26 / $5)' | med)
+  printf '%s of redis-server (pid %s, not pinned by the bench: it runs where the machine runs it), ' \
+    "$(num "$cpu" '%.1f µs')" "$REDIS_PID"
+  if [ "$cmds" = nan ]; then
+    echo "Redis commands per call not counted (no redis-cli): the bench assumes nothing else used this Redis meanwhile"
+  else
+    echo "$(num "$cmds" '%.2f') Redis commands per call (all the commands the server processed during the runs ÷ the calls: the bench assumes nothing else used this Redis meanwhile, and this count would show it)"
+  fi
+}
 plus_ms() { awk -v u="$1" 'BEGIN {if (u == "nan") print "–"; else printf "%+.3f ms", u / 1000}'; }
 num() { awk -v x="$1" -v f="$2" 'BEGIN {if (x == "nan") print "–"; else printf f, x}'; }
 TICK_US=$((1000000 / CLK_TCK))
@@ -1062,7 +1398,11 @@ profile_section() {
   if [ "$PROFILE_OK" != 1 ]; then
     echo "Not recorded: $PROFILE_NOTE."
   elif [ -s "$PROFILE_DIR/$1.md" ]; then
-    echo "perf record of the gateway process during $2."
+    if [ "$1" = bearer-shared ] && [ -n "$SHARED_GW_URL_B" ]; then
+      echo "perf record of both gateway processes (gateway-shared-a and gateway-shared-b, one recording) during $2."
+    else
+      echo "perf record of the gateway process during $2."
+    fi
     echo "Full report: [\`$PROFILES_NAME/$1.perf.data.txt\`]($PROFILES_NAME/$1.perf.data.txt); recording: \`$PROFILES_NAME/$1.perf.data\` (not committed)."
     echo
     cat "$PROFILE_DIR/$1.md"
@@ -1196,6 +1536,10 @@ for sc in $PAIRS; do
       cr=$(pair "$sc" "$phase" "$CPU_RATIO" | med)
       echo "Medians over the rounds: ratio through/direct **$(num "$r" %.3f)** (CPU-cost ratio $(num "$cr" %.3f)), added p50 **$(plus_ms "$a50")**, added p99 **$(plus_ms "$a99")**."
       echo
+      if [ -n "$S_REDIS" ]; then
+        echo "The Redis server through the gateways: $(redis_per_call "$sc" "$phase")."
+        echo
+      fi
     done
     profile_section "$sc" "one more run through the gateway after the measured ones ($CONNECTIONS connections, $PROFILE_DURATION; not counted in the figures above)"
   } >>"$SECTIONS"
@@ -1220,9 +1564,42 @@ case " $PAIRS " in
     ;;
 esac
 
+# Issue 14's target for bearer-shared: its gateway CPU per call (both
+# gateways' CPU ÷ all their calls) at most 15 % above bearer-send's (one
+# gateway, its state in memory), same run; and what the Redis server spent.
+case " $PAIRS " in
+  *" bearer-shared "*)
+    SHARED_CPU=$(col bearer-shared load gateway "$GW_CPU" | med)
+    if [ -n "$SHARED_GW_URL_B" ]; then SHARED_WHO="both gateways' CPU ÷ all calls"; else SHARED_WHO="one gateway, SHARED_REPLICAS=1"; fi
+    {
+      if [[ " $PAIRS " == *" bearer-send "* ]]; then
+        ONE_CPU=$(col bearer-send load gateway "$GW_CPU" | med)
+        awk -v m="$SHARED_CPU" -v p="$ONE_CPU" -v who="$SHARED_WHO" 'BEGIN {
+            if (m == "nan" || p == "nan" || p <= 0) { print "bearer-shared vs bearer-send: no figures to compare."; exit }
+            r = m / p
+            printf "bearer-shared vs bearer-send, gateway CPU per call (medians, under load; bearer-shared: %s): %.0f µs vs %.0f µs, **%+.0f %%** (target ≤ 15 %%: %s).",
+              who, m, p, 100 * (r - 1), (r <= 1.15 ? "met" : "**not met**") }'
+      else
+        printf '%s' "bearer-shared: gateway CPU per call $(num "$SHARED_CPU" '%.0f µs') ($SHARED_WHO); not compared with bearer-send (not in this run; the target is at most 15 % above it)."
+      fi
+      echo " Redis server CPU per call, besides: $(redis_per_call bearer-shared load)."
+      if [ -n "$SHARED_GW_URL_B" ]; then
+        echo
+        echo "The two shared-state gateways share the server CPU(s) ($SERVER_NCPU), each with half the connections: that, and not only Redis, is in their figure (bench/README.md, bearer-shared; \`SHARED_REPLICAS=1\` measures one gateway with \`[shared]\` instead)."
+      fi
+    } >"$WORK/shared-target.md"
+    { echo; cat "$WORK/shared-target.md"; } >>"$SUMMARY"
+    ;;
+esac
+if [ -n "$SHARED_SKIP" ]; then
+  { echo; echo "$SHARED_SKIP."; } >>"$SUMMARY"
+fi
+
 TOTAL_FAILED=$(awk -F'\t' '{s += $12 + $13 + $14 + $15 + $16 + $18} END {print s + 0}' "$RESULTS")
 if [ -z "$PAIRS" ]; then
   VERDICT=""
+  # (With pairs, the summary says it.)
+  if [ -n "$SHARED_SKIP" ]; then VERDICT="$SHARED_SKIP."; fi
 elif [ "$FAILED_RUNS" -eq 0 ]; then
   VERDICT="All $(wc -l <"$RESULTS") measured runs answered every request with a success."
 else
@@ -1335,22 +1712,51 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
     echo "closed loop, keep-alive HTTP/1.1, one thread, pinned as wrk), the direct side over plain HTTP with the same header."
     echo
   fi
-  if [[ " $SCENARIOS " == *" bearer-send "* ]]; then
-    echo "bearer-send: before every run through the gateway, \`warden token mint --count N --ttl $BEARER_TTL\` minted fresh tokens"
+  if [[ " $SCENARIOS " == *" bearer-send "* ]] || [[ " $SCENARIOS " == *" bearer-shared "* ]]; then
+    bearer_names=$(tr ' ' '\n' <<<"$SCENARIOS" | grep -x -e bearer-send -e bearer-shared | paste -sd ' ' | sed 's/ / and /' || true)
+    echo "$bearer_names: before every run through the gateway, \`warden token mint --count N --ttl $BEARER_TTL\` minted fresh tokens"
     echo "into a file; the wrk script sends each one once (no token twice: a replayed one is refused with 401 and would count"
     echo "as a failure) and stops if they run out. $TOKENS_MINTED tokens were minted in all (with one per curl check);"
     echo "$TOKEN_REDOS runs ran out of tokens and were run again with twice as many (their outputs are kept below, marked"
     echo "\"ran-out-of-tokens\"). The direct runs send the same header, from a file of 1,000 tokens used over and over (the null"
-    echo "responder ignores it). gateway-auth's replay cache has room for 2,000,000 ids (\`auth.replay_cache_entries\`, which"
+    echo "responder ignores it). gateway-auth's replay cache (and each shared-state gateway's) has room for 2,000,000 ids (\`auth.replay_cache_entries\`, which"
     echo "every revision reads; builds since 115c905 otherwise size it from \`auth.replay_rate\`), since every token used stays in"
     echo "it until it expires."
     echo
   fi
+  if [ -n "$SHARED_GW_URL" ]; then
+    if [ -n "$SHARED_GW_URL_B" ]; then
+      echo "bearer-shared: bearer-send's single-use tokens through TWO gateway processes, \`gateway-shared-a\` and \`gateway-shared-b\`,"
+      echo "both started from one configuration (\`gateway-shared.toml\`, below: gateway-auth's plus \`[shared]\` on the machine's"
+      echo "Redis, $REDIS_URL, under this run's own key prefix \`$SHARED_PREFIX\`, and one \`public_url\` standing for their"
+      echo "load balancer, which makes them one issuer), so every single-use id is claimed on Redis and every call's rate limits"
+      echo "are checked there, shared by the two. They share one data directory (one SQLite store: signing key, registry, grant,"
+      echo "audit), so tokens minted once are good at both. Under load, two wrk processes run at once, one per gateway, each"
+      echo "with half the connections ($(((CONNECTIONS + 1) / 2)) and $((CONNECTIONS / 2))) and its own half of the freshly minted tokens (dealt"
+      echo "alternately); the direct side is the same two processes against the null responder. Their requests and rates are"
+      echo "summed; their p50/p90/p99 are the request-weighted means of the two (wrk prints no histogram to merge), their max"
+      echo "the larger. With one connection, one wrk goes through \`gateway-shared-a\` only. Gateway CPU per call: both"
+      echo "gateways' CPU time ÷ all the calls; both are pinned to the server CPUs like every gateway."
+    else
+      echo "bearer-shared with SHARED_REPLICAS=1: bearer-send's single-use tokens through ONE gateway, \`gateway-shared-a\`, configured as"
+      echo "gateway-auth plus \`[shared]\` on the machine's Redis ($REDIS_URL, key prefix \`$SHARED_PREFIX\`; \`gateway-shared.toml\`"
+      echo "below), taking the whole load with one wrk process: what the shared state costs without a second gateway process."
+    fi
+    echo "The Redis server (redis-server, pid ${REDIS_PID:-unknown}${REDIS_NOTE:+; $REDIS_NOTE}) is not pinned by the bench; its CPU"
+    echo "time per call is read from /proc like the gateways'. The bench assumes nothing else uses that Redis during the runs:"
+    echo "the commands it processed per call (those its Lua scripts run included) are reported beside it to show whether that"
+    echo "held. Its keys expire by themselves."
+    echo
+  fi
+  conf_seen=" "
   for gw in "${GATEWAYS[@]}"; do
-    echo "<details><summary>$gw.toml</summary>"
+    conf=$(conf_of "$gw")
+    case $conf_seen in *" $conf "*) continue ;; esac
+    conf_seen+="$conf "
+    echo "<details><summary>$conf.toml$([ "$conf" != "$gw" ] && echo " (gateway-shared-a and gateway-shared-b)")</summary>"
     echo
     echo '```toml'
-    sed "s|$WORK|\$WORK|g" "$WORK/$gw.toml"
+    sed "s|$WORK|\$WORK|g" "$WORK/$conf.toml"
     echo '```'
     echo
     echo "</details>"
@@ -1401,9 +1807,17 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
       gateway-auth) sel='$1 ~ /^(apikey|bearer)-send$/' ;;
       gateway-authz) sel='$1 == "authz-send"' ;;
       gateway-mtls) sel='$1 == "mtls-send"' ;;
-      *) sel='$1 !~ /^(apikey|bearer|authz|mtls)-send$/' ;;
+      gateway-shared-?) sel='$1 == "bearer-shared"' ;;
+      *) sel='$1 !~ /^(apikey|bearer|authz|mtls)-send$/ && $1 != "bearer-shared"' ;;
     esac
-    echo "\`$gw\`: requests measured by wrk $(awk -F'\t' "\$4 == \"gateway\" && $sel {s += \$5} END {print s + 0}" "$RESULTS") (plus warm-ups, curl checks and profile runs); audit rows written ${AUDIT_ROWS[$gw]}."
+    case $gw in
+      gateway-shared-?)
+        echo "\`$gw\`: requests measured by wrk through the two shared-state gateways together $(awk -F'\t' "\$4 == \"gateway\" && $sel {s += \$5} END {print s + 0}" "$RESULTS") (plus warm-ups, curl checks and profile runs); audit rows written by the two (one store) ${AUDIT_ROWS[$gw]}."
+        ;;
+      *)
+        echo "\`$gw\`: requests measured by wrk $(awk -F'\t' "\$4 == \"gateway\" && $sel {s += \$5} END {print s + 0}" "$RESULTS") (plus warm-ups, curl checks and profile runs); audit rows written ${AUDIT_ROWS[$gw]}."
+        ;;
+    esac
     echo
     echo '```'
     echo "${GW_METRICS[$gw]}"
