@@ -120,8 +120,17 @@ pub fn relay(
             };
             tokio::select! {
                 () = cut => {
-                    tracing::info!("closing an SSE stream: its caller or agent was quarantined");
-                    return None;
+                    tracing::info!("closing an SSE stream: its caller or agent was quarantined, or the caller's grant revoked");
+                    let Some(checked) = s.hooks.check.as_ref() else {
+                        return None;
+                    };
+                    // Only whole events were relayed, so an event may follow.
+                    let err = warden_a2a::A2aError::new(
+                        warden_a2a::ErrorKind::Forbidden,
+                        "this stream was closed by Warden: the caller or the agent was quarantined, or the caller's grant was revoked",
+                    );
+                    s.done = true;
+                    return Some((Ok(checked.closing_event(&err)), s));
                 }
                 next = s.upstream.next() => {
                     return match next {

@@ -175,6 +175,13 @@ impl CheckedEvents {
         (Bytes::from(out), false)
     }
 
+    /// The last event of a stream Warden closes for its own reasons (a
+    /// quarantine, a revoked grant): the caller learns why the stream
+    /// ended instead of seeing it simply stop.
+    pub fn closing_event(&self, err: &warden_a2a::A2aError) -> Bytes {
+        self.check.error_event(err)
+    }
+
     fn fail(&mut self, out: &mut Vec<u8>, why: &Invalid) {
         tracing::warn!(agent = %self.agent, why = %why.0, "replacing an invalid stream event with an error and closing the stream");
         out.extend_from_slice(&self.check.error_event(&why.to_a2a(&self.agent)));

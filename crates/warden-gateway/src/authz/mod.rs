@@ -288,9 +288,25 @@ impl Authorizer {
         {
             return;
         }
-        let cut = self.streams.cut_off(snapshot.quarantined());
+        // Quarantine (of the caller or the agent) and a grant no longer in
+        // force both end a stream; a caller without a credential at a
+        // public agent holds no grant and is not cut for want of one.
+        let now = self.clock.now_unix();
+        let cut = self.streams.cut_off_where(|caller, agent| {
+            snapshot.is_quarantined(caller)
+                || snapshot.is_quarantined(agent)
+                || (self.enforce
+                    && !(self.public.contains_key(agent) && caller.starts_with("anonymous:"))
+                    && !snapshot
+                        .grants(caller, agent)
+                        .iter()
+                        .any(|g| g.active_at(now)))
+        });
         if cut > 0 {
-            tracing::warn!(streams = cut, "closed the streams of quarantined agents");
+            tracing::warn!(
+                streams = cut,
+                "closed streams whose caller or agent was quarantined, or whose grant was revoked"
+            );
         }
     }
 

@@ -69,12 +69,20 @@ impl OpenStreams {
     /// Closes every stream whose caller or agent is in `quarantined`;
     /// returns how many.
     pub fn cut_off(&self, quarantined: &HashSet<String>) -> usize {
+        self.cut_off_where(|caller, agent| {
+            quarantined.contains(caller) || quarantined.contains(agent)
+        })
+    }
+
+    /// Closes every stream for which `doomed(caller, agent)` holds (not
+    /// already closed); returns how many.
+    pub fn cut_off_where(&self, mut doomed: impl FnMut(&str, &str) -> bool) -> usize {
         let Ok(open) = self.open.lock() else {
             return 0;
         };
         let mut n = 0;
         for (caller, agent, tx) in open.values() {
-            if quarantined.contains(caller) || quarantined.contains(agent) {
+            if !*tx.borrow() && doomed(caller, agent) {
                 let _ = tx.send(true);
                 n += 1;
             }
@@ -110,5 +118,18 @@ mod tests {
         assert!(waited.is_err(), "alice's stream stays open");
         drop(b);
         assert_eq!(reg.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn streams_are_cut_by_any_rule_once() {
+        let reg = Arc::new(OpenStreams::default());
+        let mut a = reg.register("alice", "echo", None);
+        let _b = reg.register("bob", "echo", None);
+        assert_eq!(reg.cut_off_where(|caller, _| caller == "alice"), 1);
+        tokio::time::timeout(std::time::Duration::from_secs(1), a.cut_off())
+            .await
+            .expect("alice's stream is cut");
+        // Already cut: not counted again.
+        assert_eq!(reg.cut_off_where(|caller, _| caller == "alice"), 0);
     }
 }

@@ -44,8 +44,8 @@ const WITHIN: Duration = Duration::from_secs(1);
 const TOLERANCE: Duration = Duration::from_millis(250);
 const AGENT: &str = "drip";
 /// Whether revoking a grant closes its caller's open streams (issue 14
-/// asks for it; not built yet: see the end of the test).
-const REVOCATION_CUTS_STREAMS: bool = false;
+/// asks for it).
+const REVOCATION_CUTS_STREAMS: bool = true;
 const PUBLIC_URL: &str = "http://warden.replicas.test";
 
 /// `warden agent null` streaming one event every `EVENT_INTERVAL`; its URL.
@@ -378,11 +378,9 @@ async fn replicas_store_quarantine_and_revocation_reach_every_replica_within_a_s
     )
     .await;
     eprintln!("replicas_store: grant revoked at replica 3 → refused at all three by {refused:?}");
-    // Issue 14 asks that a revocation cut open streams too; today only a
-    // quarantine does (`OpenStreams::cut_off` looks at the quarantined
-    // names), on one gateway as on several. The stream must therefore
-    // still be open: when revocation learns to cut, this fails, and
-    // `REVOCATION_CUTS_STREAMS` becomes true.
+    // A revocation cuts the caller's open streams too, at every replica
+    // (each replica checks its open streams against the grants in force
+    // when its snapshot moves).
     let ended = ended_by(&mut stream, WITHIN + TOLERANCE).await;
     eprintln!(
         "replicas_store: the revoked caller's stream at replica 1: {}",
