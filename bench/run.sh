@@ -228,6 +228,16 @@ if [ "$HAS_MINT_COUNT" = 1 ] && [ "$HAS_AUTHZ" = 1 ]; then
   "$WARDEN_BIN" config check --offline "$SHARED_PROBE/shared.toml" >/dev/null 2>&1 && HAS_SHARED=1
   rm -rf "$SHARED_PROBE"
 fi
+# Safe retries (`[retries]`): a SendMessage resent with the same message id
+# is answered from the first answer. Every scenario here sends one body over
+# and over, so the gateways turn retries off and every call reaches the
+# agent; builds without the section would refuse it.
+HAS_RETRIES=0
+RETRIES_PROBE=$(mktemp -d "${TMPDIR:-/tmp}/warden-bench-probe.XXXXXX")
+printf '[gateway]\nlisten = "127.0.0.1:0"\ndata_dir = "%s/store"\n\n[retries]\nwindow_secs = 0\n' \
+  "$RETRIES_PROBE" >"$RETRIES_PROBE/retries.toml"
+"$WARDEN_BIN" config check --offline "$RETRIES_PROBE/retries.toml" >/dev/null 2>&1 && HAS_RETRIES=1
+rm -rf "$RETRIES_PROBE"
 # redis_ping — Redis answers PING on 127.0.0.1:6379 (redis-cli, or bash's
 # /dev/tcp where redis-cli is missing).
 redis_ping() {
@@ -460,6 +470,7 @@ EOF
 [admin]
 listen = "127.0.0.1:0"
 EOF
+  if [ "$HAS_RETRIES" = 1 ]; then printf '\n[retries]\nwindow_secs = 0\n'; fi
   if [ "$HAS_AUTH" = 1 ]; then
     printf '\n[auth]\nmode = "%s"\n' "$2"
     # bearer-send spends thousands of single-use tokens a second, and each
