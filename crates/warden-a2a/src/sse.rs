@@ -112,6 +112,19 @@ pub fn encode_data(json: &str) -> String {
     s
 }
 
+/// The data of one whole SSE event: its `data:` lines (one leading space
+/// dropped) joined by `\n`; `None` for an event without data (a comment, a
+/// keep-alive); an error for one that is not UTF-8.
+pub fn event_data(event: &[u8]) -> Result<Option<String>, std::str::Utf8Error> {
+    let text = std::str::from_utf8(event)?;
+    let data: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data:"))
+        .map(|d| d.strip_prefix(' ').unwrap_or(d))
+        .collect();
+    Ok((!data.is_empty()).then(|| data.join("\n")))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

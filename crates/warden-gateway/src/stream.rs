@@ -121,9 +121,7 @@ pub fn relay(
             tokio::select! {
                 () = cut => {
                     tracing::info!("closing an SSE stream: its caller or agent was quarantined, or the caller's grant revoked");
-                    let Some(checked) = s.hooks.check.as_ref() else {
-                        return None;
-                    };
+                    let checked = s.hooks.check.as_ref()?;
                     // Only whole events were relayed, so an event may follow.
                     let err = warden_a2a::A2aError::new(
                         warden_a2a::ErrorKind::Forbidden,

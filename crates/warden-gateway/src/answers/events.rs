@@ -37,16 +37,11 @@ impl EventCheck {
     /// Checks one whole event (its bytes up to and including the blank
     /// line that ends it). Comment-only events (keep-alives) pass.
     pub fn check(&mut self, event: &[u8]) -> Result<(), Invalid> {
-        let text = std::str::from_utf8(event).map_err(|_| invalid("an event that is not UTF-8"))?;
-        let data: Vec<&str> = text
-            .lines()
-            .filter_map(|l| l.strip_prefix("data:"))
-            .map(|d| d.strip_prefix(' ').unwrap_or(d))
-            .collect();
-        if data.is_empty() {
+        let data = warden_a2a::sse::event_data(event)
+            .map_err(|_| invalid("an event that is not UTF-8"))?;
+        let Some(joined) = data else {
             return Ok(());
-        }
-        let joined = data.join("\n");
+        };
         let v = warden_a2a::json::parse_strict(joined.as_bytes(), self.limits)
             .map_err(|e| invalid(format!("an event that is not strict JSON ({e})")))?;
         let result = match self.binding {

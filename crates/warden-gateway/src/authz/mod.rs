@@ -7,11 +7,11 @@
 
 mod decide;
 mod denied;
+mod limits;
 pub mod ownership;
 mod policy_file;
 pub mod streams;
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -34,6 +34,8 @@ pub use decide::caller_of;
 pub use policy_file::load_rules;
 
 use denied::{refusal_for, unavailable};
+use limits::limits_unavailable;
+pub(crate) use limits::rate_subject;
 
 use crate::clock::Clock;
 use crate::config::ConfigError;
@@ -362,37 +364,6 @@ impl Authorizer {
         }
     }
 
-    /// The limits of one decided call, in one go (one round trip with
-    /// shared limits): every decision, or the refusal of the first limit
-    /// that bites (`names[i]` names `checks[i]` in the answer).
-    async fn limit_all(
-        &self,
-        checks: &[(String, Quota)],
-        names: &[&'static str],
-    ) -> Result<Vec<RateDecision>, Denied> {
-        if checks.is_empty() {
-            return Ok(Vec::new());
-        }
-        let decisions = self
-            .limiter
-            .check_all(checks, self.now())
-            .await
-            .map_err(|e| limits_unavailable(&e))?;
-        if let Some(i) = decisions.iter().position(|d| !d.is_allowed()) {
-            let what = names.get(i).copied().unwrap_or("limit");
-            let mut r = Denied::new(
-                A2aError::new(
-                    ErrorKind::RateLimited,
-                    format!("rate limit ({what}) exceeded; retry later"),
-                ),
-                Reason::RateLimited(what),
-            );
-            r.headers = decisions[i].headers();
-            return Err(r);
-        }
-        Ok(decisions)
-    }
-
     /// Admission, right after authentication and before the body is read:
     /// a caller without a grant in force for this agent gets the answer an
     /// unknown agent gets, whatever its body holds, so neither parse errors
@@ -427,33 +398,6 @@ impl Authorizer {
         self.public.get(agent).map(Vec::as_slice)
     }
 
-    /// A caller whose own bucket is already empty is refused here, before
-    /// its body is read or parsed: a flood then costs little more than its
-    /// authentication. Nothing is taken from the bucket (the cell is taken
-    /// once the call is decided, as before), so this refuses only calls the
-    /// limit would refuse later anyway.
-    async fn refuse_if_spent(&self, me: &str) -> Result<(), Denied> {
-        let Some(q) = self.quotas.principal else {
-            return Ok(());
-        };
-        let key = format!("principal:{me}");
-        match self.limiter.peek(&key, q, self.now()).await {
-            Ok(d) if !d.is_allowed() => {
-                let mut r = Denied::new(
-                    A2aError::new(
-                        ErrorKind::RateLimited,
-                        "rate limit (principal) exceeded; retry later",
-                    ),
-                    Reason::RateLimited("principal"),
-                );
-                r.headers = d.headers();
-                Err(r)
-            }
-            // Could not tell: the limit itself decides after the decision.
-            _ => Ok(()),
-        }
-    }
-
     pub fn store(&self) -> &Store {
         &self.store
     }
@@ -477,30 +421,5 @@ impl Authorizer {
 
     pub fn is_quarantined(&self, name: &str) -> bool {
         self.current().is_quarantined(name)
-    }
-}
-
-/// Fail closed: limits that cannot be decided (shared limits whose Redis
-/// does not answer) refuse the call, with a hint when to try again.
-fn limits_unavailable(e: &warden_policy::ratelimit::RateLimitError) -> Denied {
-    let mut r = Denied::new(
-        A2aError::new(
-            ErrorKind::Unavailable,
-            "rate limits cannot be checked right now",
-        ),
-        Reason::RateLimitUnavailable(e.to_string()),
-    );
-    r.headers.push(("retry-after", "1".into()));
-    r
-}
-
-/// Whom the rate limits and stream caps count a call against: the caller,
-/// or for a caller without a credential its address (a new capability per
-/// call must not buy a new bucket).
-fn rate_subject<'a>(principal: &Principal, me: &'a str) -> Cow<'a, str> {
-    if principal.method == AuthMethod::Public {
-        Cow::Owned(format!("anonymous@{}", principal.source))
-    } else {
-        Cow::Borrowed(me)
     }
 }

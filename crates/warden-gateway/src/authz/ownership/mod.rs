@@ -271,16 +271,7 @@ pub(crate) fn event_end(buf: &[u8]) -> Option<usize> {
 
 /// The task an SSE event's data names (JSON-RPC `result` or a REST body).
 fn event_task_ref(event: &[u8]) -> Option<TaskRef> {
-    let text = std::str::from_utf8(event).ok()?;
-    let data: Vec<&str> = text
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(|d| d.strip_prefix(' ').unwrap_or(d))
-        .collect();
-    if data.is_empty() {
-        return None;
-    }
-    let joined = data.join("\n");
+    let joined = warden_a2a::sse::event_data(event).ok()??;
     let v = warden_a2a::json::parse_strict(joined.as_bytes(), JsonLimits::default()).ok()?;
     v.get("result").and_then(task_ref).or_else(|| task_ref(&v))
 }
