@@ -282,19 +282,28 @@ pub fn carried(ctx: &Ctx<'_>, permit: Permit) -> (Option<String>, crate::stream:
         .authz
         .enforcing()
         .then(|| permit.allowed.owner.clone());
-    // A stream cut for an invalid event is audited as a failed upstream.
-    let audit = ctx.state.audit.clone();
-    let event = ctx.event(Outcome::UpstreamFailed);
-    let report: crate::answers::Report = Box::new(move |why: &str| {
-        let mut event = event;
-        event.reason = Some(format!("invalid_agent_response: {why}"));
-        audit.emit(&event);
+    // A stream cut for an invalid event is audited as a failed upstream
+    // (prepared for streaming calls only: other answers are audited on the
+    // request's own path).
+    let streaming = ctx
+        .op
+        .as_ref()
+        .is_some_and(|op| op.operation.is_streaming());
+    let report = streaming.then(|| {
+        let audit = ctx.state.audit.clone();
+        let event = ctx.event(Outcome::UpstreamFailed);
+        let report: crate::answers::Report = Box::new(move |why: &str| {
+            let mut event = event;
+            event.reason = Some(format!("invalid_agent_response: {why}"));
+            audit.emit(&event);
+        });
+        report
     });
     let hooks = crate::stream::RelayHooks {
         guard: permit.stream,
         tap: None,
         check: None,
-        report: Some(report),
+        report,
     };
     (owner, hooks)
 }
