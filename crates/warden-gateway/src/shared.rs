@@ -171,10 +171,42 @@ fn decision(r: GcraReply, quota: Quota) -> RateDecision {
     }
 }
 
-/// Both halves over one connection.
+/// New context ids a caller proposes, claimed on every replica at once:
+/// each gateway records a context's owner in its own memory first and in
+/// the store within milliseconds, so without this two callers proposing
+/// the same new id at two gateways in that window could both be let in.
+#[derive(Clone)]
+pub struct ContextClaims {
+    state: SharedState,
+    failures: Failures,
+}
+
+/// How long a claim holds: far longer than the store write it covers.
+const CLAIM_HOLD: Duration = Duration::from_secs(60);
+
+impl ContextClaims {
+    /// The owner of context `ctx` at `agent` after claiming it for
+    /// `owner`: `owner` when it was free. `None` when Redis cannot say
+    /// (refuse: the claim is what keeps the context private).
+    pub async fn claim(&self, agent: &str, ctx: &str, owner: &str) -> Option<String> {
+        let name = format!("ctx\n{agent}\n{ctx}");
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, name.as_bytes());
+        let key: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+        match self.state.claim_name(&key, owner, CLAIM_HOLD).await {
+            Ok(holder) => Some(holder),
+            Err(e) => {
+                self.failures.note("context_claim", &e);
+                None
+            }
+        }
+    }
+}
+
+/// All three over one connection.
 pub struct Shared {
     pub replay: SharedReplay,
     pub limiter: Arc<SharedRateLimiter>,
+    pub contexts: ContextClaims,
 }
 
 impl Shared {
@@ -193,6 +225,10 @@ impl Shared {
         };
         Ok(Self {
             replay: SharedReplay {
+                state: state.clone(),
+                failures: failures.clone(),
+            },
+            contexts: ContextClaims {
                 state: state.clone(),
                 failures: failures.clone(),
             },

@@ -186,6 +186,16 @@ impl Authorizer {
         if let (true, true, Some(id)) = (self.enforce, is_message, &ctx.context_id)
             && context_owner.is_none()
         {
+            // Every replica first: the claim below is this gateway's own.
+            if let Some(claims) = &self.contexts {
+                let holder = claims
+                    .claim(ask.agent, id, &allowed.owner)
+                    .await
+                    .ok_or_else(|| unavailable("shared"))?;
+                if holder != allowed.owner {
+                    return Err(refusal_for(&Denial::ContextNotJoinable, None, &ctx.agent));
+                }
+            }
             let owner = self
                 .owners
                 .claim_context(ask.agent, id, &allowed.owner)

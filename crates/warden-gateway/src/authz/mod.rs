@@ -48,6 +48,8 @@ use crate::registry_view::RegistryView;
 pub struct Limiter {
     pub local: Arc<LocalRateLimiter>,
     pub decides: Arc<dyn RateLimiter>,
+    /// New context ids claimed on every replica (`[shared]`), else none.
+    pub contexts: Option<crate::shared::ContextClaims>,
 }
 
 impl Limiter {
@@ -57,6 +59,7 @@ impl Limiter {
         Self {
             decides: local.clone(),
             local,
+            contexts: None,
         }
     }
 
@@ -101,6 +104,8 @@ pub struct Authorizer {
     pub streams: Arc<OpenStreams>,
     /// Public agents and what callers without a credential may do there.
     public: HashMap<String, Vec<OpClass>>,
+    /// New context ids claimed on every replica (`[shared]`).
+    contexts: Option<crate::shared::ContextClaims>,
     /// Where rate-limit time comes from (the gateway's clock), and its
     /// reading at the start: the limiter counts from there.
     clock: Arc<dyn Clock>,
@@ -203,7 +208,11 @@ impl Authorizer {
             }
             None => (PolicyRules::empty(), None),
         };
-        let Limiter { local, decides } = limiter;
+        let Limiter {
+            local,
+            decides,
+            contexts,
+        } = limiter;
         let owners = ownership::OwnerBook::start(
             store.clone(),
             section.ownership_cache_entries.get(),
@@ -224,6 +233,7 @@ impl Authorizer {
             slots: StreamSlots::new(),
             streams: Arc::new(OpenStreams::default()),
             public,
+            contexts,
             epoch: clock.now_instant(),
             clock,
             poll: section.poll_interval,

@@ -32,3 +32,43 @@ impl SharedState {
         }
     }
 }
+
+/// KEYS[1] the claim; ARGV[1] the claimant, ARGV[2] how long the claim
+/// holds (ms). Returns whoever holds it after this call.
+const CLAIM: &str = r#"
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+  return ARGV[1]
+end
+return redis.call('GET', KEYS[1])
+"#;
+
+static CLAIM_SCRIPT: std::sync::LazyLock<redis::Script> =
+    std::sync::LazyLock::new(|| redis::Script::new(CLAIM));
+
+impl SharedState {
+    /// Claims `name` for `who` for `hold` (first come, first served, on
+    /// every replica at once): returns the holder, `who` when the claim
+    /// was free. One round trip, atomic on the server.
+    pub async fn claim_name(
+        &self,
+        name: &str,
+        who: &str,
+        hold: std::time::Duration,
+    ) -> Result<String, SharedError> {
+        let mut conn = self.conn().await?;
+        let ms = u64::try_from(hold.as_millis()).unwrap_or(u64::MAX).max(1);
+        let holder: Option<String> = CLAIM_SCRIPT
+            .key(self.key("claim", name))
+            .arg(who)
+            .arg(ms)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        // The key expiring between SET and GET leaves no holder: try again
+        // once, which then sets it.
+        match holder {
+            Some(h) => Ok(h),
+            None => Box::pin(self.claim_name(name, who, hold)).await,
+        }
+    }
+}

@@ -137,3 +137,27 @@ async fn buckets_are_stepped_in_order_in_one_call_until_the_first_refusal() {
     let c = s.gcra("c", hour, hour * 5, true).await.expect("peek c");
     assert_eq!(c.remaining, 3, "c was charged once only: {c:?}");
 }
+
+#[tokio::test]
+async fn a_name_is_claimed_by_the_first_and_named_to_the_rest() {
+    let cfg = config("claim");
+    let a = SharedState::open(cfg.clone()).await.expect("open");
+    let b = SharedState::open(cfg).await.expect("open");
+    let hold = Duration::from_secs(60);
+    assert_eq!(
+        a.claim_name("ctx-1", "alice", hold).await.as_deref(),
+        Ok("alice")
+    );
+    assert_eq!(
+        b.claim_name("ctx-1", "bob", hold).await.as_deref(),
+        Ok("alice")
+    );
+    assert_eq!(
+        a.claim_name("ctx-1", "alice", hold).await.as_deref(),
+        Ok("alice")
+    );
+    assert_eq!(
+        b.claim_name("ctx-2", "bob", hold).await.as_deref(),
+        Ok("bob")
+    );
+}
