@@ -464,8 +464,8 @@ async fn three_replicas_share_single_use_ids_and_limits_and_fail_closed_without_
     let (key1, key3) = tokio::join!(r1.api_key(), r3.api_key());
     let per_worker = (WINDOW.as_millis() / PACE.as_millis()) as usize + 2;
     let workers = replicas.len() * WORKERS;
-    let [mut tokens, flood]: [Tokens; 2] =
-        Tokens::sign(&pem, &[(CALLER, 1000), (FLOODER, workers * per_worker)])
+    let [mut tokens, mut flood]: [Tokens; 2] =
+        Tokens::sign(&pem, &[(CALLER, 1000), (FLOODER, workers * per_worker + 1)])
             .await
             .try_into()
             .unwrap_or_else(|_| panic!("two pools"));
@@ -484,6 +484,40 @@ async fn three_replicas_share_single_use_ids_and_limits_and_fail_closed_without_
         );
     }
     assert_eq!(calls_seen(&spy), 1);
+
+    // 1b. A new context id a caller proposes is claimed on every replica at
+    // once: the replicas' stores are separate here, so only the shared
+    // claim can refuse another caller the same id at another replica.
+    let context = format!("ctx-race-{}", std::process::id());
+    let in_context = |token: String, gateway: String| {
+        let http = http.clone();
+        let context = context.clone();
+        async move {
+            let mut message = user_message("in a context");
+            message["contextId"] = json!(context);
+            let body = json!({"jsonrpc": "2.0", "id": 1, "method": "SendMessage", "params": {"message": message}});
+            let v: serde_json::Value = http
+                .post(format!("{gateway}/agents/spy"))
+                .header("A2A-Version", "1.0")
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .expect("send")
+                .json()
+                .await
+                .expect("json");
+            v
+        }
+    };
+    let mine = in_context(tokens.next(), r1.gateway.clone()).await;
+    assert!(mine.get("result").is_some(), "the first caller: {mine}");
+    let theirs = in_context(flood.next(), r2.gateway.clone()).await;
+    assert!(
+        theirs.get("error").is_some() && theirs.to_string().contains("context"),
+        "another caller, same new context id, another replica: {theirs}"
+    );
+    assert_eq!(calls_seen(&spy), 2, "the second never reached the agent");
 
     // 2. The per-caller limit holds over the three replicas together.
     let pools = flood.split(workers, per_worker);
