@@ -210,6 +210,11 @@ pub struct Shared {
 }
 
 impl Shared {
+    /// The connection itself, for `/readyz` (which pings it).
+    pub fn state(&self) -> SharedState {
+        self.contexts.state.clone()
+    }
+
     /// Opens the connection (in the background when Redis is down).
     /// `fallback` is the local limiter to use while Redis cannot answer,
     /// when the configuration allows it.
