@@ -89,6 +89,10 @@ pub enum Command {
     /// the egress rules.
     #[command(subcommand, after_help = crate::card_cmd::EXIT_CODES)]
     Card(crate::card_cmd::CardCommand),
+    /// The durable store (SQLite or PostgreSQL): status, migrations, and
+    /// export / import to move a deployment from one store to another.
+    #[command(subcommand, after_help = crate::store_cmd::EXIT_CODES)]
+    Store(crate::store_cmd::StoreCommand),
 }
 
 /// Where a command finds Warden's state: a data directory, or the data

@@ -9,6 +9,7 @@ mod config_cmd;
 mod local;
 mod net;
 mod serve;
+mod store_cmd;
 mod up;
 
 use std::process::ExitCode;
@@ -52,6 +53,8 @@ fn main() -> ExitCode {
             Command::Policy(cmd) => return Ok(authz_cmd::policy::run(cmd).await),
             // Exit 0 ok, 1 not verified / lint findings, 2 bad input, 3 egress refusal.
             Command::Card(cmd) => return Ok(card_cmd::run(cmd).await),
+            // Exit 0 done, 1 the store is not in the state needed, 2 bad input.
+            Command::Store(cmd) => return Ok(store_cmd::run(cmd).await),
             Command::Config(ConfigCommand::Check { file, offline }) => {
                 config_cmd::check(&file, offline).await
             }
