@@ -2,7 +2,8 @@
 //! proof `jti`s) and rate-limit buckets, so that a token used at one
 //! replica is refused at every other, and a limit holds over all of them.
 //!
-//! Every operation is one round trip. Failures are reported, never
+//! Every operation is one round trip; a call's single-use id and its rate
+//! limits go together in one ([`SharedState::step`]). Failures are reported, never
 //! papered over: the caller decides to fail closed (the default everywhere
 //! in Warden). The connection is re-established by itself: a gateway that
 //! starts while Redis is down, or loses it, serves again once Redis is
@@ -16,10 +17,12 @@ use tokio::sync::RwLock;
 
 mod gcra;
 mod replay;
+mod step;
 #[cfg(test)]
 mod tests;
 
 pub use gcra::GcraReply;
+pub use step::{Bucket, StepOutcome};
 
 /// Why shared state could not be read or written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

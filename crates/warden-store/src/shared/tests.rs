@@ -104,6 +104,11 @@ async fn an_unreachable_server_is_an_error_never_a_yes() {
             .await,
         Err(SharedError::Unavailable(_))
     ));
+    let bucket = ("k", Duration::from_secs(1), Duration::from_secs(1));
+    assert!(matches!(
+        s.step(Some(("x", in_an_hour())), &[bucket], false).await,
+        Err(SharedError::Unavailable(_))
+    ));
     assert!(s.ping().await.is_err());
 }
 
@@ -159,5 +164,163 @@ async fn a_name_is_claimed_by_the_first_and_named_to_the_rest() {
     assert_eq!(
         b.claim_name("ctx-2", "bob", hold).await.as_deref(),
         Ok("bob")
+    );
+}
+
+#[tokio::test]
+async fn a_call_step_claims_its_id_with_its_buckets_and_a_replay_takes_no_cell() {
+    let cfg = config("step");
+    let a = SharedState::open(cfg.clone()).await.expect("open");
+    let b = SharedState::open(cfg).await.expect("open");
+    let hour = Duration::from_secs(3600);
+    let buckets = [("p", hour, hour * 5), ("q", hour, hour * 5)];
+    let first = a
+        .step(Some(("jti-1", in_an_hour())), &buckets, false)
+        .await
+        .expect("step");
+    let StepOutcome::Allowed(replies) = &first else {
+        panic!("{first:?}");
+    };
+    assert_eq!(
+        replies.iter().map(|r| r.remaining).collect::<Vec<_>>(),
+        [4, 4]
+    );
+    // Recorded for every handle, the plain claim included.
+    assert_eq!(b.claim_once("jti-1", in_an_hour()).await, Ok(false));
+    // A replay, at another handle: refused, and no bucket is touched.
+    let again = b
+        .step(Some(("jti-1", in_an_hour())), &buckets, false)
+        .await
+        .expect("step");
+    assert_eq!(again, StepOutcome::Replayed);
+    let p = a.gcra("p", hour, hour * 5, true).await.expect("peek");
+    assert_eq!(
+        p.remaining, 3,
+        "one cell taken, by the first call only: {p:?}"
+    );
+    // An id claimed alone (no limit in force) is still single-use.
+    assert!(matches!(
+        a.step(Some(("jti-2", in_an_hour())), &[], false).await,
+        Ok(StepOutcome::Allowed(r)) if r.is_empty()
+    ));
+    assert_eq!(
+        b.step(Some(("jti-2", in_an_hour())), &[], false).await,
+        Ok(StepOutcome::Replayed)
+    );
+}
+
+#[tokio::test]
+async fn a_call_its_limits_refuse_leaves_its_id_unused_and_keeps_earlier_cells_taken() {
+    let s = SharedState::open(config("step-refused"))
+        .await
+        .expect("open");
+    let hour = Duration::from_secs(3600);
+    // "wide" has room for 5, "narrow" for 1.
+    let buckets = [("wide", hour, hour * 5), ("narrow", hour, hour)];
+    assert!(matches!(
+        s.step(Some(("t-1", in_an_hour())), &buckets, false).await,
+        Ok(StepOutcome::Allowed(_))
+    ));
+    let refused = s
+        .step(Some(("t-2", in_an_hour())), &buckets, false)
+        .await
+        .expect("step");
+    let StepOutcome::Refused(replies) = &refused else {
+        panic!("{refused:?}");
+    };
+    assert_eq!(replies.len(), 2, "{replies:?}");
+    assert!(replies[0].allowed && !replies[1].allowed);
+    assert!(
+        replies[1].retry_after > Duration::from_secs(3500),
+        "{replies:?}"
+    );
+    // The id was not used up: the caller may retry with it (here it is
+    // refused for its rate again, and still not used up).
+    assert!(matches!(
+        s.step(Some(("t-2", in_an_hour())), &buckets, false).await,
+        Ok(StepOutcome::Refused(_))
+    ));
+    assert_eq!(s.claim_once("t-2", in_an_hour()).await, Ok(true));
+    // The cells taken before the refusal stay taken (as one by one).
+    let wide = s.gcra("wide", hour, hour * 5, true).await.expect("peek");
+    assert_eq!(wide.remaining, 1, "three cells taken: {wide:?}");
+}
+
+#[tokio::test]
+async fn one_of_many_concurrent_steps_with_one_id_wins() {
+    let cfg = config("step-race");
+    let handles = [
+        SharedState::open(cfg.clone()).await.expect("open"),
+        SharedState::open(cfg).await.expect("open"),
+    ];
+    let second = Duration::from_secs(1);
+    let steps: Vec<_> = (0..20)
+        .map(|i| {
+            let s = handles[i % 2].clone();
+            tokio::spawn(async move {
+                s.step(
+                    Some(("raced", in_an_hour())),
+                    &[("r", second, second * 100)],
+                    false,
+                )
+                .await
+                .expect("step")
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for step in steps {
+        outcomes.push(step.await.expect("task"));
+    }
+    let won = outcomes
+        .iter()
+        .filter(|o| matches!(o, StepOutcome::Allowed(_)))
+        .count();
+    assert_eq!(won, 1, "{outcomes:?}");
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, StepOutcome::Allowed(_) | StepOutcome::Replayed))
+    );
+    let r = handles[0]
+        .gcra("r", second, second * 100, true)
+        .await
+        .expect("peek");
+    assert!(r.remaining >= 98, "the replays took no cell: {r:?}");
+}
+
+#[tokio::test]
+async fn an_expiry_already_past_still_holds_the_id_and_a_peek_cannot_claim() {
+    let s = SharedState::open(config("step-past")).await.expect("open");
+    assert!(matches!(
+        s.step(Some(("old", 1)), &[], false).await,
+        Ok(StepOutcome::Allowed(_))
+    ));
+    assert_eq!(
+        s.step(Some(("old", 1)), &[], false).await,
+        Ok(StepOutcome::Replayed)
+    );
+    assert!(matches!(
+        s.step(Some(("x", in_an_hour())), &[], true).await,
+        Err(SharedError::Protocol(_))
+    ));
+    assert_eq!(
+        s.step(None, &[], false).await,
+        Ok(StepOutcome::Allowed(Vec::new()))
+    );
+}
+
+#[tokio::test]
+async fn a_bucket_named_twice_in_one_step_is_stepped_twice() {
+    let s = SharedState::open(config("step-twice")).await.expect("open");
+    let hour = Duration::from_secs(3600);
+    let twice = [("d", hour, hour * 3), ("d", hour, hour * 3)];
+    let out = s.step(None, &twice, false).await.expect("step");
+    assert_eq!(
+        out.replies()
+            .iter()
+            .map(|r| r.remaining)
+            .collect::<Vec<_>>(),
+        [2, 1]
     );
 }
