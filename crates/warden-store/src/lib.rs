@@ -22,6 +22,7 @@ mod identity;
 mod ownership;
 mod postgres;
 mod quarantine;
+mod retention;
 mod schema;
 pub mod shared;
 mod tasks;
@@ -35,6 +36,7 @@ pub use grants::GrantRecord;
 pub use identity::{ApiKeyRecord, RegisteredAgent, SigningKeyRecord};
 pub use ownership::{OwnershipWrite, TaskOwner};
 pub use quarantine::QuarantineRecord;
+pub use retention::{Cutoff, RetentionKind, RetentionLock, RetentionPlan, Removed};
 pub use tasks::{PushConfigRecord, TaskFilter, TaskPage, TaskRecord};
 
 use std::path::Path;

@@ -182,6 +182,12 @@ CREATE TABLE card_reviews (
 );
 CREATE INDEX card_reviews_by_status ON card_reviews (status, raised_at);
 "#,
+    // Version 6: the task owners of a context, found by index. Retention
+    // keeps a context owner while a kept task of that context has one
+    // (`retention.rs`), asked once per context it considers.
+    r#"
+CREATE INDEX task_owners_by_context ON task_owners (agent, context_id);
+"#,
 ];
 
 pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {
