@@ -6,6 +6,7 @@ mod call;
 mod card_cmd;
 mod cli;
 mod config_cmd;
+mod gateway_lock;
 mod local;
 mod net;
 mod serve;

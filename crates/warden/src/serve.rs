@@ -116,6 +116,8 @@ pub async fn gateway(args: crate::cli::GatewayArgs) -> Result<(), String> {
     let mut config = Config::load(&args.config).map_err(|e| e.to_string())?;
     // Certificates first: a bad file stops the start before anything listens.
     let tls = ListenerTls::load(&config)?;
+    // Before the store opens: a second gateway on one SQLite file stops here.
+    let _lock = crate::gateway_lock::lock_store_for_gateway(&config)?;
     let store = crate::local::open_store(&config).await?;
     let listener = bind(config.gateway.listen, "gateway").await?;
     let admin = bind(config.admin.listen, "admin API").await?;

@@ -16,6 +16,7 @@ use crate::serve::{ListenerTls, admin_token, bind, run_gateway, shutdown_signal}
 
 pub async fn run(args: UpArgs) -> Result<(), String> {
     let db = args.data_dir.join("warden.db");
+    let _lock = crate::gateway_lock::lock_database(&db, false)?;
     let store = Store::open(&db).await.map_err(|e| e.to_string())?;
     let options = DemoOptions {
         step_interval: Duration::from_millis(args.step_interval_ms),

@@ -17,6 +17,7 @@ mod config_check;
 mod egress_proxy;
 mod fidelity;
 mod field_names;
+mod gateway_lock;
 mod interop_js;
 mod interop_python;
 mod interop_refusals;
