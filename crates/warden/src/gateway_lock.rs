@@ -102,7 +102,9 @@ fn sqlite_path(url: &str) -> Option<PathBuf> {
     if url == "sqlite::memory:" {
         return None;
     }
-    let rest = url.strip_prefix("sqlite://").or(url.strip_prefix("sqlite:"))?;
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or(url.strip_prefix("sqlite:"))?;
     let path = rest.split('?').next().unwrap_or(rest);
     Some(PathBuf::from(path))
 }

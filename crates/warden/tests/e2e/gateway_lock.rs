@@ -18,7 +18,10 @@ async fn run_to_exit(args: &[&str]) -> (bool, String) {
         .await
         .expect("warden exits by itself")
         .expect("wait");
-    (out.status.success(), String::from_utf8_lossy(&out.stderr).into())
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 #[tokio::test]
