@@ -235,3 +235,43 @@ async fn every_toml_example_in_the_docs_passes_config_check() {
     assert!(checked >= 10, "only {checked} examples found");
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// The deployment examples of `deploy/` (docs/deployment.md) pass
+/// `config check --offline` as written, with the variables they name set.
+#[tokio::test]
+async fn every_deployment_example_passes_config_check() {
+    let mut files = Vec::new();
+    for sub in ["deploy/systemd", "deploy/compose"] {
+        for entry in std::fs::read_dir(repo_root().join(sub)).expect("deploy dir") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|x| x == "toml") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert_eq!(
+        files.len(),
+        4,
+        "gateway-1..3.toml and compose/warden.toml: {files:?}"
+    );
+    for file in files {
+        let out = warden()
+            .args(["config", "check", "--offline"])
+            .arg(&file)
+            .env(
+                "WARDEN_STORE_URL",
+                "postgres://warden@db.internal:5432/warden",
+            )
+            .env("WARDEN_REDIS_URL", "redis://redis.internal:6379/0")
+            .output()
+            .await
+            .expect("run warden config check");
+        assert!(
+            out.status.success(),
+            "{}: {}",
+            file.display(),
+            text(&out.stderr)
+        );
+    }
+}
