@@ -19,6 +19,7 @@ mod error;
 mod generation;
 mod grants;
 mod identity;
+mod inspect;
 mod ownership;
 mod postgres;
 mod quarantine;
@@ -26,6 +27,7 @@ mod retention;
 mod schema;
 pub mod shared;
 mod tasks;
+mod transfer;
 #[cfg(test)]
 mod testing;
 
@@ -34,10 +36,12 @@ pub use card_pins::{CardPin, CardReview};
 pub use error::StoreError;
 pub use grants::GrantRecord;
 pub use identity::{ApiKeyRecord, RegisteredAgent, SigningKeyRecord};
+pub use inspect::{Location, SCHEMA_VERSION};
 pub use ownership::{OwnershipWrite, TaskOwner};
 pub use quarantine::QuarantineRecord;
 pub use retention::{Cutoff, RetentionKind, RetentionLock, RetentionPlan, Removed};
 pub use tasks::{PushConfigRecord, TaskFilter, TaskPage, TaskRecord};
+pub use transfer::{ExportOptions, TransferError, TransferSummary};
 
 use std::path::Path;
 use std::str::FromStr;
@@ -59,26 +63,11 @@ impl Store {
     /// `sqlite://PATH` (`sqlite:///abs/path`, `sqlite://relative/path`, or
     /// `sqlite::memory:`), as [`Store::open`] and [`Store::open_in_memory`].
     pub async fn open_url(url: &str) -> Result<Self, StoreError> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            return postgres::open(url).await;
+        match UrlTarget::parse(url)? {
+            UrlTarget::Postgres(url) => postgres::open(url).await,
+            UrlTarget::Memory => Self::open_in_memory().await,
+            UrlTarget::File(path) => Self::open(path).await,
         }
-        if url == "sqlite::memory:" {
-            return Self::open_in_memory().await;
-        }
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .ok_or_else(|| {
-                StoreError::BadUrl("a store URL starts with sqlite:// or postgres://".into())
-            })?;
-        // The path names the database and its change-signal file beside it;
-        // connection parameters would be silently ignored, so refuse them.
-        if path.is_empty() || path.contains('?') {
-            return Err(StoreError::BadUrl(
-                "a SQLite URL is sqlite://PATH, without parameters".into(),
-            ));
-        }
-        Self::open(Path::new(path)).await
     }
 
     /// Opens (creating if needed) the database file `path`, in WAL mode, and
@@ -89,15 +78,7 @@ impl Store {
         {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Io(e.to_string()))?;
         }
-        let options = SqliteConnectOptions::new()
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            // WAL + NORMAL is durable against process crashes; an OS crash may
-            // lose the last transactions, which is acceptable for this data.
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            .foreign_keys(true);
+        let options = file_options(path).create_if_missing(true);
         let changes = changes::ChangeSignal::beside(path)?;
         let store = Self::connect(options, 4, changes).await?;
         store.sync_change_signal().await?;
@@ -165,6 +146,52 @@ impl Store {
         };
         Ok(mode)
     }
+}
+
+/// What a store URL names.
+pub(crate) enum UrlTarget<'a> {
+    Postgres(&'a str),
+    Memory,
+    File(&'a Path),
+}
+
+impl<'a> UrlTarget<'a> {
+    /// `postgres://…` (or `postgresql://…`), `sqlite::memory:`, or
+    /// `sqlite://PATH` (`sqlite:///abs/path`, `sqlite://relative/path`).
+    pub(crate) fn parse(url: &'a str) -> Result<Self, StoreError> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return Ok(Self::Postgres(url));
+        }
+        if url == "sqlite::memory:" {
+            return Ok(Self::Memory);
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                StoreError::BadUrl("a store URL starts with sqlite:// or postgres://".into())
+            })?;
+        // The path names the database and its change-signal file beside it;
+        // connection parameters would be silently ignored, so refuse them.
+        if path.is_empty() || path.contains('?') {
+            return Err(StoreError::BadUrl(
+                "a SQLite URL is sqlite://PATH, without parameters".into(),
+            ));
+        }
+        Ok(Self::File(Path::new(path)))
+    }
+}
+
+/// How every connection to a database file is made.
+pub(crate) fn file_options(path: &Path) -> SqliteConnectOptions {
+    SqliteConnectOptions::new()
+        .filename(path)
+        .journal_mode(SqliteJournalMode::Wal)
+        // WAL + NORMAL is durable against process crashes; an OS crash may
+        // lose the last transactions, which is acceptable for this data.
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(Duration::from_secs(5))
+        .foreign_keys(true)
 }
 
 #[cfg(test)]

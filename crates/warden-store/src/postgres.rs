@@ -35,7 +35,7 @@ pub(crate) async fn open_at(url: &str, version: usize) -> Result<Store, StoreErr
     with_change_listener(pool).await
 }
 
-async fn connect(url: &str) -> Result<PgPool, StoreError> {
+pub(crate) async fn connect(url: &str) -> Result<PgPool, StoreError> {
     let options = PgConnectOptions::from_str(url)?.application_name("warden");
     let pool = PgPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)

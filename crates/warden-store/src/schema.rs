@@ -20,8 +20,8 @@ pub(crate) async fn migrate(db: &Db) -> Result<(), StoreError> {
     }
 }
 
-/// The version the database is at (tests).
-#[cfg(test)]
+/// The version the database is at: 0 for a database no Warden has
+/// migrated yet (on PostgreSQL, a schema without `schema_versions`).
 pub(crate) async fn version(db: &Db) -> Result<i64, StoreError> {
     let v = match db {
         Db::Sqlite(pool) => {
@@ -30,6 +30,17 @@ pub(crate) async fn version(db: &Db) -> Result<i64, StoreError> {
                 .await?
         }
         Db::Postgres(pool) => {
+            // In the schema the store works in (the first of the search
+            // path), not one further down it.
+            let exists: bool = sqlx::query_scalar(
+                "SELECT EXISTS (SELECT 1 FROM pg_tables
+                 WHERE schemaname = current_schema() AND tablename = 'schema_versions')",
+            )
+            .fetch_one(pool)
+            .await?;
+            if !exists {
+                return Ok(0);
+            }
             sqlx::query_scalar("SELECT COALESCE(MAX(version), 0) FROM schema_versions")
                 .fetch_one(pool)
                 .await?

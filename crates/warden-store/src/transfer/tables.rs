@@ -1,0 +1,197 @@
+//! Every table of the store, with its columns and their kinds, as of the
+//! schema version this code migrates to ([`crate::SCHEMA_VERSION`]): what
+//! an export writes and an import reads. A test compares this list with
+//! the live schema of both engines, so a migration that adds a table or a
+//! column fails it until the list (and the format's documentation) follow.
+
+/// How a column's values are written: text as JSON strings, integers as
+/// JSON numbers, bytes as standard base64 strings; NULL as `null`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Text,
+    Int,
+    Blob,
+}
+
+/// One table: its name, its columns in schema order, and the ORDER BY that
+/// lists its rows the same way on both engines (its primary key; text is
+/// compared byte by byte on both).
+#[derive(Debug)]
+pub(crate) struct Table {
+    pub name: &'static str,
+    pub columns: &'static [(&'static str, Kind)],
+    pub order_by: &'static str,
+}
+
+use Kind::{Blob, Int, Text};
+
+/// The audit table, which an export may leave out.
+pub(crate) const AUDIT: &str = "audit_events";
+
+/// Every table, in the order an export writes them (configuration and
+/// identity first, then ownership, tasks and audit).
+pub(crate) const TABLES: &[Table] = &[
+    Table {
+        name: "settings",
+        columns: &[("key", Text), ("value", Text)],
+        order_by: "key",
+    },
+    Table {
+        name: "registry_agents",
+        columns: &[
+            ("id", Text),
+            ("display_name", Text),
+            ("jwks", Text),
+            ("jwks_url", Text),
+            ("grants", Text),
+            ("created_at", Text),
+            ("tls_subject", Text),
+        ],
+        order_by: "id",
+    },
+    Table {
+        name: "api_keys",
+        columns: &[
+            ("id", Text),
+            ("subject", Text),
+            ("hash", Blob),
+            ("created_at", Text),
+            ("expires_at", Int),
+            ("revoked_at", Text),
+            ("last_used_at", Text),
+        ],
+        order_by: "id",
+    },
+    Table {
+        name: "signing_keys",
+        columns: &[
+            ("kid", Text),
+            ("alg", Text),
+            ("sealed", Blob),
+            ("created_at", Int),
+            ("retire_at", Int),
+            ("expires_at", Int),
+        ],
+        order_by: "kid",
+    },
+    Table {
+        name: "grants",
+        columns: &[
+            ("id", Text),
+            ("caller", Text),
+            ("target", Text),
+            ("skills", Text),
+            ("operations", Text),
+            ("tasks_of", Text),
+            ("not_before", Int),
+            ("not_after", Int),
+            ("created_at", Text),
+            ("revoked_at", Text),
+            ("note", Text),
+        ],
+        order_by: "id",
+    },
+    Table {
+        name: "quarantine",
+        columns: &[
+            ("agent", Text),
+            ("reason", Text),
+            ("created_at", Text),
+            ("created_by", Text),
+        ],
+        order_by: "agent",
+    },
+    Table {
+        name: "card_pins",
+        columns: &[
+            ("agent", Text),
+            ("digest", Text),
+            ("card", Text),
+            ("key_thumbprints", Text),
+            ("pinned_at", Text),
+        ],
+        order_by: "agent",
+    },
+    Table {
+        name: "card_reviews",
+        columns: &[
+            ("id", Text),
+            ("agent", Text),
+            ("digest", Text),
+            ("card", Text),
+            ("key_thumbprints", Text),
+            ("changes", Text),
+            ("status", Text),
+            ("raised_at", Text),
+            ("decided_at", Text),
+        ],
+        order_by: "id",
+    },
+    Table {
+        name: "task_owners",
+        columns: &[
+            ("agent", Text),
+            ("task_id", Text),
+            ("context_id", Text),
+            ("owner", Text),
+            ("created_at", Text),
+        ],
+        order_by: "agent, task_id",
+    },
+    Table {
+        name: "context_owners",
+        columns: &[
+            ("agent", Text),
+            ("context_id", Text),
+            ("owner", Text),
+            ("created_at", Text),
+        ],
+        order_by: "agent, context_id",
+    },
+    Table {
+        name: "tasks",
+        columns: &[
+            ("agent", Text),
+            ("id", Text),
+            ("context_id", Text),
+            ("state", Text),
+            ("status_timestamp", Text),
+            ("body", Text),
+        ],
+        order_by: "agent, id",
+    },
+    Table {
+        name: "push_configs",
+        columns: &[
+            ("agent", Text),
+            ("task_id", Text),
+            ("id", Text),
+            ("body", Text),
+            ("created_at", Text),
+        ],
+        order_by: "agent, task_id, id",
+    },
+    Table {
+        name: AUDIT,
+        columns: &[
+            ("seq", Int),
+            ("at", Text),
+            ("kind", Text),
+            ("agent", Text),
+            ("operation", Text),
+            ("binding", Text),
+            ("outcome", Text),
+            ("reason", Text),
+            ("source", Text),
+            ("task_id", Text),
+            ("detail", Text),
+            ("principal", Text),
+        ],
+        order_by: "seq",
+    },
+];
+
+/// The table called `name`.
+pub(crate) fn table(name: &str) -> Option<&'static Table> {
+    TABLES.iter().find(|t| t.name == name)
+}
