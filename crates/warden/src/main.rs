@@ -75,7 +75,9 @@ fn main() -> ExitCode {
 fn init_logging() {
     let filter = std::env::var("WARDEN_LOG")
         .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".into());
+        // PostgreSQL notices ("relation … already exists, skipping" at
+        // every start) say nothing an operator needs.
+        .unwrap_or_else(|_| "info,sqlx::postgres::notice=warn".into());
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
