@@ -450,3 +450,83 @@ fn a_cutoff_is_the_same_moment_in_both_forms() {
     assert_eq!(c.unix(), CUTOFF_UNIX);
     assert_eq!(c.rfc3339(), "2025-01-01T00:00:00.000Z");
 }
+
+/// Figures, not a check: how long a large clean takes on each engine, and
+/// the longest a concurrent audit write waits meanwhile (the write lock is
+/// held one batch at a time). Run with
+/// `cargo nextest run -p warden-store --run-ignored only retention::tests::figures`.
+mod figures {
+    use super::*;
+
+    async fn measure(s: Store, label: &str) {
+        use std::time::{Duration, Instant};
+        const OLD_ROWS: usize = 200_000;
+        let chunk: Vec<AuditRecord> = (0..10_000).map(|_| audit(OLD)).collect();
+        for _ in 0..OLD_ROWS / chunk.len() {
+            s.append_audit(&chunk).await.expect("seed audit");
+        }
+        s.append_audit(&[audit(RECENT)]).await.expect("recent");
+        let owners: Vec<crate::OwnershipWrite> = (0..100_000)
+            .map(|i| crate::OwnershipWrite {
+                agent: "echo".into(),
+                task_id: Some(format!("t{i}")),
+                context_id: Some(format!("c{}", i / 2)),
+                owner: "alice".into(),
+            })
+            .chain((0..50_000).map(|i| crate::OwnershipWrite {
+                agent: "echo".into(),
+                task_id: None,
+                context_id: Some(format!("c{i}")),
+                owner: "alice".into(),
+            }))
+            .collect();
+        for part in owners.chunks(10_000) {
+            s.record_ownership(part).await.expect("seed owners");
+        }
+        age(&s, "task_owners", "1 = 1", OLD).await;
+        age(&s, "context_owners", "1 = 1", OLD).await;
+
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let writer = {
+            let (s, done) = (s.clone(), done.clone());
+            tokio::spawn(async move {
+                let (mut worst, mut writes) = (Duration::ZERO, 0u32);
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    let t = Instant::now();
+                    s.append_audit(&[audit(RECENT)]).await.expect("write");
+                    worst = worst.max(t.elapsed());
+                    writes += 1;
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+                (worst, writes)
+            })
+        };
+        let plan = RetentionPlan {
+            audit: Some(cutoff()),
+            ownership: Some(cutoff()),
+            ..RetentionPlan::default()
+        };
+        let t = Instant::now();
+        let removed = s.apply_retention(&plan, false).await.expect("run");
+        let took = t.elapsed();
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (worst, writes) = writer.await.expect("writer");
+        println!(
+            "{label}: removed {removed:?} in {took:.2?}; a concurrent audit write ({writes} of them) waited at most {worst:.2?}"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "figures: run on purpose"]
+    async fn sqlite_file() {
+        let db = crate::testing::TestDb::sqlite().await;
+        measure(db.open().await, "SQLite (file, WAL)").await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "figures: run on purpose"]
+    async fn postgres() {
+        let db = crate::testing::TestDb::postgres().await;
+        measure(db.open().await, "PostgreSQL").await;
+    }
+}
