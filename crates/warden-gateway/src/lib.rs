@@ -41,6 +41,7 @@ pub mod shared;
 pub mod stages;
 pub mod startup;
 pub mod state;
+pub mod store_health;
 pub mod stream;
 pub mod upstream;
 
@@ -89,7 +90,12 @@ impl GatewayState {
             tracing::warn!("{d}");
         }
         let clock: Arc<dyn clock::Clock> = Arc::new(clock::SystemClock);
-        let audit = AuditSink::start(store.clone());
+        let metrics = Metrics::new();
+        let health = Arc::new(store_health::StoreHealth::new(
+            config.store.max_stale(),
+            &metrics,
+        ));
+        let audit = AuditSink::start(store.clone(), Arc::clone(&health), &metrics);
         let client = egress::upstream(&config).map_err(|e| StartError::Client(e.to_string()))?;
         let egress = egress::general(&config, audit.clone())
             .map_err(|e| StartError::Client(e.to_string()))?;
@@ -116,13 +122,12 @@ impl GatewayState {
             tracing::warn!("{w}");
         }
         let authority = open_authority(&config, store.clone(), &public_url).await?;
-        let metrics = Metrics::new();
         let replay = Arc::new(replay::GatewayReplay::open(
             a,
             metrics.replay_cache_full.clone(),
         )?);
         let registry = Arc::new(
-            registry_view::RegistryView::load(store.clone())
+            registry_view::RegistryView::load(store.clone(), health)
                 .await
                 .map_err(|e| ConfigError::Invalid {
                     path: "store".into(),
@@ -170,6 +175,7 @@ impl GatewayState {
             authz,
             public_url,
             retries: Arc::new(retries::Retries::new(&config.retries)),
+            shared: shared.as_ref().map(shared::Shared::state),
             config: Arc::new(config),
             upstreams,
             metrics,

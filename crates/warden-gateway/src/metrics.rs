@@ -56,6 +56,11 @@ pub struct Metrics {
     pub replay_cache_full: Counter,
     /// Calls refused (or limited locally) because Redis could not answer.
     pub shared_unavailable: Family<WhatLabels, Counter>,
+    /// 1 while the store answers, 0 during an outage.
+    pub store_up: Gauge,
+    /// Calls refused because the store could not answer, by what they
+    /// needed (see `store_health::Need`).
+    pub store_unavailable: Family<WhatLabels, Counter>,
     registry: Arc<Registry>,
 }
 
@@ -81,6 +86,8 @@ impl Metrics {
         let rate_limit_evictions = Counter::default();
         let replay_cache_full = Counter::default();
         let shared_unavailable = Family::<WhatLabels, Counter>::default();
+        let store_up = Gauge::default();
+        let store_unavailable = Family::<WhatLabels, Counter>::default();
         let mut registry = Registry::with_prefix("warden");
         registry.register(
             "authz_refusals",
@@ -114,7 +121,7 @@ impl Metrics {
         );
         registry.register(
             "audit_events_dropped",
-            "Audit events lost because the audit queue was full",
+            "Audit events lost: the audit queue was full, or the store refused a batch (an outage holds them instead, within the queue)",
             audit_dropped.clone(),
         );
         registry.register(
@@ -127,7 +134,19 @@ impl Metrics {
             "Checks that needed Redis ([shared]) and could not have it, by what was checked (replay: refused 503; rate_limit: refused 503, or limited locally with on_unavailable = local_limits)",
             shared_unavailable.clone(),
         );
+        registry.register(
+            "store_up",
+            "1 while the store answers, 0 while it cannot be reached",
+            store_up.clone(),
+        );
+        registry.register(
+            "store_unavailable",
+            "Calls refused (503) because the store could not answer, by what they needed (stale_snapshot: older than store.max_stale_secs; owner_lookup; owner_write; task_count)",
+            store_unavailable.clone(),
+        );
         Self {
+            store_up,
+            store_unavailable,
             shared_unavailable,
             authz_refusals,
             rate_limit_keys,

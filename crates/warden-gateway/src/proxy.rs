@@ -233,8 +233,8 @@ async fn usable_skills(state: &GatewayState, f: &Forward<'_>) -> Result<Vec<Stri
         Err(e) => {
             tracing::error!(error = %e, "grant lookup for the extended card failed");
             Err(A2aError::new(
-                ErrorKind::Internal,
-                "the extended card could not be prepared",
+                ErrorKind::Unavailable,
+                "the extended card cannot be prepared right now",
             ))
         }
     }

@@ -29,6 +29,8 @@ pub struct GatewayState {
     pub clock: Arc<dyn crate::clock::Clock>,
     /// `SendMessage` answers kept for retries (`[retries]`).
     pub retries: Arc<crate::retries::Retries>,
+    /// The Redis connection of `[shared]`, for `/readyz`.
+    pub shared: Option<warden_store::shared::SharedState>,
 }
 
 impl GatewayState {

@@ -93,11 +93,19 @@ impl ChangeSignal {
     }
 
     /// The server process of the PostgreSQL listener (0 when there is none).
-    #[cfg(test)]
     pub(crate) fn listener_pid(&self) -> i32 {
         match self {
             Self::Listened { _tasks, .. } => _tasks.listener_pid(),
             _ => 0,
+        }
+    }
+
+    /// Whether changes are announced by a listening connection that is up:
+    /// `None` when the store does not work that way (a file, memory).
+    pub(crate) fn listening(&self) -> Option<bool> {
+        match self {
+            Self::Listened { .. } => Some(self.listener_pid() != 0),
+            _ => None,
         }
     }
 

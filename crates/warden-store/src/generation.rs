@@ -103,6 +103,13 @@ impl Store {
     pub fn announced_generation(&self) -> i64 {
         self.changes.read()
     }
+
+    /// On PostgreSQL, whether the connection that listens for other
+    /// processes' changes is up (false while it reconnects, after an
+    /// outage); `None` for SQLite, which announces through a file.
+    pub fn change_listener_up(&self) -> Option<bool> {
+        self.changes.listening()
+    }
 }
 
 #[cfg(test)]

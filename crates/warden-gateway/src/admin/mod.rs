@@ -8,6 +8,7 @@ mod apikeys_api;
 mod audit_api;
 mod authz_api;
 mod cards_api;
+mod readiness;
 mod registry_api;
 #[cfg(test)]
 mod test_support;
@@ -16,7 +17,7 @@ mod toolkit;
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -30,22 +31,10 @@ use crate::state::GatewayState;
 pub fn router(state: GatewayState, token: AdminToken) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(ready))
+        .route("/readyz", get(readiness::ready))
         .route("/metrics", get(metrics))
         .with_state(state.clone())
         .nest(crate::routes::ADMIN_PREFIX, api::router(state, token))
-}
-
-/// Ready when the store answers.
-async fn ready(State(state): State<GatewayState>) -> Response {
-    match state.store.journal_mode().await {
-        Ok(_) => (StatusCode::OK, "ready\n").into_response(),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("store unavailable: {e}\n"),
-        )
-            .into_response(),
-    }
 }
 
 async fn metrics(State(state): State<GatewayState>) -> Response {

@@ -1,15 +1,24 @@
 //! Audit events: one per gateway decision, written off the request path by a
 //! batching writer; rate-limit refusals as one count per caller and second
 //! (`floods`). Never carries message bodies or credentials.
+//!
+//! While the store cannot be reached, the writer holds its batch and tries
+//! again until it can: events wait in the bounded queue meanwhile (the
+//! request path never waits for them), and what does not fit is dropped and
+//! counted (`warden_audit_events_dropped`), as a full queue always was.
 
 mod floods;
 
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::metrics::counter::Counter;
 use tokio::sync::{mpsc, oneshot};
 use warden_a2a::{A2aOp, Binding};
 use warden_store::{AuditRecord, Store};
+
+use crate::store_health::StoreHealth;
 
 /// What the gateway decided about a request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -160,6 +169,7 @@ impl AuditEvent {
 pub struct AuditSink {
     tx: mpsc::Sender<Msg>,
     floods: std::sync::Arc<floods::FloodCounts>,
+    health: Arc<StoreHealth>,
 }
 
 /// What the writer's queue carries: events, and flush requests queued
@@ -180,9 +190,19 @@ const BATCH: usize = 256;
 const FLOOD_WINDOW: Duration = Duration::from_secs(1);
 
 impl AuditSink {
-    /// Starts the writer task on `store`.
-    pub fn start(store: Store) -> Self {
+    /// Starts the writer task on `store`; events it has to give up are
+    /// counted in `metrics`' `audit_dropped`.
+    pub fn start(
+        store: Store,
+        health: Arc<StoreHealth>,
+        metrics: &crate::metrics::Metrics,
+    ) -> Self {
         let (tx, mut rx) = mpsc::channel::<Msg>(QUEUE);
+        let writer = Writer {
+            store,
+            health: Arc::clone(&health),
+            lost: metrics.audit_dropped.clone(),
+        };
         tokio::spawn(async move {
             let mut msgs = Vec::with_capacity(BATCH);
             let mut batch = Vec::with_capacity(BATCH);
@@ -204,7 +224,7 @@ impl AuditSink {
                         }
                     }
                 }
-                let written = write(&store, &batch).await;
+                let written = writer.write(&batch, &mut waiters).await;
                 for w in waiters.drain(..) {
                     let _ = w.send(written);
                 }
@@ -214,6 +234,7 @@ impl AuditSink {
         let sink = Self {
             tx,
             floods: std::sync::Arc::default(),
+            health,
         };
         let ticker = sink.clone();
         tokio::spawn(async move {
@@ -261,8 +282,12 @@ impl AuditSink {
     /// Resolves once every event emitted before the call has been written
     /// (or given up): true if they were all stored. Waits for room in the
     /// queue, and never delays or drops an event. False if the writer is
-    /// gone or a batch could not be written.
+    /// gone or a batch could not be written, and at once while the store is
+    /// known to be unreachable (the events wait in the queue for it).
     pub async fn flush(&self) -> bool {
+        if !self.health.reachable() {
+            return false;
+        }
         // The counts so far go first, as a window cut short.
         self.emit_floods();
         let (tx, rx) = oneshot::channel();
@@ -287,20 +312,48 @@ fn sort(
     }
 }
 
-/// Stores a batch, retrying once after a pause before giving it up.
-async fn write(store: &Store, batch: &[AuditRecord]) -> bool {
-    if batch.is_empty() {
-        return true;
-    }
-    let Err(e) = store.append_audit(batch).await else {
-        return true;
-    };
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    match store.append_audit(batch).await {
-        Ok(()) => true,
-        Err(e2) => {
-            tracing::error!(error = %e, retry_error = %e2, lost = batch.len(), "audit write failed");
-            false
+/// The writer task's store and what it reports to.
+struct Writer {
+    store: Store,
+    health: Arc<StoreHealth>,
+    lost: Counter,
+}
+
+/// Pauses between attempts while the store cannot be reached.
+const RETRY: (Duration, Duration) = (Duration::from_millis(200), Duration::from_secs(5));
+
+impl Writer {
+    /// Stores a batch. While the store cannot be reached, tries again
+    /// until it can (those waiting for a flush are told `false` at once);
+    /// a batch the store refuses is tried once more, then given up and
+    /// counted as dropped.
+    async fn write(&self, batch: &[AuditRecord], waiters: &mut Vec<oneshot::Sender<bool>>) -> bool {
+        if batch.is_empty() {
+            return true;
+        }
+        let mut pause = RETRY.0;
+        let mut refused = None;
+        loop {
+            let e = match self.store.append_audit(batch).await {
+                Ok(()) => return true,
+                Err(e) => e,
+            };
+            if e.is_unreachable() {
+                self.health.failed(&e);
+                for w in waiters.drain(..) {
+                    let _ = w.send(false);
+                }
+                tracing::debug!(error = %e, held = batch.len(), "audit events held until the store answers");
+            } else if let Some(first) = refused {
+                tracing::error!(error = %first, retry_error = %e, lost = batch.len(), "audit write failed");
+                self.lost.inc_by(batch.len() as u64);
+                return false;
+            } else {
+                refused = Some(e);
+                pause = RETRY.0;
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(RETRY.1);
         }
     }
 }
@@ -312,7 +365,9 @@ mod tests {
     #[tokio::test]
     async fn a_flush_resolves_once_earlier_events_are_stored() {
         let store = Store::open_in_memory().await.expect("store");
-        let sink = AuditSink::start(store.clone());
+        let metrics = crate::metrics::Metrics::new();
+        let health = Arc::new(StoreHealth::new(Duration::from_secs(30), &metrics));
+        let sink = AuditSink::start(store.clone(), health, &metrics);
         assert!(sink.flush().await, "nothing to write: resolves at once");
         let source = IpAddr::from([127, 0, 0, 1]);
         for i in 0..600 {

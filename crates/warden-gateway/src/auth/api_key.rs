@@ -37,12 +37,15 @@ impl Authenticator {
         let (agent, source, now) = (req.agent, req.source, req.now);
         let bad = || AuthError::InvalidToken(TokenError::Malformed);
         let (id, secret) = warden_trust::apikey::split(presented).ok_or_else(bad)?;
-        // From memory: the view is reloaded first if the store changed.
-        let view = self
-            .registry
-            .fresh()
-            .await
-            .map_err(|_| AuthError::Unavailable)?;
+        // From memory: the view is reloaded first if the store changed, and
+        // refused once the store has not confirmed it for too long.
+        let view = self.registry.fresh().await.map_err(|e| {
+            if let crate::registry_view::ViewError::Stale(_) = e {
+                let need = crate::store_health::Need::FreshSnapshot;
+                self.registry.health().refused(need);
+            }
+            AuthError::Unavailable
+        })?;
         let Some(record) = view.api_key(id) else {
             return Err(bad());
         };

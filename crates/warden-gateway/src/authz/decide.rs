@@ -12,6 +12,7 @@ use warden_policy::{
 use super::denied::{Denied, Reason, refusal_for, unavailable};
 use super::{Ask, Authorizer, MAX_REFERENCED_TASKS, Permit, rate_subject};
 use crate::principal::{AuthMethod, Principal};
+use crate::store_health::Need;
 
 impl Authorizer {
     /// Decides one parsed call (after [`Authorizer::admit`]).
@@ -63,6 +64,13 @@ impl Authorizer {
             extensions: op.message_extensions.clone(),
             now: ask.now,
         };
+        // A message's answer names a task whose owner must be written
+        // before it is relayed: while the store cannot take it, refuse
+        // before the agent does work whose answer would be withheld.
+        if self.enforce && is_message && !self.owners.store_reachable() {
+            self.registry.health().refused(Need::OwnerWrite);
+            return Err(unavailable("store"));
+        }
         // Owners are looked up only for what the call names.
         let task_owner = match (&ctx.task_id, self.enforce) {
             (Some(id), true) => self

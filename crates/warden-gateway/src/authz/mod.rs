@@ -40,7 +40,12 @@ pub(crate) use limits::rate_subject;
 use crate::clock::Clock;
 use crate::config::ConfigError;
 use crate::principal::{AuthMethod, Principal};
-use crate::registry_view::RegistryView;
+use crate::registry_view::{RegistryView, ViewError};
+use crate::store_health::Need;
+
+/// How long the watcher waits for the store to answer its poll before
+/// taking it for unreachable.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Where the rate limits are decided: this gateway's own buckets, or
 /// shared ones (`[shared]`), in which case `local` is only the fallback
@@ -215,6 +220,7 @@ impl Authorizer {
         } = limiter;
         let owners = ownership::OwnerBook::start(
             store.clone(),
+            Arc::clone(registry.health()),
             section.ownership_cache_entries.get(),
             section.ownership_queue.get(),
         );
@@ -251,8 +257,19 @@ impl Authorizer {
             let mut last_prune = Instant::now();
             loop {
                 tick.tick().await;
-                if let Err(e) = this.refresh().await {
-                    tracing::warn!(error = %e, "could not reload grants and quarantine");
+                // Also the store's health probe: an answer confirms the
+                // snapshot, and one that does not come in time starts an
+                // outage (a query would wait seconds for a connection).
+                match tokio::time::timeout(PROBE_TIMEOUT, this.refresh()).await {
+                    Ok(Ok(())) => {}
+                    // An outage is logged by the health, once.
+                    Ok(Err(e)) if e.is_unreachable() => {}
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "could not reload grants and quarantine")
+                    }
+                    Err(_) => this.registry.health().unreachable(format!(
+                        "no answer to a read of the generation within {PROBE_TIMEOUT:?}"
+                    )),
                 }
                 this.reload_policy_if_changed();
                 if last_prune.elapsed() > Duration::from_secs(3600) {
@@ -277,9 +294,16 @@ impl Authorizer {
         Ok(())
     }
 
-    /// The snapshot for a call: reloaded first when the change signal moved.
-    async fn fresh(&self) -> Result<Arc<Snapshot>, warden_store::StoreError> {
-        let snapshot = self.registry.fresh().await?;
+    /// The snapshot for a call: reloaded first when the change signal
+    /// moved; refused (503) when the store cannot confirm it.
+    async fn fresh(&self) -> Result<Arc<Snapshot>, Denied> {
+        let snapshot = self.registry.fresh().await.map_err(|e| match e {
+            ViewError::Stale(_) => {
+                self.registry.health().refused(Need::FreshSnapshot);
+                unavailable("stale_snapshot")
+            }
+            ViewError::Store(_) => unavailable("store"),
+        })?;
         self.check_streams(&snapshot);
         Ok(snapshot)
     }
@@ -388,7 +412,7 @@ impl Authorizer {
     ) -> Result<(), Denied> {
         // A change made elsewhere (the CLI revoking a grant) holds from the
         // very next call: the change signal decides whether to reload.
-        let snapshot = self.fresh().await.map_err(|_| unavailable("store"))?;
+        let snapshot = self.fresh().await?;
         let me = decide::caller_key(principal, own_issuer);
         if principal.method == AuthMethod::Public {
             // A caller without a credential reaches public agents only;

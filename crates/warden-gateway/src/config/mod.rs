@@ -156,7 +156,7 @@ impl Config {
         if let Some(s) = &self.shared {
             s.validate()?;
         }
-        self.store.validate()?;
+        self.store.validate(self.authz.poll_interval)?;
         if let Some(p) = &self.gateway.public_url {
             // Advertised, never called: read strictly, not judged by the rules.
             warden_egress::target::parse_base(p)

@@ -1,10 +1,12 @@
 //! `[store]`: where the durable state lives. Absent: the SQLite file in
 //! `gateway.data_dir`, as before the section existed.
 
+use std::time::Duration;
+
 use serde::Deserialize;
 
 /// `[store]` in warden.toml.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
     /// `sqlite://PATH` or `postgres://user@host:port/database`, without a
@@ -15,6 +17,25 @@ pub struct StoreSection {
     /// The environment variable holding the URL (read once at start).
     #[serde(default)]
     pub url_env: Option<String>,
+    /// While the store does not answer, how long decisions may still be
+    /// made from the in-memory snapshot (grants, quarantine, keys), counted
+    /// from its last confirmation; after that, calls are refused (503).
+    #[serde(default = "d_max_stale_secs")]
+    pub max_stale_secs: u64,
+}
+
+fn d_max_stale_secs() -> u64 {
+    30
+}
+
+impl Default for StoreSection {
+    fn default() -> Self {
+        Self {
+            url: None,
+            url_env: None,
+            max_stale_secs: d_max_stale_secs(),
+        }
+    }
 }
 
 impl StoreSection {
@@ -32,10 +53,26 @@ impl StoreSection {
         }
     }
 
-    /// Rules serde cannot express.
-    pub fn validate(&self) -> Result<(), String> {
+    /// The bound on serving from a snapshot the store has not confirmed.
+    pub fn max_stale(&self) -> Duration {
+        Duration::from_secs(self.max_stale_secs)
+    }
+
+    /// Rules serde cannot express. `poll` is `authz.poll_interval_ms`, how
+    /// often the snapshot is confirmed: the bound must leave room for it.
+    pub fn validate(&self, poll: Duration) -> Result<(), String> {
         if self.url.is_some() && self.url_env.is_some() {
             return Err(BOTH.into());
+        }
+        if self.max_stale_secs == 0 || self.max_stale_secs > 86_400 {
+            return Err("store.max_stale_secs must be between 1 and 86400".into());
+        }
+        if self.max_stale() < poll * 4 {
+            return Err(format!(
+                "store.max_stale_secs ({}) must be at least four times authz.poll_interval_ms ({} ms): the snapshot is confirmed once per poll",
+                self.max_stale_secs,
+                poll.as_millis()
+            ));
         }
         let Some(url) = &self.url else {
             return Ok(());
@@ -67,7 +104,7 @@ mod tests {
 
     fn parse(text: &str) -> Result<StoreSection, String> {
         let s: StoreSection = toml::from_str(text).map_err(|e| e.to_string())?;
-        s.validate()?;
+        s.validate(Duration::from_millis(250))?;
         Ok(s)
     }
 
@@ -103,5 +140,25 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_staleness_bound_defaults_to_30_s_and_leaves_room_for_the_poll() {
+        assert_eq!(
+            parse("").expect("valid").max_stale(),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            parse("max_stale_secs = 2").expect("valid").max_stale_secs,
+            2
+        );
+        for bad in ["max_stale_secs = 0", "max_stale_secs = 100000"] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let s: StoreSection = toml::from_str("max_stale_secs = 1").expect("parses");
+        let err = s
+            .validate(Duration::from_millis(500))
+            .expect_err("poll too slow");
+        assert!(err.contains("authz.poll_interval_ms"), "{err}");
     }
 }

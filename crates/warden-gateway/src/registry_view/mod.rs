@@ -12,17 +12,36 @@
 //! call. Calls that find the signal unchanged never touch the store. A
 //! watcher also polls the store itself (`authz.poll_interval_ms`), in case
 //! the signal file could not be written.
+//!
+//! Each poll that the store answers confirms the snapshot; while it does
+//! not answer, the snapshot is served until it is older than
+//! `store.max_stale_secs` ([`StoreHealth`]), then refused.
 
 mod snapshot;
 
 use std::sync::{Arc, RwLock};
+use std::time::Instant;
 
 use warden_store::{Store, StoreError};
 
+use crate::store_health::{Stale, StoreHealth};
+
 pub use snapshot::{Snapshot, grant_of};
+
+/// Why no snapshot can be used for a call.
+#[derive(Debug, thiserror::Error)]
+pub enum ViewError {
+    /// The store was asked (the change signal moved) and did not answer.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The store has not confirmed the snapshot for too long.
+    #[error(transparent)]
+    Stale(#[from] Stale),
+}
 
 pub struct RegistryView {
     store: Store,
+    health: Arc<StoreHealth>,
     current: RwLock<Arc<Snapshot>>,
     /// One reload at a time; callers that wait for it share its result.
     reload: tokio::sync::Mutex<()>,
@@ -37,11 +56,14 @@ impl std::fmt::Debug for RegistryView {
 }
 
 impl RegistryView {
-    pub async fn load(store: Store) -> Result<Self, StoreError> {
+    pub async fn load(store: Store, health: Arc<StoreHealth>) -> Result<Self, StoreError> {
+        let started = Instant::now();
         let generation = store.authz_generation().await?;
         let snapshot = Snapshot::load(&store, generation).await?;
+        health.confirmed(started);
         Ok(Self {
             store,
+            health,
             current: RwLock::new(Arc::new(snapshot)),
             reload: tokio::sync::Mutex::new(()),
         })
@@ -55,10 +77,16 @@ impl RegistryView {
             .unwrap_or_else(|poisoned| Arc::clone(&poisoned.into_inner()))
     }
 
+    pub fn health(&self) -> &Arc<StoreHealth> {
+        &self.health
+    }
+
     /// The snapshot for a call: the one in force unless the change signal
     /// says the store moved, in which case the store is asked and, when it
-    /// did move, reloaded first.
-    pub async fn fresh(&self) -> Result<Arc<Snapshot>, StoreError> {
+    /// did move, reloaded first. Refused once the store has not confirmed
+    /// it for longer than `store.max_stale_secs`.
+    pub async fn fresh(&self) -> Result<Arc<Snapshot>, ViewError> {
+        self.health.fresh_enough()?;
         let now = self.current();
         if self.store.announced_generation() == now.generation {
             return Ok(now);
@@ -69,8 +97,19 @@ impl RegistryView {
 
     /// Asks the store for its generation and reloads when it moved (the
     /// watcher's check, and a call's after the signal moved). True when a
-    /// new snapshot was put in force.
+    /// new snapshot was put in force. An answer confirms the snapshot; a
+    /// failure to reach the store is reported to its health.
     pub async fn poll(&self) -> Result<bool, StoreError> {
+        let started = Instant::now();
+        let polled = self.reload_if_moved().await;
+        match &polled {
+            Ok(_) => self.health.confirmed(started),
+            Err(e) => self.health.failed(e),
+        }
+        polled
+    }
+
+    async fn reload_if_moved(&self) -> Result<bool, StoreError> {
         let generation = self.store.authz_generation().await?;
         if generation == self.current().generation {
             return Ok(false);
@@ -114,7 +153,11 @@ mod tests {
         let gateway = Store::open(&path).await.expect("gateway store");
         let cli = Store::open(&path).await.expect("cli store");
         cli.put_api_key(&key("k1")).await.expect("create");
-        let view = RegistryView::load(gateway).await.expect("view");
+        let health = Arc::new(StoreHealth::new(
+            std::time::Duration::from_secs(30),
+            &crate::metrics::Metrics::new(),
+        ));
+        let view = RegistryView::load(gateway, health).await.expect("view");
         assert!(view.current().api_key("k1").is_some());
         let before = view.current().generation;
 
@@ -134,5 +177,27 @@ mod tests {
         // Without a change, a look reuses the snapshot (same allocation).
         let again = view.fresh().await.expect("again");
         assert!(Arc::ptr_eq(&fresh, &again));
+    }
+
+    /// A snapshot the store has not confirmed for longer than the bound is
+    /// refused; the next poll the store answers serves it again.
+    #[tokio::test]
+    async fn a_snapshot_older_than_the_bound_is_refused_until_confirmed() {
+        let store = Store::open_in_memory().await.expect("store");
+        store.put_api_key(&key("k1")).await.expect("create");
+        let health = Arc::new(StoreHealth::new(
+            std::time::Duration::from_secs(30),
+            &crate::metrics::Metrics::new(),
+        ));
+        let view = RegistryView::load(store, health.clone())
+            .await
+            .expect("view");
+        health.skew(std::time::Duration::from_secs(29));
+        assert!(view.fresh().await.is_ok(), "within the bound");
+        health.skew(std::time::Duration::from_secs(2));
+        assert!(matches!(view.fresh().await, Err(ViewError::Stale(_))));
+        view.poll().await.expect("the store answers");
+        let snapshot = view.fresh().await.expect("confirmed again");
+        assert!(snapshot.api_key("k1").is_some());
     }
 }

@@ -6,8 +6,10 @@
 //! net for a notification lost while the listening connection was down, or
 //! a connection that died without an error. The listener reconnects by
 //! itself, backing off while the server is away, and re-reads the
-//! generation whenever it (re)connects. Both tasks end when the store's
-//! last handle is dropped.
+//! generation whenever it (re)connects; a re-read that finds the server
+//! answering again while nobody listens cuts the back-off short, so the
+//! notifications resume within a re-read of the server's return. Both
+//! tasks end when the store's last handle is dropped.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, AtomicI64, Ordering};
@@ -15,6 +17,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 use sqlx::postgres::{PgListener, PgNotification, PgPoolOptions};
+use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use crate::StoreError;
@@ -38,13 +41,12 @@ pub(crate) const APPLICATION_NAME: &str = "warden-changes";
 pub(crate) struct Tasks {
     handles: Vec<JoinHandle<()>>,
     /// The server process of the listening connection (0 while there is
-    /// none): tests kill it to check that the listener reconnects.
-    #[cfg_attr(not(test), expect(dead_code, reason = "read by tests"))]
+    /// none): readiness reports it, tests kill it to check that the
+    /// listener reconnects.
     pid: Arc<AtomicI32>,
 }
 
 impl Tasks {
-    #[cfg(test)]
     pub(crate) fn listener_pid(&self) -> i32 {
         self.pid.load(Ordering::Acquire)
     }
@@ -77,19 +79,25 @@ pub(crate) async fn start(pool: PgPool, counter: Arc<AtomicI64>) -> Result<Tasks
         .idle_timeout(None)
         .connect_lazy_with(options);
     let pid = Arc::new(AtomicI32::new(0));
+    let nudge = Arc::new(Notify::new());
     let listen = tokio::spawn(follow(
         listen_pool,
         pool.clone(),
         schema,
         counter.clone(),
-        pid.clone(),
+        (pid.clone(), nudge.clone()),
     ));
+    let listening = pid.clone();
     let reread = tokio::spawn(async move {
         let mut tick = tokio::time::interval(REREAD);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            refresh(&pool, &counter).await;
+            // The server answers but nobody listens: the listener is
+            // backing off after an outage; try now.
+            if refresh(&pool, &counter).await && listening.load(Ordering::Acquire) == 0 {
+                nudge.notify_one();
+            }
         }
     });
     Ok(Tasks {
@@ -104,7 +112,7 @@ async fn follow(
     pool: PgPool,
     schema: String,
     counter: Arc<AtomicI64>,
-    pid: Arc<AtomicI32>,
+    (pid, nudge): (Arc<AtomicI32>, Arc<Notify>),
 ) {
     let mut pause = BACKOFF.0;
     loop {
@@ -114,7 +122,7 @@ async fn follow(
                 tracing::debug!(pid = backend, "listening for the store's changes");
                 pause = BACKOFF.0;
                 // Whatever was announced while no one listened.
-                refresh(&pool, &counter).await;
+                let _ = refresh(&pool, &counter).await;
                 loop {
                     match listener.try_recv().await {
                         Ok(Some(n)) => take(&n, &schema, &counter),
@@ -134,7 +142,8 @@ async fn follow(
                 tracing::warn!(error = %e, retry_in = ?pause, "cannot listen for the store's change notifications");
             }
         }
-        tokio::time::sleep(pause).await;
+        // Until the pause is over, or the re-read found the server back.
+        let _ = tokio::time::timeout(pause, nudge.notified()).await;
         pause = (pause * 2).min(BACKOFF.1);
     }
 }
@@ -170,16 +179,20 @@ fn take(n: &PgNotification, schema: &str, counter: &AtomicI64) {
     }
 }
 
-/// Reads the generation from the database. A failure keeps the last value:
-/// the next re-read tries again.
-async fn refresh(pool: &PgPool, counter: &AtomicI64) {
+/// Reads the generation from the database; false when it did not answer.
+/// A failure keeps the last value: the next re-read tries again.
+async fn refresh(pool: &PgPool, counter: &AtomicI64) -> bool {
     match sqlx::query_scalar::<_, i64>(crate::generation::READ)
         .fetch_optional(pool)
         .await
     {
         Ok(g) => {
             counter.fetch_max(g.unwrap_or(0), Ordering::AcqRel);
+            true
         }
-        Err(e) => tracing::debug!(error = %e, "could not re-read the authorisation generation"),
+        Err(e) => {
+            tracing::debug!(error = %e, "could not re-read the authorisation generation");
+            false
+        }
     }
 }

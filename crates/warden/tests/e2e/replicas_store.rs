@@ -32,7 +32,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
 use crate::store_postgres::Schema;
-use crate::support::{Running, WAIT, client, gateway_from_file, user_message, warden};
+use crate::support::{
+    Running, WAIT, client, free_port, gateway_from_file, user_message, warden, write_kek,
+};
 
 /// The agent's pause between events: far longer than the cut-off allowed.
 const EVENT_INTERVAL: Duration = Duration::from_secs(10);
@@ -79,10 +81,7 @@ async fn start_agent() -> (Child, String) {
 /// a moment before; another process taking it first fails the start) and
 /// the test reaches it there.
 async fn replica(store: &str, redis_prefix: &str, kek: &std::path::Path, agent: &str) -> Running {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = free_port();
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     let text = format!(
@@ -101,32 +100,9 @@ async fn replica(store: &str, redis_prefix: &str, kek: &std::path::Path, agent: 
     w
 }
 
-/// The replica's admin token (`{data_dir}/admin-token`).
-fn admin_token(w: &Running) -> String {
-    std::fs::read_to_string(w.data_dir().join("admin-token"))
-        .expect("admin-token")
-        .trim()
-        .to_string()
-}
-
-/// An admin API request to `w`; the status and the JSON answer (null when
-/// empty).
+/// An admin API request to `w`; the status and the JSON answer.
 async fn admin(w: &Running, method: M, path: &str, body: Option<Value>) -> (u16, Value) {
-    let mut req = client()
-        .request(method, format!("{}/admin/v1{path}", w.admin))
-        .bearer_auth(admin_token(w));
-    if let Some(b) = body {
-        req = req.json(&b);
-    }
-    let r = req.send().await.expect("admin request");
-    let status = r.status().as_u16();
-    let text = r.text().await.expect("body");
-    let v = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}"))
-    };
-    (status, v)
+    w.admin_api(method, path, body).await
 }
 
 /// A `SendMessage` to the agent at `w` with an API key; the JSON-RPC answer.
@@ -219,19 +195,6 @@ async fn until_all(
         }
     }
     since.elapsed()
-}
-
-/// A fresh key-encryption key in a file (64 hex characters) for all three.
-fn write_kek(dir: &std::path::Path) -> std::path::PathBuf {
-    use std::io::Read;
-    let mut bytes = [0u8; 32];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .expect("random bytes");
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let path = dir.join("kek");
-    std::fs::write(&path, hex).expect("write kek");
-    path
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,6 +17,35 @@ pub use warden_test_support::interop::{js_dir, python};
 pub use warden_test_support::pki::{Leaf, Pki, server_cert_of};
 pub use warden_test_support::{WAIT, replace_file, repo_root};
 
+mod pg_cluster;
+mod redis;
+
+pub use pg_cluster::PgCluster;
+pub use redis::Redis;
+
+/// A loopback port that was free a moment ago (another process may take it
+/// first: callers that bind it retry elsewhere).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// A fresh key-encryption key in a file in `dir` (64 hex characters), for
+/// gateways that must share one (one store, one set of sealed keys).
+pub fn write_kek(dir: &std::path::Path) -> PathBuf {
+    use std::io::Read as _;
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut bytes))
+        .expect("random bytes");
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let path = dir.join("kek");
+    std::fs::write(&path, hex).expect("write kek");
+    path
+}
+
 pub fn warden() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_warden"));
     c.kill_on_drop(true).env("WARDEN_LOG", "warn");
@@ -43,6 +72,53 @@ fn clock_file(dir: &tempfile::TempDir) -> PathBuf {
 }
 
 impl Running {
+    /// The instance's admin token (`{data_dir}/admin-token`).
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.data_dir().join("admin-token"))
+            .expect("admin-token")
+            .trim()
+            .to_string()
+    }
+
+    /// An admin API request (`/admin/v1{path}`); the status and the JSON
+    /// answer (null when empty).
+    pub async fn admin_api(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut req = client()
+            .request(method, format!("{}/admin/v1{path}", self.admin))
+            .bearer_auth(self.admin_token());
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.expect("admin request");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        let v = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: not JSON ({e}): {text}"))
+        };
+        (status, v)
+    }
+
+    /// `GET /readyz`: its status and JSON answer.
+    pub async fn readyz(&self) -> (u16, Value) {
+        let r = client()
+            .get(format!("{}/readyz", self.admin))
+            .send()
+            .await
+            .expect("readyz");
+        let status = r.status().as_u16();
+        let text = r.text().await.expect("body");
+        let v = serde_json::from_str(&text)
+            .unwrap_or_else(|e| panic!("/readyz: not JSON ({e}): {text}"));
+        (status, v)
+    }
+
     /// Moves the instance's Unix clock `secs` seconds forward, at once:
     /// token lifetimes, replay and refresh windows see the time pass
     /// without the test waiting for it. (The gateway reads the offset from

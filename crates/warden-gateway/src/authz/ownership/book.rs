@@ -12,6 +12,11 @@
 //!   relaying an answer and committing its owner) has no owner after a
 //!   restart, and a task without an owner is refused to every caller. A
 //!   full queue refuses the answer rather than relaying an unrecorded task.
+//! - While the store is known to be unreachable ([`StoreHealth`]), what
+//!   memory cannot answer is refused at once instead of waiting seconds for
+//!   a connection: a lookup of an owner not held, and a new record (its
+//!   answer is withheld, so no task is relayed whose owner cannot be
+//!   written). Owners held in memory are still enforced.
 //! - The first owner wins: the store never overwrites an owner, and the
 //!   writer puts the owner on record (not the one queued) into the cache.
 //!   Until that commit (milliseconds), an id an agent hands out again to a
@@ -25,13 +30,18 @@ use hashlink::LruCache;
 use tokio::sync::{Notify, mpsc};
 use warden_store::{OwnershipWrite, Store, StoreError, TaskOwner};
 
-/// Why an ownership record could not be made.
+use crate::store_health::{Need, StoreHealth};
+
+/// Why an owner could not be looked up or recorded.
 #[derive(Debug, thiserror::Error)]
 pub enum BookError {
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("the ownership writer is behind (queue full)")]
     QueueFull,
+    /// Not asked: the store is known to be unreachable.
+    #[error("the store is unreachable")]
+    StoreDown,
 }
 
 /// A task or a context at one agent (two namespaces: tasks and contexts
@@ -68,6 +78,7 @@ struct Maps {
 
 pub struct OwnerBook {
     store: Store,
+    health: Arc<StoreHealth>,
     maps: Mutex<Maps>,
     queue: mpsc::Sender<OwnershipWrite>,
     /// Woken whenever the writer has committed a batch (for `flush`).
@@ -83,8 +94,13 @@ impl std::fmt::Debug for OwnerBook {
 impl OwnerBook {
     /// A book holding up to `cache_entries` committed owners, with a queue
     /// of `queue` records for its writer; the writer task is started.
-    pub fn start(store: Store, cache_entries: usize, queue: usize) -> Arc<Self> {
-        let (book, rx) = Self::unstarted(store, cache_entries, queue);
+    pub fn start(
+        store: Store,
+        health: Arc<StoreHealth>,
+        cache_entries: usize,
+        queue: usize,
+    ) -> Arc<Self> {
+        let (book, rx) = Self::unstarted(store, health, cache_entries, queue);
         super::writer::spawn(Arc::clone(&book), rx);
         book
     }
@@ -92,12 +108,14 @@ impl OwnerBook {
     /// A book whose writer is not running (its queue's receiver returned).
     fn unstarted(
         store: Store,
+        health: Arc<StoreHealth>,
         cache_entries: usize,
         queue: usize,
     ) -> (Arc<Self>, mpsc::Receiver<OwnershipWrite>) {
         let (tx, rx) = mpsc::channel(queue.max(1));
         let book = Arc::new(Self {
             store,
+            health,
             maps: Mutex::new(Maps {
                 pending: Default::default(),
                 cache: LruCache::new(cache_entries.max(1)),
@@ -112,6 +130,32 @@ impl OwnerBook {
 
     pub(super) fn store(&self) -> &Store {
         &self.store
+    }
+
+    pub(super) fn health(&self) -> &StoreHealth {
+        &self.health
+    }
+
+    /// Whether the store may be asked now (it is not known to be down).
+    pub fn store_reachable(&self) -> bool {
+        self.health.reachable()
+    }
+
+    /// `ask`s the store, unless it is known to be unreachable (refused at
+    /// once, counted as `need`); a failure to reach it starts an outage.
+    async fn ask<T>(
+        &self,
+        need: Need,
+        ask: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, BookError> {
+        if !self.health.reachable() {
+            self.health.refused(need);
+            return Err(BookError::StoreDown);
+        }
+        ask.await.map_err(|e| {
+            self.health.failed(&e);
+            BookError::Store(e)
+        })
     }
 
     fn with_maps<T>(&self, f: impl FnOnce(&mut Maps) -> T) -> T {
@@ -140,7 +184,7 @@ impl OwnerBook {
         &self,
         agent: &str,
         task: &str,
-    ) -> Result<Option<TaskOwner>, StoreError> {
+    ) -> Result<Option<TaskOwner>, BookError> {
         let k = key(TASK, agent, task);
         if let Some(e) = self.held(&k) {
             return Ok(Some(TaskOwner {
@@ -148,7 +192,9 @@ impl OwnerBook {
                 context_id: e.context_id.map(|c| c.to_string()),
             }));
         }
-        let found = self.store.task_owner(agent, task).await?;
+        let found = self
+            .ask(Need::OwnerLookup, self.store.task_owner(agent, task))
+            .await?;
         if let Some(t) = &found {
             self.remember(
                 k,
@@ -162,16 +208,14 @@ impl OwnerBook {
     }
 
     /// The owner of a context, if one is on record (or queued).
-    pub async fn context_owner(
-        &self,
-        agent: &str,
-        ctx: &str,
-    ) -> Result<Option<String>, StoreError> {
+    pub async fn context_owner(&self, agent: &str, ctx: &str) -> Result<Option<String>, BookError> {
         let k = key(CONTEXT, agent, ctx);
         if let Some(e) = self.held(&k) {
             return Ok(Some(e.owner.to_string()));
         }
-        let found = self.store.context_owner(agent, ctx).await?;
+        let found = self
+            .ask(Need::OwnerLookup, self.store.context_owner(agent, ctx))
+            .await?;
         if let Some(o) = &found {
             self.remember(
                 k,
@@ -244,6 +288,12 @@ impl OwnerBook {
             }
             if let Some(e) = m.cache.get(&k) {
                 return Ok(e.owner.to_string());
+            }
+            // A record the store cannot take now is not made: the caller
+            // withholds what needed it.
+            if !self.health.reachable() {
+                self.health.refused(Need::OwnerWrite);
+                return Err(BookError::StoreDown);
             }
             let write = OwnershipWrite {
                 agent: agent.to_string(),
@@ -323,6 +373,52 @@ mod tests {
         Store::open_in_memory().await.expect("store")
     }
 
+    fn health() -> Arc<StoreHealth> {
+        Arc::new(StoreHealth::new(
+            std::time::Duration::from_secs(30),
+            &crate::metrics::Metrics::new(),
+        ))
+    }
+
+    /// While the store is known to be down, memory still answers for what
+    /// it holds; anything else is refused without asking the store, and no
+    /// new record is made (its answer would name an unrecorded task).
+    #[tokio::test]
+    async fn while_the_store_is_down_only_memory_answers() {
+        let s = store().await;
+        s.record_task("echo", "old", None, "alice")
+            .await
+            .expect("seed");
+        let health = health();
+        let book = OwnerBook::start(s.clone(), health.clone(), 10, 10);
+        book.record("echo", Some("t1"), Some("c1"), "alice")
+            .expect("record");
+        book.flush().await;
+        health.unreachable("test: connection refused".into());
+        assert!(!book.store_reachable());
+        assert_eq!(
+            owner_of(book.task_owner("echo", "t1").await.expect("held")),
+            Some("alice".into())
+        );
+        let err = book.task_owner("echo", "old").await;
+        assert!(matches!(err, Err(BookError::StoreDown)), "{err:?}");
+        let err = book.record("echo", Some("t2"), None, "alice");
+        assert!(matches!(err, Err(BookError::StoreDown)), "{err:?}");
+        // What is already held needs no write: an answer naming it passes.
+        book.record("echo", Some("t1"), Some("c1"), "alice")
+            .expect("held already");
+        let err = book.claim_context("echo", "new", "alice").await;
+        assert!(matches!(err, Err(BookError::StoreDown)), "{err:?}");
+        // Back: asked again, and records are made again.
+        health.confirmed(std::time::Instant::now());
+        assert_eq!(
+            owner_of(book.task_owner("echo", "old").await.expect("read")),
+            Some("alice".into())
+        );
+        book.record("echo", Some("t2"), None, "alice")
+            .expect("record");
+    }
+
     fn owner_of(t: Option<TaskOwner>) -> Option<String> {
         t.map(|t| t.owner)
     }
@@ -330,7 +426,7 @@ mod tests {
     #[tokio::test]
     async fn a_record_is_known_at_once_and_in_the_store_after_the_writer() {
         let s = store().await;
-        let (book, rx) = OwnerBook::unstarted(s.clone(), 10, 10);
+        let (book, rx) = OwnerBook::unstarted(s.clone(), health(), 10, 10);
         book.record("echo", Some("t1"), Some("c1"), "alice")
             .expect("record");
         // Before any commit: memory answers, the store does not know yet.
@@ -364,7 +460,7 @@ mod tests {
         s.record_task("echo", "t0", None, "alice")
             .await
             .expect("seed");
-        let book = OwnerBook::start(s.clone(), 10, 10);
+        let book = OwnerBook::start(s.clone(), health(), 10, 10);
         book.record("echo", Some("t0"), None, "bob")
             .expect("record");
         book.flush().await;
@@ -378,7 +474,7 @@ mod tests {
     #[tokio::test]
     async fn the_first_claim_of_a_context_wins() {
         let s = store().await;
-        let book = OwnerBook::start(s.clone(), 10, 10);
+        let book = OwnerBook::start(s.clone(), health(), 10, 10);
         let first = book.claim_context("echo", "c", "alice").await.expect("a");
         let second = book.claim_context("echo", "c", "bob").await.expect("b");
         assert_eq!((first.as_str(), second.as_str()), ("alice", "alice"));
@@ -390,7 +486,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_full_queue_refuses_instead_of_dropping_a_record() {
-        let (book, _rx) = OwnerBook::unstarted(store().await, 10, 1);
+        let (book, _rx) = OwnerBook::unstarted(store().await, health(), 10, 1);
         book.record("echo", Some("t1"), None, "alice")
             .expect("fits");
         let err = book.record("echo", Some("t2"), None, "alice");
@@ -402,7 +498,7 @@ mod tests {
     #[tokio::test]
     async fn the_cache_is_bounded_and_a_miss_reads_the_store() {
         let s = store().await;
-        let book = OwnerBook::start(s.clone(), 2, 10);
+        let book = OwnerBook::start(s.clone(), health(), 2, 10);
         for t in ["t1", "t2", "t3"] {
             book.record("echo", Some(t), None, "alice").expect("record");
         }

@@ -131,6 +131,12 @@ pub async fn after_answer(
             let total = if lists_everything(&body, op.binding, limits, ids.len()) {
                 i64::try_from(mine.len()).unwrap_or(i64::MAX)
             } else {
+                // The count waits for the writer, which waits for the
+                // store: not while it is known to be down.
+                if !book.store_reachable() {
+                    book.health().refused(crate::store_health::Need::TaskCount);
+                    return Err(unavailable());
+                }
                 book.flush().await;
                 book.store()
                     .count_owned_tasks(agent, owner, op.context_id.as_deref())

@@ -4,8 +4,10 @@
 //! the book what the store has on record.
 //!
 //! A failed commit is retried (after a pause) with the same batch: its
-//! records stay in `pending`, so this gateway keeps enforcing them, and the
-//! queue fills and refuses new ones (fail closed) while the store is down.
+//! records stay in `pending`, so this gateway keeps enforcing them, and
+//! the store's health is told, so the book refuses new ones (fail closed)
+//! until the store answers again; a slow store fills the queue, which
+//! refuses them too.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,6 +34,9 @@ pub(super) fn spawn(book: Arc<OwnerBook>, mut rx: mpsc::Receiver<OwnershipWrite>
                         break;
                     }
                     Err(e) => {
+                        // An outage stops new records at once (the book
+                        // refuses them); these stay enforced from memory.
+                        book.health().failed(&e);
                         tracing::error!(error = %e, records = batch.len(), "could not write task ownership; retrying");
                         tokio::time::sleep(RETRY_AFTER).await;
                     }
