@@ -112,6 +112,7 @@ async fn run(
     let agent = upstream.config.name.as_str();
     stages::admit(ctx, agent).await?;
     if card_path {
+        stages::settle(ctx).await?;
         return serve_card(ctx, &upstream, req).await;
     }
 

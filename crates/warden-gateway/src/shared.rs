@@ -3,6 +3,13 @@
 //! share. Without `[shared]` neither exists and each gateway keeps both in
 //! memory, as before.
 //!
+//! A call's single-use id and its rate limits are decided together, in one
+//! round trip ([`SharedRateLimiter::step_call`]): authentication checks the
+//! token and leaves its id pending ([`PendingUse`]), and the call's shared
+//! step records it with the limits (see `warden_store::shared::StepOutcome`
+//! for the order). The early refusal at admission is answered from the
+//! refusals this gateway last saw ([`spent`]), without a round trip.
+//!
 //! Failure is explicit. A single-use id that cannot be claimed on Redis is
 //! refused (503): a replay check is never skipped. A rate limit Redis
 //! cannot decide is refused too, unless `on_unavailable = "local_limits"`,
@@ -20,9 +27,13 @@ use prometheus_client::metrics::family::Family;
 use warden_policy::ratelimit::{
     CheckAllFuture, CheckFuture, LocalRateLimiter, Quota, RateDecision, RateLimitError, RateLimiter,
 };
-use warden_store::shared::{GcraReply, SharedError, SharedState};
+use warden_store::shared::{GcraReply, SharedError, SharedState, StepOutcome};
 
 use crate::metrics::WhatLabels;
+
+mod spent;
+#[cfg(test)]
+mod tests;
 
 /// The shortest time between two "Redis unavailable" warnings.
 const WARN_EVERY_SECS: u64 = 10;
@@ -70,13 +81,52 @@ pub struct SharedReplay {
     failures: Failures,
 }
 
+/// A single-use id authentication checked and left for the call's shared
+/// step to record with its rate limits (one round trip for both), or for
+/// [`SharedReplay::claim_pending`] when the call ends before that step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingUse {
+    /// The id's SHA-256, in hex: all Redis is given.
+    digest: String,
+    /// Until when it is held (Unix seconds).
+    until: u64,
+    /// A DPoP proof's `jti` (else a token's or an assertion's): a replay
+    /// is answered as a replayed proof.
+    pub proof: bool,
+}
+
+impl PendingUse {
+    /// `id` (any length; only its digest goes to Redis), held until
+    /// `until` (Unix seconds).
+    pub fn new(id: &str, until: u64, proof: bool) -> Self {
+        Self {
+            digest: hex_digest(id),
+            until,
+            proof,
+        }
+    }
+}
+
+fn hex_digest(s: &str) -> String {
+    use std::fmt::Write as _;
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, s.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest.as_ref() {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
 impl SharedReplay {
     /// Claims `id` (any length; only its digest goes to Redis) until
     /// `until` (Unix seconds).
     pub async fn claim(&self, id: &str, until: u64) -> Claim {
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.as_bytes());
-        let key: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-        match self.state.claim_once(&key, until).await {
+        self.claim_pending(&PendingUse::new(id, until, false)).await
+    }
+
+    /// Records a pending id on its own (one round trip).
+    pub async fn claim_pending(&self, pending: &PendingUse) -> Claim {
+        match self.state.claim_once(&pending.digest, pending.until).await {
             Ok(true) => Claim::First,
             Ok(false) => Claim::Replayed,
             Err(e) => {
@@ -93,63 +143,136 @@ pub struct SharedRateLimiter {
     /// Used only with `on_unavailable = "local_limits"`.
     fallback: Option<Arc<LocalRateLimiter>>,
     failures: Failures,
+    /// Buckets last seen refused, for the early refusal at admission.
+    spent: spent::Spent,
+}
+
+/// What a call's shared step decided ([`SharedRateLimiter::step_call`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallStep {
+    /// The pending single-use id was used before (at any replica): no
+    /// cell was taken.
+    Replayed,
+    /// The limits' decisions, in order, up to the first refusal; the id,
+    /// if any, is recorded when every limit allowed and left unused when
+    /// one refused.
+    Decided(Vec<RateDecision>),
+    /// Redis could not answer a call that carries a single-use id: it is
+    /// refused whatever the limits' fallback (a replay check is never
+    /// skipped).
+    ClaimUnavailable,
 }
 
 impl SharedRateLimiter {
-    async fn step(
+    /// One call's shared step, in one round trip: its pending single-use
+    /// id, then `checks` in order. The first `screened` checks were already
+    /// applied by this gateway's own buckets (the per-address screen at
+    /// accept), so the local fallback, when Redis cannot answer and
+    /// `on_unavailable = "local_limits"`, leaves them out.
+    pub async fn step_call(
+        &self,
+        once: Option<&PendingUse>,
+        checks: &[(String, Quota)],
+        screened: usize,
+        now: Duration,
+    ) -> Result<CallStep, RateLimitError> {
+        let buckets = buckets(checks);
+        let claim = once.map(|p| (p.digest.as_str(), p.until));
+        match self.state.step(claim, &buckets, false).await {
+            Ok(StepOutcome::Replayed) => Ok(CallStep::Replayed),
+            Ok(StepOutcome::Allowed(replies) | StepOutcome::Refused(replies)) => {
+                Ok(CallStep::Decided(self.decisions(replies, checks, now)))
+            }
+            Err(e) if once.is_some() => {
+                self.failures.note("replay", &e);
+                Ok(CallStep::ClaimUnavailable)
+            }
+            Err(e) => {
+                self.failures.note("rate_limit", &e);
+                match &self.fallback {
+                    Some(local) => {
+                        local
+                            .check_all(checks.get(screened..).unwrap_or_default(), now)
+                            .await
+                    }
+                    None => Err(RateLimitError::Unavailable(e.to_string())),
+                }
+                .map(CallStep::Decided)
+            }
+        }
+    }
+
+    /// The decisions of `replies` (for the first checks), each noted for
+    /// the early refusal; `now` is when the step was asked.
+    fn decisions(
+        &self,
+        replies: Vec<GcraReply>,
+        checks: &[(String, Quota)],
+        now: Duration,
+    ) -> Vec<RateDecision> {
+        replies
+            .into_iter()
+            .zip(checks)
+            .map(|(r, (key, q))| {
+                let d = decision(r, *q);
+                self.spent.note(key, &d, now);
+                d
+            })
+            .collect()
+    }
+
+    async fn one(
         &self,
         key: &str,
         quota: Quota,
         now: Duration,
-        peek: bool,
     ) -> Result<RateDecision, RateLimitError> {
-        match self
-            .state
-            .gcra(key, quota.emission_interval(), quota.tolerance(), peek)
-            .await
-        {
-            Ok(reply) => Ok(decision(reply, quota)),
-            Err(e) => {
-                self.failures.note("rate_limit", &e);
-                match &self.fallback {
-                    Some(local) if peek => local.peek(key, quota, now).await,
-                    Some(local) => local.check(key, quota, now).await,
-                    None => Err(RateLimitError::Unavailable(e.to_string())),
-                }
-            }
+        let check = [(key.to_string(), quota)];
+        match self.step_call(None, &check, 0, now).await? {
+            CallStep::Decided(mut d) if d.len() == 1 => Ok(d.remove(0)),
+            other => Err(RateLimitError::Unavailable(format!(
+                "the shared step answered {other:?} for one bucket"
+            ))),
         }
     }
 }
 
+fn buckets(checks: &[(String, Quota)]) -> Vec<(&str, Duration, Duration)> {
+    checks
+        .iter()
+        .map(|(k, q)| (k.as_str(), q.emission_interval(), q.tolerance()))
+        .collect()
+}
+
 impl RateLimiter for SharedRateLimiter {
     fn check<'a>(&'a self, key: &'a str, quota: Quota, now: Duration) -> CheckFuture<'a> {
-        Box::pin(self.step(key, quota, now, false))
+        Box::pin(self.one(key, quota, now))
     }
 
+    /// Without a round trip: a bucket this gateway last saw refused, until
+    /// its next cell ([`spent`]). Anything else is "allowed" (figures
+    /// unknown): the call's own step decides.
     fn peek<'a>(&'a self, key: &'a str, quota: Quota, now: Duration) -> CheckFuture<'a> {
-        Box::pin(self.step(key, quota, now, true))
+        Box::pin(async move {
+            Ok(self
+                .spent
+                .refusal(key, now)
+                .unwrap_or(RateDecision::Allowed {
+                    limit: quota.burst(),
+                    remaining: quota.burst(),
+                    reset_after: Duration::ZERO,
+                }))
+        })
     }
 
     /// All of a call's buckets in one round trip.
     fn check_all<'a>(&'a self, checks: &'a [(String, Quota)], now: Duration) -> CheckAllFuture<'a> {
         Box::pin(async move {
-            let buckets: Vec<(&str, Duration, Duration)> = checks
-                .iter()
-                .map(|(k, q)| (k.as_str(), q.emission_interval(), q.tolerance()))
-                .collect();
-            match self.state.gcra_all(&buckets, false).await {
-                Ok(replies) => Ok(replies
-                    .into_iter()
-                    .zip(checks)
-                    .map(|(r, (_, q))| decision(r, *q))
-                    .collect()),
-                Err(e) => {
-                    self.failures.note("rate_limit", &e);
-                    match &self.fallback {
-                        Some(local) => local.check_all(checks, now).await,
-                        None => Err(RateLimitError::Unavailable(e.to_string())),
-                    }
-                }
+            match self.step_call(None, checks, 0, now).await? {
+                CallStep::Decided(d) => Ok(d),
+                other => Err(RateLimitError::Unavailable(format!(
+                    "the shared step answered {other:?} without an id"
+                ))),
             }
         })
     }
@@ -241,6 +364,7 @@ impl Shared {
                 state,
                 fallback,
                 failures,
+                spent: spent::Spent::default(),
             }),
         })
     }

@@ -29,6 +29,9 @@ use warden_trust::{
 use crate::principal::{AuthMethod, Principal};
 pub use claims::peek_claim;
 pub use error::AuthError;
+pub use single_use::replayed;
+
+use crate::shared::PendingUse;
 
 use claims::{check_cert_binding, peek_issuer, principal};
 use nonces::Nonces;
@@ -189,23 +192,41 @@ impl Authenticator {
     /// connection's client certificate, when there is one, is part of the
     /// principal.
     pub async fn authenticate(&self, req: &AuthRequest<'_>) -> Result<Principal, AuthError> {
-        let mut principal = self.credential(req).await?;
-        principal.peer = req.peer_cert.map(|c| c.identity.clone());
+        let (principal, pending) = self.authenticate_deferring(req).await?;
+        if let Some(pending) = pending {
+            self.settle(&pending).await?;
+        }
         Ok(principal)
+    }
+
+    /// [`Self::authenticate`], leaving a single-use id checked but not yet
+    /// recorded when `[shared]` is on: the caller **must** then record it,
+    /// with the call's rate limits (one round trip for both) or on its own
+    /// ([`Self::settle`]) before the call is served or answered otherwise.
+    /// Without `[shared]` nothing is left pending.
+    pub async fn authenticate_deferring(
+        &self,
+        req: &AuthRequest<'_>,
+    ) -> Result<(Principal, Option<PendingUse>), AuthError> {
+        let (mut principal, pending) = self.credential(req).await?;
+        principal.peer = req.peer_cert.map(|c| c.identity.clone());
+        Ok((principal, pending))
     }
 
     /// Authentication at a public agent: a request with a credential is
     /// authenticated as anywhere (a bad credential is refused, never
-    /// downgraded); one with none is an anonymous caller
-    /// ([`public::anonymous`]).
+    /// downgraded; its single-use id left pending as with
+    /// [`Self::authenticate_deferring`]); one with none is an anonymous
+    /// caller ([`public::anonymous`]).
     pub async fn authenticate_public(
         &self,
         req: &AuthRequest<'_>,
     ) -> Result<public::PublicCaller, AuthError> {
-        match self.authenticate(req).await {
-            Ok(principal) => Ok(public::PublicCaller {
+        match self.authenticate_deferring(req).await {
+            Ok((principal, pending)) => Ok(public::PublicCaller {
                 principal,
                 issued: None,
+                pending,
             }),
             Err(AuthError::Missing) if req.headers.get(DPOP_HEADER).is_none() => {
                 let mut caller = public::anonymous(req.headers, req.source)?;
@@ -217,9 +238,12 @@ impl Authenticator {
     }
 
     /// The principal the request's credential stands for.
-    async fn credential(&self, req: &AuthRequest<'_>) -> Result<Principal, AuthError> {
+    async fn credential(
+        &self,
+        req: &AuthRequest<'_>,
+    ) -> Result<(Principal, Option<PendingUse>), AuthError> {
         if self.mode == AuthMode::InsecureOff {
-            return Ok(Principal::anonymous(req.source));
+            return Ok((Principal::anonymous(req.source), None));
         }
         // Counted before they are read: a credential header that cannot be
         // read is still a credential, never skipped for another one.
@@ -246,7 +270,7 @@ impl Authenticator {
                     "a DPoP proof goes with the DPoP scheme",
                 ));
             }
-            return self.api_key(key.trim(), req).await;
+            return Ok((self.api_key(key.trim(), req).await?, None));
         }
         let Some(value) = authz.first() else {
             return Err(AuthError::Missing);
@@ -271,7 +295,7 @@ impl Authenticator {
         }
         if scheme.eq_ignore_ascii_case("bearer") {
             if credential.starts_with(warden_trust::apikey::PREFIX) && !credential.contains('.') {
-                return self.api_key(credential, req).await;
+                return Ok((self.api_key(credential, req).await?, None));
             }
             return self.bearer(credential, req).await;
         }
@@ -341,17 +365,24 @@ impl Authenticator {
         Ok((verified.claims, ext.dpop))
     }
 
-    async fn bearer(&self, token: &str, req: &AuthRequest<'_>) -> Result<Principal, AuthError> {
+    async fn bearer(
+        &self,
+        token: &str,
+        req: &AuthRequest<'_>,
+    ) -> Result<(Principal, Option<PendingUse>), AuthError> {
         // A certificate-bound token already verified on this connection.
         if let Some(claims) = req
             .peer_cert
             .and_then(|c| c.verified_tokens.get(token, req.agent, req.now))
         {
-            return Ok(principal(
-                &claims,
-                AuthMethod::Bearer,
-                req.source,
-                &self.authority.issuer,
+            return Ok((
+                principal(
+                    &claims,
+                    AuthMethod::Bearer,
+                    req.source,
+                    &self.authority.issuer,
+                ),
+                None,
             ));
         }
         let (claims, dpop) = self.verify_token(token, req.agent, req.now).await?;
@@ -375,22 +406,29 @@ impl Authenticator {
             if let Some(cert) = req.peer_cert {
                 cert.verified_tokens.put(token, req.agent, &claims, req.now);
             }
-            return Ok(principal(
+            return Ok((
+                principal(
+                    &claims,
+                    AuthMethod::Bearer,
+                    req.source,
+                    &self.authority.issuer,
+                ),
+                None,
+            ));
+        }
+        // Plain bearer tokens are single-use: remember the id until expiry
+        // (with `[shared]`, in the call's one round trip).
+        let id = format!("{}\n{}", claims.iss, claims.jti);
+        let until = claims.exp.saturating_add(self.leeway);
+        let pending = self.use_once(&id, until, req.now)?;
+        Ok((
+            principal(
                 &claims,
                 AuthMethod::Bearer,
                 req.source,
                 &self.authority.issuer,
-            ));
-        }
-        // Plain bearer tokens are single-use: remember the id until expiry.
-        let id = format!("{}\n{}", claims.iss, claims.jti);
-        let until = claims.exp.saturating_add(self.leeway);
-        self.claim_once(&id, until, req.now).await?;
-        Ok(principal(
-            &claims,
-            AuthMethod::Bearer,
-            req.source,
-            &self.authority.issuer,
+            ),
+            pending,
         ))
     }
 
@@ -401,7 +439,7 @@ impl Authenticator {
         token: &str,
         proof: &str,
         req: &AuthRequest<'_>,
-    ) -> Result<Principal, AuthError> {
+    ) -> Result<(Principal, Option<PendingUse>), AuthError> {
         let (claims, mode) = self.verify_token(token, req.agent, req.now).await?;
         if mode == DpopMode::Off {
             return Err(AuthError::InvalidRequest(
@@ -415,18 +453,20 @@ impl Authenticator {
         {
             return Err(AuthError::InvalidToken(TokenError::BadClaim("cnf")));
         }
-        let verified = self
-            .check_proof(proof, req.method, req.url, Some(token), req.now)
-            .await?;
+        let (verified, pending) =
+            self.check_proof_deferring(proof, req.method, req.url, Some(token), req.now)?;
         warden_trust::dpop::check_binding(claims.cnf.as_ref(), &verified.jkt)
             .map_err(AuthError::Dpop)?;
         // Bound to a certificate as well: that must match too.
         check_cert_binding(&claims, req.peer_cert)?;
-        Ok(principal(
-            &claims,
-            AuthMethod::Dpop,
-            req.source,
-            &self.authority.issuer,
+        Ok((
+            principal(
+                &claims,
+                AuthMethod::Dpop,
+                req.source,
+                &self.authority.issuer,
+            ),
+            pending,
         ))
     }
 

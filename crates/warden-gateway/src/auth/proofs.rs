@@ -3,6 +3,7 @@
 use warden_trust::{DpopError, DpopRequest, verify_proof};
 
 use super::{AuthError, Authenticator};
+use crate::shared::PendingUse;
 
 impl Authenticator {
     /// Verifies a DPoP proof (also for the token endpoint), against the
@@ -16,6 +17,25 @@ impl Authenticator {
         access_token: Option<&str>,
         now: u64,
     ) -> Result<warden_trust::dpop::VerifiedProof, AuthError> {
+        let (verified, pending) =
+            self.check_proof_deferring(proof, method, url, access_token, now)?;
+        if let Some(pending) = pending {
+            self.settle(&pending).await?;
+        }
+        Ok(verified)
+    }
+
+    /// [`Self::check_proof`], leaving the proof's `jti` pending on the
+    /// shared state (`[shared]`) for the call's one round trip; the local
+    /// replay cache has recorded it either way.
+    pub(super) fn check_proof_deferring(
+        &self,
+        proof: &str,
+        method: &str,
+        url: &str,
+        access_token: Option<&str>,
+        now: u64,
+    ) -> Result<(warden_trust::dpop::VerifiedProof, Option<PendingUse>), AuthError> {
         let mut last = DpopError::UseNonce;
         for nonce in self.nonces.accepted(now) {
             let request = DpopRequest {
@@ -32,13 +52,12 @@ impl Authenticator {
                 now,
             ) {
                 Ok(v) => {
-                    let id = format!("dpop\n{}\n{}", v.jkt, v.jti);
-                    let until = v.iat.saturating_add(self.dpop_policy.iat_window_secs);
-                    self.claim_shared(&id, until).await.map_err(|e| match e {
-                        AuthError::Replayed => AuthError::Dpop(DpopError::Replayed),
-                        other => other,
-                    })?;
-                    return Ok(v);
+                    let pending = self.shared.is_some().then(|| {
+                        let id = format!("dpop\n{}\n{}", v.jkt, v.jti);
+                        let until = v.iat.saturating_add(self.dpop_policy.iat_window_secs);
+                        PendingUse::new(&id, until, true)
+                    });
+                    return Ok((v, pending));
                 }
                 Err(e) if e.is_use_nonce() => last = e,
                 Err(e) if e.is_unavailable() => return Err(AuthError::Unavailable),

@@ -38,6 +38,9 @@ pub struct PublicCaller {
     pub principal: Principal,
     /// A new capability, for the answer's `Warden-Capability` header.
     pub issued: Option<String>,
+    /// A credential's single-use id left for the call's shared step (see
+    /// `Authenticator::authenticate_deferring`); never for a capability.
+    pub pending: Option<crate::shared::PendingUse>,
 }
 
 /// The anonymous caller of a request that carries no credential: the one
@@ -51,6 +54,7 @@ pub fn anonymous(headers: &HeaderMap, source: IpAddr) -> Result<PublicCaller, Au
             Ok(PublicCaller {
                 principal: principal_of(&cap, source),
                 issued: Some(cap),
+                pending: None,
             })
         }
         [one] => {
@@ -63,6 +67,7 @@ pub fn anonymous(headers: &HeaderMap, source: IpAddr) -> Result<PublicCaller, Au
             Ok(PublicCaller {
                 principal: principal_of(cap, source),
                 issued: None,
+                pending: None,
             })
         }
         _ => Err(AuthError::InvalidRequest(

@@ -8,9 +8,10 @@
 //! at another replica accepted). DPoP proofs are checked locally by the
 //! proof check itself, then on Redis; a client makes a new proof per call.
 
-use warden_trust::ReplayError;
+use warden_trust::{DpopError, ReplayError};
 
 use super::{AuthError, Authenticator};
+use crate::shared::PendingUse;
 
 impl Authenticator {
     /// Records a single-use id (a token's or an assertion's `jti`) in this
@@ -31,6 +32,38 @@ impl Authenticator {
         Ok(())
     }
 
+    /// [`Self::claim_once`], leaving the id pending with `[shared]` (see
+    /// the module docs); without it the id is recorded here and now.
+    pub(super) fn use_once(
+        &self,
+        id: &str,
+        until: u64,
+        now: u64,
+    ) -> Result<Option<PendingUse>, AuthError> {
+        if self.shared.is_some() {
+            return Ok(Some(PendingUse::new(id, until, false)));
+        }
+        match self.replay.check_and_insert(id, until, now) {
+            Ok(()) => Ok(None),
+            Err(ReplayError::Replayed) => Err(AuthError::Replayed),
+            Err(ReplayError::Full | ReplayError::Unavailable) => Err(AuthError::Unavailable),
+        }
+    }
+
+    /// Records a pending single-use id on its own (one round trip): the
+    /// error a replay or an unanswered Redis gets, as at authentication.
+    pub async fn settle(&self, pending: &PendingUse) -> Result<(), AuthError> {
+        use crate::shared::Claim;
+        let Some(shared) = &self.shared else {
+            return Err(AuthError::Unavailable);
+        };
+        match shared.claim_pending(pending).await {
+            Claim::First => Ok(()),
+            Claim::Replayed => Err(replayed(pending)),
+            Claim::Unavailable => Err(AuthError::Unavailable),
+        }
+    }
+
     /// The shared half of [`Self::claim_once`] (DPoP proofs are recorded
     /// locally by the proof check itself).
     pub(super) async fn claim_shared(&self, id: &str, until: u64) -> Result<(), AuthError> {
@@ -49,5 +82,15 @@ impl Authenticator {
     pub fn with_shared(mut self, shared: Option<crate::shared::SharedReplay>) -> Self {
         self.shared = shared;
         self
+    }
+}
+
+/// How a replay of `pending` is refused: as a replayed token (or
+/// assertion), or as a replayed DPoP proof.
+pub fn replayed(pending: &PendingUse) -> AuthError {
+    if pending.proof {
+        AuthError::Dpop(DpopError::Replayed)
+    } else {
+        AuthError::Replayed
     }
 }

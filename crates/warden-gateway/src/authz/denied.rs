@@ -67,6 +67,27 @@ pub struct Denied {
     /// Answer with JSON-RPC id null (a refusal that must look like an
     /// unknown agent, which is answered before the body is read).
     pub anonymous_id: bool,
+    /// What became of the call's pending single-use id (`[shared]`).
+    pub single_use: UseState,
+}
+
+/// What became of a call's pending single-use id (`[shared]`: see
+/// `crate::shared::PendingUse`) when authorisation refused the call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UseState {
+    /// Not looked at: refused before the call's shared step. It is still
+    /// to be recorded (the refusal's answer does it).
+    #[default]
+    Pending,
+    /// Recorded (the call was refused after its shared step), or left
+    /// unused on purpose (refused for its rate, or Redis could not
+    /// answer): nothing more to do.
+    Done,
+    /// Used before: the call is a replay, whatever else it is.
+    Replayed,
+    /// Redis could not answer a call that carries one: refused as
+    /// authentication that cannot be completed.
+    Unavailable,
 }
 
 impl Denied {
@@ -77,7 +98,16 @@ impl Denied {
             rule: None,
             headers: Vec::new(),
             anonymous_id: false,
+            single_use: UseState::Pending,
         }
+    }
+
+    /// The same refusal, decided after the call's shared step.
+    pub(super) fn after_step(mut self) -> Self {
+        if self.single_use == UseState::Pending {
+            self.single_use = UseState::Done;
+        }
+        self
     }
 }
 

@@ -72,6 +72,7 @@ async fn run(
     let name = remote.name();
     stages::admit(ctx, name).await?;
     if card_path {
+        stages::settle(ctx).await?;
         return serve_card(ctx, proxy, &remote, req).await;
     }
 

@@ -15,11 +15,12 @@
 //! | admit | [`admit`] | no grant for the target = unknown target (body drained) |
 //! | read | [`read_body`] | body over the cap |
 //! | parse | [`parse`] | anything not fully understood, in the protocol's shape |
-//! | authorise | [`authorise`] | grants, skills, ownership, rules, rate limits |
+//! | authorise | [`authorise`] | grants, skills, ownership, rules, rate limits (and, with `[shared]`, a replayed single-use id) |
 //! | check URLs | [`check_urls`] | URLs inside the call the egress rules refuse |
 //! | record | [`Ctx::record`] | — |
 
 mod refusal;
+mod single_use;
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -32,6 +33,7 @@ use warden_a2a::call::{Call, HttpRequest};
 use warden_a2a::{A2aError, A2aOp, Binding, ErrorKind};
 
 pub use refusal::{Refusal, rescue};
+pub use single_use::settle;
 
 use crate::audit::{AuditEvent, Outcome};
 use crate::auth::AuthRequest;
@@ -60,6 +62,11 @@ pub struct Ctx<'a> {
     pub dropped_fields: Vec<String>,
     /// Rate-limit headers every answer after authorisation carries.
     pub rate_headers: Vec<(&'static str, String)>,
+    /// The credential's single-use id, checked but not yet recorded
+    /// (`[shared]`): [`authorise`] records it in the call's one round trip
+    /// with the rate limits, [`settle`] on its own, and [`rescue`] when the
+    /// call is refused before either (see [`rescue`] for which refusals).
+    pub pending: Option<crate::shared::PendingUse>,
 }
 
 impl<'a> Ctx<'a> {
@@ -82,6 +89,7 @@ impl<'a> Ctx<'a> {
             decision: None,
             dropped_fields: Vec::new(),
             rate_headers: Vec::new(),
+            pending: None,
         }
     }
 
@@ -130,7 +138,9 @@ impl<'a> Ctx<'a> {
 }
 
 /// Accept: the header cap, then the per-address rate limit, before any
-/// work on the caller's behalf.
+/// work on the caller's behalf (with `[shared]`, this gateway's own bucket
+/// here and the shared one with the call's other limits: see
+/// `Authorizer::screen_source`).
 pub async fn accept(ctx: &Ctx<'_>, headers: &HeaderMap) -> Result<(), Refusal> {
     let cap = ctx.state.config.limits.max_header_bytes.get();
     if crate::headers::header_bytes(headers) > cap {
@@ -141,21 +151,24 @@ pub async fn accept(ctx: &Ctx<'_>, headers: &HeaderMap) -> Result<(), Refusal> {
     }
     ctx.state
         .authz
-        .check_source(ctx.source)
+        .screen_source(ctx.source)
         .await
         .map_err(|d| Refusal::denied(d).drain())
 }
 
 /// Authenticate: the request's credential becomes a principal. Runs before
 /// the body is read and before an unknown target is told apart.
+/// A single-use id is left pending in the context (`[shared]`): see
+/// [`Ctx::pending`].
 pub async fn authenticate(ctx: &mut Ctx<'_>, req: &AuthRequest<'_>) -> Result<(), Refusal> {
-    let principal = ctx
+    let (principal, pending) = ctx
         .state
         .auth
-        .authenticate(req)
+        .authenticate_deferring(req)
         .await
         .map_err(Refusal::unauthenticated)?;
     ctx.principal = Some(principal);
+    ctx.pending = pending;
     Ok(())
 }
 
@@ -173,6 +186,7 @@ pub async fn authenticate_public(
         .await
         .map_err(Refusal::unauthenticated)?;
     ctx.principal = Some(caller.principal);
+    ctx.pending = caller.pending;
     Ok(caller.issued)
 }
 
@@ -277,6 +291,10 @@ impl Request {
 /// creates (none when ownership is not kept, authentication being off), and
 /// the stream guard that lets a quarantine close it.
 pub fn carried(ctx: &Ctx<'_>, permit: Permit) -> (Option<String>, crate::stream::RelayHooks) {
+    debug_assert!(
+        ctx.pending.is_none(),
+        "a call is forwarded with its single-use id still pending"
+    );
     let owner = ctx
         .state
         .authz
@@ -317,12 +335,17 @@ pub async fn authorise(
     card_skills: Option<&[String]>,
 ) -> Result<Permit, Refusal> {
     let state = ctx.state;
+    // An authoriser that does not record it with the limits: first, alone.
+    if !state.authz.folds_single_use() {
+        settle(ctx).await?;
+    }
     let (Some(principal), Some(op), Some(target)) = (&ctx.principal, &ctx.op, &ctx.target) else {
         return Err(Refusal::new(A2aError::internal(
             "authorisation before parsing",
         )));
     };
-    let permit = state
+    let pending = ctx.pending.take();
+    let decided = state
         .authz
         .authorise(Ask {
             principal,
@@ -332,9 +355,10 @@ pub async fn authorise(
             route_skill,
             card_skills,
             now: ctx.now,
+            pending: pending.as_ref(),
         })
-        .await
-        .map_err(Refusal::denied)?;
+        .await;
+    let permit = decided.map_err(|d| single_use::refused(ctx, d, pending))?;
     ctx.decision = Some(permit.detail());
     ctx.rate_headers = permit.headers.clone();
     Ok(permit)

@@ -5,7 +5,7 @@ use axum::body::Body;
 use axum::response::Response;
 use http_body_util::BodyExt;
 use serde_json::Value;
-use warden_a2a::{A2aError, Binding};
+use warden_a2a::{A2aError, Binding, ErrorKind};
 
 use super::{Ctx, with_headers};
 use crate::audit::Outcome;
@@ -131,6 +131,15 @@ impl Refusal {
         self
     }
 
+    /// The answer tells the caller to try again later (429, 503): the
+    /// call's single-use id, if still pending, stays unused.
+    pub(super) fn retry_later(&self) -> bool {
+        matches!(
+            self.0.error.kind,
+            ErrorKind::RateLimited | ErrorKind::Unavailable
+        )
+    }
+
     fn audit_reason(&self) -> String {
         self.0
             .reason
@@ -142,6 +151,7 @@ impl Refusal {
 /// Audits, counts and answers a refused call; `unread` is the body if no
 /// stage read it.
 pub async fn rescue(ctx: &Ctx<'_>, refusal: Refusal, unread: Option<Body>) -> Response {
+    let refusal = super::single_use::on_refusal(ctx, refusal).await;
     let reason = refusal.audit_reason();
     let mut r = *refusal.0;
     if r.drain
