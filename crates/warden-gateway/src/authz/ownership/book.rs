@@ -265,6 +265,15 @@ impl OwnerBook {
             }
         }
         if let Some(ctx) = ctx {
+            // While the store is down, a held task's own context needs no
+            // record of its own (it was recorded with the task): a stream
+            // on a known task is not cut for it.
+            let with_task = task
+                .and_then(|t| self.held(&key(TASK, agent, t)))
+                .is_some_and(|e| e.context_id.as_deref() == Some(ctx));
+            if with_task && !self.health.reachable() {
+                return Ok(());
+            }
             self.queue_unless_held(CONTEXT, agent, None, Some(ctx), owner)?;
         }
         Ok(())
@@ -404,9 +413,24 @@ mod tests {
         assert!(matches!(err, Err(BookError::StoreDown)), "{err:?}");
         let err = book.record("echo", Some("t2"), None, "alice");
         assert!(matches!(err, Err(BookError::StoreDown)), "{err:?}");
-        // What is already held needs no write: an answer naming it passes.
+        // What is already held needs no write: an answer naming it passes,
+        // as does a task known with its context from the store (a stream
+        // on it names both).
         book.record("echo", Some("t1"), Some("c1"), "alice")
             .expect("held already");
+        health.confirmed(std::time::Instant::now());
+        s.record_task("echo", "t9", Some("c9"), "alice")
+            .await
+            .expect("seed");
+        book.task_owner("echo", "t9")
+            .await
+            .expect("read")
+            .expect("t9");
+        health.unreachable("test: connection refused".into());
+        book.record("echo", Some("t9"), Some("c9"), "alice")
+            .expect("the task's own context");
+        let err = book.record("echo", Some("t9"), Some("other"), "alice");
+        assert!(matches!(err, Err(BookError::StoreDown)), "{err:?}");
         let err = book.claim_context("echo", "new", "alice").await;
         assert!(matches!(err, Err(BookError::StoreDown)), "{err:?}");
         // Back: asked again, and records are made again.
