@@ -27,6 +27,7 @@ mod ownership_writes;
 mod public_agents;
 mod quickstart;
 mod replicas;
+mod replicas_once;
 mod replicas_outage;
 mod replicas_store;
 mod retries;
