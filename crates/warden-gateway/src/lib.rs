@@ -381,6 +381,7 @@ async fn open_shared(
     let limiter = authz::Limiter {
         local: own.local,
         decides: shared.limiter.clone(),
+        shared: Some(shared.limiter.clone()),
         contexts: Some(shared.contexts.clone()),
     };
     Ok((Some(shared), limiter))

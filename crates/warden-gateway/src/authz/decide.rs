@@ -10,7 +10,7 @@ use warden_policy::{
 };
 
 use super::denied::{Denied, Reason, refusal_for, unavailable};
-use super::{Ask, Authorizer, MAX_REFERENCED_TASKS, Permit, rate_subject};
+use super::{Ask, Authorizer, MAX_REFERENCED_TASKS, Permit, StreamGuard, rate_subject};
 use crate::principal::{AuthMethod, Principal};
 use crate::store_health::Need;
 
@@ -157,7 +157,10 @@ impl Authorizer {
             .into_iter()
             .filter_map(|(quota, key, what)| quota.map(|q| ((key, q), what)))
             .unzip();
-        for d in self.limit_all(&checks, &names).await? {
+        let decisions = self
+            .limit_call(ask.principal.source, ask.pending, checks, names)
+            .await?;
+        for d in decisions {
             if tightest
                 .as_ref()
                 .is_none_or(|t| d.remaining() < t.remaining())
@@ -168,9 +171,45 @@ impl Authorizer {
         if let Some(t) = tightest {
             headers = t.headers();
         }
-        let stream = if op.operation.is_streaming() {
+        // The call's shared step is done: a refusal from here on leaves
+        // nothing pending.
+        let stream = self
+            .hold(
+                &ask,
+                &ctx,
+                context_owner.is_none(),
+                &allowed.owner,
+                &subject,
+                &me,
+            )
+            .await
+            .map_err(Denied::after_step)?;
+        Ok(Permit {
+            allowed,
+            skill,
+            rule,
+            caller: me,
+            stream,
+            headers,
+        })
+    }
+
+    /// What an allowed call holds once its limits passed: a stream slot
+    /// (streaming calls), and a new context id it proposes, claimed before
+    /// the call goes out so two callers racing for one id cannot both have
+    /// it.
+    async fn hold(
+        &self,
+        ask: &Ask<'_>,
+        ctx: &DecisionContext,
+        new_context: bool,
+        owner: &str,
+        subject: &str,
+        me: &str,
+    ) -> Result<Option<StreamGuard>, Denied> {
+        let stream = if ask.op.operation.is_streaming() {
             let slot: Option<StreamPermit> =
-                self.slots.try_acquire(&subject, self.quotas.max_streams);
+                self.slots.try_acquire(subject, self.quotas.max_streams);
             let Some(slot) = slot else {
                 let mut r = Denied::new(
                     A2aError::new(
@@ -185,42 +224,34 @@ impl Authorizer {
                 r.headers.push(("retry-after", "1".into()));
                 return Err(r);
             };
-            Some(self.streams.register(&me, ask.agent, Some(slot)))
+            Some(self.streams.register(me, ask.agent, Some(slot)))
         } else {
             None
         };
-        // A new context is claimed before the call goes out, so two callers
-        // racing for one context id cannot both have it.
+        let is_message = OpClass::of(ask.op.operation) == OpClass::Send;
         if let (true, true, Some(id)) = (self.enforce, is_message, &ctx.context_id)
-            && context_owner.is_none()
+            && new_context
         {
             // Every replica first: the claim below is this gateway's own.
             if let Some(claims) = &self.contexts {
                 let holder = claims
-                    .claim(ask.agent, id, &allowed.owner)
+                    .claim(ask.agent, id, owner)
                     .await
                     .ok_or_else(|| unavailable("shared"))?;
-                if holder != allowed.owner {
+                if holder != owner {
                     return Err(refusal_for(&Denial::ContextNotJoinable, None, &ctx.agent));
                 }
             }
-            let owner = self
+            let holder = self
                 .owners
-                .claim_context(ask.agent, id, &allowed.owner)
+                .claim_context(ask.agent, id, owner)
                 .await
                 .map_err(|_| unavailable("store"))?;
-            if owner != allowed.owner {
+            if holder != owner {
                 return Err(refusal_for(&Denial::ContextNotJoinable, None, &ctx.agent));
             }
         }
-        Ok(Permit {
-            allowed,
-            skill,
-            rule,
-            caller: me,
-            stream,
-            headers,
-        })
+        Ok(stream)
     }
 
     /// The owners of the tasks a call references (none looked up when

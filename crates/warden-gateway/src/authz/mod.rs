@@ -19,7 +19,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 
-use warden_a2a::{A2aError, A2aOp, ErrorKind};
+use warden_a2a::A2aOp;
 use warden_policy::ratelimit::{LocalRateLimiter, Quota, RateDecision, RateLimiter, StreamSlots};
 use warden_policy::rules::PolicyRules;
 use warden_policy::{Allowed, Denial, OpClass, SkillSource};
@@ -27,7 +27,7 @@ use warden_store::Store;
 
 use crate::config::{Config, LimitSpec, RateLimitSection};
 pub use crate::registry_view::{Snapshot, grant_of};
-pub use denied::{Denied, Reason};
+pub use denied::{Denied, Reason, UseState};
 pub use streams::{OpenStreams, StreamGuard};
 
 pub use decide::caller_of;
@@ -53,6 +53,9 @@ const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 pub struct Limiter {
     pub local: Arc<LocalRateLimiter>,
     pub decides: Arc<dyn RateLimiter>,
+    /// The shared limits (`[shared]`), whose step also records a call's
+    /// single-use id; `decides` is then the same limiter.
+    pub shared: Option<Arc<crate::shared::SharedRateLimiter>>,
     /// New context ids claimed on every replica (`[shared]`), else none.
     pub contexts: Option<crate::shared::ContextClaims>,
 }
@@ -64,6 +67,7 @@ impl Limiter {
         Self {
             decides: local.clone(),
             local,
+            shared: None,
             contexts: None,
         }
     }
@@ -105,6 +109,9 @@ pub struct Authorizer {
     quotas: Quotas,
     limiter: Arc<dyn RateLimiter>,
     local: Arc<LocalRateLimiter>,
+    /// `[shared]`: the call's one round trip (its single-use id and every
+    /// limit, the per-address one included).
+    shared: Option<Arc<crate::shared::SharedRateLimiter>>,
     slots: StreamSlots,
     pub streams: Arc<OpenStreams>,
     /// Public agents and what callers without a credential may do there.
@@ -167,6 +174,9 @@ pub struct Ask<'a> {
     /// The agent card's skill ids, when the card is known.
     pub card_skills: Option<&'a [String]>,
     pub now: u64,
+    /// The credential's single-use id, left pending by authentication for
+    /// the call's shared step (only where [`Authorizer::folds_single_use`]).
+    pub pending: Option<&'a crate::shared::PendingUse>,
 }
 
 impl Authorizer {
@@ -216,6 +226,7 @@ impl Authorizer {
         let Limiter {
             local,
             decides,
+            shared,
             contexts,
         } = limiter;
         let owners = ownership::OwnerBook::start(
@@ -236,6 +247,7 @@ impl Authorizer {
             quotas,
             limiter: decides,
             local,
+            shared,
             slots: StreamSlots::new(),
             streams: Arc::new(OpenStreams::default()),
             public,
@@ -375,6 +387,35 @@ impl Authorizer {
             .map(|_| ())
     }
 
+    /// The per-address limit at the accept stage of a call that, if it
+    /// gets that far, is decided by [`Self::authorise`]. With `[shared]`
+    /// this gateway's own bucket screens it here, without a round trip (so
+    /// a flood from one address costs each gateway little, authenticated
+    /// or not), and the shared bucket is stepped in the call's one round
+    /// trip with its other limits. Without `[shared]`, [`Self::check_source`].
+    pub async fn screen_source(&self, source: IpAddr) -> Result<(), Denied> {
+        if self.shared.is_none() {
+            return self.check_source(source).await;
+        }
+        let Some(q) = self.quotas.source else {
+            return Ok(());
+        };
+        let d = self
+            .local
+            .check_now(&format!("source:{source}"), q, self.now());
+        if d.is_allowed() {
+            Ok(())
+        } else {
+            Err(limits::limited(&d, "source"))
+        }
+    }
+
+    /// Whether [`Self::authorise`] records a pending single-use id with the
+    /// call's limits (`[shared]`); if not, it must be recorded before.
+    pub fn folds_single_use(&self) -> bool {
+        self.shared.is_some()
+    }
+
     async fn limit(
         &self,
         key: &str,
@@ -383,17 +424,7 @@ impl Authorizer {
     ) -> Result<RateDecision, Denied> {
         match self.limiter.check(key, quota, self.now()).await {
             Ok(d) if d.is_allowed() => Ok(d),
-            Ok(d) => {
-                let mut r = Denied::new(
-                    A2aError::new(
-                        ErrorKind::RateLimited,
-                        format!("rate limit ({what}) exceeded; retry later"),
-                    ),
-                    Reason::RateLimited(what),
-                );
-                r.headers = d.headers();
-                Err(r)
-            }
+            Ok(d) => Err(limits::limited(&d, what)),
             Err(e) => Err(limits_unavailable(&e)),
         }
     }
