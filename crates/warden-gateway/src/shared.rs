@@ -32,8 +32,6 @@ use warden_store::shared::{GcraReply, SharedError, SharedState, StepOutcome};
 use crate::metrics::WhatLabels;
 
 mod spent;
-#[cfg(test)]
-mod tests;
 
 /// The shortest time between two "Redis unavailable" warnings.
 const WARN_EVERY_SECS: u64 = 10;
@@ -369,3 +367,6 @@ impl Shared {
         })
     }
 }
+
+#[cfg(test)]
+mod tests;
