@@ -33,6 +33,9 @@ pub(crate) const REREAD: Duration = Duration::from_secs(2);
 /// The first and the longest pause between attempts to reconnect.
 const BACKOFF: (Duration, Duration) = (Duration::from_millis(250), Duration::from_secs(10));
 
+/// The longest wait for the listening connection in one attempt.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// The listener's connection shows as this in `pg_stat_activity`.
 pub(crate) const APPLICATION_NAME: &str = "warden-changes";
 
@@ -77,6 +80,10 @@ pub(crate) async fn start(pool: PgPool, counter: Arc<AtomicI64>) -> Result<Tasks
         .max_connections(1)
         .max_lifetime(None)
         .idle_timeout(None)
+        // A short wait for the connection: while the server is away, the
+        // retries are this module's (which a re-read cuts short once it
+        // answers), not the pool's, whose pauses grow to a fifth of this.
+        .acquire_timeout(CONNECT_TIMEOUT)
         .connect_lazy_with(options);
     let pid = Arc::new(AtomicI32::new(0));
     let nudge = Arc::new(Notify::new());
