@@ -35,6 +35,7 @@ pub mod proxy;
 pub mod registry_view;
 mod replay;
 pub mod respond;
+pub mod retention;
 pub mod retries;
 pub mod routes;
 pub mod shared;
@@ -170,6 +171,14 @@ impl GatewayState {
             .await?,
         );
         authz.spawn_watcher();
+        Arc::new(retention::Retention::new(
+            &config,
+            store.clone(),
+            Arc::clone(&clock),
+            metrics.clone(),
+            Arc::clone(authz.owners()),
+        ))
+        .spawn();
         spawn_limiter_metrics(Arc::clone(&authz), metrics.clone());
         Ok(Self {
             authz,

@@ -39,6 +39,16 @@ pub struct WhatLabels {
     pub what: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KindLabels {
+    pub kind: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OutcomeLabels {
+    pub outcome: &'static str,
+}
+
 #[derive(Clone)]
 pub struct Metrics {
     /// Authorisation refusals by reason class (never skill or rule names:
@@ -56,6 +66,10 @@ pub struct Metrics {
     pub replay_cache_full: Counter,
     /// Calls refused (or limited locally) because Redis could not answer.
     pub shared_unavailable: Family<WhatLabels, Counter>,
+    /// Rows scheduled retention removed, by kind (`warden_store::RetentionKind`).
+    pub retention_removed_rows: Family<KindLabels, Counter>,
+    /// Scheduled retention runs this gateway made, by outcome (`ran`, `failed`).
+    pub retention_runs: Family<OutcomeLabels, Counter>,
     /// 1 while the store answers, 0 during an outage.
     pub store_up: Gauge,
     /// Calls refused because the store could not answer, by what they
@@ -86,6 +100,8 @@ impl Metrics {
         let rate_limit_evictions = Counter::default();
         let replay_cache_full = Counter::default();
         let shared_unavailable = Family::<WhatLabels, Counter>::default();
+        let retention_removed_rows = Family::<KindLabels, Counter>::default();
+        let retention_runs = Family::<OutcomeLabels, Counter>::default();
         let store_up = Gauge::default();
         let store_unavailable = Family::<WhatLabels, Counter>::default();
         let mut registry = Registry::with_prefix("warden");
@@ -144,7 +160,19 @@ impl Metrics {
             "Calls refused (503) because the store could not answer, by what they needed (stale_snapshot: older than store.max_stale_secs; owner_lookup; owner_write; task_count)",
             store_unavailable.clone(),
         );
+        registry.register(
+            "retention_removed_rows",
+            "Rows scheduled retention removed from the store, by kind (audit, tasks, push_configs, task_owners, context_owners, grants, api_keys, signing_keys)",
+            retention_removed_rows.clone(),
+        );
+        registry.register(
+            "retention_runs",
+            "Scheduled retention runs this gateway made, by outcome (ran, failed)",
+            retention_runs.clone(),
+        );
         Self {
+            retention_removed_rows,
+            retention_runs,
             store_up,
             store_unavailable,
             shared_unavailable,
@@ -205,6 +233,22 @@ impl Metrics {
             .get_or_create(&ReasonLabels {
                 reason: class.to_string(),
             })
+            .inc();
+    }
+}
+
+impl Metrics {
+    /// Counts rows retention removed (every kind appears, 0 included, once
+    /// a run has covered it).
+    pub fn retention_removed(&self, kind: &'static str, rows: u64) {
+        self.retention_removed_rows
+            .get_or_create(&KindLabels { kind })
+            .inc_by(rows);
+    }
+
+    pub fn retention_run(&self, outcome: &'static str) {
+        self.retention_runs
+            .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }
 }

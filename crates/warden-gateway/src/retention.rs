@@ -14,7 +14,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use warden_store::{Cutoff, Removed, RetentionKind, RetentionPlan, Store, StoreError};
+use warden_store::{Cutoff, Removed, RetentionPlan, Store, StoreError};
 
 use crate::authz::ownership::OwnerBook;
 use crate::clock::Clock;
@@ -89,8 +89,8 @@ pub struct Retention {
     ages: Ages,
     every_secs: u64,
     metrics: Metrics,
-    /// Flushed before owners are removed, forgotten after: an owner the
-    /// store forgot is not kept alive in memory.
+    /// Flushed before owners are removed, forgotten after each run: an
+    /// owner the store forgot is not kept alive in memory.
     owners: Arc<OwnerBook>,
     /// Unix seconds before which this gateway does not ask the store.
     next_check: Mutex<u64>,
@@ -178,10 +178,10 @@ impl Retention {
             self.owners.flush().await;
         }
         let removed = self.store.apply_retention(&plan, false).await?;
-        let owners_removed = removed.iter().any(|(k, n)| {
-            *n > 0 && matches!(k, RetentionKind::TaskOwners | RetentionKind::ContextOwners)
-        });
-        if owners_removed {
+        if plan.ownership.is_some() {
+            // Whoever removed them (this run, or `warden clean` since the
+            // last one), owners the store no longer has are not kept alive
+            // in memory for longer than a period.
             self.owners.forget_committed();
         }
         for (kind, n) in &removed {

@@ -2,7 +2,12 @@
 //! cancel or continue another's work. These calls sit on the request path:
 //! each is one statement (an upsert with `RETURNING` reports the owner on
 //! record atomically, so a lost race is visible to its loser). An owner, once
-//! recorded, never changes; only retention removes it.
+//! recorded, never changes; only retention removes it (`retention.rs`: a
+//! task owner by age, unless its task is one of Warden's own agents' and
+//! not finished; a context owner once no kept task owner or task is in the
+//! context, so retention never frees a context still in use for another
+//! caller to claim). Once forgotten, a task or context has no owner:
+//! callers must treat that as "not yours", never as "anyone's".
 //!
 //! `created_at` is the database's clock, RFC 3339 UTC with milliseconds
 //! (`2026-01-02T03:04:05.678Z`), so text order is time order.
@@ -195,34 +200,6 @@ impl Store {
             .await?
         });
         Ok(n)
-    }
-
-    /// Forgets task owners recorded before `older_than` (RFC 3339, the
-    /// format above), then context owners recorded before it that no
-    /// remaining task belongs to. Returns how many rows went in all.
-    ///
-    /// A context outlives its old claim while any of its tasks is kept, so
-    /// retention does not free a context still in use for another caller to
-    /// claim. Once forgotten, a task or context has no owner: callers must
-    /// treat that as "not yours", never as "anyone's".
-    pub async fn prune_ownership(&self, older_than: &str) -> Result<u64, StoreError> {
-        either!(Db, &self.db, pool => {
-            let mut tx = pool.begin().await?;
-            let tasks = sqlx::query("DELETE FROM task_owners WHERE created_at < $1")
-                .bind(older_than)
-                .execute(&mut *tx)
-                .await?;
-            let contexts = sqlx::query(
-                "DELETE FROM context_owners WHERE created_at < $1
-                   AND (agent, context_id) NOT IN
-                       (SELECT agent, context_id FROM task_owners WHERE context_id IS NOT NULL)",
-            )
-            .bind(older_than)
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
-            Ok(tasks.rows_affected() + contexts.rows_affected())
-        })
     }
 }
 

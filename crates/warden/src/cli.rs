@@ -93,6 +93,10 @@ pub enum Command {
     /// export / import to move a deployment from one store to another.
     #[command(subcommand, after_help = crate::store_cmd::EXIT_CODES)]
     Store(crate::store_cmd::StoreCommand),
+    /// Remove from the store what is older than N days: finished tasks,
+    /// ended grants, dead API keys and signing keys, old task and context
+    /// owners, and (only with --audit-days) audit events.
+    Clean(crate::clean_cmd::CleanArgs),
 }
 
 /// Where a command finds Warden's state: a data directory, or the data

@@ -4,6 +4,7 @@ mod agent_cmd;
 mod authz_cmd;
 mod call;
 mod card_cmd;
+mod clean_cmd;
 mod cli;
 mod config_cmd;
 mod gateway_lock;
@@ -56,6 +57,8 @@ fn main() -> ExitCode {
             Command::Card(cmd) => return Ok(card_cmd::run(cmd).await),
             // Exit 0 done, 1 the store is not in the state needed, 2 bad input.
             Command::Store(cmd) => return Ok(store_cmd::run(cmd).await),
+            // Exit 0 done, 1 store error, 2 bad arguments, 3 busy.
+            Command::Clean(args) => return Ok(clean_cmd::run(args).await),
             Command::Config(ConfigCommand::Check { file, offline }) => {
                 config_cmd::check(&file, offline).await
             }

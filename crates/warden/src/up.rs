@@ -91,6 +91,8 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         retries: Default::default(),
         // The quickstart keeps its state in the data directory's SQLite file.
         store: Default::default(),
+        // Ownership records only, hourly: the quickstart keeps its history.
+        retention: Default::default(),
         shadowing: Default::default(),
         remote_agents: Vec::new(),
         egress_proxy: Default::default(),

@@ -123,7 +123,6 @@ pub struct Authorizer {
     clock: Arc<dyn Clock>,
     epoch: Instant,
     poll: Duration,
-    retention: Duration,
 }
 
 impl std::fmt::Debug for Authorizer {
@@ -255,18 +254,17 @@ impl Authorizer {
             epoch: clock.now_instant(),
             clock,
             poll: section.poll_interval,
-            retention: Duration::from_secs(section.ownership_retention_days * 86_400),
         })
     }
 
     /// Watches for changes made elsewhere (quarantine by the CLI, a policy
-    /// file edit) and prunes old ownership records.
+    /// file edit). Old ownership records are removed by the retention run
+    /// (`crate::retention`).
     pub fn spawn_watcher(self: &Arc<Self>) {
         let this = Arc::clone(self);
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(this.poll);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-            let mut last_prune = Instant::now();
             loop {
                 tick.tick().await;
                 // Also the store's health probe: an answer confirms the
@@ -284,15 +282,6 @@ impl Authorizer {
                     )),
                 }
                 this.reload_policy_if_changed();
-                if last_prune.elapsed() > Duration::from_secs(3600) {
-                    last_prune = Instant::now();
-                    let cutoff = chrono::Utc::now()
-                        - chrono::Duration::from_std(this.retention).unwrap_or_default();
-                    let cutoff = cutoff.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
-                    if this.store.prune_ownership(&cutoff).await.is_ok() {
-                        this.owners.forget_committed();
-                    }
-                }
             }
         });
     }

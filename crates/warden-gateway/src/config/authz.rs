@@ -25,7 +25,8 @@ pub struct AuthzSection {
         default = "d_poll"
     )]
     pub poll_interval: Duration,
-    /// How long task and context ownership is remembered.
+    /// How long task and context ownership is remembered (days; removed by
+    /// the retention run, `[retention]`, and by `warden clean`).
     #[serde(default = "d_retention")]
     pub ownership_retention_days: u64,
     /// Task and context owners held in memory in front of the store (least
@@ -142,6 +143,10 @@ impl AuthzSection {
     pub fn validate(&self) -> Result<(), String> {
         if self.poll_interval < Duration::from_millis(10) {
             return Err("authz.poll_interval_ms must be at least 10".into());
+        }
+        // 0 would forget every owner at each run: every task unreachable.
+        if self.ownership_retention_days == 0 {
+            return Err("authz.ownership_retention_days must be at least 1".into());
         }
         Ok(())
     }

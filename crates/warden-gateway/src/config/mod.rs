@@ -18,6 +18,7 @@ mod message_urls;
 mod millis;
 mod protocol;
 mod remote_agents;
+mod retention;
 mod retries;
 mod shared;
 mod store;
@@ -38,6 +39,7 @@ pub use listeners::{AdminSection, ClientAuth, GatewaySection, TlsConfig};
 pub use message_urls::{MessageUrlsSection, UrlAction};
 pub use protocol::{ProtocolSection, UnknownFieldsRule};
 pub use remote_agents::{EgressProxySection, RemoteAgentConfig, RemoteAuth, trust_keys};
+pub use retention::RetentionSection;
 pub use retries::RetriesSection;
 pub use shared::{OnUnavailable, SharedSection};
 pub use store::StoreSection;
@@ -80,6 +82,10 @@ pub struct Config {
     /// Where the durable state is (absent: SQLite in `gateway.data_dir`).
     #[serde(default)]
     pub store: StoreSection,
+    /// What the gateway removes from the store on a schedule, and when
+    /// (absent: ownership records only). See docs/retention.md.
+    #[serde(default)]
+    pub retention: RetentionSection,
     /// Look-alike agents (names, titles, skills): what is flagged and what
     /// refused. See docs/cards.md.
     #[serde(default)]

@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use warden_store::{AuditRecord, GrantRecord};
+use warden_store::{AuditRecord, GrantRecord, RetentionKind};
 
 use super::*;
 

@@ -127,7 +127,15 @@ store_test! {
 }
 
 store_test! {
-    async fn prune_keeps_recent_rows_and_contexts_still_in_use(s) {
+    async fn retention_keeps_recent_rows_and_contexts_still_in_use(s) {
+        use crate::{Cutoff, RetentionPlan};
+        let before = |text: &str| RetentionPlan {
+            ownership: Some(Cutoff::at_unix(
+                chrono::DateTime::parse_from_rfc3339(text).expect("time").timestamp(),
+            )),
+            ..RetentionPlan::default()
+        };
+        let removed = |r: crate::Removed| r.iter().map(|(_, n)| n).sum::<u64>();
         s.record_task("echo", "old", Some("c_old"), "alice")
             .await
             .expect("record");
@@ -143,7 +151,11 @@ store_test! {
         s.claim_context("echo", "c_empty", "alice")
             .await
             .expect("claim");
-        assert_eq!(s.prune_ownership(PAST).await.expect("prune"), 0);
+        let run = |plan: RetentionPlan| {
+            let s = s.clone();
+            async move { s.apply_retention(&plan, false).await.expect("prune") }
+        };
+        assert_eq!(removed(run(before(PAST)).await), 0);
 
         // Age everything but the task `new`, which keeps its context alive.
         for (sql, what) in [
@@ -158,8 +170,7 @@ store_test! {
             })
             .expect(what);
         }
-        let cutoff = "2001-01-01T00:00:00.000Z";
-        assert_eq!(s.prune_ownership(cutoff).await.expect("prune"), 3);
+        assert_eq!(removed(run(before("2001-01-01T00:00:00.000Z")).await), 3);
         assert_eq!(s.task_owner("echo", "old").await.expect("owner"), None);
         assert!(s.task_owner("echo", "new").await.expect("owner").is_some());
         assert_eq!(s.context_owner("echo", "c_old").await.expect("owner"), None);
@@ -172,7 +183,7 @@ store_test! {
             Some("alice".into())
         );
 
-        assert_eq!(s.prune_ownership(FUTURE).await.expect("prune all"), 2);
+        assert_eq!(removed(run(before(FUTURE)).await), 2);
         assert_eq!(
             s.context_owner("echo", "c_busy").await.expect("owner"),
             None

@@ -13,6 +13,7 @@ mod call_egress;
 mod card_lint;
 mod cards_and_admin;
 mod cards_cli;
+mod clean;
 mod config_check;
 mod egress_proxy;
 mod fidelity;
