@@ -149,7 +149,8 @@ impl Store {
 }
 
 /// What a store URL names.
-pub(crate) enum UrlTarget<'a> {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UrlTarget<'a> {
     Postgres(&'a str),
     Memory,
     File(&'a Path),
@@ -158,7 +159,7 @@ pub(crate) enum UrlTarget<'a> {
 impl<'a> UrlTarget<'a> {
     /// `postgres://…` (or `postgresql://…`), `sqlite::memory:`, or
     /// `sqlite://PATH` (`sqlite:///abs/path`, `sqlite://relative/path`).
-    pub(crate) fn parse(url: &'a str) -> Result<Self, StoreError> {
+    pub fn parse(url: &'a str) -> Result<Self, StoreError> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Self::Postgres(url));
         }

@@ -36,7 +36,15 @@ pub async fn open_store(config: &Config) -> Result<Store, String> {
         None => Store::open(&config.gateway.data_dir.join("warden.db")).await,
         Some(url) => Store::open_url(&url).await,
     }
-    .map_err(|e| format!("cannot open the store: {e}"))
+    .map_err(|e| match e {
+        // Migrations only go forward: a store a newer release migrated is
+        // left alone rather than used by code that does not know it.
+        warden_store::StoreError::SchemaTooNew { .. } => format!(
+            "cannot open the store: {e}. A newer Warden migrated it: run that release (or a \
+             newer one); nothing was changed (warden store status shows the versions)"
+        ),
+        e => format!("cannot open the store: {e}"),
+    })
 }
 
 /// The authority of an instance, signing as the issuer its gateway recorded.

@@ -16,7 +16,7 @@ fn event(i: usize, detail: &str) -> AuditRecord {
         at: format!("2026-05-01T12:00:0{i}.000Z"),
         kind: "request".into(),
         agent: Some("echo".into()),
-        operation: (i % 2 == 0).then(|| "SendMessage".into()),
+        operation: i.is_multiple_of(2).then(|| "SendMessage".into()),
         binding: None,
         outcome: "forwarded".into(),
         reason: None,

@@ -12,8 +12,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use warden_store::TransferError;
 
 use crate::cli::Instance;
+
+mod status;
+mod target;
+mod transfer;
 
 /// The exit codes of every `warden store` subcommand, shown in its help.
 pub const EXIT_CODES: &str = "\
@@ -39,6 +44,7 @@ The store is the instance's (--config FILE, its [store] or data directory;
 pub enum StoreCommand {
     /// Where the store is, its schema version against the one this binary
     /// expects, and how many rows each table holds. Changes nothing.
+    #[command(after_help = EXIT_CODES)]
     Status {
         /// One JSON object on stdout.
         #[arg(long)]
@@ -48,6 +54,7 @@ pub enum StoreCommand {
     },
     /// Apply the pending schema migrations (a gateway also applies them
     /// when it starts) and print the version before and after.
+    #[command(after_help = EXIT_CODES)]
     Migrate {
         /// One JSON object on stdout.
         #[arg(long)]
@@ -58,6 +65,7 @@ pub enum StoreCommand {
     /// Write every row of the store to a new file (JSON Lines, mode 0600),
     /// from one consistent snapshot. The file holds secrets at rest: API key
     /// hashes and the signing keys, sealed under the key-encryption key.
+    #[command(after_help = EXIT_CODES)]
     Export {
         /// The file to create; an existing file is never overwritten.
         #[arg(long, value_name = "FILE")]
@@ -71,6 +79,7 @@ pub enum StoreCommand {
     /// Load an export into an empty store (migrated first), in one
     /// transaction. The target's gateways need the source's key-encryption
     /// key and public_url; the import checks the key opens the signing keys.
+    #[command(after_help = EXIT_CODES)]
     Import {
         /// The export file (`warden store export --out`).
         #[arg(long = "in", value_name = "FILE")]
@@ -101,7 +110,54 @@ pub struct StoreArgs {
 
 /// `warden store …`, with its own exit codes (see [`EXIT_CODES`]).
 pub async fn run(cmd: StoreCommand) -> ExitCode {
-    let _ = cmd;
-    eprintln!("error: warden store is not built yet");
-    ExitCode::from(2)
+    let result = match cmd {
+        StoreCommand::Status { json, store } => status::status(&store, json).await,
+        StoreCommand::Migrate { json, store } => status::migrate(&store, json).await,
+        StoreCommand::Export {
+            out,
+            without_audit,
+            store,
+        } => transfer::export(&store, &out, !without_audit).await,
+        StoreCommand::Import {
+            input,
+            kek_file,
+            store,
+        } => transfer::import(&store, &input, kek_file.as_deref()).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(failure) => failure.report(),
+    }
+}
+
+/// Why a command did not do what was asked: the one place exit codes are
+/// chosen.
+#[derive(Debug)]
+pub enum Failure {
+    /// The store (or file) is not in the state the command needs; nothing
+    /// was changed. Exit 1.
+    Refused(String),
+    /// Bad arguments or input, or a store that cannot be reached. Exit 2.
+    Bad(String),
+}
+
+impl Failure {
+    fn report(self) -> ExitCode {
+        let (message, code) = match self {
+            Self::Refused(m) => (m, 1),
+            Self::Bad(m) => (m, 2),
+        };
+        eprintln!("error: {message}");
+        ExitCode::from(code)
+    }
+}
+
+impl From<TransferError> for Failure {
+    fn from(e: TransferError) -> Self {
+        if e.is_refusal() {
+            Self::Refused(e.to_string())
+        } else {
+            Self::Bad(e.to_string())
+        }
+    }
 }

@@ -33,6 +33,7 @@ mod replicas_outage;
 mod replicas_store;
 mod retries;
 mod signed_cards;
+mod store_move;
 mod store_postgres;
 mod streaming;
 mod tls;
