@@ -65,7 +65,8 @@ pub enum GrantCommand {
     /// Revoke a grant by id, or every grant from --caller to --target.
     ///
     /// Holds from the next call at every gateway on the store. Revoked
-    /// grants stay on record (`warden grant list --all`).
+    /// grants stay on record (`warden grant list --all`) until retention
+    /// removes them (`[retention] days`, `warden clean`).
     #[command(after_help = REVOKE_EXAMPLES)]
     Revoke {
         /// The grant id (`g_…`, from `warden grant list`).
