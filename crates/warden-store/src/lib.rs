@@ -13,6 +13,7 @@
 
 mod audit;
 mod backend;
+mod backup;
 mod card_pins;
 mod changes;
 mod error;

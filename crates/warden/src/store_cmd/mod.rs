@@ -1,7 +1,8 @@
-//! `warden store status | migrate | export | import`: the durable store from
-//! the command line, on SQLite or PostgreSQL, with no gateway running
-//! (export reads a consistent snapshot, so gateways may keep running on the
-//! source; nothing may run on an import's target).
+//! `warden store status | migrate | export | backup | import`: the durable
+//! store from the command line, on SQLite or PostgreSQL. Status, export and
+//! backup read while gateways run (an export and a backup are consistent
+//! snapshots); migrate is for a store no gateway uses yet or any more; an
+//! import's target is a new store no gateway runs on.
 //!
 //! Exit codes, chosen in one place ([`Failure`]): 0 done; 1 the store is not
 //! in the state the command needs (migrations pending, a schema newer than
@@ -16,6 +17,7 @@ use warden_store::TransferError;
 
 use crate::cli::Instance;
 
+mod backup;
 mod status;
 mod target;
 mod transfer;
@@ -24,7 +26,8 @@ mod transfer;
 pub const EXIT_CODES: &str = "\
 Exit codes (every subcommand):
   0  done: status: the schema is the one this binary expects; migrate: it is
-     now; export: the file is written; import: every row is in the target
+     now; export, backup: the file is written; import: every row is in the
+     target
   1  the store is not in the state the command needs, and nothing was
      changed: status: migrations are pending, or the schema is newer than
      this binary; migrate: the schema is newer than this binary; export: the
@@ -33,7 +36,8 @@ Exit codes (every subcommand):
      key-encryption key does not open the signing keys in the file
   2  bad arguments, no store where one was named, the store does not answer,
      the output file exists, the input file is unreadable, malformed or cut
-     short (an import writes nothing then: it runs in one transaction)
+     short (an import writes nothing then: it runs in one transaction);
+     backup of a PostgreSQL store (use pg_dump)
 
 The store is the instance's (--config FILE, its [store] or data directory;
 --data-dir DIR, the SQLite file DIR/warden.db) or the one --url or
@@ -79,6 +83,17 @@ pub enum StoreCommand {
     /// Load an export into an empty store (migrated first), in one
     /// transaction. The target's gateways need the source's key-encryption
     /// key and public_url; the import checks the key opens the signing keys.
+    /// Copy a SQLite store to a new file (mode 0600) while gateways keep
+    /// running on it: a consistent, complete database (SQLite's VACUUM
+    /// INTO). PostgreSQL: use pg_dump.
+    #[command(after_help = EXIT_CODES)]
+    Backup {
+        /// The file to create; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     #[command(after_help = EXIT_CODES)]
     Import {
         /// The export file (`warden store export --out`).
@@ -118,6 +133,7 @@ pub async fn run(cmd: StoreCommand) -> ExitCode {
             without_audit,
             store,
         } => transfer::export(&store, &out, !without_audit).await,
+        StoreCommand::Backup { out, store } => backup::backup(&store, &out).await,
         StoreCommand::Import {
             input,
             kek_file,

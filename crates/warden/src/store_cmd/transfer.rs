@@ -80,7 +80,7 @@ pub async fn export(args: &StoreArgs, out: &Path, audit: bool) -> Result<ExitCod
 
 /// Creates `path` for writing, readable by its owner only; an existing
 /// file is never replaced.
-fn create_private(path: &Path) -> Result<File, Failure> {
+pub(super) fn create_private(path: &Path) -> Result<File, Failure> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -91,7 +91,7 @@ fn create_private(path: &Path) -> Result<File, Failure> {
     options.open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
             Failure::Bad(format!(
-                "{} exists: an export never replaces a file (remove it, or choose another --out)",
+                "{} exists: it is never replaced (remove it, or choose another --out)",
                 path.display()
             ))
         } else {

@@ -329,3 +329,68 @@ async fn store_newer_schema_is_refused_by_the_cli_and_the_gateway() {
     );
     Schema::run(&format!("DROP SCHEMA {} CASCADE", schema.0)).await;
 }
+
+/// `warden store backup` copies a running gateway's SQLite store; restored
+/// (the gateway stopped, the database files replaced by the copy), the
+/// gateway serves what the store held when the copy was taken, and not
+/// what came after.
+#[tokio::test]
+async fn store_backup_of_a_running_gateway_restores() {
+    let spy = Spy::start().await;
+    let w = start(&spy.url, "").await;
+    w.cli(&["registry", "add", "tester", "--grant", "spy=*"])
+        .await;
+    let key = w.cli(&["apikey", "create", "--sub", "tester"]).await;
+    let copy = w.dir.path().join("backup.db");
+    let copy_arg = copy.display().to_string();
+    let mut backup = vec!["store", "backup", "--out", &copy_arg];
+    backup.extend(w.instance.iter().map(String::as_str));
+    let out = run(&backup).await;
+    assert_eq!(out.status.code(), Some(0), "{}", says(&out));
+    let mode = std::fs::metadata(&copy).expect("copy").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    let out = run(&backup).await;
+    assert_eq!(out.status.code(), Some(2), "never replaced: {}", says(&out));
+    // After the copy: a new key, a quarantine.
+    let late = w.cli(&["apikey", "create", "--sub", "tester"]).await;
+    w.cli(&[
+        "quarantine",
+        "add",
+        "tester",
+        "--reason",
+        "after the backup",
+    ])
+    .await;
+    let v = call(&w, ("X-API-Key", &key), "SendMessage", send()).await;
+    assert!(!served(&v), "quarantined: {v}");
+
+    let config = w.instance[1].clone();
+    let dir = w.stop().await;
+    let data = dir.path().join("data");
+    for name in [
+        "warden.db",
+        "warden.db-wal",
+        "warden.db-shm",
+        "warden.db-changes",
+    ] {
+        let _ = std::fs::remove_file(data.join(name));
+    }
+    std::fs::copy(&copy, data.join("warden.db")).expect("restore");
+    let mut restored = gateway_from_file(dir, std::path::Path::new(&config)).await;
+    restored.gateway = w_gateway(&config);
+    let v = call(&restored, ("X-API-Key", &key), "SendMessage", send()).await;
+    assert!(served(&v), "the store as it was at the copy: {v}");
+    let v = call(&restored, ("X-API-Key", &late), "SendMessage", send()).await;
+    assert!(!served(&v), "a key made after the copy is not in it: {v}");
+    restored.stop().await;
+}
+
+/// The gateway URL a configuration written by [`start`] listens on.
+fn w_gateway(config: &str) -> String {
+    let text = std::fs::read_to_string(config).expect("config");
+    let listen = text
+        .lines()
+        .find_map(|l| l.strip_prefix("listen = \"127.0.0.1:"))
+        .expect("the gateway's listen line");
+    format!("http://127.0.0.1:{}", listen.trim_end_matches('"'))
+}
