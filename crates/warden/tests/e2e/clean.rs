@@ -185,4 +185,119 @@ async fn clean_on_postgres_waits_for_a_running_retention_to_finish() {
     let (code, out, err) = clean_with(&instance, 0, &["--days", "1"]).await;
     assert_eq!(code, 0, "{err}");
     assert!(out.starts_with("Removed:"), "{out}");
+    drop(store);
+    Schema::run(&format!("DROP SCHEMA {} CASCADE", schema.0)).await;
+}
+
+/// A clock the test moves by hand, for the gateway's scheduled run.
+#[derive(Debug)]
+struct ManualClock(std::sync::atomic::AtomicU64);
+
+impl warden_gateway::clock::Clock for ManualClock {
+    fn now_unix(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+    fn now_instant(&self) -> std::time::Instant {
+        std::time::Instant::now()
+    }
+    fn now_rfc3339(&self) -> String {
+        warden_gateway::clock::now_rfc3339()
+    }
+}
+
+/// The scheduled run of one gateway (in this process) on `store`.
+fn scheduled(
+    store: &warden_store::Store,
+    clock: &std::sync::Arc<ManualClock>,
+) -> warden_gateway::retention::Retention {
+    use std::sync::Arc;
+    let config = warden_gateway::Config::parse(
+        "[retention]\nevery_hours = 1\naudit_days = 1\n",
+        std::path::Path::new("test.toml"),
+    )
+    .expect("config");
+    let metrics = warden_gateway::metrics::Metrics::new();
+    let health = Arc::new(warden_gateway::store_health::StoreHealth::new(
+        std::time::Duration::from_secs(30),
+        &metrics,
+    ));
+    let owners =
+        warden_gateway::authz::ownership::OwnerBook::start(store.clone(), health, 100, 100);
+    let clock: Arc<dyn warden_gateway::clock::Clock> = clock.clone();
+    warden_gateway::retention::Retention::new(&config, store.clone(), clock, metrics, owners)
+}
+
+#[tokio::test]
+async fn scheduled_retention_on_postgres_runs_at_one_gateway_at_a_time() {
+    use warden_gateway::retention::Outcome;
+    use warden_store::RetentionKind;
+    let schema = Schema::create().await;
+    let url = schema.url();
+    let open = || warden_store::Store::open_url(&url);
+    let (a, b, other) = (
+        open().await.expect("a"),
+        open().await.expect("b"),
+        open().await.expect("another process"),
+    );
+    let old = warden_store::AuditRecord {
+        at: "2020-01-01T00:00:00.000Z".into(),
+        kind: "request".into(),
+        agent: None,
+        operation: None,
+        binding: None,
+        outcome: "forwarded".into(),
+        reason: None,
+        source: None,
+        principal: None,
+        task_id: None,
+        detail: None,
+    };
+    a.append_audit(&vec![old.clone(); 3000])
+        .await
+        .expect("seed");
+    let clock = std::sync::Arc::new(ManualClock(warden_gateway::clock::unix_now().into()));
+    let (ga, gb) = (scheduled(&a, &clock), scheduled(&b, &clock));
+
+    // Both gateways due at once: one runs, the other finds the lock held
+    // (or, if the first is already done, the run recorded).
+    let (ra, rb) = tokio::join!(ga.tick(), gb.tick());
+    let outcomes = [ra.expect("a"), rb.expect("b")];
+    let ran: Vec<&Outcome> = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Ran(_)))
+        .collect();
+    assert_eq!(ran.len(), 1, "{outcomes:?}");
+    let Outcome::Ran(removed) = ran[0] else {
+        unreachable!()
+    };
+    assert!(
+        removed.contains(&(RetentionKind::Audit, 3000)),
+        "{removed:?}"
+    );
+    assert!(
+        outcomes
+            .iter()
+            .any(|o| matches!(o, Outcome::Busy | Outcome::RanElsewhere)),
+        "{outcomes:?}"
+    );
+
+    // Next period, while another process holds the lock: the gateway
+    // leaves the run to it, and runs at its next check once it is free.
+    a.append_audit(&[old]).await.expect("seed");
+    clock.0.fetch_add(3600, std::sync::atomic::Ordering::SeqCst);
+    let held = other
+        .try_retention_lock()
+        .await
+        .expect("lock")
+        .expect("free");
+    assert_eq!(gb.tick().await.expect("b"), Outcome::Busy);
+    held.release().await.expect("release");
+    let again = gb.tick().await.expect("b");
+    assert!(
+        matches!(&again, Outcome::Ran(r) if r.contains(&(RetentionKind::Audit, 1))),
+        "{again:?}"
+    );
+    assert_eq!(ga.tick().await.expect("a"), Outcome::RanElsewhere);
+    drop((ga, gb, a, b, other));
+    Schema::run(&format!("DROP SCHEMA {} CASCADE", schema.0)).await;
 }
