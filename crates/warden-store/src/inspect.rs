@@ -7,13 +7,16 @@
 //! opens it as it is. Such a handle is for reading and for
 //! [`Store::migrate`]: it has no change signal (no `-changes` file is
 //! created, no PostgreSQL listener started), so a write made through it
-//! would reach running gateways only at their next periodic re-read.
+//! would reach running gateways only at their next periodic re-read. Its
+//! statements are not logged: an export's one long read per table would
+//! otherwise be reported as a slow statement.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use sqlx::AssertSqlSafe;
+use sqlx::postgres::PgConnectOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+use sqlx::{AssertSqlSafe, ConnectOptions as _};
 
 use crate::backend::{Db, either};
 use crate::transfer::tables::TABLES;
@@ -70,10 +73,13 @@ impl Store {
     /// A SQLite file must exist. See the module documentation.
     pub async fn open_url_unmigrated(url: &str) -> Result<Self, StoreError> {
         match UrlTarget::parse(url)? {
-            UrlTarget::Postgres(url) => Ok(Self {
-                db: Db::Postgres(postgres::connect(url).await?),
-                changes: changes::ChangeSignal::in_memory(),
-            }),
+            UrlTarget::Postgres(url) => {
+                let options = PgConnectOptions::from_str(url)?.disable_statement_logging();
+                Ok(Self {
+                    db: Db::Postgres(postgres::connect_with(options).await?),
+                    changes: changes::ChangeSignal::in_memory(),
+                })
+            }
             UrlTarget::Memory => {
                 let options = SqliteConnectOptions::from_str("sqlite::memory:")?;
                 Self::unmigrated_sqlite(options).await
@@ -96,6 +102,7 @@ impl Store {
     }
 
     async fn unmigrated_sqlite(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let options = options.disable_statement_logging();
         let pool = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options)

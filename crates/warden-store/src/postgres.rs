@@ -35,8 +35,13 @@ pub(crate) async fn open_at(url: &str, version: usize) -> Result<Store, StoreErr
     with_change_listener(pool).await
 }
 
-pub(crate) async fn connect(url: &str) -> Result<PgPool, StoreError> {
-    let options = PgConnectOptions::from_str(url)?.application_name("warden");
+async fn connect(url: &str) -> Result<PgPool, StoreError> {
+    connect_with(PgConnectOptions::from_str(url)?).await
+}
+
+/// A pool on the database `options` name, as every store's.
+pub(crate) async fn connect_with(options: PgConnectOptions) -> Result<PgPool, StoreError> {
+    let options = options.application_name("warden");
     let pool = PgPoolOptions::new()
         .max_connections(MAX_CONNECTIONS)
         .acquire_timeout(ACQUIRE_TIMEOUT)
