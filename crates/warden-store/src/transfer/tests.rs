@@ -412,6 +412,16 @@ store_test! {
                 "{from}: {e}"
             );
         }
+        // A row twice (the count adjusted): the store's key refuses it.
+        let e = refused(&db, &edit(&file, |l| {
+            let i = l.iter().position(|x| x.contains("\"table\":\"quarantine\"")).expect("a row");
+            let row = l[i].clone();
+            l.insert(i, row);
+            let end = l.last_mut().expect("closing line");
+            *end = end.replace("\"quarantine\":1", "\"quarantine\":2");
+        }))
+        .await;
+        assert!(matches!(e, TransferError::Store(_)), "{e}");
         let e = refused(&db, &edit(&file, |l| l.push("{}".into()))).await;
         assert!(e.to_string().contains("after the closing line"), "{e}");
 
