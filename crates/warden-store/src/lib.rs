@@ -28,9 +28,9 @@ mod retention;
 mod schema;
 pub mod shared;
 mod tasks;
-mod transfer;
 #[cfg(test)]
 mod testing;
+mod transfer;
 
 pub use audit::AuditRecord;
 pub use card_pins::{CardPin, CardReview};
@@ -40,7 +40,7 @@ pub use identity::{ApiKeyRecord, RegisteredAgent, SigningKeyRecord};
 pub use inspect::{Location, SCHEMA_VERSION};
 pub use ownership::{OwnershipWrite, TaskOwner};
 pub use quarantine::QuarantineRecord;
-pub use retention::{Cutoff, RetentionKind, RetentionLock, RetentionPlan, Removed};
+pub use retention::{Cutoff, Removed, RetentionKind, RetentionLock, RetentionPlan};
 pub use tasks::{PushConfigRecord, TaskFilter, TaskPage, TaskRecord};
 pub use transfer::{ExportOptions, TransferError, TransferSummary};
 
