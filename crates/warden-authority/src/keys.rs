@@ -2,11 +2,15 @@
 //! key-encryption key, rotated on a schedule, and published (JWKS) until the
 //! last token they signed has expired.
 //!
-//! Two families share the ring: token keys, and card keys (`kid` prefixed
-//! [`CARD_KID_PREFIX`]) that sign the agent cards Warden serves. Each rotates
-//! on the same schedule; both are published in the one JWKS, so a client
-//! verifies a served card with the keys it already fetches. A card key never
-//! verifies a token ([`KeyRing::token_keys`]).
+//! Three families share the ring: token keys; card keys (`kid` prefixed
+//! [`CARD_KID_PREFIX`]) that sign the agent cards Warden serves; and webhook
+//! keys (`kid` prefixed [`WEBHOOK_KID_PREFIX`]) that sign push notifications
+//! (the `v1a` signature and the notification JWT of `warden-webhooks`). Each
+//! rotates on the same schedule; all are published in the one JWKS, so a
+//! client verifies a served card, and a receiver a notification, with the
+//! keys it already fetches. Only a token key verifies a token
+//! ([`KeyRing::token_keys`]), and a webhook key signs nothing but
+//! notifications.
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -74,9 +78,37 @@ fn write_private(path: &Path, text: &str) -> Result<(), KeyError> {
 
 /// The `kid` prefix of the keys that sign served agent cards.
 pub const CARD_KID_PREFIX: &str = "card-";
+/// The `kid` prefix of the keys that sign push notifications.
+pub use warden_webhooks::WEBHOOK_KID_PREFIX;
 
-fn is_card_kid(kid: &str) -> bool {
-    kid.starts_with(CARD_KID_PREFIX)
+/// The families of keys in the ring, told apart by their `kid` prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Token,
+    Card,
+    Webhook,
+}
+
+impl Family {
+    const ALL: [Self; 3] = [Self::Token, Self::Card, Self::Webhook];
+
+    fn of(kid: &str) -> Self {
+        if kid.starts_with(CARD_KID_PREFIX) {
+            Self::Card
+        } else if kid.starts_with(WEBHOOK_KID_PREFIX) {
+            Self::Webhook
+        } else {
+            Self::Token
+        }
+    }
+
+    fn prefix(self) -> &'static str {
+        match self {
+            Self::Token => "",
+            Self::Card => CARD_KID_PREFIX,
+            Self::Webhook => WEBHOOK_KID_PREFIX,
+        }
+    }
 }
 
 /// The current signing keys and the published public keys.
@@ -92,6 +124,7 @@ pub struct KeyRing {
 struct RingState {
     current: Arc<SigningKey>,
     card: Arc<SigningKey>,
+    webhook: Arc<SigningKey>,
     published: KeySet,
     tokens: KeySet,
 }
@@ -132,19 +165,19 @@ impl KeyRing {
         let now_i = i64::try_from(now).unwrap_or(i64::MAX);
         store.delete_expired_signing_keys(now_i).await?;
         let mut records = store.signing_keys().await?;
-        for card in [false, true] {
+        for family in Family::ALL {
             if records
                 .iter()
-                .any(|r| is_card_kid(&r.kid) == card && r.retire_at > now_i)
+                .any(|r| Family::of(&r.kid) == family && r.retire_at > now_i)
             {
                 continue;
             }
             let key = SigningKey::generate(JwsAlg::EdDsa)?;
-            let key = if card {
-                let kid = format!("{CARD_KID_PREFIX}{}", key.kid());
-                SigningKey::from_pkcs8(key.alg(), key.pkcs8(), Some(&kid))?
-            } else {
+            let key = if family == Family::Token {
                 key
+            } else {
+                let kid = format!("{}{}", family.prefix(), key.kid());
+                SigningKey::from_pkcs8(key.alg(), key.pkcs8(), Some(&kid))?
             };
             let sealed = kek.seal(key.kid().as_bytes(), key.pkcs8())?;
             let retire_at = now_i.saturating_add(i64::try_from(rotation_secs).unwrap_or(i64::MAX));
@@ -158,22 +191,24 @@ impl KeyRing {
                     .saturating_add(i64::try_from(publish_after_retire_secs).unwrap_or(i64::MAX)),
             };
             store.put_signing_key(&record).await?;
-            tracing::info!(kid = %record.kid, card, "generated a new signing key");
+            tracing::info!(kid = %record.kid, family = ?family, "generated a new signing key");
             records.insert(0, record);
         }
         let (mut all, mut tokens) = (Vec::new(), Vec::new());
-        let (mut current, mut card) = (None, None);
+        let (mut current, mut card, mut webhook) = (None, None, None);
         for r in &records {
             let alg = JwsAlg::parse(&r.alg)
                 .ok_or_else(|| KeyError::Kek(format!("key {} has unknown alg", r.kid)))?;
             let pkcs8 = kek.open(r.kid.as_bytes(), &r.sealed)?;
             let key = SigningKey::from_pkcs8(alg, &pkcs8, Some(&r.kid))?;
             all.push(key.public_jwk());
-            let slot = if is_card_kid(&r.kid) {
-                &mut card
-            } else {
-                tokens.push(key.public_jwk());
-                &mut current
+            let slot = match Family::of(&r.kid) {
+                Family::Card => &mut card,
+                Family::Webhook => &mut webhook,
+                Family::Token => {
+                    tokens.push(key.public_jwk());
+                    &mut current
+                }
             };
             // Records come newest first: the first still active one signs.
             if slot.is_none() && r.retire_at > now_i {
@@ -183,6 +218,8 @@ impl KeyRing {
         Ok(RingState {
             current: current.ok_or_else(|| KeyError::Kek("no active signing key".into()))?,
             card: card.ok_or_else(|| KeyError::Kek("no active card signing key".into()))?,
+            webhook: webhook
+                .ok_or_else(|| KeyError::Kek("no active webhook signing key".into()))?,
             published: KeySet::from_keys(all),
             tokens: KeySet::from_keys(tokens),
         })
@@ -214,7 +251,13 @@ impl KeyRing {
         self.state.read().ok().map(|s| s.card.clone())
     }
 
-    /// The keys that may have signed a Warden token (card keys left out).
+    /// The key that signs push notifications (`warden_webhooks::Signer`).
+    pub fn webhook_signing_key(&self) -> Option<Arc<SigningKey>> {
+        self.state.read().ok().map(|s| s.webhook.clone())
+    }
+
+    /// The keys that may have signed a Warden token (card and webhook keys
+    /// left out).
     pub fn token_keys(&self) -> KeySet {
         self.state
             .read()
@@ -222,7 +265,7 @@ impl KeyRing {
             .unwrap_or_default()
     }
 
-    /// Every public key, token and card keys alike (the JWKS).
+    /// Every public key, token, card and webhook keys alike (the JWKS).
     pub fn published(&self) -> KeySet {
         self.state
             .read()
@@ -247,7 +290,11 @@ mod tests {
             .await
             .expect("ring");
         let first = ring.signing_key().expect("key").kid().to_string();
-        assert_eq!(ring.published().len(), 2, "a token key and a card key");
+        assert_eq!(
+            ring.published().len(),
+            3,
+            "a token key, a card key and a webhook key"
+        );
         assert_eq!(ring.token_keys().len(), 1);
         let card = ring.card_signing_key().expect("card key").kid().to_string();
         assert!(card.starts_with(CARD_KID_PREFIX), "{card}");
@@ -255,6 +302,15 @@ mod tests {
             ring.token_keys().get(&card).is_none(),
             "a card key never verifies a token"
         );
+        let webhook = ring.webhook_signing_key().expect("webhook key");
+        assert!(webhook.kid().starts_with(WEBHOOK_KID_PREFIX), "{webhook:?}");
+        assert_eq!(webhook.alg(), JwsAlg::EdDsa);
+        assert!(
+            ring.token_keys().get(webhook.kid()).is_none(),
+            "a webhook key never verifies a token"
+        );
+        assert!(ring.published().get(webhook.kid()).is_some());
+        let first_webhook = webhook.kid().to_string();
 
         ring.refresh(1_050).await.expect("refresh");
         assert_eq!(ring.signing_key().expect("key").kid(), first, "not due yet");
@@ -262,6 +318,9 @@ mod tests {
         ring.refresh(1_100).await.expect("refresh");
         let second = ring.signing_key().expect("key").kid().to_string();
         assert_ne!(second, first, "a successor signs once the key is due");
+        let second_webhook = ring.webhook_signing_key().expect("key").kid().to_string();
+        assert_ne!(second_webhook, first_webhook, "webhook keys rotate too");
+        assert!(ring.published().get(&first_webhook).is_some());
         assert!(
             ring.published().get(&first).is_some(),
             "the old key is still published"
@@ -274,6 +333,42 @@ mod tests {
             "dropped once its tokens expired"
         );
         assert_eq!(ring.signing_key().expect("key").kid(), second);
+    }
+
+    #[tokio::test]
+    async fn the_webhook_key_signs_notifications_that_verify_with_the_jwks() {
+        use warden_webhooks::{Notification, Signer, Verifier};
+        let store = Store::open_in_memory().await.expect("store");
+        let ring = KeyRing::open(store, kek(), 100, 50, 1_000)
+            .await
+            .expect("ring");
+        let url = "https://hooks.example.com/a2a";
+        let n = Notification {
+            id: "msg_1",
+            body: b"{}",
+            url,
+            task_id: "t-1",
+        };
+        let key = ring.webhook_signing_key().expect("webhook key");
+        let headers = Signer::new("https://warden.example.com")
+            .sign(&n, &[], &key, 1_000)
+            .expect("sign");
+        let verifier = Verifier::builder()
+            .keys(ring.published())
+            .receiver_url(url)
+            .build()
+            .expect("the published JWKS has a webhook key");
+        let verified = verifier
+            .verify(
+                headers.iter().map(|(k, v)| (*k, v.as_bytes())),
+                b"{}",
+                1_001,
+            )
+            .expect("verifies");
+        assert_eq!(verified.jwt_kid.as_deref(), Some(key.kid()));
+        // The token key is refused by the signer.
+        let token_key = ring.signing_key().expect("token key");
+        assert!(Signer::new("i").sign(&n, &[], &token_key, 1_000).is_err());
     }
 
     #[tokio::test]
