@@ -1,6 +1,7 @@
 //! Shared state of replicated gateways, on Redis: single-use ids (token and
-//! proof `jti`s) and rate-limit buckets, so that a token used at one
-//! replica is refused at every other, and a limit holds over all of them.
+//! proof `jti`s), rate-limit buckets and open streams per caller, so that a
+//! token used at one replica is refused at every other, and a limit holds
+//! over all of them.
 //!
 //! Every operation is one round trip; a call's single-use id and its rate
 //! limits go together in one ([`SharedState::step`]). Failures are reported, never
@@ -18,6 +19,7 @@ use tokio::sync::RwLock;
 mod gcra;
 mod replay;
 mod step;
+mod streams;
 #[cfg(test)]
 mod tests;
 

@@ -324,3 +324,62 @@ async fn a_bucket_named_twice_in_one_step_is_stepped_twice() {
         [2, 1]
     );
 }
+
+#[tokio::test]
+async fn a_callers_streams_are_counted_across_handles_and_given_back() {
+    let cfg = config("streams");
+    let (a, b) = (
+        SharedState::open(cfg.clone()).await.expect("open"),
+        SharedState::open(cfg).await.expect("open"),
+    );
+    let lease = Duration::from_secs(60);
+    assert_eq!(a.stream_acquire("alice", "s1", 2, lease).await, Ok(true));
+    assert_eq!(b.stream_acquire("alice", "s2", 2, lease).await, Ok(true));
+    assert_eq!(a.stream_acquire("alice", "s3", 2, lease).await, Ok(false));
+    assert_eq!(b.stream_acquire("bob", "s4", 2, lease).await, Ok(true));
+    assert_eq!(a.stream_count("alice").await, Ok(2));
+    b.stream_release("alice", "s2").await.expect("release");
+    assert_eq!(a.stream_acquire("alice", "s3", 2, lease).await, Ok(true));
+    assert_eq!(b.stream_count("alice").await, Ok(2));
+}
+
+#[tokio::test]
+async fn a_stream_whose_lease_is_not_renewed_stops_counting() {
+    let s = SharedState::open(config("streams-lease"))
+        .await
+        .expect("open");
+    let short = Duration::from_millis(30);
+    assert_eq!(s.stream_acquire("c", "gone", 1, short).await, Ok(true));
+    // The lease ends on Redis's clock; wait for that, with a deadline.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while s.stream_count("c").await != Ok(0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the lease never ended"
+        );
+        tokio::task::yield_now().await;
+    }
+    let long = Duration::from_secs(60);
+    assert_eq!(s.stream_acquire("c", "next", 1, long).await, Ok(true));
+}
+
+#[tokio::test]
+async fn renewing_keeps_streams_and_counts_again_those_redis_forgot() {
+    let s = SharedState::open(config("streams-renew"))
+        .await
+        .expect("open");
+    let lease = Duration::from_secs(60);
+    assert_eq!(s.stream_acquire("r", "s1", 5, lease).await, Ok(true));
+    // Redis forgets (a restart without persistence).
+    let mut conn = s.conn().await.expect("conn");
+    let _: i64 = redis::cmd("DEL")
+        .arg(s.key("streams", "r"))
+        .query_async(&mut conn)
+        .await
+        .expect("del");
+    assert_eq!(s.stream_count("r").await, Ok(0));
+    let held = vec![("r".to_string(), "s1".to_string())];
+    s.stream_renew(&held, lease).await.expect("renew");
+    assert_eq!(s.stream_count("r").await, Ok(1));
+    assert_eq!(s.stream_acquire("r", "s2", 1, lease).await, Ok(false));
+}
