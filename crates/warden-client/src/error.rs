@@ -36,7 +36,8 @@ pub enum ClientError {
         url: String,
         source: CardVerifyError,
     },
-    /// A JWKS named by an allow-listed `jku` could not be used.
+    /// A JWKS (named by an allow-listed `jku`, or Warden's for verifying
+    /// notifications) could not be used.
     #[error("the JWKS at {url} cannot be used: {why}")]
     Jwks { url: String, why: String },
     #[error("the card of {agent:?} offers no {binding} interface")]

@@ -20,6 +20,9 @@
 //!   `DPoP-Nonce` retry. Credentials are sent to their origin only.
 //! - Errors: one [`ClientError`] with a stable [`ClientError::reason`];
 //!   an egress refusal keeps its egress reason.
+//! - Receiving Warden's push notifications ([`webhooks`]): the verifier of
+//!   `warden-webhooks` (signatures, freshness, `aud`, replay), with
+//!   Warden's JWKS fetched through the egress rules.
 //!
 //! # Example: one agent calling another
 //!
@@ -76,6 +79,7 @@ pub mod card;
 mod dpop;
 mod error;
 pub mod token;
+pub mod webhooks;
 
 pub use call::{A2aClient, Answer, Events};
 pub use card::{CardTrust, Interface, VerifiedCard, fetch_card};

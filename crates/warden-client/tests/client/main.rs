@@ -7,3 +7,4 @@ mod calls;
 mod corpus;
 mod support;
 mod tokens;
+mod webhooks;
