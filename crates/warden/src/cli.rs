@@ -93,6 +93,12 @@ pub enum Command {
     /// export / import to move a deployment from one store to another.
     #[command(subcommand, after_help = crate::store_cmd::EXIT_CODES)]
     Store(crate::store_cmd::StoreCommand),
+    /// Push notifications: verify one Warden delivered (signature,
+    /// freshness, audience, body, replay).
+    ///
+    /// Exit 0 verified, 1 refused (the reason is printed), 2 bad input.
+    #[command(subcommand, after_help = crate::webhook_cmd::EXIT_CODES)]
+    Webhook(crate::webhook_cmd::WebhookCommand),
     /// Remove from the store what is older than N days: finished tasks,
     /// ended grants, dead API keys and signing keys, old task and context
     /// owners, and (only with --audit-days) audit events.

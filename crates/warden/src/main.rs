@@ -13,6 +13,7 @@ mod net;
 mod serve;
 mod store_cmd;
 mod up;
+mod webhook_cmd;
 
 use std::process::ExitCode;
 
@@ -57,6 +58,8 @@ fn main() -> ExitCode {
             Command::Card(cmd) => return Ok(card_cmd::run(cmd).await),
             // Exit 0 done, 1 the store is not in the state needed, 2 bad input.
             Command::Store(cmd) => return Ok(store_cmd::run(cmd).await),
+            // Exit 0 verified, 1 refused, 2 bad input.
+            Command::Webhook(cmd) => return Ok(webhook_cmd::run(cmd).await),
             // Exit 0 done, 1 store error, 2 bad arguments, 3 busy.
             Command::Clean(args) => return Ok(clean_cmd::run(args).await),
             Command::Config(ConfigCommand::Check { file, offline }) => {
