@@ -11,6 +11,8 @@ pub enum StoreError {
     SchemaTooNew { found: i64, known: i64 },
     #[error("invalid store URL: {0}")]
     BadUrl(String),
+    #[error("invalid push notification: {0}")]
+    BadNotification(String),
 }
 
 impl StoreError {

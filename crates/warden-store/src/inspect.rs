@@ -78,6 +78,7 @@ impl Store {
                 Ok(Self {
                     db: Db::Postgres(postgres::connect_with(options).await?),
                     changes: changes::ChangeSignal::in_memory(),
+                    outbox: Default::default(),
                 })
             }
             UrlTarget::Memory => {
@@ -110,6 +111,7 @@ impl Store {
         Ok(Self {
             db: Db::Sqlite(pool),
             changes: changes::ChangeSignal::in_memory(),
+            outbox: Default::default(),
         })
     }
 

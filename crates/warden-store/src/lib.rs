@@ -21,6 +21,7 @@ mod generation;
 mod grants;
 mod identity;
 mod inspect;
+mod outbox;
 mod ownership;
 mod postgres;
 mod quarantine;
@@ -38,6 +39,11 @@ pub use error::StoreError;
 pub use grants::GrantRecord;
 pub use identity::{ApiKeyRecord, RegisteredAgent, SigningKeyRecord};
 pub use inspect::{Location, SCHEMA_VERSION};
+pub use outbox::{
+    Claim, DueOrigin, NewNotification, NotificationFilter, NotificationId, NotificationPage,
+    NotificationRecord, NotificationState, OutboxCounts, OutboxEntry, Retried, Settle, Settlement,
+    outbox_origin,
+};
 pub use ownership::{OwnershipWrite, TaskOwner};
 pub use quarantine::QuarantineRecord;
 pub use retention::{Cutoff, Removed, RetentionKind, RetentionLock, RetentionPlan};
@@ -57,6 +63,8 @@ use backend::Db;
 pub struct Store {
     db: Db,
     changes: changes::ChangeSignal,
+    /// Wakes this handle's push delivery worker (`outbox.rs`).
+    outbox: outbox::Signal,
 }
 
 impl Store {
@@ -104,7 +112,11 @@ impl Store {
             .await?;
         let db = Db::Sqlite(pool);
         schema::migrate(&db).await?;
-        Ok(Self { db, changes })
+        Ok(Self {
+            db,
+            changes,
+            outbox: outbox::Signal::default(),
+        })
     }
 
     /// An in-memory store whose schema stops at `version`, so a test can
@@ -120,6 +132,7 @@ impl Store {
         Ok(Self {
             db: Db::Sqlite(pool),
             changes: changes::ChangeSignal::in_memory(),
+            outbox: outbox::Signal::default(),
         })
     }
 

@@ -1,7 +1,7 @@
 //! Retention: removing what no longer matters once it is older than a
 //! cutoff — audit events, finished tasks of Warden's own agents (and their
-//! push configs), task and context owners, ended grants, dead API keys,
-//! signing keys past their publication. `warden clean` and the gateway's
+//! push configs), task and context owners, push notifications delivered or
+//! dead, ended grants, dead API keys, signing keys past their publication. `warden clean` and the gateway's
 //! scheduled run both come here.
 //!
 //! Rows go in batches of [`BATCH`], each its own short transaction, so a
@@ -50,6 +50,9 @@ pub enum RetentionKind {
     TaskOwners,
     /// Context owners, once no kept task (owner) is in the context.
     ContextOwners,
+    /// Push notifications delivered or dead (the outbox), by their last
+    /// change, with the ownership records.
+    PushNotifications,
     /// Grants revoked or ended before the cutoff.
     Grants,
     /// API keys revoked or expired before the cutoff.
@@ -61,12 +64,13 @@ pub enum RetentionKind {
 
 impl RetentionKind {
     /// Every kind, in the order a run removes them.
-    pub const ALL: [Self; 8] = [
+    pub const ALL: [Self; 9] = [
         Self::Audit,
         Self::Tasks,
         Self::PushConfigs,
         Self::TaskOwners,
         Self::ContextOwners,
+        Self::PushNotifications,
         Self::Grants,
         Self::ApiKeys,
         Self::SigningKeys,
@@ -80,6 +84,7 @@ impl RetentionKind {
             Self::PushConfigs => "push_configs",
             Self::TaskOwners => "task_owners",
             Self::ContextOwners => "context_owners",
+            Self::PushNotifications => "push_notifications",
             Self::Grants => "grants",
             Self::ApiKeys => "api_keys",
             Self::SigningKeys => "signing_keys",
@@ -136,7 +141,7 @@ pub struct RetentionPlan {
     pub audit: Option<Cutoff>,
     /// Finished tasks and their push configs.
     pub tasks: Option<Cutoff>,
-    /// Task and context owners.
+    /// Task and context owners, and push notifications done with.
     pub ownership: Option<Cutoff>,
     pub grants: Option<Cutoff>,
     pub api_keys: Option<Cutoff>,
@@ -149,7 +154,9 @@ impl RetentionPlan {
         match kind {
             RetentionKind::Audit => self.audit.as_ref(),
             RetentionKind::Tasks | RetentionKind::PushConfigs => self.tasks.as_ref(),
-            RetentionKind::TaskOwners | RetentionKind::ContextOwners => self.ownership.as_ref(),
+            RetentionKind::TaskOwners
+            | RetentionKind::ContextOwners
+            | RetentionKind::PushNotifications => self.ownership.as_ref(),
             RetentionKind::Grants => self.grants.as_ref(),
             RetentionKind::ApiKeys => self.api_keys.as_ref(),
             RetentionKind::SigningKeys => self.signing_keys.as_ref(),

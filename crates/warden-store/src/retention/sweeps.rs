@@ -25,6 +25,7 @@ pub(super) fn target(kind: RetentionKind) -> (&'static str, &'static str) {
         RetentionKind::PushConfigs => ("push_configs", "agent, task_id, id"),
         RetentionKind::TaskOwners => ("task_owners", "agent, task_id"),
         RetentionKind::ContextOwners => ("context_owners", "agent, context_id"),
+        RetentionKind::PushNotifications => ("push_outbox", "id"),
         RetentionKind::Grants => ("grants", "id"),
         RetentionKind::ApiKeys => ("api_keys", "id"),
         RetentionKind::SigningKeys => ("signing_keys", "kid"),
@@ -76,6 +77,13 @@ pub(super) fn condition(kind: RetentionKind, plan: &RetentionPlan) -> Option<Sql
                 )
                 .then(tasks_going)
                 .sql("))")
+        }
+        RetentionKind::PushNotifications => {
+            // Done with: delivered, or dead (an admin may still retry a dead
+            // one until then). Open entries are never removed, however old.
+            let c = plan.ownership.as_ref()?;
+            Sql::new("r.state IN ('delivered', 'dead') AND r.updated_ms < ")
+                .int(c.unix.saturating_mul(1000))
         }
         RetentionKind::Grants => {
             // Revoked, or past its end (`not_after`: from then on it no

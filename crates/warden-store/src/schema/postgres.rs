@@ -188,6 +188,35 @@ CREATE INDEX card_reviews_by_status ON card_reviews (status, raised_at);
     r#"
 CREATE INDEX task_owners_by_context ON task_owners (agent, context_id);
 "#,
+    // Version 7: the push outbox (`outbox.rs`): notifications waiting for,
+    // or done with, delivery to a caller's webhook. `next_attempt_ms` is
+    // when an open entry is due (for one being delivered, when its lease
+    // runs out); the partial index finds the due entries of a destination,
+    // the unique key the entry before one in its task's order.
+    r#"
+CREATE TABLE push_outbox (
+    id              TEXT COLLATE "C" PRIMARY KEY,
+    subscription_id TEXT COLLATE "C" NOT NULL,
+    task_id         TEXT COLLATE "C" NOT NULL,
+    seq             BIGINT NOT NULL,
+    destination     TEXT COLLATE "C" NOT NULL,
+    origin          TEXT COLLATE "C" NOT NULL,
+    body            BYTEA NOT NULL,
+    state           TEXT COLLATE "C" NOT NULL,
+    attempts        BIGINT NOT NULL,
+    next_attempt_ms BIGINT NOT NULL,
+    lease_owner     TEXT COLLATE "C",
+    last_error      TEXT COLLATE "C",
+    since_ms        BIGINT NOT NULL,
+    created_ms      BIGINT NOT NULL,
+    updated_ms      BIGINT NOT NULL,
+    UNIQUE (subscription_id, task_id, seq)
+);
+CREATE INDEX push_outbox_due ON push_outbox (origin, next_attempt_ms)
+    WHERE state IN ('pending', 'delivering');
+CREATE INDEX push_outbox_by_state ON push_outbox (state, updated_ms);
+CREATE INDEX push_outbox_by_task ON push_outbox (task_id, seq);
+"#,
 ];
 
 pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {

@@ -173,6 +173,35 @@ CREATE INDEX card_reviews_by_status ON card_reviews (status, raised_at);
     r#"
 CREATE INDEX task_owners_by_context ON task_owners (agent, context_id);
 "#,
+    // Version 7: the push outbox (`outbox.rs`): notifications waiting for,
+    // or done with, delivery to a caller's webhook. `next_attempt_ms` is
+    // when an open entry is due (for one being delivered, when its lease
+    // runs out); the partial index finds the due entries of a destination,
+    // the unique key the entry before one in its task's order.
+    r#"
+CREATE TABLE push_outbox (
+    id              TEXT PRIMARY KEY,
+    subscription_id TEXT NOT NULL,
+    task_id         TEXT NOT NULL,
+    seq             INTEGER NOT NULL,
+    destination     TEXT NOT NULL,
+    origin          TEXT NOT NULL,
+    body            BLOB NOT NULL,
+    state           TEXT NOT NULL,
+    attempts        INTEGER NOT NULL,
+    next_attempt_ms INTEGER NOT NULL,
+    lease_owner     TEXT,
+    last_error      TEXT,
+    since_ms        INTEGER NOT NULL,
+    created_ms      INTEGER NOT NULL,
+    updated_ms      INTEGER NOT NULL,
+    UNIQUE (subscription_id, task_id, seq)
+);
+CREATE INDEX push_outbox_due ON push_outbox (origin, next_attempt_ms)
+    WHERE state IN ('pending', 'delivering');
+CREATE INDEX push_outbox_by_state ON push_outbox (state, updated_ms);
+CREATE INDEX push_outbox_by_task ON push_outbox (task_id, seq);
+"#,
 ];
 
 /// Brings the schema up to version `target` (tests stop short of the latest

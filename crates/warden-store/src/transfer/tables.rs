@@ -172,6 +172,27 @@ pub(crate) const TABLES: &[Table] = &[
         order_by: "agent, task_id, id",
     },
     Table {
+        name: "push_outbox",
+        columns: &[
+            ("id", Text),
+            ("subscription_id", Text),
+            ("task_id", Text),
+            ("seq", Int),
+            ("destination", Text),
+            ("origin", Text),
+            ("body", Blob),
+            ("state", Text),
+            ("attempts", Int),
+            ("next_attempt_ms", Int),
+            ("lease_owner", Text),
+            ("last_error", Text),
+            ("since_ms", Int),
+            ("created_ms", Int),
+            ("updated_ms", Int),
+        ],
+        order_by: "id",
+    },
+    Table {
         name: AUDIT,
         columns: &[
             ("seq", Int),

@@ -180,6 +180,7 @@ async fn fill(s: &Store) {
     })
     .await
     .expect("push config");
+    fill_outbox(s).await;
     let events: Vec<AuditRecord> = (0..5)
         .map(|i| event(i, r#"{"note":"tab\t, quote \", nl \n, ✓"}"#))
         .collect();
@@ -192,6 +193,39 @@ async fn fill(s: &Store) {
             .await
             .expect("delete the last event");
     });
+}
+
+/// Two push notifications: one leased after a failed attempt (a lease
+/// owner and an error on record), one waiting behind it (NULLs), with every
+/// byte value in a body and the extremes of the clock.
+async fn fill_outbox(s: &Store) {
+    for (created_ms, body) in [(0, (0..=255u8).collect()), (i64::MAX, b"{}".to_vec())] {
+        s.outbox_enqueue(&crate::NewNotification {
+            subscription_id: "sub \"1\" ✓".into(),
+            task_id: "t1".into(),
+            destination: "https://hooks.example/in?x=1".into(),
+            body,
+            created_ms,
+        })
+        .await
+        .expect("enqueue");
+    }
+    let claim = |now_ms| crate::Claim {
+        origin: "https://hooks.example:443",
+        worker: "w_1",
+        now_ms,
+        lease_until_ms: now_ms + 1,
+        limit: 5,
+    };
+    let first = s.outbox_claim(&claim(1)).await.expect("claim");
+    assert_eq!(first.len(), 1, "the second waits for the first");
+    let failed = crate::Settle::Retry {
+        next_attempt_ms: 5,
+        error: "503 \"busy\"\nline".into(),
+    };
+    let settled = crate::Settlement::of(&first[0], 2, failed);
+    s.outbox_settle("w_1", &[settled]).await.expect("settle");
+    assert_eq!(s.outbox_claim(&claim(10)).await.expect("again").len(), 1);
 }
 
 async fn export(s: &Store, options: ExportOptions) -> Vec<u8> {
@@ -246,7 +280,7 @@ store_test! {
         let target = target_db.open().await;
         let read = target.import(file.as_slice(), no_check).await.expect("import");
         assert_eq!(read.schema_version, SCHEMA_VERSION);
-        assert_eq!(read.total_rows(), 23, "{read:?}");
+        assert_eq!(read.total_rows(), 25, "{read:?}");
 
         // Every column of every row, in the same order: the target exports
         // exactly what the source did.

@@ -1,0 +1,268 @@
+//! What a delivery worker asks of the outbox: which destinations have
+//! entries waiting, claims of due entries (leased, in order per task), the
+//! settlement of each attempt, and the postponement of a destination whose
+//! circuit breaker opened.
+//!
+//! Every statement names the open states literally
+//! (`state IN ('pending', 'delivering')`), as the partial index
+//! `push_outbox_due` is written: SQLite uses a partial index only for a
+//! query that repeats its condition.
+
+use sqlx::AssertSqlSafe;
+
+use super::{NotificationId, OutboxEntry, entry_from_row};
+use crate::backend::{Db, Tx, either, map_rows};
+use crate::{Store, StoreError};
+
+/// A destination with open entries, and when the first of them is due (or
+/// its lease ends).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueOrigin {
+    pub origin: String,
+    pub next_due_ms: i64,
+}
+
+/// A claim: up to `limit` due entries of one destination, leased to
+/// `worker` until `lease_until_ms`.
+#[derive(Debug, Clone, Copy)]
+pub struct Claim<'a> {
+    pub origin: &'a str,
+    pub worker: &'a str,
+    pub now_ms: i64,
+    pub lease_until_ms: i64,
+    pub limit: u32,
+}
+
+/// How an attempt ended, for the store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settle {
+    /// The receiver answered 2xx: done (the body is dropped).
+    Delivered,
+    /// Tried again at `next_attempt_ms`; the entries after it in its task's
+    /// order wait at least as long.
+    Retry { next_attempt_ms: i64, error: String },
+    /// Given up.
+    Dead { error: String },
+    /// Not attempted (the worker is stopping): due again at
+    /// `next_attempt_ms`, no attempt counted.
+    Release { next_attempt_ms: i64 },
+}
+
+/// One attempt's outcome for a claimed entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settlement {
+    pub id: NotificationId,
+    pub subscription_id: String,
+    pub task_id: String,
+    pub seq: i64,
+    pub at_ms: i64,
+    pub outcome: Settle,
+}
+
+impl Settlement {
+    /// The settlement of `entry` at `at_ms`.
+    pub fn of(entry: &OutboxEntry, at_ms: i64, outcome: Settle) -> Self {
+        Self {
+            id: entry.id.clone(),
+            subscription_id: entry.subscription_id.clone(),
+            task_id: entry.task_id.clone(),
+            seq: entry.seq,
+            at_ms,
+            outcome,
+        }
+    }
+}
+
+impl Store {
+    /// Destinations with open entries, in order after `after` (a worker
+    /// going round them all, a page at a time), at most `limit`: a loose
+    /// index scan, one seek per destination, however many entries wait.
+    pub async fn outbox_due_origins(
+        &self,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<DueOrigin>, StoreError> {
+        let sql = "WITH RECURSIVE o(origin, n) AS (
+                SELECT (SELECT MIN(origin) FROM push_outbox
+                        WHERE state IN ('pending', 'delivering') AND origin > $1),
+                       CAST(1 AS BIGINT)
+                UNION ALL
+                SELECT (SELECT MIN(p.origin) FROM push_outbox p
+                        WHERE p.state IN ('pending', 'delivering') AND p.origin > o.origin),
+                       o.n + 1
+                FROM o WHERE o.origin IS NOT NULL AND o.n < $2
+            )
+            SELECT o.origin AS origin,
+                   (SELECT MIN(d.next_attempt_ms) FROM push_outbox d
+                    WHERE d.state IN ('pending', 'delivering') AND d.origin = o.origin)
+                       AS next_due_ms
+            FROM o WHERE o.origin IS NOT NULL";
+        let rows: Vec<(String, i64)> = either!(Db, &self.db, pool => {
+            sqlx::query_as(sql)
+                .bind(after.unwrap_or(""))
+                .bind(i64::from(limit.max(1)))
+                .fetch_all(pool)
+                .await?
+        });
+        Ok(rows
+            .into_iter()
+            .map(|(origin, next_due_ms)| DueOrigin {
+                origin,
+                next_due_ms,
+            })
+            .collect())
+    }
+
+    /// Claims up to `c.limit` due entries of `c.origin`, each the first open
+    /// entry of its subscription and task, due ones first; an entry whose
+    /// lease ran out counts as due. Returned in the order claimed.
+    pub async fn outbox_claim(&self, c: &Claim<'_>) -> Result<Vec<OutboxEntry>, StoreError> {
+        // PostgreSQL: rows another transaction is claiming are skipped, not
+        // waited for (and a row it claimed is re-read and no longer due).
+        let lock = match self.db {
+            Db::Sqlite(_) => "",
+            Db::Postgres(_) => "FOR UPDATE SKIP LOCKED",
+        };
+        let sql = format!(
+            "UPDATE push_outbox SET state = 'delivering', lease_owner = $1,
+                 next_attempt_ms = $2, updated_ms = $3
+             WHERE id IN (
+                 SELECT o.id FROM push_outbox o
+                 WHERE o.origin = $4 AND o.state IN ('pending', 'delivering')
+                   AND o.next_attempt_ms <= $3
+                   AND NOT EXISTS (
+                       SELECT 1 FROM push_outbox p
+                       WHERE p.subscription_id = o.subscription_id AND p.task_id = o.task_id
+                         AND p.seq < o.seq AND p.state IN ('pending', 'delivering'))
+                 ORDER BY o.next_attempt_ms, o.seq
+                 LIMIT $5 {lock})
+             RETURNING id, subscription_id, task_id, seq, destination, origin, body, attempts,
+                 since_ms, created_ms"
+        );
+        let mut entries = either!(Db, &self.db, pool => {
+            let rows = sqlx::query(AssertSqlSafe(sql))
+                .bind(c.worker)
+                .bind(c.lease_until_ms)
+                .bind(c.now_ms)
+                .bind(c.origin)
+                .bind(i64::from(c.limit))
+                .fetch_all(pool)
+                .await?;
+            map_rows(&rows, entry_from_row)?
+        });
+        // RETURNING gives no order; deliveries start in task order.
+        entries.sort_by_key(|e| (e.created_ms, e.seq));
+        Ok(entries)
+    }
+
+    /// Settles attempts of `worker`'s claims, in one transaction. An entry
+    /// no longer leased to `worker` (its lease ran out and another worker
+    /// claimed it) is left to that worker. Returns how many were settled.
+    pub async fn outbox_settle(
+        &self,
+        worker: &str,
+        batch: &[Settlement],
+    ) -> Result<u64, StoreError> {
+        let mut tx: Tx<'_> = either!(Db, &self.db, pool => pool.begin().await?.into());
+        let mut settled = 0;
+        for s in batch {
+            let (sql, ints, text) = statement(s);
+            let n = either!(Tx, &mut tx, tx => {
+                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(s.id.as_str()).bind(worker);
+                if matches!(s.outcome, Settle::Delivered) {
+                    q = q.bind(&[][..] as &[u8]);
+                }
+                for v in ints {
+                    q = q.bind(v);
+                }
+                if let Some(t) = text {
+                    q = q.bind(t);
+                }
+                let n = q.bind(s.at_ms).execute(&mut **tx).await?.rows_affected();
+                if let (1, Settle::Retry { next_attempt_ms, .. }) = (n, &s.outcome) {
+                    // The entries after it in its order wait with it: not
+                    // due before it is, so claims do not pass over them.
+                    sqlx::query(
+                        "UPDATE push_outbox SET next_attempt_ms = $1
+                         WHERE subscription_id = $2 AND task_id = $3 AND seq > $4
+                           AND state = 'pending' AND next_attempt_ms < $1",
+                    )
+                    .bind(*next_attempt_ms)
+                    .bind(s.subscription_id.as_str())
+                    .bind(s.task_id.as_str())
+                    .bind(s.seq)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                n
+            });
+            settled += n;
+        }
+        tx.commit().await?;
+        Ok(settled)
+    }
+
+    /// Moves the pending entries of `origin` due before `until_ms` to
+    /// `until_ms` (its circuit breaker is open until then), so claims do
+    /// not find them due meanwhile. Returns how many moved.
+    pub async fn outbox_postpone(&self, origin: &str, until_ms: i64) -> Result<u64, StoreError> {
+        let n = either!(Db, &self.db, pool => {
+            sqlx::query(
+                "UPDATE push_outbox SET next_attempt_ms = $1
+                 WHERE origin = $2 AND state IN ('pending', 'delivering')
+                   AND next_attempt_ms < $1 AND state = 'pending'",
+            )
+            .bind(until_ms)
+            .bind(origin)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n)
+    }
+}
+
+/// The statement that settles `s`, with the values it binds after the id
+/// and the worker (`$1`, `$2`): integers, then text, then the time.
+fn statement(s: &Settlement) -> (String, Vec<i64>, Option<&str>) {
+    let held = "WHERE id = $1 AND state = 'delivering' AND lease_owner = $2";
+    match &s.outcome {
+        // $3: the empty body.
+        Settle::Delivered => (
+            format!(
+                "UPDATE push_outbox SET state = 'delivered', attempts = attempts + 1,
+                     body = $3, last_error = NULL, lease_owner = NULL, updated_ms = $4 {held}"
+            ),
+            vec![],
+            None,
+        ),
+        Settle::Retry {
+            next_attempt_ms,
+            error,
+        } => (
+            format!(
+                "UPDATE push_outbox SET state = 'pending', attempts = attempts + 1,
+                     next_attempt_ms = $3, last_error = $4, lease_owner = NULL,
+                     updated_ms = $5 {held}"
+            ),
+            vec![*next_attempt_ms],
+            Some(error),
+        ),
+        Settle::Dead { error } => (
+            format!(
+                "UPDATE push_outbox SET state = 'dead', attempts = attempts + 1,
+                     last_error = $3, lease_owner = NULL, updated_ms = $4 {held}"
+            ),
+            vec![],
+            Some(error),
+        ),
+        Settle::Release { next_attempt_ms } => (
+            format!(
+                "UPDATE push_outbox SET state = 'pending', next_attempt_ms = $3,
+                     lease_owner = NULL, updated_ms = $4 {held}"
+            ),
+            vec![*next_attempt_ms],
+            None,
+        ),
+    }
+}
