@@ -18,6 +18,12 @@ pub trait Clock: Send + Sync + std::fmt::Debug {
     /// The wall-clock time in RFC 3339, UTC, to the millisecond (the audit
     /// log's `at`).
     fn now_rfc3339(&self) -> String;
+    /// Milliseconds since the Unix epoch, on the same clock as
+    /// [`Clock::now_unix`] (push delivery schedules in the store). A clock
+    /// that keeps whole seconds gives whole seconds.
+    fn now_unix_ms(&self) -> u64 {
+        self.now_unix().saturating_mul(1000)
+    }
 }
 
 /// The operating system's clocks.
@@ -40,6 +46,14 @@ impl Clock for SystemClock {
         let now = Instant::now();
         now.checked_add(Duration::from_secs(test_offset::secs()))
             .unwrap_or(now)
+    }
+
+    fn now_unix_ms(&self) -> u64 {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        ms.saturating_add(test_offset::secs().saturating_mul(1000))
     }
 
     fn now_rfc3339(&self) -> String {

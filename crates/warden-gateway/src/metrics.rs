@@ -11,6 +11,9 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 
+mod push;
+pub use push::PushMetrics;
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct RequestLabels {
     pub agent: String,
@@ -75,6 +78,8 @@ pub struct Metrics {
     /// Calls refused because the store could not answer, by what they
     /// needed (see `store_health::Need`).
     pub store_unavailable: Family<WhatLabels, Counter>,
+    /// The push delivery worker's.
+    pub push: PushMetrics,
     registry: Arc<Registry>,
 }
 
@@ -162,7 +167,7 @@ impl Metrics {
         );
         registry.register(
             "retention_removed_rows",
-            "Rows scheduled retention removed from the store, by kind (audit, tasks, push_configs, task_owners, context_owners, grants, api_keys, signing_keys)",
+            "Rows scheduled retention removed from the store, by kind (audit, tasks, push_configs, task_owners, context_owners, push_notifications, grants, api_keys, signing_keys)",
             retention_removed_rows.clone(),
         );
         registry.register(
@@ -170,7 +175,9 @@ impl Metrics {
             "Scheduled retention runs this gateway made, by outcome (ran, failed)",
             retention_runs.clone(),
         );
+        let push = PushMetrics::register(&mut registry);
         Self {
+            push,
             retention_removed_rows,
             retention_runs,
             store_up,

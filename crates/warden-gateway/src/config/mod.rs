@@ -17,6 +17,7 @@ mod listeners;
 mod message_urls;
 mod millis;
 mod protocol;
+mod push;
 mod remote_agents;
 mod retention;
 mod retries;
@@ -38,6 +39,7 @@ pub use limits::Limits;
 pub use listeners::{AdminSection, ClientAuth, GatewaySection, TlsConfig};
 pub use message_urls::{MessageUrlsSection, UrlAction};
 pub use protocol::{ProtocolSection, UnknownFieldsRule};
+pub use push::PushSection;
 pub use remote_agents::{EgressProxySection, RemoteAgentConfig, RemoteAuth, trust_keys};
 pub use retention::RetentionSection;
 pub use retries::RetriesSection;
@@ -86,6 +88,10 @@ pub struct Config {
     /// (absent: ownership records only). See docs/retention.md.
     #[serde(default)]
     pub retention: RetentionSection,
+    /// How push notifications are delivered from the outbox (retries,
+    /// caps, circuit breakers, dead letters). See docs/push.md.
+    #[serde(default)]
+    pub push: PushSection,
     /// Look-alike agents (names, titles, skills): what is flagged and what
     /// refused. See docs/cards.md.
     #[serde(default)]
@@ -163,6 +169,7 @@ impl Config {
             s.validate()?;
         }
         self.store.validate(self.authz.poll_interval)?;
+        self.push.validate()?;
         if let Some(p) = &self.gateway.public_url {
             // Advertised, never called: read strictly, not judged by the rules.
             warden_egress::target::parse_base(p)
