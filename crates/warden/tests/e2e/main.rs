@@ -37,3 +37,4 @@ mod store_move;
 mod store_postgres;
 mod streaming;
 mod tls;
+mod webhook_cli;
