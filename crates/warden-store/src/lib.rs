@@ -24,6 +24,7 @@ mod inspect;
 mod outbox;
 mod ownership;
 mod postgres;
+mod push_subscriptions;
 mod quarantine;
 mod retention;
 mod schema;
@@ -45,6 +46,7 @@ pub use outbox::{
     outbox_origin,
 };
 pub use ownership::{OwnershipWrite, TaskOwner};
+pub use push_subscriptions::PushSubscription;
 pub use quarantine::QuarantineRecord;
 pub use retention::{Cutoff, Removed, RetentionKind, RetentionLock, RetentionPlan};
 pub use tasks::{PushConfigRecord, TaskFilter, TaskPage, TaskRecord};

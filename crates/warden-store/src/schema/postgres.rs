@@ -217,6 +217,25 @@ CREATE INDEX push_outbox_due ON push_outbox (origin, next_attempt_ms)
 CREATE INDEX push_outbox_by_state ON push_outbox (state, updated_ms);
 CREATE INDEX push_outbox_by_task ON push_outbox (task_id, seq);
 "#,
+    // Version 8: push subscriptions (`push_subscriptions.rs`): the push
+    // configs callers registered through the gateway, their credentials
+    // sealed, the agent's relay token kept as a hash only. A config sent
+    // with a first message has no task id until the task exists.
+    r#"
+CREATE TABLE push_subscriptions (
+    id         TEXT PRIMARY KEY,
+    agent      TEXT NOT NULL,
+    owner      TEXT NOT NULL,
+    task_id    TEXT,
+    config_id  TEXT NOT NULL,
+    url        TEXT NOT NULL,
+    config     TEXT NOT NULL,
+    sealed     BYTEA NOT NULL,
+    relay_hash BYTEA NOT NULL,
+    created_ms BIGINT NOT NULL
+);
+CREATE INDEX push_subscriptions_by_task ON push_subscriptions (agent, task_id, config_id);
+"#,
 ];
 
 pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {

@@ -193,6 +193,22 @@ pub(crate) const TABLES: &[Table] = &[
         order_by: "id",
     },
     Table {
+        name: "push_subscriptions",
+        columns: &[
+            ("id", Text),
+            ("agent", Text),
+            ("owner", Text),
+            ("task_id", Text),
+            ("config_id", Text),
+            ("url", Text),
+            ("config", Text),
+            ("sealed", Blob),
+            ("relay_hash", Blob),
+            ("created_ms", Int),
+        ],
+        order_by: "id",
+    },
+    Table {
         name: AUDIT,
         columns: &[
             ("seq", Int),
