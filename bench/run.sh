@@ -1596,7 +1596,7 @@ case " $PAIRS " in
       echo " Redis server CPU per call, besides: $(redis_per_call bearer-shared load)."
       if [ -n "$SHARED_GW_URL_B" ]; then
         echo
-        echo "The two shared-state gateways share the server CPU(s) ($SERVER_NCPU), each with half the connections: that, and not only Redis, is in their figure (bench/README.md, bearer-shared; \`SHARED_REPLICAS=1\` measures one gateway with \`[shared]\` instead)."
+        echo "The two shared-state gateways share the server CPU(s) ($SERVER_NCPU) and one SQLite store, each with half the connections: those, and not only Redis, are in their figure (bench/README.md, bearer-shared; \`SHARED_REPLICAS=1\` measures one gateway with \`[shared]\` instead)."
       fi
     } >"$WORK/shared-target.md"
     { echo; cat "$WORK/shared-target.md"; } >>"$SUMMARY"
