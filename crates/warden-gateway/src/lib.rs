@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod pipeline;
 pub mod principal;
 pub mod proxy;
+pub mod push;
 pub mod registry_view;
 mod replay;
 pub mod respond;
@@ -123,6 +124,8 @@ impl GatewayState {
             tracing::warn!("{w}");
         }
         let authority = open_authority(&config, store.clone(), &public_url).await?;
+        // The authority made the KEK file if there was none.
+        let push_kek = Arc::new(warden_authority::keys::load_kek(&config.kek_file())?);
         let replay = Arc::new(replay::GatewayReplay::open(
             a,
             metrics.replay_cache_full.clone(),
@@ -193,6 +196,7 @@ impl GatewayState {
             store,
             auth: Arc::new(auth),
             clock,
+            push_kek,
         })
     }
 }
@@ -251,6 +255,10 @@ pub fn router(state: GatewayState) -> Router {
         )
         .route(routes::DISCOVERY_PATH, get(discover))
         .route(routes::JWKS_PATH, get(authority::endpoints::jwks))
+        .route(
+            &format!("{}/{{subscription}}", routes::PUSH_RELAY_PREFIX),
+            post(push_relay),
+        )
         .route(routes::METADATA_PATH, get(authority::endpoints::metadata))
         .fallback(not_found)
         .with_state(state)
@@ -273,6 +281,16 @@ async fn discover(
             &serde_json::Value::Null,
         ),
     }
+}
+
+async fn push_relay(
+    State(state): State<GatewayState>,
+    Path(subscription): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: http::HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    push::relay::handle(&state, &subscription, peer, headers, body).await
 }
 
 async fn agent_root(

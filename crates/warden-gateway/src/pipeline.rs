@@ -33,6 +33,7 @@ use crate::config::AgentAccess;
 use crate::headers::upstream_request_headers;
 use crate::listener::PeerCertificate;
 use crate::proxy::{self, Answer, Forward};
+use crate::push::register::Intercept;
 use crate::retries::Lookup;
 use crate::stages::{self, Ctx, Refusal};
 use crate::state::GatewayState;
@@ -189,8 +190,27 @@ async fn run(
         None => None,
     };
 
-    // 8. Proxy.
+    // 8. Proxy; push configs are Warden's (the agent gets the relay).
     let (owner, hooks) = stages::carried(ctx, permit);
+    let owner_key = owner.clone().unwrap_or_default();
+    let (bytes, pending) =
+        match crate::push::register::intercept(ctx, agent, &owner_key, &call.op, bytes).await {
+            Ok(Intercept::Pass(b)) => (b, None),
+            Ok(Intercept::Registered(b, p)) => (b, Some(p)),
+            Ok(Intercept::Answered(resp)) => {
+                if let Some(key) = retry {
+                    state.retries.abandon(&key);
+                }
+                ctx.record(&ctx.event(Outcome::Forwarded).with_reason("answered by Warden (push)"));
+                return Ok(stages::with_headers(resp, &ctx.rate_headers));
+            }
+            Err(refusal) => {
+                if let Some(key) = retry {
+                    state.retries.abandon(&key);
+                }
+                return Err(refusal);
+            }
+        };
     let answer = proxy::forward(
         state,
         Forward {
@@ -206,6 +226,10 @@ async fn run(
         },
     )
     .await;
+    let answer = match pending {
+        Some(p) => crate::push::answer::finish(state, p, answer).await,
+        None => answer,
+    };
 
     // 9. Record.
     let answer = match (retry, answer) {

@@ -18,6 +18,8 @@ pub const EGRESS_PREFIX: &str = "/egress";
 pub const ADMIN_PREFIX: &str = "/admin/v1";
 /// The agent directory (card discovery).
 pub const DISCOVERY_PATH: &str = "/registry/agents";
+/// The push relay: agents post notifications to `/push/{subscription}`.
+pub const PUSH_RELAY_PREFIX: &str = "/push";
 
 /// The raw (still percent-encoded) path below `/{prefix}/{target}` — what
 /// the target is sent, exactly as the caller wrote it ("" for its root).

@@ -31,6 +31,9 @@ pub struct GatewayState {
     pub retries: Arc<crate::retries::Retries>,
     /// The Redis connection of `[shared]`, for `/readyz`.
     pub shared: Option<warden_store::shared::SharedState>,
+    /// The key-encryption key push subscriptions' secrets are sealed under
+    /// (the one the signing keys are sealed under).
+    pub push_kek: Arc<warden_trust::seal::Kek>,
 }
 
 impl GatewayState {

@@ -56,58 +56,7 @@ impl EventCheck {
         if self.dialect != ProtocolVersion::V1_0 {
             return Ok(());
         }
-        self.stream_response(result)
-    }
-
-    /// A `StreamResponse`: exactly one kind, about the stream's task.
-    fn stream_response(&mut self, r: &Value) -> Result<(), Invalid> {
-        let kinds = ["task", "message", "statusUpdate", "artifactUpdate"];
-        let present: Vec<&str> = kinds
-            .iter()
-            .copied()
-            .filter(|k| r.get(*k).is_some())
-            .collect();
-        let [kind] = present[..] else {
-            return Err(invalid(
-                "an event without exactly one of task, message, statusUpdate and artifactUpdate",
-            ));
-        };
-        let body = &r[kind];
-        let named = match kind {
-            "task" => {
-                shape::task(body, self.task.as_deref())?;
-                body.get("id").and_then(Value::as_str)
-            }
-            "message" => {
-                shape::message(body, self.task.as_deref())?;
-                body.get("taskId").and_then(Value::as_str)
-            }
-            _ => {
-                let id = body
-                    .get("taskId")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| invalid("an update without a taskId"))?;
-                if let Some(state) = body.pointer("/status/state")
-                    && state
-                        .as_str()
-                        .and_then(warden_a2a::types::TaskState::parse)
-                        .is_none()
-                {
-                    return Err(invalid("an update to an unknown state"));
-                }
-                Some(id)
-            }
-        };
-        match (&self.task, named) {
-            (Some(want), Some(got)) if got != want => {
-                Err(invalid("an event about another task than the stream's"))
-            }
-            (None, Some(got)) => {
-                self.task = Some(got.to_string());
-                Ok(())
-            }
-            _ => Ok(()),
-        }
+        stream_response(&mut self.task, result)
     }
 
     /// The event that replaces an invalid one (and ends the stream): the
@@ -124,9 +73,77 @@ impl EventCheck {
 /// Told why, once, when a stream is cut for an invalid event (the audit).
 pub type Report = Box<dyn FnOnce(&str) + Send + Sync>;
 
+/// A `StreamResponse`: exactly one kind, about `task` (the stream's, or
+/// the first one an event names, which it then becomes).
+fn stream_response(task: &mut Option<String>, r: &Value) -> Result<(), Invalid> {
+    let kinds = ["task", "message", "statusUpdate", "artifactUpdate"];
+    let present: Vec<&str> = kinds
+        .iter()
+        .copied()
+        .filter(|k| r.get(*k).is_some())
+        .collect();
+    let [kind] = present[..] else {
+        return Err(invalid(
+            "an event without exactly one of task, message, statusUpdate and artifactUpdate",
+        ));
+    };
+    let body = &r[kind];
+    let named = match kind {
+        "task" => {
+            shape::task(body, task.as_deref())?;
+            body.get("id").and_then(Value::as_str)
+        }
+        "message" => {
+            shape::message(body, task.as_deref())?;
+            body.get("taskId").and_then(Value::as_str)
+        }
+        _ => {
+            let id = body
+                .get("taskId")
+                .and_then(Value::as_str)
+                .ok_or_else(|| invalid("an update without a taskId"))?;
+            if let Some(state) = body.pointer("/status/state")
+                && state
+                    .as_str()
+                    .and_then(warden_a2a::types::TaskState::parse)
+                    .is_none()
+            {
+                return Err(invalid("an update to an unknown state"));
+            }
+            Some(id)
+        }
+    };
+    match (&*task, named) {
+        (Some(want), Some(got)) if got != want => {
+            Err(invalid("an event about another task than the stream's"))
+        }
+        (None, Some(got)) => {
+            *task = Some(got.to_string());
+            Ok(())
+        }
+        _ => Ok(()),
+    }
+}
+
+/// One push notification an agent posts (its whole body): strict JSON, one
+/// v1.0 `StreamResponse`, about `task` when it is known. Returns the task
+/// the notification names, if any.
+pub fn notification(
+    body: &[u8],
+    task: Option<&str>,
+    limits: JsonLimits,
+) -> Result<Option<String>, Invalid> {
+    let v = warden_a2a::json::parse_strict(body, limits)
+        .map_err(|e| invalid(format!("a notification that is not strict JSON ({e})")))?;
+    let mut task = task.map(str::to_owned);
+    stream_response(&mut task, &v)?;
+    Ok(task)
+}
+
 /// A stream's bytes cut into whole events and checked before any of them
 /// reaches the caller: what is relayed is always whole, checked events;
 /// the first invalid (or oversized) one is replaced by an error event and
+
 /// ends the stream.
 pub struct CheckedEvents {
     check: EventCheck,

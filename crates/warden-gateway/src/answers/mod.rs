@@ -17,7 +17,7 @@ mod shape;
 #[cfg(test)]
 mod tests;
 
-pub use events::{CheckedEvents, EventCheck, Report};
+pub use events::{CheckedEvents, EventCheck, Report, notification};
 
 use http::{HeaderMap, StatusCode, header};
 use serde_json::Value;

@@ -1,0 +1,130 @@
+//! What callers are answered about their push configs: Get and List from
+//! their own subscriptions, and the agent's answer to a registration
+//! turned back into the caller's view (with the secret, once).
+
+use axum::body::Body;
+use axum::response::Response;
+use http::{HeaderValue, header};
+use serde_json::{Value, json};
+use warden_a2a::{A2aOp, Operation};
+
+use super::register::{Pending, RegisterError, SECRET_HEADER, SUBSCRIPTION_HEADER, ok_answer, v1};
+use super::wire;
+use crate::proxy::Answer;
+use crate::state::GatewayState;
+
+/// Answers Get and List from the caller's subscriptions.
+pub async fn local(
+    state: &GatewayState,
+    agent: &str,
+    owner: &str,
+    op: &A2aOp,
+) -> Result<Response, RegisterError> {
+    let task = op.task_id.clone().unwrap_or_default();
+    let mine: Vec<_> = state
+        .store
+        .push_subscriptions_of_task(agent, &task)
+        .await?
+        .into_iter()
+        .filter(|s| s.owner == owner)
+        .collect();
+    let view = |s: &warden_store::PushSubscription| {
+        let kept: Value = serde_json::from_str(&s.config).unwrap_or(Value::Null);
+        wire::render(&kept, &task, op.dialect)
+    };
+    if op.operation == Operation::GetPushConfig {
+        let wanted = op.push_config_id.as_deref().unwrap_or_default();
+        return Ok(match mine.iter().find(|s| s.config_id == wanted) {
+            Some(s) => ok_answer(op, view(s)),
+            // The agent's answer to a config it does not have, and the
+            // gateway's to a task that is not the caller's.
+            None => crate::respond::error(
+                op.binding,
+                &warden_a2a::A2aError::task_not_found(format!("task {task} not found")),
+                op.jsonrpc_id.as_ref().unwrap_or(&Value::Null),
+            ),
+        });
+    }
+    let configs: Vec<Value> = mine.iter().map(view).collect();
+    let result = if v1(op) {
+        json!({"configs": configs, "nextPageToken": ""})
+    } else {
+        Value::Array(configs)
+    };
+    Ok(ok_answer(op, result))
+}
+
+/// After the agent answered a registration: a refusal or failure removes
+/// the subscription; a success is shown to the caller as their own config
+/// (Create), binds the new task (a message), and carries the secret.
+pub async fn finish(state: &GatewayState, pending: Pending, answer: Answer) -> Answer {
+    let (resp, status) = match answer {
+        Answer::Relayed(resp, status) if (200..300).contains(&status) => (resp, status),
+        other => {
+            drop_subscription(state, &pending.subscription).await;
+            return other;
+        }
+    };
+    let op = &pending.op;
+    if op.operation.is_streaming() {
+        // The stream's task is bound by its first notification.
+        return Answer::Relayed(with_secret(resp, &pending), status);
+    }
+    let (mut parts, body) = resp.into_parts();
+    let cap = state.config.limits.max_response_body_bytes.get();
+    let Ok(bytes) = axum::body::to_bytes(body, cap).await else {
+        drop_subscription(state, &pending.subscription).await;
+        return Answer::Failed(warden_a2a::A2aError::internal(
+            "the agent's answer could not be read",
+        ));
+    };
+    let Ok(mut v) = serde_json::from_slice::<Value>(&bytes) else {
+        drop_subscription(state, &pending.subscription).await;
+        return Answer::Relayed(Response::from_parts(parts, Body::from(bytes)), status);
+    };
+    if v.get("error").is_some() {
+        drop_subscription(state, &pending.subscription).await;
+        return Answer::Relayed(Response::from_parts(parts, Body::from(bytes)), status);
+    }
+    let out = if op.operation == Operation::CreatePushConfig {
+        if let Some(c) = wire::answer_config_mut(&mut v, op) {
+            wire::show_caller(c, &pending.registered, op.dialect);
+        }
+        parts.headers.remove(header::CONTENT_LENGTH);
+        Body::from(v.to_string())
+    } else {
+        if pending.registered.task_id.is_none()
+            && let Some(task) = wire::answered_task(&v, op.binding)
+            && let Err(e) = state
+                .store
+                .push_subscription_bind_task(&pending.subscription, &task)
+                .await
+        {
+            tracing::warn!(error = %e, "push subscription: the new task could not be bound");
+        }
+        Body::from(bytes)
+    };
+    Answer::Relayed(
+        with_secret(Response::from_parts(parts, out), &pending),
+        status,
+    )
+}
+
+fn with_secret(mut resp: Response, pending: &Pending) -> Response {
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&pending.secret) {
+        h.insert(SECRET_HEADER, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&pending.subscription) {
+        h.insert(SUBSCRIPTION_HEADER, v);
+    }
+    // The secret is shown once: no cache keeps it.
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+async fn drop_subscription(state: &GatewayState, id: &str) {
+    if let Err(e) = state.store.push_subscription_delete(id).await {
+        tracing::warn!(subscription = id, error = %e, "push subscription not removed after a refused registration");
+    }
+}

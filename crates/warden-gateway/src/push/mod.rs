@@ -1,0 +1,17 @@
+//! Push notifications through Warden (issue 15; `docs/push.md`): agents
+//! never dial a caller's URL, and receivers can verify every notification.
+//!
+//! - [`register`]: the push-config calls of the ingress pipeline — the
+//!   caller's config kept as a subscription (credentials sealed), the agent
+//!   given a relay URL on Warden and a relay token instead; Get and List
+//!   answered by Warden ([`answer`]); the wire shapes in [`wire`].
+//! - [`relay`]: `POST /push/{subscription}`, where agents post, each
+//!   notification checked and written to the outbox before the agent is
+//!   answered.
+//! - [`secrets`]: what is sealed, and the relay token's hash.
+
+pub mod answer;
+pub mod register;
+pub mod relay;
+pub mod secrets;
+pub mod wire;
