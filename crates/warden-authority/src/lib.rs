@@ -3,7 +3,7 @@
 //! - [`registry`]: the agents Warden issues tokens to and their API keys;
 //!   checks on ids, grants and JWKS documents.
 //! - [`grants`]: per-pair grants and quarantine, managed.
-//! - [`keys`]: the signing-key ring (token and card keys), sealed at rest
+//! - [`keys`]: the signing-key ring (token, card and webhook keys), sealed at rest
 //!   under the key-encryption key and rotated on a schedule.
 //! - [`mint`]: the access tokens Warden signs.
 //! - [`Authority`]: the above composed: issuing a client's token within its
