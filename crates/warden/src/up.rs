@@ -96,6 +96,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         shadowing: Default::default(),
         remote_agents: Vec::new(),
         egress_proxy: Default::default(),
+        push: Default::default(),
         deprecations: Vec::new(),
     };
     config.validate()?;
