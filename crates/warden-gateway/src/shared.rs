@@ -163,10 +163,11 @@ pub enum CallStep {
 
 impl SharedRateLimiter {
     /// One call's shared step, in one round trip: its pending single-use
-    /// id, then `checks` in order. The first `screened` checks were already
-    /// applied by this gateway's own buckets (the per-address screen at
-    /// accept), so the local fallback, when Redis cannot answer and
-    /// `on_unavailable = "local_limits"`, leaves them out.
+    /// id, then `checks` in order; decisions come back in the order of
+    /// `checks`. The first `screened` checks were already applied by this
+    /// gateway's own buckets (the per-address screen at accept), so the
+    /// local fallback, when Redis cannot answer and `on_unavailable =
+    /// "local_limits"`, does not step them again (they answer as allowed).
     pub async fn step_call(
         &self,
         once: Option<&PendingUse>,
@@ -189,9 +190,23 @@ impl SharedRateLimiter {
                 self.failures.note("rate_limit", &e);
                 match &self.fallback {
                     Some(local) => {
-                        local
-                            .check_all(checks.get(screened..).unwrap_or_default(), now)
-                            .await
+                        let (done, rest) = checks.split_at(screened.min(checks.len()));
+                        // The screened ones passed at accept: their place
+                        // is kept (the caller names a refusal by its index)
+                        // with what their own bucket holds now.
+                        let mut decisions: Vec<RateDecision> = done
+                            .iter()
+                            .map(|(key, q)| {
+                                let now_held = local.peek_now(key, *q, now);
+                                RateDecision::Allowed {
+                                    limit: q.burst(),
+                                    remaining: now_held.remaining(),
+                                    reset_after: now_held.reset_after(),
+                                }
+                            })
+                            .collect();
+                        decisions.extend(local.check_all(rest, now).await?);
+                        Ok(decisions)
                     }
                     None => Err(RateLimitError::Unavailable(e.to_string())),
                 }
