@@ -410,6 +410,7 @@ async fn open_shared(
         decides: shared.limiter.clone(),
         shared: Some(shared.limiter.clone()),
         contexts: Some(shared.contexts.clone()),
+        streams: Some(shared.streams.clone()),
     };
     Ok((Some(shared), limiter))
 }

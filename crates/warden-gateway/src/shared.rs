@@ -32,6 +32,9 @@ use warden_store::shared::{GcraReply, SharedError, SharedState, StepOutcome};
 use crate::metrics::WhatLabels;
 
 mod spent;
+mod streams;
+
+pub use streams::{SharedStreamPermit, SharedStreams, StreamPlace};
 
 /// The shortest time between two "Redis unavailable" warnings.
 const WARN_EVERY_SECS: u64 = 10;
@@ -338,11 +341,12 @@ impl ContextClaims {
     }
 }
 
-/// All three over one connection.
+/// All of them over one connection.
 pub struct Shared {
     pub replay: SharedReplay,
     pub limiter: Arc<SharedRateLimiter>,
     pub contexts: ContextClaims,
+    pub streams: SharedStreams,
 }
 
 impl Shared {
@@ -364,7 +368,9 @@ impl Shared {
             counter,
             warned_at: Arc::new(AtomicU64::new(0)),
         };
+        let streams = SharedStreams::start(state.clone(), failures.clone(), fallback.is_some());
         Ok(Self {
+            streams,
             replay: SharedReplay {
                 state: state.clone(),
                 failures: failures.clone(),

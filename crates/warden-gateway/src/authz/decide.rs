@@ -4,14 +4,16 @@
 //! limits and the open-stream cap.
 
 use warden_a2a::{A2aError, ErrorKind};
-use warden_policy::ratelimit::{Quota, RateDecision, StreamPermit};
+use warden_policy::ratelimit::{Quota, RateDecision};
 use warden_policy::{
     ANY_SKILL, Caller, DecisionContext, Denial, Facts, Grant, OpClass, PartFact, SkillInputs,
 };
 
 use super::denied::{Denied, Reason, refusal_for, unavailable};
+use super::streams::StreamSlot;
 use super::{Ask, Authorizer, MAX_REFERENCED_TASKS, Permit, StreamGuard, rate_subject};
 use crate::principal::{AuthMethod, Principal};
+use crate::shared::StreamPlace;
 use crate::store_health::Need;
 
 impl Authorizer {
@@ -194,6 +196,25 @@ impl Authorizer {
         })
     }
 
+    /// A place among `subject`'s open streams: counted over every gateway
+    /// with `[shared]` (Redis unable to say: refused, or this gateway's own
+    /// count with `on_unavailable = "local_limits"`), else by this one.
+    /// None when the caller holds the most already.
+    async fn stream_slot(&self, subject: &str) -> Result<Option<StreamSlot>, Denied> {
+        let max = self.quotas.max_streams;
+        let Some(shared) = &self.shared_slots else {
+            return Ok(self.slots.try_acquire(subject, max).map(StreamSlot::Local));
+        };
+        match shared.acquire(subject, max).await {
+            StreamPlace::Granted(p) => Ok(Some(StreamSlot::Shared(p))),
+            StreamPlace::Full => Ok(None),
+            StreamPlace::Unavailable if shared.local_fallback() => {
+                Ok(self.slots.try_acquire(subject, max).map(StreamSlot::Local))
+            }
+            StreamPlace::Unavailable => Err(unavailable("shared")),
+        }
+    }
+
     /// What an allowed call holds once its limits passed: a stream slot
     /// (streaming calls), and a new context id it proposes, claimed before
     /// the call goes out so two callers racing for one id cannot both have
@@ -208,9 +229,7 @@ impl Authorizer {
         me: &str,
     ) -> Result<Option<StreamGuard>, Denied> {
         let stream = if ask.op.operation.is_streaming() {
-            let slot: Option<StreamPermit> =
-                self.slots.try_acquire(subject, self.quotas.max_streams);
-            let Some(slot) = slot else {
+            let Some(slot) = self.stream_slot(subject).await? else {
                 let mut r = Denied::new(
                     A2aError::new(
                         ErrorKind::RateLimited,

@@ -58,6 +58,8 @@ pub struct Limiter {
     pub shared: Option<Arc<crate::shared::SharedRateLimiter>>,
     /// New context ids claimed on every replica (`[shared]`), else none.
     pub contexts: Option<crate::shared::ContextClaims>,
+    /// Open streams per caller counted on every replica (`[shared]`).
+    pub streams: Option<crate::shared::SharedStreams>,
 }
 
 impl Limiter {
@@ -69,6 +71,7 @@ impl Limiter {
             local,
             shared: None,
             contexts: None,
+            streams: None,
         }
     }
 
@@ -113,6 +116,8 @@ pub struct Authorizer {
     /// limit, the per-address one included).
     shared: Option<Arc<crate::shared::SharedRateLimiter>>,
     slots: StreamSlots,
+    /// `[shared]`: the stream count of every replica, which then decides.
+    shared_slots: Option<crate::shared::SharedStreams>,
     pub streams: Arc<OpenStreams>,
     /// Public agents and what callers without a credential may do there.
     public: HashMap<String, Vec<OpClass>>,
@@ -227,6 +232,7 @@ impl Authorizer {
             decides,
             shared,
             contexts,
+            streams: shared_slots,
         } = limiter;
         let owners = ownership::OwnerBook::start(
             store.clone(),
@@ -248,6 +254,7 @@ impl Authorizer {
             local,
             shared,
             slots: StreamSlots::new(),
+            shared_slots,
             streams: Arc::new(OpenStreams::default()),
             public,
             contexts,

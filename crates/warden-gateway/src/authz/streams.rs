@@ -10,6 +10,15 @@ use warden_policy::ratelimit::StreamPermit;
 
 type Entry = (String, String, watch::Sender<bool>);
 
+/// A stream's place among its caller's open streams: counted by this
+/// gateway, or by every gateway together (`[shared]`). Given back when
+/// dropped.
+#[derive(Debug)]
+pub enum StreamSlot {
+    Local(StreamPermit),
+    Shared(crate::shared::SharedStreamPermit),
+}
+
 #[derive(Debug, Default)]
 pub struct OpenStreams {
     next: AtomicU64,
@@ -23,7 +32,7 @@ pub struct StreamGuard {
     id: u64,
     registry: Arc<OpenStreams>,
     cut: watch::Receiver<bool>,
-    _slot: Option<StreamPermit>,
+    _slot: Option<StreamSlot>,
 }
 
 impl StreamGuard {
@@ -51,7 +60,7 @@ impl OpenStreams {
         self: &Arc<Self>,
         caller: &str,
         agent: &str,
-        slot: Option<StreamPermit>,
+        slot: Option<StreamSlot>,
     ) -> StreamGuard {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = watch::channel(false);

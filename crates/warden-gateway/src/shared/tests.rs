@@ -184,3 +184,61 @@ async fn without_redis_a_pending_id_is_refused_and_the_limits_fall_back_without_
         2
     );
 }
+
+#[tokio::test]
+async fn stream_places_are_shared_given_back_on_drop_and_unavailable_without_redis() {
+    let failures = Family::<WhatLabels, Counter>::default();
+    let cfg = config("streams");
+    let a = Shared::open(cfg.clone(), None, failures.clone())
+        .await
+        .expect("open");
+    let b = Shared::open(cfg, None, failures.clone())
+        .await
+        .expect("open");
+    let first = a.streams.acquire("alice", 2).await;
+    assert!(matches!(first, StreamPlace::Granted(_)), "{first:?}");
+    let second = b.streams.acquire("alice", 2).await;
+    assert!(matches!(second, StreamPlace::Granted(_)), "{second:?}");
+    assert!(matches!(
+        a.streams.acquire("alice", 2).await,
+        StreamPlace::Full
+    ));
+    // Given back on drop (a spawned release): the place comes back.
+    drop(first);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        match b.streams.acquire("alice", 2).await {
+            StreamPlace::Granted(_) => break,
+            StreamPlace::Full => {
+                assert!(std::time::Instant::now() < deadline, "never given back");
+                tokio::task::yield_now().await;
+            }
+            StreamPlace::Unavailable => panic!("Redis is up"),
+        }
+    }
+    assert_eq!(count(&failures, "streams"), 0);
+
+    // Redis cannot answer: no place, counted; the fallback flag follows
+    // `on_unavailable`.
+    let mut down = config("streams-down");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    down.url = format!("redis://127.0.0.1:{port}/0");
+    down.timeout = Duration::from_millis(200);
+    let strict = Shared::open(down.clone(), None, failures.clone())
+        .await
+        .expect("open never fails on a down server");
+    assert!(matches!(
+        strict.streams.acquire("alice", 2).await,
+        StreamPlace::Unavailable
+    ));
+    assert!(!strict.streams.local_fallback());
+    assert_eq!(count(&failures, "streams"), 1);
+    let local = Arc::new(LocalRateLimiter::new(std::num::NonZeroUsize::MIN));
+    let lenient = Shared::open(down, Some(local), failures)
+        .await
+        .expect("open");
+    assert!(lenient.streams.local_fallback());
+}

@@ -31,6 +31,7 @@ mod replicas;
 mod replicas_once;
 mod replicas_outage;
 mod replicas_store;
+mod replicas_streams;
 mod retries;
 mod signed_cards;
 mod store_move;

@@ -44,14 +44,14 @@ const WITHIN: Duration = Duration::from_secs(1);
 /// Added to `WITHIN` for a loaded 2-core machine (three debug gateways, the
 /// database and the test share it); the measured times are printed.
 const TOLERANCE: Duration = Duration::from_millis(250);
-const AGENT: &str = "drip";
+pub(crate) const AGENT: &str = "drip";
 /// Whether revoking a grant closes its caller's open streams (issue 14
 /// asks for it).
 const REVOCATION_CUTS_STREAMS: bool = true;
 const PUBLIC_URL: &str = "http://warden.replicas.test";
 
 /// `warden agent null` streaming one event every `EVENT_INTERVAL`; its URL.
-async fn start_agent() -> (Child, String) {
+pub(crate) async fn start_agent() -> (Child, String) {
     let mut child = warden()
         .args(["agent", "null", "--listen", "127.0.0.1:0"])
         .arg("--stream-event-interval-ms")
@@ -81,6 +81,17 @@ async fn start_agent() -> (Child, String) {
 /// a moment before; another process taking it first fails the start) and
 /// the test reaches it there.
 async fn replica(store: &str, redis_prefix: &str, kek: &std::path::Path, agent: &str) -> Running {
+    replica_with(store, redis_prefix, kek, agent, "").await
+}
+
+/// [`replica`] with `extra` TOML after the rest (e.g. `[rate_limits]`).
+pub(crate) async fn replica_with(
+    store: &str,
+    redis_prefix: &str,
+    kek: &std::path::Path,
+    agent: &str,
+    extra: &str,
+) -> Running {
     let port = free_port();
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
@@ -90,7 +101,7 @@ async fn replica(store: &str, redis_prefix: &str, kek: &std::path::Path, agent: 
          [auth]\nkek_file = {kek:?}\n\
          [store]\nurl = \"{store}\"\n\
          [shared]\nredis_url = \"redis://127.0.0.1:6379/0\"\nkey_prefix = \"{redis_prefix}\"\ntimeout_ms = 1000\n\
-         [[agents]]\nname = \"{AGENT}\"\nurl = \"{agent}\"\ninsecure_unsigned_card = true\n"
+         [[agents]]\nname = \"{AGENT}\"\nurl = \"{agent}\"\ninsecure_unsigned_card = true\n{extra}"
     );
     let path = dir.path().join("warden.toml");
     std::fs::write(&path, text).expect("write config");
@@ -106,7 +117,7 @@ async fn admin(w: &Running, method: M, path: &str, body: Option<Value>) -> (u16,
 }
 
 /// A `SendMessage` to the agent at `w` with an API key; the JSON-RPC answer.
-async fn send(w: &Running, key: &str) -> Value {
+pub(crate) async fn send(w: &Running, key: &str) -> Value {
     client()
         .post(format!("{}/agents/{AGENT}", w.gateway))
         .header("A2A-Version", "1.0")
@@ -121,12 +132,12 @@ async fn send(w: &Running, key: &str) -> Value {
         .expect("JSON answer")
 }
 
-fn served(v: &Value) -> bool {
+pub(crate) fn served(v: &Value) -> bool {
     v.get("result").is_some()
 }
 
 /// An open `SendStreamingMessage` at `w`, its first event read.
-async fn open_stream(w: &Running, key: &str) -> reqwest::Response {
+pub(crate) async fn open_stream(w: &Running, key: &str) -> reqwest::Response {
     let mut r = client()
         .post(format!("{}/agents/{AGENT}", w.gateway))
         .header("A2A-Version", "1.0")
