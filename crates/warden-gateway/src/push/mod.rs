@@ -9,8 +9,11 @@
 //!   notification checked and written to the outbox before the agent is
 //!   answered.
 //! - [`secrets`]: what is sealed, and the relay token's hash.
+//! - [`outbox`]: the delivery worker — claims, retries, order per task,
+//!   per-destination caps and circuit breakers, dead letters.
 
 pub mod answer;
+pub mod outbox;
 pub mod register;
 pub mod relay;
 pub mod secrets;
