@@ -183,7 +183,7 @@ impl GatewayState {
         ))
         .spawn();
         spawn_limiter_metrics(Arc::clone(&authz), metrics.clone());
-        Ok(Self {
+        let state = Self {
             authz,
             public_url,
             retries: Arc::new(retries::Retries::new(&config.retries)),
@@ -197,7 +197,16 @@ impl GatewayState {
             auth: Arc::new(auth),
             clock,
             push_kek,
-        })
+        };
+        // Deliveries of push notifications, in the background: the handle
+        // is held (a dropped one would stop the worker) until the runtime
+        // ends.
+        let deliveries = push::deliver::start(&state);
+        tokio::spawn(async move {
+            std::future::pending::<()>().await;
+            drop(deliveries);
+        });
+        Ok(state)
     }
 }
 

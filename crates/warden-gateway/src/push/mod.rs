@@ -8,11 +8,14 @@
 //! - [`relay`]: `POST /push/{subscription}`, where agents post, each
 //!   notification checked and written to the outbox before the agent is
 //!   answered.
+//! - [`deliver`]: one signed attempt at an outbox entry, the destination
+//!   judged again by the egress rules.
 //! - [`secrets`]: what is sealed, and the relay token's hash.
 //! - [`outbox`]: the delivery worker — claims, retries, order per task,
 //!   per-destination caps and circuit breakers, dead letters.
 
 pub mod answer;
+pub mod deliver;
 pub mod outbox;
 pub mod register;
 pub mod relay;

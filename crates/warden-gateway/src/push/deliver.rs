@@ -1,0 +1,235 @@
+//! One delivery attempt of an outbox entry to the caller's webhook.
+//!
+//! The destination is judged again now, by the egress rules, with a fresh
+//! lookup: a name that resolved to a public address at registration and to
+//! a private one now is refused (and the connection itself only goes to an
+//! address the rules admitted, the egress resolver's guard). Redirects are
+//! never followed; the answer's body is read within a small cap and thrown
+//! away; the whole attempt is bounded by the egress timeouts.
+//!
+//! Each attempt is signed afresh (its own `webhook-timestamp`, the entry's
+//! stable `webhook-id`): Standard Webhooks `v1` with the subscription's
+//! secret and `v1a` with Warden's webhook key, Warden's JWT with `aud` =
+//! the URL, plus the credential the caller registered (`Authorization`,
+//! `X-A2A-Notification-Token`).
+//!
+//! Outcomes: any 2xx is delivered; 408, 429, 5xx, a connection failure or a
+//! timeout is tried again (`Retry-After` honoured when it gives seconds); a
+//! redirect, any other 4xx, an egress refusal, or a subscription that is
+//! gone or cannot be opened is permanent.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use warden_authority::KeyRing;
+use warden_egress::{Egress, Outbound};
+use warden_store::{OutboxEntry, Store};
+use warden_trust::seal::Kek;
+use warden_webhooks::{Notification, Signer, SubscriptionSecret};
+
+use super::outbox::{Deliver, DeliveryOutcome};
+use super::secrets;
+use crate::clock::Clock;
+
+/// The most of a receiver's answer that is read (and discarded).
+const MAX_ANSWER_BYTES: u64 = 64 * 1024;
+/// The longest `Retry-After` honoured.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
+
+/// Delivers outbox entries. Cheap to clone.
+#[derive(Clone)]
+pub struct Deliverer {
+    store: Store,
+    kek: Arc<Kek>,
+    egress: Egress,
+    keys: Arc<KeyRing>,
+    signer: Signer,
+    clock: Arc<dyn Clock>,
+}
+
+impl Deliverer {
+    pub fn new(
+        store: Store,
+        kek: Arc<Kek>,
+        egress: Egress,
+        keys: Arc<KeyRing>,
+        issuer: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        Self {
+            store,
+            kek,
+            egress,
+            keys,
+            signer: Signer::new(issuer),
+            clock,
+        }
+    }
+
+    /// The gateway's deliverer.
+    pub fn of(state: &crate::state::GatewayState) -> Self {
+        Self::new(
+            state.store.clone(),
+            Arc::clone(&state.push_kek),
+            state.egress.clone(),
+            Arc::clone(&state.auth.authority.keys),
+            &state.auth.authority.issuer,
+            Arc::clone(&state.clock),
+        )
+    }
+
+    /// One attempt at `entry`.
+    pub async fn attempt(&self, entry: &OutboxEntry) -> DeliveryOutcome {
+        let permanent = |reason: String| DeliveryOutcome::Permanent { reason };
+        let sub = match self.store.push_subscription(&entry.subscription_id).await {
+            Ok(Some(s)) => s,
+            Ok(None) => return permanent("the subscription is gone".into()),
+            Err(e) => {
+                return DeliveryOutcome::Retry {
+                    after: None,
+                    reason: format!("store: {e}"),
+                };
+            }
+        };
+        let s = match secrets::open(&self.kek, &sub.id, &sub.sealed) {
+            Ok(s) => s,
+            Err(e) => return permanent(format!("the subscription's secrets: {e}")),
+        };
+        // Judged again now: DNS may have changed since registration.
+        if let Err(e) = self.egress.check(&entry.destination).await {
+            return if e.is_refusal() {
+                permanent(format!("egress: {}", e.reason()))
+            } else {
+                DeliveryOutcome::Retry {
+                    after: None,
+                    reason: format!("egress: {}", e.reason()),
+                }
+            };
+        }
+        let headers = match self.headers(entry, &s) {
+            Ok(h) => h,
+            Err(e) => return e,
+        };
+        let mut req = Outbound::new(Method::POST, entry.destination.clone(), "push");
+        req.headers = headers;
+        req.body = Bytes::from(entry.body.clone());
+        // A redirect is an answer, and a permanent one: never followed.
+        req.pass_redirects = true;
+        let resp = match self.egress.send(req).await {
+            Ok(r) => r,
+            Err(e) if e.is_refusal() => return permanent(format!("egress: {}", e.reason())),
+            Err(e) => {
+                return DeliveryOutcome::Retry {
+                    after: None,
+                    reason: format!("{}: {e}", e.reason()),
+                };
+            }
+        };
+        let status = resp.status();
+        let after = retry_after(resp.headers());
+        // Read (within the cap) so the connection can be used again.
+        let _ = resp.bytes_capped(MAX_ANSWER_BYTES).await;
+        outcome(status, after)
+    }
+
+    fn headers(
+        &self,
+        entry: &OutboxEntry,
+        s: &secrets::Secrets,
+    ) -> Result<HeaderMap, DeliveryOutcome> {
+        let permanent = |reason: String| DeliveryOutcome::Permanent { reason };
+        let key = self
+            .keys
+            .webhook_signing_key()
+            .ok_or(DeliveryOutcome::Retry {
+                after: None,
+                reason: "no webhook signing key".into(),
+            })?;
+        let secret = SubscriptionSecret::parse(&s.secret)
+            .map_err(|e| permanent(format!("the subscription secret: {e}")))?;
+        let n = Notification {
+            id: entry.id.as_str(),
+            body: &entry.body,
+            url: &entry.destination,
+            task_id: &entry.task_id,
+        };
+        let mut all = self
+            .signer
+            .sign(&n, &[secret], &key, self.clock.now_unix())
+            .map_err(|e| permanent(format!("signing: {e}")))?;
+        all.extend(
+            warden_webhooks::credential::Registered {
+                token: s.token.as_deref(),
+                scheme: s.scheme.as_deref(),
+                credentials: s.credentials.as_deref(),
+            }
+            .headers()
+            .map_err(|e| permanent(format!("the registered credential: {e}")))?,
+        );
+        let mut map = HeaderMap::new();
+        map.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        for (name, value) in all {
+            let v = HeaderValue::from_str(&value)
+                .map_err(|_| permanent(format!("header {name} cannot be sent")))?;
+            map.insert(HeaderName::from_static(name), v);
+        }
+        Ok(map)
+    }
+}
+
+/// Starts the gateway's delivery worker on its store, with this
+/// deliverer. The worker runs as long as the runtime does.
+pub fn start(state: &crate::state::GatewayState) -> super::outbox::OutboxHandle {
+    super::outbox::Outbox::start(
+        state.store.clone(),
+        super::outbox::Settings::of(&state.config.push),
+        Arc::clone(&state.clock),
+        state.metrics.push.clone(),
+        Arc::new(Deliverer::of(state)),
+    )
+}
+
+impl Deliver for Deliverer {
+    async fn deliver(&self, entry: &OutboxEntry) -> DeliveryOutcome {
+        self.attempt(entry).await
+    }
+}
+
+/// What a receiver's status means.
+pub fn outcome(status: StatusCode, after: Option<Duration>) -> DeliveryOutcome {
+    let code = status.as_u16();
+    match code {
+        200..=299 => DeliveryOutcome::Delivered,
+        408 | 429 | 500..=599 => DeliveryOutcome::Retry {
+            after,
+            reason: format!("HTTP {code}"),
+        },
+        300..=399 => DeliveryOutcome::Permanent {
+            reason: format!("HTTP {code} (redirects are not followed)"),
+        },
+        _ => DeliveryOutcome::Permanent {
+            reason: format!("HTTP {code}"),
+        },
+    }
+}
+
+/// `Retry-After` in seconds (an HTTP date is not honoured: the backoff
+/// applies), at most an hour.
+fn retry_after(h: &HeaderMap) -> Option<Duration> {
+    let secs: u64 = h
+        .get(header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
+}
+
+#[cfg(test)]
+mod tests;
