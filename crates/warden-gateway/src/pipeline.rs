@@ -201,7 +201,10 @@ async fn run(
                 if let Some(key) = retry {
                     state.retries.abandon(&key);
                 }
-                ctx.record(&ctx.event(Outcome::Forwarded).with_reason("answered by Warden (push)"));
+                ctx.record(
+                    &ctx.event(Outcome::Forwarded)
+                        .with_reason("answered by Warden (push)"),
+                );
                 return Ok(stages::with_headers(resp, &ctx.rate_headers));
             }
             Err(refusal) => {
