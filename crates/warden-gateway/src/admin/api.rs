@@ -29,11 +29,15 @@
 //! | `DELETE /quarantine/{agent}` | lift it: 204 (404 when not quarantined) |
 //! | `POST /policy/reload` | re-read `[authz] policy_file`: 200 `{"rules", "file"}`, or 400 `invalid_policy` (the rules in force stay) |
 //! | `POST /audit/flush` | 204 once every audit event emitted before it is in the store (500 `audit_write_failed` if some could not be written) |
+//! | `GET /push/notifications[?state=][&task=][&destination=][&limit=][&pageToken=]` | the push outbox, newest first, without bodies: `{"notifications": [...], "nextPageToken"}` |
+//! | `GET /push/notifications/{id}` | one notification, with its body until it is delivered |
+//! | `POST /push/notifications/{id}/retry` | a dead notification queued again: 200 (404 unknown, 409 not dead) |
+//! | `GET /push/counts` | `{"pending", "delivering", "delivered", "dead", "queued"}` |
 //!
 //! Handlers are by resource: the registry ([`super::registry_api`]), API
 //! keys ([`super::apikeys_api`]), grants, quarantine and policy
 //! ([`super::authz_api`]), card reviews ([`super::cards_api`]), the audit
-//! flush ([`super::audit_api`]); what they
+//! flush ([`super::audit_api`]), the push outbox ([`super::push_api`]); what they
 //! share (the token check, bodies, errors, audit) is [`super::toolkit`].
 
 use axum::Router;
@@ -52,6 +56,7 @@ pub fn router(state: GatewayState, token: AdminToken) -> Router {
         .merge(super::authz_api::routes())
         .merge(super::cards_api::routes())
         .merge(super::audit_api::routes())
+        .merge(super::push_api::routes())
         .fallback(toolkit::not_found)
         .method_not_allowed_fallback(toolkit::method_not_allowed)
         .layer(middleware::from_fn_with_state(

@@ -8,6 +8,7 @@ mod apikeys_api;
 mod audit_api;
 mod authz_api;
 mod cards_api;
+mod push_api;
 mod readiness;
 mod registry_api;
 #[cfg(test)]

@@ -136,7 +136,8 @@ impl Outbox {
     }
 }
 
-/// A running worker.
+/// A running worker. Dropping it leaves the worker running until the
+/// runtime ends; [`OutboxHandle::stop`] ends it.
 #[derive(Debug)]
 pub struct OutboxHandle {
     id: String,

@@ -552,3 +552,15 @@ async fn a_worker_killed_mid_delivery_leaves_its_leases_to_another() {
     );
     let _ = StatusCode::OK;
 }
+
+#[tokio::test]
+async fn a_dropped_handle_leaves_the_worker_running_without_spinning() {
+    let mut rig = Rig::new("").await;
+    let passes = rig.worker().passes();
+    drop(rig.worker.take());
+    rig.enqueue("t1", 1).await;
+    until("delivered", || async { rig.counted("delivered") == 1 }).await;
+    // Each pass follows a wake-up, a finished delivery or the poll: a few,
+    // not the thousands of a loop that spins on the dropped handle.
+    assert!(*passes.borrow() < 50, "{} passes", *passes.borrow());
+}

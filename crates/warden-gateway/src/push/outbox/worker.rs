@@ -74,6 +74,9 @@ impl<D: Deliver> Worker<D> {
             gauge_read: None,
             warned: None,
         };
+        // A dropped handle leaves the worker running (detached), as a
+        // dropped JoinHandle does; only `stop` ends it.
+        let mut detached = false;
         while !*l.w.stop.borrow() {
             let wake_at = l.pass().await;
             l.w.passes.send_modify(|n| *n += 1);
@@ -89,7 +92,7 @@ impl<D: Deliver> Worker<D> {
                 }
                 () = store.outbox_wakeup() => {}
                 () = tokio::time::sleep(wait) => {}
-                _ = l.w.stop.changed() => {}
+                changed = l.w.stop.changed(), if !detached => detached = changed.is_err(),
             }
             while let Some(done) = l.in_flight.try_join_next_with_id() {
                 l.finish(done);
