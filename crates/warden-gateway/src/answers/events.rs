@@ -143,7 +143,6 @@ pub fn notification(
 /// A stream's bytes cut into whole events and checked before any of them
 /// reaches the caller: what is relayed is always whole, checked events;
 /// the first invalid (or oversized) one is replaced by an error event and
-
 /// ends the stream.
 pub struct CheckedEvents {
     check: EventCheck,
