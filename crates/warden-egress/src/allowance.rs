@@ -149,6 +149,29 @@ impl Allowance {
         &self.dest
     }
 
+    /// Rules for calling `host` — a URL this allowance admitted — as the
+    /// allowance lets it be called: `base` with the allowance's ports, its
+    /// http, and its block exempted from the deny table (a named host is
+    /// trusted as [`Rules::trusting`] has it). For one destination only:
+    /// an [`crate::Egress`] built on them is for the URL the allowance
+    /// admitted (the push relay's deliveries), never a general client.
+    pub fn rules_for(&self, base: &Rules, host: &Host) -> Result<Rules, policy::PolicyError> {
+        let mut p = base.policy().clone();
+        p.allowed_ports.extend(self.ports.iter().copied());
+        p.allow_http |= self.http;
+        if let Dest::Block(c) = &self.dest {
+            p.allow_cidrs.push(c.to_string());
+        }
+        if let (false, Host::Name(n)) = (p.allowed_hosts.is_empty(), host) {
+            p.allowed_hosts.push(n.clone());
+        }
+        let rules = Rules::new(p)?;
+        Ok(match (&self.dest, host) {
+            (Dest::Name(_) | Dest::Suffix(_), Host::Name(_)) => rules.trusting([host.clone()]),
+            _ => rules,
+        })
+    }
+
     /// Whether the URL's scheme and port are this allowance's.
     fn fits(&self, t: &Target) -> bool {
         let scheme = match t.url.scheme() {

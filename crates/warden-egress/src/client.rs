@@ -140,6 +140,12 @@ impl Egress {
         &self.rules
     }
 
+    /// Another client under `rules`, with this one's resolver and observer
+    /// (see [`crate::Allowance::rules_for`]).
+    pub fn with_rules(&self, rules: Rules) -> Result<Self, BuildError> {
+        Self::with(rules, Arc::clone(&self.resolver), self.observer.clone())
+    }
+
     /// Every check a call to `url` would get, without making it: parse,
     /// scheme, allow-lists, one lookup and the deny table.
     pub async fn check(&self, url: &str) -> Result<Admitted, EgressError> {

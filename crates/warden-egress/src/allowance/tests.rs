@@ -370,3 +370,43 @@ fn allowances_are_checked_when_built() {
         "cidr \"10.0.0.0/24\" ports 8443 (https)"
     );
 }
+
+/// The rules an allowance's destination is called under: the URL it
+/// admitted passes them (connect-time address checks included), and they
+/// lift nothing for another destination's addresses.
+#[tokio::test]
+async fn the_rules_for_an_admitted_url_pass_it_and_only_what_the_allowance_names() {
+    let addr = |h: &str, ip: &str| {
+        let t = target::parse(&format!("http://{h}:8080/")).expect("url");
+        (t, ip.parse::<IpAddr>().expect("ip"))
+    };
+    let by_block = block("10.1.2.0/24", &[(8080, 8080)], &["http"]);
+    let (t, ip) = addr("10.1.2.3", "10.1.2.3");
+    let rules = by_block.rules_for(&strict(), &t.host).expect("rules");
+    rules.check_target(&t).expect("scheme and port lifted");
+    rules.check_addr(&t.host, ip).expect("its block");
+    let (other, other_ip) = addr("10.9.9.9", "10.9.9.9");
+    assert!(
+        rules.check_addr(&other.host, other_ip).is_err(),
+        "another block"
+    );
+
+    let by_name = host("hooks.internal.example", &[(8080, 8080)], &["http"]);
+    let (t, ip) = addr("hooks.internal.example", "10.1.2.3");
+    let rules = by_name.rules_for(&strict(), &t.host).expect("rules");
+    rules.check_target(&t).expect("scheme and port lifted");
+    rules
+        .check_addr(&t.host, ip)
+        .expect("a named host is trusted");
+    assert!(
+        rules
+            .check_addr(&t.host, "169.254.169.254".parse().expect("ip"))
+            .is_err(),
+        "never metadata"
+    );
+    let (other, other_ip) = addr("evil.attacker.test", "10.1.2.3");
+    assert!(
+        rules.check_addr(&other.host, other_ip).is_err(),
+        "another name"
+    );
+}

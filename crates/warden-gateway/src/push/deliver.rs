@@ -24,11 +24,12 @@ use std::time::Duration;
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use warden_authority::KeyRing;
-use warden_egress::{Egress, Outbound};
+use warden_egress::Outbound;
 use warden_store::{OutboxEntry, Store};
 use warden_trust::seal::Kek;
 use warden_webhooks::{Notification, Signer, SubscriptionSecret};
 
+use super::destination::{DestinationError, Destinations};
 use super::outbox::{Deliver, DeliveryOutcome};
 use super::secrets;
 use crate::clock::Clock;
@@ -43,7 +44,7 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 pub struct Deliverer {
     store: Store,
     kek: Arc<Kek>,
-    egress: Egress,
+    destinations: Destinations,
     keys: Arc<KeyRing>,
     signer: Signer,
     clock: Arc<dyn Clock>,
@@ -53,7 +54,7 @@ impl Deliverer {
     pub fn new(
         store: Store,
         kek: Arc<Kek>,
-        egress: Egress,
+        destinations: Destinations,
         keys: Arc<KeyRing>,
         issuer: &str,
         clock: Arc<dyn Clock>,
@@ -61,7 +62,7 @@ impl Deliverer {
         Self {
             store,
             kek,
-            egress,
+            destinations,
             keys,
             signer: Signer::new(issuer),
             clock,
@@ -73,7 +74,7 @@ impl Deliverer {
         Self::new(
             state.store.clone(),
             Arc::clone(&state.push_kek),
-            state.egress.clone(),
+            Destinations::new(state.egress.clone(), state.config.message_urls.clone()),
             Arc::clone(&state.auth.authority.keys),
             &state.auth.authority.issuer,
             Arc::clone(&state.clock),
@@ -98,16 +99,20 @@ impl Deliverer {
             Err(e) => return permanent(format!("the subscription's secrets: {e}")),
         };
         // Judged again now: DNS may have changed since registration.
-        if let Err(e) = self.egress.check(&entry.destination).await {
-            return if e.is_refusal() {
-                permanent(format!("egress: {}", e.reason()))
-            } else {
-                DeliveryOutcome::Retry {
+        let client = match self
+            .destinations
+            .client(&entry.destination, &sub.agent, &sub.owner)
+            .await
+        {
+            Ok(c) => c,
+            Err(DestinationError::Refused(e)) if !e.is_refusal() => {
+                return DeliveryOutcome::Retry {
                     after: None,
                     reason: format!("egress: {}", e.reason()),
-                }
-            };
-        }
+                };
+            }
+            Err(e) => return permanent(e.to_string()),
+        };
         let headers = match self.headers(entry, &s) {
             Ok(h) => h,
             Err(e) => return e,
@@ -117,7 +122,7 @@ impl Deliverer {
         req.body = Bytes::from(entry.body.clone());
         // A redirect is an answer, and a permanent one: never followed.
         req.pass_redirects = true;
-        let resp = match self.egress.send(req).await {
+        let resp = match client.send(req).await {
             Ok(r) => r,
             Err(e) if e.is_refusal() => return permanent(format!("egress: {}", e.reason())),
             Err(e) => {

@@ -10,12 +10,16 @@
 //!   answered.
 //! - [`deliver`]: one signed attempt at an outbox entry, the destination
 //!   judged again by the egress rules.
+//! - [`destination`]: where Warden may deliver (the egress rules, or a
+//!   push allowance of `[message_urls]`), judged at registration and at
+//!   every delivery.
 //! - [`secrets`]: what is sealed, and the relay token's hash.
 //! - [`outbox`]: the delivery worker — claims, retries, order per task,
 //!   per-destination caps and circuit breakers, dead letters.
 
 pub mod answer;
 pub mod deliver;
+pub mod destination;
 pub mod outbox;
 pub mod register;
 pub mod relay;

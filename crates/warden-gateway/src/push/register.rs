@@ -3,8 +3,8 @@
 //! the URL check of `[message_urls]`.
 //!
 //! - **Create**, and a **message carrying a config**: the caller's URL must
-//!   also pass Warden's own egress rules (Warden, not the agent, will
-//!   deliver to it); the config is kept as a subscription owned by the
+//!   pass where Warden may deliver ([`super::destination`]: Warden, not the
+//!   agent, will deliver to it); the config is kept as a subscription owned by the
 //!   caller, its token, credentials and a fresh `whsec_` secret sealed; the
 //!   agent is sent the relay URL (`{public_url}/push/{subscription}`) and a
 //!   relay token instead. The answer shows the caller their own config,
@@ -127,13 +127,16 @@ async fn register(
     let mut v: Value = serde_json::from_slice(body).map_err(|_| RegisterError::Unreadable)?;
     let config = wire::config_mut(&mut v, op).ok_or(RegisterError::Unreadable)?;
     let registered = wire::read(config, op.task_id.as_deref()).ok_or(RegisterError::Unreadable)?;
-    // Warden delivers: the URL must pass the rules as written, not only
-    // an allowance that let the agent have it.
-    state
-        .egress
-        .check(&registered.url)
-        .await
-        .map_err(|e| RegisterError::Url(e.reason()))?;
+    // Warden delivers: judged as every delivery will be (names looked up).
+    super::destination::judge(
+        &state.egress,
+        &state.config.message_urls,
+        &registered.url,
+        agent,
+        owner,
+    )
+    .await
+    .map_err(|e| RegisterError::Url(e.reason()))?;
     warden_webhooks::credential::Registered {
         token: registered.token.as_deref(),
         scheme: registered.scheme.as_deref(),

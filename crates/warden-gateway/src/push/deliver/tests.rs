@@ -10,6 +10,7 @@ use axum::Router;
 use axum::routing::post;
 use futures_util::future::BoxFuture;
 use warden_egress::policy::{EgressPolicy, Rules};
+use warden_egress::Egress;
 use warden_egress::resolve::Resolver;
 use warden_store::{NewNotification, PushSubscription};
 use warden_webhooks::{SubscriptionSecret, Verifier};
@@ -134,7 +135,7 @@ async fn setup(port: u16) -> Setup {
     let deliverer = Deliverer::new(
         store.clone(),
         kek,
-        egress,
+        Destinations::new(egress, crate::config::MessageUrlsSection::default()),
         Arc::clone(&keys),
         "https://warden.test",
         Arc::new(SystemClock),
