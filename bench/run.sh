@@ -18,12 +18,18 @@
 #                        skips them)
 #   LAT_DURATION  [5s]   each one-connection latency run ("0" skips them)
 #   SCENARIOS     [jsonrpc-send sse-stream rest-send echo-send apikey-send bearer-send
-#                  bearer-shared authz-send mtls-send sse-10k fairness]
+#                  bearer-shared-one bearer-two bearer-shared authz-send mtls-send
+#                  sse-10k fairness]
 #                 (apikey-send needs a build with authentication, bearer-send
-#                 one with `warden token mint --count`, bearer-shared one that
-#                 also takes `[shared]` (Redis) and a Redis server answering
-#                 on 127.0.0.1:6379 (else it is left out, with the reason in
-#                 the log and the report, also when asked for), authz-send and
+#                 and bearer-two one with `warden token mint --count`,
+#                 bearer-shared and bearer-shared-one one that also takes
+#                 `[shared]` (Redis) and a Redis server answering on
+#                 127.0.0.1:6379 (else they are left out, with the reason in
+#                 the log and the report, also when asked for; bearer-shared
+#                 brings its companions bearer-shared-one and bearer-two, which
+#                 its target lines compare it with, when they are not named;
+#                 with SHARED_REPLICAS=1 it is one gateway and brings none),
+#                 authz-send and
 #                 fairness one with authorisation (`warden grant`), mtls-send
 #                 one with authorisation and `warden token mint --cnf-x5t`
 #                 (mTLS and certificate-bound tokens); each is left out by
@@ -57,8 +63,8 @@
 #                        (only when mtls-send runs; always from this working
 #                        tree's bench/, also with REV; a no-op when up to date)
 #   SHARED_REPLICAS [2]  bearer-shared's gateways: 2, or 1 (one gateway with
-#                        [shared] taking the whole load: what Redis costs
-#                        without the second process, for comparison)
+#                        [shared] taking the whole load, as bearer-shared-one
+#                        measures in the same run; kept for older invocations)
 #   BEARER_TTL    [90s]  lifetime of the single-use tokens bearer-send (and
 #                        bearer-shared) mints
 #                        before each gateway run (they must outlive the
@@ -247,11 +253,11 @@ redis_ping() {
     timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379 && printf "PING\r\n" >&3 && read -r reply <&3 && [ "${reply%$'"'"'\r'"'"'}" = "+PONG" ]' 2>/dev/null
   fi
 }
-SHARED_SKIP=""
+SHARED_SKIP="" SHARED_WHY=""
 if [ "$HAS_SHARED" != 1 ]; then
-  SHARED_SKIP="bearer-shared left out: it needs a build whose gateway takes \`[shared]\` (Redis) and \`warden token mint --count\`"
+  SHARED_WHY="it needs a build whose gateway takes \`[shared]\` (Redis) and \`warden token mint --count\`"
 elif ! redis_ping; then
-  SHARED_SKIP="bearer-shared left out: Redis does not answer PING on 127.0.0.1:6379"
+  SHARED_WHY="Redis does not answer PING on 127.0.0.1:6379"
 fi
 if [ -z "$SCENARIOS" ]; then
   SCENARIOS="jsonrpc-send sse-stream rest-send echo-send"
@@ -278,18 +284,38 @@ esac
 case " $SCENARIOS " in
   *" bearer-send "*) [ "$HAS_MINT_COUNT" = 1 ] || die "bearer-send needs a build with \`warden token mint --count\`" ;;
 esac
-# bearer-shared depends on a service outside the bench as well as on the
-# build: when it cannot run it is left out, asked for or not, and the log
-# and the report say why.
 case " $SCENARIOS " in
-  *" bearer-shared "*)
-    if [ -n "$SHARED_SKIP" ]; then
-      log "$SHARED_SKIP"
-      SCENARIOS=$(tr ' ' '\n' <<<"$SCENARIOS" | grep -vx -e bearer-shared -e '' | paste -sd ' ' || true)
-    fi
-    ;;
-  *) SHARED_SKIP="" ;;
+  *" bearer-two "*) [ "$HAS_MINT_COUNT" = 1 ] || die "bearer-two needs a build with \`warden token mint --count\`" ;;
 esac
+# bearer-shared and bearer-shared-one depend on a service outside the bench
+# as well as on the build: when they cannot run they are left out, asked for
+# or not, and the log and the report say why.
+if [ -n "$SHARED_WHY" ]; then
+  shared_named=$(tr ' ' '\n' <<<"$SCENARIOS" | grep -x -e bearer-shared -e bearer-shared-one | paste -sd ' ' | sed 's/ / and /' || true)
+  if [ -n "$shared_named" ]; then
+    SHARED_SKIP="$shared_named left out: $SHARED_WHY"
+    log "$SHARED_SKIP"
+    SCENARIOS=$(tr ' ' '\n' <<<"$SCENARIOS" | grep -vx -e bearer-shared -e bearer-shared-one -e '' | paste -sd ' ' || true)
+  fi
+fi
+# bearer-shared's target lines compare it with the same two gateways without
+# [shared] (bearer-two: what the shared state adds) and with one gateway
+# with [shared] (bearer-shared-one, against bearer-send), in the same run:
+# it brings them when they are not named, just before itself.
+if [ "$SHARED_REPLICAS" = 2 ]; then
+  case " $SCENARIOS " in
+    *" bearer-shared "*)
+      companions=""
+      for sc in bearer-shared-one bearer-two; do
+        case " $SCENARIOS " in *" $sc "*) ;; *) companions+="$sc " ;; esac
+      done
+      if [ -n "$companions" ]; then
+        log "bearer-shared brings ${companions% } (its target lines compare it with them)"
+        SCENARIOS=$(sed "s/\(^\| \)bearer-shared\( \|$\)/\1${companions}bearer-shared\2/" <<<"$SCENARIOS")
+      fi
+      ;;
+  esac
+fi
 for sc in authz-send fairness; do
   case " $SCENARIOS " in
     *" $sc "*) [ "$HAS_AUTHZ" = 1 ] || die "$sc needs a build with authorisation (\`warden grant\`)" ;;
@@ -329,7 +355,7 @@ case " $SCENARIOS " in
     ;;
 esac
 # Every parameter as it took effect.
-COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN$(case " $SCENARIOS " in *" bearer-send "* | *" bearer-shared "*) echo " BEARER_TTL=$BEARER_TTL" ;; esac)$(case " $SCENARIOS " in *" bearer-shared "*) echo " SHARED_REPLICAS=$SHARED_REPLICAS" ;; esac)$(if_set "$RUN_SSE10K" " SSE10K_STREAMS=$SSE10K_STREAMS SSE10K_INTERVAL_MS=$SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY=$SSE10K_OPEN_CONCURRENCY")$(if_set "$PROFILE" " PROFILE=1 PROFILE_DURATION=$PROFILE_DURATION") bench/run.sh"
+COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN$(case " $SCENARIOS " in *" bearer-"*) echo " BEARER_TTL=$BEARER_TTL" ;; esac)$(case " $SCENARIOS " in *" bearer-shared "*) echo " SHARED_REPLICAS=$SHARED_REPLICAS" ;; esac)$(if_set "$RUN_SSE10K" " SSE10K_STREAMS=$SSE10K_STREAMS SSE10K_INTERVAL_MS=$SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY=$SSE10K_OPEN_CONCURRENCY")$(if_set "$PROFILE" " PROFILE=1 PROFILE_DURATION=$PROFILE_DURATION") bench/run.sh"
 
 # --- pinning ----------------------------------------------------------------
 
@@ -621,40 +647,53 @@ EOF
     ;;
 esac
 
+# bearer-send replicated. Every one of these gateways is gateway-auth's
+# configuration (strict, the same replay room and rate limits) with a data
+# directory, so a store, of its own: its own signing key, and the caller
+# \`bench\` registered with its grant in each (\`warden registry add\`, as for
+# gateway-auth). Tokens are minted from each gateway's own store and each
+# wrk process sends only its gateway's (see wrk_env), so no key has to be
+# copied between them. (Replicas in a deployment share an external issuer,
+# or one PostgreSQL store: docs/scale-out.md. Until cac22e5 the two shared
+# gateways shared one SQLite file instead, which cost about 20 points of
+# their figure in audit writes two processes made to one file.) They all
+# have one public_url, standing for their load balancer (never called: each
+# wrk process is given its gateway's bound address, from its log): replicas
+# are one issuer.
+#   bearer-shared      gateway-shared-a and gateway-shared-b: [shared] on the
+#                      machine's Redis, under a key prefix of this run's own
+#   bearer-shared-one  gateway-shared-a alone (b idles meanwhile)
+#   bearer-two         gateway-two-a and gateway-two-b: the same two
+#                      gateways without [shared] (each its own replay cache
+#                      and rate limits): what a second process costs by itself
+REPLICAS_PUBLIC_URL="http://replicas.warden-bench.invalid"
+declare -A REPLICA_URL=() REPLICA_ADMIN=()
+# replica NAME SHARED — writes $WORK/NAME.toml ([shared] when SHARED is 1),
+# registers the caller in its store, starts it and waits until it is ready.
+replica() {
+  local name=$1 admin=""
+  {
+    GW_PUBLIC_URL=$REPLICAS_PUBLIC_URL gateway_config "$name" strict
+    if [ "$2" = 1 ]; then printf '\n[shared]\nredis_url = "%s"\nkey_prefix = "%s"\n' "$REDIS_URL" "$SHARED_PREFIX"; fi
+  } >"$WORK/$name.toml"
+  "${SRV[@]}" "$WARDEN_BIN" registry add bench --grant null=null --config "$WORK/$name.toml" \
+    >"$WORK/registry-$name.out" 2>&1 || die "warden registry add ($name): $(cat "$WORK/registry-$name.out")"
+  start "$name" "$WARDEN_BIN" gateway --config "$WORK/$name.toml"
+  read -r _ admin < <(wait_gateway "$name") || true
+  [ -n "$admin" ] || die "$name did not start: $(cat "$WORK/$name.err")"
+  REPLICA_ADMIN[$name]=$admin
+  REPLICA_URL[$name]=$(bound_url "$name")
+}
 SHARED_GW_URL="" SHARED_ADMIN_URL="" SHARED_GW_URL_B="" SHARED_ADMIN_URL_B="" SHARED_PREFIX=""
 REDIS_PID="" REDIS_NOTE=""
 case " $SCENARIOS " in
-  *" bearer-shared "*)
-    # bearer-send replicated: TWO gateway processes, both started from one
-    # configuration (gateway-auth's: strict, the same replay room and rate
-    # limits) plus [shared] on the machine's Redis, under a key prefix of
-    # this run's own. They share ONE data directory, so one signing key, one
-    # registry and grant: tokens minted once are good at both, and Redis is
-    # what makes each one single-use across the two. (Sharing the SQLite
-    # file is a shortcut of the bench, see bench/README.md.) One issuer too:
-    # Warden's issuer is the public URL, which defaults to the address each
-    # one bound (two ports, two issuers, and a token minted for one refused
-    # by the other). Replicas have the address of their load balancer as
-    # their public URL; here a name that stands for it (never called: each
-    # wrk process is given its gateway's bound address, from its log).
+  *" bearer-shared "* | *" bearer-shared-one "*)
     SHARED_PREFIX="warden-bench:$$:$(date +%s):"
-    {
-      GW_PUBLIC_URL="http://replicas.warden-bench.invalid" gateway_config gateway-shared strict
-      printf '\n[shared]\nredis_url = "%s"\nkey_prefix = "%s"\n' "$REDIS_URL" "$SHARED_PREFIX"
-    } >"$WORK/gateway-shared.toml"
-    "${SRV[@]}" "$WARDEN_BIN" registry add bench --grant null=null --config "$WORK/gateway-shared.toml" \
-      >"$WORK/registry-shared.out" 2>&1 || die "warden registry add: $(cat "$WORK/registry-shared.out")"
-    # One after the other: the first generates the signing key, the second
-    # finds it.
-    start gateway-shared-a "$WARDEN_BIN" gateway --config "$WORK/gateway-shared.toml"
-    read -r _ SHARED_ADMIN_URL < <(wait_gateway gateway-shared-a) || true
-    [ -n "$SHARED_ADMIN_URL" ] || die "the first shared-state gateway did not start: $(cat "$WORK/gateway-shared-a.err")"
-    SHARED_GW_URL=$(bound_url gateway-shared-a)
-    if [ "$SHARED_REPLICAS" = 2 ]; then
-      start gateway-shared-b "$WARDEN_BIN" gateway --config "$WORK/gateway-shared.toml"
-      read -r _ SHARED_ADMIN_URL_B < <(wait_gateway gateway-shared-b) || true
-      [ -n "$SHARED_ADMIN_URL_B" ] || die "the second shared-state gateway did not start: $(cat "$WORK/gateway-shared-b.err")"
-      SHARED_GW_URL_B=$(bound_url gateway-shared-b)
+    replica gateway-shared-a 1
+    SHARED_GW_URL=${REPLICA_URL[gateway-shared-a]} SHARED_ADMIN_URL=${REPLICA_ADMIN[gateway-shared-a]}
+    if [ "$SHARED_REPLICAS" = 2 ] && [[ " $SCENARIOS " == *" bearer-shared "* ]]; then
+      replica gateway-shared-b 1
+      SHARED_GW_URL_B=${REPLICA_URL[gateway-shared-b]} SHARED_ADMIN_URL_B=${REPLICA_ADMIN[gateway-shared-b]}
     fi
     # The Redis server's CPU time is read like the gateways' (not pinned by
     # the bench: it runs wherever the machine's redis-server runs).
@@ -667,20 +706,33 @@ case " $SCENARIOS " in
       REDIS_NOTE="several redis-server processes; the first, pid $REDIS_PID, was measured"
       log "bearer-shared: $REDIS_NOTE"
     fi
-    log "shared-state gateways $SHARED_GW_URL ${SHARED_GW_URL_B:-(SHARED_REPLICAS=1: no second one)}  admin $SHARED_ADMIN_URL $SHARED_ADMIN_URL_B" \
-      "(Redis $REDIS_URL, key prefix $SHARED_PREFIX, redis-server pid ${REDIS_PID:-unknown})"
+    log "shared-state gateways $SHARED_GW_URL ${SHARED_GW_URL_B:-(no second one)}  admin $SHARED_ADMIN_URL $SHARED_ADMIN_URL_B" \
+      "(a store each; Redis $REDIS_URL, key prefix $SHARED_PREFIX, redis-server pid ${REDIS_PID:-unknown})"
+    ;;
+esac
+TWO_GW_URL="" TWO_GW_URL_B=""
+case " $SCENARIOS " in
+  *" bearer-two "*)
+    replica gateway-two-a 0
+    replica gateway-two-b 0
+    TWO_GW_URL=${REPLICA_URL[gateway-two-a]} TWO_GW_URL_B=${REPLICA_URL[gateway-two-b]}
+    log "two gateways without [shared] $TWO_GW_URL $TWO_GW_URL_B  admin ${REPLICA_ADMIN[gateway-two-a]} ${REPLICA_ADMIN[gateway-two-b]} (a store each)"
     ;;
 esac
 
-# bearer-send and bearer-shared: access tokens for the registered caller,
-# minted by Warden's own authority (the store of the scenario's gateway,
-# S_CONF; the gateway must have started once). Set by scenario().
-MINT=()
-TOKENS_MINTED=0 TOKEN_REDOS=0
-# mint_tokens FILE COUNT — COUNT fresh tokens living BEARER_TTL, one per line.
-# Not pinned: it runs between measurements, and is faster on every CPU.
+# The bearer scenarios: access tokens for the registered caller, minted by
+# Warden's own authority (the store of the scenario's gateway, S_CONF; the
+# gateway must have started once); MINT2 from the second gateway's store
+# (S_CONF2), for the second wrk process. Set by scenario().
+MINT=() MINT2=()
+TOKENS_MINTED=0 TOKEN_REDOS=0 TOKENS_LAST=0
+# mint_tokens FILE COUNT [2] — COUNT fresh tokens living BEARER_TTL, one per
+# line (2: from the second gateway's store). Not pinned: it runs between
+# measurements, and is faster on every CPU.
 mint_tokens() {
-  "${MINT[@]}" --ttl "$BEARER_TTL" --count "$2" >"$1" 2>"$WORK/mint.err" ||
+  local mint=("${MINT[@]}")
+  [ "${3:-}" = 2 ] && mint=("${MINT2[@]}")
+  "${mint[@]}" --ttl "$BEARER_TTL" --count "$2" >"$1" 2>"$WORK/mint.err" ||
     die "warden token mint: $(cat "$WORK/mint.err")"
   [ "$(sort -u "$1" | wc -l)" -eq "$2" ] || die "warden token mint --count $2 did not print $2 distinct tokens"
   TOKENS_MINTED=$((TOKENS_MINTED + $2))
@@ -709,9 +761,10 @@ tokens_for() { # tokens_for PHASE DURATION
 # environment of one wrk run: for bearer-send through the gateway, a fresh
 # token file (each token sent once); direct, a small file used over and over
 # (the null responder ignores the header; wrk does the same work as through
-# the gateway). With THREADS_B (bearer-shared's two wrk processes), also
-# WRK_ENV2 for the second one: through the gateways, the fresh tokens are
-# dealt alternately into two files, one per process, so no token goes to both.
+# the gateway). With THREADS_B (two wrk processes, one per gateway: SPLIT_C
+# set before), also WRK_ENV2 for the second one: through the gateways, a
+# file for each, minted from its gateway's own store, the count shared out
+# as the connections are. TOKENS_LAST: how many were minted for the run.
 WRK_ENV=() WRK_ENV2=()
 wrk_env() {
   WRK_ENV=() WRK_ENV2=()
@@ -724,27 +777,32 @@ wrk_env() {
     WRK_ENV=(env TOKENS_FILE="$WORK/direct-tokens" TOKENS_THREADS="$4" TOKENS_CYCLE=1)
     [ -n "${5:-}" ] && WRK_ENV2=(env TOKENS_FILE="$WORK/direct-tokens" TOKENS_THREADS="$5" TOKENS_CYCLE=1)
   else
-    mint_tokens "$WORK/tokens" "${WANT_TOKENS:-$(tokens_for "$2" "$3")}"
+    local n=${WANT_TOKENS:-$(tokens_for "$2" "$3")} na nb
     if [ -n "${5:-}" ]; then
-      awk 'NR % 2 == 1' "$WORK/tokens" >"$WORK/tokens.a"
-      awk 'NR % 2 == 0' "$WORK/tokens" >"$WORK/tokens.b"
+      na=$(((n * SPLIT_C[0] + SPLIT_C[0] + SPLIT_C[1] - 1) / (SPLIT_C[0] + SPLIT_C[1])))
+      nb=$(((n * SPLIT_C[1] + SPLIT_C[0] + SPLIT_C[1] - 1) / (SPLIT_C[0] + SPLIT_C[1])))
+      mint_tokens "$WORK/tokens.a" "$na"
+      mint_tokens "$WORK/tokens.b" "$nb" 2
+      TOKENS_LAST=$((na + nb))
       WRK_ENV=(env TOKENS_FILE="$WORK/tokens.a" TOKENS_THREADS="$4")
       WRK_ENV2=(env TOKENS_FILE="$WORK/tokens.b" TOKENS_THREADS="$5")
     else
+      mint_tokens "$WORK/tokens" "$n"
+      TOKENS_LAST=$n
       WRK_ENV=(env TOKENS_FILE="$WORK/tokens" TOKENS_THREADS="$4")
     fi
   fi
   return 0
 }
 # exhausted RAW — how many requests a run could not make for lack of tokens
-# (bearer-shared's raw outputs hold three counter lines, one per wrk process
-# and their sum: the largest).
+# (the two-gateway scenarios' raw outputs hold three counter lines, one per
+# wrk process and their sum: the largest).
 exhausted() {
   sed -n 's/^BENCH-COUNTERS.* tokens_exhausted=\([0-9]*\).*/\1/p' "$1" | sort -n | tail -n1
 }
 
-# bearer-shared: two wrk processes at once (one per gateway through the
-# gateways; both to the null responder direct), CONNECTIONS split between
+# bearer-shared and bearer-two: two wrk processes at once (one per gateway
+# through the gateways; both to the null responder direct), CONNECTIONS split between
 # them. wrk can spread one run over two hosts only with difficulty (its Lua
 # picks a host per thread, not per connection), and two processes keep the
 # token files apart.
@@ -872,14 +930,17 @@ idle_point gateway
 [ -n "$MTLS_GW_URL" ] && idle_point gateway-mtls named
 [ -n "$SHARED_GW_URL" ] && idle_point gateway-shared-a named
 [ -n "$SHARED_GW_URL_B" ] && idle_point gateway-shared-b named
+[ -n "$TWO_GW_URL" ] && idle_point gateway-two-a named
+[ -n "$TWO_GW_URL_B" ] && idle_point gateway-two-b named
 
 # Scenario table: upstream process, script, body, curl check, direct URL, gateway URL, title;
 # S_TOOL: the load generator (wrk, or bench/loadgen for mtls-send).
-# bearer-shared: S_GW2 the second gateway, S_GATEWAY2 its URL, S_REDIS=1
-# (Redis's CPU is read too). S_CONF: the configuration whose store mints the
-# bearer tokens.
+# bearer-shared and bearer-two: S_GW2 the second gateway, S_GATEWAY2 its URL;
+# bearer-shared and bearer-shared-one: S_REDIS=1 (Redis's CPU is read too).
+# S_CONF: the configuration whose store mints the bearer tokens (S_CONF2:
+# the second gateway's).
 scenario() {
-  S_GW=gateway S_KEY="" S_BEARER="" S_TOOL=wrk S_TOKEN="" S_GW2="" S_GATEWAY2="" S_REDIS="" S_CONF=gateway-auth
+  S_GW=gateway S_KEY="" S_BEARER="" S_TOOL=wrk S_TOKEN="" S_GW2="" S_GATEWAY2="" S_REDIS="" S_CONF=gateway-auth S_CONF2=""
   case $1 in
     jsonrpc-send) S_UP=null S_SCRIPT=jsonrpc-send.lua S_BODY=send.json S_CHECK=check_send
       S_DIRECT="$NULL_URL/" S_GATEWAY="$GW_URL/agents/null"
@@ -901,13 +962,21 @@ scenario() {
       S_TITLE="SendMessage, JSON-RPC, null upstream, strict authentication with a single-use access token (Authorization: Bearer, EdDSA JWT) per request" ;;
     bearer-shared) S_UP=null S_SCRIPT=bearer-send.lua S_BODY=send.json S_CHECK=check_send
       S_DIRECT="$NULL_URL/" S_GATEWAY="$SHARED_GW_URL/agents/null" S_GW=gateway-shared-a S_BEARER=1
-      S_REDIS=1 S_CONF=gateway-shared
-      S_TITLE="bearer-send through two gateways that share single-use ids and rate limits on Redis ([shared]), the load split between them"
+      S_REDIS=1 S_CONF=gateway-shared-a
+      S_TITLE="bearer-send through two gateways, a store each, that share single-use ids and rate limits on Redis ([shared]), the load split between them"
       if [ -n "$SHARED_GW_URL_B" ]; then
-        S_GATEWAY2="$SHARED_GW_URL_B/agents/null" S_GW2=gateway-shared-b
+        S_GATEWAY2="$SHARED_GW_URL_B/agents/null" S_GW2=gateway-shared-b S_CONF2=gateway-shared-b
       else
         S_TITLE="bearer-send through one gateway whose single-use ids and rate limits are on Redis ([shared]; SHARED_REPLICAS=1)"
       fi ;;
+    bearer-shared-one) S_UP=null S_SCRIPT=bearer-send.lua S_BODY=send.json S_CHECK=check_send
+      S_DIRECT="$NULL_URL/" S_GATEWAY="$SHARED_GW_URL/agents/null" S_GW=gateway-shared-a S_BEARER=1
+      S_REDIS=1 S_CONF=gateway-shared-a
+      S_TITLE="bearer-send through one gateway whose single-use ids and rate limits are on Redis ([shared]): gateway-shared-a alone" ;;
+    bearer-two) S_UP=null S_SCRIPT=bearer-send.lua S_BODY=send.json S_CHECK=check_send
+      S_DIRECT="$NULL_URL/" S_GATEWAY="$TWO_GW_URL/agents/null" S_GW=gateway-two-a S_BEARER=1 S_CONF=gateway-two-a
+      S_GATEWAY2="$TWO_GW_URL_B/agents/null" S_GW2=gateway-two-b S_CONF2=gateway-two-b
+      S_TITLE="bearer-send through two gateways, a store each, each with its own replay cache and rate limits (no [shared]), the load split between them" ;;
     authz-send) S_UP=null S_SCRIPT=authz-send.lua S_BODY=skill-send.json S_CHECK=check_send
       S_DIRECT="$NULL_URL/" S_GATEWAY="$AUTHZ_GW_URL/agents/null" S_GW=gateway-authz S_KEY=$AUTHZ_API_KEY
       S_TITLE="SendMessage naming its skill (Warden skill extension), JSON-RPC, null upstream, strict authentication with an API key, three policy rules (CEL) and rate limits on every request" ;;
@@ -917,6 +986,9 @@ scenario() {
     *) die "unknown scenario $1" ;;
   esac
   MINT=("$WARDEN_BIN" token mint --sub bench --aud null --config "$WORK/$S_CONF.toml")
+  MINT2=()
+  if [ -n "$S_CONF2" ]; then MINT2=("$WARDEN_BIN" token mint --sub bench --aud null --config "$WORK/$S_CONF2.toml"); fi
+  return 0
 }
 
 CHECK_TOKEN=""
@@ -955,10 +1027,13 @@ check_stream() {
               and (.[-1].result.statusUpdate.status.state == "TASK_STATE_COMPLETED")' \
       "$WORK/check.events" >/dev/null
 }
-check_or_die() { # check_or_die LABEL URL
-  # bearer-send: a token of its own for every check (they are single-use).
+check_or_die() { # check_or_die LABEL URL [2] — 2: the scenario's second gateway
+  # bearer-send: a token of its own for every check (they are single-use),
+  # from the store of the gateway it goes to.
+  local mint=("${MINT[@]}")
+  [ "${3:-}" = 2 ] && mint=("${MINT2[@]}")
   if [ -n "$S_BEARER" ]; then
-    CHECK_TOKEN=$("${MINT[@]}" 2>"$WORK/mint.err") || die "warden token mint: $(cat "$WORK/mint.err")"
+    CHECK_TOKEN=$("${mint[@]}" 2>"$WORK/mint.err") || die "warden token mint: $(cat "$WORK/mint.err")"
     TOKENS_MINTED=$((TOKENS_MINTED + 1))
   fi
   if ! "$S_CHECK" "$2" "$S_BODY"; then
@@ -1012,12 +1087,12 @@ measure() {
   local sc=$1 phase=$2 round=$3 mode=$4 conns=$5 dur=$6 url url2="" threads raw two=0
   if [ "$mode" = direct ]; then url=$S_DIRECT url2=$S_DIRECT; else url=$S_GATEWAY url2=$S_GATEWAY2; fi
   check_or_die "$sc/$mode" "$url"
-  # bearer-shared under load: two wrk processes, one per gateway (both to
-  # the null responder direct); with one connection, one wrk through the
-  # first gateway only.
+  # bearer-shared and bearer-two under load: two wrk processes, one per
+  # gateway (both to the null responder direct); with one connection, one
+  # wrk through the first gateway only.
   if [ -n "$S_GATEWAY2" ] && [ "$conns" -ge 2 ]; then
     two=1
-    [ "$mode" = gateway ] && check_or_die "$sc/$mode (the second gateway)" "$url2"
+    [ "$mode" = gateway ] && check_or_die "$sc/$mode (the second gateway)" "$url2" 2
   fi
   threads=$THREADS
   [ "$conns" -lt "$threads" ] && threads=$conns
@@ -1062,7 +1137,7 @@ measure() {
     # by the full duration: set it aside and run it again with twice as many.
     short=$(exhausted "$raw")
     [ "${short:-0}" -gt 0 ] || break
-    WANT_TOKENS=$(($(wc -l <"$WORK/tokens") * 2))
+    WANT_TOKENS=$((TOKENS_LAST * 2))
     TOKEN_REDOS=$((TOKEN_REDOS + 1))
     mv "$raw" "${raw%.txt}-ran-out-of-tokens-$attempt.txt"
     log "  $sc $phase round $round $mode: ran out of tokens; again with $WANT_TOKENS"
@@ -1135,7 +1210,7 @@ profile_run() {
   # bearer-shared: both gateways under load, both recorded (perf -p A,B).
   if [ -n "$S_GATEWAY2" ] && [ "$CONNECTIONS" -ge 2 ]; then
     two=1 pids="$pids,${PID[$S_GW2]}" who="$S_GW and $S_GW2"
-    check_or_die "$sc/gateway (profile, the second gateway)" "$S_GATEWAY2"
+    check_or_die "$sc/gateway (profile, the second gateway)" "$S_GATEWAY2" 2
     split_conns "$CONNECTIONS" "$THREADS"
     wrk_env gateway load "$PROFILE_DURATION" "${SPLIT_T[0]}" "${SPLIT_T[1]}"
   else
@@ -1277,7 +1352,7 @@ for sc in $PAIRS; do
   if [ -n "$S_GATEWAY2" ]; then
     # The second gateway too, and the token counts from this scenario's
     # rates only.
-    check_or_die "$sc/gateway (the second gateway)" "$S_GATEWAY2"
+    check_or_die "$sc/gateway (the second gateway)" "$S_GATEWAY2" 2
     warm "$S_DIRECT" "$S_DIRECT"
     BEARER_RATE=([load]=0 [latency]=0)
     warm "$S_GATEWAY" "$S_GATEWAY2"
@@ -1330,11 +1405,18 @@ if [ -n "$SHARED_GW_URL_B" ]; then
   mem_point "end (gateway-shared-b)" gateway-shared-b
   GATEWAYS+=(gateway-shared-b)
 fi
-# conf_of GATEWAY — its configuration file (and store) under $WORK: the two
-# bearer-shared gateways have one.
-conf_of() { case $1 in gateway-shared-?) echo gateway-shared ;; *) echo "$1" ;; esac; }
+for gw in gateway-two-a gateway-two-b; do
+  if [ -n "${REPLICA_URL[$gw]:-}" ]; then
+    mem_point "end ($gw)" "$gw"
+    GATEWAYS+=("$gw")
+  fi
+done
+# conf_of GATEWAY — its configuration file (and store) under $WORK. (Until
+# cac22e5 the two bearer-shared gateways had one.)
+conf_of() { echo "$1"; }
 declare -A GW_METRICS=() AUDIT_ROWS=() GW_ADMIN=([gateway]=$ADMIN_URL [gateway-auth]=$AUTH_ADMIN_URL [gateway-authz]=$AUTHZ_ADMIN_URL
-  [gateway-mtls]=$MTLS_ADMIN_URL [gateway-shared-a]=$SHARED_ADMIN_URL [gateway-shared-b]=$SHARED_ADMIN_URL_B)
+  [gateway-mtls]=$MTLS_ADMIN_URL)
+for gw in "${!REPLICA_ADMIN[@]}"; do GW_ADMIN[$gw]=${REPLICA_ADMIN[$gw]}; done
 for gw in "${GATEWAYS[@]}"; do
   GW_METRICS[$gw]=$(curl -fsS -m 5 "${GW_ADMIN[$gw]}/metrics" |
     grep -E '^warden_(requests_total|authz_refusals_total|audit_events_dropped|open_streams|shared_unavailable_total|replay_cache_full)' || true)
@@ -1409,8 +1491,8 @@ profile_section() {
   if [ "$PROFILE_OK" != 1 ]; then
     echo "Not recorded: $PROFILE_NOTE."
   elif [ -s "$PROFILE_DIR/$1.md" ]; then
-    if [ "$1" = bearer-shared ] && [ -n "$SHARED_GW_URL_B" ]; then
-      echo "perf record of both gateway processes (gateway-shared-a and gateway-shared-b, one recording) during $2."
+    if [ "$1" != sse-10k ] && [ -n "$S_GW2" ]; then
+      echo "perf record of both gateway processes ($S_GW and $S_GW2, one recording) during $2."
     else
       echo "perf record of the gateway process during $2."
     fi
@@ -1523,7 +1605,7 @@ for sc in $PAIRS; do
       echo "load generator \`warden-loadgen run\` (bench/loadgen) on both sides, in the wrk columns below. Its TLS handshakes, one per"
       echo "connection and run, are in the gateway's CPU."
     else
-      echo "Direct: \`POST $S_DIRECT\`; through the gateway: \`POST $S_GATEWAY\`; body \`bench/wrk/$S_BODY\`; script \`bench/wrk/$S_SCRIPT\`."
+      echo "Direct: \`POST $S_DIRECT\`; through the gateway: \`POST $S_GATEWAY\`$(if [ -n "$S_GATEWAY2" ]; then echo " ($S_GW) and \`POST $S_GATEWAY2\` ($S_GW2), one wrk process each under load; with one connection, $S_GW only"; fi); body \`bench/wrk/$S_BODY\`; script \`bench/wrk/$S_SCRIPT\`."
     fi
     echo
     for phase in load latency; do
@@ -1575,33 +1657,78 @@ case " $PAIRS " in
     ;;
 esac
 
-# Issue 14's target for bearer-shared: its gateway CPU per call (both
-# gateways' CPU ÷ all their calls) at most 15 % above bearer-send's (one
-# gateway, its state in memory), same run; and what the Redis server spent.
-case " $PAIRS " in
-  *" bearer-shared "*)
-    SHARED_CPU=$(col bearer-shared load gateway "$GW_CPU" | med)
-    if [ -n "$SHARED_GW_URL_B" ]; then SHARED_WHO="both gateways' CPU ÷ all calls"; else SHARED_WHO="one gateway, SHARED_REPLICAS=1"; fi
-    {
-      if [[ " $PAIRS " == *" bearer-send "* ]]; then
-        ONE_CPU=$(col bearer-send load gateway "$GW_CPU" | med)
-        awk -v m="$SHARED_CPU" -v p="$ONE_CPU" -v who="$SHARED_WHO" 'BEGIN {
-            if (m == "nan" || p == "nan" || p <= 0) { print "bearer-shared vs bearer-send: no figures to compare."; exit }
-            r = m / p
-            printf "bearer-shared vs bearer-send, gateway CPU per call (medians, under load; bearer-shared: %s): %.0f µs vs %.0f µs, **%+.0f %%** (target ≤ 15 %%: %s).",
-              who, m, p, 100 * (r - 1), (r <= 1.15 ? "met" : "**not met**") }'
+# Issue 14's target: the added gateway CPU per call of shared state at most
+# 15 %, in the same run. Against the same two gateways without [shared]
+# (bearer-shared vs bearer-two: what the shared state adds to replicas), one
+# gateway with [shared] against one without (bearer-shared-one vs
+# bearer-send), and the replicated scenario against the single-node figure
+# (bearer-shared vs bearer-send: the second process included, with what
+# that costs alone, bearer-two vs bearer-send, beside it).
+# cpu_range SC — "X µs (rounds A–B)": the median gateway CPU per call under
+# load and the spread of the rounds.
+cpu_range() {
+  local m lo hi
+  m=$(col "$1" load gateway "$GW_CPU" | med)
+  lo=$(col "$1" load gateway "$GW_CPU" | sort -g | head -n1)
+  hi=$(col "$1" load gateway "$GW_CPU" | sort -g | tail -n1)
+  awk -v m="$m" -v lo="$lo" -v hi="$hi" 'BEGIN {if (m == "nan" || m == "") print "–"; else printf "%.0f µs (rounds %.0f–%.0f)", m, lo, hi}'
+}
+# cpu_vs SC BASE — "SC vs BASE: X µs vs Y µs, **+R %**" and the target.
+cpu_vs() {
+  local a b
+  a=$(col "$1" load gateway "$GW_CPU" | med)
+  b=$(col "$2" load gateway "$GW_CPU" | med)
+  awk -v a="$a" -v b="$b" -v sa="$1" -v sb="$2" -v ra="$(cpu_range "$1")" -v rb="$(cpu_range "$2")" 'BEGIN {
+      if (a == "nan" || b == "nan" || b <= 0) { printf "%s vs %s: no figures to compare", sa, sb; exit }
+      r = a / b
+      printf "%s vs %s: %s vs %s, **%+.0f %%** (target ≤ 15 %%: %s)", sa, sb, ra, rb, 100 * (r - 1), (r <= 1.15 ? "met" : "**not met**") }'
+}
+# cpu_delta SC BASE — "+R %" (no target).
+cpu_delta() {
+  local a b
+  a=$(col "$1" load gateway "$GW_CPU" | med)
+  b=$(col "$2" load gateway "$GW_CPU" | med)
+  awk -v a="$a" -v b="$b" 'BEGIN {if (a == "nan" || b == "nan" || b <= 0) print "–"; else printf "%+.0f %%", 100 * (a / b - 1)}'
+}
+# redis_short SC — the Redis server's CPU and commands per call, briefly.
+redis_short() {
+  local cpu cmds
+  [ -n "$REDIS_PID" ] || { echo "Redis CPU not measured"; return 0; }
+  cpu=$(col "$1" load gateway "\$25 * $TICK_US / \$5" | med)
+  cmds=$(col "$1" load gateway '($26 == "nan" ? "nan" : $26 / $5)' | med)
+  echo "Redis server besides: $(num "$cpu" '%.1f µs') and $(num "$cmds" '%.2f') commands per call"
+}
+in_pairs() { [[ " $PAIRS " == *" $1 "* ]]; }
+if in_pairs bearer-shared || in_pairs bearer-shared-one; then
+  {
+    echo "Issue 14's target, gateway CPU per call (medians under load; a two-gateway figure is both gateways' CPU ÷ all the calls): **the shared state adds at most 15 %**."
+    echo
+    if in_pairs bearer-shared && [ -n "$SHARED_GW_URL_B" ]; then
+      if in_pairs bearer-two; then
+        echo "- **Added CPU per call of shared state, two gateways** (a store each, with \`[shared]\` and without): $(cpu_vs bearer-shared bearer-two). $(redis_short bearer-shared)."
       else
-        printf '%s' "bearer-shared: gateway CPU per call $(num "$SHARED_CPU" '%.0f µs') ($SHARED_WHO); not compared with bearer-send (not in this run; the target is at most 15 % above it)."
+        echo "- Added CPU per call of shared state, two gateways: not measured (bearer-two, the same two gateways without \`[shared]\`, is not in this run)."
       fi
-      echo " Redis server CPU per call, besides: $(redis_per_call bearer-shared load)."
-      if [ -n "$SHARED_GW_URL_B" ]; then
-        echo
-        echo "The two shared-state gateways share the server CPU(s) ($SERVER_NCPU) and one SQLite store, each with half the connections: those, and not only Redis, are in their figure (bench/README.md, bearer-shared; \`SHARED_REPLICAS=1\` measures one gateway with \`[shared]\` instead)."
+    fi
+    one=""
+    if in_pairs bearer-shared-one; then
+      one=bearer-shared-one
+    elif in_pairs bearer-shared && [ -z "$SHARED_GW_URL_B" ]; then
+      one=bearer-shared
+    fi
+    if [ -n "$one" ]; then
+      if in_pairs bearer-send; then
+        echo "- **Added CPU per call of shared state, one gateway** (gateway-shared-a alone$([ "$one" = bearer-shared ] && echo ", SHARED_REPLICAS=1"), against gateway-auth without it): $(cpu_vs "$one" bearer-send). $(redis_short "$one")."
+      else
+        echo "- Added CPU per call of shared state, one gateway: $one $(cpu_range "$one"); not compared (bearer-send is not in this run)."
       fi
-    } >"$WORK/shared-target.md"
-    { echo; cat "$WORK/shared-target.md"; } >>"$SUMMARY"
-    ;;
-esac
+    fi
+    if in_pairs bearer-shared && [ -n "$SHARED_GW_URL_B" ] && in_pairs bearer-send; then
+      echo "- Against the single-node figure, two gateways with \`[shared]\` against one without: $(cpu_vs bearer-shared bearer-send)$(if in_pairs bearer-two; then echo "; of that, the second gateway process by itself (bearer-two vs bearer-send, no \`[shared]\` on either side) $(cpu_delta bearer-two bearer-send)"; fi). Both gateways share the server CPU(s) ($SERVER_NCPU), each with half the connections (bench/README.md, bearer-shared)."
+    fi
+  } >"$WORK/shared-target.md"
+  { echo; cat "$WORK/shared-target.md"; } >>"$SUMMARY"
+fi
 if [ -n "$SHARED_SKIP" ]; then
   { echo; echo "$SHARED_SKIP."; } >>"$SUMMARY"
 fi
@@ -1724,47 +1851,63 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
     echo
   fi
   if [[ " $SCENARIOS " == *" bearer-send "* ]] || [[ " $SCENARIOS " == *" bearer-shared "* ]]; then
-    bearer_names=$(tr ' ' '\n' <<<"$SCENARIOS" | grep -x -e bearer-send -e bearer-shared | paste -sd ' ' | sed 's/ / and /' || true)
+    bearer_names=$(tr ' ' '\n' <<<"$SCENARIOS" | grep -x -e 'bearer-.*' | paste -sd ',' | sed 's/,\([^,]*\)$/ and \1/; s/,/, /g' || true)
     echo "$bearer_names: before every run through the gateway, \`warden token mint --count N --ttl $BEARER_TTL\` minted fresh tokens"
-    echo "into a file; the wrk script sends each one once (no token twice: a replayed one is refused with 401 and would count"
+    echo "into a file (two files for two gateways, each minted from its gateway's own store and sent only there); the wrk script sends each one once (no token twice: a replayed one is refused with 401 and would count"
     echo "as a failure) and stops if they run out. $TOKENS_MINTED tokens were minted in all (with one per curl check);"
     echo "$TOKEN_REDOS runs ran out of tokens and were run again with twice as many (their outputs are kept below, marked"
     echo "\"ran-out-of-tokens\"). The direct runs send the same header, from a file of 1,000 tokens used over and over (the null"
-    echo "responder ignores it). gateway-auth's replay cache (and each shared-state gateway's) has room for 2,000,000 ids (\`auth.replay_cache_entries\`, which"
+    echo "responder ignores it). The replay cache of gateway-auth (and of every other strict gateway) has room for 2,000,000 ids (\`auth.replay_cache_entries\`, which"
     echo "every revision reads; builds since 115c905 otherwise size it from \`auth.replay_rate\`), since every token used stays in"
     echo "it until it expires."
     echo
   fi
-  if [ -n "$SHARED_GW_URL" ]; then
+  if [ -n "$SHARED_GW_URL" ] || [ -n "$TWO_GW_URL" ]; then
+    echo "The replicated scenarios: every gateway below is configured as gateway-auth with a data directory, so a SQLite store, of"
+    echo "its own (its own signing key; the caller \`bench\` and its grant registered in each with \`warden registry add\`), and one"
+    echo "\`public_url\` for all, \`$REPLICAS_PUBLIC_URL\`, standing for their load balancer (never called)."
     if [ -n "$SHARED_GW_URL_B" ]; then
-      echo "bearer-shared: bearer-send's single-use tokens through TWO gateway processes, \`gateway-shared-a\` and \`gateway-shared-b\`,"
-      echo "both started from one configuration (\`gateway-shared.toml\`, below: gateway-auth's plus \`[shared]\` on the machine's"
-      echo "Redis, $REDIS_URL, under this run's own key prefix \`$SHARED_PREFIX\`, and one \`public_url\` standing for their"
-      echo "load balancer, which makes them one issuer), so every single-use id is claimed on Redis and every call's rate limits"
-      echo "are checked there, shared by the two. They share one data directory (one SQLite store: signing key, registry, grant,"
-      echo "audit), so tokens minted once are good at both. Under load, two wrk processes run at once, one per gateway, each"
-      echo "with half the connections ($(((CONNECTIONS + 1) / 2)) and $((CONNECTIONS / 2))) and its own half of the freshly minted tokens (dealt"
-      echo "alternately); the direct side is the same two processes against the null responder. Their requests and rates are"
-      echo "summed; their p50/p90/p99 are the request-weighted means of the two (wrk prints no histogram to merge), their max"
-      echo "the larger. With one connection, one wrk goes through \`gateway-shared-a\` only. Gateway CPU per call: both"
-      echo "gateways' CPU time ÷ all the calls; both are pinned to the server CPUs like every gateway."
-    else
-      echo "bearer-shared with SHARED_REPLICAS=1: bearer-send's single-use tokens through ONE gateway, \`gateway-shared-a\`, configured as"
-      echo "gateway-auth plus \`[shared]\` on the machine's Redis ($REDIS_URL, key prefix \`$SHARED_PREFIX\`; \`gateway-shared.toml\`"
-      echo "below), taking the whole load with one wrk process: what the shared state costs without a second gateway process."
+      echo "bearer-shared goes through TWO gateway processes, \`gateway-shared-a\` and \`gateway-shared-b\`, with \`[shared]\` on the"
+      echo "machine's Redis ($REDIS_URL, under this run's own key prefix \`$SHARED_PREFIX\`), so every single-use id is claimed on"
+      echo "Redis and every call's rate limits are checked there, shared by the two."
+    elif [ -n "$SHARED_GW_URL" ]; then
+      echo "\`gateway-shared-a\` has \`[shared]\` on the machine's Redis ($REDIS_URL, under this run's own key prefix \`$SHARED_PREFIX\`)$(if in_pairs bearer-shared; then echo "; bearer-shared (SHARED_REPLICAS=1) goes through it alone"; fi)."
     fi
-    echo "The Redis server (redis-server, pid ${REDIS_PID:-unknown}${REDIS_NOTE:+; $REDIS_NOTE}) is not pinned by the bench; its CPU"
-    echo "time per call is read from /proc like the gateways'. The bench assumes nothing else uses that Redis during the runs:"
-    echo "the commands it processed per call (those its Lua scripts run included) are reported beside it to show whether that"
-    echo "held. Its keys expire by themselves."
+    if in_pairs bearer-shared-one; then
+      echo "bearer-shared-one goes through \`gateway-shared-a\` alone, one wrk process taking the whole load (\`gateway-shared-b\`, if started, idles): what the shared state costs one gateway."
+    fi
+    if [ -n "$TWO_GW_URL" ]; then
+      echo "bearer-two goes through \`gateway-two-a\` and \`gateway-two-b\`: the same two gateways without \`[shared]\`, each with its own"
+      echo "replay cache and rate limits (tokens never go to both), so bearer-shared against bearer-two is what the shared state"
+      echo "adds to two replicas, and bearer-two against bearer-send what a second gateway process costs by itself."
+    fi
+    echo "Through two gateways, under load, two wrk processes run at once, one per gateway, each with half the connections"
+    echo "($(((CONNECTIONS + 1) / 2)) and $((CONNECTIONS / 2))) and its own tokens; the direct side is the same two processes against the null"
+    echo "responder. Their requests and rates are summed; their p50/p90/p99 are the request-weighted means of the two (wrk prints"
+    echo "no histogram to merge), their max the larger. With one connection, one wrk goes through the first gateway only. Gateway"
+    echo "CPU per call: both gateways' CPU time ÷ all the calls; all are pinned to the server CPUs like every gateway."
+    if [ -n "$SHARED_GW_URL" ]; then
+      echo "The Redis server (redis-server, pid ${REDIS_PID:-unknown}${REDIS_NOTE:+; $REDIS_NOTE}) is not pinned by the bench; its CPU"
+      echo "time per call is read from /proc like the gateways'. The bench assumes nothing else uses that Redis during the runs:"
+      echo "the commands it processed per call (those its Lua scripts run included) are reported beside it to show whether that"
+      echo "held. Its keys expire by themselves."
+    fi
     echo
   fi
-  conf_seen=" "
   for gw in "${GATEWAYS[@]}"; do
     conf=$(conf_of "$gw")
-    case $conf_seen in *" $conf "*) continue ;; esac
-    conf_seen+="$conf "
-    echo "<details><summary>$conf.toml$([ "$conf" != "$gw" ] && echo " (gateway-shared-a and gateway-shared-b)")</summary>"
+    # A replica's second gateway: the first one's file but for its data
+    # directory, said in one line.
+    case $gw in
+      gateway-*-b)
+        if diff -q <(grep -v '^data_dir = ' "$WORK/${conf%-b}-a.toml") <(grep -v '^data_dir = ' "$WORK/$conf.toml") >/dev/null 2>&1; then
+          echo "$conf.toml: ${conf%-b}-a.toml with \`data_dir = \"\$WORK/$conf-store\"\`."
+          echo
+          continue
+        fi
+        ;;
+    esac
+    echo "<details><summary>$conf.toml</summary>"
     echo
     echo '```toml'
     sed "s|$WORK|\$WORK|g" "$WORK/$conf.toml"
@@ -1818,12 +1961,25 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
       gateway-auth) sel='$1 ~ /^(apikey|bearer)-send$/' ;;
       gateway-authz) sel='$1 == "authz-send"' ;;
       gateway-mtls) sel='$1 == "mtls-send"' ;;
-      gateway-shared-?) sel='$1 == "bearer-shared"' ;;
-      *) sel='$1 !~ /^(apikey|bearer|authz|mtls)-send$/ && $1 != "bearer-shared"' ;;
+      *) sel='$1 !~ /^(apikey|bearer|authz|mtls)-send$/ && $1 !~ /^bearer-(shared|shared-one|two)$/' ;;
     esac
     case $gw in
-      gateway-shared-?)
-        echo "\`$gw\`: requests measured by wrk through the two shared-state gateways together $(awk -F'\t' "\$4 == \"gateway\" && $sel {s += \$5} END {print s + 0}" "$RESULTS") (plus warm-ups, curl checks and profile runs); audit rows written by the two (one store) ${AUDIT_ROWS[$gw]}."
+      gateway-shared-? | gateway-two-?)
+        # measured SC — the requests wrk measured through SC's gateway(s).
+        measured() { awk -F'\t' -v s="$1" '$4 == "gateway" && $1 == s {n += $5} END {print n + 0}' "$RESULTS"; }
+        case $gw in
+          gateway-shared-a) scs="bearer-shared bearer-shared-one" ;; gateway-shared-b) scs="bearer-shared" ;; *) scs="bearer-two" ;;
+        esac
+        line=""
+        for s2 in $scs; do
+          in_pairs "$s2" || continue
+          if [ "$s2" = bearer-shared-one ] || { [ "$s2" = bearer-shared ] && [ -z "$SHARED_GW_URL_B" ]; }; then
+            line+="${line:+; }in $s2 $(measured "$s2")"
+          else
+            line+="${line:+; }in $s2 $(measured "$s2") through its two gateways together"
+          fi
+        done
+        echo "\`$gw\` (a store of its own): requests measured by wrk ${line:-none} (plus warm-ups, curl checks and profile runs); audit rows written ${AUDIT_ROWS[$gw]}."
         ;;
       *)
         echo "\`$gw\`: requests measured by wrk $(awk -F'\t' "\$4 == \"gateway\" && $sel {s += \$5} END {print s + 0}" "$RESULTS") (plus warm-ups, curl checks and profile runs); audit rows written ${AUDIT_ROWS[$gw]}."
