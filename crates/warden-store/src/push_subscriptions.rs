@@ -128,7 +128,8 @@ impl Store {
         Ok(found)
     }
 
-    /// The subscriptions of one task, in config id order.
+    /// The subscriptions of one task, oldest first (the order agents list
+    /// configs in).
     pub async fn push_subscriptions_of_task(
         &self,
         agent: &str,
@@ -136,7 +137,7 @@ impl Store {
     ) -> Result<Vec<PushSubscription>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM push_subscriptions
-             WHERE agent = $1 AND task_id = $2 ORDER BY config_id, id"
+             WHERE agent = $1 AND task_id = $2 ORDER BY created_ms, id"
         );
         let found = either!(Db, &self.db, pool => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))

@@ -36,18 +36,20 @@ pub async fn local(
         let wanted = op.push_config_id.as_deref().unwrap_or_default();
         return Ok(match mine.iter().find(|s| s.config_id == wanted) {
             Some(s) => ok_answer(op, view(s)),
-            // The agent's answer to a config it does not have, and the
-            // gateway's to a task that is not the caller's.
+            // The official SDKs' answer to a config they do not have (a
+            // task that is not the caller's was refused by authorisation).
             None => crate::respond::error(
                 op.binding,
-                &warden_a2a::A2aError::task_not_found(format!("task {task} not found")),
+                &warden_a2a::A2aError::task_not_found("Task not found"),
                 op.jsonrpc_id.as_ref().unwrap_or(&Value::Null),
             ),
         });
     }
     let configs: Vec<Value> = mine.iter().map(view).collect();
+    // One page: a task's configs are few. An empty `nextPageToken` is
+    // left out, as the SDKs leave it.
     let result = if v1(op) {
-        json!({"configs": configs, "nextPageToken": ""})
+        json!({"configs": configs})
     } else {
         Value::Array(configs)
     };

@@ -239,7 +239,15 @@ pub(super) fn ok_answer(op: &A2aOp, result: Value) -> Response {
         }),
         Binding::Rest => result,
     };
-    crate::respond::json(http::StatusCode::OK, &body)
+    let mut resp = crate::respond::json(http::StatusCode::OK, &body);
+    if op.binding == Binding::Rest && v1(op) {
+        // The A2A media type, as agents answer REST calls.
+        resp.headers_mut().insert(
+            http::header::CONTENT_TYPE,
+            http::HeaderValue::from_static("application/a2a+json"),
+        );
+    }
+    resp
 }
 
 /// Whether a call speaks v1.0.

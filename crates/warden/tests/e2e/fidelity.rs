@@ -23,6 +23,15 @@ const KNOWN: &[&str] = &[
     // agent's; the message is Warden's `task ID not found`, the SDK's is
     // `Task not found`.
     "get_missing:$.body.error.message",
+    // By design (issue 15, docs/push.md): Warden keeps a caller's push
+    // config and never returns its `token` or `authentication.credentials`
+    // (sealed at rest); the scheme and everything else are the caller's.
+    "push_create:$.body*.token",
+    "push_create:$.body*.authentication.credentials",
+    "push_get:$.body*.token",
+    "push_get:$.body*.authentication.credentials",
+    "push_list:$.body*.token",
+    "push_list:$.body*.authentication.credentials",
 ];
 
 /// The SDK agent, and a `warden gateway` in front of it as agent `sdk`:
