@@ -59,7 +59,7 @@ pub async fn local(
 /// After the agent answered a registration: a refusal or failure removes
 /// the subscription; a success is shown to the caller as their own config
 /// (Create), binds the new task (a message), and carries the secret.
-pub async fn finish(state: &GatewayState, pending: Pending, answer: Answer) -> Answer {
+pub async fn finish(state: &GatewayState, pending: Box<Pending>, answer: Answer) -> Answer {
     let (resp, status) = match answer {
         Answer::Relayed(resp, status) if (200..300).contains(&status) => (resp, status),
         other => {

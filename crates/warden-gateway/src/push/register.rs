@@ -38,7 +38,7 @@ pub enum Intercept {
     Pass(Bytes),
     /// Forward these bytes (the relay in place of the caller's config),
     /// then hand the answer to [`super::answer::finish`].
-    Registered(Bytes, Pending),
+    Registered(Bytes, Box<Pending>),
     /// Warden answered (Get, List).
     Answered(Response),
 }
@@ -188,12 +188,12 @@ async fn register(
     let bytes = serde_json::to_vec(&v).map_err(|_| RegisterError::Unreadable)?;
     Ok(Intercept::Registered(
         Bytes::from(bytes),
-        Pending {
+        Box::new(Pending {
             subscription,
             registered,
             secret,
             op: op.clone(),
-        },
+        }),
     ))
 }
 
