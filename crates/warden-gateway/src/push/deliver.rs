@@ -176,7 +176,7 @@ impl Deliverer {
         let mut map = HeaderMap::new();
         map.insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
+            HeaderValue::from_static("application/a2a+json"),
         );
         for (name, value) in all {
             let v = HeaderValue::from_str(&value)
