@@ -20,13 +20,18 @@ fuzz_target!(|data: &[u8]| {
         .filter_map(|line| {
             let colon = line.iter().position(|&b| b == b':')?;
             let name = String::from_utf8_lossy(&line[..colon]).into_owned();
-            let value = line[colon + 1..].strip_prefix(b" ").unwrap_or(&line[colon + 1..]);
+            let value = line[colon + 1..]
+                .strip_prefix(b" ")
+                .unwrap_or(&line[colon + 1..]);
             Some((name, value))
         })
         .collect();
     let pairs = || lines.iter().map(|(n, v)| (n.as_str(), *v));
     if let Ok(h) = WebhookHeaders::parse(pairs()) {
-        if h.signatures.iter().all(|s| !matches!(s, Signature::Other(_))) {
+        if h.signatures
+            .iter()
+            .all(|s| !matches!(s, Signature::Other(_)))
+        {
             let sig: Vec<String> = h
                 .signatures
                 .iter()
@@ -49,7 +54,10 @@ fuzz_target!(|data: &[u8]| {
             assert_eq!(WebhookHeaders::parse(again).expect("reads again"), h);
         }
         let secret = SubscriptionSecret::from_bytes(vec![7; 32]).expect("secret");
-        let verifier = Verifier::builder().secret(secret).build().expect("verifier");
+        let verifier = Verifier::builder()
+            .secret(secret)
+            .build()
+            .expect("verifier");
         let _ = verifier.verify(pairs(), body, h.timestamp);
     }
 });
