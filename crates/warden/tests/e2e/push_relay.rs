@@ -389,3 +389,89 @@ async fn the_hostile_url_corpus_is_refused_at_registration() {
     assert!(h.contains_key("warden-push-secret"));
     assert_eq!(agent_configs(&spy).len(), 1);
 }
+
+/// The v0.3 spellings (`tasks/pushNotificationConfig/set` and `get`, the
+/// config nested in `pushNotificationConfig`, `authentication.schemes`):
+/// the agent gets the relay in the same nesting, the caller their own
+/// config back.
+#[tokio::test]
+async fn a_v03_registration_is_relayed_in_its_own_spelling() {
+    let spy = Spy::start().await;
+    let w = gateway(&format!(
+        "[egress.resolve]\n\"hooks.example.com\" = [\"93.184.215.14\"]\n\
+         [[agents]]\nname = \"spy\"\nurl = \"{}\"\n",
+        spy.url
+    ))
+    .await;
+    let key = w.api_key().await;
+    w.cli(&[
+        "grant", "add", "--skills", "*", "--ops", "all", "tester", "spy",
+    ])
+    .await;
+    let (s, _, v) = rpc(
+        &w.gateway,
+        &key,
+        "SendMessage",
+        json!({"message": user_message("x")}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let v03 = |method: &str, params: Value| {
+        let body = json!({"jsonrpc": "2.0", "id": 4, "method": method, "params": params});
+        let gateway = w.gateway.clone();
+        let key = key.clone();
+        async move {
+            let r = client()
+                .post(format!("{gateway}/agents/spy"))
+                .header("A2A-Version", "0.3")
+                .header("X-API-Key", key)
+                .json(&body)
+                .send()
+                .await
+                .expect("send");
+            let secret = r.headers().get("warden-push-secret").cloned();
+            (secret, r.json::<Value>().await.expect("json"))
+        }
+    };
+    let hook = "https://hooks.example.com/v03";
+    let (secret, v) = v03(
+        "tasks/pushNotificationConfig/set",
+        json!({"taskId": "t", "pushNotificationConfig": {"id": "c3", "url": hook, "token": "old-token",
+               "authentication": {"schemes": ["Basic"], "credentials": "old-credentials"}}}),
+    )
+    .await;
+    assert!(secret.is_some(), "{v}");
+    assert!(v.get("result").is_some(), "{v}");
+    let text = v.to_string();
+    assert!(
+        !text.contains("old-token") && !text.contains("old-credentials"),
+        "{text}"
+    );
+    let sent: Vec<Value> = spy
+        .requests()
+        .into_iter()
+        .filter_map(|s| serde_json::from_slice::<Value>(&s.body).ok())
+        .filter(|b| b["method"] == "tasks/pushNotificationConfig/set")
+        .collect();
+    assert_eq!(sent.len(), 1);
+    let given = &sent[0]["params"]["pushNotificationConfig"];
+    assert!(
+        given["url"]
+            .as_str()
+            .is_some_and(|u| u.starts_with(&format!("{}/push/sub_", w.gateway))),
+        "{given}"
+    );
+    assert_eq!(given["authentication"]["schemes"], json!(["Bearer"]));
+    assert_eq!(given["authentication"]["credentials"], given["token"]);
+    let (_, v) = v03(
+        "tasks/pushNotificationConfig/get",
+        json!({"id": "t", "pushNotificationConfigId": "c3"}),
+    )
+    .await;
+    assert_eq!(
+        v["result"],
+        json!({"taskId": "t", "pushNotificationConfig": {"id": "c3", "url": hook,
+               "authentication": {"schemes": ["Basic"]}}}),
+        "{v}"
+    );
+}
