@@ -1344,22 +1344,47 @@ REPORT="$OUT_DIR/$(date -u +%Y-%m-%d)-$TAG${LABEL:+-$LABEL}.md"
 PROFILES_NAME=$(basename "${REPORT%.md}")-profiles
 
 STARTED=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+# Scenarios compared with each other against a target are measured round by
+# round together, in one group: the bearer family (bearer-send, and the
+# replicated ones its figure is the base of). Each round runs every member
+# (direct and gateway, as always), forward in odd rounds and backward in
+# even ones, so that a drift in the machine's speed (other work starting or
+# stopping) falls on all of them alike instead of on whichever ran last.
+# Every other scenario is a group of its own, run where it stands.
+SC_GROUPS=() FAMILY="" FAMILY_AT=""
 for sc in $PAIRS; do
-  scenario "$sc"
-  log "scenario $sc: $S_TITLE"
-  check_or_die "$sc/direct" "$S_DIRECT"
-  check_or_die "$sc/gateway" "$S_GATEWAY"
-  if [ -n "$S_GATEWAY2" ]; then
-    # The second gateway too, and the token counts from this scenario's
-    # rates only.
-    check_or_die "$sc/gateway (the second gateway)" "$S_GATEWAY2" 2
-    warm "$S_DIRECT" "$S_DIRECT"
-    BEARER_RATE=([load]=0 [latency]=0)
-    warm "$S_GATEWAY" "$S_GATEWAY2"
-  else
-    warm "$S_DIRECT"
-    warm "$S_GATEWAY"
-  fi
+  case $sc in
+    bearer-send | bearer-shared-one | bearer-two | bearer-shared)
+      [ -n "$FAMILY_AT" ] || {
+        FAMILY_AT=${#SC_GROUPS[@]}
+        SC_GROUPS+=("")
+      }
+      FAMILY+="${FAMILY:+ }$sc"
+      ;;
+    *) SC_GROUPS+=("$sc") ;;
+  esac
+done
+[ -z "$FAMILY_AT" ] || SC_GROUPS[FAMILY_AT]=$FAMILY
+for group in "${SC_GROUPS[@]}"; do
+  # (Word lists: a scenario name has no space.)
+  # shellcheck disable=SC2206
+  members=($group)
+  [ "${#members[@]}" -gt 1 ] && log "measured round by round together: $group"
+  for sc in "${members[@]}"; do
+    scenario "$sc"
+    log "scenario $sc: $S_TITLE"
+    check_or_die "$sc/direct" "$S_DIRECT"
+    check_or_die "$sc/gateway" "$S_GATEWAY"
+    if [ -n "$S_GATEWAY2" ]; then
+      # The second gateway too.
+      check_or_die "$sc/gateway (the second gateway)" "$S_GATEWAY2" 2
+      warm "$S_DIRECT" "$S_DIRECT"
+      warm "$S_GATEWAY" "$S_GATEWAY2"
+    else
+      warm "$S_DIRECT"
+      warm "$S_GATEWAY"
+    fi
+  done
   for phase in load latency; do
     if [ "$phase" = load ]; then
       conns=$CONNECTIONS dur=$DURATION
@@ -1369,16 +1394,27 @@ for sc in $PAIRS; do
     fi
     for round in $(seq "$ROUNDS"); do
       # Alternate the order so that a drift in the machine's speed does not
-      # always favour the same side.
-      if [ $((round % 2)) = 1 ]; then order="direct gateway"; else order="gateway direct"; fi
-      for mode in $order; do
-        measure "$sc" "$phase" "$round" "$mode" "$conns" "$dur"
+      # always favour the same side (or the same scenario of a group).
+      if [ $((round % 2)) = 1 ]; then
+        order="direct gateway" scs=("${members[@]}")
+      else
+        order="gateway direct" scs=()
+        for ((i = ${#members[@]} - 1; i >= 0; i--)); do scs+=("${members[i]}"); done
+      fi
+      for sc in "${scs[@]}"; do
+        scenario "$sc"
+        for mode in $order; do
+          measure "$sc" "$phase" "$round" "$mode" "$conns" "$dur"
+        done
       done
     done
   done
-  mem_point "after $sc" "$S_GW"
-  [ -n "$S_GW2" ] && mem_point "after $sc ($S_GW2)" "$S_GW2"
-  if [ "$PROFILE_OK" = 1 ]; then profile_run "$sc"; fi
+  for sc in "${members[@]}"; do
+    scenario "$sc"
+    mem_point "after $sc" "$S_GW"
+    [ -n "$S_GW2" ] && mem_point "after $sc ($S_GW2)" "$S_GW2"
+    if [ "$PROFILE_OK" = 1 ]; then profile_run "$sc"; fi
+  done
 done
 if [ "$RUN_SSE10K" = 1 ]; then run_sse10k; fi
 # fairness: its own gateway and callers (bench/fairness.sh), with the same
