@@ -13,8 +13,8 @@
 //! the URL, plus the credential the caller registered (`Authorization`,
 //! `X-A2A-Notification-Token`).
 //!
-//! Outcomes: any 2xx is delivered; 408, 429, 5xx, a connection failure or a
-//! timeout is tried again (`Retry-After` honoured when it gives seconds); a
+//! Outcomes: any 2xx is delivered; 408, 429, 5xx, a connection failure, a
+//! timeout or a failed lookup is tried again (`Retry-After` honoured when it gives seconds); a
 //! redirect, any other 4xx, an egress refusal, or a subscription that is
 //! gone or cannot be opened is permanent.
 
@@ -105,7 +105,11 @@ impl Deliverer {
             .await
         {
             Ok(c) => c,
-            Err(DestinationError::Refused(e)) if !e.is_refusal() => {
+            // A lookup that failed may pass (the name's servers are down):
+            // tried again, until the horizon.
+            Err(DestinationError::Refused(e))
+                if !e.is_refusal() || matches!(e, warden_egress::EgressError::Dns { .. }) =>
+            {
                 return DeliveryOutcome::Retry {
                     after: None,
                     reason: format!("egress: {}", e.reason()),

@@ -316,3 +316,51 @@ fn outcome_table() {
     );
     assert_eq!(retry_after(&h), None);
 }
+
+/// Every URL of the egress tests' hostile corpus, as a delivery's
+/// destination (under the default rules and the corpus's DNS answers), is
+/// refused for good before anything is sent, with the corpus's reason (a
+/// name that does not resolve is tried again: lookups fail and recover).
+#[tokio::test]
+async fn the_hostile_url_corpus_is_refused_at_delivery() {
+    let s = setup(443).await;
+    let egress = Egress::with(
+        Rules::new(EgressPolicy::default()).expect("rules"),
+        Arc::new(warden_egress::StaticResolver::new(
+            warden_egress::corpus::answers(),
+        )),
+        None,
+    )
+    .expect("egress");
+    let deliverer = Deliverer::new(
+        s.store.clone(),
+        Arc::clone(&s.deliverer.kek),
+        Destinations::new(egress, crate::config::MessageUrlsSection::default()),
+        Arc::clone(&s.keys),
+        "https://warden.test",
+        Arc::new(SystemClock),
+    );
+    let mut wrong = Vec::new();
+    for (url, reason) in warden_egress::corpus::hostile_urls() {
+        let e = OutboxEntry {
+            id: warden_store::NotificationId::from("msg_corpus".to_string()),
+            subscription_id: "sub_1".into(),
+            task_id: "t1".into(),
+            seq: 1,
+            destination: url.into(),
+            origin: "x".into(),
+            body: b"{}".to_vec(),
+            attempts: 0,
+            since_ms: 0,
+            created_ms: 0,
+        };
+        match deliverer.attempt(&e).await {
+            DeliveryOutcome::Permanent { reason: why } if why.contains(reason) => {}
+            // A name that does not resolve may resolve later: tried again.
+            DeliveryOutcome::Retry { reason: why, .. }
+                if reason == "dns" && why.contains("dns") => {}
+            other => wrong.push(format!("{url:?} ({reason}): {other:?}")),
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
