@@ -18,6 +18,13 @@
 //!   wait on each other: a dead receiver holds back only its own entries.
 //!   The number restarts at 1 only once every earlier entry of the task is
 //!   gone (retention).
+//! - **Waiting entries are parked**: one queued behind an open entry of its
+//!   task is written never due ([`PARKED`]), and settling the one before it
+//!   as delivered or dead makes it due, so claims scan due entries only and
+//!   stay cheap however long a task's queue. On PostgreSQL the enqueue and
+//!   that settlement take a transaction lock on the subscription and task,
+//!   so one cannot miss the other; [`Store::outbox_unpark_stranded`] is the
+//!   worker's periodic safety net.
 //! - **Claims with leases** ([`Store::outbox_claim`]): a claim marks entries
 //!   `delivering`, names the worker, and moves `next_attempt_ms` to the end
 //!   of the lease. A worker that dies leaves its claims to expire; they are
@@ -46,7 +53,7 @@ use std::sync::Arc;
 
 use tokio::sync::Notify;
 
-use crate::backend::{Columns, either};
+use crate::backend::Columns;
 use crate::{Store, StoreError};
 
 pub use admin::{NotificationFilter, NotificationPage, NotificationRecord, OutboxCounts, Retried};
@@ -55,6 +62,12 @@ pub use claim::{Claim, DueOrigin, Settle, Settlement};
 /// How often an enqueue tries again when another gateway took the same
 /// sequence number at the same moment (PostgreSQL only).
 const ENQUEUE_TRIES: usize = 5;
+
+/// `next_attempt_ms` of an entry that waits for an earlier one of its
+/// subscription and task ("parked"): never due, so a claim's scan of due
+/// entries never passes over it. Settling the earlier one (delivered or
+/// dead) makes the next one due.
+pub(crate) const PARKED: i64 = i64::MAX;
 
 /// A notification to keep until it is delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -188,28 +201,52 @@ impl Store {
         // The sequence number is taken in the insert: on SQLite under the
         // write lock; on PostgreSQL two gateways may take the same one at
         // once, and the unique key refuses the second, which tries again.
+        // Parked when an earlier entry of its task is still open.
         let sql = "INSERT INTO push_outbox (id, subscription_id, task_id, seq, destination,
                        origin, body, state, attempts, next_attempt_ms, since_ms, created_ms,
                        updated_ms)
                    SELECT $1, $2, $3, COALESCE(MAX(seq), 0) + 1, $4, $5, $6, 'pending', 0,
-                       $7, $7, $7, $7
+                       CASE WHEN EXISTS (
+                           SELECT 1 FROM push_outbox p
+                           WHERE p.subscription_id = $2 AND p.task_id = $3
+                             AND p.state IN ('pending', 'delivering'))
+                       THEN $8 ELSE $7 END,
+                       $7, $7, $7
                    FROM push_outbox WHERE subscription_id = $2 AND task_id = $3";
         let mut tries = 0;
         loop {
             tries += 1;
-            let done = either!(Db, &self.db, pool => {
-                sqlx::query(sql)
-                    .bind(id.as_str())
-                    .bind(&n.subscription_id)
-                    .bind(&n.task_id)
-                    .bind(&n.destination)
-                    .bind(&origin)
-                    .bind(&n.body)
-                    .bind(n.created_ms)
-                    .execute(pool)
+            // The insert, bound for either engine.
+            macro_rules! insert {
+                () => {
+                    sqlx::query(sql)
+                        .bind(id.as_str())
+                        .bind(&n.subscription_id)
+                        .bind(&n.task_id)
+                        .bind(&n.destination)
+                        .bind(&origin)
+                        .bind(&n.body)
+                        .bind(n.created_ms)
+                        .bind(PARKED)
+                };
+            }
+            let done = match &self.db {
+                // One statement: the write lock orders it with settlements.
+                crate::backend::Db::Sqlite(pool) => insert!().execute(pool).await.map(|_| ()),
+                crate::backend::Db::Postgres(pool) => {
+                    async {
+                        let mut tx = pool.begin().await?;
+                        sqlx::query(LOCK_TASK)
+                            .bind(&n.subscription_id)
+                            .bind(&n.task_id)
+                            .execute(&mut *tx)
+                            .await?;
+                        insert!().execute(&mut *tx).await?;
+                        tx.commit().await
+                    }
                     .await
-                    .map(|_| ())
-            });
+                }
+            };
             match done {
                 Ok(()) => break,
                 Err(sqlx::Error::Database(e))
@@ -234,6 +271,14 @@ impl Store {
         self.outbox.0.notify_one();
     }
 }
+
+/// The statement that takes a transaction's lock on one subscription and
+/// task, which an enqueue and the settlement that makes the next entry due
+/// both run on PostgreSQL: without it, an entry queued while the open one
+/// before it is settled could be parked after the settlement looked for it,
+/// and wait until the worker's safety net finds it. On SQLite the write
+/// lock already orders them.
+pub(crate) const LOCK_TASK: &str = "SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))";
 
 #[cfg(test)]
 mod tests;

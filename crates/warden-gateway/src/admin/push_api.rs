@@ -59,7 +59,7 @@ fn time(ms: i64) -> Value {
 }
 
 fn record_json(r: &NotificationRecord) -> Value {
-    let open = matches!(r.state.as_str(), "pending" | "delivering");
+    let open = matches!(r.state.as_str(), "pending" | "delivering") && !r.waiting;
     json!({
         "id": r.id.as_str(),
         "subscriptionId": r.subscription_id,
@@ -70,6 +70,8 @@ fn record_json(r: &NotificationRecord) -> Value {
         "attempts": r.attempts,
         // Due (pending) or the end of the lease (delivering).
         "nextAttemptAt": if open { time(r.next_attempt_ms) } else { Value::Null },
+        // Pending behind an earlier notification of its task.
+        "waiting": r.waiting,
         "leaseOwner": r.lease_owner,
         "lastError": r.last_error,
         "createdAt": time(r.created_ms),

@@ -5,7 +5,7 @@
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-use super::{NotificationId, NotificationState};
+use super::{NotificationId, NotificationState, PARKED};
 use crate::backend::{Columns, either, map_rows};
 use crate::{Store, StoreError};
 
@@ -21,8 +21,11 @@ pub struct NotificationRecord {
     pub state: String,
     pub attempts: i64,
     /// When a pending entry is due; for one being delivered, when its
-    /// lease runs out.
+    /// lease runs out. Meaningless while `waiting`.
     pub next_attempt_ms: i64,
+    /// Pending behind an earlier open entry of its task (parked): due once
+    /// that one is delivered or dead.
+    pub waiting: bool,
     /// The worker holding it while it is being delivered.
     pub lease_owner: Option<String>,
     pub last_error: Option<String>,
@@ -84,6 +87,8 @@ fn record_from_row(row: &impl Columns) -> Result<NotificationRecord, sqlx::Error
         state: row.col("state")?,
         attempts: row.col("attempts")?,
         next_attempt_ms: row.col("next_attempt_ms")?,
+        waiting: row.col::<i64>("next_attempt_ms")? == PARKED
+            && row.col::<String>("state")? == NotificationState::Pending.as_str(),
         lease_owner: row.col("lease_owner")?,
         last_error: row.col("last_error")?,
         since_ms: row.col("since_ms")?,

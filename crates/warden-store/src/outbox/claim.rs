@@ -10,8 +10,12 @@
 
 use sqlx::AssertSqlSafe;
 
-use super::{NotificationId, OutboxEntry, entry_from_row};
+use super::{LOCK_TASK, NotificationId, OutboxEntry, PARKED, entry_from_row};
 use crate::backend::{Db, Tx, either, map_rows};
+
+/// Rows per multi-row statement (a bound value or three each: far below
+/// either engine's limit on parameters).
+const ROWS_PER_STATEMENT: usize = 300;
 use crate::{Store, StoreError};
 
 /// A destination with open entries, and when the first of them is due (or
@@ -36,12 +40,13 @@ pub struct Claim<'a> {
 /// How an attempt ended, for the store.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Settle {
-    /// The receiver answered 2xx: done (the body is dropped).
+    /// The receiver answered 2xx: done (the body is dropped); the next
+    /// entry of its task is due.
     Delivered,
     /// Tried again at `next_attempt_ms`; the entries after it in its task's
-    /// order wait at least as long.
+    /// order stay parked.
     Retry { next_attempt_ms: i64, error: String },
-    /// Given up.
+    /// Given up; the next entry of its task is due.
     Dead { error: String },
     /// Not attempted (the worker is stopping): due again at
     /// `next_attempt_ms`, no attempt counted.
@@ -134,7 +139,7 @@ impl Store {
                        SELECT 1 FROM push_outbox p
                        WHERE p.subscription_id = o.subscription_id AND p.task_id = o.task_id
                          AND p.seq < o.seq AND p.state IN ('pending', 'delivering'))
-                 ORDER BY o.next_attempt_ms, o.seq
+                 ORDER BY o.next_attempt_ms
                  LIMIT $5 {lock})
              RETURNING id, subscription_id, task_id, seq, destination, origin, body, attempts,
                  since_ms, created_ms"
@@ -157,49 +162,135 @@ impl Store {
 
     /// Settles attempts of `worker`'s claims, in one transaction. An entry
     /// no longer leased to `worker` (its lease ran out and another worker
-    /// claimed it) is left to that worker. Returns how many were settled.
+    /// claimed it) is left to that worker. An entry settled delivered or
+    /// dead makes the next of its task due. Returns how many were settled.
+    ///
+    /// The deliveries of a batch are settled by one statement and the next
+    /// entries of their tasks made due by another (the common case under
+    /// load: a few statements for many settlements); retries and dead
+    /// letters one by one.
     pub async fn outbox_settle(
         &self,
         worker: &str,
         batch: &[Settlement],
     ) -> Result<u64, StoreError> {
+        let now = batch.iter().map(|s| s.at_ms).max().unwrap_or_default();
+        let (delivered, others): (Vec<&Settlement>, Vec<&Settlement>) = batch
+            .iter()
+            .partition(|s| matches!(s.outcome, Settle::Delivered));
         let mut tx: Tx<'_> = either!(Db, &self.db, pool => pool.begin().await?.into());
-        let mut settled = 0;
-        for s in batch {
+        if matches!(self.db, Db::Postgres(_)) {
+            // Task locks in one order, so two gateways settling at once
+            // cannot deadlock.
+            let mut keys: Vec<(&str, &str)> = batch
+                .iter()
+                .filter(|s| matches!(s.outcome, Settle::Delivered | Settle::Dead { .. }))
+                .map(|s| (s.subscription_id.as_str(), s.task_id.as_str()))
+                .collect();
+            keys.sort_unstable();
+            keys.dedup();
+            for (sub, task) in keys {
+                either!(Tx, &mut tx, tx => {
+                    sqlx::query(LOCK_TASK).bind(sub).bind(task).execute(&mut **tx).await?;
+                });
+            }
+        }
+        // Tasks whose next entry is due now: (subscription, task, seq).
+        let mut done: Vec<(String, String, i64)> = Vec::new();
+        for chunk in delivered.chunks(ROWS_PER_STATEMENT) {
+            let rows: Vec<(String, String, i64)> = either!(Tx, &mut tx, tx => {
+                let mut q = sqlx::QueryBuilder::new(
+                    "UPDATE push_outbox SET state = 'delivered', attempts = attempts + 1, body = ",
+                );
+                q.push_bind(&[][..] as &[u8])
+                    .push(", last_error = NULL, lease_owner = NULL, updated_ms = ")
+                    .push_bind(now)
+                    .push(" WHERE state = 'delivering' AND lease_owner = ")
+                    .push_bind(worker)
+                    .push(" AND id IN (");
+                let mut ids = q.separated(", ");
+                for s in chunk {
+                    ids.push_bind(s.id.as_str());
+                }
+                q.push(") RETURNING subscription_id, task_id, seq");
+                q.build_query_as().fetch_all(&mut **tx).await?
+            });
+            done.extend(rows);
+        }
+        let mut settled = done.len() as u64;
+        for s in others {
             let (sql, ints, text) = statement(s);
             let n = either!(Tx, &mut tx, tx => {
                 let mut q = sqlx::query(AssertSqlSafe(sql)).bind(s.id.as_str()).bind(worker);
-                if matches!(s.outcome, Settle::Delivered) {
-                    q = q.bind(&[][..] as &[u8]);
-                }
                 for v in ints {
                     q = q.bind(v);
                 }
                 if let Some(t) = text {
                     q = q.bind(t);
                 }
-                let n = q.bind(s.at_ms).execute(&mut **tx).await?.rows_affected();
-                if let (1, Settle::Retry { next_attempt_ms, .. }) = (n, &s.outcome) {
-                    // The entries after it in its order wait with it: not
-                    // due before it is, so claims do not pass over them.
-                    sqlx::query(
-                        "UPDATE push_outbox SET next_attempt_ms = $1
-                         WHERE subscription_id = $2 AND task_id = $3 AND seq > $4
-                           AND state = 'pending' AND next_attempt_ms < $1",
-                    )
-                    .bind(*next_attempt_ms)
-                    .bind(s.subscription_id.as_str())
-                    .bind(s.task_id.as_str())
-                    .bind(s.seq)
-                    .execute(&mut **tx)
-                    .await?;
-                }
-                n
+                q.bind(s.at_ms).execute(&mut **tx).await?.rows_affected()
             });
+            if n == 1 && matches!(s.outcome, Settle::Dead { .. }) {
+                done.push((s.subscription_id.clone(), s.task_id.clone(), s.seq));
+            }
             settled += n;
+        }
+        for chunk in done.chunks(ROWS_PER_STATEMENT / 3) {
+            either!(Tx, &mut tx, tx => {
+                // The first entry parked behind each, made due now.
+                let mut q = sqlx::QueryBuilder::new("UPDATE push_outbox SET next_attempt_ms = ");
+                q.push_bind(now)
+                    .push(
+                        " WHERE id IN (SELECT (SELECT p.id FROM push_outbox p
+                            WHERE p.subscription_id = k.column1 AND p.task_id = k.column2
+                              AND p.seq > k.column3 AND p.state = 'pending'
+                              AND p.next_attempt_ms = ",
+                    )
+                    .push_bind(PARKED)
+                    .push(" ORDER BY p.seq LIMIT 1) FROM (VALUES ");
+                let mut keys = q.separated(", ");
+                for (sub, task, seq) in chunk {
+                    keys.push("(")
+                        .push_bind_unseparated(sub.as_str())
+                        .push_unseparated(", ")
+                        .push_bind_unseparated(task.as_str())
+                        .push_unseparated(", ")
+                        .push_bind_unseparated(*seq)
+                        .push_unseparated(")");
+                }
+                q.push(") AS k)");
+                q.build().execute(&mut **tx).await?;
+            });
         }
         tx.commit().await?;
         Ok(settled)
+    }
+
+    /// Makes due (at `now_ms`) every parked entry that no open entry of its
+    /// task precedes: none should be (enqueues and settlements keep them
+    /// in step), so this is the worker's occasional safety net. Returns how
+    /// many it found.
+    pub async fn outbox_unpark_stranded(&self, now_ms: i64) -> Result<u64, StoreError> {
+        let n = either!(Db, &self.db, pool => {
+            sqlx::query(
+                "UPDATE push_outbox SET next_attempt_ms = $1
+                 WHERE id IN (
+                     SELECT o.id FROM push_outbox o
+                     WHERE o.state IN ('pending', 'delivering') AND o.state = 'pending'
+                       AND o.next_attempt_ms = $2
+                       AND NOT EXISTS (
+                           SELECT 1 FROM push_outbox p
+                           WHERE p.subscription_id = o.subscription_id
+                             AND p.task_id = o.task_id AND p.seq < o.seq
+                             AND p.state IN ('pending', 'delivering')))",
+            )
+            .bind(now_ms)
+            .bind(PARKED)
+            .execute(pool)
+            .await?
+            .rows_affected()
+        });
+        Ok(n)
     }
 
     /// Moves the pending entries of `origin` due before `until_ms` to
@@ -227,15 +318,8 @@ impl Store {
 fn statement(s: &Settlement) -> (String, Vec<i64>, Option<&str>) {
     let held = "WHERE id = $1 AND state = 'delivering' AND lease_owner = $2";
     match &s.outcome {
-        // $3: the empty body.
-        Settle::Delivered => (
-            format!(
-                "UPDATE push_outbox SET state = 'delivered', attempts = attempts + 1,
-                     body = $3, last_error = NULL, lease_owner = NULL, updated_ms = $4 {held}"
-            ),
-            vec![],
-            None,
-        ),
+        // Settled together by `outbox_settle`.
+        Settle::Delivered => (String::new(), vec![], None),
         Settle::Retry {
             next_attempt_ms,
             error,

@@ -1,6 +1,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::Duration;
 
+use crate::backend::either;
 use crate::testing::{TestDb, store_test};
 use crate::{
     Claim, Cutoff, NewNotification, NotificationFilter, NotificationId, NotificationState,
@@ -174,7 +175,7 @@ store_test! {
 store_test! {
     async fn destinations_are_found_in_order_with_when_they_are_due(s) {
         for (host, at) in [("c.example", 30), ("a.example", 10), ("b.example", 20), ("a.example", 5)] {
-            let mut n = note("s1", host, at);
+            let mut n = note("s1", &format!("{host}-{at}"), at);
             n.destination = format!("https://{host}/hook");
             enqueue(&s, &n).await;
         }
@@ -388,4 +389,57 @@ async fn postgres_claims_skip_rows_another_claim_holds() {
         got.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
         [first]
     );
+}
+
+store_test! {
+    async fn entries_behind_an_open_one_wait_parked_until_it_is_settled(s) {
+        let a1 = enqueue(&s, &note("s1", "a", 0)).await;
+        let a2 = enqueue(&s, &note("s1", "a", 0)).await;
+        let a3 = enqueue(&s, &note("s1", "a", 0)).await;
+        let get = |id: NotificationId| {
+            let s = s.clone();
+            async move { s.outbox_get(id.as_str()).await.expect("get").expect("found").0 }
+        };
+        assert!(!get(a1.clone()).await.waiting, "the first is due");
+        assert!(get(a2.clone()).await.waiting && get(a3.clone()).await.waiting);
+        // Parked entries are not due, whatever the time: a destination's
+        // first due time is its head's.
+        let due = s.outbox_due_origins(None, 10).await.expect("scan");
+        assert_eq!(due[0].next_due_ms, 0);
+        let head = s.outbox_claim(&claim("w", 10, 10)).await.expect("claim");
+        assert_eq!(names(&head), [("a".into(), 1)]);
+        // A retry leaves them parked; a delivery makes the next one due.
+        let retry = Settle::Retry { next_attempt_ms: 20, error: "503".into() };
+        settle(&s, "w", &head[0], 15, retry).await;
+        assert!(get(a2.clone()).await.waiting);
+        let again = s.outbox_claim(&claim("w", 20, 10)).await.expect("claim");
+        settle(&s, "w", &again[0], 25, Settle::Delivered).await;
+        let a2_rec = get(a2.clone()).await;
+        assert!(!a2_rec.waiting && a2_rec.next_attempt_ms == 25, "{a2_rec:?}");
+        assert!(get(a3.clone()).await.waiting, "only the next one");
+        // Dead makes the next one due too.
+        let next = s.outbox_claim(&claim("w", 30, 10)).await.expect("claim");
+        assert_eq!(next[0].id, a2);
+        settle(&s, "w", &next[0], 35, Settle::Dead { error: "410".into() }).await;
+        assert!(!get(a3.clone()).await.waiting);
+        // A new entry behind nothing open is due at once.
+        let b1 = enqueue(&s, &note("s1", "b", 40)).await;
+        assert!(!get(b1).await.waiting);
+
+        // The safety net: an entry parked with nothing open before it.
+        let c1 = enqueue(&s, &note("s1", "c", 50)).await;
+        either!(Db, &s.db, pool => {
+            sqlx::query("UPDATE push_outbox SET next_attempt_ms = $1 WHERE id = $2")
+                .bind(i64::MAX)
+                .bind(c1.as_str())
+                .execute(pool)
+                .await
+                .expect("strand it");
+        });
+        assert!(get(c1.clone()).await.waiting);
+        assert_eq!(s.outbox_unpark_stranded(60).await.expect("sweep"), 1);
+        let c1_rec = get(c1).await;
+        assert!(!c1_rec.waiting && c1_rec.next_attempt_ms == 60);
+        assert_eq!(s.outbox_unpark_stranded(61).await.expect("sweep"), 0, "nothing else stranded");
+    }
 }

@@ -13,9 +13,10 @@
 //! settlements kept; if the gateway stops meanwhile they are lost and the
 //! entries' leases run out, so they are delivered again (at least once).
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::mpsc;
+use tokio::sync::{Notify, mpsc};
 use tokio::task::JoinHandle;
 use warden_store::{Settlement, Store};
 
@@ -41,10 +42,11 @@ enum Write {
 pub struct Settler(mpsc::UnboundedSender<Write>);
 
 impl Settler {
-    /// Starts the task that writes `worker`'s settlements to `store`.
-    pub fn start(store: Store, worker: String) -> (Self, JoinHandle<()>) {
+    /// Starts the task that writes `worker`'s settlements to `store`,
+    /// ringing `written` after each write.
+    pub fn start(store: Store, worker: String, written: Arc<Notify>) -> (Self, JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Self(tx), tokio::spawn(run(store, worker, rx)))
+        (Self(tx), tokio::spawn(run(store, worker, rx, written)))
     }
 
     /// Queues one settlement (bounded by the deliveries in flight, each of
@@ -60,7 +62,12 @@ impl Settler {
     }
 }
 
-async fn run(store: Store, worker: String, mut rx: mpsc::UnboundedReceiver<Write>) {
+async fn run(
+    store: Store,
+    worker: String,
+    mut rx: mpsc::UnboundedReceiver<Write>,
+    written: Arc<Notify>,
+) {
     let mut writes = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut writes, MAX_BATCH).await > 0 {
         let mut settlements = Vec::with_capacity(writes.len());
@@ -77,7 +84,7 @@ async fn run(store: Store, worker: String, mut rx: mpsc::UnboundedReceiver<Write
             }
         }
         settle(&store, &worker, &settlements).await;
-        store.outbox_wake();
+        written.notify_one();
     }
 }
 

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::task::{Id, JoinSet};
 use warden_store::{Claim, OutboxEntry, Settle, Settlement, Store};
 
@@ -23,10 +23,18 @@ use crate::metrics::PushMetrics;
 
 /// The longest wait between passes.
 const POLL: Duration = Duration::from_secs(1);
+/// The shortest time between two passes while deliveries are in flight:
+/// under load, the deliveries that finished meanwhile are claimed for
+/// together (one claim and one scan for many, not for each), at the cost
+/// of this much latency.
+const MIN_GAP: Duration = Duration::from_millis(2);
 /// Destinations looked at per pass; with more, passes take turns.
 const ORIGINS_PER_PASS: u32 = 256;
 /// Between two reads of the queue's length for the gauge.
 const GAUGE_EVERY: Duration = Duration::from_secs(1);
+/// Between two looks for entries parked with nothing open before them
+/// (`Store::outbox_unpark_stranded`: a safety net, none are expected).
+const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
 /// A finished delivery.
 struct Done {
@@ -58,12 +66,19 @@ struct Loop<D> {
     /// Where the next pass starts among the destinations.
     cursor: Option<String>,
     gauge_read: Option<Instant>,
+    swept: Option<Instant>,
+    last_pass: Option<Instant>,
+    /// Rung by the settler after each write: the next entries of the tasks
+    /// it settled are due.
+    settled: Arc<Notify>,
     warned: Option<Instant>,
 }
 
 impl<D: Deliver> Worker<D> {
     pub async fn run(self) {
-        let (settler, settling) = Settler::start(self.store.clone(), self.id.clone());
+        let settled = Arc::new(Notify::new());
+        let (settler, settling) =
+            Settler::start(self.store.clone(), self.id.clone(), Arc::clone(&settled));
         let mut l = Loop {
             destinations: Destinations::new(self.settings.limits),
             w: self,
@@ -72,12 +87,26 @@ impl<D: Deliver> Worker<D> {
             settler,
             cursor: None,
             gauge_read: None,
+            swept: None,
+            last_pass: None,
+            settled,
             warned: None,
         };
         // A dropped handle leaves the worker running (detached), as a
         // dropped JoinHandle does; only `stop` ends it.
         let mut detached = false;
         while !*l.w.stop.borrow() {
+            l.sweep().await;
+            if let Some(last) = l.last_pass.filter(|_| !l.in_flight.is_empty()) {
+                let gap = MIN_GAP.saturating_sub(last.elapsed());
+                if !gap.is_zero() {
+                    tokio::time::sleep(gap).await;
+                }
+            }
+            while let Some(done) = l.in_flight.try_join_next_with_id() {
+                l.finish(done);
+            }
+            l.last_pass = Some(Instant::now());
             let wake_at = l.pass().await;
             l.w.passes.send_modify(|n| *n += 1);
             l.gauges().await;
@@ -86,11 +115,13 @@ impl<D: Deliver> Worker<D> {
                 Duration::from_millis(u64::try_from(t.saturating_sub(now)).unwrap_or(0)).min(POLL)
             });
             let store = l.w.store.clone();
+            let settled = Arc::clone(&l.settled);
             tokio::select! {
                 Some(done) = l.in_flight.join_next_with_id(), if !l.in_flight.is_empty() => {
                     l.finish(done);
                 }
                 () = store.outbox_wakeup() => {}
+                () = settled.notified() => {}
                 () = tokio::time::sleep(wait) => {}
                 changed = l.w.stop.changed(), if !detached => detached = changed.is_err(),
             }
@@ -272,6 +303,22 @@ impl<D: Deliver> Loop<D> {
     async fn drain(&mut self) {
         while let Some(done) = self.in_flight.join_next_with_id().await {
             self.finish(done);
+        }
+    }
+
+    /// The safety net for parked entries, once a minute.
+    async fn sweep(&mut self) {
+        if self.swept.is_some_and(|t| t.elapsed() < SWEEP_EVERY) {
+            return;
+        }
+        self.swept = Some(Instant::now());
+        match self.w.store.outbox_unpark_stranded(self.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(
+                n,
+                "push outbox: notifications waited with nothing before them; due now"
+            ),
+            Err(e) => self.warn(&format!("cannot look for stranded notifications: {e}")),
         }
     }
 
