@@ -65,14 +65,6 @@
 #   SHARED_REPLICAS [2]  bearer-shared's gateways: 2, or 1 (one gateway with
 #                        [shared] taking the whole load, as bearer-shared-one
 #                        measures in the same run; kept for older invocations)
-#   SHARED_REDIS  [own]  the Redis of bearer-shared and bearer-shared-one:
-#                        "own", a redis-server the bench starts for the run
-#                        (on a free loopback port, no persistence, pinned to
-#                        the load generator's CPU like a server of its own,
-#                        stopped at the end; the machine's Redis where the
-#                        redis-server binary is missing), or "machine", the
-#                        one answering on 127.0.0.1:6379 (shared with whatever
-#                        else uses it, and not pinned)
 #   BEARER_TTL    [90s]  lifetime of the single-use tokens bearer-send (and
 #                        bearer-shared) mints
 #                        before each gateway run (they must outlive the
@@ -116,7 +108,7 @@ WRK_DIR="$BENCH/wrk"
 # The invocation as given: the knobs set in the environment, then the script.
 INVOKED=""
 for knob in DURATION CONNECTIONS THREADS ROUNDS WARMUP LAT_DURATION SCENARIOS CHECK_BODIES PIN \
-  SERVER_CPUS WRK_CPUS BUILD BUILD_PROFILE REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK LABEL BEARER_TTL SHARED_REPLICAS SHARED_REDIS LOADGEN_TARGET_DIR \
+  SERVER_CPUS WRK_CPUS BUILD BUILD_PROFILE REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK LABEL BEARER_TTL SHARED_REPLICAS LOADGEN_TARGET_DIR \
   BENCH_SRC_DIR BENCH_TARGET_DIR SSE10K_STREAMS SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY \
   PROFILE PROFILE_DURATION PROFILE_FREQ PROFILE_CALLGRAPH PROFILE_TOP \
   FAIR_DURATION FAIR_ROUNDS FAIR_WARMUP FAIR_PACE_MS FAIR_LIMIT FAIR_BURST FAIR_CONNECTIONS; do
@@ -150,8 +142,6 @@ REV=${REV:-}
 BEARER_TTL=${BEARER_TTL:-90s}
 SHARED_REPLICAS=${SHARED_REPLICAS:-2}
 case $SHARED_REPLICAS in 1 | 2) ;; *) echo "SHARED_REPLICAS is 1 or 2, not $SHARED_REPLICAS" >&2 && exit 1 ;; esac
-SHARED_REDIS=${SHARED_REDIS:-own}
-case $SHARED_REDIS in own | machine) ;; *) echo "SHARED_REDIS is own or machine, not $SHARED_REDIS" >&2 && exit 1 ;; esac
 LOADGEN_TARGET_DIR=${LOADGEN_TARGET_DIR:-/var/tmp/warden-loadgen-target}
 export CHECK_BODIES
 
@@ -231,18 +221,11 @@ HAS_STREAM_INTERVAL=0
 "$WARDEN_BIN" agent --help 2>/dev/null | grep -q -- '--stream-event-interval-ms' && HAS_STREAM_INTERVAL=1
 HAS_PYTHON=0
 command -v python3 >/dev/null && HAS_PYTHON=1
-# bearer-shared: two gateways sharing single-use ids and rate limits on
-# Redis (`[shared]`, issue 14). Builds without it refuse the section
-# (`unknown field`); `config check --offline` reads it without connecting
-# anywhere. REDIS_PORT: the machine's Redis, or the bench's own once started
-# (start_redis).
-REDIS_PORT=6379
-REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
-REDIS_MODE=$SHARED_REDIS REDIS_MODE_NOTE=""
-if [ "$REDIS_MODE" = own ] && ! command -v redis-server >/dev/null; then
-  REDIS_MODE=machine
-  REDIS_MODE_NOTE="SHARED_REDIS=own, but there is no redis-server binary: the machine's Redis on 127.0.0.1:6379 instead"
-fi
+# bearer-shared: two gateways sharing single-use ids and rate limits on the
+# machine's Redis (`[shared]`, issue 14). Builds without it refuse the
+# section (`unknown field`); `config check --offline` reads it without
+# connecting anywhere.
+REDIS_URL="redis://127.0.0.1:6379/0"
 HAS_SHARED=0
 if [ "$HAS_MINT_COUNT" = 1 ] && [ "$HAS_AUTHZ" = 1 ]; then
   SHARED_PROBE=$(mktemp -d "${TMPDIR:-/tmp}/warden-bench-probe.XXXXXX")
@@ -261,21 +244,20 @@ printf '[gateway]\nlisten = "127.0.0.1:0"\ndata_dir = "%s/store"\n\n[retries]\nw
   "$RETRIES_PROBE" >"$RETRIES_PROBE/retries.toml"
 "$WARDEN_BIN" config check --offline "$RETRIES_PROBE/retries.toml" >/dev/null 2>&1 && HAS_RETRIES=1
 rm -rf "$RETRIES_PROBE"
-# redis_ping [PORT] — Redis answers PING on 127.0.0.1:PORT (default
-# REDIS_PORT; redis-cli, or bash's /dev/tcp where redis-cli is missing).
+# redis_ping — Redis answers PING on 127.0.0.1:6379 (redis-cli, or bash's
+# /dev/tcp where redis-cli is missing).
 redis_ping() {
-  local port=${1:-$REDIS_PORT}
   if command -v redis-cli >/dev/null; then
-    [ "$(timeout 3 redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]
+    [ "$(timeout 3 redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]
   else
-    timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$port"' && printf "PING\r\n" >&3 && read -r reply <&3 && [ "${reply%$'"'"'\r'"'"'}" = "+PONG" ]' 2>/dev/null
+    timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379 && printf "PING\r\n" >&3 && read -r reply <&3 && [ "${reply%$'"'"'\r'"'"'}" = "+PONG" ]' 2>/dev/null
   fi
 }
 SHARED_SKIP="" SHARED_WHY=""
 if [ "$HAS_SHARED" != 1 ]; then
   SHARED_WHY="it needs a build whose gateway takes \`[shared]\` (Redis) and \`warden token mint --count\`"
-elif [ "$REDIS_MODE" = machine ] && ! redis_ping; then
-  SHARED_WHY="Redis does not answer PING on 127.0.0.1:6379${REDIS_MODE_NOTE:+ ($REDIS_MODE_NOTE)}"
+elif ! redis_ping; then
+  SHARED_WHY="Redis does not answer PING on 127.0.0.1:6379"
 fi
 if [ -z "$SCENARIOS" ]; then
   SCENARIOS="jsonrpc-send sse-stream rest-send echo-send"
@@ -373,7 +355,7 @@ case " $SCENARIOS " in
     ;;
 esac
 # Every parameter as it took effect.
-COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN$(case " $SCENARIOS " in *" bearer-"*) echo " BEARER_TTL=$BEARER_TTL" ;; esac)$(case " $SCENARIOS " in *" bearer-shared "*) echo " SHARED_REPLICAS=$SHARED_REPLICAS" ;; esac)$(case " $SCENARIOS " in *" bearer-shared "* | *" bearer-shared-one "*) echo " SHARED_REDIS=$REDIS_MODE" ;; esac)$(if_set "$RUN_SSE10K" " SSE10K_STREAMS=$SSE10K_STREAMS SSE10K_INTERVAL_MS=$SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY=$SSE10K_OPEN_CONCURRENCY")$(if_set "$PROFILE" " PROFILE=1 PROFILE_DURATION=$PROFILE_DURATION") bench/run.sh"
+COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN$(case " $SCENARIOS " in *" bearer-"*) echo " BEARER_TTL=$BEARER_TTL" ;; esac)$(case " $SCENARIOS " in *" bearer-shared "*) echo " SHARED_REPLICAS=$SHARED_REPLICAS" ;; esac)$(if_set "$RUN_SSE10K" " SSE10K_STREAMS=$SSE10K_STREAMS SSE10K_INTERVAL_MS=$SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY=$SSE10K_OPEN_CONCURRENCY")$(if_set "$PROFILE" " PROFILE=1 PROFILE_DURATION=$PROFILE_DURATION") bench/run.sh"
 
 # --- pinning ----------------------------------------------------------------
 
@@ -702,69 +684,27 @@ replica() {
   REPLICA_ADMIN[$name]=$admin
   REPLICA_URL[$name]=$(bound_url "$name")
 }
-# start_redis — SHARED_REDIS=own: a redis-server of the run's own on a free
-# loopback port (a few random ones tried), no persistence, pinned to the load
-# generator's CPU(s) like a server on a machine of its own (off the server
-# CPUs whose time the gateways' figures are; its own CPU time is reported
-# beside them), and no other client: every command it counts is the bench's.
-# Stopped with the rest at the end.
-start_redis() {
-  local port attempt
-  for attempt in 1 2 3 4 5 6 7 8; do
-    port=$((20000 + RANDOM % 40000))
-    "${LOAD[@]}" redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
-      --dir "$WORK" --logfile "$WORK/redis.log" >"$WORK/redis.out" 2>&1 &
-    PID[redis]=$!
-    for _ in $(seq 50); do
-      redis_ping "$port" && break
-      kill -0 "${PID[redis]}" 2>/dev/null || break
-      sleep 0.1
-    done
-    if redis_ping "$port"; then
-      REDIS_PORT=$port REDIS_URL="redis://127.0.0.1:$port/0"
-      log "Redis of the bench's own: redis-server pid ${PID[redis]} on 127.0.0.1:$port ($(if [ "$PIN" = 1 ]; then echo "CPU $WRK_CPUS"; else echo "not pinned"; fi))"
-      return 0
-    fi
-    kill -TERM "${PID[redis]}" 2>/dev/null || true
-    wait "${PID[redis]}" 2>/dev/null || true
-    unset "PID[redis]"
-  done
-  die "could not start a redis-server of the bench's own (SHARED_REDIS=own; SHARED_REDIS=machine uses the machine's): $(tail -n 5 "$WORK/redis.log" 2>/dev/null)"
-}
 SHARED_GW_URL="" SHARED_ADMIN_URL="" SHARED_GW_URL_B="" SHARED_ADMIN_URL_B="" SHARED_PREFIX=""
-REDIS_PID="" REDIS_NOTE="" REDIS_WHO="" REDIS_WHERE=""
+REDIS_PID="" REDIS_NOTE=""
 case " $SCENARIOS " in
   *" bearer-shared "* | *" bearer-shared-one "*)
     SHARED_PREFIX="warden-bench:$$:$(date +%s):"
-    if [ "$REDIS_MODE" = own ]; then start_redis; fi
     replica gateway-shared-a 1
     SHARED_GW_URL=${REPLICA_URL[gateway-shared-a]} SHARED_ADMIN_URL=${REPLICA_ADMIN[gateway-shared-a]}
     if [ "$SHARED_REPLICAS" = 2 ] && [[ " $SCENARIOS " == *" bearer-shared "* ]]; then
       replica gateway-shared-b 1
       SHARED_GW_URL_B=${REPLICA_URL[gateway-shared-b]} SHARED_ADMIN_URL_B=${REPLICA_ADMIN[gateway-shared-b]}
     fi
-    # The Redis server's CPU time is read like the gateways'. The machine's
-    # is not pinned by the bench: it runs wherever the machine runs it.
-    if [ "$REDIS_MODE" = own ]; then
-      REDIS_PID=${PID[redis]}
-    else
-      REDIS_PID=$(pgrep -x redis-server | head -n1 || true)
-    fi
+    # The Redis server's CPU time is read like the gateways' (not pinned by
+    # the bench: it runs wherever the machine's redis-server runs).
+    REDIS_PID=$(pgrep -x redis-server | head -n1 || true)
     if [ -z "$REDIS_PID" ] || [ ! -r "/proc/$REDIS_PID/stat" ]; then
       REDIS_PID=""
       REDIS_NOTE="no redis-server process found (pgrep -x redis-server): Redis CPU not measured"
       log "bearer-shared: $REDIS_NOTE"
-    elif [ "$REDIS_MODE" = machine ] && [ "$(pgrep -x redis-server | wc -l)" -gt 1 ]; then
+    elif [ "$(pgrep -x redis-server | wc -l)" -gt 1 ]; then
       REDIS_NOTE="several redis-server processes; the first, pid $REDIS_PID, was measured"
       log "bearer-shared: $REDIS_NOTE"
-    fi
-    if [ "$REDIS_MODE" = own ]; then
-      REDIS_WHO="a Redis of the bench's own"
-      if [ "$PIN" = 1 ]; then REDIS_WHERE="the bench's own, on the load generator's CPU $WRK_CPUS"; else REDIS_WHERE="the bench's own, not pinned"; fi
-    else
-      REDIS_WHO="the machine's Redis"
-      REDIS_WHERE="the machine's, not pinned by the bench: it runs where the machine runs it"
-      [ -z "$REDIS_MODE_NOTE" ] || log "bearer-shared: $REDIS_MODE_NOTE"
     fi
     log "shared-state gateways $SHARED_GW_URL ${SHARED_GW_URL_B:-(no second one)}  admin $SHARED_ADMIN_URL $SHARED_ADMIN_URL_B" \
       "(a store each; Redis $REDIS_URL, key prefix $SHARED_PREFIX, redis-server pid ${REDIS_PID:-unknown})"
@@ -963,7 +903,7 @@ redis_ticks() {
 redis_commands() {
   local n=""
   if [ -n "$S_REDIS" ] && command -v redis-cli >/dev/null; then
-    n=$(timeout 3 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" info stats 2>/dev/null | tr -d '\r' |
+    n=$(timeout 3 redis-cli -h 127.0.0.1 -p 6379 info stats 2>/dev/null | tr -d '\r' |
       awk -F: '$1 == "total_commands_processed" {print $2}' || true)
   fi
   echo "${n:-nan}"
@@ -1424,15 +1364,7 @@ for sc in $PAIRS; do
     *) SC_GROUPS+=("$sc") ;;
   esac
 done
-# In this order, whatever the order asked: each target compares neighbours
-# (bearer-shared-one with bearer-send, bearer-shared with bearer-two).
-if [ -n "$FAMILY_AT" ]; then
-  ordered=""
-  for sc in bearer-send bearer-shared-one bearer-two bearer-shared; do
-    case " $FAMILY " in *" $sc "*) ordered+="${ordered:+ }$sc" ;; esac
-  done
-  SC_GROUPS[FAMILY_AT]=$ordered
-fi
+[ -z "$FAMILY_AT" ] || SC_GROUPS[FAMILY_AT]=$FAMILY
 for group in "${SC_GROUPS[@]}"; do
   # (Word lists: a scenario name has no space.)
   # shellcheck disable=SC2206
@@ -1569,11 +1501,10 @@ redis_per_call() {
   fi
   cpu=$(col "$1" "$2" gateway "\$25 * $TICK_US / \$5" | med)
   cmds=$(col "$1" "$2" gateway '($26 == "nan" ? "nan" : $26 / $5)' | med)
-  printf '%s of redis-server (pid %s, %s), ' "$(num "$cpu" '%.1f µs')" "$REDIS_PID" "$REDIS_WHERE"
+  printf '%s of redis-server (pid %s, not pinned by the bench: it runs where the machine runs it), ' \
+    "$(num "$cpu" '%.1f µs')" "$REDIS_PID"
   if [ "$cmds" = nan ]; then
-    echo "Redis commands per call not counted (no redis-cli)$([ "$REDIS_MODE" = machine ] && echo ": the bench assumes nothing else used this Redis meanwhile")"
-  elif [ "$REDIS_MODE" = own ]; then
-    echo "$(num "$cmds" '%.2f') Redis commands per call (all the commands the server processed during the runs ÷ the calls wrk counted; no other client: a little over what the build sends per call is the calls still in flight when wrk stopped, which Redis counted and wrk did not, and the bench's own INFO)"
+    echo "Redis commands per call not counted (no redis-cli): the bench assumes nothing else used this Redis meanwhile"
   else
     echo "$(num "$cmds" '%.2f') Redis commands per call (all the commands the server processed during the runs ÷ the calls: the bench assumes nothing else used this Redis meanwhile, and this count would show it)"
   fi
@@ -1769,35 +1700,6 @@ esac
 # bearer-send), and the replicated scenario against the single-node figure
 # (bearer-shared vs bearer-send: the second process included, with what
 # that costs alone, bearer-two vs bearer-send, beside it).
-# round_ratios SC BASE — SC's gateway CPU per call ÷ BASE's, one line per
-# round (the bearer family runs round by round together, so round r of both
-# came minutes apart at most, under the same neighbours), in round order.
-round_ratios() {
-  awk -F'\t' -v a="$1" -v b="$2" -v tick="$TICK_US" '$2 == "load" && $4 == "gateway" && $5 > 0 {
-      if ($1 == a) A[$3] = $19 * tick / $5; else if ($1 == b) B[$3] = $19 * tick / $5
-    } END {for (r in A) if ((r in B) && B[r] > 0) print r, A[r] / B[r]}' "$RESULTS" | sort -n | cut -d' ' -f2
-}
-# cpu_vs SC BASE — "SC vs BASE: X µs vs Y µs; per round +a, +b, +c %:
-# **median +R %** (target …)". The verdict is on the median of the rounds'
-# ratios (paired rounds), not on the ratio of the medians.
-cpu_vs() {
-  local a b ratios
-  a=$(col "$1" load gateway "$GW_CPU" | med)
-  b=$(col "$2" load gateway "$GW_CPU" | med)
-  ratios=$(round_ratios "$1" "$2")
-  awk -v a="$a" -v b="$b" -v sa="$1" -v sb="$2" -v list="$(paste -sd ' ' <<<"$ratios")" -v med="$(med <<<"$ratios")" 'BEGIN {
-      if (a == "nan" || b == "nan" || med == "nan" || list == "") { printf "%s vs %s: no figures to compare", sa, sb; exit }
-      n = split(list, r, " "); per = ""
-      for (i = 1; i <= n; i++) per = per (i > 1 ? ", " : "") sprintf("%+.0f", 100 * (r[i] - 1))
-      printf "%s vs %s: %.0f µs vs %.0f µs (medians); round by round %s %%: **median %+.0f %%** (target ≤ 15 %%: %s)",
-        sa, sb, a, b, per, 100 * (med - 1), (med <= 1.15 ? "met" : "**not met**") }'
-}
-# cpu_delta SC BASE — "+R %" (the median of the rounds' ratios; no target).
-cpu_delta() {
-  local m
-  m=$(round_ratios "$1" "$2" | med)
-  awk -v m="$m" 'BEGIN {if (m == "nan" || m == "") print "–"; else printf "%+.0f %%", 100 * (m - 1)}'
-}
 # cpu_range SC — "X µs (rounds A–B)": the median gateway CPU per call under
 # load and the spread of the rounds.
 cpu_range() {
@@ -1806,6 +1708,23 @@ cpu_range() {
   lo=$(col "$1" load gateway "$GW_CPU" | sort -g | head -n1)
   hi=$(col "$1" load gateway "$GW_CPU" | sort -g | tail -n1)
   awk -v m="$m" -v lo="$lo" -v hi="$hi" 'BEGIN {if (m == "nan" || m == "") print "–"; else printf "%.0f µs (rounds %.0f–%.0f)", m, lo, hi}'
+}
+# cpu_vs SC BASE — "SC vs BASE: X µs vs Y µs, **+R %**" and the target.
+cpu_vs() {
+  local a b
+  a=$(col "$1" load gateway "$GW_CPU" | med)
+  b=$(col "$2" load gateway "$GW_CPU" | med)
+  awk -v a="$a" -v b="$b" -v sa="$1" -v sb="$2" -v ra="$(cpu_range "$1")" -v rb="$(cpu_range "$2")" 'BEGIN {
+      if (a == "nan" || b == "nan" || b <= 0) { printf "%s vs %s: no figures to compare", sa, sb; exit }
+      r = a / b
+      printf "%s vs %s: %s vs %s, **%+.0f %%** (target ≤ 15 %%: %s)", sa, sb, ra, rb, 100 * (r - 1), (r <= 1.15 ? "met" : "**not met**") }'
+}
+# cpu_delta SC BASE — "+R %" (no target).
+cpu_delta() {
+  local a b
+  a=$(col "$1" load gateway "$GW_CPU" | med)
+  b=$(col "$2" load gateway "$GW_CPU" | med)
+  awk -v a="$a" -v b="$b" 'BEGIN {if (a == "nan" || b == "nan" || b <= 0) print "–"; else printf "%+.0f %%", 100 * (a / b - 1)}'
 }
 # redis_short SC — the Redis server's CPU and commands per call, briefly.
 redis_short() {
@@ -1818,7 +1737,7 @@ redis_short() {
 in_pairs() { [[ " $PAIRS " == *" $1 "* ]]; }
 if in_pairs bearer-shared || in_pairs bearer-shared-one; then
   {
-    echo "Issue 14's target, gateway CPU per call under load (a two-gateway figure is both gateways' CPU ÷ all the calls), each scenario against its base round by round (they ran in turn within each round): **the shared state adds at most 15 %**."
+    echo "Issue 14's target, gateway CPU per call (medians under load; a two-gateway figure is both gateways' CPU ÷ all the calls): **the shared state adds at most 15 %**."
     echo
     if in_pairs bearer-shared && [ -n "$SHARED_GW_URL_B" ]; then
       if in_pairs bearer-two; then
@@ -1984,11 +1903,11 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
     echo "its own (its own signing key; the caller \`bench\` and its grant registered in each with \`warden registry add\`), and one"
     echo "\`public_url\` for all, \`$REPLICAS_PUBLIC_URL\`, standing for their load balancer (never called)."
     if [ -n "$SHARED_GW_URL_B" ]; then
-      echo "bearer-shared goes through TWO gateway processes, \`gateway-shared-a\` and \`gateway-shared-b\`, with \`[shared]\` on"
-      echo "$REDIS_WHO ($REDIS_URL, under this run's own key prefix \`$SHARED_PREFIX\`), so every single-use id is claimed on"
+      echo "bearer-shared goes through TWO gateway processes, \`gateway-shared-a\` and \`gateway-shared-b\`, with \`[shared]\` on the"
+      echo "machine's Redis ($REDIS_URL, under this run's own key prefix \`$SHARED_PREFIX\`), so every single-use id is claimed on"
       echo "Redis and every call's rate limits are checked there, shared by the two."
     elif [ -n "$SHARED_GW_URL" ]; then
-      echo "\`gateway-shared-a\` has \`[shared]\` on $REDIS_WHO ($REDIS_URL, under this run's own key prefix \`$SHARED_PREFIX\`)$(if in_pairs bearer-shared; then echo "; bearer-shared (SHARED_REPLICAS=1) goes through it alone"; fi)."
+      echo "\`gateway-shared-a\` has \`[shared]\` on the machine's Redis ($REDIS_URL, under this run's own key prefix \`$SHARED_PREFIX\`)$(if in_pairs bearer-shared; then echo "; bearer-shared (SHARED_REPLICAS=1) goes through it alone"; fi)."
     fi
     if in_pairs bearer-shared-one; then
       echo "bearer-shared-one goes through \`gateway-shared-a\` alone, one wrk process taking the whole load (\`gateway-shared-b\`, if started, idles): what the shared state costs one gateway."
@@ -2004,16 +1923,10 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
     echo "no histogram to merge), their max the larger. With one connection, one wrk goes through the first gateway only. Gateway"
     echo "CPU per call: both gateways' CPU time ÷ all the calls; all are pinned to the server CPUs like every gateway."
     if [ -n "$SHARED_GW_URL" ]; then
-      if [ "$REDIS_MODE" = own ]; then
-        echo "The Redis server (SHARED_REDIS=own: redis-server, pid ${REDIS_PID:-unknown}, $REDIS_WHERE${REDIS_NOTE:+; $REDIS_NOTE}) was started by the bench"
-        echo "for this run, with no persistence and no other client, and stopped at the end; its CPU time per call is read from"
-        echo "/proc like the gateways', and the commands it processed per call (those its Lua scripts run included) beside it."
-      else
-        echo "The Redis server (SHARED_REDIS=machine${REDIS_MODE_NOTE:+ ($REDIS_MODE_NOTE)}: redis-server, pid ${REDIS_PID:-unknown}${REDIS_NOTE:+; $REDIS_NOTE}) is the machine's, not"
-        echo "pinned by the bench; its CPU time per call is read from /proc like the gateways'. The bench assumes nothing else uses"
-        echo "that Redis during the runs: the commands it processed per call (those its Lua scripts run included) are reported beside"
-        echo "it to show whether that held. Its keys expire by themselves."
-      fi
+      echo "The Redis server (redis-server, pid ${REDIS_PID:-unknown}${REDIS_NOTE:+; $REDIS_NOTE}) is not pinned by the bench; its CPU"
+      echo "time per call is read from /proc like the gateways'. The bench assumes nothing else uses that Redis during the runs:"
+      echo "the commands it processed per call (those its Lua scripts run included) are reported beside it to show whether that"
+      echo "held. Its keys expire by themselves."
     fi
     echo
   fi
