@@ -48,6 +48,7 @@
 
 mod admin;
 mod claim;
+mod enqueue;
 
 use std::sync::Arc;
 
@@ -58,10 +59,6 @@ use crate::{Store, StoreError};
 
 pub use admin::{NotificationFilter, NotificationPage, NotificationRecord, OutboxCounts, Retried};
 pub use claim::{Claim, DueOrigin, Settle, Settlement};
-
-/// How often an enqueue tries again when another gateway took the same
-/// sequence number at the same moment (PostgreSQL only).
-const ENQUEUE_TRIES: usize = 5;
 
 /// `next_attempt_ms` of an entry that waits for an earlier one of its
 /// subscription and task ("parked"): never due, so a claim's scan of due
@@ -174,7 +171,7 @@ pub(crate) fn entry_from_row(row: &impl Columns) -> Result<OutboxEntry, sqlx::Er
 /// written through another handle (another gateway) are found by the
 /// worker's own schedule.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Signal(Arc<Notify>);
+pub(crate) struct Signal(Arc<Notify>, enqueue::Writer);
 
 /// `scheme://host:port` of an http(s) URL (the port spelled out, its
 /// default when the URL has none): a destination, for caps, breakers and
@@ -193,71 +190,6 @@ pub fn outbox_origin(url: &str) -> Result<String, StoreError> {
 }
 
 impl Store {
-    /// Keeps a notification for delivery and returns its id. Due at once
-    /// (`created_ms`); wakes this handle's delivery worker.
-    pub async fn outbox_enqueue(&self, n: &NewNotification) -> Result<NotificationId, StoreError> {
-        let origin = outbox_origin(&n.destination)?;
-        let id = NotificationId(format!("msg_{}", uuid::Uuid::new_v4().simple()));
-        // The sequence number is taken in the insert: on SQLite under the
-        // write lock; on PostgreSQL two gateways may take the same one at
-        // once, and the unique key refuses the second, which tries again.
-        // Parked when an earlier entry of its task is still open.
-        let sql = "INSERT INTO push_outbox (id, subscription_id, task_id, seq, destination,
-                       origin, body, state, attempts, next_attempt_ms, since_ms, created_ms,
-                       updated_ms)
-                   SELECT $1, $2, $3, COALESCE(MAX(seq), 0) + 1, $4, $5, $6, 'pending', 0,
-                       CASE WHEN EXISTS (
-                           SELECT 1 FROM push_outbox p
-                           WHERE p.subscription_id = $2 AND p.task_id = $3
-                             AND p.state IN ('pending', 'delivering'))
-                       THEN $8 ELSE $7 END,
-                       $7, $7, $7
-                   FROM push_outbox WHERE subscription_id = $2 AND task_id = $3";
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            // The insert, bound for either engine.
-            macro_rules! insert {
-                () => {
-                    sqlx::query(sql)
-                        .bind(id.as_str())
-                        .bind(&n.subscription_id)
-                        .bind(&n.task_id)
-                        .bind(&n.destination)
-                        .bind(&origin)
-                        .bind(&n.body)
-                        .bind(n.created_ms)
-                        .bind(PARKED)
-                };
-            }
-            let done = match &self.db {
-                // One statement: the write lock orders it with settlements.
-                crate::backend::Db::Sqlite(pool) => insert!().execute(pool).await.map(|_| ()),
-                crate::backend::Db::Postgres(pool) => {
-                    async {
-                        let mut tx = pool.begin().await?;
-                        sqlx::query(LOCK_TASK)
-                            .bind(&n.subscription_id)
-                            .bind(&n.task_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        insert!().execute(&mut *tx).await?;
-                        tx.commit().await
-                    }
-                    .await
-                }
-            };
-            match done {
-                Ok(()) => break,
-                Err(sqlx::Error::Database(e))
-                    if e.is_unique_violation() && tries < ENQUEUE_TRIES => {}
-                Err(e) => return Err(e.into()),
-            }
-        }
-        self.outbox.0.notify_one();
-        Ok(id)
-    }
-
     /// Resolves when an entry became due now through this handle (an
     /// enqueue, an admin retry) since the last call returned; one waiter
     /// (the delivery worker) is meant.

@@ -443,3 +443,32 @@ store_test! {
         assert_eq!(s.outbox_unpark_stranded(61).await.expect("sweep"), 0, "nothing else stranded");
     }
 }
+
+store_test! {
+    async fn enqueues_made_at_once_each_get_their_place(s) {
+        // On SQLite they are written together (one transaction for what is
+        // waiting); on PostgreSQL each under its task's lock.
+        let all = (0..200).map(|i| {
+            let s = s.clone();
+            async move { s.outbox_enqueue(&note("s1", &format!("t{}", i % 10), i)).await }
+        });
+        let ids = futures_util::future::join_all(all).await;
+        assert!(ids.iter().all(Result::is_ok), "{ids:?}");
+        let page = s
+            .outbox_list(&NotificationFilter { limit: 1000, ..Default::default() })
+            .await
+            .expect("list");
+        assert_eq!(page.entries.len(), 200);
+        let mut per_task: BTreeMap<String, Vec<(i64, bool)>> = BTreeMap::new();
+        for e in page.entries {
+            per_task.entry(e.task_id).or_default().push((e.seq, e.waiting));
+        }
+        for (task, mut places) in per_task {
+            places.sort_unstable();
+            let seqs: Vec<i64> = places.iter().map(|p| p.0).collect();
+            assert_eq!(seqs, (1..=20).collect::<Vec<_>>(), "{task}");
+            let due: Vec<i64> = places.iter().filter(|p| !p.1).map(|p| p.0).collect();
+            assert_eq!(due, [1], "{task}: only the first is due");
+        }
+    }
+}
