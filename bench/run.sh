@@ -65,6 +65,14 @@
 #   SHARED_REPLICAS [2]  bearer-shared's gateways: 2, or 1 (one gateway with
 #                        [shared] taking the whole load, as bearer-shared-one
 #                        measures in the same run; kept for older invocations)
+#   SHARED_REDIS  [own]  the Redis of bearer-shared and bearer-shared-one:
+#                        "own", a redis-server the bench starts for the run
+#                        (on a free loopback port, no persistence, pinned to
+#                        the load generator's CPU like a server of its own,
+#                        stopped at the end; the machine's Redis where the
+#                        redis-server binary is missing), or "machine", the
+#                        one answering on 127.0.0.1:6379 (shared with whatever
+#                        else uses it, and not pinned)
 #   BEARER_TTL    [90s]  lifetime of the single-use tokens bearer-send (and
 #                        bearer-shared) mints
 #                        before each gateway run (they must outlive the
@@ -108,7 +116,7 @@ WRK_DIR="$BENCH/wrk"
 # The invocation as given: the knobs set in the environment, then the script.
 INVOKED=""
 for knob in DURATION CONNECTIONS THREADS ROUNDS WARMUP LAT_DURATION SCENARIOS CHECK_BODIES PIN \
-  SERVER_CPUS WRK_CPUS BUILD BUILD_PROFILE REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK LABEL BEARER_TTL SHARED_REPLICAS LOADGEN_TARGET_DIR \
+  SERVER_CPUS WRK_CPUS BUILD BUILD_PROFILE REV WARDEN_BIN OUT_DIR UPDATE_README KEEP_WORK LABEL BEARER_TTL SHARED_REPLICAS SHARED_REDIS LOADGEN_TARGET_DIR \
   BENCH_SRC_DIR BENCH_TARGET_DIR SSE10K_STREAMS SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY \
   PROFILE PROFILE_DURATION PROFILE_FREQ PROFILE_CALLGRAPH PROFILE_TOP \
   FAIR_DURATION FAIR_ROUNDS FAIR_WARMUP FAIR_PACE_MS FAIR_LIMIT FAIR_BURST FAIR_CONNECTIONS; do
@@ -142,6 +150,8 @@ REV=${REV:-}
 BEARER_TTL=${BEARER_TTL:-90s}
 SHARED_REPLICAS=${SHARED_REPLICAS:-2}
 case $SHARED_REPLICAS in 1 | 2) ;; *) echo "SHARED_REPLICAS is 1 or 2, not $SHARED_REPLICAS" >&2 && exit 1 ;; esac
+SHARED_REDIS=${SHARED_REDIS:-own}
+case $SHARED_REDIS in own | machine) ;; *) echo "SHARED_REDIS is own or machine, not $SHARED_REDIS" >&2 && exit 1 ;; esac
 LOADGEN_TARGET_DIR=${LOADGEN_TARGET_DIR:-/var/tmp/warden-loadgen-target}
 export CHECK_BODIES
 
@@ -221,11 +231,18 @@ HAS_STREAM_INTERVAL=0
 "$WARDEN_BIN" agent --help 2>/dev/null | grep -q -- '--stream-event-interval-ms' && HAS_STREAM_INTERVAL=1
 HAS_PYTHON=0
 command -v python3 >/dev/null && HAS_PYTHON=1
-# bearer-shared: two gateways sharing single-use ids and rate limits on the
-# machine's Redis (`[shared]`, issue 14). Builds without it refuse the
-# section (`unknown field`); `config check --offline` reads it without
-# connecting anywhere.
-REDIS_URL="redis://127.0.0.1:6379/0"
+# bearer-shared: two gateways sharing single-use ids and rate limits on
+# Redis (`[shared]`, issue 14). Builds without it refuse the section
+# (`unknown field`); `config check --offline` reads it without connecting
+# anywhere. REDIS_PORT: the machine's Redis, or the bench's own once started
+# (start_redis).
+REDIS_PORT=6379
+REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+REDIS_MODE=$SHARED_REDIS REDIS_MODE_NOTE=""
+if [ "$REDIS_MODE" = own ] && ! command -v redis-server >/dev/null; then
+  REDIS_MODE=machine
+  REDIS_MODE_NOTE="SHARED_REDIS=own, but there is no redis-server binary: the machine's Redis on 127.0.0.1:6379 instead"
+fi
 HAS_SHARED=0
 if [ "$HAS_MINT_COUNT" = 1 ] && [ "$HAS_AUTHZ" = 1 ]; then
   SHARED_PROBE=$(mktemp -d "${TMPDIR:-/tmp}/warden-bench-probe.XXXXXX")
@@ -244,20 +261,21 @@ printf '[gateway]\nlisten = "127.0.0.1:0"\ndata_dir = "%s/store"\n\n[retries]\nw
   "$RETRIES_PROBE" >"$RETRIES_PROBE/retries.toml"
 "$WARDEN_BIN" config check --offline "$RETRIES_PROBE/retries.toml" >/dev/null 2>&1 && HAS_RETRIES=1
 rm -rf "$RETRIES_PROBE"
-# redis_ping — Redis answers PING on 127.0.0.1:6379 (redis-cli, or bash's
-# /dev/tcp where redis-cli is missing).
+# redis_ping [PORT] — Redis answers PING on 127.0.0.1:PORT (default
+# REDIS_PORT; redis-cli, or bash's /dev/tcp where redis-cli is missing).
 redis_ping() {
+  local port=${1:-$REDIS_PORT}
   if command -v redis-cli >/dev/null; then
-    [ "$(timeout 3 redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = PONG ]
+    [ "$(timeout 3 redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]
   else
-    timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/6379 && printf "PING\r\n" >&3 && read -r reply <&3 && [ "${reply%$'"'"'\r'"'"'}" = "+PONG" ]' 2>/dev/null
+    timeout 3 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"$port"' && printf "PING\r\n" >&3 && read -r reply <&3 && [ "${reply%$'"'"'\r'"'"'}" = "+PONG" ]' 2>/dev/null
   fi
 }
 SHARED_SKIP="" SHARED_WHY=""
 if [ "$HAS_SHARED" != 1 ]; then
   SHARED_WHY="it needs a build whose gateway takes \`[shared]\` (Redis) and \`warden token mint --count\`"
-elif ! redis_ping; then
-  SHARED_WHY="Redis does not answer PING on 127.0.0.1:6379"
+elif [ "$REDIS_MODE" = machine ] && ! redis_ping; then
+  SHARED_WHY="Redis does not answer PING on 127.0.0.1:6379${REDIS_MODE_NOTE:+ ($REDIS_MODE_NOTE)}"
 fi
 if [ -z "$SCENARIOS" ]; then
   SCENARIOS="jsonrpc-send sse-stream rest-send echo-send"
@@ -355,7 +373,7 @@ case " $SCENARIOS " in
     ;;
 esac
 # Every parameter as it took effect.
-COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN$(case " $SCENARIOS " in *" bearer-"*) echo " BEARER_TTL=$BEARER_TTL" ;; esac)$(case " $SCENARIOS " in *" bearer-shared "*) echo " SHARED_REPLICAS=$SHARED_REPLICAS" ;; esac)$(if_set "$RUN_SSE10K" " SSE10K_STREAMS=$SSE10K_STREAMS SSE10K_INTERVAL_MS=$SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY=$SSE10K_OPEN_CONCURRENCY")$(if_set "$PROFILE" " PROFILE=1 PROFILE_DURATION=$PROFILE_DURATION") bench/run.sh"
+COMMAND_LINE="${REV:+REV=$REV }DURATION=$DURATION CONNECTIONS=$CONNECTIONS THREADS=$THREADS ROUNDS=$ROUNDS WARMUP=$WARMUP LAT_DURATION=$LAT_DURATION SCENARIOS=\"$SCENARIOS\" CHECK_BODIES=$CHECK_BODIES PIN=$PIN$(case " $SCENARIOS " in *" bearer-"*) echo " BEARER_TTL=$BEARER_TTL" ;; esac)$(case " $SCENARIOS " in *" bearer-shared "*) echo " SHARED_REPLICAS=$SHARED_REPLICAS" ;; esac)$(case " $SCENARIOS " in *" bearer-shared "* | *" bearer-shared-one "*) echo " SHARED_REDIS=$REDIS_MODE" ;; esac)$(if_set "$RUN_SSE10K" " SSE10K_STREAMS=$SSE10K_STREAMS SSE10K_INTERVAL_MS=$SSE10K_INTERVAL_MS SSE10K_OPEN_CONCURRENCY=$SSE10K_OPEN_CONCURRENCY")$(if_set "$PROFILE" " PROFILE=1 PROFILE_DURATION=$PROFILE_DURATION") bench/run.sh"
 
 # --- pinning ----------------------------------------------------------------
 
@@ -674,7 +692,11 @@ replica() {
   local name=$1 admin=""
   {
     GW_PUBLIC_URL=$REPLICAS_PUBLIC_URL gateway_config "$name" strict
-    if [ "$2" = 1 ]; then printf '\n[shared]\nredis_url = "%s"\nkey_prefix = "%s"\n' "$REDIS_URL" "$SHARED_PREFIX"; fi
+    # timeout_ms: the bench prices the round trip, not a starved Redis: on
+    # the busy 2-core box a Redis behind other work on its CPU can take
+    # longer than the default 250 ms to answer, and the call would fail (503)
+    # instead of waiting.
+    if [ "$2" = 1 ]; then printf '\n[shared]\nredis_url = "%s"\nkey_prefix = "%s"\ntimeout_ms = 5000\n' "$REDIS_URL" "$SHARED_PREFIX"; fi
   } >"$WORK/$name.toml"
   "${SRV[@]}" "$WARDEN_BIN" registry add bench --grant null=null --config "$WORK/$name.toml" \
     >"$WORK/registry-$name.out" 2>&1 || die "warden registry add ($name): $(cat "$WORK/registry-$name.out")"
@@ -684,27 +706,69 @@ replica() {
   REPLICA_ADMIN[$name]=$admin
   REPLICA_URL[$name]=$(bound_url "$name")
 }
+# start_redis — SHARED_REDIS=own: a redis-server of the run's own on a free
+# loopback port (a few random ones tried), no persistence, pinned to the load
+# generator's CPU(s) like a server on a machine of its own (off the server
+# CPUs whose time the gateways' figures are; its own CPU time is reported
+# beside them), and no other client: every command it counts is the bench's.
+# Stopped with the rest at the end.
+start_redis() {
+  local port attempt
+  for attempt in 1 2 3 4 5 6 7 8; do
+    port=$((20000 + RANDOM % 40000))
+    "${LOAD[@]}" redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+      --dir "$WORK" --logfile "$WORK/redis.log" >"$WORK/redis.out" 2>&1 &
+    PID[redis]=$!
+    for _ in $(seq 50); do
+      redis_ping "$port" && break
+      kill -0 "${PID[redis]}" 2>/dev/null || break
+      sleep 0.1
+    done
+    if redis_ping "$port"; then
+      REDIS_PORT=$port REDIS_URL="redis://127.0.0.1:$port/0"
+      log "Redis of the bench's own: redis-server pid ${PID[redis]} on 127.0.0.1:$port ($(if [ "$PIN" = 1 ]; then echo "CPU $WRK_CPUS"; else echo "not pinned"; fi))"
+      return 0
+    fi
+    kill -TERM "${PID[redis]}" 2>/dev/null || true
+    wait "${PID[redis]}" 2>/dev/null || true
+    unset "PID[redis]"
+  done
+  die "could not start a redis-server of the bench's own (SHARED_REDIS=own; SHARED_REDIS=machine uses the machine's): $(tail -n 5 "$WORK/redis.log" 2>/dev/null)"
+}
 SHARED_GW_URL="" SHARED_ADMIN_URL="" SHARED_GW_URL_B="" SHARED_ADMIN_URL_B="" SHARED_PREFIX=""
-REDIS_PID="" REDIS_NOTE=""
+REDIS_PID="" REDIS_NOTE="" REDIS_WHO="" REDIS_WHERE=""
 case " $SCENARIOS " in
   *" bearer-shared "* | *" bearer-shared-one "*)
     SHARED_PREFIX="warden-bench:$$:$(date +%s):"
+    if [ "$REDIS_MODE" = own ]; then start_redis; fi
     replica gateway-shared-a 1
     SHARED_GW_URL=${REPLICA_URL[gateway-shared-a]} SHARED_ADMIN_URL=${REPLICA_ADMIN[gateway-shared-a]}
     if [ "$SHARED_REPLICAS" = 2 ] && [[ " $SCENARIOS " == *" bearer-shared "* ]]; then
       replica gateway-shared-b 1
       SHARED_GW_URL_B=${REPLICA_URL[gateway-shared-b]} SHARED_ADMIN_URL_B=${REPLICA_ADMIN[gateway-shared-b]}
     fi
-    # The Redis server's CPU time is read like the gateways' (not pinned by
-    # the bench: it runs wherever the machine's redis-server runs).
-    REDIS_PID=$(pgrep -x redis-server | head -n1 || true)
+    # The Redis server's CPU time is read like the gateways'. The machine's
+    # is not pinned by the bench: it runs wherever the machine runs it.
+    if [ "$REDIS_MODE" = own ]; then
+      REDIS_PID=${PID[redis]}
+    else
+      REDIS_PID=$(pgrep -x redis-server | head -n1 || true)
+    fi
     if [ -z "$REDIS_PID" ] || [ ! -r "/proc/$REDIS_PID/stat" ]; then
       REDIS_PID=""
       REDIS_NOTE="no redis-server process found (pgrep -x redis-server): Redis CPU not measured"
       log "bearer-shared: $REDIS_NOTE"
-    elif [ "$(pgrep -x redis-server | wc -l)" -gt 1 ]; then
+    elif [ "$REDIS_MODE" = machine ] && [ "$(pgrep -x redis-server | wc -l)" -gt 1 ]; then
       REDIS_NOTE="several redis-server processes; the first, pid $REDIS_PID, was measured"
       log "bearer-shared: $REDIS_NOTE"
+    fi
+    if [ "$REDIS_MODE" = own ]; then
+      REDIS_WHO="a Redis of the bench's own"
+      if [ "$PIN" = 1 ]; then REDIS_WHERE="the bench's own, on the load generator's CPU $WRK_CPUS"; else REDIS_WHERE="the bench's own, not pinned"; fi
+    else
+      REDIS_WHO="the machine's Redis"
+      REDIS_WHERE="the machine's, not pinned by the bench: it runs where the machine runs it"
+      [ -z "$REDIS_MODE_NOTE" ] || log "bearer-shared: $REDIS_MODE_NOTE"
     fi
     log "shared-state gateways $SHARED_GW_URL ${SHARED_GW_URL_B:-(no second one)}  admin $SHARED_ADMIN_URL $SHARED_ADMIN_URL_B" \
       "(a store each; Redis $REDIS_URL, key prefix $SHARED_PREFIX, redis-server pid ${REDIS_PID:-unknown})"
@@ -903,7 +967,7 @@ redis_ticks() {
 redis_commands() {
   local n=""
   if [ -n "$S_REDIS" ] && command -v redis-cli >/dev/null; then
-    n=$(timeout 3 redis-cli -h 127.0.0.1 -p 6379 info stats 2>/dev/null | tr -d '\r' |
+    n=$(timeout 3 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" info stats 2>/dev/null | tr -d '\r' |
       awk -F: '$1 == "total_commands_processed" {print $2}' || true)
   fi
   echo "${n:-nan}"
@@ -1364,7 +1428,15 @@ for sc in $PAIRS; do
     *) SC_GROUPS+=("$sc") ;;
   esac
 done
-[ -z "$FAMILY_AT" ] || SC_GROUPS[FAMILY_AT]=$FAMILY
+# In this order, whatever the order asked: each target compares neighbours
+# (bearer-shared-one with bearer-send, bearer-shared with bearer-two).
+if [ -n "$FAMILY_AT" ]; then
+  ordered=""
+  for sc in bearer-send bearer-shared-one bearer-two bearer-shared; do
+    case " $FAMILY " in *" $sc "*) ordered+="${ordered:+ }$sc" ;; esac
+  done
+  SC_GROUPS[FAMILY_AT]=$ordered
+fi
 for group in "${SC_GROUPS[@]}"; do
   # (Word lists: a scenario name has no space.)
   # shellcheck disable=SC2206
@@ -1499,12 +1571,13 @@ redis_per_call() {
     echo "not measured (${REDIS_NOTE:-no redis-server process})"
     return 0
   fi
-  cpu=$(col "$1" "$2" gateway "\$25 * $TICK_US / \$5" | med)
-  cmds=$(col "$1" "$2" gateway '($26 == "nan" ? "nan" : $26 / $5)' | med)
-  printf '%s of redis-server (pid %s, not pinned by the bench: it runs where the machine runs it), ' \
-    "$(num "$cpu" '%.1f µs')" "$REDIS_PID"
+  cpu=$(col "$1" "$2" gateway "$REDIS_CPU" | med)
+  cmds=$(col "$1" "$2" gateway "$REDIS_CMDS" | med)
+  printf '%s of redis-server (pid %s, %s), ' "$(num "$cpu" '%.1f µs')" "$REDIS_PID" "$REDIS_WHERE"
   if [ "$cmds" = nan ]; then
-    echo "Redis commands per call not counted (no redis-cli): the bench assumes nothing else used this Redis meanwhile"
+    echo "Redis commands per call not counted (no redis-cli)$([ "$REDIS_MODE" = machine ] && echo ": the bench assumes nothing else used this Redis meanwhile")"
+  elif [ "$REDIS_MODE" = own ]; then
+    echo "$(num "$cmds" '%.2f') Redis commands per call (all the commands the server processed during the runs ÷ the calls wrk counted; no other client: a little over what the build sends per call is the calls still in flight when wrk stopped, which Redis counted and wrk did not, and the bench's own INFO)"
   else
     echo "$(num "$cmds" '%.2f') Redis commands per call (all the commands the server processed during the runs ÷ the calls: the bench assumes nothing else used this Redis meanwhile, and this count would show it)"
   fi
@@ -1513,10 +1586,16 @@ plus_ms() { awk -v u="$1" 'BEGIN {if (u == "nan") print "–"; else printf "%+.3
 num() { awk -v x="$1" -v f="$2" 'BEGIN {if (x == "nan") print "–"; else printf f, x}'; }
 TICK_US=$((1000000 / CLK_TCK))
 # µs of CPU per request, and how busy the server CPUs were.
-GW_CPU="\$19 * $TICK_US / \$5"
+# A run that completed no request (a stalled machine can make a 1 s smoke
+# run do that) has no per-request figures: "nan", which med leaves out.
+GW_CPU="(\$5 > 0 ? \$19 * $TICK_US / \$5 : \"nan\")"
+REDIS_CPU="(\$5 > 0 ? \$25 * $TICK_US / \$5 : \"nan\")"
+REDIS_CMDS='($26 == "nan" || $5 == 0 ? "nan" : $26 / $5)'
+# The req/s ratio of a round, when its direct side made any request.
+RPS_RATIO='(d[7] > 0 ? g[7] / d[7] : "nan")'
 # Upstream CPU per request direct ÷ (gateway + upstream) CPU per request through
 # the gateway: the req/s ratio the server CPUs would give if nothing else ran.
-CPU_RATIO='(g[19] + g[20] > 0 && d[5] > 0 ? (d[20] / d[5]) / ((g[19] + g[20]) / g[5]) : "nan")'
+CPU_RATIO='(g[19] + g[20] > 0 && d[5] > 0 && g[5] > 0 ? (d[20] / d[5]) / ((g[19] + g[20]) / g[5]) : "nan")'
 
 
 # profile_section SCENARIO WHEN — PROFILE=1: the scenario's top symbols.
@@ -1621,7 +1700,7 @@ for sc in $PAIRS; do
   scenario "$sc"
   d_rps=$(col "$sc" load direct '$7' | med)
   g_rps=$(col "$sc" load gateway '$7' | med)
-  ratio=$(pair "$sc" load 'g[7] / d[7]' | med)
+  ratio=$(pair "$sc" load "$RPS_RATIO" | med)
   cpuratio=$(pair "$sc" load "$CPU_RATIO" | med)
   add50=$(pair "$sc" load 'g[8] - d[8]' | med)
   add99=$(pair "$sc" load 'g[10] - d[10]' | med)
@@ -1655,11 +1734,12 @@ for sc in $PAIRS; do
       echo "| round | side | req/s | p50 | p90 | p99 | max | failed | server CPU: ours / all | wrk CPU: own / all | gateway CPU/req | upstream CPU/req |"
       echo "|--:|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|"
       awk -F'\t' -v s="$sc" -v p="$phase" -v tick="$TICK_US" -v n="$SERVER_NCPU" -v w="$WRK_NCPU" '$1 == s && $2 == p {
-          printf "| %s | %s | %.0f | %.3f ms | %.3f ms | %.3f ms | %.3f ms | %d | %.0f%% / %d%% | %.0f%% / %d%% | %.1f µs | %.1f µs |\n",
+          printf "| %s | %s | %.0f | %.3f ms | %.3f ms | %.3f ms | %.3f ms | %d | %.0f%% / %d%% | %.0f%% / %d%% | %s | %s |\n",
             $3, $4, $7, $8 / 1000, $9 / 1000, $10 / 1000, $11 / 1000, $12 + $13 + $14 + $15 + $16 + $18,
-            100 * ($19 + $20) * tick / $21 / n, $22, 100 * $24 / $21 / w, $23, $19 * tick / $5, $20 * tick / $5 }' "$RESULTS"
+            100 * ($19 + $20) * tick / $21 / n, $22, 100 * $24 / $21 / w, $23,
+            ($5 > 0 ? sprintf("%.1f µs", $19 * tick / $5) : "– (no request)"), ($5 > 0 ? sprintf("%.1f µs", $20 * tick / $5) : "–") }' "$RESULTS"
       echo
-      r=$(pair "$sc" "$phase" 'g[7] / d[7]' | med)
+      r=$(pair "$sc" "$phase" "$RPS_RATIO" | med)
       a50=$(pair "$sc" "$phase" 'g[8] - d[8]' | med)
       a99=$(pair "$sc" "$phase" 'g[10] - d[10]' | med)
       cr=$(pair "$sc" "$phase" "$CPU_RATIO" | med)
@@ -1700,6 +1780,35 @@ esac
 # bearer-send), and the replicated scenario against the single-node figure
 # (bearer-shared vs bearer-send: the second process included, with what
 # that costs alone, bearer-two vs bearer-send, beside it).
+# round_ratios SC BASE — SC's gateway CPU per call ÷ BASE's, one line per
+# round (the bearer family runs round by round together, so round r of both
+# came minutes apart at most, under the same neighbours), in round order.
+round_ratios() {
+  awk -F'\t' -v a="$1" -v b="$2" -v tick="$TICK_US" '$2 == "load" && $4 == "gateway" && $5 > 0 {
+      if ($1 == a) A[$3] = $19 * tick / $5; else if ($1 == b) B[$3] = $19 * tick / $5
+    } END {for (r in A) if ((r in B) && B[r] > 0) print r, A[r] / B[r]}' "$RESULTS" | sort -n | cut -d' ' -f2
+}
+# cpu_vs SC BASE — "SC vs BASE: X µs vs Y µs; per round +a, +b, +c %:
+# **median +R %** (target …)". The verdict is on the median of the rounds'
+# ratios (paired rounds), not on the ratio of the medians.
+cpu_vs() {
+  local a b ratios
+  a=$(col "$1" load gateway "$GW_CPU" | med)
+  b=$(col "$2" load gateway "$GW_CPU" | med)
+  ratios=$(round_ratios "$1" "$2")
+  awk -v a="$a" -v b="$b" -v sa="$1" -v sb="$2" -v list="$(paste -sd ' ' <<<"$ratios")" -v med="$(med <<<"$ratios")" 'BEGIN {
+      if (a == "nan" || b == "nan" || med == "nan" || list == "") { printf "%s vs %s: no figures to compare", sa, sb; exit }
+      n = split(list, r, " "); per = ""
+      for (i = 1; i <= n; i++) per = per (i > 1 ? ", " : "") sprintf("%+.0f", 100 * (r[i] - 1))
+      printf "%s vs %s: %.0f µs vs %.0f µs (medians); round by round %s %%: **median %+.0f %%** (target ≤ 15 %%: %s)",
+        sa, sb, a, b, per, 100 * (med - 1), (med <= 1.15 ? "met" : "**not met**") }'
+}
+# cpu_delta SC BASE — "+R %" (the median of the rounds' ratios; no target).
+cpu_delta() {
+  local m
+  m=$(round_ratios "$1" "$2" | med)
+  awk -v m="$m" 'BEGIN {if (m == "nan" || m == "") print "–"; else printf "%+.0f %%", 100 * (m - 1)}'
+}
 # cpu_range SC — "X µs (rounds A–B)": the median gateway CPU per call under
 # load and the spread of the rounds.
 cpu_range() {
@@ -1709,35 +1818,18 @@ cpu_range() {
   hi=$(col "$1" load gateway "$GW_CPU" | sort -g | tail -n1)
   awk -v m="$m" -v lo="$lo" -v hi="$hi" 'BEGIN {if (m == "nan" || m == "") print "–"; else printf "%.0f µs (rounds %.0f–%.0f)", m, lo, hi}'
 }
-# cpu_vs SC BASE — "SC vs BASE: X µs vs Y µs, **+R %**" and the target.
-cpu_vs() {
-  local a b
-  a=$(col "$1" load gateway "$GW_CPU" | med)
-  b=$(col "$2" load gateway "$GW_CPU" | med)
-  awk -v a="$a" -v b="$b" -v sa="$1" -v sb="$2" -v ra="$(cpu_range "$1")" -v rb="$(cpu_range "$2")" 'BEGIN {
-      if (a == "nan" || b == "nan" || b <= 0) { printf "%s vs %s: no figures to compare", sa, sb; exit }
-      r = a / b
-      printf "%s vs %s: %s vs %s, **%+.0f %%** (target ≤ 15 %%: %s)", sa, sb, ra, rb, 100 * (r - 1), (r <= 1.15 ? "met" : "**not met**") }'
-}
-# cpu_delta SC BASE — "+R %" (no target).
-cpu_delta() {
-  local a b
-  a=$(col "$1" load gateway "$GW_CPU" | med)
-  b=$(col "$2" load gateway "$GW_CPU" | med)
-  awk -v a="$a" -v b="$b" 'BEGIN {if (a == "nan" || b == "nan" || b <= 0) print "–"; else printf "%+.0f %%", 100 * (a / b - 1)}'
-}
 # redis_short SC — the Redis server's CPU and commands per call, briefly.
 redis_short() {
   local cpu cmds
   [ -n "$REDIS_PID" ] || { echo "Redis CPU not measured"; return 0; }
-  cpu=$(col "$1" load gateway "\$25 * $TICK_US / \$5" | med)
-  cmds=$(col "$1" load gateway '($26 == "nan" ? "nan" : $26 / $5)' | med)
+  cpu=$(col "$1" load gateway "$REDIS_CPU" | med)
+  cmds=$(col "$1" load gateway "$REDIS_CMDS" | med)
   echo "Redis server besides: $(num "$cpu" '%.1f µs') and $(num "$cmds" '%.2f') commands per call"
 }
 in_pairs() { [[ " $PAIRS " == *" $1 "* ]]; }
 if in_pairs bearer-shared || in_pairs bearer-shared-one; then
   {
-    echo "Issue 14's target, gateway CPU per call (medians under load; a two-gateway figure is both gateways' CPU ÷ all the calls): **the shared state adds at most 15 %**."
+    echo "Issue 14's target, gateway CPU per call under load (a two-gateway figure is both gateways' CPU ÷ all the calls), each scenario against its base round by round (they ran in turn within each round): **the shared state adds at most 15 %**."
     echo
     if in_pairs bearer-shared && [ -n "$SHARED_GW_URL_B" ]; then
       if in_pairs bearer-two; then
@@ -1903,11 +1995,11 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
     echo "its own (its own signing key; the caller \`bench\` and its grant registered in each with \`warden registry add\`), and one"
     echo "\`public_url\` for all, \`$REPLICAS_PUBLIC_URL\`, standing for their load balancer (never called)."
     if [ -n "$SHARED_GW_URL_B" ]; then
-      echo "bearer-shared goes through TWO gateway processes, \`gateway-shared-a\` and \`gateway-shared-b\`, with \`[shared]\` on the"
-      echo "machine's Redis ($REDIS_URL, under this run's own key prefix \`$SHARED_PREFIX\`), so every single-use id is claimed on"
+      echo "bearer-shared goes through TWO gateway processes, \`gateway-shared-a\` and \`gateway-shared-b\`, with \`[shared]\` on"
+      echo "$REDIS_WHO ($REDIS_URL, under this run's own key prefix \`$SHARED_PREFIX\`), so every single-use id is claimed on"
       echo "Redis and every call's rate limits are checked there, shared by the two."
     elif [ -n "$SHARED_GW_URL" ]; then
-      echo "\`gateway-shared-a\` has \`[shared]\` on the machine's Redis ($REDIS_URL, under this run's own key prefix \`$SHARED_PREFIX\`)$(if in_pairs bearer-shared; then echo "; bearer-shared (SHARED_REPLICAS=1) goes through it alone"; fi)."
+      echo "\`gateway-shared-a\` has \`[shared]\` on $REDIS_WHO ($REDIS_URL, under this run's own key prefix \`$SHARED_PREFIX\`)$(if in_pairs bearer-shared; then echo "; bearer-shared (SHARED_REPLICAS=1) goes through it alone"; fi)."
     fi
     if in_pairs bearer-shared-one; then
       echo "bearer-shared-one goes through \`gateway-shared-a\` alone, one wrk process taking the whole load (\`gateway-shared-b\`, if started, idles): what the shared state costs one gateway."
@@ -1923,10 +2015,16 @@ gateway (\`gateway-auth\`) with the default strict authentication: a registered 
     echo "no histogram to merge), their max the larger. With one connection, one wrk goes through the first gateway only. Gateway"
     echo "CPU per call: both gateways' CPU time ÷ all the calls; all are pinned to the server CPUs like every gateway."
     if [ -n "$SHARED_GW_URL" ]; then
-      echo "The Redis server (redis-server, pid ${REDIS_PID:-unknown}${REDIS_NOTE:+; $REDIS_NOTE}) is not pinned by the bench; its CPU"
-      echo "time per call is read from /proc like the gateways'. The bench assumes nothing else uses that Redis during the runs:"
-      echo "the commands it processed per call (those its Lua scripts run included) are reported beside it to show whether that"
-      echo "held. Its keys expire by themselves."
+      if [ "$REDIS_MODE" = own ]; then
+        echo "The Redis server (SHARED_REDIS=own: redis-server, pid ${REDIS_PID:-unknown}, $REDIS_WHERE${REDIS_NOTE:+; $REDIS_NOTE}) was started by the bench"
+        echo "for this run, with no persistence and no other client, and stopped at the end; its CPU time per call is read from"
+        echo "/proc like the gateways', and the commands it processed per call (those its Lua scripts run included) beside it."
+      else
+        echo "The Redis server (SHARED_REDIS=machine${REDIS_MODE_NOTE:+ ($REDIS_MODE_NOTE)}: redis-server, pid ${REDIS_PID:-unknown}${REDIS_NOTE:+; $REDIS_NOTE}) is the machine's, not"
+        echo "pinned by the bench; its CPU time per call is read from /proc like the gateways'. The bench assumes nothing else uses"
+        echo "that Redis during the runs: the commands it processed per call (those its Lua scripts run included) are reported beside"
+        echo "it to show whether that held. Its keys expire by themselves."
+      fi
     fi
     echo
   fi
