@@ -44,6 +44,9 @@ pub struct Outbound {
     /// Hand a 3xx back to the caller instead of refusing it when
     /// redirects are off (a proxy relays its upstream's answer as is).
     pub pass_redirects: bool,
+    /// `url` as [`target::parse`] read it, when the caller had it read
+    /// already ([`Outbound::to`]): then it is not read again.
+    target: Option<Target>,
 }
 
 impl Outbound {
@@ -61,7 +64,19 @@ impl Outbound {
             purpose,
             streaming: false,
             pass_redirects: false,
+            target: None,
         }
+    }
+
+    /// A request to a URL already read by [`target::parse`] (or built by
+    /// [`target::join_on`] on a base read by [`target::parse_base`]): the
+    /// rules are still checked on every send, only the text is not read
+    /// (nor its host mapped through IDNA) once more. `url` is the target's
+    /// text.
+    pub fn to(method: Method, target: Target, purpose: &'static str) -> Self {
+        let mut req = Self::new(method, target.url.as_str(), purpose);
+        req.target = Some(target);
+        req
     }
 }
 
@@ -180,11 +195,18 @@ impl Egress {
 
     /// Sends `req` under the rules, following redirects only as allowed.
     /// Every outcome is reported to the observer.
-    pub async fn send(&self, req: Outbound) -> Result<Inbound, EgressError> {
+    pub async fn send(&self, mut req: Outbound) -> Result<Inbound, EgressError> {
         let started = Instant::now();
         let p = self.rules.policy();
         let deadline = started + Duration::from_millis(p.total_timeout_ms);
-        let result = self.send_following(&req, deadline).await;
+        // Moved, not cloned, into the (last) request; the observer reads
+        // neither.
+        let own = Owned {
+            target: req.target.take(),
+            headers: std::mem::take(&mut req.headers),
+            credentials: std::mem::take(&mut req.credentials),
+        };
+        let result = self.send_following(&req, own, deadline).await;
         if let Some(o) = &self.observer {
             o.outbound(&OutboundEvent::new(&req, &result, started.elapsed()));
         }
@@ -194,10 +216,14 @@ impl Egress {
     async fn send_following(
         &self,
         req: &Outbound,
+        mut own: Owned,
         deadline: Instant,
     ) -> Result<Inbound, EgressError> {
         let p = self.rules.policy();
-        let first = target::parse(&req.url)?;
+        let first = match own.target.take() {
+            Some(t) => t,
+            None => target::parse(&req.url)?,
+        };
         let origin = first.url.origin();
         let mut current = first;
         let mut method = req.method.clone();
@@ -206,15 +232,26 @@ impl Egress {
         loop {
             self.rules.check_target(&current)?;
             let same_origin = current.url.origin() == origin;
-            let mut builder = self
-                .client
-                .request(method.clone(), current.url.clone())
-                .headers(req.headers.clone())
-                .body(body.clone());
-            if same_origin {
-                builder = builder.headers(req.credentials.clone());
+            // No hop can follow the last one allowed: its request takes
+            // the headers instead of a copy.
+            let last = hops >= p.max_redirects;
+            let (headers, credentials) = if last {
+                (
+                    std::mem::take(&mut own.headers),
+                    std::mem::take(&mut own.credentials),
+                )
+            } else {
+                (own.headers.clone(), own.credentials.clone())
+            };
+            let mut request = reqwest::Request::new(method.clone(), current.url.clone());
+            *request.headers_mut() = headers;
+            if same_origin && !credentials.is_empty() {
+                // Each name's values replace any of the same name (what
+                // `RequestBuilder::headers` does).
+                request.headers_mut().extend(credentials);
             }
-            let sent = tokio::time::timeout_at(deadline.into(), builder.send()).await;
+            *request.body_mut() = Some(body.clone().into());
+            let sent = tokio::time::timeout_at(deadline.into(), self.client.execute(request)).await;
             let resp = match sent {
                 Err(_) => return Err(EgressError::Timeout("no answer within the total timeout")),
                 Ok(Err(e)) => return Err(classify(&e)),
@@ -255,6 +292,13 @@ impl Egress {
             current = next;
         }
     }
+}
+
+/// What [`Egress::send`] moves out of a request rather than copying.
+struct Owned {
+    target: Option<Target>,
+    headers: HeaderMap,
+    credentials: HeaderMap,
 }
 
 /// The next hop of a redirect, resolved against the current URL and read

@@ -57,6 +57,12 @@ impl Inbound {
         self.resp.headers()
     }
 
+    /// The headers, moved out (left empty): a proxy relaying them needs no
+    /// copy. The body's length and reading do not depend on them.
+    pub fn take_headers(&mut self) -> HeaderMap {
+        std::mem::take(self.resp.headers_mut())
+    }
+
     /// The URL that answered (after any redirects followed).
     pub fn url(&self) -> &Url {
         &self.url

@@ -94,6 +94,68 @@ pub fn join_path(base: &str, path: &str) -> Result<String, EgressError> {
     Ok(t.url.into())
 }
 
+/// [`join_path`] on a base already read by [`parse_base`], then `query`
+/// after a `?`: the [`Target`] that [`parse`] reads from `join_path`'s
+/// text followed by `?` and `query`, without reading the base (its host,
+/// through IDNA) again. Two steps, as two errors: the path's refusal is
+/// the outer one (what `join_path` refuses); the inner one is what `parse`
+/// would refuse in the whole text (its length, whitespace, a control
+/// character or a backslash in the query). `base` must come from
+/// [`parse_base`].
+#[allow(clippy::type_complexity)]
+pub fn join_on(
+    base: &Target,
+    path: &str,
+    query: Option<&str>,
+) -> Result<Result<Target, EgressError>, EgressError> {
+    check_joined_path(path)?;
+    let mut t = base.clone();
+    if !path.is_empty() {
+        let joined = format!("{}{path}", t.url.path().trim_end_matches('/'));
+        t.url.set_path(&joined);
+    }
+    Ok(with_query(t, query))
+}
+
+/// `t` (parsed, its URL without a query) with `query` read as [`read`]
+/// reads it at the end of the whole text: the same text checks, the same
+/// encoding (the parser's own query step), a `#` and what follows dropped
+/// (a fragment, never sent).
+fn with_query(mut t: Target, query: Option<&str>) -> Result<Target, EgressError> {
+    let Some(q) = query else {
+        return check_len(t.url.as_str().len()).map(|()| t);
+    };
+    check_len(t.url.as_str().len() + 1 + q.len())?;
+    check_text(q)?;
+    let q = q.split_once('#').map_or(q, |(before, _)| before);
+    t.url.set_query(Some(q));
+    Ok(t)
+}
+
+fn check_len(len: usize) -> Result<(), EgressError> {
+    if len > MAX_URL_LEN {
+        return Err(EgressError::BadUrl(format!(
+            "longer than {MAX_URL_LEN} bytes"
+        )));
+    }
+    Ok(())
+}
+
+/// Whitespace, control characters and backslashes, which the parser would
+/// quietly repair.
+fn check_text(raw: &str) -> Result<(), EgressError> {
+    if let Some(c) = raw.chars().find(|c| c.is_whitespace() || c.is_control()) {
+        return Err(EgressError::BadUrl(format!(
+            "contains whitespace or a control character ({:?})",
+            c
+        )));
+    }
+    if raw.contains('\\') {
+        return Err(EgressError::BadUrl("contains a backslash".into()));
+    }
+    Ok(())
+}
+
 /// `base` (read by [`parse_base`]) with `segments` appended to its path,
 /// each percent-encoded as one segment (a `/`, `%`, `?` or `#` in it is
 /// encoded, not read). An empty, `.` or `..` segment is refused.
@@ -140,20 +202,8 @@ fn check_joined_path(path: &str) -> Result<(), EgressError> {
 
 /// The text checks, then the WHATWG parse (which normalises the host).
 fn read(raw: &str) -> Result<Url, EgressError> {
-    if raw.len() > MAX_URL_LEN {
-        return Err(EgressError::BadUrl(format!(
-            "longer than {MAX_URL_LEN} bytes"
-        )));
-    }
-    if let Some(c) = raw.chars().find(|c| c.is_whitespace() || c.is_control()) {
-        return Err(EgressError::BadUrl(format!(
-            "contains whitespace or a control character ({:?})",
-            c
-        )));
-    }
-    if raw.contains('\\') {
-        return Err(EgressError::BadUrl("contains a backslash".into()));
-    }
+    check_len(raw.len())?;
+    check_text(raw)?;
     check_raw_authority(raw)?;
     Url::parse(raw).map_err(|e| EgressError::BadUrl(e.to_string()))
 }

@@ -79,6 +79,7 @@ async fn call(
         url: "https://127.0.0.1:8443/agents/echo",
         now: unix_now(),
         peer_cert: peer,
+        seen: None,
     };
     s.auth.authenticate(&req).await
 }

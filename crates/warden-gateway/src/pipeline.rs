@@ -26,6 +26,8 @@ use axum::response::Response;
 use http::Method;
 use serde_json::Value;
 use warden_a2a::{A2aError, Binding, ErrorKind, Operation};
+use warden_egress::EgressError;
+use warden_egress::target::Target;
 
 use crate::audit::Outcome;
 use crate::cards;
@@ -82,6 +84,7 @@ async fn run(
     }
 
     // 3. Authenticate. DPoP proofs name the URL as the client addressed it.
+    let seen = crate::registry_view::Seen::new();
     let url = format!(
         "{}{}",
         crate::card_routes::public_base(state, &req.http.headers, req.http.peer),
@@ -95,6 +98,7 @@ async fn run(
         url: &url,
         now: ctx.now,
         peer_cert: req.peer_cert.as_deref(),
+        seen: Some(&seen),
     };
     // A public agent takes callers without a credential, each known by the
     // capability it was handed (a new one is returned with the answer).
@@ -140,7 +144,7 @@ async fn run(
         .await
         .map_err(Refusal::upstream)?;
     let query = call.rewrite.query.as_deref().or(req.http.uri.query());
-    let url = upstream_url(ctx.binding, &endpoint, req, query)?;
+    let target = upstream_url(ctx.binding, &upstream, &endpoint, req, query)?;
     let proto = state.public_url.split("://").next().unwrap_or("http");
     let principal = ctx
         .principal
@@ -220,7 +224,7 @@ async fn run(
             agent,
             op: &call.op,
             method: req.http.method.clone(),
-            url,
+            target,
             headers,
             body: bytes,
             public_base: crate::card_routes::public_base(state, &req.http.headers, req.http.peer),
@@ -324,27 +328,29 @@ async fn keep_for_retries(
 /// The upstream URL of a call: the JSON-RPC endpoint as it is; for REST,
 /// the request path joined on the parsed endpoint, never pasted (a `.`/`..`
 /// segment, or an endpoint with a query or fragment, is refused), and the
-/// query (in canonical form when reading rewrote it).
+/// query (in canonical form when reading rewrote it). The endpoint is read
+/// once per text ([`Upstream::read_endpoint`]). The inner error is what
+/// sending to the URL refuses (an agent failure, as when the URL was
+/// read at the send), the outer one the path's refusal.
 fn upstream_url(
     binding: Binding,
+    upstream: &crate::upstream::Upstream,
     endpoint: &str,
     req: &Incoming,
     query: Option<&str>,
-) -> Result<String, Refusal> {
+) -> Result<Result<Target, EgressError>, Refusal> {
+    let read = upstream.read_endpoint(binding, endpoint);
     if binding == Binding::JsonRpc {
-        return Ok(endpoint.to_string());
+        return Ok(read);
     }
-    let mut url = warden_egress::target::join_path(endpoint, &req.http.subpath).map_err(|e| {
+    let unforwardable = |e: EgressError| {
         Refusal::new(A2aError::invalid_request(format!(
             "the request path cannot be forwarded ({})",
             e.reason()
         )))
-    })?;
-    if let Some(q) = query {
-        url.push('?');
-        url.push_str(q);
-    }
-    Ok(url)
+    };
+    warden_egress::target::join_on(&read.map_err(unforwardable)?, &req.http.subpath, query)
+        .map_err(unforwardable)
 }
 
 /// The skill ids an agent card lists.

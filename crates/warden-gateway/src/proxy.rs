@@ -18,7 +18,8 @@ pub struct Forward<'a> {
     pub agent: &'a str,
     pub op: &'a A2aOp,
     pub method: Method,
-    pub url: String,
+    /// The upstream URL as read (the error: what sending to it refuses).
+    pub target: Result<warden_egress::target::Target, warden_egress::EgressError>,
     pub headers: HeaderMap,
     /// The exact bytes the client sent (and Warden checked).
     pub body: Bytes,
@@ -75,15 +76,21 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
         None
     };
     let streaming = f.op.operation.is_streaming();
-    let mut req = warden_egress::Outbound::new(f.method, f.url, "proxy");
-    req.headers = f.headers;
-    req.body = f.body;
-    // A stream's head must come within the total timeout; its body then
-    // obeys the idle limit only.
-    req.streaming = streaming;
-    // An upstream's redirect is its answer, relayed as is.
-    req.pass_redirects = true;
-    let resp = match state.upstreams.client().send(req).await {
+    let sent = match f.target {
+        Ok(target) => {
+            let mut req = warden_egress::Outbound::to(f.method, target, "proxy");
+            req.headers = f.headers;
+            req.body = f.body;
+            // A stream's head must come within the total timeout; its body
+            // then obeys the idle limit only.
+            req.streaming = streaming;
+            // An upstream's redirect is its answer, relayed as is.
+            req.pass_redirects = true;
+            state.upstreams.client().send(req).await
+        }
+        Err(e) => Err(e),
+    };
+    let mut resp = match sent {
         Ok(r) => r,
         Err(e) => {
             tracing::warn!(agent = f.agent, error = %e, reason = e.reason(), "upstream request failed");
@@ -91,7 +98,7 @@ pub async fn forward(state: &GatewayState, f: Forward<'_>) -> Answer {
         }
     };
     let status = resp.status();
-    let mut headers = resp.headers().clone();
+    let mut headers = resp.take_headers();
     strip_hop_by_hop(&mut headers);
     let is_sse = headers
         .get(header::CONTENT_TYPE)

@@ -176,6 +176,7 @@ mod tests {
                     url: "http://127.0.0.1:8080/agents/echo",
                     now: unix_now(),
                     peer_cert: None,
+                    seen: None,
                 };
                 auth.authenticate(&req).await.map(|_| ())
             }

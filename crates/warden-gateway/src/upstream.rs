@@ -6,22 +6,31 @@
 //! else at the interface its own verified card names.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use serde_json::Value;
 use warden_a2a::types::AgentCard;
 use warden_a2a::{A2aError, Binding};
+use warden_egress::EgressError;
+use warden_egress::target::{self, Target};
 
 use crate::cards::cache::{CachedCard, CardSlot, Cards};
 use crate::cards::fetch::CardSource;
 use crate::config::{AgentConfig, Limits};
+
+/// An endpoint's text read as a URL, or why it cannot be one.
+type Read = Result<Target, EgressError>;
 
 #[derive(Debug)]
 pub struct Upstream {
     pub config: AgentConfig,
     /// Its card, and the extended cards served for it.
     cards: Arc<CardSlot>,
+    /// The last endpoint of each binding as read (JSON-RPC, REST): the
+    /// text and what reading it gave, so that calls do not read the same
+    /// text (and map its host through IDNA) every time.
+    read: [Mutex<Option<(String, Read)>>; 2],
 }
 
 impl Upstream {
@@ -32,6 +41,27 @@ impl Upstream {
 
     pub fn keep_extended(&self, key: String, card: Value) {
         self.cards.keep_extended(key, card);
+    }
+
+    /// `endpoint` (from [`Upstreams::endpoint`]) read as the binding reads
+    /// it: a JSON-RPC endpoint is the URL called, read by
+    /// [`target::parse`]; a REST endpoint is a base, read by
+    /// [`target::parse_base`]. The same text gives the same answer, so the
+    /// last one is kept and a changed endpoint (a new card) read anew.
+    pub fn read_endpoint(&self, binding: Binding, endpoint: &str) -> Result<Target, EgressError> {
+        let (slot, read): (_, fn(&str) -> Read) = match binding {
+            Binding::JsonRpc => (&self.read[0], target::parse),
+            Binding::Rest => (&self.read[1], target::parse_base),
+        };
+        let mut kept = slot.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((text, read)) = kept.as_ref()
+            && text == endpoint
+        {
+            return read.clone();
+        }
+        let fresh = read(endpoint);
+        *kept = Some((endpoint.to_owned(), fresh.clone()));
+        fresh
     }
 }
 
@@ -62,6 +92,7 @@ impl Upstreams {
                 Arc::new(Upstream {
                     config: a.clone(),
                     cards: slot,
+                    read: Default::default(),
                 }),
             );
         }

@@ -211,3 +211,58 @@ fn join_segments_encodes_each_segment_whole() {
     }
     assert!(join_segments("http://h.example/#x", &["a"]).is_err());
 }
+
+/// `join_on` is `join_path` and then `parse` of the whole text, query and
+/// all: the same URL, host and port, and the same refusal, without the
+/// base read twice.
+#[test]
+fn join_on_reads_what_join_path_and_parse_read() {
+    let bases = [
+        "http://127.0.0.1:9000",
+        "http://127.0.0.1:9000/",
+        "http://h.example/a2a/rest/",
+        "https://Bücher.Example.:8443/v1",
+        "http://[::1]:80/x",
+    ];
+    let paths = [
+        "",
+        "/message:send",
+        "/tasks/t%2F1:cancel",
+        "//other.example/x",
+        "/a/../b",
+        "/a/%2E%2e/b",
+        "/x?y",
+        "/x#y",
+        "x",
+        "/sp ace",
+        "/é",
+    ];
+    let long = format!("a={}", "b".repeat(MAX_URL_LEN));
+    let queries = [
+        None,
+        Some(""),
+        Some("a=1&b=two"),
+        Some("a=%20b"),
+        Some("q=x#frag"),
+        Some("q=#"),
+        Some("a b"),
+        Some("a\tb"),
+        Some("a\\b"),
+        Some("a=é&'<>\"`{}|^"),
+        Some("?x"),
+        Some(long.as_str()),
+    ];
+    for base in bases {
+        let parsed = parse_base(base).expect(base);
+        for path in paths {
+            for query in queries {
+                let got = join_on(&parsed, path, query);
+                let want = join_path(base, path).map(|text| match query {
+                    Some(q) => parse(&format!("{text}?{q}")),
+                    None => parse(&text),
+                });
+                assert_eq!(got, want, "{base} + {path:?} + {query:?}");
+            }
+        }
+    }
+}

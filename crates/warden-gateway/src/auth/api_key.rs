@@ -1,6 +1,8 @@
 //! API keys: a registered agent's reusable credential, checked against the
 //! in-memory registry view (no store query on the request path).
 
+use std::sync::Arc;
+
 use super::{AuthError, AuthRequest, Authenticator};
 use crate::principal::{AuthMethod, Principal};
 use warden_trust::jwt::TokenError;
@@ -46,6 +48,9 @@ impl Authenticator {
             }
             AuthError::Unavailable
         })?;
+        if let Some(seen) = req.seen {
+            let _ = seen.set(Arc::clone(&view));
+        }
         let Some(record) = view.api_key(id) else {
             return Err(bad());
         };

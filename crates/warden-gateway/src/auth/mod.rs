@@ -61,6 +61,9 @@ pub struct AuthRequest<'a> {
     /// becomes `Principal::peer`, and certificate-bound tokens (RFC 8705)
     /// must match it.
     pub peer_cert: Option<&'a PeerCertificate>,
+    /// Where the registry snapshot a credential was checked against is
+    /// left for the call's admission (see [`crate::registry_view::Seen`]).
+    pub seen: Option<&'a crate::registry_view::Seen>,
 }
 
 struct External {

@@ -436,10 +436,19 @@ impl Authorizer {
         own_issuer: &str,
         agent: &str,
         now: u64,
+        seen: Option<Arc<Snapshot>>,
     ) -> Result<(), Denied> {
         // A change made elsewhere (the CLI revoking a grant) holds from the
-        // very next call: the change signal decides whether to reload.
-        let snapshot = self.fresh().await?;
+        // very next call: the change signal decides whether to reload, read
+        // once per call (`seen`: the snapshot the call's authentication
+        // read it for, see [`crate::registry_view::Seen`]).
+        let snapshot = match seen {
+            Some(s) => {
+                self.check_streams(&s);
+                s
+            }
+            None => self.fresh().await?,
+        };
         let me = decide::caller_key(principal, own_issuer);
         if principal.method == AuthMethod::Public {
             // A caller without a credential reaches public agents only;

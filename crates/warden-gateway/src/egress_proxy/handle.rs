@@ -56,6 +56,7 @@ async fn run(
 
     // 3. Authenticate, with the remote's name as the audience.
     let url = format!("{}{}", proxy.public_url(), req.http.uri.path());
+    let seen = crate::registry_view::Seen::new();
     let auth = crate::auth::AuthRequest {
         headers: &req.http.headers,
         agent: &req.remote,
@@ -64,6 +65,7 @@ async fn run(
         url: &url,
         now: ctx.now,
         peer_cert: None,
+        seen: Some(&seen),
     };
     stages::authenticate(ctx, &auth).await?;
 

@@ -28,6 +28,13 @@ use crate::store_health::{Stale, StoreHealth};
 
 pub use snapshot::{Snapshot, grant_of};
 
+/// The snapshot a call has read already ([`RegistryView::fresh`]), handed
+/// to its later steps so that one call reads the change signal once: an
+/// API-key call's authentication reads it, and its admission uses the same
+/// snapshot. A change committed after that read holds from the next call,
+/// as one committed while the call runs always did.
+pub type Seen = std::sync::OnceLock<Arc<Snapshot>>;
+
 /// Why no snapshot can be used for a call.
 #[derive(Debug, thiserror::Error)]
 pub enum ViewError {

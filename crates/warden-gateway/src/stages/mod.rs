@@ -67,6 +67,9 @@ pub struct Ctx<'a> {
     /// with the rate limits, [`settle`] on its own, and [`rescue`] when the
     /// call is refused before either (see [`rescue`] for which refusals).
     pub pending: Option<crate::shared::PendingUse>,
+    /// The registry snapshot authentication read, for admission (one read
+    /// of the change signal per call).
+    pub seen: Option<std::sync::Arc<crate::registry_view::Snapshot>>,
 }
 
 impl<'a> Ctx<'a> {
@@ -90,6 +93,7 @@ impl<'a> Ctx<'a> {
             dropped_fields: Vec::new(),
             rate_headers: Vec::new(),
             pending: None,
+            seen: None,
         }
     }
 
@@ -169,6 +173,7 @@ pub async fn authenticate(ctx: &mut Ctx<'_>, req: &AuthRequest<'_>) -> Result<()
         .map_err(Refusal::unauthenticated)?;
     ctx.principal = Some(principal);
     ctx.pending = pending;
+    ctx.seen = req.seen.and_then(|s| s.get().cloned());
     Ok(())
 }
 
@@ -187,6 +192,7 @@ pub async fn authenticate_public(
         .map_err(Refusal::unauthenticated)?;
     ctx.principal = Some(caller.principal);
     ctx.pending = caller.pending;
+    ctx.seen = req.seen.and_then(|s| s.get().cloned());
     Ok(caller.issued)
 }
 
@@ -194,6 +200,7 @@ pub async fn authenticate_public(
 /// is answered like an unknown target). Sets the context's target.
 pub async fn admit(ctx: &mut Ctx<'_>, target: &str) -> Result<(), Refusal> {
     ctx.target = Some(target.to_string());
+    let seen = ctx.seen.take();
     let Some(principal) = &ctx.principal else {
         return Err(Refusal::new(A2aError::internal(
             "admission before authentication",
@@ -202,7 +209,13 @@ pub async fn admit(ctx: &mut Ctx<'_>, target: &str) -> Result<(), Refusal> {
     let state = ctx.state;
     state
         .authz
-        .admit(principal, &state.auth.authority.issuer, target, ctx.now)
+        .admit(
+            principal,
+            &state.auth.authority.issuer,
+            target,
+            ctx.now,
+            seen,
+        )
         .await
         .map_err(|d| {
             // A spent bucket is refused here, before the parse, with the
