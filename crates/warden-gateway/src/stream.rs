@@ -22,29 +22,62 @@ pub struct StreamLimits {
 /// Tracks whether the bytes sent so far end between two events.
 #[derive(Debug, Default)]
 struct Framing {
-    tail: Vec<u8>,
+    /// The last (up to) four bytes sent, at the end of the array: enough
+    /// to find a `\r\n\r\n` that a chunk completes.
+    tail: [u8; 4],
+    tail_len: usize,
     since_boundary: usize,
 }
 
+/// Where the last blank line (`\n\n` or `\r\n\r\n`) in `bytes` ends.
+fn last_boundary(bytes: &[u8]) -> Option<usize> {
+    let lf = bytes.windows(2).rposition(|w| w == b"\n\n").map(|p| p + 2);
+    let crlf = bytes
+        .windows(4)
+        .rposition(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4);
+    lf.max(crlf)
+}
+
 impl Framing {
-    fn at_boundary(&self) -> bool {
-        self.tail.is_empty() || self.tail.ends_with(b"\n\n") || self.tail.ends_with(b"\r\n\r\n")
+    fn tail(&self) -> &[u8] {
+        &self.tail[4 - self.tail_len..]
     }
 
+    fn at_boundary(&self) -> bool {
+        let tail = self.tail();
+        tail.is_empty() || tail.ends_with(b"\n\n") || tail.ends_with(b"\r\n\r\n")
+    }
+
+    /// Notes `chunk` as sent. Reads it in place: only a blank line across
+    /// the seam with the bytes before it is looked for in a copy (of at
+    /// most seven bytes).
     fn push(&mut self, chunk: &[u8]) {
-        let joined: Vec<u8> = self.tail.iter().chain(chunk).copied().collect();
-        let lf = joined.windows(2).rposition(|w| w == b"\n\n").map(|p| p + 2);
-        let crlf = joined
-            .windows(4)
-            .rposition(|w| w == b"\r\n\r\n")
-            .map(|p| p + 4);
-        let last_boundary = lf.max(crlf);
-        self.since_boundary = match last_boundary {
-            Some(p) if p > self.tail.len() => joined.len() - p,
-            Some(_) | None => self.since_boundary + chunk.len(),
+        let t = self.tail_len;
+        let mut seam = [0u8; 7];
+        let head = chunk.len().min(3);
+        seam[..t].copy_from_slice(self.tail());
+        seam[t..t + head].copy_from_slice(&chunk[..head]);
+        // Offsets in the tail followed by the chunk; only blank lines that
+        // end in the chunk count (one wholly in the tail was counted).
+        let across = last_boundary(&seam[..t + head]).filter(|&p| p > t);
+        let inside = last_boundary(chunk).map(|p| p + t);
+        self.since_boundary = match inside.max(across) {
+            Some(p) => t + chunk.len() - p,
+            None => self.since_boundary + chunk.len(),
         };
-        let keep = joined.len().saturating_sub(4);
-        self.tail = joined[keep..].to_vec();
+        if chunk.len() >= 4 {
+            self.tail.copy_from_slice(&chunk[chunk.len() - 4..]);
+            self.tail_len = 4;
+        } else {
+            let mut joined = [0u8; 7];
+            let n = t + chunk.len();
+            joined[..t].copy_from_slice(self.tail());
+            joined[t..n].copy_from_slice(chunk);
+            let keep = n.min(4);
+            self.tail[4 - keep..].copy_from_slice(&joined[n - keep..n]);
+            self.tail_len = keep;
+        }
     }
 }
 
@@ -196,6 +229,38 @@ mod tests {
         assert!(f.at_boundary());
         f.push(b"data: 12345");
         assert_eq!(f.since_boundary, 11);
+    }
+
+    /// What `push` computed when it joined the tail and the chunk into a
+    /// new vector (the reference the in-place reading must agree with).
+    fn reference(tail: &mut Vec<u8>, since: &mut usize, chunk: &[u8]) {
+        let joined: Vec<u8> = tail.iter().chain(chunk).copied().collect();
+        *since = match last_boundary(&joined) {
+            Some(p) if p > tail.len() => joined.len() - p,
+            Some(_) | None => *since + chunk.len(),
+        };
+        let keep = joined.len().saturating_sub(4);
+        *tail = joined[keep..].to_vec();
+    }
+
+    #[test]
+    fn framing_in_place_agrees_with_joining_every_chunk() {
+        let text: &[u8] = b"data: {\"a\":1}\n\n: c\r\n\r\ndata: x\r\ndata: y\n\n\n\r\n\r\n\r\ndata: zz\n\r\n\n\ndata: end\r\n\r\n";
+        let mut seed = 0x2545_f491_u64;
+        for _ in 0..2000 {
+            let (mut f, mut tail, mut since) = (Framing::default(), Vec::new(), 0usize);
+            let mut at = 0;
+            while at < text.len() {
+                seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+                let n = ((seed >> 33) % 7) as usize; // empty chunks too
+                let chunk = &text[at..(at + n).min(text.len())];
+                f.push(chunk);
+                reference(&mut tail, &mut since, chunk);
+                assert_eq!(f.tail(), tail.as_slice());
+                assert_eq!(f.since_boundary, since);
+                at += chunk.len();
+            }
+        }
     }
 
     #[tokio::test(start_paused = true)]
