@@ -28,7 +28,13 @@ pub enum KeyError {
     Store(#[from] StoreError),
     #[error("signing key: {0}")]
     Signing(#[from] warden_trust::signing::SigningError),
-    #[error("sealed key: {0}")]
+    /// Said in full because the usual cause is operational (a store moved
+    /// or restored without its KEK), not corruption.
+    #[error(
+        "sealed key: {0}: the store's signing keys do not open with this key-encryption key \
+         (WARDEN_KEK or auth.kek_file); start with the KEK the store was created with \
+         (docs/operations.md, \"What to keep, and what goes with what\")"
+    )]
     Seal(#[from] warden_trust::seal::SealError),
 }
 
@@ -280,6 +286,26 @@ mod tests {
 
     fn kek() -> Kek {
         Kek::from_text(&Kek::generate_text().expect("kek")).expect("kek")
+    }
+
+    /// A store opened with another KEK than the one that sealed its keys
+    /// is refused, and the message says what to do about it.
+    #[tokio::test]
+    async fn another_kek_is_refused_with_a_message_naming_the_kek() {
+        let store = Store::open_in_memory().await.expect("store");
+        KeyRing::open(store.clone(), kek(), 100, 50, 1_000)
+            .await
+            .expect("ring");
+        let Err(refused) = KeyRing::open(store, kek(), 100, 50, 1_000).await else {
+            panic!("a ring opened under another KEK");
+        };
+        assert!(matches!(refused, KeyError::Seal(_)), "{refused:?}");
+        let message = refused.to_string();
+        assert!(
+            message.contains("WARDEN_KEK or auth.kek_file")
+                && message.contains("the KEK the store was created with"),
+            "{message}"
+        );
     }
 
     #[tokio::test]
