@@ -24,6 +24,7 @@ mod inspect;
 mod outbox;
 mod ownership;
 mod postgres;
+mod push_follows;
 mod push_subscriptions;
 mod quarantine;
 mod retention;
@@ -46,6 +47,7 @@ pub use outbox::{
     outbox_origin,
 };
 pub use ownership::{OwnershipWrite, TaskOwner};
+pub use push_follows::PushFollow;
 pub use push_subscriptions::PushSubscription;
 pub use quarantine::QuarantineRecord;
 pub use retention::{Cutoff, Removed, RetentionKind, RetentionLock, RetentionPlan};

@@ -221,6 +221,33 @@ CREATE TABLE push_subscriptions (
 );
 CREATE INDEX push_subscriptions_by_task ON push_subscriptions (agent, task_id, config_id);
 "#,
+    // Version 9: tasks Warden follows for agents without push support
+    // (`push_follows.rs`): what was last seen of each, and which gateway
+    // follows it until when (a lease, so one gateway at a time does).
+    r#"
+CREATE TABLE push_follows (
+    agent          TEXT NOT NULL,
+    task_id        TEXT NOT NULL,
+    owner          TEXT NOT NULL,
+    seen           TEXT,
+    lease_owner    TEXT,
+    lease_until_ms INTEGER NOT NULL,
+    created_ms     INTEGER NOT NULL,
+    updated_ms     INTEGER NOT NULL,
+    PRIMARY KEY (agent, task_id)
+);
+CREATE INDEX push_follows_by_lease ON push_follows (lease_until_ms);
+"#,
+    // Next version: the open entries of the push outbox by subscription,
+    // task and sequence (`outbox/enqueue.rs`, `outbox/claim.rs`): an
+    // enqueue asks whether its task has an open entry, a claim whether an
+    // earlier one is open; through the unique key both passed over every
+    // delivered entry of the task (a long task's history, until
+    // retention), now only over the open ones.
+    r#"
+CREATE INDEX push_outbox_open ON push_outbox (subscription_id, task_id, seq)
+    WHERE state IN ('pending', 'delivering');
+"#,
 ];
 
 /// Brings the schema up to version `target` (tests stop short of the latest

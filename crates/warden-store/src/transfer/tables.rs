@@ -209,6 +209,20 @@ pub(crate) const TABLES: &[Table] = &[
         order_by: "id",
     },
     Table {
+        name: "push_follows",
+        columns: &[
+            ("agent", Text),
+            ("task_id", Text),
+            ("owner", Text),
+            ("seen", Text),
+            ("lease_owner", Text),
+            ("lease_until_ms", Int),
+            ("created_ms", Int),
+            ("updated_ms", Int),
+        ],
+        order_by: "agent, task_id",
+    },
+    Table {
         name: AUDIT,
         columns: &[
             ("seq", Int),
