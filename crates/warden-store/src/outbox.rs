@@ -49,8 +49,10 @@
 mod admin;
 mod claim;
 mod enqueue;
+mod writer;
 
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 
 use tokio::sync::Notify;
 
@@ -166,12 +168,20 @@ pub(crate) fn entry_from_row(row: &impl Columns) -> Result<OutboxEntry, sqlx::Er
     })
 }
 
-/// The wake-up a store handle (and its clones) gives its delivery worker
-/// when an entry becomes due now: an enqueue, an admin retry. Entries
-/// written through another handle (another gateway) are found by the
-/// worker's own schedule.
+/// What a store handle (and its clones) shares for push delivery.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Signal(Arc<Notify>, enqueue::Writer);
+pub(crate) struct Signal {
+    /// The wake-up it gives its delivery worker when an entry becomes due
+    /// now: an enqueue, an admin retry. Entries written through another
+    /// handle (another gateway) are found by the worker's own schedule.
+    wake: Arc<Notify>,
+    /// The outbox's one writer on SQLite (`writer.rs`).
+    writer: writer::Writer,
+    /// Counts the push subscriptions removed through this handle
+    /// (`push_subscriptions.rs`): what a cache of opened subscriptions
+    /// checks to drop what it holds.
+    pub(crate) subscriptions_removed: Arc<AtomicU64>,
+}
 
 /// `scheme://host:port` of an http(s) URL (the port spelled out, its
 /// default when the URL has none): a destination, for caps, breakers and
@@ -194,13 +204,13 @@ impl Store {
     /// enqueue, an admin retry) since the last call returned; one waiter
     /// (the delivery worker) is meant.
     pub async fn outbox_wakeup(&self) {
-        self.outbox.0.notified().await;
+        self.outbox.wake.notified().await;
     }
 
     /// Wakes this handle's delivery worker (after its own settlements, so
     /// the next entries of a task are claimed at once).
     pub fn outbox_wake(&self) {
-        self.outbox.0.notify_one();
+        self.outbox.wake.notify_one();
     }
 }
 

@@ -16,6 +16,8 @@
 //! names one: [`Store::push_subscription_bind_task`] sets it once and never
 //! moves it.
 
+use std::sync::atomic::Ordering;
+
 use crate::backend::{Columns, either, map_rows};
 use crate::{Store, StoreError};
 
@@ -159,7 +161,20 @@ impl Store {
                 .await?
                 .rows_affected()
         });
+        if n > 0 {
+            self.outbox
+                .subscriptions_removed
+                .fetch_add(1, Ordering::Release);
+        }
         Ok(n > 0)
+    }
+
+    /// How many subscriptions were removed through this handle (and its
+    /// clones) since it was opened, a replaced one included: a cache of
+    /// opened subscriptions drops what it holds when this moves. Removals
+    /// through another handle (another gateway) do not count here.
+    pub fn push_subscriptions_removed(&self) -> u64 {
+        self.outbox.subscriptions_removed.load(Ordering::Acquire)
     }
 
     /// Binds a subscription made before its task existed to `task_id`, once:

@@ -2,32 +2,23 @@
 //! takes the next sequence number of its subscription and task and parks
 //! the entry when an earlier one of its task is still open.
 //!
-//! On SQLite, enqueues made at once (the relay answering many agents) are
-//! written together: a writer task of the store handle takes what is
-//! waiting and inserts it in one transaction. SQLite has one write lock,
-//! and a writer that finds it taken sleeps in its busy handler (1 ms and
-//! more) while the lock is often free again within microseconds; one
-//! writer for the enqueues instead of one per request, and one commit for
-//! many, keep the relay's answers and the worker's claims from waiting on
-//! each other. An enqueue that finds nothing waiting is written at once,
-//! alone. On PostgreSQL each enqueue is its own transaction, under the
-//! task's lock (`outbox.rs`).
+//! On SQLite the insert goes through the outbox's one writer
+//! (`writer.rs`), with whatever else is waiting (other enqueues, the
+//! worker's claims and settlements) in one transaction, and the call
+//! returns once that transaction has committed. On PostgreSQL each enqueue
+//! is its own transaction, under the task's lock (`outbox.rs`).
 
-use std::sync::{Arc, OnceLock};
+use sqlx::SqliteConnection;
+use tokio::sync::oneshot;
 
-use sqlx::SqlitePool;
-use tokio::sync::{mpsc, oneshot};
-
+use super::writer::Job;
 use super::{LOCK_TASK, NewNotification, NotificationId, PARKED, outbox_origin};
-use crate::backend::Db;
+use crate::backend::{Db, Tx, either};
 use crate::{Store, StoreError};
 
 /// How often an enqueue tries again when another gateway took the same
 /// sequence number at the same moment (PostgreSQL only).
 const TRIES: usize = 5;
-
-/// The most enqueues in one transaction.
-const MAX_BATCH: usize = 256;
 
 /// The sequence number is taken in the insert: on SQLite under the write
 /// lock; on PostgreSQL two gateways may take the same one at once, and the
@@ -46,24 +37,13 @@ const INSERT: &str = "INSERT INTO push_outbox (id, subscription_id, task_id, seq
 
 /// One notification to insert, with its id and destination.
 #[derive(Debug)]
-struct Row {
+pub(crate) struct Row {
     n: NewNotification,
     id: NotificationId,
     origin: String,
 }
 
-/// A row for the writer, and where its outcome goes.
-#[derive(Debug)]
-struct Job {
-    row: Row,
-    done: oneshot::Sender<Result<(), sqlx::Error>>,
-}
-
-/// The SQLite writer of a store handle (and its clones), started by the
-/// first enqueue; it ends when the last handle is dropped.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Writer(Arc<OnceLock<mpsc::UnboundedSender<Job>>>);
-
+/// The insert of `r`, its values bound.
 macro_rules! insert {
     ($r:expr) => {
         sqlx::query(INSERT)
@@ -78,10 +58,26 @@ macro_rules! insert {
     };
 }
 
+/// Inserts `r` in `tx`.
+pub(crate) async fn insert_in(tx: &mut Tx<'_>, r: &Row) -> Result<(), sqlx::Error> {
+    either!(Tx, tx, tx => {
+        insert!(r).execute(&mut **tx).await?;
+    });
+    Ok(())
+}
+
+/// Inserts `r` on a SQLite connection, as a statement of its own (no
+/// transaction around it: one statement commits alone, and a lone enqueue
+/// is spared the trips for `BEGIN` and `COMMIT`).
+pub(crate) async fn insert_on(c: &mut SqliteConnection, r: &Row) -> Result<(), sqlx::Error> {
+    insert!(r).execute(c).await?;
+    Ok(())
+}
+
 impl Store {
-    /// Keeps a notification for delivery and returns its id. Due at once
-    /// (`created_ms`), unless an earlier one of its task is still open;
-    /// wakes this handle's delivery worker.
+    /// Keeps a notification for delivery and returns its id once it is
+    /// committed. Due at once (`created_ms`), unless an earlier one of its
+    /// task is still open; wakes this handle's delivery worker.
     pub async fn outbox_enqueue(&self, n: &NewNotification) -> Result<NotificationId, StoreError> {
         let row = Row {
             origin: outbox_origin(&n.destination)?,
@@ -91,30 +87,29 @@ impl Store {
         let id = row.id.clone();
         match &self.db {
             Db::Sqlite(pool) => {
-                let writer = self.outbox.1.0.get_or_init(|| start(pool.clone())).clone();
                 let (done, outcome) = oneshot::channel();
-                match writer.send(Job { row, done }) {
-                    Ok(()) => outcome
-                        .await
-                        .map_err(|_| StoreError::Io("the outbox writer stopped".into()))??,
-                    // No runtime left for the writer: write it here.
-                    Err(mpsc::error::SendError(job)) => {
-                        insert!(job.row).execute(pool).await?;
-                    }
-                }
+                self.outbox
+                    .writer
+                    .submit(pool, Job::Enqueue { row, done })
+                    .await;
+                outcome
+                    .await
+                    .map_err(|_| StoreError::Io("the outbox writer stopped".into()))??;
             }
             Db::Postgres(pool) => {
                 let mut tries = 0;
                 loop {
                     tries += 1;
                     let done = async {
-                        let mut tx = pool.begin().await?;
-                        sqlx::query(LOCK_TASK)
-                            .bind(&row.n.subscription_id)
-                            .bind(&row.n.task_id)
-                            .execute(&mut *tx)
-                            .await?;
-                        insert!(row).execute(&mut *tx).await?;
+                        let mut tx: Tx<'_> = pool.begin().await?.into();
+                        either!(Tx, &mut tx, t => {
+                            sqlx::query(LOCK_TASK)
+                                .bind(&row.n.subscription_id)
+                                .bind(&row.n.task_id)
+                                .execute(&mut **t)
+                                .await?;
+                        });
+                        insert_in(&mut tx, &row).await?;
                         tx.commit().await
                     }
                     .await;
@@ -129,39 +124,5 @@ impl Store {
         }
         self.outbox_wake();
         Ok(id)
-    }
-}
-
-fn start(pool: SqlitePool) -> mpsc::UnboundedSender<Job> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(write(pool, rx));
-    tx
-}
-
-/// Inserts what is waiting, in one transaction; when that fails, each
-/// alone, so that one bad row fails only its own enqueue.
-async fn write(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>) {
-    let mut jobs = Vec::with_capacity(MAX_BATCH);
-    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let together = match jobs.len() {
-            1 => Err(()),
-            _ => {
-                let all = async {
-                    let mut tx = pool.begin().await?;
-                    for j in &jobs {
-                        insert!(j.row).execute(&mut *tx).await?;
-                    }
-                    tx.commit().await
-                };
-                all.await.map_err(|_| ())
-            }
-        };
-        for j in jobs.drain(..) {
-            let outcome = match together {
-                Ok(()) => Ok(()),
-                Err(()) => insert!(j.row).execute(&pool).await.map(|_| ()),
-            };
-            let _ = j.done.send(outcome);
-        }
     }
 }

@@ -472,3 +472,58 @@ store_test! {
         }
     }
 }
+
+store_test! {
+    async fn enqueues_claims_and_settlements_made_at_once_keep_their_promises(db: TestDb) {
+        // On SQLite all three go through the outbox's one writer, written
+        // together; each call still returns only once its own write is
+        // committed: another handle (another connection) sees an enqueued
+        // entry as soon as the enqueue returns.
+        let (s, other) = (db.open().await, db.open().await);
+        let n = 200;
+        let produce = {
+            let (s, other) = (s.clone(), other.clone());
+            tokio::spawn(async move {
+                let all = (0..n).map(|i| {
+                    let (s, other) = (s.clone(), other.clone());
+                    async move {
+                        let id = enqueue(&s, &note("s1", &format!("t{}", i % 10), i)).await;
+                        let seen = other.outbox_get(id.as_str()).await.expect("get");
+                        assert!(seen.is_some(), "{id} not committed when its enqueue returned");
+                    }
+                });
+                futures_util::future::join_all(all).await;
+            })
+        };
+        let mut claimed: Vec<OutboxEntry> = Vec::new();
+        let mut ids = HashSet::new();
+        for _ in 0..100_000 {
+            if claimed.len() == n as usize {
+                break;
+            }
+            let got = s.outbox_claim(&claim("w", 1_000, 7)).await.expect("claim");
+            let done: Vec<Settlement> =
+                got.iter().map(|e| Settlement::of(e, 1_000, Settle::Delivered)).collect();
+            // A settlement and a claim at once (written together on SQLite).
+            let nothing = claim("w", 1_000, 0);
+            let (settled, none) =
+                tokio::join!(s.outbox_settle("w", &done), s.outbox_claim(&nothing));
+            assert!(none.expect("claim").is_empty());
+            assert_eq!(settled.expect("settle"), done.len() as u64);
+            for e in &got {
+                assert!(ids.insert(e.id.clone()), "{} claimed twice", e.id);
+            }
+            claimed.extend(got);
+            tokio::task::yield_now().await;
+        }
+        produce.await.expect("producers");
+        assert_eq!(claimed.len(), n as usize);
+        let mut last: BTreeMap<&str, i64> = BTreeMap::new();
+        for e in &claimed {
+            let prev = last.insert(e.task_id.as_str(), e.seq).unwrap_or(0);
+            assert_eq!(e.seq, prev + 1, "{} after {prev} in {}", e.seq, e.task_id);
+        }
+        let counts = other.outbox_counts().await.expect("counts");
+        assert_eq!((counts.delivered, counts.pending), (n as u64, 0));
+    }
+}
