@@ -34,6 +34,8 @@ pub struct GatewayState {
     /// The key-encryption key push subscriptions' secrets are sealed under
     /// (the one the signing keys are sealed under).
     pub push_kek: Arc<warden_trust::seal::Kek>,
+    /// The tasks this gateway follows for agents without push support.
+    pub follows: Arc<crate::push::follow::Follows>,
 }
 
 impl GatewayState {

@@ -24,6 +24,7 @@ Behaviour (by the text of the user message):
              exactly the input text (same contract as Warden's `echo` agent).
 
 Usage:  python sdk_agent.py --port 0      # prints "LISTENING <port>" when ready
+        python sdk_agent.py --no-push # a card without push (Warden follows its tasks)
 """
 
 from __future__ import annotations
@@ -209,7 +210,7 @@ class InteropExecutor(AgentExecutor):
         await TaskUpdater(event_queue, context.task_id, context.context_id).cancel()
 
 
-def build_card(port: int) -> AgentCard:
+def build_card(port: int, push: bool = True) -> AgentCard:
     base = f'http://127.0.0.1:{port}'
     return AgentCard(
         name='warden-interop-sdk-agent',
@@ -228,7 +229,7 @@ def build_card(port: int) -> AgentCard:
                 protocol_version=PROTOCOL_VERSION_CURRENT,
             ),
         ],
-        capabilities=AgentCapabilities(streaming=True, push_notifications=True),
+        capabilities=AgentCapabilities(streaming=True, push_notifications=push),
         default_input_modes=['text/plain'],
         default_output_modes=['text/plain'],
         skills=[
@@ -264,15 +265,23 @@ def build_card(port: int) -> AgentCard:
     )
 
 
-def build_app(card: AgentCard, push_http: httpx.AsyncClient, warden_jwks: str | None = None, audience: str = '') -> Starlette:
-    push_store = InMemoryPushNotificationConfigStore()
-    handler = DefaultRequestHandler(
-        agent_executor=InteropExecutor(),
-        task_store=InMemoryTaskStore(),
-        agent_card=card,
-        push_config_store=push_store,
-        push_sender=BasePushNotificationSender(push_http, push_store),
-    )
+def build_app(card: AgentCard, push_http: httpx.AsyncClient, warden_jwks: str | None = None, audience: str = '', push: bool = True) -> Starlette:
+    if push:
+        push_store = InMemoryPushNotificationConfigStore()
+        handler = DefaultRequestHandler(
+            agent_executor=InteropExecutor(),
+            task_store=InMemoryTaskStore(),
+            agent_card=card,
+            push_config_store=push_store,
+            push_sender=BasePushNotificationSender(push_http, push_store),
+        )
+    else:
+        # --no-push: the card says so and the SDK refuses push configs.
+        handler = DefaultRequestHandler(
+            agent_executor=InteropExecutor(),
+            task_store=InMemoryTaskStore(),
+            agent_card=card,
+        )
     routes = [
         *create_agent_card_routes(card),
         *create_jsonrpc_routes(handler, rpc_url=JSONRPC_PATH),
@@ -300,7 +309,7 @@ def _exit_on_stdin_eof(loop: asyncio.AbstractEventLoop, server: uvicorn.Server) 
     threading.Thread(target=watch, name='stdin-eof', daemon=True).start()
 
 
-async def serve(port: int, host: str, exit_on_stdin_eof: bool, warden_jwks: str | None = None, audience: str = '') -> None:
+async def serve(port: int, host: str, exit_on_stdin_eof: bool, warden_jwks: str | None = None, audience: str = '', push: bool = True) -> None:
     # Bind first so that --port 0 yields a concrete port for the card URLs.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -310,7 +319,7 @@ async def serve(port: int, host: str, exit_on_stdin_eof: bool, warden_jwks: str 
     port = sock.getsockname()[1]
 
     async with httpx.AsyncClient(timeout=10) as push_http:
-        app = build_app(build_card(port), push_http, warden_jwks, audience)
+        app = build_app(build_card(port, push), push_http, warden_jwks, audience, push)
         # Short graceful-shutdown so test teardown never waits on open SSE streams.
         config = uvicorn.Config(
             app, log_level='warning', lifespan='off', timeout_graceful_shutdown=2
@@ -351,13 +360,14 @@ def main() -> None:
     ap.add_argument('-v', '--verbose', action='store_true')
     ap.add_argument('--warden-jwks-file', help="require Warden's upstream token, verified against this JWKS file")
     ap.add_argument('--audience', default='sdk', help="this agent's name at the gateway (the token audience)")
+    ap.add_argument('--no-push', action='store_true', help='a card without push notifications, and no push sender')
     args = ap.parse_args()
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.WARNING,
         stream=sys.stderr,
         format='%(asctime)s %(levelname)s %(name)s: %(message)s',
     )
-    asyncio.run(serve(args.port, args.host, args.exit_on_stdin_eof, args.warden_jwks_file, args.audience))
+    asyncio.run(serve(args.port, args.host, args.exit_on_stdin_eof, args.warden_jwks_file, args.audience, not args.no_push))
 
 
 if __name__ == '__main__':

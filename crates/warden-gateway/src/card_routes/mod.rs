@@ -54,6 +54,9 @@ pub fn signed_card(
     base: &str,
 ) -> Result<Value, A2aError> {
     let key = state.auth.authority.keys.card_signing_key();
+    // Warden offers push for an agent whose tasks it follows.
+    let offered = offer_push(state, agent, card);
+    let card = offered.as_ref().unwrap_or(card);
     crate::cards::signed_card(&state.config, key.as_deref(), agent, card, base)
 }
 
@@ -87,4 +90,26 @@ pub async fn serve(
         HeaderValue::from_static("X-Forwarded-Host, X-Forwarded-Proto"),
     );
     Ok(resp)
+}
+
+/// The card of an agent whose tasks Warden follows (`[[agents]]
+/// push_follow`, a v1.0 card without push notifications): push offered,
+/// Warden's (docs/push.md, "Agents without push support"; the conditions
+/// are `push::follow::offered`'s). None when the card is served as it is.
+fn offer_push(state: &GatewayState, agent: &str, card: &Value) -> Option<Value> {
+    let up = state.upstreams.get(agent)?;
+    if up.config.push_follow == crate::config::PushFollow::Off
+        || card.pointer("/capabilities/pushNotifications") == Some(&Value::Bool(true))
+        || card.get("supportedInterfaces").is_none()
+    {
+        return None;
+    }
+    let mut card = card.clone();
+    let caps = card
+        .as_object_mut()?
+        .entry("capabilities")
+        .or_insert_with(|| Value::Object(Default::default()));
+    caps.as_object_mut()?
+        .insert("pushNotifications".into(), Value::Bool(true));
+    Some(card)
 }

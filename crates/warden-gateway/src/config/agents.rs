@@ -52,6 +52,39 @@ pub struct AgentConfig {
     /// subscribe). Only with `access = "public"`.
     #[serde(default)]
     pub public_operations: Option<Vec<String>>,
+    /// Whether Warden offers push notifications for this agent when its
+    /// card offers none, following the tasks callers subscribe to itself
+    /// (see [`PushFollow`]; off by default). See docs/push.md.
+    #[serde(default)]
+    pub push_follow: PushFollow,
+    /// Between two looks at a followed task in `poll` mode, and the first
+    /// wait before a failed stream or poll is tried again (doubling up to a
+    /// minute): `push_poll_interval_ms`, 2000 by default, at least 100.
+    #[serde(
+        default = "default_poll_interval",
+        rename = "push_poll_interval_ms",
+        with = "super::millis"
+    )]
+    pub push_poll_interval: std::time::Duration,
+}
+
+/// `push_follow`: how Warden follows a task for an agent whose card offers
+/// no push notifications, so that callers can subscribe all the same.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum PushFollow {
+    /// Push configs go to the agent, which refuses them (the default: a
+    /// follow costs a stream or a poll per task, an operator's choice).
+    #[default]
+    Off,
+    /// `SubscribeToTask` when the card offers streaming, else as `poll`.
+    Subscribe,
+    /// `GetTask` every `push_poll_interval_ms`.
+    Poll,
+}
+
+fn default_poll_interval() -> std::time::Duration {
+    std::time::Duration::from_secs(2)
 }
 
 /// `access`: whether a caller needs a credential to reach the agent.
@@ -156,6 +189,9 @@ pub fn validate(agents: &[AgentConfig], rules: &warden_egress::Rules) -> Result<
         a.card_keys().map_err(|e| format!("agents[{i}].{e}"))?;
         a.public_operations()
             .map_err(|e| format!("agents[{i}].{e}"))?;
+        if a.push_poll_interval < std::time::Duration::from_millis(100) {
+            return Err(format!("agents[{i}].push_poll_interval_ms: at least 100"));
+        }
         for host in &a.card_jku_hosts {
             warden_egress::target::parse(&format!("https://{host}/"))
                 .ok()

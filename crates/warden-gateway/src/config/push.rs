@@ -41,6 +41,9 @@ pub struct PushSection {
     /// second.
     #[serde(rename = "delivery_timeout_ms", with = "super::millis")]
     pub delivery_timeout: Duration,
+    /// Tasks this gateway follows at once for agents without push support
+    /// (`[[agents]] push_follow`); more wait in the store for a free place.
+    pub max_follows: NonZeroU32,
 }
 
 impl Default for PushSection {
@@ -55,6 +58,7 @@ impl Default for PushSection {
             breaker_failures: NonZeroU32::new(5).unwrap_or(NonZeroU32::MIN),
             breaker_cooldown: Duration::from_secs(30),
             delivery_timeout: Duration::from_secs(10),
+            max_follows: NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN),
         }
     }
 }
@@ -106,7 +110,7 @@ mod tests {
         let s = parse(
             "max_attempts = 3\ndead_after_secs = 60\nbackoff_base_ms = 10\nbackoff_max_ms = 20\n\
              per_destination_concurrency = 2\nmax_in_flight = 4\nbreaker_failures = 1\n\
-             breaker_cooldown_secs = 5\ndelivery_timeout_ms = 100",
+             breaker_cooldown_secs = 5\ndelivery_timeout_ms = 100\nmax_follows = 7",
         )
         .expect("valid");
         assert_eq!(s.max_attempts.get(), 3);
@@ -124,6 +128,7 @@ mod tests {
             (1, Duration::from_secs(5))
         );
         assert_eq!(s.delivery_timeout, Duration::from_millis(100));
+        assert_eq!(s.max_follows.get(), 7);
     }
 
     #[test]
@@ -137,6 +142,7 @@ mod tests {
             "breaker_failures = 0",
             "breaker_cooldown_secs = 0",
             "delivery_timeout_ms = 0",
+            "max_follows = 0",
             "retries = 3",
         ] {
             assert!(parse(bad).is_err(), "{bad}");

@@ -33,6 +33,20 @@ pub struct PushMetrics {
     pub delivery_seconds: Histogram,
     /// Destinations whose circuit breaker is not closed, by state.
     pub breakers: Family<BreakerLabels, Gauge>,
+    /// Tasks this gateway follows now for agents without push support.
+    pub follows: Gauge,
+    /// Notifications those follows queued (once per change, whatever the
+    /// number of subscriptions).
+    pub follow_notifications: Counter,
+    /// Looks at a followed task that failed, by what (`unavailable`,
+    /// `invalid`).
+    pub follow_failures: Family<FollowLabels, Counter>,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct FollowLabels {
+    /// `unavailable` or `invalid`.
+    pub what: &'static str,
 }
 
 impl PushMetrics {
@@ -43,6 +57,9 @@ impl PushMetrics {
             // 1 ms … ~9 h: a delivery may wait out retries for hours.
             delivery_seconds: Histogram::new(exponential_buckets(0.001, 3.0, 16)),
             breakers: Family::default(),
+            follows: Gauge::default(),
+            follow_notifications: Counter::default(),
+            follow_failures: Family::default(),
         };
         registry.register(
             "push_queued",
@@ -64,7 +81,29 @@ impl PushMetrics {
             "Destinations whose circuit breaker is open or half-open at this gateway, by state",
             m.breakers.clone(),
         );
+        registry.register(
+            "push_follows",
+            "Tasks this gateway follows for agents without push support",
+            m.follows.clone(),
+        );
+        registry.register(
+            "push_follow_notifications",
+            "Notifications queued by the follows of this gateway",
+            m.follow_notifications.clone(),
+        );
+        registry.register(
+            "push_follow_failures",
+            "Looks at a followed task that failed, by what (unavailable, invalid)",
+            m.follow_failures.clone(),
+        );
         m
+    }
+
+    /// Counts a failed look at a followed task.
+    pub fn follow_failed(&self, what: &'static str) {
+        self.follow_failures
+            .get_or_create(&FollowLabels { what })
+            .inc();
     }
 
     /// Counts a settled attempt.

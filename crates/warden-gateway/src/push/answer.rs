@@ -97,12 +97,24 @@ pub async fn finish(state: &GatewayState, pending: Box<Pending>, answer: Answer)
     } else {
         if pending.registered.task_id.is_none()
             && let Some(task) = wire::answered_task(&v, op.binding)
-            && let Err(e) = state
+        {
+            match state
                 .store
                 .push_subscription_bind_task(&pending.subscription, &task)
                 .await
-        {
-            tracing::warn!(error = %e, "push subscription: the new task could not be bound");
+            {
+                Ok(true) => {
+                    // Warden follows the new task (its answer may already
+                    // be final: the follow's first look sends it at once).
+                    if let Some(f) = &pending.follow {
+                        super::follow::begin(state, &f.agent, &task, &f.owner).await;
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "push subscription: the new task could not be bound")
+                }
+            }
         }
         Body::from(bytes)
     };
@@ -110,6 +122,36 @@ pub async fn finish(state: &GatewayState, pending: Box<Pending>, answer: Answer)
         with_secret(Response::from_parts(parts, out), &pending),
         status,
     )
+}
+
+/// Warden's own answer to a Create for an agent whose tasks it follows:
+/// the caller's config as kept (redacted), with the secret; the task is
+/// followed from now on.
+pub async fn created(state: &GatewayState, pending: Box<Pending>) -> Response {
+    let op = &pending.op;
+    let task = pending.registered.task_id.clone().unwrap_or_default();
+    let config_id = pending
+        .follow
+        .as_ref()
+        .map(|f| f.config_id.clone())
+        .unwrap_or_default();
+    let view = wire::caller_view(&pending.registered, &config_id);
+    if let Some(f) = &pending.follow {
+        super::follow::begin(state, &f.agent, &task, &f.owner).await;
+    }
+    with_secret(
+        ok_answer(op, wire::render(&view, &task, op.dialect)),
+        &pending,
+    )
+}
+
+/// Warden's own answer to a Delete for an agent whose tasks it follows
+/// (the agent has no configs to forget): an empty result.
+pub fn deleted(op: &A2aOp) -> Response {
+    match op.binding {
+        warden_a2a::Binding::JsonRpc => ok_answer(op, Value::Null),
+        warden_a2a::Binding::Rest => ok_answer(op, json!({})),
+    }
 }
 
 fn with_secret(mut resp: Response, pending: &Pending) -> Response {

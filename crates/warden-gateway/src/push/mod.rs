@@ -14,12 +14,15 @@
 //!   push allowance of `[message_urls]`), judged at registration and at
 //!   every delivery.
 //! - [`secrets`]: what is sealed, and the relay token's hash.
+//! - [`follow`]: push for agents whose card offers none — Warden follows
+//!   the subscribed tasks (a stream or polls) and queues the notifications.
 //! - [`outbox`]: the delivery worker — claims, retries, order per task,
 //!   per-destination caps and circuit breakers, dead letters.
 
 pub mod answer;
 pub mod deliver;
 pub mod destination;
+pub mod follow;
 pub mod outbox;
 pub mod register;
 pub mod relay;

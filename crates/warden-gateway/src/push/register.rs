@@ -50,6 +50,16 @@ pub struct Pending {
     pub registered: Registered,
     pub secret: String,
     pub op: A2aOp,
+    /// Warden follows the task itself (the agent has no push): the config
+    /// id it was kept under, and who the task belongs to.
+    pub follow: Option<Followed>,
+}
+
+/// A registration Warden serves itself ([`super::follow`]).
+pub struct Followed {
+    pub agent: String,
+    pub owner: String,
+    pub config_id: String,
 }
 
 /// Why a registration was refused.
@@ -98,20 +108,40 @@ pub async fn intercept(
     op: &A2aOp,
     body: Bytes,
 ) -> Result<Intercept, Refusal> {
+    let followed = match op.operation {
+        Operation::CreatePushConfig
+        | Operation::DeletePushConfig
+        | Operation::SendMessage
+        | Operation::SendStreamingMessage => {
+            super::follow::offered(ctx.state, agent).await.is_some()
+        }
+        _ => false,
+    };
     let result = match op.operation {
         Operation::CreatePushConfig | Operation::SendMessage | Operation::SendStreamingMessage
             if !op.push_urls.is_empty() =>
         {
-            register(ctx.state, agent, owner, op, &body).await
+            register(ctx.state, agent, owner, op, &body, followed).await
         }
         Operation::GetPushConfig | Operation::ListPushConfigs => {
             super::answer::local(ctx.state, agent, owner, op)
                 .await
                 .map(Intercept::Answered)
         }
+        Operation::DeletePushConfig if followed => forget(ctx.state, agent, owner, op)
+            .await
+            .map(|()| Intercept::Answered(super::answer::deleted(op))),
         Operation::DeletePushConfig => forget(ctx.state, agent, owner, op)
             .await
             .map(|()| Intercept::Pass(body)),
+        Operation::SendMessage | Operation::SendStreamingMessage if followed => {
+            // A message goes on with a task that may have subscriptions:
+            // it changes again, so it is followed again.
+            if let Some(task) = &op.task_id {
+                resume(ctx.state, agent, owner, task).await;
+            }
+            return Ok(Intercept::Pass(body));
+        }
         _ => return Ok(Intercept::Pass(body)),
     };
     result.map_err(|e| e.refusal())
@@ -123,6 +153,7 @@ async fn register(
     owner: &str,
     op: &A2aOp,
     body: &[u8],
+    followed: bool,
 ) -> Result<Intercept, RegisterError> {
     let mut v: Value = serde_json::from_slice(body).map_err(|_| RegisterError::Unreadable)?;
     let config = wire::config_mut(&mut v, op).ok_or(RegisterError::Unreadable)?;
@@ -183,6 +214,33 @@ async fn register(
     if !replaced.is_empty() {
         tracing::info!(agent, replaced = ?replaced, "push config replaced");
     }
+    let follow = followed.then(|| Followed {
+        agent: agent.to_string(),
+        owner: owner.to_string(),
+        config_id: config_id.clone(),
+    });
+    if followed {
+        // Warden follows the task: the agent, which has no push, is not
+        // told (a message goes on without its config).
+        let pending = Box::new(Pending {
+            subscription,
+            registered,
+            secret,
+            op: op.clone(),
+            follow,
+        });
+        if op.operation == Operation::CreatePushConfig {
+            return Ok(Intercept::Answered(
+                super::answer::created(state, pending).await,
+            ));
+        }
+        if let Some(task) = &pending.registered.task_id {
+            super::follow::begin(state, agent, task, owner).await;
+        }
+        wire::strip_message_config(&mut v, op);
+        let bytes = serde_json::to_vec(&v).map_err(|_| RegisterError::Unreadable)?;
+        return Ok(Intercept::Registered(Bytes::from(bytes), pending));
+    }
     let relay_url = relay_url(&state.public_url, &subscription);
     wire::give_agent(config, op.dialect, &relay_url, &relay_token, &config_id);
     let bytes = serde_json::to_vec(&v).map_err(|_| RegisterError::Unreadable)?;
@@ -193,8 +251,19 @@ async fn register(
             registered,
             secret,
             op: op.clone(),
+            follow,
         }),
     ))
+}
+
+/// Follows a task again when a message goes on with it and someone
+/// subscribes to it (the follow ended when it was interrupted).
+async fn resume(state: &GatewayState, agent: &str, owner: &str, task: &str) {
+    match state.store.push_subscriptions_of_task(agent, task).await {
+        Ok(subs) if !subs.is_empty() => super::follow::begin(state, agent, task, owner).await,
+        Ok(_) => {}
+        Err(e) => tracing::warn!(agent, task, error = %e, "push follow: subscriptions not read"),
+    }
 }
 
 /// Removes the caller's subscriptions under a config id (the call goes on

@@ -112,6 +112,22 @@ pub fn give_agent(
     config.insert("authentication".into(), auth);
 }
 
+/// Takes the push config out of a message (for an agent whose tasks Warden
+/// follows: it has no push, and may refuse a message that carries a config).
+pub fn strip_message_config(v: &mut Value, op: &A2aOp) {
+    let name = if op.dialect == ProtocolVersion::V1_0 {
+        "taskPushNotificationConfig"
+    } else {
+        "pushNotificationConfig"
+    };
+    if let Some(c) = root_mut(v, op.binding)
+        .and_then(|r| r.get_mut("configuration"))
+        .and_then(Value::as_object_mut)
+    {
+        c.remove(name);
+    }
+}
+
 /// The caller's config as Warden keeps it (v1.0 names): no token, no
 /// credentials.
 pub fn caller_view(r: &Registered, config_id: &str) -> Value {

@@ -26,6 +26,7 @@ mod malformed;
 mod message_urls;
 mod ownership_writes;
 mod public_agents;
+mod push_follow;
 mod push_interop;
 mod push_relay;
 mod quickstart;
