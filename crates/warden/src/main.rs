@@ -6,6 +6,7 @@ mod call;
 mod card_cmd;
 mod clean_cmd;
 mod cli;
+mod closed_stdout;
 mod config_cmd;
 mod gateway_lock;
 mod local;
@@ -22,6 +23,7 @@ use clap::Parser;
 use cli::{Cli, Command, ConfigCommand};
 
 fn main() -> ExitCode {
+    closed_stdout::end_quietly_on_closed_stdout();
     let cli = Cli::parse();
     init_logging();
     // Only these subcommands have renamed flags (and no option taking a

@@ -275,3 +275,30 @@ async fn every_deployment_example_passes_config_check() {
         );
     }
 }
+
+/// A reader that closes the pipe (`warden config check … | head -0`) ends
+/// the command quietly, as SIGPIPE ends a Unix tool: status 141, and no
+/// panic report on stderr.
+#[tokio::test]
+async fn a_closed_stdout_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("ok.toml");
+    std::fs::write(&path, agent("http://127.0.0.1:9000/")).expect("write");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    // Closed before the command starts: its first write fails with EPIPE.
+    drop(reader);
+    // Not `output()`: tokio's captures stdout in a pipe of its own.
+    let out = warden()
+        .args(["config", "check", "--offline"])
+        .arg(&path)
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run warden config check")
+        .wait_with_output()
+        .await
+        .expect("wait for warden config check");
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(141), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
