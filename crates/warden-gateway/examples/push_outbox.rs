@@ -22,7 +22,8 @@
 //! Environment: `MODE` (`drain`, `steady` or `both`, the default; or
 //! `drain-plain`: the drain with the outbox and its worker alone, an
 //! unsigned POST per notification, to tell their cost from the
-//! deliverer's), `N`
+//! deliverer's; or `sign`: the deliverer's opening of a subscription and
+//! its signing alone, one thread, no I/O), `N`
 //! (20000), `TASKS` (notifications are spread over this many tasks, 200:
 //! each task's are delivered in order, one at a time), `RATE` (2500),
 //! `SECS` (20), `PRODUCERS` (4), `CONCURRENCY` (`push.per_destination_concurrency`, 32),
@@ -412,9 +413,77 @@ async fn drain_plain() {
     );
 }
 
+/// The deliverer's own CPU per notification, one thread, no I/O: opening
+/// a subscription (unsealing its secrets, reading the `whsec_` secret and
+/// the credential) and signing an attempt (`v1` HMAC, `v1a` Ed25519 and
+/// the JWT, itself Ed25519), each `N` times.
+fn sign() {
+    use warden_trust::{JwsAlg, SigningKey};
+    use warden_webhooks::{Notification, Signer, SubscriptionSecret};
+    let n = env("N", 20_000);
+    let kek =
+        warden_trust::seal::Kek::from_text(&warden_trust::seal::Kek::generate_text().expect("kek"))
+            .expect("kek");
+    let s = Secrets {
+        token: Some("bench-caller-token".into()),
+        scheme: None,
+        credentials: None,
+        secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+    };
+    let sealed = secrets::seal(&kek, "sub_1", &s).expect("seal");
+    let t0 = Instant::now();
+    for _ in 0..n {
+        let s = secrets::open(&kek, "sub_1", &sealed).expect("open");
+        let secret = SubscriptionSecret::parse(&s.secret).expect("secret");
+        let h = warden_webhooks::credential::Registered {
+            token: s.token.as_deref(),
+            scheme: s.scheme.as_deref(),
+            credentials: s.credentials.as_deref(),
+        }
+        .headers()
+        .expect("headers");
+        std::hint::black_box((secret, h));
+    }
+    let open = t0.elapsed();
+    let key = SigningKey::generate(JwsAlg::EdDsa).expect("key");
+    let key = SigningKey::from_pkcs8(JwsAlg::EdDsa, key.pkcs8(), Some("webhook-1")).expect("key");
+    let secret = [SubscriptionSecret::parse(&s.secret).expect("secret")];
+    let signer = Signer::new("https://warden.example");
+    let body = note("sub_1", "http://127.0.0.1:9/hook", 7, 0, 0).body;
+    let t1 = Instant::now();
+    for i in 0..n {
+        let id = format!("msg_{i:032x}");
+        let note = Notification {
+            id: &id,
+            body: &body,
+            url: "http://127.0.0.1:9/hook",
+            task_id: "task-7",
+        };
+        std::hint::black_box(
+            signer
+                .sign(&note, &secret, &key, 1_796_000_000)
+                .expect("sign"),
+        );
+    }
+    let signing = t1.elapsed();
+    println!("## sign: the deliverer's own work, one thread, {n} times\n");
+    println!("| | per notification |\n|---|---|");
+    println!(
+        "| open a subscription (unseal, parse, credential) | {:.1} µs |",
+        open.as_secs_f64() * 1e6 / n as f64
+    );
+    println!(
+        "| sign an attempt (`v1`, `v1a`, JWT) | {:.1} µs |\n",
+        signing.as_secs_f64() * 1e6 / n as f64
+    );
+}
+
 #[tokio::main]
 async fn main() {
     let mode = std::env::var("MODE").unwrap_or_else(|_| "both".into());
+    if mode == "sign" {
+        sign();
+    }
     if mode == "drain-plain" {
         drain_plain().await;
     }

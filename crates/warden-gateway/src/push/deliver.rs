@@ -27,11 +27,10 @@ use warden_authority::KeyRing;
 use warden_egress::Outbound;
 use warden_store::{OutboxEntry, Store};
 use warden_trust::seal::Kek;
-use warden_webhooks::{Notification, Signer, SubscriptionSecret};
+use warden_webhooks::{Notification, Signer};
 
 use super::destination::{DestinationError, Destinations};
 use super::outbox::{Deliver, DeliveryOutcome};
-use super::secrets;
 use crate::clock::Clock;
 
 /// The most of a receiver's answer that is read (and discarded).
@@ -42,8 +41,7 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 /// Delivers outbox entries. Cheap to clone.
 #[derive(Clone)]
 pub struct Deliverer {
-    store: Store,
-    kek: Arc<Kek>,
+    subscriptions: opened::Subscriptions,
     destinations: Destinations,
     keys: Arc<KeyRing>,
     signer: Signer,
@@ -60,8 +58,7 @@ impl Deliverer {
         clock: Arc<dyn Clock>,
     ) -> Self {
         Self {
-            store,
-            kek,
+            subscriptions: opened::Subscriptions::new(store, kek, Arc::clone(&clock)),
             destinations,
             keys,
             signer: Signer::new(issuer),
@@ -84,19 +81,15 @@ impl Deliverer {
     /// One attempt at `entry`.
     pub async fn attempt(&self, entry: &OutboxEntry) -> DeliveryOutcome {
         let permanent = |reason: String| DeliveryOutcome::Permanent { reason };
-        let sub = match self.store.push_subscription(&entry.subscription_id).await {
-            Ok(Some(s)) => s,
-            Ok(None) => return permanent("the subscription is gone".into()),
-            Err(e) => {
+        let sub = match self.subscriptions.get(&entry.subscription_id).await {
+            Ok(s) => s,
+            Err(e @ opened::OpenError::Store(_)) => {
                 return DeliveryOutcome::Retry {
                     after: None,
-                    reason: format!("store: {e}"),
+                    reason: e.to_string(),
                 };
             }
-        };
-        let s = match secrets::open(&self.kek, &sub.id, &sub.sealed) {
-            Ok(s) => s,
-            Err(e) => return permanent(format!("the subscription's secrets: {e}")),
+            Err(e) => return permanent(e.to_string()),
         };
         // Judged again now: DNS may have changed since registration.
         let client = match self
@@ -117,7 +110,7 @@ impl Deliverer {
             }
             Err(e) => return permanent(e.to_string()),
         };
-        let headers = match self.headers(entry, &s) {
+        let headers = match self.headers(entry, &sub) {
             Ok(h) => h,
             Err(e) => return e,
         };
@@ -146,7 +139,7 @@ impl Deliverer {
     fn headers(
         &self,
         entry: &OutboxEntry,
-        s: &secrets::Secrets,
+        sub: &opened::Opened,
     ) -> Result<HeaderMap, DeliveryOutcome> {
         let permanent = |reason: String| DeliveryOutcome::Permanent { reason };
         let key = self
@@ -156,36 +149,33 @@ impl Deliverer {
                 after: None,
                 reason: "no webhook signing key".into(),
             })?;
-        let secret = SubscriptionSecret::parse(&s.secret)
-            .map_err(|e| permanent(format!("the subscription secret: {e}")))?;
         let n = Notification {
             id: entry.id.as_str(),
             body: &entry.body,
             url: &entry.destination,
             task_id: &entry.task_id,
         };
-        let mut all = self
+        let signed = self
             .signer
-            .sign(&n, &[secret], &key, self.clock.now_unix())
+            .sign(
+                &n,
+                std::slice::from_ref(&sub.secret),
+                &key,
+                self.clock.now_unix(),
+            )
             .map_err(|e| permanent(format!("signing: {e}")))?;
-        all.extend(
-            warden_webhooks::credential::Registered {
-                token: s.token.as_deref(),
-                scheme: s.scheme.as_deref(),
-                credentials: s.credentials.as_deref(),
-            }
-            .headers()
-            .map_err(|e| permanent(format!("the registered credential: {e}")))?,
-        );
-        let mut map = HeaderMap::new();
+        let mut map = HeaderMap::with_capacity(signed.len() + sub.credential.len() + 1);
         map.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/a2a+json"),
         );
-        for (name, value) in all {
-            let v = HeaderValue::from_str(&value)
+        for (name, value) in signed {
+            let v = HeaderValue::try_from(value)
                 .map_err(|_| permanent(format!("header {name} cannot be sent")))?;
             map.insert(HeaderName::from_static(name), v);
+        }
+        for (name, value) in &sub.credential {
+            map.insert(name.clone(), value.clone());
         }
         Ok(map)
     }
@@ -239,6 +229,8 @@ fn retry_after(h: &HeaderMap) -> Option<Duration> {
         .ok()?;
     Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER))
 }
+
+mod opened;
 
 #[cfg(test)]
 mod tests;

@@ -71,6 +71,7 @@ async fn receiver(status: u16, extra: Option<(&'static str, &'static str)>) -> (
 struct Setup {
     deliverer: Deliverer,
     store: Store,
+    kek: Arc<Kek>,
     keys: Arc<KeyRing>,
     resolver: Switchable,
     secret: String,
@@ -134,7 +135,7 @@ async fn setup(port: u16) -> Setup {
         .expect("subscription");
     let deliverer = Deliverer::new(
         store.clone(),
-        kek,
+        Arc::clone(&kek),
         Destinations::new(egress, crate::config::MessageUrlsSection::default()),
         Arc::clone(&keys),
         "https://warden.test",
@@ -143,6 +144,7 @@ async fn setup(port: u16) -> Setup {
     Setup {
         deliverer,
         store,
+        kek,
         keys,
         resolver,
         secret,
@@ -334,7 +336,7 @@ async fn the_hostile_url_corpus_is_refused_at_delivery() {
     .expect("egress");
     let deliverer = Deliverer::new(
         s.store.clone(),
-        Arc::clone(&s.deliverer.kek),
+        Arc::clone(&s.kek),
         Destinations::new(egress, crate::config::MessageUrlsSection::default()),
         Arc::clone(&s.keys),
         "https://warden.test",
