@@ -218,6 +218,10 @@ pub struct A2aOp {
     pub context_id: Option<String>,
     pub message_id: Option<String>,
     pub push_config_id: Option<String>,
+    /// The page a `ListTaskPushNotificationConfigs` asks for (`pageSize`,
+    /// `pageToken`; v1.0 only: v0.3 has no paging).
+    pub page_size: Option<i32>,
+    pub page_token: Option<String>,
     /// Every webhook URL the call would register.
     pub push_urls: Vec<String>,
     pub parts: Vec<PartSummary>,
@@ -259,6 +263,8 @@ impl A2aOp {
             context_id: None,
             message_id: None,
             push_config_id: None,
+            page_size: None,
+            page_token: None,
             push_urls: Vec::new(),
             parts: Vec::new(),
             message_extensions: Vec::new(),
@@ -305,7 +311,11 @@ impl A2aOp {
                 op.task_id = Some(r.task_id.clone());
                 op.push_config_id = Some(r.id.clone());
             }
-            A2aRequest::ListPushConfigs(r) => op.task_id = Some(r.task_id.clone()),
+            A2aRequest::ListPushConfigs(r) => {
+                op.task_id = Some(r.task_id.clone());
+                op.page_size = r.page_size;
+                op.page_token = r.page_token.clone();
+            }
             A2aRequest::GetExtendedAgentCard(_) => {}
         }
         op

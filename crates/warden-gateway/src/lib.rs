@@ -197,19 +197,15 @@ impl GatewayState {
             auth: Arc::new(auth),
             clock,
             push_kek,
+            push_worker: Arc::default(),
             follows: Arc::default(),
         };
-        // Deliveries of push notifications, in the background: the handle
-        // is held (a dropped one would stop the worker) until the runtime
-        // ends.
-        let deliveries = push::deliver::start(&state);
+        // Deliveries of push notifications, in the background, until the
+        // gateway stops (`run_gateway` stops the worker).
+        state.push_worker.hold(push::deliver::start(&state));
         // Tasks followed for agents without push support (those in the
         // store resume here after a restart).
         push::follow::spawn(state.clone());
-        tokio::spawn(async move {
-            std::future::pending::<()>().await;
-            drop(deliveries);
-        });
         Ok(state)
     }
 }

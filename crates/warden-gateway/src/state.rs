@@ -34,8 +34,12 @@ pub struct GatewayState {
     /// The key-encryption key push subscriptions' secrets are sealed under
     /// (the one the signing keys are sealed under).
     pub push_kek: Arc<warden_trust::seal::Kek>,
+    /// The push delivery worker, stopped when the gateway stops.
+    pub push_worker: Arc<crate::push::outbox::WorkerSlot>,
     /// The tasks this gateway follows for agents without push support.
     pub follows: Arc<crate::push::follow::Follows>,
+    /// The webhook receivers of agents with `[agents.webhooks]`.
+    pub webhooks: Arc<crate::webhooks::Receivers>,
 }
 
 impl GatewayState {

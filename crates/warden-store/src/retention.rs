@@ -1,7 +1,7 @@
 //! Retention: removing what no longer matters once it is older than a
 //! cutoff — audit events, finished tasks of Warden's own agents (and their
 //! push configs), task and context owners, push notifications delivered or
-//! dead, ended grants, dead API keys, signing keys past their publication. `warden clean` and the gateway's
+//! dead, push subscriptions whose task is forgotten, ended grants, dead API keys, signing keys past their publication. `warden clean` and the gateway's
 //! scheduled run both come here.
 //!
 //! Rows go in batches of [`BATCH`], each its own short transaction, so a
@@ -53,6 +53,10 @@ pub enum RetentionKind {
     /// Push notifications delivered or dead (the outbox), by their last
     /// change, with the ownership records.
     PushNotifications,
+    /// Push subscriptions (the configs callers registered through the
+    /// gateway), by their age, once their task's owner is forgotten and no
+    /// notification of theirs waits.
+    PushSubscriptions,
     /// Grants revoked or ended before the cutoff.
     Grants,
     /// API keys revoked or expired before the cutoff.
@@ -64,13 +68,14 @@ pub enum RetentionKind {
 
 impl RetentionKind {
     /// Every kind, in the order a run removes them.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Audit,
         Self::Tasks,
         Self::PushConfigs,
         Self::TaskOwners,
         Self::ContextOwners,
         Self::PushNotifications,
+        Self::PushSubscriptions,
         Self::Grants,
         Self::ApiKeys,
         Self::SigningKeys,
@@ -85,6 +90,7 @@ impl RetentionKind {
             Self::TaskOwners => "task_owners",
             Self::ContextOwners => "context_owners",
             Self::PushNotifications => "push_notifications",
+            Self::PushSubscriptions => "push_subscriptions",
             Self::Grants => "grants",
             Self::ApiKeys => "api_keys",
             Self::SigningKeys => "signing_keys",
@@ -141,7 +147,8 @@ pub struct RetentionPlan {
     pub audit: Option<Cutoff>,
     /// Finished tasks and their push configs.
     pub tasks: Option<Cutoff>,
-    /// Task and context owners, and push notifications done with.
+    /// Task and context owners, push notifications done with, push
+    /// subscriptions of forgotten tasks.
     pub ownership: Option<Cutoff>,
     pub grants: Option<Cutoff>,
     pub api_keys: Option<Cutoff>,
@@ -156,7 +163,8 @@ impl RetentionPlan {
             RetentionKind::Tasks | RetentionKind::PushConfigs => self.tasks.as_ref(),
             RetentionKind::TaskOwners
             | RetentionKind::ContextOwners
-            | RetentionKind::PushNotifications => self.ownership.as_ref(),
+            | RetentionKind::PushNotifications
+            | RetentionKind::PushSubscriptions => self.ownership.as_ref(),
             RetentionKind::Grants => self.grants.as_ref(),
             RetentionKind::ApiKeys => self.api_keys.as_ref(),
             RetentionKind::SigningKeys => self.signing_keys.as_ref(),

@@ -40,10 +40,12 @@ pub struct CleanArgs {
     /// events are kept). At least 1.
     #[arg(long, value_name = "N", value_parser = days)]
     pub audit_days: Option<u32>,
-    /// Task and context owners recorded this many days ago, and push
-    /// notifications delivered or dead that long ago (default: the
-    /// configuration's authz.ownership_retention_days, 30). A context owner
-    /// stays while a kept task is in the context. At least 1.
+    /// Task and context owners recorded this many days ago, push
+    /// notifications delivered or dead that long ago, and push
+    /// subscriptions registered that long ago whose task's owner goes too
+    /// (default: the configuration's authz.ownership_retention_days, 30). A
+    /// context owner stays while a kept task is in the context, a
+    /// subscription while a notification of it waits. At least 1.
     #[arg(long, value_name = "N", value_parser = days)]
     pub ownership_days: Option<u32>,
     /// Count what would be removed; remove nothing.

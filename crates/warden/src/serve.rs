@@ -97,16 +97,24 @@ pub async fn run_gateway(
     admin_task.abort();
     // What the gateway holds for its writers is written before it exits:
     // task owners (a task whose owner is lost is refused to everyone after
-    // a restart), then the audit trail.
+    // a restart), then the audit trail. Meanwhile the push worker stops:
+    // its deliveries in flight get a grace period, then those left are
+    // released (due again at once, for another gateway or the restart).
     let drain = async {
         queued.authz.owners().flush().await;
         queued.audit.flush().await;
     };
-    if tokio::time::timeout(std::time::Duration::from_secs(10), drain)
+    let push = queued
+        .push_worker
+        .stop_within(warden_gateway::push::outbox::STOP_GRACE);
+    let both = async { tokio::join!(drain, push) };
+    if tokio::time::timeout(std::time::Duration::from_secs(10), both)
         .await
         .is_err()
     {
-        tracing::warn!("stopped before every queued ownership and audit record was written");
+        tracing::warn!(
+            "stopped before every queued ownership and audit record and push delivery outcome was written"
+        );
     }
     Ok(())
 }

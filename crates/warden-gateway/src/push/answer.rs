@@ -45,11 +45,25 @@ pub async fn local(
             ),
         });
     }
+    let (mine, next) = match super::page::page(mine, op.page_size, op.page_token.as_deref()) {
+        Ok(page) => page,
+        Err(e) => {
+            return Ok(crate::respond::error(
+                op.binding,
+                &warden_a2a::A2aError::invalid_params(e.to_string()),
+                op.jsonrpc_id.as_ref().unwrap_or(&Value::Null),
+            ));
+        }
+    };
     let configs: Vec<Value> = mine.iter().map(view).collect();
-    // One page: a task's configs are few. An empty `nextPageToken` is
-    // left out, as the SDKs leave it.
+    // An empty `nextPageToken` (the last page) is left out, as the SDKs
+    // leave it.
     let result = if v1(op) {
-        json!({"configs": configs})
+        let mut r = json!({"configs": configs});
+        if let Some(next) = next {
+            r["nextPageToken"] = Value::String(next);
+        }
+        r
     } else {
         Value::Array(configs)
     };

@@ -16,6 +16,7 @@
 //! - [`secrets`]: what is sealed, and the relay token's hash.
 //! - [`follow`]: push for agents whose card offers none — Warden follows
 //!   the subscribed tasks (a stream or polls) and queues the notifications.
+//! - [`page`]: pages of a caller's configs (List's `pageSize`, `pageToken`).
 //! - [`outbox`]: the delivery worker — claims, retries, order per task,
 //!   per-destination caps and circuit breakers, dead letters.
 
@@ -24,6 +25,7 @@ pub mod deliver;
 pub mod destination;
 pub mod follow;
 pub mod outbox;
+pub mod page;
 pub mod register;
 pub mod relay;
 pub mod secrets;

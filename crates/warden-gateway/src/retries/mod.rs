@@ -10,7 +10,9 @@
 //! same request gets that answer (with its own JSON-RPC id); a retry while
 //! the first is still running gets 503 with `Retry-After: 1`; the same key
 //! on a different request is refused. Failed answers are not kept, so a
-//! retry after a failure tries again. Streaming calls are not covered.
+//! retry after a failure tries again. Streaming calls are not covered. A
+//! push subscription's secret, shown once, is not kept: a retry's answer
+//! has everything of the first but `Warden-Push-Secret`.
 
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -132,8 +134,12 @@ impl Retries {
     }
 
     /// Keeps the answer of a call that [`Retries::begin`] let through (one
-    /// too large for `max_bytes` is dropped instead).
-    pub fn finish(&self, key: &CallKey, answer: Kept, now: Instant) {
+    /// too large for `max_bytes` is dropped instead), without what is shown
+    /// once: a push subscription's `whsec_` secret is not kept here, and a
+    /// retry's answer does not carry it (the caller who lost the first
+    /// answer verifies with Warden's published keys, or registers again).
+    pub fn finish(&self, key: &CallKey, mut answer: Kept, now: Instant) {
+        answer.headers.remove(crate::push::register::SECRET_HEADER);
         let mut inner = self.lock();
         let Some(Entry::Running { fingerprint, .. }) = inner.entries.get(key) else {
             return;

@@ -105,3 +105,26 @@ fn a_retry_is_the_same_request_whatever_its_jsonrpc_id() {
     let resp = replay(&kept, Some(&serde_json::json!(2)));
     assert_eq!(resp.status(), StatusCode::OK);
 }
+
+#[test]
+fn a_push_subscription_secret_is_not_kept_for_a_retry() {
+    let r = book(600, 10, 1 << 20);
+    let now = Instant::now();
+    assert!(matches!(r.begin(&key("k"), b"req", now), Lookup::First));
+    let mut first = kept("answer");
+    for (name, value) in [
+        ("warden-push-secret", "whsec_c2VjcmV0"),
+        ("warden-push-subscription", "sub_1"),
+    ] {
+        first.headers.insert(name, value.parse().expect("value"));
+    }
+    r.finish(&key("k"), first, now);
+    match r.begin(&key("k"), b"req", now) {
+        Lookup::Answered(a) => {
+            assert!(a.headers.get("warden-push-secret").is_none(), "{a:?}");
+            assert_eq!(a.headers["warden-push-subscription"], "sub_1");
+            assert_eq!(a.body, "answer");
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -60,3 +60,135 @@ store_test! {
         assert_eq!(got.task_id.as_deref(), Some("t1"));
     }
 }
+
+/// Retention (`push_subscriptions`, with the ownership records): a
+/// subscription registered before the cutoff goes once its task's owner is
+/// not kept, unless its task is an unfinished one of Warden's own agents or
+/// a notification of it still waits.
+mod retention {
+    use super::*;
+    use crate::backend::either;
+    use crate::{
+        Claim, Cutoff, NewNotification, RetentionKind, RetentionPlan, Settle, Settlement,
+        TaskRecord,
+    };
+
+    /// 2025-01-01; rows "old" are from 1970, "new" from 2096.
+    const CUTOFF: i64 = 1_735_689_600;
+    const OLD_MS: i64 = 1_000;
+    const NEW_MS: i64 = 4_000_000_000_000;
+
+    fn aged(id: &str, task: Option<&str>, created_ms: i64) -> PushSubscription {
+        PushSubscription {
+            created_ms,
+            ..sub(id, task, id)
+        }
+    }
+
+    async fn age_owners(s: &Store, tasks: &[&str], at: &str) {
+        for t in tasks {
+            either!(Db, &s.db, pool => {
+                sqlx::query("UPDATE task_owners SET created_at = $1 WHERE task_id = $2")
+                    .bind(at)
+                    .bind(*t)
+                    .execute(pool)
+                    .await
+                    .map(|_| ())
+            })
+            .expect("age owner");
+        }
+    }
+
+    async fn notify(s: &Store, sub: &str, task: &str) {
+        let n = NewNotification {
+            subscription_id: sub.into(),
+            task_id: task.into(),
+            destination: "https://hooks.example.com/a".into(),
+            body: b"{}".to_vec(),
+            created_ms: OLD_MS,
+        };
+        s.outbox_enqueue(&n).await.expect("enqueue");
+    }
+
+    store_test! {
+        async fn retention_removes_subscriptions_of_forgotten_tasks_past_the_ownership_age(s) {
+            let subs = [
+                // Goes: old, its task's owner old too.
+                aged("s-gone", Some("t-gone"), OLD_MS),
+                // Goes: old, no owner on record.
+                aged("s-no-owner", Some("t-unknown"), OLD_MS),
+                // Goes: old, never bound to a task.
+                aged("s-unbound", None, OLD_MS),
+                // Goes: old, its owner old, its one notification delivered.
+                aged("s-delivered", Some("t-delivered"), OLD_MS),
+                // Kept: its task's owner is recent.
+                aged("s-owner-kept", Some("t-recent"), OLD_MS),
+                // Kept: registered recently.
+                aged("s-new", Some("t-old-2"), NEW_MS),
+                // Kept: a working task of Warden's own agent.
+                aged("s-live", Some("t-working"), OLD_MS),
+                // Kept: a notification of it waits for delivery.
+                aged("s-waiting", Some("t-waiting"), OLD_MS),
+            ];
+            for p in &subs {
+                s.push_subscription_put(p).await.expect("put");
+            }
+            for t in ["t-gone", "t-delivered", "t-recent", "t-old-2", "t-working", "t-waiting"] {
+                s.record_task("echo", t, Some("c"), "alice").await.expect("owner");
+            }
+            age_owners(&s, &["t-gone", "t-delivered", "t-old-2", "t-working", "t-waiting"],
+                "1970-01-01T00:00:01.000Z").await;
+            s.put_task(&TaskRecord {
+                agent: "echo".into(),
+                id: "t-working".into(),
+                context_id: "c".into(),
+                state: "TASK_STATE_WORKING".into(),
+                status_timestamp: "1970-01-01T00:00:01.000Z".into(),
+                body: "{}".into(),
+            })
+            .await
+            .expect("task");
+            notify(&s, "s-waiting", "t-waiting").await;
+            notify(&s, "s-delivered", "t-delivered").await;
+            let claim = Claim {
+                origin: "https://hooks.example.com:443",
+                worker: "w",
+                now_ms: OLD_MS,
+                lease_until_ms: OLD_MS + 30_000,
+                limit: 10,
+            };
+            let claimed = s.outbox_claim(&claim).await.expect("claim");
+            let delivered = claimed
+                .iter()
+                .find(|e| e.subscription_id == "s-delivered")
+                .expect("claimed");
+            s.outbox_settle("w", &[Settlement::of(delivered, OLD_MS, Settle::Delivered)])
+                .await
+                .expect("settle");
+
+            let plan = RetentionPlan {
+                ownership: Some(Cutoff::at_unix(CUTOFF)),
+                ..RetentionPlan::default()
+            };
+            let count = |r: &[(RetentionKind, u64)]| {
+                r.iter()
+                    .find(|(k, _)| *k == RetentionKind::PushSubscriptions)
+                    .map(|(_, n)| *n)
+            };
+            let dry = s.apply_retention(&plan, true).await.expect("dry run");
+            let wet = s.apply_retention(&plan, false).await.expect("run");
+            assert_eq!((count(&dry), count(&wet)), (Some(4), Some(4)));
+            for p in &subs {
+                let kept = s.push_subscription(&p.id).await.expect("get").is_some();
+                let want = !matches!(
+                    p.id.as_str(),
+                    "s-gone" | "s-no-owner" | "s-unbound" | "s-delivered"
+                );
+                assert_eq!(kept, want, "{}", p.id);
+            }
+            // A plan without the ownership records keeps them all.
+            let none = s.apply_retention(&RetentionPlan::default(), false).await.expect("run");
+            assert_eq!(count(&none), None);
+        }
+    }
+}

@@ -26,6 +26,7 @@ pub(super) fn target(kind: RetentionKind) -> (&'static str, &'static str) {
         RetentionKind::TaskOwners => ("task_owners", "agent, task_id"),
         RetentionKind::ContextOwners => ("context_owners", "agent, context_id"),
         RetentionKind::PushNotifications => ("push_outbox", "id"),
+        RetentionKind::PushSubscriptions => ("push_subscriptions", "id"),
         RetentionKind::Grants => ("grants", "id"),
         RetentionKind::ApiKeys => ("api_keys", "id"),
         RetentionKind::SigningKeys => ("signing_keys", "kid"),
@@ -84,6 +85,33 @@ pub(super) fn condition(kind: RetentionKind, plan: &RetentionPlan) -> Option<Sql
             let c = plan.ownership.as_ref()?;
             Sql::new("r.state IN ('delivered', 'dead') AND r.updated_ms < ")
                 .int(c.unix.saturating_mul(1000))
+        }
+        RetentionKind::PushSubscriptions => {
+            // A caller's config for a task at an agent: it matters while
+            // the task may still be read by its owner. Registered before
+            // the cutoff, it goes once its task's owner is not kept (gone,
+            // or going in this run: the task is nobody's) and its task is
+            // not an unfinished one of Warden's own agents — so, like the
+            // owner, a task at an upstream agent goes by age — and never
+            // while a notification of it waits for delivery (that would
+            // die for want of it). One never bound to a task (sent with a
+            // first message the agent refused) goes by age alone.
+            let o = plan.ownership.as_ref()?;
+            Sql::new("r.created_ms < ")
+                .int(o.unix.saturating_mul(1000))
+                .sql(
+                    " AND NOT EXISTS (SELECT 1 FROM task_owners o
+                       WHERE o.agent = r.agent AND o.task_id = r.task_id AND NOT (",
+                )
+                .then(owner_gone("o", o))
+                .sql(&format!(
+                    ")) AND NOT EXISTS (SELECT 1 FROM tasks live
+                       WHERE live.agent = r.agent AND live.id = r.task_id
+                         AND live.state NOT IN {FINISHED})
+                     AND NOT EXISTS (SELECT 1 FROM push_outbox p
+                       WHERE p.subscription_id = r.id
+                         AND p.state IN ('pending', 'delivering'))"
+                ))
         }
         RetentionKind::Grants => {
             // Revoked, or past its end (`not_after`: from then on it no

@@ -191,6 +191,7 @@ store_test! {
             (RetentionKind::TaskOwners, 0),
             (RetentionKind::ContextOwners, 0),
             (RetentionKind::PushNotifications, 0),
+            (RetentionKind::PushSubscriptions, 0),
             (RetentionKind::Grants, 2),
             (RetentionKind::ApiKeys, 2),
             (RetentionKind::SigningKeys, 1),

@@ -30,6 +30,16 @@
 //! at one entry, returning a [`DeliveryOutcome`]; the gateway's is
 //! `push::deliver` (egress re-validation, signing, the POST).
 //! [`Outbox::start`] runs the worker until [`OutboxHandle::stop`].
+//!
+//! # Stopping
+//!
+//! [`OutboxHandle::stop_within`] (the gateway's SIGTERM) stops claiming,
+//! gives the deliveries in flight until a grace period ends to finish and
+//! records their outcomes; those still in flight then are cut short and
+//! **released**: pending again and due at once, no attempt counted, so
+//! another gateway (or this one, restarted) takes them without waiting for
+//! the lease. A receiver may have had a released POST: it gets it again,
+//! with the same `webhook-id`.
 
 mod breaker;
 mod schedule;
@@ -112,7 +122,7 @@ impl Outbox {
         deliver: Arc<D>,
     ) -> OutboxHandle {
         let id = worker_id();
-        let (stop, stopped) = watch::channel(false);
+        let (stop, stopped) = watch::channel(None);
         let (passes, _) = watch::channel(0);
         let task = tokio::spawn(
             worker::Worker {
@@ -141,7 +151,8 @@ impl Outbox {
 #[derive(Debug)]
 pub struct OutboxHandle {
     id: String,
-    stop: watch::Sender<bool>,
+    /// Some(grace): stop, cutting short what is still in flight after it.
+    stop: watch::Sender<Option<Duration>>,
     task: JoinHandle<()>,
     passes: watch::Sender<u64>,
 }
@@ -162,7 +173,16 @@ impl OutboxHandle {
     /// Stops claiming, lets the deliveries in flight finish (each within
     /// the delivery timeout), records their outcomes, and returns.
     pub async fn stop(self) {
-        let _ = self.stop.send(true);
+        self.stop_within(Duration::MAX).await;
+    }
+
+    /// Stops claiming and gives the deliveries in flight `grace` to finish
+    /// (their outcomes recorded); any still in flight then are cut short
+    /// and released (due again at once, no attempt counted). Returns once
+    /// everything is written (a store that refuses the writes holds it:
+    /// bound the call when that matters).
+    pub async fn stop_within(self, grace: Duration) {
+        let _ = self.stop.send(Some(grace));
         let _ = self.task.await;
     }
 
@@ -172,6 +192,32 @@ impl OutboxHandle {
     pub async fn abort(self) {
         self.task.abort();
         let _ = self.task.await;
+    }
+}
+
+/// How long a stopping gateway gives the deliveries in flight to finish
+/// before it releases them ([`OutboxHandle::stop_within`]).
+pub const STOP_GRACE: Duration = Duration::from_secs(5);
+
+/// Where a gateway keeps its worker, so that stopping the gateway can stop
+/// it ([`WorkerSlot::stop_within`]).
+#[derive(Debug, Default)]
+pub struct WorkerSlot(std::sync::Mutex<Option<OutboxHandle>>);
+
+impl WorkerSlot {
+    /// Keeps `worker` (one that was kept before runs on, detached).
+    pub fn hold(&self, worker: OutboxHandle) {
+        if let Ok(mut slot) = self.0.lock() {
+            *slot = Some(worker);
+        }
+    }
+
+    /// Stops the worker held, if any: see [`OutboxHandle::stop_within`].
+    pub async fn stop_within(&self, grace: Duration) {
+        let worker = self.0.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(w) = worker {
+            w.stop_within(grace).await;
+        }
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod postgres;
 mod receiver;
+mod stop;
 
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;

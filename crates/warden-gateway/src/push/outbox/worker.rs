@@ -36,10 +36,10 @@ const GAUGE_EVERY: Duration = Duration::from_secs(1);
 /// (`Store::outbox_unpark_stranded`: a safety net, none are expected).
 const SWEEP_EVERY: Duration = Duration::from_secs(60);
 
-/// A finished delivery.
+/// A finished delivery: its outcome, or None when stopping cut it short.
 struct Done {
     entry: OutboxEntry,
-    outcome: DeliveryOutcome,
+    outcome: Option<DeliveryOutcome>,
 }
 
 pub(super) struct Worker<D> {
@@ -49,7 +49,8 @@ pub(super) struct Worker<D> {
     pub settings: Settings,
     pub id: String,
     pub metrics: PushMetrics,
-    pub stop: watch::Receiver<bool>,
+    /// Some(grace) once the worker is to stop.
+    pub stop: watch::Receiver<Option<Duration>>,
     /// Counts passes (tests wait for one to have happened).
     pub passes: watch::Sender<u64>,
 }
@@ -72,6 +73,9 @@ struct Loop<D> {
     /// it settled are due.
     settled: Arc<Notify>,
     warned: Option<Instant>,
+    /// Set when stopping's grace is over: the deliveries still in flight
+    /// give up their attempt.
+    cut: watch::Sender<bool>,
 }
 
 impl<D: Deliver> Worker<D> {
@@ -91,11 +95,12 @@ impl<D: Deliver> Worker<D> {
             last_pass: None,
             settled,
             warned: None,
+            cut: watch::channel(false).0,
         };
         // A dropped handle leaves the worker running (detached), as a
         // dropped JoinHandle does; only `stop` ends it.
         let mut detached = false;
-        while !*l.w.stop.borrow() {
+        while l.w.stop.borrow().is_none() {
             l.sweep().await;
             if let Some(last) = l.last_pass.filter(|_| !l.in_flight.is_empty()) {
                 let gap = MIN_GAP.saturating_sub(last.elapsed());
@@ -129,7 +134,8 @@ impl<D: Deliver> Worker<D> {
                 l.finish(done);
             }
         }
-        l.drain().await;
+        let grace = (*l.w.stop.borrow()).unwrap_or(Duration::MAX);
+        l.drain(grace).await;
         drop(l.settler);
         let _ = settling.await;
     }
@@ -206,13 +212,16 @@ impl<D: Deliver> Loop<D> {
         let origin = entry.origin.clone();
         let deliver = Arc::clone(&self.w.deliver);
         let timeout = self.w.settings.delivery_timeout;
+        let mut cut = self.cut.subscribe();
         let handle = self.in_flight.spawn(async move {
-            let outcome = match tokio::time::timeout(timeout, deliver.deliver(&entry)).await {
-                Ok(outcome) => outcome,
-                Err(_) => DeliveryOutcome::Retry {
+            let attempt = tokio::time::timeout(timeout, deliver.deliver(&entry));
+            let outcome = tokio::select! {
+                biased;
+                r = attempt => Some(r.unwrap_or_else(|_| DeliveryOutcome::Retry {
                     after: None,
                     reason: "no answer within push.delivery_timeout_ms".into(),
-                },
+                })),
+                Ok(_) = cut.wait_for(|c| *c) => None,
             };
             Done { entry, outcome }
         });
@@ -234,6 +243,16 @@ impl<D: Deliver> Loop<D> {
         };
         self.origins.remove(&id);
         let Done { entry, outcome } = done;
+        let Some(outcome) = outcome else {
+            // Cut short by stopping: due again at once, for any worker.
+            self.destinations
+                .finished(&entry.origin, Verdict::Neutral, now);
+            let release = Settle::Release {
+                next_attempt_ms: now,
+            };
+            self.settler.send(Settlement::of(&entry, now, release));
+            return;
+        };
         let verdict = match &outcome {
             DeliveryOutcome::Delivered => Verdict::Success,
             DeliveryOutcome::Retry { .. } => Verdict::Failure,
@@ -299,10 +318,27 @@ impl<D: Deliver> Loop<D> {
     }
 
     /// Stopping: lets the deliveries in flight finish (each is bounded by
-    /// the delivery timeout) and settles them.
-    async fn drain(&mut self) {
-        while let Some(done) = self.in_flight.join_next_with_id().await {
-            self.finish(done);
+    /// the delivery timeout) for `grace`, then cuts short those left (they
+    /// are released), and settles them all.
+    async fn drain(&mut self, grace: Duration) {
+        let deadline = tokio::time::Instant::now().checked_add(grace);
+        let over = async {
+            match deadline {
+                Some(d) => tokio::time::sleep_until(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::pin!(over);
+        loop {
+            tokio::select! {
+                done = self.in_flight.join_next_with_id() => match done {
+                    Some(done) => self.finish(done),
+                    None => return,
+                },
+                () = &mut over, if !*self.cut.borrow() => {
+                    self.cut.send_replace(true);
+                }
+            }
         }
     }
 
