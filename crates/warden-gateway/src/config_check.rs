@@ -9,7 +9,8 @@
 //! - `[[agents]]` `url`, `jsonrpc_url`, `rest_url`: the upstream rules
 //!   ([`crate::config::egress::upstream_rules`]). A private or loopback answer is
 //!   fine; a metadata or never-legitimate one is not.
-//! - `[[auth.issuers]]` `jwks_url`, `[[remote_agents]]` `url` and
+//! - `[[auth.issuers]]` `jwks_url`, `[agents.webhooks]` `jwks_url`,
+//!   `[[remote_agents]]` `url` and
 //!   `auth.token_url`: the `[egress]` rules as written
 //!   ([`crate::config::egress::general_rules`]), private ranges denied unless
 //!   `allow_cidrs` or `insecure_local_egress` say otherwise.
@@ -57,6 +58,15 @@ fn configured_urls(config: &Config) -> Vec<Configured<'_>> {
                     reach: Reach::Upstream,
                 });
             }
+        }
+    }
+    for (i, a) in config.agents.iter().enumerate() {
+        if let Some(url) = a.webhooks.as_ref().and_then(|w| w.jwks_url.as_ref()) {
+            out.push(Configured {
+                key: format!("agents[{i}].webhooks.jwks_url"),
+                url,
+                reach: Reach::General,
+            });
         }
     }
     for (i, iss) in config.auth.issuers.iter().enumerate() {

@@ -46,6 +46,8 @@ pub mod state;
 pub mod store_health;
 pub mod stream;
 pub mod upstream;
+pub mod webhook_routes;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -123,6 +125,10 @@ impl GatewayState {
         for w in config.message_urls.warnings() {
             tracing::warn!("{w}");
         }
+        let webhooks = Arc::new(
+            webhooks::Receivers::open(&config, &public_url, &egress, &|v| std::env::var(v).ok())
+                .map_err(StartError::Agent)?,
+        );
         let authority = open_authority(&config, store.clone(), &public_url).await?;
         // The authority made the KEK file if there was none.
         let push_kek = Arc::new(warden_authority::keys::load_kek(&config.kek_file())?);
@@ -198,6 +204,7 @@ impl GatewayState {
             clock,
             push_kek,
             push_worker: Arc::default(),
+            webhooks,
             follows: Arc::default(),
         };
         // Deliveries of push notifications, in the background, until the
@@ -268,6 +275,10 @@ pub fn router(state: GatewayState) -> Router {
             &format!("{}/{{subscription}}", routes::PUSH_RELAY_PREFIX),
             post(push_relay),
         )
+        .route(
+            &format!("{}/{{agent}}", routes::WEBHOOKS_PREFIX),
+            post(webhook_receive),
+        )
         .route(routes::METADATA_PATH, get(authority::endpoints::metadata))
         .fallback(not_found)
         .with_state(state)
@@ -300,6 +311,16 @@ async fn push_relay(
     body: axum::body::Body,
 ) -> Response {
     push::relay::handle(&state, &subscription, peer, headers, body).await
+}
+
+async fn webhook_receive(
+    State(state): State<GatewayState>,
+    Path(agent): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: http::HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    webhook_routes::handle(&state, &agent, peer, headers, body).await
 }
 
 async fn agent_root(

@@ -20,6 +20,9 @@ pub const ADMIN_PREFIX: &str = "/admin/v1";
 pub const DISCOVERY_PATH: &str = "/registry/agents";
 /// The push relay: agents post notifications to `/push/{subscription}`.
 pub const PUSH_RELAY_PREFIX: &str = "/push";
+/// Warden as a webhook receiver: notifications for a local agent arrive at
+/// `/webhooks/{agent}` and are passed on once verified.
+pub const WEBHOOKS_PREFIX: &str = "/webhooks";
 
 /// The raw (still percent-encoded) path below `/{prefix}/{target}` — what
 /// the target is sent, exactly as the caller wrote it ("" for its root).

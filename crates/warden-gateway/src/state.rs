@@ -38,6 +38,8 @@ pub struct GatewayState {
     pub push_worker: Arc<crate::push::outbox::WorkerSlot>,
     /// The tasks this gateway follows for agents without push support.
     pub follows: Arc<crate::push::follow::Follows>,
+    /// The webhook receivers of agents with `[agents.webhooks]`.
+    pub webhooks: Arc<crate::webhooks::Receivers>,
 }
 
 impl GatewayState {

@@ -60,6 +60,9 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             unknown_fields: None,
             access: Default::default(),
             public_operations: None,
+            webhooks: None,
+            push_follow: Default::default(),
+            push_poll_interval: std::time::Duration::from_secs(2),
         });
     }
     let listener = bind(args.listen, "gateway").await?;

@@ -66,6 +66,11 @@ pub struct AgentConfig {
         with = "super::millis"
     )]
     pub push_poll_interval: std::time::Duration,
+    /// `[agents.webhooks]`: Warden receives signed push notifications for
+    /// this agent at `/webhooks/{name}` and passes verified ones on (off
+    /// when absent). See docs/webhooks.md.
+    #[serde(default)]
+    pub webhooks: Option<super::AgentWebhooks>,
 }
 
 /// `push_follow`: how Warden follows a task for an agent whose card offers

@@ -7,6 +7,7 @@
 //! [`Config::validate`] checks only what serde cannot express. Checks that
 //! read the files a configuration names are in [`crate::startup`].
 
+mod agent_webhooks;
 mod agents;
 mod auth;
 mod authz;
@@ -29,6 +30,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+pub use agent_webhooks::AgentWebhooks;
 pub use agents::{AgentAccess, AgentConfig, CardLintPolicy, PushFollow, valid_name};
 pub use auth::{
     AuthMode, AuthSection, CLIENT_ASSERTION_MAX_LIFETIME_SECS, DpopMode, IssuerConfig,
@@ -162,6 +164,7 @@ impl Config {
         let general = egress::general_rules(self).map_err(|e| e.to_string())?;
         let upstream = egress::upstream_rules(self).map_err(|e| e.to_string())?;
         agents::validate(&self.agents, &upstream)?;
+        agent_webhooks::validate(&self.agents, &general)?;
         self.message_urls.validate(&self.agents)?;
         self.authz.validate()?;
         self.rate_limits.validate()?;

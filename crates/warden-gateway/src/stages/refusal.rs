@@ -92,6 +92,11 @@ impl Refusal {
         r.drain()
     }
 
+    /// The error the caller is answered with.
+    pub fn error(&self) -> &A2aError {
+        &self.0.error
+    }
+
     pub fn with_outcome(mut self, outcome: Outcome) -> Self {
         self.0.outcome = outcome;
         self

@@ -31,6 +31,19 @@ impl SharedState {
             Some(other) => Err(SharedError::Protocol(format!("SET NX answered {other:?}"))),
         }
     }
+
+    /// Undoes [`SharedState::claim_once`] for `id`: the next claim of it
+    /// succeeds again (a webhook receiver whose agent did not take a
+    /// notification, so that the sender's retry is not a replay).
+    pub async fn release_once(&self, id: &str) -> Result<(), SharedError> {
+        let mut conn = self.conn().await?;
+        let _: i64 = redis::cmd("DEL")
+            .arg(self.key("replay", id))
+            .query_async(&mut conn)
+            .await
+            .map_err(unavailable)?;
+        Ok(())
+    }
 }
 
 /// KEYS[1] the claim; ARGV[1] the claimant, ARGV[2] how long the claim

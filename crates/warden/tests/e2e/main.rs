@@ -44,3 +44,4 @@ mod store_postgres;
 mod streaming;
 mod tls;
 mod webhook_cli;
+mod webhook_receiver;
