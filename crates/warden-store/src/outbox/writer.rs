@@ -44,8 +44,9 @@ use super::{OutboxEntry, Settlement};
 use crate::backend::Tx;
 
 /// The most jobs in one transaction (each a row, a claim or a batch of
-/// settlements).
-const MAX_JOBS: usize = 256;
+/// settlements); a claim waits behind at most one transaction of this
+/// many.
+const MAX_JOBS: usize = 64;
 
 /// A write for the outbox's writer, and where its outcome goes.
 #[derive(Debug)]
@@ -113,7 +114,16 @@ impl Job {
 /// The writer of a store handle (and its clones), started by the first
 /// write; it ends when the last handle is dropped.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Writer(Arc<OnceLock<mpsc::UnboundedSender<Job>>>);
+pub(crate) struct Writer(Arc<OnceLock<Queues>>);
+
+/// The writer's two queues: the delivery worker's claims and settlements
+/// go ahead of the enqueues, so a flood of enqueues (many agents posting)
+/// cannot hold the worker's next claim behind hundreds of inserts.
+#[derive(Debug)]
+struct Queues {
+    worker: mpsc::UnboundedSender<Job>,
+    enqueues: mpsc::UnboundedSender<Job>,
+}
 
 impl Writer {
     /// Writes `job` through the writer of `pool` (started now if need be)
@@ -121,17 +131,22 @@ impl Writer {
     /// the writer (its task ended with the runtime that started it), the
     /// job is written here, alone.
     pub(crate) async fn submit(&self, pool: &SqlitePool, job: Job) {
-        let tx = self.0.get_or_init(|| start(pool.clone()));
-        if let Err(mpsc::error::SendError(job)) = tx.send(job) {
+        let queues = self.0.get_or_init(|| start(pool.clone()));
+        let queue = match job {
+            Job::Enqueue { .. } => &queues.enqueues,
+            _ => &queues.worker,
+        };
+        if let Err(mpsc::error::SendError(job)) = queue.send(job) {
             alone(&mut Conn::Pool(pool.clone()), job).await;
         }
     }
 }
 
-fn start(pool: SqlitePool) -> mpsc::UnboundedSender<Job> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    tokio::spawn(run(pool, rx));
-    tx
+fn start(pool: SqlitePool) -> Queues {
+    let (worker, from_worker) = mpsc::unbounded_channel();
+    let (enqueues, from_relay) = mpsc::unbounded_channel();
+    tokio::spawn(run(pool, from_worker, from_relay));
+    Queues { worker, enqueues }
 }
 
 /// Where the writer writes: its own connection, or the pool.
@@ -166,11 +181,42 @@ impl Conn {
     }
 }
 
-async fn run(pool: SqlitePool, mut rx: mpsc::UnboundedReceiver<Job>) {
+async fn run(
+    pool: SqlitePool,
+    mut worker: mpsc::UnboundedReceiver<Job>,
+    mut enqueues: mpsc::UnboundedReceiver<Job>,
+) {
     let mut conn = Conn::of(&pool).await;
     drop(pool);
     let mut jobs = Vec::with_capacity(MAX_JOBS);
-    while rx.recv_many(&mut jobs, MAX_JOBS).await > 0 {
+    loop {
+        // Everything the worker has waiting, then enqueues up to the cap.
+        while jobs.len() < MAX_JOBS {
+            match worker.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        while jobs.len() < MAX_JOBS {
+            match enqueues.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        if jobs.is_empty() {
+            // Both queues' senders are dropped together (the last store
+            // handle): either one closed means nobody waits any more.
+            let job = tokio::select! {
+                biased;
+                job = worker.recv() => job,
+                job = enqueues.recv() => job,
+            };
+            match job {
+                Some(job) => jobs.push(job),
+                None => break,
+            }
+            continue;
+        }
         if jobs.len() == 1 {
             if let Some(job) = jobs.pop() {
                 alone(&mut conn, job).await;
