@@ -48,16 +48,20 @@ async fn sdk_agent_without_push() -> (tokio::process::Child, u16) {
 }
 
 /// The gateway's configuration: the receiver reachable under a name only
-/// Warden resolves, the agent twice, polled and subscribed to.
-fn config(agent_port: u16) -> String {
+/// Warden resolves, the SDK agent as `polled` (`push_follow = "poll"`) or
+/// `streamed` (`"subscribe"`): one per gateway, as one card served twice
+/// would be refused as a look-alike.
+fn config(agent_port: u16, agent: &str) -> String {
+    let mode = if agent == "polled" {
+        "push_follow = \"poll\"\npush_poll_interval_ms = 100\n"
+    } else {
+        "push_follow = \"subscribe\"\n"
+    };
     format!(
         "[egress]\nallow_http = true\nallowed_ports = [443, \"1024-65535\"]\n\
          allow_cidrs = [\"127.0.0.1/32\"]\n\
          [egress.resolve]\n\"hooks.receiver.test\" = [\"127.0.0.1\"]\n\
-         [[agents]]\nname = \"polled\"\nurl = \"http://127.0.0.1:{agent_port}\"\n\
-         push_follow = \"poll\"\npush_poll_interval_ms = 100\n\
-         [[agents]]\nname = \"streamed\"\nurl = \"http://127.0.0.1:{agent_port}\"\n\
-         push_follow = \"subscribe\"\n"
+         [[agents]]\nname = \"{agent}\"\nurl = \"http://127.0.0.1:{agent_port}\"\n{mode}"
     )
 }
 
@@ -224,13 +228,26 @@ fn steps(bodies: &[Value]) -> Vec<String> {
 }
 
 #[tokio::test]
-async fn an_agent_without_push_gets_push_from_warden_by_polls_and_by_a_stream() {
+async fn an_agent_without_push_gets_push_from_warden_by_polls() {
+    follow_delivers("polled").await;
+}
+
+#[tokio::test]
+async fn an_agent_without_push_gets_push_from_warden_by_a_stream() {
+    follow_delivers("streamed").await;
+}
+
+async fn follow_delivers(agent: &str) {
     let receiver = serve(|_| Reply::json(200, &json!({}))).await;
     let (_agent, port) = sdk_agent_without_push().await;
-    let w = gateway(&config(port)).await;
+    let w = gateway(&config(port, agent)).await;
     let hook = format!("http://hooks.receiver.test:{}/hook", receiver.port());
-
-    for agent in ["polled", "streamed"] {
+    // Push configs are an operation of their own (a Create needs it).
+    w.cli(&[
+        "grant", "add", "--skills", "*", "--ops", "all", "tester", agent,
+    ])
+    .await;
+    {
         // The card Warden serves offers push; the agent's does not.
         let card: Value = client()
             .get(format!(
@@ -304,7 +321,7 @@ async fn an_agent_without_push_gets_push_from_warden_by_polls_and_by_a_stream() 
 async fn a_follow_resumes_after_the_gateway_crashed() {
     let receiver = serve(|_| Reply::json(200, &json!({}))).await;
     let (_agent, port) = sdk_agent_without_push().await;
-    let w = gateway(&config(port)).await;
+    let w = gateway(&config(port, "polled")).await;
     let hook = format!("http://hooks.receiver.test:{}/hook", receiver.port());
     let (task, secret) = send_with_push(&w, "polled", "hold:3", &hook, false).await;
     let id = task["id"].as_str().expect("id").to_string();
