@@ -16,6 +16,7 @@ pub mod audit;
 pub mod auth;
 pub(crate) mod authority;
 pub mod authz;
+pub mod background;
 pub mod card_routes;
 pub mod cards;
 #[cfg(test)]
@@ -192,7 +193,10 @@ impl GatewayState {
         let state = Self {
             authz,
             public_url,
-            retries: Arc::new(retries::Retries::new(&config.retries)),
+            retries: Arc::new(retries::Retries::new(
+                &config.retries,
+                &[push::register::SECRET_HEADER],
+            )),
             shared: shared.as_ref().map(shared::Shared::state),
             config: Arc::new(config),
             upstreams,

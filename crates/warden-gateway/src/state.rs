@@ -35,9 +35,9 @@ pub struct GatewayState {
     /// (the one the signing keys are sealed under).
     pub push_kek: Arc<warden_trust::seal::Kek>,
     /// The push delivery worker, stopped when the gateway stops.
-    pub push_worker: Arc<crate::push::outbox::WorkerSlot>,
+    pub push_worker: Arc<crate::background::WorkerSlot>,
     /// The tasks this gateway follows for agents without push support.
-    pub follows: Arc<crate::push::follow::Follows>,
+    pub follows: Arc<crate::background::Follows>,
     /// The webhook receivers of agents with `[agents.webhooks]`.
     pub webhooks: Arc<crate::webhooks::Receivers>,
 }

@@ -68,6 +68,9 @@ pub enum Lookup {
 pub struct Retries {
     window: Duration,
     max_bytes: usize,
+    /// Answer headers shown once and never replayed (a push
+    /// subscription's secret): named by the gateway that composes this.
+    shown_once: &'static [&'static str],
     inner: Mutex<Inner>,
 }
 
@@ -77,10 +80,11 @@ struct Inner {
 }
 
 impl Retries {
-    pub fn new(section: &RetriesSection) -> Self {
+    pub fn new(section: &RetriesSection, shown_once: &'static [&'static str]) -> Self {
         Self {
             window: section.window,
             max_bytes: section.max_bytes,
+            shown_once,
             inner: Mutex::new(Inner {
                 entries: LruCache::new(section.max_entries.max(1)),
                 bytes: 0,
@@ -139,7 +143,9 @@ impl Retries {
     /// retry's answer does not carry it (the caller who lost the first
     /// answer verifies with Warden's published keys, or registers again).
     pub fn finish(&self, key: &CallKey, mut answer: Kept, now: Instant) {
-        answer.headers.remove(crate::push::register::SECRET_HEADER);
+        for name in self.shown_once {
+            answer.headers.remove(*name);
+        }
         let mut inner = self.lock();
         let Some(Entry::Running { fingerprint, .. }) = inner.entries.get(key) else {
             return;

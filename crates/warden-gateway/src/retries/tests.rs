@@ -3,11 +3,14 @@ use std::time::{Duration, Instant};
 use super::*;
 
 fn book(window: u64, entries: usize, bytes: usize) -> Retries {
-    Retries::new(&RetriesSection {
-        window: Duration::from_secs(window),
-        max_entries: entries,
-        max_bytes: bytes,
-    })
+    Retries::new(
+        &RetriesSection {
+            window: Duration::from_secs(window),
+            max_entries: entries,
+            max_bytes: bytes,
+        },
+        &["warden-push-secret"],
+    )
 }
 
 fn key(k: &str) -> CallKey {

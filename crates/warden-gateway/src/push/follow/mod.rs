@@ -17,11 +17,8 @@ mod call;
 pub mod change;
 mod run;
 
-use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-
-use tokio::sync::Notify;
 
 use crate::config::PushFollow;
 use crate::state::GatewayState;
@@ -43,45 +40,7 @@ pub enum Mode {
     Poll,
 }
 
-/// This gateway's follows.
-pub struct Follows {
-    /// The name this gateway's leases carry.
-    holder: String,
-    wake: Notify,
-    running: Mutex<HashSet<(String, String)>>,
-}
-
-impl Default for Follows {
-    fn default() -> Self {
-        Self {
-            holder: format!("follow_{}", uuid::Uuid::new_v4().simple()),
-            wake: Notify::new(),
-            running: Mutex::new(HashSet::new()),
-        }
-    }
-}
-
-impl Follows {
-    fn running(&self) -> usize {
-        self.running.lock().map(|r| r.len()).unwrap_or(usize::MAX)
-    }
-
-    /// Marks a follow as running here; false when it already is.
-    fn enter(&self, agent: &str, task: &str) -> bool {
-        self.running
-            .lock()
-            .map(|mut r| r.insert((agent.to_string(), task.to_string())))
-            .unwrap_or(false)
-    }
-
-    fn leave(&self, agent: &str, task: &str) {
-        if let Ok(mut r) = self.running.lock() {
-            r.remove(&(agent.to_string(), task.to_string()));
-        }
-        // A place is free: another follow may be waiting for it.
-        self.wake.notify_one();
-    }
-}
+pub use crate::background::Follows;
 
 /// Whether Warden follows tasks for `agent`, and how: its `push_follow`
 /// is set and its verified card offers no push notifications (a card that

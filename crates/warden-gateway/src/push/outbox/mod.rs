@@ -199,25 +199,14 @@ impl OutboxHandle {
 /// before it releases them ([`OutboxHandle::stop_within`]).
 pub const STOP_GRACE: Duration = Duration::from_secs(5);
 
-/// Where a gateway keeps its worker, so that stopping the gateway can stop
-/// it ([`WorkerSlot::stop_within`]).
-#[derive(Debug, Default)]
-pub struct WorkerSlot(std::sync::Mutex<Option<OutboxHandle>>);
+pub use crate::background::WorkerSlot;
 
-impl WorkerSlot {
-    /// Keeps `worker` (one that was kept before runs on, detached).
-    pub fn hold(&self, worker: OutboxHandle) {
-        if let Ok(mut slot) = self.0.lock() {
-            *slot = Some(worker);
-        }
-    }
-
-    /// Stops the worker held, if any: see [`OutboxHandle::stop_within`].
-    pub async fn stop_within(&self, grace: Duration) {
-        let worker = self.0.lock().ok().and_then(|mut slot| slot.take());
-        if let Some(w) = worker {
-            w.stop_within(grace).await;
-        }
+impl crate::background::Stoppable for OutboxHandle {
+    fn stop_within(
+        self: Box<Self>,
+        grace: Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+        Box::pin(OutboxHandle::stop_within(*self, grace))
     }
 }
 

@@ -154,13 +154,16 @@ fn stream_events_pass_once_and_a_finishing_status_asks_for_the_task() {
     );
     let art = json!({"artifactUpdate": {"taskId": "t1", "contextId": "c1",
         "artifact": {"artifactId": "a", "parts": [{"text": "x"}]}}});
-    assert_eq!(event(&mut seen, &art).notifications, [art.clone()]);
+    assert_eq!(
+        event(&mut seen, &art).notifications,
+        std::slice::from_ref(&art)
+    );
     assert!(event(&mut seen, &art).notifications.is_empty());
     let chunk = json!({"artifactUpdate": {"taskId": "t1", "contextId": "c1", "append": true,
         "artifact": {"artifactId": "a", "parts": [{"text": "x"}]}}});
     assert_eq!(
         event(&mut seen, &chunk).notifications,
-        [chunk.clone()],
+        std::slice::from_ref(&chunk),
         "a chunk is always news"
     );
     let done = json!({"statusUpdate": {"taskId": "t1", "contextId": "c1",
