@@ -37,6 +37,12 @@ pub const GATEWAY_SUBJECT: &str = "warden";
 /// Their lifetime: one call, with room for clock skew.
 pub const UPSTREAM_TOKEN_TTL_SECS: u64 = 60;
 
+/// The audience of tokens for the mailbox (`warden_mailbox::AUDIENCE`):
+/// issued to any registry agent without a call grant, since the mailbox
+/// keeps its own grants; no skill scopes. Reserved: no registry agent or
+/// gateway agent may take the name, so such a token never opens a call.
+pub const MAILBOX_AUDIENCE: &str = "warden-mailbox";
+
 /// A registry entry's grants: target agent → skill ids it may be granted.
 pub type Grants = BTreeMap<String, Vec<String>>;
 

@@ -100,6 +100,8 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
         remote_agents: Vec::new(),
         egress_proxy: Default::default(),
         push: Default::default(),
+        // The mailbox with its defaults: every registry agent has one.
+        mailbox: Default::default(),
         deprecations: Vec::new(),
     };
     config.validate()?;

@@ -142,6 +142,66 @@ async fn refusals_name_their_oauth_error() {
 }
 
 #[tokio::test]
+async fn any_registry_agent_gets_a_mailbox_token_without_a_grant_and_without_scopes() {
+    let a = authority().await;
+    let quiet = crate::registry::NewAgent {
+        id: "quiet".into(),
+        ..Default::default()
+    };
+    crate::registry::add_agent(&a.store, quiet, false)
+        .await
+        .expect("add");
+    let (minted, scopes) = a
+        .issue("quiet", crate::MAILBOX_AUDIENCE, &[], None, NOW)
+        .await
+        .expect("a mailbox token needs no grant");
+    assert!(scopes.is_empty());
+    let claims = verify(&a, &minted.token, crate::MAILBOX_AUDIENCE);
+    assert_eq!(claims.sub.as_deref(), Some("quiet"));
+    assert!(claims.scope.is_empty());
+    // Nothing beyond the mailbox: no call grant came with it.
+    let e = a
+        .issue("quiet", "echo", &[], None, NOW)
+        .await
+        .expect_err("no call grant");
+    assert!(matches!(e, IssueError::NotGranted), "{e:?}");
+    let e = a
+        .issue(
+            "quiet",
+            crate::MAILBOX_AUDIENCE,
+            &["echo".into()],
+            None,
+            NOW,
+        )
+        .await
+        .expect_err("no scopes at the mailbox");
+    assert!(matches!(e, IssueError::ScopeNotGranted(_)), "{e:?}");
+    let e = a
+        .issue("nobody", crate::MAILBOX_AUDIENCE, &[], None, NOW)
+        .await
+        .expect_err("registry agents only");
+    assert!(matches!(e, IssueError::UnknownClient), "{e:?}");
+    quarantine(&a.store, "quiet", "compromised", "test")
+        .await
+        .expect("quarantine");
+    let e = a
+        .issue("quiet", crate::MAILBOX_AUDIENCE, &[], None, NOW)
+        .await
+        .expect_err("quarantined");
+    assert!(matches!(e, IssueError::Quarantined), "{e:?}");
+    // The name is reserved: no agent can be registered as the audience.
+    let taken = crate::registry::NewAgent {
+        id: crate::MAILBOX_AUDIENCE.into(),
+        ..Default::default()
+    };
+    assert!(
+        crate::registry::add_agent(&a.store, taken, false)
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
 async fn a_wildcard_grant_allows_any_requested_skill() {
     let a = authority().await;
     add_grant(

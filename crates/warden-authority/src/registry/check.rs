@@ -24,7 +24,7 @@ pub(crate) fn check_name(what: &str, s: &str) -> Result<(), RegistryError> {
         )));
     }
     // `warden` is the subject of Warden's own upstream tokens.
-    if what == "agent id" && s == crate::GATEWAY_SUBJECT {
+    if what == "agent id" && (s == crate::GATEWAY_SUBJECT || s == crate::MAILBOX_AUDIENCE) {
         return Err(RegistryError::Invalid(format!(
             "agent id {s:?} is reserved for Warden itself"
         )));

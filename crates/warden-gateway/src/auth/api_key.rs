@@ -68,9 +68,14 @@ impl Authenticator {
         if !view.is_registered(&record.subject) {
             return Err(bad());
         }
-        let scopes = view
-            .skills_granted(&record.subject, agent, now)
-            .ok_or(AuthError::InvalidToken(TokenError::WrongAudience))?;
+        // The mailbox keeps its own grants: any registered agent's key
+        // opens its mailbox (no skill scopes), as a token for it would.
+        let scopes = if agent == warden_authority::MAILBOX_AUDIENCE {
+            Vec::new()
+        } else {
+            view.skills_granted(&record.subject, agent, now)
+                .ok_or(AuthError::InvalidToken(TokenError::WrongAudience))?
+        };
         let record = record.clone();
         // Warden's own issuer: grants and task ownership know an agent by
         // one name whether it presents a token or an API key.

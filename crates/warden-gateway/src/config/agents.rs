@@ -191,6 +191,14 @@ pub fn validate(agents: &[AgentConfig], rules: &warden_egress::Rules) -> Result<
         if !seen.insert(a.name.as_str()) {
             return Err(format!("agents[{i}].name {:?} is used twice", a.name));
         }
+        // Tokens for the mailbox are issued without a call grant: an agent
+        // by that name would be reachable with one.
+        if a.name == warden_authority::MAILBOX_AUDIENCE {
+            return Err(format!(
+                "agents[{i}].name {:?} is reserved for the mailbox",
+                a.name
+            ));
+        }
         a.card_keys().map_err(|e| format!("agents[{i}].{e}"))?;
         a.public_operations()
             .map_err(|e| format!("agents[{i}].{e}"))?;

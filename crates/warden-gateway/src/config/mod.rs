@@ -15,6 +15,7 @@ mod deprecated;
 pub mod egress;
 mod limits;
 mod listeners;
+mod mailbox;
 mod message_urls;
 mod millis;
 mod protocol;
@@ -39,6 +40,7 @@ pub use auth::{
 pub use authz::{AuthzSection, LimitSpec, RateLimitSection};
 pub use limits::Limits;
 pub use listeners::{AdminSection, ClientAuth, GatewaySection, TlsConfig};
+pub use mailbox::{MAX_GRANT_TTL_DAYS, MailboxSection};
 pub use message_urls::{MessageUrlsSection, UrlAction};
 pub use protocol::{ProtocolSection, UnknownFieldsRule};
 pub use push::PushSection;
@@ -94,6 +96,10 @@ pub struct Config {
     /// caps, circuit breakers, dead letters). See docs/push.md.
     #[serde(default)]
     pub push: PushSection,
+    /// The mailbox between registry agents (`/mail/v1`, `/mcp`): on by
+    /// default; its limits, quotas and retention. See docs/mailbox.md.
+    #[serde(default)]
+    pub mailbox: MailboxSection,
     /// Look-alike agents (names, titles, skills): what is flagged and what
     /// refused. See docs/cards.md.
     #[serde(default)]
@@ -173,6 +179,8 @@ impl Config {
         }
         self.store.validate(self.authz.poll_interval)?;
         self.push.validate()?;
+        self.mailbox
+            .validate(self.limits.max_request_body_bytes.get())?;
         if let Some(p) = &self.gateway.public_url {
             // Advertised, never called: read strictly, not judged by the rules.
             warden_egress::target::parse_base(p)

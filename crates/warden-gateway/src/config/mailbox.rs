@@ -1,0 +1,248 @@
+//! `[mailbox]`: the asynchronous inbox between registry agents, served at
+//! `/mail/v1` (REST) and `/mcp`. On by default, so `warden up` offers it;
+//! every key bounds what one agent can do to another or to the store. See
+//! docs/mailbox.md.
+
+use serde::Deserialize;
+
+/// `[mailbox]` in warden.toml.
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailboxSection {
+    /// Whether the gateway serves the mailbox (off: `/mail/v1` and the
+    /// mailbox tools answer like an unknown route).
+    pub enabled: bool,
+    /// The largest message: its content (parts, or the sealed JWE) as
+    /// stored, in bytes.
+    pub max_message_bytes: u32,
+    /// The most parts one message may carry.
+    pub max_parts: u32,
+    /// Messages one sender may send per minute, all recipients together.
+    pub sends_per_minute: u32,
+    /// Messages one sender may send per minute to one recipient.
+    pub pair_sends_per_minute: u32,
+    /// Access requests one sender may make per day to one recipient.
+    pub requests_per_day: u32,
+    /// The most messages an inbox holds; a send to a full inbox is refused
+    /// (the recipient deletes or retention removes).
+    pub inbox_max_messages: u32,
+    /// The most bytes of message content an inbox holds.
+    pub inbox_max_bytes: u64,
+    /// Messages older than this many days are removed (read or not), with
+    /// spent idempotency keys and grants ended this long ago.
+    pub retention_days: u32,
+    /// How long a grant lasts when the grantor names no lifetime (at most
+    /// [`MAX_GRANT_TTL_DAYS`]).
+    pub grant_ttl_days: u32,
+    /// How long a sender's `Idempotency-Key` is remembered, in hours: a
+    /// retry within it returns the original message.
+    pub idempotency_hours: u32,
+}
+
+/// The longest lifetime of a messaging grant, in days.
+pub const MAX_GRANT_TTL_DAYS: u32 = 365;
+
+impl Default for MailboxSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_message_bytes: 64 * 1024,
+            max_parts: 32,
+            sends_per_minute: 600,
+            pair_sends_per_minute: 60,
+            requests_per_day: 5,
+            inbox_max_messages: 10_000,
+            inbox_max_bytes: 64 * 1024 * 1024,
+            retention_days: 30,
+            grant_ttl_days: 30,
+            idempotency_hours: 24,
+        }
+    }
+}
+
+impl MailboxSection {
+    /// Rules serde cannot express. `max_request_body_bytes` is
+    /// `[limits]`'s: a message at the size limit must fit in a request.
+    pub fn validate(&self, max_request_body_bytes: usize) -> Result<(), String> {
+        let u = |v: u32| u64::from(v);
+        let checks: [(&str, u64, u64, u64); 10] = [
+            (
+                "max_message_bytes",
+                u(self.max_message_bytes),
+                1024,
+                16 * 1024 * 1024,
+            ),
+            ("max_parts", u(self.max_parts), 1, 1024),
+            ("sends_per_minute", u(self.sends_per_minute), 1, 1_000_000),
+            (
+                "pair_sends_per_minute",
+                u(self.pair_sends_per_minute),
+                1,
+                1_000_000,
+            ),
+            ("requests_per_day", u(self.requests_per_day), 1, 1000),
+            (
+                "inbox_max_messages",
+                u(self.inbox_max_messages),
+                1,
+                100_000_000,
+            ),
+            ("inbox_max_bytes", self.inbox_max_bytes, 1024, 1 << 40),
+            ("retention_days", u(self.retention_days), 1, 36_500),
+            (
+                "grant_ttl_days",
+                u(self.grant_ttl_days),
+                1,
+                u(MAX_GRANT_TTL_DAYS),
+            ),
+            ("idempotency_hours", u(self.idempotency_hours), 1, 24 * 30),
+        ];
+        for (key, value, min, max) in checks {
+            if !(min..=max).contains(&value) {
+                return Err(format!(
+                    "mailbox.{key}: must be {min} to {max} (is {value})"
+                ));
+            }
+        }
+        if self.pair_sends_per_minute > self.sends_per_minute {
+            return Err(format!(
+                "mailbox.pair_sends_per_minute ({}) may not exceed mailbox.sends_per_minute ({})",
+                self.pair_sends_per_minute, self.sends_per_minute
+            ));
+        }
+        if self.inbox_max_bytes < u(self.max_message_bytes) {
+            return Err(format!(
+                "mailbox.inbox_max_bytes ({}) must hold at least one message of mailbox.max_message_bytes ({})",
+                self.inbox_max_bytes, self.max_message_bytes
+            ));
+        }
+        // A message's JSON on the wire is larger than its content (quoting,
+        // base64 of raw parts, the request's other fields): leave room.
+        let needed = (self.max_message_bytes as usize).saturating_mul(2);
+        if self.enabled && max_request_body_bytes < needed {
+            return Err(format!(
+                "mailbox.max_message_bytes ({}) needs limits.max_request_body_bytes of at least twice as much ({needed}); it is {max_request_body_bytes}",
+                self.max_message_bytes
+            ));
+        }
+        Ok(())
+    }
+
+    /// Seconds a grant lasts without a lifetime named.
+    pub fn grant_ttl_secs(&self) -> u64 {
+        u64::from(self.grant_ttl_days) * 86_400
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BODY: usize = 4 * 1024 * 1024;
+
+    fn parse(text: &str) -> Result<MailboxSection, String> {
+        let s: MailboxSection = toml::from_str(text).map_err(|e| e.to_string())?;
+        s.validate(BODY).map(|()| s)
+    }
+
+    #[test]
+    fn on_by_default_and_every_key_is_read() {
+        let d = parse("").expect("empty");
+        assert_eq!(d, MailboxSection::default());
+        assert!(d.enabled);
+        assert_eq!(
+            (d.max_message_bytes, d.max_parts, d.retention_days),
+            (65_536, 32, 30)
+        );
+        assert_eq!((d.grant_ttl_days, d.idempotency_hours), (30, 24));
+        let s = parse(
+            "enabled = false\nmax_message_bytes = 2048\nmax_parts = 4\nsends_per_minute = 10\n\
+             pair_sends_per_minute = 2\nrequests_per_day = 1\ninbox_max_messages = 7\n\
+             inbox_max_bytes = 4096\nretention_days = 2\ngrant_ttl_days = 365\nidempotency_hours = 1",
+        )
+        .expect("valid");
+        assert!(!s.enabled);
+        assert_eq!((s.max_message_bytes, s.max_parts), (2048, 4));
+        assert_eq!((s.sends_per_minute, s.pair_sends_per_minute), (10, 2));
+        assert_eq!(
+            (s.requests_per_day, s.inbox_max_messages, s.inbox_max_bytes),
+            (1, 7, 4096)
+        );
+        assert_eq!(
+            (s.retention_days, s.grant_ttl_days, s.idempotency_hours),
+            (2, 365, 1)
+        );
+        assert_eq!(s.grant_ttl_secs(), 365 * 86_400);
+    }
+
+    #[test]
+    fn out_of_bounds_inconsistent_and_unknown_keys_are_refused() {
+        for bad in [
+            "max_message_bytes = 0",
+            "max_message_bytes = 100",
+            "max_message_bytes = 999999999",
+            "max_parts = 0",
+            "sends_per_minute = 0",
+            "pair_sends_per_minute = 0",
+            "sends_per_minute = 5\npair_sends_per_minute = 6",
+            "requests_per_day = 0",
+            "inbox_max_messages = 0",
+            "inbox_max_bytes = 10",
+            "inbox_max_bytes = 2048\nmax_message_bytes = 4096",
+            "retention_days = 0",
+            "grant_ttl_days = 0",
+            "grant_ttl_days = 366",
+            "idempotency_hours = 0",
+            "idempotency_hours = 721",
+            "max_message_bytes = -1",
+            "enabled = \"yes\"",
+            "quota = 3",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+        let e = parse("grant_ttl_days = 366").expect_err("bound");
+        assert!(
+            e.contains("mailbox.grant_ttl_days") && e.contains("1 to 365"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_message_at_the_limit_must_fit_in_a_request() {
+        let s = MailboxSection {
+            max_message_bytes: 1024 * 1024,
+            inbox_max_bytes: 1 << 30,
+            ..MailboxSection::default()
+        };
+        assert!(s.validate(4 * 1024 * 1024).is_ok());
+        let e = s.validate(1024 * 1024).expect_err("too small");
+        assert!(e.contains("limits.max_request_body_bytes"), "{e}");
+        // Off: nothing is served, nothing to fit.
+        let off = MailboxSection {
+            enabled: false,
+            ..s
+        };
+        assert!(off.validate(1024 * 1024).is_ok());
+    }
+
+    #[test]
+    fn the_whole_file_reads_the_section_and_reserves_the_mailbox_name() {
+        let path = std::path::Path::new("t.toml");
+        let c = crate::Config::parse("[mailbox]\nretention_days = 7\n", path).expect("valid");
+        assert_eq!(c.mailbox.retention_days, 7);
+        assert!(
+            crate::Config::parse("", path)
+                .expect("empty")
+                .mailbox
+                .enabled
+        );
+        let e = crate::Config::parse("[mailbox]\nmax_parts = 0\n", path).expect_err("bounds");
+        assert!(e.to_string().contains("mailbox.max_parts"), "{e}");
+        let e = crate::Config::parse(
+            "[[agents]]\nname = \"warden-mailbox\"\nurl = \"https://agent.example/\"\n",
+            path,
+        )
+        .expect_err("reserved");
+        assert!(e.to_string().contains("reserved for the mailbox"), "{e}");
+    }
+}
