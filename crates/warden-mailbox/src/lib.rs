@@ -8,3 +8,5 @@
 //! Every stored message is signed by Warden and names its authenticated
 //! sender. The gateway serves the mailbox over REST and MCP; this crate
 //! knows nothing of HTTP.
+
+pub mod mcp;
