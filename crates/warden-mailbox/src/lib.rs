@@ -9,4 +9,4 @@
 //! sender. The gateway serves the mailbox over REST and MCP; this crate
 //! knows nothing of HTTP.
 
-pub mod mcp;
+pub mod seal;
