@@ -10,3 +10,4 @@
 //! knows nothing of HTTP.
 
 pub mod seal;
+pub mod mcp;
