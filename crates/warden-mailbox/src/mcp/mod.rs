@@ -1,0 +1,66 @@
+//! The mailbox as an MCP server (Model Context Protocol), independent of
+//! any HTTP library: the gateway serves it at `/mcp` on Streamable HTTP.
+//!
+//! | module | job |
+//! |---|---|
+//! | [`jsonrpc`] | the strict, bounded reader of one posted message; the error shape |
+//! | [`version`] | the revisions served (2026-07-28 stateless; 2025-11-25 and 2025-06-18 by handshake) |
+//! | [`session`] | handshake-era sessions: ids, owner binding, bounds, expiry |
+//! | [`transport`] | Streamable HTTP's rules: verbs, headers, eras, status codes |
+//! | [`methods`] | discover, initialize, `tools/list`, `tools/call` |
+//! | [`tools`] | the tools: names, descriptions, input schemas |
+//! | [`backend`] | what the tools call (the mailbox, or a fake in tests) |
+//! | [`record`] | the audit facts of an exchange (names and outcomes, never content) |
+//!
+//! Tool failures (unknown recipient, bad arguments, limits) are tool
+//! results with `isError: true`, so the model reads them; malformed
+//! requests are JSON-RPC errors.
+
+pub mod backend;
+mod header_value;
+pub mod jsonrpc;
+pub mod methods;
+pub mod record;
+pub mod session;
+pub mod tools;
+pub mod transport;
+pub mod version;
+
+#[cfg(test)]
+mod tests;
+
+use std::sync::Arc;
+
+pub use backend::{Backend, FailureKind, ToolFailure};
+pub use methods::ServerInfo;
+pub use record::Record;
+pub use session::SessionLimits;
+pub use tools::Tool;
+pub use transport::{Caller, Exchange, Headers, Reply, Verb};
+
+/// The MCP server: the tools over a backend, and the session table.
+pub struct Server {
+    backend: Arc<dyn Backend>,
+    sessions: session::Sessions,
+    info: ServerInfo,
+}
+
+impl Server {
+    /// A server whose tools call `backend`; `version` is Warden's, shown to
+    /// clients as the server's version.
+    pub fn new(backend: Arc<dyn Backend>, limits: SessionLimits, version: &str) -> Self {
+        Self {
+            backend,
+            sessions: session::Sessions::new(limits),
+            info: ServerInfo {
+                name: "warden-mailbox",
+                version: version.to_string(),
+            },
+        }
+    }
+
+    /// Open sessions (for metrics and tests).
+    pub fn sessions(&self) -> usize {
+        self.sessions.len()
+    }
+}
