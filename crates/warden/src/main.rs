@@ -10,6 +10,7 @@ mod closed_stdout;
 mod config_cmd;
 mod gateway_lock;
 mod local;
+mod mail_seal;
 mod net;
 mod serve;
 mod store_cmd;
