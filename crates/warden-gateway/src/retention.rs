@@ -63,6 +63,9 @@ impl Ages {
             grants: before(self.days),
             api_keys: before(self.days),
             signing_keys: before(self.days),
+            // The mailbox's own age (`[mailbox] retention_days`) is set by
+            // the gateway's mailbox configuration, not by these ages.
+            mail: None,
         }
     }
 }

@@ -13,6 +13,9 @@ pub enum StoreError {
     BadUrl(String),
     #[error("invalid push notification: {0}")]
     BadNotification(String),
+    /// A mailbox write that could not settle (`mail/`).
+    #[error("mailbox: {0}")]
+    Mail(String),
 }
 
 impl StoreError {

@@ -21,6 +21,7 @@ mod generation;
 mod grants;
 mod identity;
 mod inspect;
+mod mail;
 mod outbox;
 mod ownership;
 mod postgres;
@@ -41,6 +42,10 @@ pub use error::StoreError;
 pub use grants::GrantRecord;
 pub use identity::{ApiKeyRecord, RegisteredAgent, SigningKeyRecord};
 pub use inspect::{Location, SCHEMA_VERSION};
+pub use mail::{
+    MailDuplicate, MailFilter, MailGrant, MailKey, MailMessage, MailPage, MailSendOutcome,
+    MailState, NewMail, NewMailKey, SendCheck, VOID_RECIPIENT,
+};
 pub use outbox::{
     Claim, DueOrigin, NewNotification, NotificationFilter, NotificationId, NotificationPage,
     NotificationRecord, NotificationState, OutboxCounts, OutboxEntry, Retried, Settle, Settlement,

@@ -64,11 +64,18 @@ pub enum RetentionKind {
     /// Signing keys whose public key stopped being published before the
     /// cutoff.
     SigningKeys,
+    /// Mailbox messages, by their age, read or not (`[mailbox]
+    /// retention_days`).
+    MailMessages,
+    /// Mailbox idempotency keys spent (past their window) before the cutoff.
+    MailIdempotency,
+    /// Messaging grants revoked or expired before the cutoff.
+    MailGrants,
 }
 
 impl RetentionKind {
     /// Every kind, in the order a run removes them.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 13] = [
         Self::Audit,
         Self::Tasks,
         Self::PushConfigs,
@@ -79,6 +86,9 @@ impl RetentionKind {
         Self::Grants,
         Self::ApiKeys,
         Self::SigningKeys,
+        Self::MailMessages,
+        Self::MailIdempotency,
+        Self::MailGrants,
     ];
 
     /// The name in output, logs and metric labels.
@@ -94,6 +104,9 @@ impl RetentionKind {
             Self::Grants => "grants",
             Self::ApiKeys => "api_keys",
             Self::SigningKeys => "signing_keys",
+            Self::MailMessages => "mail_messages",
+            Self::MailIdempotency => "mail_idempotency",
+            Self::MailGrants => "mail_grants",
         }
     }
 
@@ -153,6 +166,9 @@ pub struct RetentionPlan {
     pub grants: Option<Cutoff>,
     pub api_keys: Option<Cutoff>,
     pub signing_keys: Option<Cutoff>,
+    /// The mailbox: messages, spent idempotency keys, ended messaging
+    /// grants.
+    pub mail: Option<Cutoff>,
 }
 
 impl RetentionPlan {
@@ -168,6 +184,9 @@ impl RetentionPlan {
             RetentionKind::Grants => self.grants.as_ref(),
             RetentionKind::ApiKeys => self.api_keys.as_ref(),
             RetentionKind::SigningKeys => self.signing_keys.as_ref(),
+            RetentionKind::MailMessages
+            | RetentionKind::MailIdempotency
+            | RetentionKind::MailGrants => self.mail.as_ref(),
         }
     }
 }

@@ -30,6 +30,9 @@ pub(super) fn target(kind: RetentionKind) -> (&'static str, &'static str) {
         RetentionKind::Grants => ("grants", "id"),
         RetentionKind::ApiKeys => ("api_keys", "id"),
         RetentionKind::SigningKeys => ("signing_keys", "kid"),
+        RetentionKind::MailMessages => ("mail_messages", "id"),
+        RetentionKind::MailIdempotency => ("mail_idempotency", "sender, key"),
+        RetentionKind::MailGrants => ("mail_grants", "recipient, sender"),
     }
 }
 
@@ -139,8 +142,32 @@ pub(super) fn condition(kind: RetentionKind, plan: &RetentionPlan) -> Option<Sql
             // live token is never past it.
             Sql::new("r.expires_at < ").int(plan.signing_keys.as_ref()?.unix)
         }
+        RetentionKind::MailMessages => {
+            // By age alone: an inbox is not an archive. Unread ones go too
+            // (a recipient that never looks must not hold space for ever).
+            Sql::new("r.created_ms < ").int(mail_ms(plan)?)
+        }
+        RetentionKind::MailIdempotency => {
+            // A spent key no longer answers a retry (the send path treats
+            // it as new); the row only waits for this.
+            Sql::new("r.expires_ms < ").int(mail_ms(plan)?)
+        }
+        RetentionKind::MailGrants => {
+            // Revoked or expired: it lets nobody send any more.
+            let ms = mail_ms(plan)?;
+            Sql::new("((r.revoked_ms IS NOT NULL AND r.revoked_ms < ")
+                .int(ms)
+                .sql(") OR r.expires_ms < ")
+                .int(ms)
+                .sql(")")
+        }
     };
     Some(sql)
+}
+
+/// The mailbox cutoff in Unix milliseconds (the mailbox's times).
+fn mail_ms(plan: &RetentionPlan) -> Option<i64> {
+    Some(plan.mail.as_ref()?.unix.saturating_mul(1000))
 }
 
 /// A task of Warden's own agents (table alias `k`) that goes: finished,

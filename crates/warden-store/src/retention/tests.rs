@@ -25,7 +25,8 @@ fn everything() -> RetentionPlan {
         ownership: c.clone(),
         grants: c.clone(),
         api_keys: c.clone(),
-        signing_keys: c,
+        signing_keys: c.clone(),
+        mail: c,
     }
 }
 
@@ -195,6 +196,9 @@ store_test! {
             (RetentionKind::Grants, 2),
             (RetentionKind::ApiKeys, 2),
             (RetentionKind::SigningKeys, 1),
+            (RetentionKind::MailMessages, 0),
+            (RetentionKind::MailIdempotency, 0),
+            (RetentionKind::MailGrants, 0),
         ];
         assert_eq!(wet, want);
 

@@ -263,6 +263,65 @@ CREATE INDEX push_follows_by_lease ON push_follows (lease_until_ms);
 CREATE INDEX push_outbox_open ON push_outbox (subscription_id, task_id, seq)
     WHERE state IN ('pending', 'delivering');
 "#,
+    // Version 11: the mailbox (`mail.rs`, issue 16). Messages between
+    // registry agents, each signed by Warden when it was stored; the
+    // messaging grants recipients give senders (one row a pair: a new
+    // grant replaces the old one, a revoked one stays until retention);
+    // the idempotency keys of senders, with what the first send stored,
+    // so a retry is answered without the message (which its recipient may
+    // have deleted); the sealing keys recipients publish. The inbox index
+    // carries `size` so a quota check (count and bytes of one inbox) reads
+    // the index alone; there is no counter table to drift.
+    r#"
+CREATE TABLE mail_messages (
+    id         TEXT COLLATE "C" PRIMARY KEY,
+    sender     TEXT COLLATE "C" NOT NULL,
+    recipient  TEXT COLLATE "C" NOT NULL,
+    kind       TEXT COLLATE "C" NOT NULL,
+    topic      TEXT COLLATE "C",
+    thread     TEXT COLLATE "C" NOT NULL,
+    reply_to   TEXT COLLATE "C",
+    body       TEXT COLLATE "C" NOT NULL,
+    sealed     BIGINT NOT NULL,
+    size       BIGINT NOT NULL,
+    signature  TEXT COLLATE "C" NOT NULL,
+    created    TEXT COLLATE "C" NOT NULL,
+    created_ms BIGINT NOT NULL,
+    read_ms    BIGINT,
+    acked_ms   BIGINT
+);
+CREATE INDEX mail_messages_inbox ON mail_messages (recipient, created_ms, id, size);
+CREATE INDEX mail_messages_by_age ON mail_messages (created_ms);
+CREATE TABLE mail_grants (
+    recipient  TEXT COLLATE "C" NOT NULL,
+    sender     TEXT COLLATE "C" NOT NULL,
+    topics     TEXT COLLATE "C" NOT NULL,
+    request_id TEXT COLLATE "C",
+    created_ms BIGINT NOT NULL,
+    expires_ms BIGINT NOT NULL,
+    revoked_ms BIGINT,
+    PRIMARY KEY (recipient, sender)
+);
+CREATE INDEX mail_grants_by_sender ON mail_grants (sender);
+CREATE TABLE mail_idempotency (
+    sender     TEXT COLLATE "C" NOT NULL,
+    key        TEXT COLLATE "C" NOT NULL,
+    digest     BYTEA NOT NULL,
+    message_id TEXT COLLATE "C" NOT NULL,
+    thread     TEXT COLLATE "C" NOT NULL,
+    created    TEXT COLLATE "C" NOT NULL,
+    signature  TEXT COLLATE "C" NOT NULL,
+    expires_ms BIGINT NOT NULL,
+    PRIMARY KEY (sender, key)
+);
+CREATE INDEX mail_idempotency_by_expiry ON mail_idempotency (expires_ms);
+CREATE TABLE mail_keys (
+    address      TEXT COLLATE "C" PRIMARY KEY,
+    kid          TEXT COLLATE "C" NOT NULL,
+    jwk          TEXT COLLATE "C" NOT NULL,
+    published_ms BIGINT NOT NULL
+);
+"#,
 ];
 
 pub(crate) async fn migrate(pool: &PgPool) -> Result<(), StoreError> {

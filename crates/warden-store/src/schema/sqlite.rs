@@ -248,6 +248,65 @@ CREATE INDEX push_follows_by_lease ON push_follows (lease_until_ms);
 CREATE INDEX push_outbox_open ON push_outbox (subscription_id, task_id, seq)
     WHERE state IN ('pending', 'delivering');
 "#,
+    // Version 11: the mailbox (`mail.rs`, issue 16). Messages between
+    // registry agents, each signed by Warden when it was stored; the
+    // messaging grants recipients give senders (one row a pair: a new
+    // grant replaces the old one, a revoked one stays until retention);
+    // the idempotency keys of senders, with what the first send stored,
+    // so a retry is answered without the message (which its recipient may
+    // have deleted); the sealing keys recipients publish. The inbox index
+    // carries `size` so a quota check (count and bytes of one inbox) reads
+    // the index alone; there is no counter table to drift.
+    r#"
+CREATE TABLE mail_messages (
+    id         TEXT PRIMARY KEY,
+    sender     TEXT NOT NULL,
+    recipient  TEXT NOT NULL,
+    kind       TEXT NOT NULL,
+    topic      TEXT,
+    thread     TEXT NOT NULL,
+    reply_to   TEXT,
+    body       TEXT NOT NULL,
+    sealed     INTEGER NOT NULL,
+    size       INTEGER NOT NULL,
+    signature  TEXT NOT NULL,
+    created    TEXT NOT NULL,
+    created_ms INTEGER NOT NULL,
+    read_ms    INTEGER,
+    acked_ms   INTEGER
+);
+CREATE INDEX mail_messages_inbox ON mail_messages (recipient, created_ms, id, size);
+CREATE INDEX mail_messages_by_age ON mail_messages (created_ms);
+CREATE TABLE mail_grants (
+    recipient  TEXT NOT NULL,
+    sender     TEXT NOT NULL,
+    topics     TEXT NOT NULL,
+    request_id TEXT,
+    created_ms INTEGER NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    revoked_ms INTEGER,
+    PRIMARY KEY (recipient, sender)
+);
+CREATE INDEX mail_grants_by_sender ON mail_grants (sender);
+CREATE TABLE mail_idempotency (
+    sender     TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    digest     BLOB NOT NULL,
+    message_id TEXT NOT NULL,
+    thread     TEXT NOT NULL,
+    created    TEXT NOT NULL,
+    signature  TEXT NOT NULL,
+    expires_ms INTEGER NOT NULL,
+    PRIMARY KEY (sender, key)
+);
+CREATE INDEX mail_idempotency_by_expiry ON mail_idempotency (expires_ms);
+CREATE TABLE mail_keys (
+    address      TEXT PRIMARY KEY,
+    kid          TEXT NOT NULL,
+    jwk          TEXT NOT NULL,
+    published_ms INTEGER NOT NULL
+);
+"#,
 ];
 
 /// Brings the schema up to version `target` (tests stop short of the latest

@@ -1,0 +1,497 @@
+//! The mailbox's rules, end to end over a real (in-memory SQLite) store,
+//! on a manual clock.
+
+use std::sync::Arc;
+
+use serde_json::json;
+use warden_a2a::types::Part;
+use warden_store::{RegisteredAgent, Store};
+use warden_trust::{JwsAlg, SigningKey};
+
+use crate::*;
+
+const T0: i64 = 1_800_000_000_000;
+
+struct Fixture {
+    mb: Mailbox,
+    clock: ManualClock,
+    key: Arc<SigningKey>,
+}
+
+async fn fixture_with(limits: Limits) -> Fixture {
+    let store = Store::open_in_memory().await.expect("store");
+    for id in ["alice", "bob", "carol"] {
+        store
+            .put_agent(&RegisteredAgent {
+                id: id.into(),
+                display_name: id.into(),
+                jwks: None,
+                jwks_url: None,
+                grants: "{}".into(),
+                created_at: "2026-01-01T00:00:00.000Z".into(),
+                tls_subject: None,
+            })
+            .await
+            .expect("register");
+    }
+    let key = Arc::new(SigningKey::generate(JwsAlg::EdDsa).expect("key"));
+    let clock = ManualClock::at(T0);
+    let mb = Mailbox::with_clock(
+        store,
+        Arc::new(KeySigner(key.clone())),
+        limits,
+        Arc::new(clock.clone()),
+    );
+    Fixture { mb, clock, key }
+}
+
+async fn fixture() -> Fixture {
+    fixture_with(Limits::default()).await
+}
+
+fn text(to: &str, t: &str) -> SendRequest {
+    SendRequest {
+        to: to.into(),
+        parts: Some(vec![Part::text(t)]),
+        ..SendRequest::default()
+    }
+}
+
+fn grant_to(sender: &str) -> GrantRequest {
+    GrantRequest {
+        sender: Some(sender.into()),
+        ..GrantRequest::default()
+    }
+}
+
+#[tokio::test]
+async fn a_granted_send_arrives_signed_and_is_read_acked_and_deleted() {
+    let f = fixture().await;
+    f.mb.grant("bob", grant_to("alice")).await.expect("grant");
+    let sent =
+        f.mb.send("alice", text("bob", "hello"))
+            .await
+            .expect("send");
+    assert!(!sent.duplicate);
+    let m = &sent.message;
+    assert_eq!((m.from.as_str(), m.to.as_str()), ("alice", "bob"));
+    assert_eq!(m.thread, m.id);
+    assert!(address::is_message_id(&m.id));
+    verify_message(m, &f.key.public_jwk()).expect("Warden's signature holds");
+
+    let page =
+        f.mb.inbox("bob", InboxQuery::default())
+            .await
+            .expect("inbox");
+    assert_eq!(page.messages.len(), 1);
+    assert_eq!(page.next_cursor, None);
+    assert_eq!(page.messages[0].parts, Some(json!([{"text": "hello"}])));
+    verify_message(&page.messages[0], &f.key.public_jwk()).expect("stored signature holds");
+
+    f.clock.advance_ms(5);
+    let read = f.mb.read("bob", &m.id).await.expect("read");
+    assert_eq!(read.read_at.as_deref(), Some("2027-01-15T08:00:00.005Z"));
+    assert_eq!(read.acked_at, None);
+    let unread = InboxQuery {
+        state: Some(InboxState::Unread),
+        ..InboxQuery::default()
+    };
+    assert!(
+        f.mb.inbox("bob", unread)
+            .await
+            .expect("inbox")
+            .messages
+            .is_empty()
+    );
+    let acked = f.mb.ack("bob", &m.id).await.expect("ack");
+    assert!(acked.acked_at.is_some());
+    // Only the recipient's inbox holds it.
+    assert!(matches!(
+        f.mb.read("alice", &m.id).await,
+        Err(MailError::NoSuchMessage)
+    ));
+    assert!(matches!(
+        f.mb.delete("carol", &m.id).await,
+        Err(MailError::NoSuchMessage)
+    ));
+    f.mb.delete("bob", &m.id).await.expect("delete");
+    assert!(matches!(
+        f.mb.read("bob", &m.id).await,
+        Err(MailError::NoSuchMessage)
+    ));
+}
+
+#[tokio::test]
+async fn unknown_and_ungranted_recipients_get_the_same_answer() {
+    let f = fixture().await;
+    let unknown =
+        f.mb.send("alice", text("nobody", "x"))
+            .await
+            .expect_err("refused");
+    let ungranted =
+        f.mb.send("alice", text("bob", "x"))
+            .await
+            .expect_err("refused");
+    assert!(matches!(unknown, MailError::NotFound));
+    assert!(matches!(ungranted, MailError::NotFound));
+    assert_eq!(unknown.to_string(), ungranted.to_string());
+    assert_eq!(unknown.status(), ungranted.status());
+}
+
+#[tokio::test]
+async fn grants_are_scoped_expire_and_revoke_at_once() {
+    let f = fixture().await;
+    let g = GrantRequest {
+        sender: Some("alice".into()),
+        topics: Some(vec!["ci".into(), "build".into(), "ci".into()]),
+        ttl_days: Some(1),
+        ..GrantRequest::default()
+    };
+    let g = f.mb.grant("bob", g).await.expect("grant");
+    assert_eq!(g.topics, ["build", "ci"]);
+    let on = |topic: Option<&str>| SendRequest {
+        topic: topic.map(str::to_owned),
+        ..text("bob", "x")
+    };
+    f.mb.send("alice", on(Some("ci")))
+        .await
+        .expect("granted topic");
+    for refused in [on(Some("other")), on(None)] {
+        assert!(matches!(
+            f.mb.send("alice", refused).await,
+            Err(MailError::NotFound)
+        ));
+    }
+    let grants = f.mb.grants("alice").await.expect("grants");
+    assert_eq!(grants.received.len(), 1);
+    assert!(grants.given.is_empty());
+
+    // Expired: a day later.
+    f.clock.advance_ms(86_400_000);
+    assert!(matches!(
+        f.mb.send("alice", on(Some("ci"))).await,
+        Err(MailError::NotFound)
+    ));
+    assert!(f.mb.grants("bob").await.expect("grants").given.is_empty());
+
+    // Granted again, then revoked: the next send is refused.
+    f.mb.grant("bob", grant_to("alice")).await.expect("grant");
+    f.mb.send("alice", on(None)).await.expect("every topic");
+    let r =
+        f.mb.revoke(
+            "bob",
+            RevokeRequest {
+                sender: "alice".into(),
+            },
+        )
+        .await
+        .expect("revoke");
+    assert!(r.revoked);
+    assert!(matches!(
+        f.mb.send("alice", on(None)).await,
+        Err(MailError::NotFound)
+    ));
+    let again =
+        f.mb.revoke(
+            "bob",
+            RevokeRequest {
+                sender: "alice".into(),
+            },
+        )
+        .await;
+    assert!(!again.expect("revoke again").revoked);
+}
+
+#[tokio::test]
+async fn an_access_request_is_a_message_accepted_by_granting_its_id() {
+    let f = fixture().await;
+    let req = AccessRequest {
+        to: "bob".into(),
+        topics: vec!["ci".into()],
+        note: Some("build reports".into()),
+    };
+    let sent = f.mb.request_access("alice", req).await.expect("request");
+    let q = InboxQuery {
+        kind: Some(MessageKind::AccessRequest),
+        ..InboxQuery::default()
+    };
+    let page = f.mb.inbox("bob", q).await.expect("inbox");
+    assert_eq!(page.messages.len(), 1);
+    let r = &page.messages[0];
+    assert_eq!(r.id, sent.request_id);
+    assert_eq!(r.topic.as_deref(), Some(ACCESS_TOPIC));
+    assert_eq!(
+        r.parts,
+        Some(json!([{"data": {"topics": ["ci"]}}, {"text": "build reports"}]))
+    );
+    verify_message(r, &f.key.public_jwk()).expect("signed");
+
+    let accept = GrantRequest {
+        request_id: Some(sent.request_id.clone()),
+        ..GrantRequest::default()
+    };
+    let g = f.mb.grant("bob", accept).await.expect("accept");
+    assert_eq!(
+        (g.sender.as_str(), g.topics.clone()),
+        ("alice", vec!["ci".to_string()])
+    );
+    assert_eq!(g.request_id.as_deref(), Some(sent.request_id.as_str()));
+    let unacked = InboxQuery {
+        state: Some(InboxState::Unacked),
+        ..InboxQuery::default()
+    };
+    assert!(
+        f.mb.inbox("bob", unacked)
+            .await
+            .expect("inbox")
+            .messages
+            .is_empty(),
+        "acked"
+    );
+    let ci = SendRequest {
+        topic: Some("ci".into()),
+        ..text("bob", "green")
+    };
+    f.mb.send("alice", ci).await.expect("send under the grant");
+
+    // Someone else's request id is no message of carol's.
+    let steal = GrantRequest {
+        request_id: Some(sent.request_id),
+        ..GrantRequest::default()
+    };
+    assert!(matches!(
+        f.mb.grant("carol", steal).await,
+        Err(MailError::NoSuchMessage)
+    ));
+}
+
+#[tokio::test]
+async fn an_access_request_to_nobody_answers_alike_and_leaves_nothing_readable() {
+    let f = fixture().await;
+    let ask = |to: &str| AccessRequest {
+        to: to.into(),
+        ..AccessRequest::default()
+    };
+    let real =
+        f.mb.request_access("alice", ask("bob"))
+            .await
+            .expect("real");
+    let void =
+        f.mb.request_access("alice", ask("nobody"))
+            .await
+            .expect("void");
+    assert_eq!(real.to, "bob");
+    assert_eq!(void.to, "nobody");
+    assert!(address::is_message_id(&void.request_id));
+    let store = f.mb.store();
+    assert_eq!(store.mail_counts("nobody").await.expect("counts").0, 0);
+    assert_eq!(
+        store
+            .mail_counts(warden_store::VOID_RECIPIENT)
+            .await
+            .expect("c")
+            .0,
+        1
+    );
+    assert!(matches!(
+        f.mb.read("nobody", &void.request_id).await,
+        Err(MailError::NoSuchMessage)
+    ));
+}
+
+#[tokio::test]
+async fn idempotent_sends_return_the_original_or_conflict() {
+    let f = fixture().await;
+    f.mb.grant("bob", grant_to("alice")).await.expect("grant");
+    let keyed = |t: &str| SendRequest {
+        idempotency_key: Some("k-1".into()),
+        ..text("bob", t)
+    };
+    let first = f.mb.send("alice", keyed("once")).await.expect("first");
+    f.clock.advance_ms(1000);
+    let again = f.mb.send("alice", keyed("once")).await.expect("retry");
+    assert!(again.duplicate);
+    assert_eq!(again.message, first.message);
+    let clash =
+        f.mb.send("alice", keyed("other"))
+            .await
+            .expect_err("refused");
+    assert!(matches!(clash, MailError::IdempotencyConflict));
+    assert_eq!(
+        clash.to_string(),
+        "idempotency key reused with a different message"
+    );
+    assert_eq!(
+        f.mb.inbox("bob", InboxQuery::default())
+            .await
+            .expect("inbox")
+            .messages
+            .len(),
+        1
+    );
+
+    // Even once the recipient deleted it, a retry answers the original.
+    f.mb.delete("bob", &first.message.id).await.expect("delete");
+    let after = f.mb.send("alice", keyed("once")).await.expect("retry");
+    assert_eq!(after.message, first.message);
+
+    // Another sender's key space is its own; a spent key is new again.
+    f.mb.grant("bob", grant_to("carol")).await.expect("grant");
+    assert!(
+        !f.mb
+            .send("carol", keyed("once"))
+            .await
+            .expect("carol")
+            .duplicate
+    );
+    f.clock.advance_ms(24 * 3_600_000);
+    let fresh =
+        f.mb.send("alice", keyed("other"))
+            .await
+            .expect("after the window");
+    assert!(!fresh.duplicate);
+    assert_ne!(fresh.message.id, first.message.id);
+}
+
+#[tokio::test]
+async fn replies_join_the_thread_of_a_message_the_sender_saw() {
+    let f = fixture().await;
+    f.mb.grant("bob", grant_to("alice")).await.expect("grant");
+    f.mb.grant("alice", grant_to("bob")).await.expect("grant");
+    let first =
+        f.mb.send("alice", text("bob", "q"))
+            .await
+            .expect("send")
+            .message;
+    let reply = SendRequest {
+        reply_to: Some(first.id.clone()),
+        ..text("alice", "a")
+    };
+    let r = f.mb.send("bob", reply).await.expect("reply").message;
+    assert_eq!(
+        (r.thread.as_str(), r.reply_to.as_deref()),
+        (first.id.as_str(), Some(first.id.as_str()))
+    );
+    let q = InboxQuery {
+        thread: Some(first.id.clone()),
+        ..InboxQuery::default()
+    };
+    assert_eq!(
+        f.mb.inbox("alice", q).await.expect("inbox").messages.len(),
+        1
+    );
+    // Carol never saw it.
+    f.mb.grant("bob", grant_to("carol")).await.expect("grant");
+    let nosy = SendRequest {
+        reply_to: Some(first.id.clone()),
+        ..text("bob", "?")
+    };
+    assert!(matches!(
+        f.mb.send("carol", nosy).await,
+        Err(MailError::NoSuchMessage)
+    ));
+}
+
+#[tokio::test]
+async fn the_inbox_pages_by_cursor_in_both_orders() {
+    let f = fixture().await;
+    f.mb.grant("bob", grant_to("alice")).await.expect("grant");
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        // Two messages share each millisecond: the id breaks the tie.
+        if i % 2 == 0 {
+            f.clock.advance_ms(1);
+        }
+        ids.push(
+            f.mb.send("alice", text("bob", &format!("m{i}")))
+                .await
+                .expect("send")
+                .message,
+        );
+    }
+    let mut want: Vec<(String, String)> = ids
+        .iter()
+        .map(|m| (m.created.clone(), m.id.clone()))
+        .collect();
+    want.sort();
+    for order in [InboxOrder::Oldest, InboxOrder::Newest] {
+        let mut got = Vec::new();
+        let mut cursor = None;
+        loop {
+            let q = InboxQuery {
+                limit: Some(3),
+                order: Some(order),
+                cursor: cursor.take(),
+                ..InboxQuery::default()
+            };
+            let page = f.mb.inbox("bob", q).await.expect("page");
+            got.extend(page.messages.into_iter().map(|m| (m.created, m.id)));
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        let mut expect = want.clone();
+        if order == InboxOrder::Newest {
+            expect.reverse();
+        }
+        assert_eq!(got, expect, "{order:?}");
+    }
+    let bad = InboxQuery {
+        limit: Some(101),
+        ..InboxQuery::default()
+    };
+    assert!(matches!(
+        f.mb.inbox("bob", bad).await,
+        Err(MailError::Invalid(_))
+    ));
+}
+
+#[tokio::test]
+async fn limits_refuse_large_messages_full_inboxes_and_fast_senders() {
+    let limits = Limits {
+        max_message_bytes: 100,
+        inbox_max_messages: 2,
+        pair_rate: warden_policy::ratelimit::Quota::new(3, std::time::Duration::from_secs(1), 3)
+            .expect("quota"),
+        ..Limits::default()
+    };
+    let f = fixture_with(limits).await;
+    f.mb.grant("bob", grant_to("alice")).await.expect("grant");
+    let big =
+        f.mb.send("alice", text("bob", &"x".repeat(200)))
+            .await
+            .expect_err("refused");
+    assert!(matches!(big, MailError::TooLarge { limit: 100 }));
+    f.mb.send("alice", text("bob", "1")).await.expect("1");
+    f.mb.send("alice", text("bob", "2")).await.expect("2");
+    let full =
+        f.mb.send("alice", text("bob", "3"))
+            .await
+            .expect_err("refused");
+    assert!(matches!(full, MailError::InboxFull));
+    let fast =
+        f.mb.send("alice", text("bob", "4"))
+            .await
+            .expect_err("refused");
+    let MailError::RateLimited { retry_after } = fast else {
+        panic!("{fast:?}");
+    };
+    assert!(retry_after.as_millis() > 0);
+    // Time passes on the clock, not in the test.
+    f.clock.advance_ms(1000);
+    assert!(matches!(
+        f.mb.send("alice", text("bob", "5")).await,
+        Err(MailError::InboxFull)
+    ));
+}
+
+#[tokio::test]
+async fn callers_without_a_mailbox_are_forbidden() {
+    let f = fixture().await;
+    for me in ["", "has space", "ctl\u{1}"] {
+        assert!(matches!(f.mb.whoami(me).await, Err(MailError::Forbidden)));
+    }
+    let who = f.mb.whoami("alice").await.expect("whoami");
+    assert_eq!((who.address.as_str(), who.messages), ("alice", 0));
+}

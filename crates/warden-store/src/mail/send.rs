@@ -1,0 +1,241 @@
+//! A send: the idempotency key, the grant (or the recipient, for an access
+//! request) and the inbox quota are checked and the message written in one
+//! transaction, so a retry racing its first attempt, a revocation racing a
+//! send, or two sends racing for an inbox's last place each resolve one way.
+//!
+//! On SQLite the transaction takes the write lock at BEGIN (a read that
+//! later upgrades to a write could fail against a concurrent writer instead
+//! of waiting); on PostgreSQL two sends with one idempotency key may both
+//! pass the first read, and the key's insert tells the later one, which
+//! then starts again and finds the earlier one's row.
+
+use crate::backend::{Db, Tx, either};
+use crate::{Store, StoreError};
+
+use super::MailMessage;
+
+/// The recipient address an access request is stored under when its
+/// recipient does not exist or its inbox is full: a control character
+/// starts it, which no registry id may contain, so no caller ever reads
+/// it (the request is written all the same, so that the answer and the
+/// work are the same as for a delivered one). Retention removes it.
+pub const VOID_RECIPIENT: &str = "\u{1}void";
+
+/// What must hold for the message to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendCheck {
+    /// A message: the recipient's grant to the sender must be live (not
+    /// revoked, not expired) and cover `topic` (a grant with no topics
+    /// covers every message; one with topics only messages with one of
+    /// them).
+    Grant,
+    /// An access request: no grant, the recipient must exist — in the
+    /// registry, or `known` (an address the gateway knows of itself, such
+    /// as a bridged agent). When it does not, or its inbox is full, the
+    /// request goes to [`VOID_RECIPIENT`] and the outcome is the same.
+    Request { known: bool },
+}
+
+/// A sender's idempotency key for a send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMailKey {
+    pub key: String,
+    /// SHA-256 of the canonical content: a retry must carry the same.
+    pub digest: Vec<u8>,
+    pub expires_ms: i64,
+}
+
+/// A message to store, with what the send must check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMail {
+    pub message: MailMessage,
+    pub check: SendCheck,
+    pub key: Option<NewMailKey>,
+    pub now_ms: i64,
+    /// The recipient's inbox quota: messages, and bytes of their bodies.
+    pub max_messages: i64,
+    pub max_bytes: i64,
+}
+
+/// What the first send with an idempotency key stored: with the content of
+/// the retry (the same, by digest), the original message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailDuplicate {
+    pub message_id: String,
+    pub thread: String,
+    pub created: String,
+    pub signature: String,
+}
+
+/// How a send ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailSendOutcome {
+    Stored,
+    /// The key was used before with the same content.
+    Duplicate(MailDuplicate),
+    /// The key was used before with other content.
+    KeyConflict,
+    /// No live grant covering the topic (for a message).
+    NotGranted,
+    /// The recipient's inbox is at its quota (for a message).
+    InboxFull,
+}
+
+/// How often a send starts again after losing a race on its key.
+const ATTEMPTS: usize = 3;
+
+impl Store {
+    /// Stores a message if its checks pass; see [`SendCheck`].
+    pub async fn mail_send(&self, m: &NewMail) -> Result<MailSendOutcome, StoreError> {
+        for _ in 0..ATTEMPTS {
+            if let Some(outcome) = self.mail_send_once(m).await? {
+                return Ok(outcome);
+            }
+        }
+        Err(StoreError::Mail(
+            "an idempotency key kept changing under a send".into(),
+        ))
+    }
+
+    pub(super) async fn begin_write(&self) -> Result<Tx<'_>, StoreError> {
+        Ok(match &self.db {
+            Db::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await?.into(),
+            Db::Postgres(pool) => pool.begin().await?.into(),
+        })
+    }
+
+    /// One attempt; None when a concurrent send took the key first.
+    async fn mail_send_once(&self, m: &NewMail) -> Result<Option<MailSendOutcome>, StoreError> {
+        let msg = &m.message;
+        let mut tx = self.begin_write().await?;
+        let outcome = either!(Tx, &mut tx, t => {
+            'decide: {
+                if let Some(k) = &m.key {
+                    let row: Option<(Vec<u8>, String, String, String, String, i64)> =
+                        sqlx::query_as(
+                            "SELECT digest, message_id, thread, created, signature, expires_ms
+                             FROM mail_idempotency WHERE sender = $1 AND key = $2",
+                        )
+                        .bind(&msg.sender)
+                        .bind(&k.key)
+                        .fetch_optional(&mut **t)
+                        .await?;
+                    if let Some((digest, message_id, thread, created, signature, expires)) = row
+                        && expires > m.now_ms
+                    {
+                        break 'decide if digest == k.digest {
+                            MailSendOutcome::Duplicate(MailDuplicate {
+                                message_id,
+                                thread,
+                                created,
+                                signature,
+                            })
+                        } else {
+                            MailSendOutcome::KeyConflict
+                        };
+                    }
+                }
+                let mut recipient = msg.recipient.as_str();
+                match &m.check {
+                    SendCheck::Grant => {
+                        let grant: Option<(String, i64, Option<i64>)> = sqlx::query_as(
+                            "SELECT topics, expires_ms, revoked_ms FROM mail_grants
+                             WHERE recipient = $1 AND sender = $2",
+                        )
+                        .bind(&msg.recipient)
+                        .bind(&msg.sender)
+                        .fetch_optional(&mut **t)
+                        .await?;
+                        let live = grant.is_some_and(|(topics, expires, revoked)| {
+                            revoked.is_none()
+                                && expires > m.now_ms
+                                && super::grants::covers(&topics, msg.topic.as_deref())
+                        });
+                        if !live {
+                            break 'decide MailSendOutcome::NotGranted;
+                        }
+                    }
+                    SendCheck::Request { known } => {
+                        let registered: Option<String> =
+                            sqlx::query_scalar("SELECT id FROM registry_agents WHERE id = $1")
+                                .bind(&msg.recipient)
+                                .fetch_optional(&mut **t)
+                                .await?;
+                        if !(*known || registered.is_some()) {
+                            recipient = VOID_RECIPIENT;
+                        }
+                    }
+                }
+                // Read for every send, so an access request to nobody costs
+                // what one to a real inbox does.
+                let (count, bytes): (i64, i64) = sqlx::query_as(
+                    "SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT)
+                     FROM mail_messages WHERE recipient = $1",
+                )
+                .bind(&msg.recipient)
+                .fetch_one(&mut **t)
+                .await?;
+                if count >= m.max_messages || bytes.saturating_add(msg.size) > m.max_bytes {
+                    match m.check {
+                        SendCheck::Grant => break 'decide MailSendOutcome::InboxFull,
+                        SendCheck::Request { .. } => recipient = VOID_RECIPIENT,
+                    }
+                }
+                sqlx::query(
+                    "INSERT INTO mail_messages (id, sender, recipient, kind, topic, thread,
+                         reply_to, body, sealed, size, signature, created, created_ms,
+                         read_ms, acked_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL)",
+                )
+                .bind(&msg.id)
+                .bind(&msg.sender)
+                .bind(recipient)
+                .bind(&msg.kind)
+                .bind(&msg.topic)
+                .bind(&msg.thread)
+                .bind(&msg.reply_to)
+                .bind(&msg.body)
+                .bind(i64::from(msg.sealed))
+                .bind(msg.size)
+                .bind(&msg.signature)
+                .bind(&msg.created)
+                .bind(msg.created_ms)
+                .execute(&mut **t)
+                .await?;
+                if let Some(k) = &m.key {
+                    // Takes the key when it is new or spent; a live key here
+                    // was written by a concurrent send since the read above.
+                    let n = sqlx::query(
+                        "INSERT INTO mail_idempotency (sender, key, digest, message_id, thread,
+                             created, signature, expires_ms)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                         ON CONFLICT (sender, key) DO UPDATE SET digest = $3, message_id = $4,
+                             thread = $5, created = $6, signature = $7, expires_ms = $8
+                         WHERE mail_idempotency.expires_ms <= $9",
+                    )
+                    .bind(&msg.sender)
+                    .bind(&k.key)
+                    .bind(&k.digest)
+                    .bind(&msg.id)
+                    .bind(&msg.thread)
+                    .bind(&msg.created)
+                    .bind(&msg.signature)
+                    .bind(k.expires_ms)
+                    .bind(m.now_ms)
+                    .execute(&mut **t)
+                    .await?
+                    .rows_affected();
+                    if n == 0 {
+                        return Ok(None);
+                    }
+                }
+                MailSendOutcome::Stored
+            }
+        });
+        if outcome == MailSendOutcome::Stored {
+            tx.commit().await?;
+        }
+        // Anything else wrote nothing: dropping the transaction rolls it back.
+        Ok(Some(outcome))
+    }
+}
