@@ -28,6 +28,7 @@ pub mod egress;
 pub mod egress_proxy;
 pub mod headers;
 pub mod listener;
+pub mod mail_delivery;
 pub mod message_urls;
 pub mod metrics;
 pub mod pipeline;
@@ -213,7 +214,8 @@ impl GatewayState {
         };
         // Deliveries of push notifications, in the background, until the
         // gateway stops (`run_gateway` stops the worker).
-        state.push_worker.hold(push::deliver::start(&state));
+        // Mailbox webhooks and bridged mail share the worker (mail_delivery).
+        state.push_worker.hold(mail_delivery::routed::start(&state));
         // Tasks followed for agents without push support (those in the
         // store resume here after a restart).
         push::follow::spawn(state.clone());

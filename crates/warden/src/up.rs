@@ -63,6 +63,7 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             webhooks: None,
             push_follow: Default::default(),
             push_poll_interval: std::time::Duration::from_secs(2),
+            mailbox: Default::default(),
         });
     }
     let listener = bind(args.listen, "gateway").await?;

@@ -71,6 +71,23 @@ pub struct AgentConfig {
     /// when absent). See docs/webhooks.md.
     #[serde(default)]
     pub webhooks: Option<super::AgentWebhooks>,
+    /// `mailbox = "bridge"`: the agent is a mailbox address, and each
+    /// message to it is delivered to it as an A2A `SendMessage` naming the
+    /// sender (see [`AgentMailbox`]; off by default). See docs/mailbox.md.
+    #[serde(default)]
+    pub mailbox: AgentMailbox,
+}
+
+/// `mailbox`: whether the agent receives mailbox messages.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentMailbox {
+    /// Not a mailbox address through the gateway (the default).
+    #[default]
+    Off,
+    /// Messages to the agent's name are delivered to it, durably, as
+    /// `SendMessage` calls with Warden's upstream token naming the sender.
+    Bridge,
 }
 
 /// `push_follow`: how Warden follows a task for an agent whose card offers

@@ -32,7 +32,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 pub use agent_webhooks::AgentWebhooks;
-pub use agents::{AgentAccess, AgentConfig, CardLintPolicy, PushFollow, valid_name};
+pub use agents::{AgentAccess, AgentConfig, AgentMailbox, CardLintPolicy, PushFollow, valid_name};
 pub use auth::{
     AuthMode, AuthSection, CLIENT_ASSERTION_MAX_LIFETIME_SECS, DpopMode, IssuerConfig,
     OWN_TOKEN_MAX_LIFETIME_SECS, ReplaySource,

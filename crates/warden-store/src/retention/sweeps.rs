@@ -98,9 +98,11 @@ pub(super) fn condition(kind: RetentionKind, plan: &RetentionPlan) -> Option<Sql
             // owner, a task at an upstream agent goes by age — and never
             // while a notification of it waits for delivery (that would
             // die for want of it). One never bound to a task (sent with a
-            // first message the agent refused) goes by age alone.
+            // first message the agent refused) goes by age alone. A
+            // mailbox webhook (agent `@mailbox`, the gateway's
+            // mail_delivery) is its recipient's until removed: never.
             let o = plan.ownership.as_ref()?;
-            Sql::new("r.created_ms < ")
+            Sql::new("r.agent <> '@mailbox' AND r.created_ms < ")
                 .int(o.unix.saturating_mul(1000))
                 .sql(
                     " AND NOT EXISTS (SELECT 1 FROM task_owners o

@@ -1,0 +1,165 @@
+//! A recipient's webhook: where Warden posts each new message for it.
+//!
+//! One per address. Registering replaces the previous one (its pending
+//! deliveries die with it: they name a subscription that is gone) and
+//! answers a fresh `whsec_` secret, shown that once. The registration is a
+//! push subscription of [`WEBHOOK_AGENT`] for the queue [`super::queue_of`]
+//! of the address, so the push deliverer opens, signs and posts it as any
+//! other; its `agent` and `owner` (the address) are what
+//! `[[message_urls.allow]]` entries of kind `push` match.
+
+use serde_json::{Value, json};
+use warden_store::{NewNotification, PushSubscription, StoreError};
+
+use crate::push::destination;
+use crate::push::secrets::{self, Secrets};
+use crate::state::GatewayState;
+
+/// The `agent` of every mailbox webhook subscription: not a valid agent
+/// name, so no gateway agent's subscriptions mix with them.
+pub const WEBHOOK_AGENT: &str = "@mailbox";
+/// The `config_id` of a mailbox webhook subscription.
+const CONFIG_ID: &str = "mailbox-webhook";
+/// The `type` of a delivered message's JSON.
+pub const EVENT_TYPE: &str = "mail.message";
+/// The longest webhook URL accepted.
+const MAX_URL_BYTES: usize = 2048;
+
+/// Why a webhook was not registered.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// The URL is unusable or the egress rules refuse it (the reason code).
+    #[error("the webhook URL is refused: {0}")]
+    Url(String),
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    #[error("secrets: {0}")]
+    Secrets(#[from] secrets::SecretsError),
+}
+
+/// A registered webhook.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registered {
+    pub url: String,
+    /// The `whsec_…` secret receivers verify `v1` signatures with: in the
+    /// registration's answer only.
+    pub secret: String,
+    /// When the webhook was registered (Unix milliseconds).
+    pub created_ms: i64,
+}
+
+impl Registered {
+    /// The JSON answer of a registration (the only one with the secret).
+    pub fn to_json(&self) -> Value {
+        json!({"url": self.url, "secret": self.secret, "eventType": EVENT_TYPE})
+    }
+}
+
+/// Registers `url` as `address`'s webhook, replacing any before it.
+pub async fn register(
+    state: &GatewayState,
+    address: &str,
+    url: &str,
+) -> Result<Registered, WebhookError> {
+    if url.len() > MAX_URL_BYTES {
+        return Err(WebhookError::Url(format!(
+            "longer than {MAX_URL_BYTES} bytes"
+        )));
+    }
+    // Judged as every delivery will be (the name looked up now).
+    destination::judge(
+        &state.egress,
+        &state.config.message_urls,
+        url,
+        WEBHOOK_AGENT,
+        address,
+    )
+    .await
+    .map_err(|e| WebhookError::Url(e.reason().to_string()))?;
+    let id = secrets::new_subscription_id();
+    let secret = warden_webhooks::SubscriptionSecret::generate()
+        .map_err(|_| secrets::SecretsError::Random)?
+        .to_whsec();
+    let sealed = secrets::seal(
+        &state.push_kek,
+        &id,
+        &Secrets {
+            token: None,
+            scheme: None,
+            credentials: None,
+            secret: secret.clone(),
+        },
+    )?;
+    let created_ms = i64::try_from(state.clock.now_unix_ms()).unwrap_or(i64::MAX);
+    // No agent posts to a mailbox subscription: its relay token is a
+    // random one nobody is given.
+    let relay = secrets::new_relay_token()?;
+    state
+        .store
+        .push_subscription_put(&PushSubscription {
+            id,
+            agent: WEBHOOK_AGENT.into(),
+            owner: address.into(),
+            task_id: Some(super::queue_of(address)),
+            config_id: CONFIG_ID.into(),
+            url: url.into(),
+            config: json!({"url": url}).to_string(),
+            sealed,
+            relay_hash: secrets::relay_hash(&relay),
+            created_ms,
+        })
+        .await?;
+    Ok(Registered {
+        url: url.into(),
+        secret,
+        created_ms,
+    })
+}
+
+/// `address`'s webhook URL, if it has one.
+pub async fn current(state: &GatewayState, address: &str) -> Result<Option<String>, StoreError> {
+    Ok(of(state, address).await?.into_iter().next().map(|s| s.url))
+}
+
+/// Removes `address`'s webhook; whether there was one.
+pub async fn remove(state: &GatewayState, address: &str) -> Result<bool, StoreError> {
+    let mut removed = false;
+    for s in of(state, address).await? {
+        removed |= state.store.push_subscription_delete(&s.id).await?;
+    }
+    Ok(removed)
+}
+
+async fn of(state: &GatewayState, address: &str) -> Result<Vec<PushSubscription>, StoreError> {
+    let subs = state
+        .store
+        .push_subscriptions_of_task(WEBHOOK_AGENT, &super::queue_of(address))
+        .await?;
+    Ok(subs
+        .into_iter()
+        .filter(|s| s.owner == address && s.config_id == CONFIG_ID)
+        .collect())
+}
+
+/// Queues `body` for `address`'s webhook, if it has one.
+pub async fn enqueue(state: &GatewayState, address: &str, body: &Value) -> Result<(), StoreError> {
+    let subs = of(state, address).await?;
+    if subs.is_empty() {
+        return Ok(());
+    }
+    let bytes = serde_json::to_vec(body).map_err(|e| StoreError::Io(e.to_string()))?;
+    let created_ms = i64::try_from(state.clock.now_unix_ms()).unwrap_or(i64::MAX);
+    for s in subs {
+        state
+            .store
+            .outbox_enqueue(&NewNotification {
+                subscription_id: s.id,
+                task_id: super::queue_of(address),
+                destination: s.url,
+                body: bytes.clone(),
+                created_ms,
+            })
+            .await?;
+    }
+    Ok(())
+}
