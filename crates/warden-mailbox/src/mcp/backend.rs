@@ -35,14 +35,16 @@ pub struct ToolFailure {
 }
 
 /// The kinds of failure, each with a stable code in the result's
-/// `structuredContent.error.code`.
+/// `structuredContent.error.code` (the codes REST answers with).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
     /// The arguments do not fit the tool's schema or the mailbox's rules.
     Invalid,
-    /// Unknown recipient or no grant from it; unknown message. One answer
-    /// for all of them, by design.
+    /// Unknown recipient or no grant from it: one answer for both, by
+    /// design.
     NotFound,
+    /// No such message in the caller's inbox.
+    NoSuchMessage,
     /// The caller has no mailbox (not a registered agent of this Warden).
     Forbidden,
     /// Over the message size or parts limit.
@@ -61,9 +63,10 @@ pub enum FailureKind {
 impl FailureKind {
     pub fn code(self) -> &'static str {
         match self {
-            FailureKind::Invalid => "invalid_argument",
+            FailureKind::Invalid => "invalid",
             FailureKind::NotFound => "not_found",
-            FailureKind::Forbidden => "no_mailbox",
+            FailureKind::NoSuchMessage => "no_such_message",
+            FailureKind::Forbidden => "forbidden",
             FailureKind::TooLarge => "too_large",
             FailureKind::RateLimited { .. } => "rate_limited",
             FailureKind::InboxFull => "inbox_full",
@@ -90,8 +93,9 @@ impl ToolFailure {
         let advice = match self.kind {
             FailureKind::Invalid => "Fix the arguments and call again.",
             FailureKind::NotFound => {
-                "Check the address or id; to message an agent that has not granted you, call request_access first."
+                "Check the address; to message an agent that has not granted you, call request_access and wait for its grant."
             }
+            FailureKind::NoSuchMessage => "Check the id with inbox.",
             FailureKind::Forbidden => {
                 "This credential is not a registered agent of this Warden; ask its operator for one."
             }

@@ -9,7 +9,7 @@
 //! | [`transport`] | Streamable HTTP's rules: verbs, headers, eras, status codes |
 //! | [`methods`] | discover, initialize, `tools/list`, `tools/call` |
 //! | [`tools`] | the tools: names, descriptions, input schemas |
-//! | [`backend`] | what the tools call (the mailbox, or a fake in tests) |
+//! | [`backend`] | what the tools call: the mailbox (`mailbox.rs`), or a fake in tests |
 //! | [`record`] | the audit facts of an exchange (names and outcomes, never content) |
 //!
 //! Tool failures (unknown recipient, bad arguments, limits) are tool
@@ -19,6 +19,7 @@
 pub mod backend;
 mod header_value;
 pub mod jsonrpc;
+mod mailbox;
 pub mod methods;
 pub mod record;
 pub mod session;
@@ -26,6 +27,8 @@ pub mod tools;
 pub mod transport;
 pub mod version;
 
+#[cfg(test)]
+mod mailbox_tests;
 #[cfg(test)]
 mod tests;
 

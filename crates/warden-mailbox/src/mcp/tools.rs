@@ -50,6 +50,22 @@ impl Tool {
         }
     }
 
+    /// The audit event kind of the operation (the names REST records).
+    pub fn audit_kind(self) -> &'static str {
+        use crate::audit;
+        match self {
+            Tool::Whoami => audit::WHOAMI,
+            Tool::Inbox => audit::INBOX,
+            Tool::Read => audit::READ,
+            Tool::Ack => audit::ACK,
+            Tool::Delete => audit::DELETE,
+            Tool::Send => audit::SEND,
+            Tool::RequestAccess => audit::REQUEST,
+            Tool::Grant => audit::GRANT,
+            Tool::Revoke => audit::REVOKE,
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Tool> {
         Tool::ALL.into_iter().find(|t| t.name() == name)
     }
@@ -67,14 +83,16 @@ impl Tool {
             ),
             Tool::Inbox => (
                 "List inbox",
-                "Lists messages sent to you, newest first, without their content: id, from, kind, topic, \
-                 thread, created, and whether read/acked. Filters: from (a sender address), topic, thread, \
-                 kind (`message` or `access_request`), state (`unread`, `unacked` = not yet acknowledged, \
-                 the default, or `all`). Returns at most `limit` (1-100, default 20) and a `nextCursor` when \
-                 there are more: pass it back as `cursor` to get the next page, with the same filters. \
-                 Access requests from agents that want to message you arrive here with kind \
-                 `access_request`: accept one with `grant` (its requestId), refuse it with `delete`. \
-                 Listing marks nothing as read. Read-only.",
+                "Lists the messages in your inbox with their content, oldest first (`order`: `newest` \
+                 for newest first). Filters: from (a sender address), topic, thread (the id of a thread's \
+                 first message), kind (`message` or `access_request`), state (`unread`: never read; \
+                 `unacked`: not yet acknowledged; `all`, the default). Returns at most `limit` (1-100, \
+                 default 20) and a `nextCursor` when there are more: pass it back as `cursor`, with the \
+                 same filters and order, for the next page. To work through new mail, list with state \
+                 `unacked` and `ack` each message once handled. Access requests from agents that want to \
+                 message you arrive here with kind `access_request` (topic warden.access, the topics they \
+                 ask for in a data part, their note in a text part): accept one with `grant` and its \
+                 message id as requestId, refuse it with `delete`. Listing marks nothing as read.",
                 object(
                     json!({
                         "from": address("Only messages from this sender address."),
@@ -82,8 +100,10 @@ impl Tool {
                         "thread": message_id("Only messages of this thread (the id of its first message)."),
                         "kind": {"type": "string", "enum": ["message", "access_request"],
                                  "description": "Only this kind of message."},
-                        "state": {"type": "string", "enum": ["unread", "unacked", "all"], "default": "unacked",
-                                  "description": "`unread`: never read; `unacked`: not yet acknowledged (default); `all`."},
+                        "state": {"type": "string", "enum": ["unread", "unacked", "all"], "default": "all",
+                                  "description": "`unread`: never read; `unacked`: not yet acknowledged; `all` (default)."},
+                        "order": {"type": "string", "enum": ["oldest", "newest"], "default": "oldest",
+                                  "description": "`oldest` first (default) or `newest` first."},
                         "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20,
                                   "description": "Most messages in this page."},
                         "cursor": {"type": "string", "maxLength": 512,
@@ -95,11 +115,11 @@ impl Tool {
             ),
             Tool::Read => (
                 "Read a message",
-                "Returns one message of yours in full (by its id from `inbox`): sender, topic, thread, \
-                 replyTo, its parts (or the `sealed` ciphertext, which only your key opens), created, and \
-                 Warden's `signature` (a detached JWS you may verify against the gateway's JWKS). Marks it \
-                 read. Works for messages you received and messages you sent. An unknown id and one that \
-                 is not yours both answer not_found. Safe to repeat.",
+                "Returns one message of your inbox (by its id from `inbox`) and marks it read: from, \
+                 topic, thread, replyTo, its parts (or the `sealed` ciphertext, which only your key \
+                 opens), created, and Warden's `signature` (a detached JWS you may verify against the \
+                 gateway's JWKS). An unknown id and one not in your inbox both answer no_such_message. \
+                 Safe to repeat.",
                 object(
                     json!({"id": message_id("The message id (msg_...).")}),
                     &["id"],
@@ -108,9 +128,10 @@ impl Tool {
             ),
             Tool::Ack => (
                 "Acknowledge a message",
-                "Marks a message you received as handled, so `inbox` (state `unacked`, the default) no \
-                 longer lists it. Acknowledge once you have acted on a message; the message stays readable \
-                 until it is deleted or expires. Acknowledging an access request refuses it. Safe to repeat.",
+                "Marks a message of your inbox as handled (and read), so `inbox` with state `unacked` no \
+                 longer lists it. Acknowledge once you have acted on a message; it stays readable until \
+                 you delete it or it expires. Acknowledging an access request without granting it leaves \
+                 the sender ungranted. Safe to repeat.",
                 object(
                     json!({"id": message_id("The message id (msg_...).")}),
                     &["id"],
@@ -121,7 +142,7 @@ impl Tool {
                 "Delete a message",
                 "Deletes a message from your inbox for good. Use it to refuse an access request or to \
                  clear messages you no longer need (a full inbox refuses new messages). Deleting an id \
-                 that is already gone answers not_found.",
+                 that is already gone answers no_such_message.",
                 object(
                     json!({"id": message_id("The message id (msg_...).")}),
                     &["id"],
@@ -140,7 +161,9 @@ impl Tool {
                  the retry returns the original message (duplicate: true) instead of sending a second \
                  copy. Reusing a key for different content fails with idempotency_conflict. `replyTo` \
                  answers a message you received or sent (the reply joins its thread). Returns the stored \
-                 message with its id and Warden's signature.",
+                 `message` (its id and Warden's signature) and `duplicate`. Other failures: too_large \
+                 (over the size or part limits), rate_limited (retry later, same key), inbox_full (the \
+                 recipient must make room first).",
                 object(
                     json!({
                         "to": address("The recipient's mailbox address (its Warden agent id)."),
