@@ -45,7 +45,7 @@ want="$( { cat "$req"; "$base_python" -c 'import sys; print(sys.version)'; } | s
 have="$(cat "$stamp" 2>/dev/null || true)"
 vpy="$venv/bin/python"
 
-if [[ -x "$vpy" && "$want" == "$have" ]] && "$vpy" -c 'import a2a.client, a2a.server.routes, uvicorn' 2>/dev/null; then
+if [[ -x "$vpy" && "$want" == "$have" ]] && "$vpy" -c 'import a2a.client, a2a.server.routes, uvicorn, mcp.client.streamable_http' 2>/dev/null; then
   log "venv up to date: $venv"
 else
   log "building venv at $venv"
@@ -61,7 +61,7 @@ else
   # Report (but do not fail on) an inconsistent set; the import check below
   # is the hard gate.
   "$vpy" -m pip check >&2 || log "WARNING: pip check reported problems"
-  "$vpy" -c 'import a2a.client, a2a.server.routes, uvicorn' >&2
+  "$vpy" -c 'import a2a.client, a2a.server.routes, uvicorn, mcp.client.streamable_http' >&2
   # Write the stamp last so an interrupted install is retried next time.
   printf '%s\n' "$want" >"$stamp"
   log "venv ready"
