@@ -79,6 +79,7 @@ impl Store {
                     db: Db::Postgres(postgres::connect_with(options).await?),
                     changes: changes::ChangeSignal::in_memory(),
                     outbox: Default::default(),
+                    mail: Default::default(),
                 })
             }
             UrlTarget::Memory => {
@@ -112,6 +113,7 @@ impl Store {
             db: Db::Sqlite(pool),
             changes: changes::ChangeSignal::in_memory(),
             outbox: Default::default(),
+            mail: Default::default(),
         })
     }
 

@@ -74,6 +74,8 @@ pub struct Store {
     changes: changes::ChangeSignal,
     /// Wakes this handle's push delivery worker (`outbox.rs`).
     outbox: outbox::Signal,
+    /// The mailbox's one writer of sends on SQLite (`mail/writer.rs`).
+    mail: mail::Writer,
 }
 
 impl Store {
@@ -125,6 +127,7 @@ impl Store {
             db,
             changes,
             outbox: outbox::Signal::default(),
+            mail: mail::Writer::default(),
         })
     }
 
@@ -142,6 +145,7 @@ impl Store {
             db: Db::Sqlite(pool),
             changes: changes::ChangeSignal::in_memory(),
             outbox: outbox::Signal::default(),
+            mail: mail::Writer::default(),
         })
     }
 

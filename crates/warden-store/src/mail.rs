@@ -13,11 +13,14 @@ mod grants;
 mod inbox;
 mod keys;
 mod send;
+mod writer;
 
 pub use grants::MailGrant;
 pub use inbox::{MailFilter, MailPage, MailState};
 pub use keys::MailKey;
 pub use send::{MailDuplicate, MailSendOutcome, NewMail, NewMailKey, SendCheck, VOID_RECIPIENT};
+
+pub(crate) use writer::Writer;
 
 use crate::backend::Columns;
 

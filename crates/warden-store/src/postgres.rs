@@ -57,6 +57,7 @@ async fn with_change_listener(pool: PgPool) -> Result<Store, StoreError> {
         db: Db::Postgres(pool.clone()),
         changes: changes::ChangeSignal::in_memory(),
         outbox: Default::default(),
+        mail: Default::default(),
     };
     let generation = store.authz_generation().await?;
     store.changes = changes::ChangeSignal::listen(pool, generation).await?;

@@ -3,11 +3,13 @@
 //! transaction, so a retry racing its first attempt, a revocation racing a
 //! send, or two sends racing for an inbox's last place each resolve one way.
 //!
-//! On SQLite the transaction takes the write lock at BEGIN (a read that
+//! On SQLite the transaction holds the write lock from BEGIN (a read that
 //! later upgrades to a write could fail against a concurrent writer instead
-//! of waiting); on PostgreSQL two sends with one idempotency key may both
-//! pass the first read, and the key's insert tells the later one, which
-//! then starts again and finds the earlier one's row.
+//! of waiting), and all sends go through one writer (`writer.rs`). On
+//! PostgreSQL sends to one recipient take turns on an advisory lock (the
+//! quota), and two sends with one idempotency key to different recipients
+//! may both pass the first read: the key's insert tells the later one,
+//! which starts again and finds the earlier one's row.
 
 use crate::backend::{Db, Tx, either};
 use crate::{Store, StoreError};
@@ -85,11 +87,24 @@ pub enum MailSendOutcome {
 const ATTEMPTS: usize = 3;
 
 impl Store {
-    /// Stores a message if its checks pass; see [`SendCheck`].
+    /// Stores a message if its checks pass; see [`SendCheck`]. On SQLite
+    /// through the mailbox's one writer (`writer.rs`), which commits many
+    /// sends in one transaction.
     pub async fn mail_send(&self, m: &NewMail) -> Result<MailSendOutcome, StoreError> {
+        if let Db::Sqlite(pool) = &self.db {
+            return Ok(self.mail.submit(pool, m.clone()).await?);
+        }
         for _ in 0..ATTEMPTS {
-            if let Some(outcome) = self.mail_send_once(m).await? {
-                return Ok(outcome);
+            let mut tx = self.begin_write().await?;
+            match send_in(&mut tx, m).await? {
+                Some(MailSendOutcome::Stored) => {
+                    tx.commit().await?;
+                    return Ok(MailSendOutcome::Stored);
+                }
+                // Anything else wrote nothing: dropping the transaction
+                // rolls it back.
+                Some(outcome) => return Ok(outcome),
+                None => continue,
             }
         }
         Err(StoreError::Mail(
@@ -103,139 +118,150 @@ impl Store {
             Db::Postgres(pool) => pool.begin().await?.into(),
         })
     }
+}
 
-    /// One attempt; None when a concurrent send took the key first.
-    async fn mail_send_once(&self, m: &NewMail) -> Result<Option<MailSendOutcome>, StoreError> {
-        let msg = &m.message;
-        let mut tx = self.begin_write().await?;
-        let outcome = either!(Tx, &mut tx, t => {
-            'decide: {
-                if let Some(k) = &m.key {
-                    let row: Option<(Vec<u8>, String, String, String, String, i64)> =
-                        sqlx::query_as(
-                            "SELECT digest, message_id, thread, created, signature, expires_ms
-                             FROM mail_idempotency WHERE sender = $1 AND key = $2",
-                        )
-                        .bind(&msg.sender)
-                        .bind(&k.key)
-                        .fetch_optional(&mut **t)
-                        .await?;
-                    if let Some((digest, message_id, thread, created, signature, expires)) = row
-                        && expires > m.now_ms
-                    {
-                        break 'decide if digest == k.digest {
-                            MailSendOutcome::Duplicate(MailDuplicate {
-                                message_id,
-                                thread,
-                                created,
-                                signature,
-                            })
-                        } else {
-                            MailSendOutcome::KeyConflict
-                        };
-                    }
-                }
-                let mut recipient = msg.recipient.as_str();
-                match &m.check {
-                    SendCheck::Grant => {
-                        let grant: Option<(String, i64, Option<i64>)> = sqlx::query_as(
-                            "SELECT topics, expires_ms, revoked_ms FROM mail_grants
-                             WHERE recipient = $1 AND sender = $2",
-                        )
-                        .bind(&msg.recipient)
-                        .bind(&msg.sender)
-                        .fetch_optional(&mut **t)
-                        .await?;
-                        let live = grant.is_some_and(|(topics, expires, revoked)| {
-                            revoked.is_none()
-                                && expires > m.now_ms
-                                && super::grants::covers(&topics, msg.topic.as_deref())
-                        });
-                        if !live {
-                            break 'decide MailSendOutcome::NotGranted;
-                        }
-                    }
-                    SendCheck::Request { known } => {
-                        let registered: Option<String> =
-                            sqlx::query_scalar("SELECT id FROM registry_agents WHERE id = $1")
-                                .bind(&msg.recipient)
-                                .fetch_optional(&mut **t)
-                                .await?;
-                        if !(*known || registered.is_some()) {
-                            recipient = VOID_RECIPIENT;
-                        }
-                    }
-                }
-                // Read for every send, so an access request to nobody costs
-                // what one to a real inbox does.
-                let (count, bytes): (i64, i64) = sqlx::query_as(
-                    "SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT)
-                     FROM mail_messages WHERE recipient = $1",
-                )
-                .bind(&msg.recipient)
-                .fetch_one(&mut **t)
-                .await?;
-                if count >= m.max_messages || bytes.saturating_add(msg.size) > m.max_bytes {
-                    match m.check {
-                        SendCheck::Grant => break 'decide MailSendOutcome::InboxFull,
-                        SendCheck::Request { .. } => recipient = VOID_RECIPIENT,
-                    }
-                }
-                sqlx::query(
-                    "INSERT INTO mail_messages (id, sender, recipient, kind, topic, thread,
-                         reply_to, body, sealed, size, signature, created, created_ms,
-                         read_ms, acked_ms)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL)",
-                )
-                .bind(&msg.id)
-                .bind(&msg.sender)
-                .bind(recipient)
-                .bind(&msg.kind)
-                .bind(&msg.topic)
-                .bind(&msg.thread)
-                .bind(&msg.reply_to)
-                .bind(&msg.body)
-                .bind(i64::from(msg.sealed))
-                .bind(msg.size)
-                .bind(&msg.signature)
-                .bind(&msg.created)
-                .bind(msg.created_ms)
-                .execute(&mut **t)
-                .await?;
-                if let Some(k) = &m.key {
-                    // Takes the key when it is new or spent; a live key here
-                    // was written by a concurrent send since the read above.
-                    let n = sqlx::query(
-                        "INSERT INTO mail_idempotency (sender, key, digest, message_id, thread,
-                             created, signature, expires_ms)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                         ON CONFLICT (sender, key) DO UPDATE SET digest = $3, message_id = $4,
-                             thread = $5, created = $6, signature = $7, expires_ms = $8
-                         WHERE mail_idempotency.expires_ms <= $9",
+/// One send in `tx`: its checks, and its writes when they pass (only
+/// then: any other outcome leaves the transaction as it was, so sends can
+/// share one). None when a concurrent send took the key first
+/// (PostgreSQL; the caller starts again).
+pub(super) async fn send_in(
+    tx: &mut Tx<'_>,
+    m: &NewMail,
+) -> Result<Option<MailSendOutcome>, sqlx::Error> {
+    let msg = &m.message;
+    if let Tx::Postgres(t) = tx {
+        // Sends to one inbox take turns, so that two of them cannot both
+        // read the quota's last place as free (READ COMMITTED reads do not
+        // block). Keyed by schema and recipient, in the two-key space the
+        // retention lock also uses.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext(current_schema()), hashtext($1))")
+            .bind(format!("warden mail {}", msg.recipient))
+            .execute(&mut **t)
+            .await?;
+    }
+    let outcome = either!(Tx, tx, t => {
+        'decide: {
+            if let Some(k) = &m.key {
+                let row: Option<(Vec<u8>, String, String, String, String, i64)> =
+                    sqlx::query_as(
+                        "SELECT digest, message_id, thread, created, signature, expires_ms
+                         FROM mail_idempotency WHERE sender = $1 AND key = $2",
                     )
                     .bind(&msg.sender)
                     .bind(&k.key)
-                    .bind(&k.digest)
-                    .bind(&msg.id)
-                    .bind(&msg.thread)
-                    .bind(&msg.created)
-                    .bind(&msg.signature)
-                    .bind(k.expires_ms)
-                    .bind(m.now_ms)
-                    .execute(&mut **t)
-                    .await?
-                    .rows_affected();
-                    if n == 0 {
-                        return Ok(None);
+                    .fetch_optional(&mut **t)
+                    .await?;
+                if let Some((digest, message_id, thread, created, signature, expires)) = row
+                    && expires > m.now_ms
+                {
+                    break 'decide if digest == k.digest {
+                        MailSendOutcome::Duplicate(MailDuplicate {
+                            message_id,
+                            thread,
+                            created,
+                            signature,
+                        })
+                    } else {
+                        MailSendOutcome::KeyConflict
+                    };
+                }
+            }
+            let mut recipient = msg.recipient.as_str();
+            match &m.check {
+                SendCheck::Grant => {
+                    let grant: Option<(String, i64, Option<i64>)> = sqlx::query_as(
+                        "SELECT topics, expires_ms, revoked_ms FROM mail_grants
+                         WHERE recipient = $1 AND sender = $2",
+                    )
+                    .bind(&msg.recipient)
+                    .bind(&msg.sender)
+                    .fetch_optional(&mut **t)
+                    .await?;
+                    let live = grant.is_some_and(|(topics, expires, revoked)| {
+                        revoked.is_none()
+                            && expires > m.now_ms
+                            && super::grants::covers(&topics, msg.topic.as_deref())
+                    });
+                    if !live {
+                        break 'decide MailSendOutcome::NotGranted;
                     }
                 }
-                MailSendOutcome::Stored
+                SendCheck::Request { known } => {
+                    let registered: Option<String> =
+                        sqlx::query_scalar("SELECT id FROM registry_agents WHERE id = $1")
+                            .bind(&msg.recipient)
+                            .fetch_optional(&mut **t)
+                            .await?;
+                    if !(*known || registered.is_some()) {
+                        recipient = VOID_RECIPIENT;
+                    }
+                }
             }
-        });
-        if outcome == MailSendOutcome::Stored {
-            tx.commit().await?;
+            // Read for every send, so an access request to nobody costs
+            // what one to a real inbox does.
+            let (count, bytes): (i64, i64) = sqlx::query_as(
+                "SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT)
+                 FROM mail_messages WHERE recipient = $1",
+            )
+            .bind(&msg.recipient)
+            .fetch_one(&mut **t)
+            .await?;
+            if count >= m.max_messages || bytes.saturating_add(msg.size) > m.max_bytes {
+                match m.check {
+                    SendCheck::Grant => break 'decide MailSendOutcome::InboxFull,
+                    SendCheck::Request { .. } => recipient = VOID_RECIPIENT,
+                }
+            }
+            sqlx::query(
+                "INSERT INTO mail_messages (id, sender, recipient, kind, topic, thread,
+                     reply_to, body, sealed, size, signature, created, created_ms,
+                     read_ms, acked_ms)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, NULL, NULL)",
+            )
+            .bind(&msg.id)
+            .bind(&msg.sender)
+            .bind(recipient)
+            .bind(&msg.kind)
+            .bind(&msg.topic)
+            .bind(&msg.thread)
+            .bind(&msg.reply_to)
+            .bind(&msg.body)
+            .bind(i64::from(msg.sealed))
+            .bind(msg.size)
+            .bind(&msg.signature)
+            .bind(&msg.created)
+            .bind(msg.created_ms)
+            .execute(&mut **t)
+            .await?;
+            if let Some(k) = &m.key {
+                // Takes the key when it is new or spent; a live key here
+                // was written by a concurrent send since the read above.
+                let n = sqlx::query(
+                    "INSERT INTO mail_idempotency (sender, key, digest, message_id, thread,
+                         created, signature, expires_ms)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                     ON CONFLICT (sender, key) DO UPDATE SET digest = $3, message_id = $4,
+                         thread = $5, created = $6, signature = $7, expires_ms = $8
+                     WHERE mail_idempotency.expires_ms <= $9",
+                )
+                .bind(&msg.sender)
+                .bind(&k.key)
+                .bind(&k.digest)
+                .bind(&msg.id)
+                .bind(&msg.thread)
+                .bind(&msg.created)
+                .bind(&msg.signature)
+                .bind(k.expires_ms)
+                .bind(m.now_ms)
+                .execute(&mut **t)
+                .await?
+                .rows_affected();
+                if n == 0 {
+                    return Ok(None);
+                }
+            }
+            MailSendOutcome::Stored
         }
-        // Anything else wrote nothing: dropping the transaction rolls it back.
-        Ok(Some(outcome))
-    }
+    });
+    Ok(Some(outcome))
 }

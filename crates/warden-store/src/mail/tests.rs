@@ -235,3 +235,36 @@ store_test! {
         assert!(s.mail_grant("bob", "alice").await.expect("get").is_some());
     }
 }
+
+store_test! {
+    async fn concurrent_sends_keep_the_quota_and_one_copy_per_key(db: TestDb) {
+        // Several handles (gateways) and many sends at once: on SQLite they
+        // share transactions in the writer, on PostgreSQL they race.
+        let s = db.open().await;
+        s.mail_grant_put(&grant("bob", "alice", &[]), NOW).await.expect("grant");
+        let other = db.open().await;
+        let mut tasks = Vec::new();
+        for i in 0..40u32 {
+            let store = if i % 2 == 0 { s.clone() } else { other.clone() };
+            let mut n = send(msg(i, "alice", "bob", NOW), None);
+            n.max_messages = 25;
+            tasks.push(tokio::spawn(async move { store.mail_send(&n).await }));
+        }
+        for i in 100..110u32 {
+            let store = if i % 2 == 0 { s.clone() } else { other.clone() };
+            let mut n = send(msg(i, "alice", "carol", NOW), Some(("same", 7)));
+            n.check = SendCheck::Request { known: true };
+            tasks.push(tokio::spawn(async move { store.mail_send(&n).await }));
+        }
+        let mut outcomes = Vec::new();
+        for t in tasks {
+            outcomes.push(t.await.expect("task").expect("send"));
+        }
+        let count = |f: &dyn Fn(&MailSendOutcome) -> bool| outcomes.iter().filter(|o| f(o)).count();
+        assert_eq!(count(&|o| *o == MailSendOutcome::InboxFull), 15);
+        assert_eq!(count(&|o| matches!(o, MailSendOutcome::Duplicate(_))), 9);
+        assert_eq!(count(&|o| *o == MailSendOutcome::Stored), 26);
+        assert_eq!(s.mail_counts("bob").await.expect("counts").0, 25);
+        assert_eq!(s.mail_counts("carol").await.expect("counts").0, 1);
+    }
+}
