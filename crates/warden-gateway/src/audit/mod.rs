@@ -45,6 +45,9 @@ pub enum Outcome {
     /// An upstream card that looks like another agent's, served but
     /// recorded (kind `card`; refused look-alikes are `Refused`).
     CardFlagged,
+    /// Answered by Warden itself, with nothing forwarded (a mailbox
+    /// operation over REST or MCP).
+    Answered,
 }
 
 impl Outcome {
@@ -59,6 +62,7 @@ impl Outcome {
             Self::CardHeld => "held",
             Self::CardRepinned => "repinned",
             Self::CardFlagged => "flagged",
+            Self::Answered => "answered",
         }
     }
 }
