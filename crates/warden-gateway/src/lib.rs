@@ -29,6 +29,7 @@ pub mod egress_proxy;
 pub mod headers;
 pub mod listener;
 pub mod mail_delivery;
+pub mod mail_routes;
 pub mod message_urls;
 pub mod metrics;
 pub mod pipeline;
@@ -191,6 +192,11 @@ impl GatewayState {
         ))
         .spawn();
         spawn_limiter_metrics(Arc::clone(&authz), metrics.clone());
+        let mailbox = mail_routes::open(&config, store.clone(), authority.keys.clone())
+            .map_err(|message| ConfigError::Invalid {
+                path: "mailbox".into(),
+                message,
+            })?;
         let state = Self {
             authz,
             public_url,
@@ -211,6 +217,7 @@ impl GatewayState {
             push_worker: Arc::default(),
             webhooks,
             follows: Arc::default(),
+            mailbox,
         };
         // Deliveries of push notifications, in the background, until the
         // gateway stops (`run_gateway` stops the worker).
@@ -286,6 +293,7 @@ pub fn router(state: GatewayState) -> Router {
             post(webhook_receive),
         )
         .route(routes::METADATA_PATH, get(authority::endpoints::metadata))
+        .merge(mail_routes::router())
         .fallback(not_found)
         .with_state(state)
 }

@@ -23,6 +23,8 @@ pub const PUSH_RELAY_PREFIX: &str = "/push";
 /// Warden as a webhook receiver: notifications for a local agent arrive at
 /// `/webhooks/{agent}` and are passed on once verified.
 pub const WEBHOOKS_PREFIX: &str = "/webhooks";
+/// The mailbox's REST API: `/mail/v1/…` (docs/mailbox.md).
+pub const MAIL_PREFIX: &str = "/mail/v1";
 
 /// The raw (still percent-encoded) path below `/{prefix}/{target}` — what
 /// the target is sent, exactly as the caller wrote it ("" for its root).

@@ -40,6 +40,8 @@ pub struct GatewayState {
     pub follows: Arc<crate::background::Follows>,
     /// The webhook receivers of agents with `[agents.webhooks]`.
     pub webhooks: Arc<crate::webhooks::Receivers>,
+    /// The mailbox (`/mail/v1`, `/mcp`); none with `[mailbox] enabled = false`.
+    pub mailbox: Option<warden_mailbox::Mailbox>,
 }
 
 impl GatewayState {

@@ -103,6 +103,14 @@ pub enum Command {
     /// ended grants, dead API keys and signing keys, old task and context
     /// owners, and (only with --audit-days) audit events.
     Clean(crate::clean_cmd::CleanArgs),
+    /// The mailbox: messages between registry agents that wait in the
+    /// recipient's inbox, sent only under the recipient's grant (over the
+    /// gateway's /mail/v1).
+    ///
+    /// Exit 0 done, 1 the gateway refused or failed, 2 bad input, 3 the
+    /// egress rules refused the gateway URL.
+    #[command(after_help = crate::mail_cmd::AFTER_HELP)]
+    Mail(crate::mail_cmd::MailArgs),
 }
 
 /// Where a command finds Warden's state: a data directory, or the data

@@ -10,6 +10,7 @@ mod closed_stdout;
 mod config_cmd;
 mod gateway_lock;
 mod local;
+mod mail_cmd;
 mod mail_seal;
 mod net;
 mod serve;
@@ -65,6 +66,8 @@ fn main() -> ExitCode {
             Command::Webhook(cmd) => return Ok(webhook_cmd::run(cmd).await),
             // Exit 0 done, 1 store error, 2 bad arguments, 3 busy.
             Command::Clean(args) => return Ok(clean_cmd::run(args).await),
+            // Exit 0 done, 1 refused by the gateway, 2 bad input, 3 egress refusal.
+            Command::Mail(args) => return Ok(mail_cmd::run(args).await),
             Command::Config(ConfigCommand::Check { file, offline }) => {
                 config_cmd::check(&file, offline).await
             }

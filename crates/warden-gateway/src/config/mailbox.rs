@@ -5,8 +5,10 @@
 
 use serde::Deserialize;
 
+use super::LimitSpec;
+
 /// `[mailbox]` in warden.toml.
-#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]
 pub struct MailboxSection {
     /// Whether the gateway serves the mailbox (off: `/mail/v1` and the
@@ -17,12 +19,13 @@ pub struct MailboxSection {
     pub max_message_bytes: u32,
     /// The most parts one message may carry.
     pub max_parts: u32,
-    /// Messages one sender may send per minute, all recipients together.
-    pub sends_per_minute: u32,
-    /// Messages one sender may send per minute to one recipient.
-    pub pair_sends_per_minute: u32,
-    /// Access requests one sender may make per day to one recipient.
-    pub requests_per_day: u32,
+    /// Sends (messages and access requests) by one sender, all recipients
+    /// together, as in `[rate_limits]` (`"off"` is not accepted).
+    pub sender_rate: LimitSpec,
+    /// Messages from one sender to one recipient.
+    pub pair_rate: LimitSpec,
+    /// Access requests from one sender to one recipient.
+    pub request_rate: LimitSpec,
     /// The most messages an inbox holds; a send to a full inbox is refused
     /// (the recipient deletes or retention removes).
     pub inbox_max_messages: u32,
@@ -48,10 +51,10 @@ impl Default for MailboxSection {
             enabled: true,
             max_message_bytes: 64 * 1024,
             max_parts: 32,
-            sends_per_minute: 600,
-            pair_sends_per_minute: 60,
-            requests_per_day: 5,
-            inbox_max_messages: 10_000,
+            sender_rate: rate("600/m", 100),
+            pair_rate: rate("120/m", 30),
+            request_rate: rate("5/h", 3),
+            inbox_max_messages: 5_000,
             inbox_max_bytes: 64 * 1024 * 1024,
             retention_days: 30,
             grant_ttl_days: 30,
@@ -60,12 +63,19 @@ impl Default for MailboxSection {
     }
 }
 
+fn rate(rate: &str, burst: u32) -> LimitSpec {
+    LimitSpec {
+        rate: rate.into(),
+        burst,
+    }
+}
+
 impl MailboxSection {
     /// Rules serde cannot express. `max_request_body_bytes` is
     /// `[limits]`'s: a message at the size limit must fit in a request.
     pub fn validate(&self, max_request_body_bytes: usize) -> Result<(), String> {
         let u = |v: u32| u64::from(v);
-        let checks: [(&str, u64, u64, u64); 10] = [
+        let checks: [(&str, u64, u64, u64); 7] = [
             (
                 "max_message_bytes",
                 u(self.max_message_bytes),
@@ -73,14 +83,6 @@ impl MailboxSection {
                 16 * 1024 * 1024,
             ),
             ("max_parts", u(self.max_parts), 1, 1024),
-            ("sends_per_minute", u(self.sends_per_minute), 1, 1_000_000),
-            (
-                "pair_sends_per_minute",
-                u(self.pair_sends_per_minute),
-                1,
-                1_000_000,
-            ),
-            ("requests_per_day", u(self.requests_per_day), 1, 1000),
             (
                 "inbox_max_messages",
                 u(self.inbox_max_messages),
@@ -104,11 +106,20 @@ impl MailboxSection {
                 ));
             }
         }
-        if self.pair_sends_per_minute > self.sends_per_minute {
-            return Err(format!(
-                "mailbox.pair_sends_per_minute ({}) may not exceed mailbox.sends_per_minute ({})",
-                self.pair_sends_per_minute, self.sends_per_minute
-            ));
+        for (key, spec) in [
+            ("sender_rate", &self.sender_rate),
+            ("pair_rate", &self.pair_rate),
+            ("request_rate", &self.request_rate),
+        ] {
+            match spec.quota() {
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    return Err(format!(
+                        "mailbox.{key}: the mailbox's rates cannot be \"off\" (they bound what one agent can do to another)"
+                    ));
+                }
+                Err(e) => return Err(format!("mailbox.{key}: {e}")),
+            }
         }
         if self.inbox_max_bytes < u(self.max_message_bytes) {
             return Err(format!(
@@ -156,18 +167,18 @@ mod tests {
         );
         assert_eq!((d.grant_ttl_days, d.idempotency_hours), (30, 24));
         let s = parse(
-            "enabled = false\nmax_message_bytes = 2048\nmax_parts = 4\nsends_per_minute = 10\n\
-             pair_sends_per_minute = 2\nrequests_per_day = 1\ninbox_max_messages = 7\n\
+            "enabled = false\nmax_message_bytes = 2048\nmax_parts = 4\n\
+             sender_rate = { rate = \"10/s\", burst = 5 }\npair_rate = { rate = \"2/m\", burst = 1 }\n\
+             request_rate = { rate = \"1/h\", burst = 1 }\ninbox_max_messages = 7\n\
              inbox_max_bytes = 4096\nretention_days = 2\ngrant_ttl_days = 365\nidempotency_hours = 1",
         )
         .expect("valid");
         assert!(!s.enabled);
         assert_eq!((s.max_message_bytes, s.max_parts), (2048, 4));
-        assert_eq!((s.sends_per_minute, s.pair_sends_per_minute), (10, 2));
-        assert_eq!(
-            (s.requests_per_day, s.inbox_max_messages, s.inbox_max_bytes),
-            (1, 7, 4096)
-        );
+        assert_eq!(s.sender_rate, rate("10/s", 5));
+        assert_eq!(s.pair_rate, rate("2/m", 1));
+        assert_eq!(s.request_rate, rate("1/h", 1));
+        assert_eq!((s.inbox_max_messages, s.inbox_max_bytes), (7, 4096));
         assert_eq!(
             (s.retention_days, s.grant_ttl_days, s.idempotency_hours),
             (2, 365, 1)
@@ -182,10 +193,11 @@ mod tests {
             "max_message_bytes = 100",
             "max_message_bytes = 999999999",
             "max_parts = 0",
-            "sends_per_minute = 0",
-            "pair_sends_per_minute = 0",
-            "sends_per_minute = 5\npair_sends_per_minute = 6",
-            "requests_per_day = 0",
+            "sender_rate = { rate = \"off\" }",
+            "pair_rate = { rate = \"0/m\", burst = 1 }",
+            "pair_rate = { rate = \"5/m\", burst = 0 }",
+            "request_rate = { rate = \"5/day\", burst = 1 }",
+            "request_rate = { rate = \"5/h\", burst = 1, extra = 1 }",
             "inbox_max_messages = 0",
             "inbox_max_bytes = 10",
             "inbox_max_bytes = 2048\nmax_message_bytes = 4096",
@@ -220,7 +232,7 @@ mod tests {
         // Off: nothing is served, nothing to fit.
         let off = MailboxSection {
             enabled: false,
-            ..s
+            ..s.clone()
         };
         assert!(off.validate(1024 * 1024).is_ok());
     }

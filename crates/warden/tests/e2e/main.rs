@@ -22,6 +22,7 @@ mod gateway_lock;
 mod interop_js;
 mod interop_python;
 mod interop_refusals;
+mod mail_rest;
 mod malformed;
 mod message_urls;
 mod ownership_writes;

@@ -1,0 +1,600 @@
+//! The mailbox over REST (`/mail/v1`) and the `warden mail` CLI, against a
+//! running gateway with registry agents alice, bob and carol, each with an
+//! API key: request access → grant → send with an idempotency key twice (one
+//! message) → inbox → read → ack; an unknown and an ungranted recipient
+//! answered alike (status, headers that matter, body byte for byte, and
+//! time: medians of many interleaved sends); a revoked grant stops the very
+//! next send; who has a mailbox; the same flow through the CLI.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::support::{Running, client, gateway, warden};
+
+/// A gateway whose mailbox rates leave room for the timing sample (the
+/// defaults would refuse a burst of a few hundred sends from one agent).
+const CONFIG: &str = "[mailbox]\n\
+    sender_rate = { rate = \"1000/s\", burst = 2000 }\n\
+    pair_rate = { rate = \"1000/s\", burst = 2000 }\n";
+
+/// The gateway, and alice, bob and carol registered with an API key each.
+struct Mail {
+    w: Running,
+    keys: std::collections::HashMap<&'static str, String>,
+}
+
+impl Mail {
+    async fn start() -> Self {
+        let w = gateway(CONFIG).await;
+        let mut keys = std::collections::HashMap::new();
+        for a in ["alice", "bob", "carol"] {
+            w.cli(&["registry", "add", a]).await;
+            keys.insert(a, w.cli(&["apikey", "create", "--sub", a]).await);
+        }
+        Self { w, keys }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}/mail/v1{path}", self.w.gateway)
+    }
+
+    /// A request as `who` (an API key): status, headers, body text.
+    async fn call(
+        &self,
+        who: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+        idempotency_key: Option<&str>,
+    ) -> (u16, reqwest::header::HeaderMap, String) {
+        let mut req = client()
+            .request(method, self.url(path))
+            .header("x-api-key", &self.keys[who]);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        if let Some(k) = idempotency_key {
+            req = req.header("idempotency-key", k);
+        }
+        let r = req.send().await.expect("mail request");
+        let status = r.status().as_u16();
+        let headers = r.headers().clone();
+        (status, headers, r.text().await.expect("body"))
+    }
+
+    /// The same, the body read as JSON.
+    async fn json(
+        &self,
+        who: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let (status, _, text) = self.call(who, method, path, body, None).await;
+        let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}: {text}"));
+        (status, v)
+    }
+
+    async fn send(&self, from: &str, to: &str, text: &str, key: Option<&str>) -> (u16, String) {
+        let body = json!({"to": to, "topic": "ci", "parts": [{"text": text}]});
+        let (s, _, t) = self
+            .call(from, reqwest::Method::POST, "/messages", Some(body), key)
+            .await;
+        (s, t)
+    }
+
+    /// The mailbox's audit events (kind `mail_*`), oldest first.
+    async fn audit(&self) -> Vec<warden_store::AuditRecord> {
+        self.w.flush_audit().await;
+        let store = warden_store::Store::open(&self.w.data_dir().join("warden.db"))
+            .await
+            .expect("store");
+        let mut events = store.recent_audit(1000).await.expect("audit");
+        events.reverse();
+        events
+            .into_iter()
+            .filter(|e| e.kind.starts_with("mail_"))
+            .collect()
+    }
+}
+
+use reqwest::Method as M;
+
+#[tokio::test]
+async fn request_grant_send_twice_inbox_read_ack_over_rest() {
+    let m = Mail::start().await;
+    // bob asks alice; alice sees the request and accepts it.
+    let (s, sent) = m
+        .json(
+            "bob",
+            M::POST,
+            "/access-requests",
+            Some(json!({"to": "alice", "topics": ["ci"], "note": "build reports"})),
+        )
+        .await;
+    assert_eq!(s, 202, "{sent}");
+    let request_id = sent["requestId"].as_str().expect("request id").to_string();
+    let (s, page) = m
+        .json("alice", M::GET, "/inbox?kind=access_request", None)
+        .await;
+    assert_eq!(s, 200, "{page}");
+    assert_eq!(page["messages"][0]["id"], request_id.as_str());
+    assert_eq!(page["messages"][0]["from"], "bob");
+    let (s, g) = m
+        .json(
+            "alice",
+            M::POST,
+            "/grants",
+            Some(json!({"requestId": request_id})),
+        )
+        .await;
+    assert_eq!(s, 201, "{g}");
+    assert_eq!(
+        (g["sender"].as_str(), g["topics"].clone()),
+        (Some("bob"), json!(["ci"]))
+    );
+
+    // The same send twice with one key: one message, the first answer again.
+    let (s1, first) = m
+        .send("bob", "alice", "build 42 is green", Some("build-42"))
+        .await;
+    let (s2, again) = m
+        .send("bob", "alice", "build 42 is green", Some("build-42"))
+        .await;
+    assert_eq!((s1, s2), (201, 200), "{first} / {again}");
+    let first: Value = serde_json::from_str(&first).expect("json");
+    let again: Value = serde_json::from_str(&again).expect("json");
+    assert_eq!(first["message"], again["message"]);
+    assert_eq!(
+        (first["duplicate"].as_bool(), again["duplicate"].as_bool()),
+        (Some(false), Some(true))
+    );
+    // The key with another message is refused.
+    let (s, body) = m
+        .send("bob", "alice", "something else", Some("build-42"))
+        .await;
+    assert_eq!(s, 409, "{body}");
+    assert!(body.contains("IDEMPOTENCY_CONFLICT"), "{body}");
+
+    let id = first["message"]["id"].as_str().expect("id").to_string();
+    let (s, page) = m.json("alice", M::GET, "/inbox?kind=message", None).await;
+    assert_eq!(s, 200);
+    let ids: Vec<&str> = page["messages"]
+        .as_array()
+        .expect("messages")
+        .iter()
+        .filter_map(|m| m["id"].as_str())
+        .collect();
+    assert_eq!(ids, [id.as_str()], "one message: {page}");
+    let (s, msg) = m
+        .json("alice", M::GET, &format!("/messages/{id}"), None)
+        .await;
+    assert_eq!(s, 200, "{msg}");
+    assert_eq!(msg["from"], "bob");
+    assert_eq!(msg["parts"], json!([{"text": "build 42 is green"}]));
+    assert!(msg["readAt"].is_string(), "reading marks it read: {msg}");
+    signed_by_a_published_key(&m.w, &msg).await;
+    let (s, acked) = m
+        .json("alice", M::POST, &format!("/messages/{id}/ack"), None)
+        .await;
+    assert_eq!(s, 200, "{acked}");
+    assert!(acked["ackedAt"].is_string(), "{acked}");
+    let (_, unacked) = m
+        .json("alice", M::GET, "/inbox?state=unacked&kind=message", None)
+        .await;
+    assert_eq!(unacked["messages"], json!([]), "{unacked}");
+    // Nobody else reads it: another's message is no message at all.
+    let (s, _) = m
+        .json("carol", M::GET, &format!("/messages/{id}"), None)
+        .await;
+    assert_eq!(s, 404);
+
+    // Audited, kind by kind, without content.
+    let events = m.audit().await;
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    for k in [
+        "mail_request",
+        "mail_inbox",
+        "mail_grant",
+        "mail_send",
+        "mail_read",
+        "mail_ack",
+    ] {
+        assert!(kinds.contains(&k), "{k} in {kinds:?}");
+    }
+    let sends: Vec<_> = events.iter().filter(|e| e.kind == "mail_send").collect();
+    assert_eq!(
+        sends.iter().map(|e| e.outcome.as_str()).collect::<Vec<_>>(),
+        ["answered", "answered", "refused"]
+    );
+    assert_eq!(
+        sends[2].reason.as_deref(),
+        Some("mail_idempotency_conflict")
+    );
+    for e in &events {
+        let text = format!("{e:?}");
+        assert!(
+            !text.contains("build 42") && !text.contains("build reports"),
+            "{text}"
+        );
+    }
+}
+
+/// The signature's key is one the gateway publishes in its JWKS.
+async fn signed_by_a_published_key(w: &Running, msg: &Value) {
+    use base64::Engine as _;
+    let sig = msg["signature"].as_str().expect("signature");
+    let mut segments = sig.split('.');
+    let header = segments.next().expect("header");
+    assert_eq!(segments.next(), Some(""), "a detached payload: {sig}");
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .expect("base64url"),
+    )
+    .expect("header json");
+    assert_eq!(header["alg"], "EdDSA");
+    let jwks: Value = client()
+        .get(format!("{}/.well-known/jwks.json", w.gateway))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    assert!(
+        jwks["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .any(|k| k["kid"] == header["kid"]),
+        "{header} in {jwks}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_and_an_ungranted_recipient_get_the_same_answer_in_the_same_time() {
+    let m = Mail::start().await;
+    // carol exists and granted bob nothing; "nobody" does not exist.
+    let (s_unknown, h_unknown, b_unknown) = {
+        let body = json!({"to": "nobody", "topic": "ci", "parts": [{"text": "hi"}]});
+        m.call("bob", M::POST, "/messages", Some(body), None).await
+    };
+    let (s_ungranted, h_ungranted, b_ungranted) = {
+        let body = json!({"to": "carol", "topic": "ci", "parts": [{"text": "hi"}]});
+        m.call("bob", M::POST, "/messages", Some(body), None).await
+    };
+    assert_eq!((s_unknown, s_ungranted), (404, 404));
+    assert_eq!(b_unknown, b_ungranted, "byte for byte");
+    for h in [
+        "content-type",
+        "content-length",
+        "cache-control",
+        "retry-after",
+    ] {
+        assert_eq!(h_unknown.get(h), h_ungranted.get(h), "{h}");
+    }
+    assert!(
+        b_unknown.contains("no such recipient, or it has not granted you"),
+        "{b_unknown}"
+    );
+    // A grant for another topic, and a grant alice gave someone else, are
+    // no grant either.
+    let (s, _) = m
+        .json(
+            "carol",
+            M::POST,
+            "/grants",
+            Some(json!({"sender": "bob", "topics": ["other"]})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (_, _, b_topic) = {
+        let body = json!({"to": "carol", "topic": "ci", "parts": [{"text": "hi"}]});
+        m.call("bob", M::POST, "/messages", Some(body), None).await
+    };
+    assert_eq!(b_topic, b_unknown);
+    // An access request: the same status and shape whether or not the
+    // recipient exists.
+    let (s1, r1) = m
+        .json(
+            "bob",
+            M::POST,
+            "/access-requests",
+            Some(json!({"to": "nobody"})),
+        )
+        .await;
+    let (s2, r2) = m
+        .json(
+            "bob",
+            M::POST,
+            "/access-requests",
+            Some(json!({"to": "alice"})),
+        )
+        .await;
+    assert_eq!((s1, s2), (202, 202));
+    let keys = |v: &Value| v.as_object().map(|o| o.keys().cloned().collect::<Vec<_>>());
+    assert_eq!(keys(&r1), keys(&r2));
+
+    // Time: many sends to each, interleaved, on one connection; the
+    // medians within a generous factor (the machine is shared and noisy;
+    // a skipped lookup or write would show as a steady gap, not noise).
+    const ROUNDS: usize = 150;
+    let http = client();
+    let timed = |to: &'static str| {
+        let req = http
+            .post(m.url("/messages"))
+            .header("x-api-key", &m.keys["bob"])
+            .json(&json!({"to": to, "topic": "ci", "parts": [{"text": "hi"}]}));
+        async move {
+            let started = Instant::now();
+            let r = req.send().await.expect("send");
+            let status = r.status().as_u16();
+            let _ = r.bytes().await;
+            assert_eq!(status, 404);
+            started.elapsed()
+        }
+    };
+    // Warm up the connection and the caches first.
+    for _ in 0..10 {
+        timed("nobody").await;
+        timed("carol").await;
+    }
+    let (mut unknown, mut ungranted) = (Vec::new(), Vec::new());
+    for i in 0..ROUNDS {
+        // Alternate which goes first, so neither always follows the other.
+        if i % 2 == 0 {
+            unknown.push(timed("nobody").await);
+            ungranted.push(timed("carol").await);
+        } else {
+            ungranted.push(timed("carol").await);
+            unknown.push(timed("nobody").await);
+        }
+    }
+    let median = |v: &mut Vec<Duration>| {
+        v.sort();
+        v[v.len() / 2].as_secs_f64()
+    };
+    let (a, b) = (median(&mut unknown), median(&mut ungranted));
+    let ratio = a.max(b) / a.min(b);
+    eprintln!(
+        "mail timing: median unknown {:.3} ms, ungranted {:.3} ms, ratio {ratio:.3}",
+        a * 1e3,
+        b * 1e3
+    );
+    assert!(
+        ratio < 1.5,
+        "median unknown {:.3} ms vs ungranted {:.3} ms (ratio {ratio:.2})",
+        a * 1e3,
+        b * 1e3
+    );
+}
+
+#[tokio::test]
+async fn a_revoked_grant_stops_the_very_next_send() {
+    let m = Mail::start().await;
+    let (s, _) = m
+        .json("alice", M::POST, "/grants", Some(json!({"sender": "bob"})))
+        .await;
+    assert_eq!(s, 201);
+    let (s, body) = m.send("bob", "alice", "one", None).await;
+    assert_eq!(s, 201, "{body}");
+    let (s, grants) = m.json("bob", M::GET, "/grants", None).await;
+    assert_eq!(
+        (s, grants["received"][0]["recipient"].as_str()),
+        (200, Some("alice"))
+    );
+    let (s, r) = m.json("alice", M::DELETE, "/grants/bob", None).await;
+    assert_eq!((s, r["revoked"].as_bool()), (200, Some(true)), "{r}");
+    // The very next send: the answer of a recipient that never existed.
+    let (s, revoked) = m.send("bob", "alice", "two", None).await;
+    let (_, unknown) = m.send("bob", "nobody", "two", None).await;
+    assert_eq!(s, 404);
+    assert_eq!(revoked, unknown);
+    let (_, again) = m.json("alice", M::DELETE, "/grants/bob", None).await;
+    assert_eq!(again["revoked"], false);
+    let (_, page) = m.json("alice", M::GET, "/inbox", None).await;
+    assert_eq!(page["messages"].as_array().map(Vec::len), Some(1), "{page}");
+}
+
+#[tokio::test]
+async fn only_registry_agents_have_a_mailbox_and_its_tokens_open_nothing_else() {
+    let m = Mail::start().await;
+    let me = |headers: Vec<(&'static str, String)>| {
+        let mut req = client().get(m.url("/me"));
+        for (k, v) in headers {
+            req = req.header(k, v);
+        }
+        async move {
+            let r = req.send().await.expect("me");
+            let status = r.status().as_u16();
+            (status, r.text().await.expect("text"))
+        }
+    };
+    let (s, body) = me(vec![]).await;
+    assert_eq!(s, 401, "{body}");
+    // A Warden token for the mailbox, minted for alice: single-use.
+    let token =
+        m.w.cli(&["token", "mint", "--sub", "alice", "--aud", "warden-mailbox"])
+            .await;
+    let bearer = vec![("authorization", format!("Bearer {token}"))];
+    let (s, body) = me(bearer.clone()).await;
+    assert_eq!(s, 200, "{body}");
+    assert!(body.contains("\"address\":\"alice\""), "{body}");
+    let (s, _) = me(bearer).await;
+    assert_eq!(s, 401, "a bearer token is single-use");
+    // A token for another audience is not one for the mailbox.
+    m.w.cli(&["registry", "add", "dave", "--grant", "echo=*"])
+        .await;
+    let other =
+        m.w.cli(&["token", "mint", "--sub", "dave", "--aud", "echo"])
+            .await;
+    let (s, _) = me(vec![("authorization", format!("Bearer {other}"))]).await;
+    assert_eq!(s, 401, "a token for echo");
+    // A quarantined agent has no mailbox (its key still authenticates).
+    m.w.cli(&["quarantine", "add", "carol", "--reason", "test"])
+        .await;
+    let (s, body) = me(vec![("x-api-key", m.keys["carol"].clone())]).await;
+    assert_eq!(s, 403, "{body}");
+    assert!(body.contains("no mailbox for this caller"), "{body}");
+    // Wrong methods and strict inputs, in the REST error shape.
+    let r = client()
+        .patch(m.url("/me"))
+        .header("x-api-key", &m.keys["alice"])
+        .send()
+        .await
+        .expect("patch");
+    assert_eq!(r.status(), 405);
+    let (s, body) = m.json("alice", M::GET, "/inbox?limit=0", None).await;
+    assert_eq!(s, 400, "{body}");
+    let (s, body) = m.json("alice", M::GET, "/inbox?colour=red", None).await;
+    assert_eq!(
+        (s, body["error"]["details"][0]["reason"].as_str()),
+        (400, Some("INVALID"))
+    );
+    let (s, body) = m
+        .json(
+            "bob",
+            M::POST,
+            "/messages",
+            Some(json!({"to": "alice", "parts": [{"text": "x"}], "cc": "carol"})),
+        )
+        .await;
+    assert_eq!(s, 400, "unknown field: {body}");
+    let (s, _) = m
+        .json("alice", M::POST, "/grants", Some(json!({"sender": "bob"})))
+        .await;
+    assert_eq!(s, 201);
+    // A file by reference is held to the egress rules.
+    let (s, body) = m
+        .json(
+            "bob",
+            M::POST,
+            "/messages",
+            Some(json!({"to": "alice",
+            "parts": [{"url": "https://169.254.169.254/latest/meta-data", "filename": "x"}]})),
+        )
+        .await;
+    assert_eq!(s, 400, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("egress"),
+        "{body}"
+    );
+}
+
+/// `warden mail ARGS… --gateway G` with `auth`: exit code, stdout, stderr.
+async fn mail_cli(m: &Mail, auth: &[&str], args: &[&str]) -> (i32, String, String) {
+    let out = warden()
+        .arg("mail")
+        .args(args)
+        .args(["--gateway", &m.w.gateway])
+        .args(auth)
+        .output()
+        .await
+        .expect("warden mail");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn the_same_flow_through_the_cli() {
+    let m = Mail::start().await;
+    let data = m.w.data_dir().display().to_string();
+    let as_ = |who: &'static str| {
+        vec![
+            "--data-dir".to_string(),
+            data.clone(),
+            "--as".into(),
+            who.into(),
+        ]
+    };
+    let key_file = m.w.dir.path().join("bob.key");
+    std::fs::write(&key_file, format!("{}\n", m.keys["bob"])).expect("key file");
+    let bob = ["--api-key-file", key_file.to_str().expect("path")];
+    let alice_v = as_("alice");
+    let alice: Vec<&str> = alice_v.iter().map(String::as_str).collect();
+
+    let (code, out, err) = mail_cli(
+        &m,
+        &bob,
+        &[
+            "request", "--to", "alice", "--topic", "ci", "--note", "reports",
+        ],
+    )
+    .await;
+    assert_eq!(code, 0, "{err}");
+    let request_id = out.split_whitespace().next().expect("id").to_string();
+    let (code, out, err) = mail_cli(&m, &alice, &["inbox", "--kind", "access_request"]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains(&request_id) && out.contains("ACCESS REQUEST"),
+        "{out}"
+    );
+    let (code, out, err) = mail_cli(&m, &alice, &["grant", "--request", &request_id]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("bob may send to you: ci"), "{out}");
+    let send = [
+        "send",
+        "--to",
+        "alice",
+        "--topic",
+        "ci",
+        "--text",
+        "build 7 failed",
+        "--idempotency-key",
+        "b7",
+    ];
+    let (code, first, err) = mail_cli(&m, &bob, &send).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, again, err) = mail_cli(&m, &bob, &send).await;
+    assert_eq!(code, 0, "{err}");
+    let id = first.split_whitespace().next().expect("id").to_string();
+    assert!(first.contains("sent to alice"), "{first}");
+    assert!(again.starts_with(&format!("{id}  already sent")), "{again}");
+    let (code, out, _) = mail_cli(&m, &alice, &["inbox", "--kind", "message", "--json"]).await;
+    assert_eq!(code, 0);
+    let page: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(page["messages"].as_array().map(Vec::len), Some(1), "{page}");
+    let (code, out, err) = mail_cli(&m, &alice, &["read", &id]).await;
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("from      bob") && out.contains("build 7 failed"),
+        "{out}"
+    );
+    let (code, out, _) = mail_cli(&m, &alice, &["ack", &id]).await;
+    assert_eq!(
+        (code, out.trim()),
+        (0, format!("{id}  acknowledged").as_str())
+    );
+
+    // Refusals: exit 1 with the gateway's reason; the unknown and the
+    // ungranted recipient print the same.
+    let (c1, _, e1) = mail_cli(&m, &bob, &["send", "--to", "nobody", "--text", "x"]).await;
+    let (c2, _, e2) = mail_cli(&m, &bob, &["send", "--to", "carol", "--text", "x"]).await;
+    assert_eq!((c1, c2), (1, 1));
+    assert_eq!(e1, e2);
+    assert!(e1.contains("error [not_found] (HTTP 404)"), "{e1}");
+    let (code, out, _) = mail_cli(&m, &alice, &["revoke", "bob"]).await;
+    assert_eq!((code, out.trim()), (0, "bob may no longer send to you"));
+    let (code, _, err) = mail_cli(
+        &m,
+        &bob,
+        &["send", "--to", "alice", "--topic", "ci", "--text", "x"],
+    )
+    .await;
+    assert_eq!(code, 1, "revoked: {err}");
+    // Bad input: exit 2, before anything is sent.
+    let (code, _, err) = mail_cli(&m, &[], &["inbox"]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("--api-key-file"), "{err}");
+    let (code, _, err) = mail_cli(&m, &bob, &["send", "--to", "alice"]).await;
+    assert_eq!(code, 2);
+    assert!(err.contains("--text"), "{err}");
+}
