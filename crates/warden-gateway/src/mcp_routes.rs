@@ -36,7 +36,7 @@ use warden_mailbox::mcp::{self, Caller, Exchange, Reply, Verb, jsonrpc::RpcError
 
 use crate::audit::Outcome;
 use crate::auth::AuthRequest;
-use crate::principal::AuthMethod;
+use crate::principal::{AuthMethod, Principal};
 use crate::stages::{self, Ctx, Refusal};
 use crate::state::GatewayState;
 
@@ -104,7 +104,11 @@ async fn serve(
     // Nothing later records a single-use id: record it now, before any
     // mailbox operation runs on the credential.
     stages::settle(ctx).await?;
-    let caller = mailbox_caller(ctx).ok_or(Stop::NoMailbox)?;
+    let caller = ctx
+        .principal
+        .as_ref()
+        .and_then(mailbox_caller)
+        .ok_or(Stop::NoMailbox)?;
     let mcp_headers = headers::read(&parts.headers).map_err(Stop::Header)?;
     let body = unread.take().unwrap_or_default();
     let bytes = stages::read_body(ctx, body, &parts.headers).await?;
@@ -135,9 +139,9 @@ fn server(state: &GatewayState) -> Option<Arc<mcp::Server>> {
 }
 
 /// The caller's mailbox address: a registry agent of this Warden,
-/// authenticated by its own token or key.
-fn mailbox_caller(ctx: &Ctx<'_>) -> Option<Caller> {
-    let p = ctx.principal.as_ref()?;
+/// authenticated by its own token or key. Another issuer's subject, a
+/// public or an anonymous caller has none.
+fn mailbox_caller(p: &Principal) -> Option<Caller> {
     let own = matches!(
         p.method,
         AuthMethod::Bearer | AuthMethod::Dpop | AuthMethod::ApiKey
@@ -244,4 +248,37 @@ async fn refuse(ctx: &Ctx<'_>, stop: Stop, unread: Option<Body>) -> Response {
     }
     ctx.record(&ctx.event(Outcome::Refused).with_reason(reason));
     crate::respond::json(status(error.status), &error.response(None))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn principal(local: bool, method: AuthMethod) -> Principal {
+        Principal {
+            subject: "alice".into(),
+            issuer: "https://issuer.example".into(),
+            local,
+            scopes: Vec::new(),
+            method,
+            token_id: None,
+            source: std::net::IpAddr::from([127, 0, 0, 1]),
+            peer: None,
+        }
+    }
+
+    #[test]
+    fn only_this_warden_s_agents_have_a_mailbox() {
+        for m in [AuthMethod::Bearer, AuthMethod::Dpop, AuthMethod::ApiKey] {
+            let c = mailbox_caller(&principal(true, m)).expect("a registry agent");
+            assert_eq!((c.address.as_str(), c.owner.as_str()), ("alice", "alice"));
+            assert!(
+                mailbox_caller(&principal(false, m)).is_none(),
+                "another issuer's"
+            );
+        }
+        for m in [AuthMethod::Anonymous, AuthMethod::Public] {
+            assert!(mailbox_caller(&principal(true, m)).is_none(), "{m:?}");
+        }
+    }
 }

@@ -22,14 +22,20 @@ pub fn read(headers: &HeaderMap) -> Result<Headers<'_>, Unreadable> {
     let mut values: [Option<&str>; 6] = [None; 6];
     for (slot, name) in values.iter_mut().zip(NAMES) {
         let mut all = headers.get_all(name).iter();
-        let Some(v) = all.next() else { continue };
-        // Accept may legitimately be split over several lines; the others
-        // may not.
-        if all.next().is_some() && name != "accept" {
-            return Err(Unreadable(name));
+        let Some(first) = all.next() else { continue };
+        let mut value = first.to_str().map_err(|_| Unreadable(name))?;
+        for more in all {
+            // Accept may be split over several lines (any one that takes
+            // JSON will do); every other MCP header appears once.
+            if name != "accept" {
+                return Err(Unreadable(name));
+            }
+            let more = more.to_str().map_err(|_| Unreadable(name))?;
+            if more.contains("json") || more.contains("*/*") {
+                value = more;
+            }
         }
-        let s = v.to_str().map_err(|_| Unreadable(name))?;
-        *slot = Some(s);
+        *slot = Some(value);
     }
     let [
         protocol_version,
@@ -39,18 +45,6 @@ pub fn read(headers: &HeaderMap) -> Result<Headers<'_>, Unreadable> {
         accept,
         content_type,
     ] = values;
-    let accept = if headers.get_all("accept").iter().count() > 1 {
-        // Several Accept lines: any one listing JSON is enough; the
-        // transport checks the first that does.
-        headers
-            .get_all("accept")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.contains("json") || v.contains("*/*"))
-            .or(accept)
-    } else {
-        accept
-    };
     Ok(Headers {
         protocol_version,
         session_id,
