@@ -21,6 +21,7 @@
 pub mod address;
 mod clock;
 mod cursor;
+mod delivery;
 mod error;
 mod grants;
 mod inbox;
@@ -36,6 +37,7 @@ pub mod types;
 mod view;
 
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use delivery::{BoxFuture, Delivery};
 pub use error::MailError;
 pub use inbox::{DEFAULT_PAGE, MAX_PAGE};
 pub use limits::Limits;

@@ -4,7 +4,7 @@
 //! the caller's address first.
 
 use std::collections::HashSet;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use warden_store::Store;
@@ -12,7 +12,7 @@ use warden_store::Store;
 use crate::address::is_address;
 use crate::clock::{Clock, SystemClock};
 use crate::limits::Rates;
-use crate::{InboxQuota, Limits, MailError, Signer, WhoAmI};
+use crate::{Delivery, InboxQuota, Limits, MailError, Message, Signer, WhoAmI};
 
 /// The mailbox; cheap to clone (clones share the rate buckets).
 #[derive(Clone)]
@@ -29,6 +29,10 @@ pub(crate) struct Inner {
     /// Addresses that exist besides the registry's agents (the gateway's
     /// bridged agents).
     pub(crate) local: HashSet<String>,
+    /// Push delivery of stored messages, when the gateway has it.
+    /// Set once, after the gateway that delivers exists (it holds the
+    /// mailbox too).
+    pub(crate) delivery: OnceLock<Arc<dyn Delivery>>,
 }
 
 impl std::fmt::Debug for Mailbox {
@@ -60,18 +64,33 @@ impl Mailbox {
                 clock,
                 rates: Rates::new(),
                 local: HashSet::new(),
+                delivery: OnceLock::new(),
             }),
         }
     }
 
     /// Declares addresses that exist outside the registry (agents behind
     /// the gateway that receive mail through the bridge), so that access
-    /// requests reach them. Call before cloning.
+    /// requests reach them. Before the mailbox is cloned.
+    ///
+    /// # Panics
+    /// On a mailbox already cloned (the clones would not see the
+    /// addresses).
     pub fn with_local_addresses(mut self, addresses: impl IntoIterator<Item = String>) -> Self {
-        if let Some(inner) = Arc::get_mut(&mut self.inner) {
-            inner.local.extend(addresses);
-        }
+        Arc::get_mut(&mut self.inner)
+            .expect("with_local_addresses before the mailbox is cloned")
+            .local
+            .extend(addresses);
         self
+    }
+
+    /// Hands every newly stored message to `delivery` (webhooks, the
+    /// bridge), from now on, for this mailbox and all its clones. Once:
+    /// false (and nothing changes) when a delivery was set before. An
+    /// implementation that holds the gateway's state (which holds this
+    /// mailbox) should hold it weakly, or the two never drop.
+    pub fn set_delivery(&self, delivery: Arc<dyn Delivery>) -> bool {
+        self.inner.delivery.set(delivery).is_ok()
     }
 
     pub fn limits(&self) -> &Limits {
@@ -97,6 +116,13 @@ impl Mailbox {
             Ok(me)
         } else {
             Err(MailError::Forbidden)
+        }
+    }
+
+    /// Tells push delivery of a newly stored message.
+    pub(crate) async fn delivered(&self, message: &Message) {
+        if let Some(d) = self.inner.delivery.get() {
+            d.stored(message).await;
         }
     }
 

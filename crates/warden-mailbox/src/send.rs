@@ -79,10 +79,13 @@ impl Mailbox {
         )?;
         let outcome = self.write(row, SendCheck::Grant, key).await?;
         match outcome {
-            MailSendOutcome::Stored => Ok(Sent {
-                message,
-                duplicate: false,
-            }),
+            MailSendOutcome::Stored | MailSendOutcome::Voided => {
+                self.delivered(&message).await;
+                Ok(Sent {
+                    message,
+                    duplicate: false,
+                })
+            }
             MailSendOutcome::Duplicate(d) => Ok(Sent {
                 // The same content (by digest) as the first send: what it
                 // stored is what this one would have, with the first's id,
@@ -151,7 +154,10 @@ impl Mailbox {
             content,
         )?;
         let known = self.inner.local.contains(&req.to);
-        self.write(row, SendCheck::Request { known }, None).await?;
+        let outcome = self.write(row, SendCheck::Request { known }, None).await?;
+        if outcome == MailSendOutcome::Stored {
+            self.delivered(&message).await;
+        }
         Ok(RequestSent {
             request_id: message.id,
             to: req.to,

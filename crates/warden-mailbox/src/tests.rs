@@ -495,3 +495,44 @@ async fn callers_without_a_mailbox_are_forbidden() {
     let who = f.mb.whoami("alice").await.expect("whoami");
     assert_eq!((who.address.as_str(), who.messages), ("alice", 0));
 }
+
+/// Records the ids delivery was told of.
+#[derive(Default)]
+struct Recorder(std::sync::Mutex<Vec<String>>);
+
+impl Delivery for Recorder {
+    fn stored<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            self.0.lock().expect("lock").push(message.id.clone());
+        })
+    }
+}
+
+#[tokio::test]
+async fn delivery_hears_of_new_messages_only() {
+    let f = fixture().await;
+    let rec = Arc::new(Recorder::default());
+    assert!(f.mb.set_delivery(rec.clone()));
+    assert!(!f.mb.clone().set_delivery(rec.clone()), "once");
+    f.mb.grant("bob", grant_to("alice")).await.expect("grant");
+    let keyed = SendRequest {
+        idempotency_key: Some("k".into()),
+        ..text("bob", "x")
+    };
+    let sent = f.mb.send("alice", keyed.clone()).await.expect("send");
+    f.mb.send("alice", keyed).await.expect("retry");
+    let _ = f.mb.send("alice", text("carol", "no grant")).await;
+    let ask = |to: &str| AccessRequest {
+        to: to.into(),
+        ..AccessRequest::default()
+    };
+    let real =
+        f.mb.request_access("alice", ask("carol"))
+            .await
+            .expect("request");
+    f.mb.request_access("alice", ask("nobody"))
+        .await
+        .expect("void");
+    let seen = rec.0.lock().expect("lock").clone();
+    assert_eq!(seen, [sent.message.id, real.request_id]);
+}

@@ -73,6 +73,10 @@ pub struct MailDuplicate {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailSendOutcome {
     Stored,
+    /// An access request written to [`VOID_RECIPIENT`]: its caller must be
+    /// answered exactly as for [`MailSendOutcome::Stored`]; only delivery
+    /// (webhooks, the bridge) tells them apart.
+    Voided,
     /// The key was used before with the same content.
     Duplicate(MailDuplicate),
     /// The key was used before with other content.
@@ -81,6 +85,13 @@ pub enum MailSendOutcome {
     NotGranted,
     /// The recipient's inbox is at its quota (for a message).
     InboxFull,
+}
+
+impl MailSendOutcome {
+    /// Whether the send wrote its message (the transaction commits).
+    pub fn wrote(&self) -> bool {
+        matches!(self, Self::Stored | Self::Voided)
+    }
 }
 
 /// How often a send starts again after losing a race on its key.
@@ -97,9 +108,9 @@ impl Store {
         for _ in 0..ATTEMPTS {
             let mut tx = self.begin_write().await?;
             match send_in(&mut tx, m).await? {
-                Some(MailSendOutcome::Stored) => {
+                Some(outcome) if outcome.wrote() => {
                     tx.commit().await?;
-                    return Ok(MailSendOutcome::Stored);
+                    return Ok(outcome);
                 }
                 // Anything else wrote nothing: dropping the transaction
                 // rolls it back.
@@ -260,7 +271,11 @@ pub(super) async fn send_in(
                     return Ok(None);
                 }
             }
-            MailSendOutcome::Stored
+            if recipient == VOID_RECIPIENT {
+                MailSendOutcome::Voided
+            } else {
+                MailSendOutcome::Stored
+            }
         }
     });
     Ok(Some(outcome))

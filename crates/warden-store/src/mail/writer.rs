@@ -168,7 +168,7 @@ async fn alone(conn: &mut Conn, mail: &NewMail) -> Result<MailSendOutcome, sqlx:
     let outcome = send_in(&mut tx, mail)
         .await?
         .ok_or_else(|| sqlx::Error::Protocol("an idempotency key changed under a send".into()))?;
-    if outcome == MailSendOutcome::Stored {
+    if outcome.wrote() {
         tx.commit().await?;
     }
     Ok(outcome)
