@@ -30,6 +30,7 @@ pub mod headers;
 pub mod listener;
 pub mod mail_delivery;
 pub mod mail_routes;
+pub mod mcp_routes;
 pub mod message_urls;
 pub mod metrics;
 pub mod pipeline;
@@ -218,6 +219,7 @@ impl GatewayState {
             webhooks,
             follows: Arc::default(),
             mailbox,
+            mcp: Arc::default(),
         };
         // Deliveries of push notifications, in the background, until the
         // gateway stops (`run_gateway` stops the worker).
@@ -294,6 +296,7 @@ pub fn router(state: GatewayState) -> Router {
         )
         .route(routes::METADATA_PATH, get(authority::endpoints::metadata))
         .merge(mail_routes::router())
+        .route(routes::MCP_PATH, any(mcp_entry))
         .fallback(not_found)
         .with_state(state)
 }
@@ -335,6 +338,14 @@ async fn webhook_receive(
     body: axum::body::Body,
 ) -> Response {
     webhook_routes::handle(&state, &agent, peer, headers, body).await
+}
+
+async fn mcp_entry(
+    State(state): State<GatewayState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    req: Request,
+) -> Response {
+    mcp_routes::handle(&state, peer, req).await
 }
 
 async fn agent_root(

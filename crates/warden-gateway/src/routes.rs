@@ -25,6 +25,8 @@ pub const PUSH_RELAY_PREFIX: &str = "/push";
 pub const WEBHOOKS_PREFIX: &str = "/webhooks";
 /// The mailbox's REST API: `/mail/v1/…` (docs/mailbox.md).
 pub const MAIL_PREFIX: &str = "/mail/v1";
+/// The mailbox as an MCP server (Streamable HTTP): `/mcp`.
+pub const MCP_PATH: &str = "/mcp";
 
 /// The raw (still percent-encoded) path below `/{prefix}/{target}` — what
 /// the target is sent, exactly as the caller wrote it ("" for its root).

@@ -42,6 +42,9 @@ pub struct GatewayState {
     pub webhooks: Arc<crate::webhooks::Receivers>,
     /// The mailbox (`/mail/v1`, `/mcp`); none with `[mailbox] enabled = false`.
     pub mailbox: Option<warden_mailbox::Mailbox>,
+    /// The MCP server on the mailbox (`/mcp`), made on first use: its
+    /// session table lives as long as the gateway.
+    pub mcp: Arc<std::sync::OnceLock<Arc<warden_mailbox::mcp::Server>>>,
 }
 
 impl GatewayState {

@@ -63,7 +63,9 @@ pub async fn run(args: UpArgs) -> Result<(), String> {
             webhooks: None,
             push_follow: Default::default(),
             push_poll_interval: std::time::Duration::from_secs(2),
-            mailbox: Default::default(),
+            // Each demo agent is a mailbox address too: mail to it arrives
+            // as a SendMessage naming the sender (docs/mailbox.md).
+            mailbox: warden_gateway::config::AgentMailbox::Bridge,
         });
     }
     let listener = bind(args.listen, "gateway").await?;
@@ -148,6 +150,7 @@ fn print_welcome(
     println!("Warden is up. Strict authentication: every call needs a credential.");
     println!("  gateway  {gateway}");
     println!("  agents   {gateway}/agents/echo  {gateway}/agents/slow  {gateway}/agents/input");
+    println!("  mcp      {gateway}/mcp  (the mailbox as an MCP server: docs/mailbox-mcp.md)");
     println!("  admin    {admin}  (/healthz /readyz /metrics; admin API under /admin/v1/)");
     // Where the admin API's token is; never the token itself.
     println!("  admin-token  {token_at}");

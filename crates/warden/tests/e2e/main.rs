@@ -23,6 +23,7 @@ mod interop_js;
 mod interop_python;
 mod interop_refusals;
 mod mail_rest;
+mod mail_mcp;
 mod malformed;
 mod message_urls;
 mod ownership_writes;
