@@ -40,12 +40,16 @@ async fn run(
         Tool::Delete => answer(mailbox.delete(me, &read::<Id>(args)?.id).await),
         Tool::Send => {
             // `text` is the tool's shorthand for one text part.
+            let given = ["text", "parts", "sealed"]
+                .iter()
+                .filter(|k| args.contains_key(**k))
+                .count();
+            if given != 1 {
+                return Err(ToolFailure::invalid(
+                    "give exactly one of text, parts and sealed",
+                ));
+            }
             if let Some(text) = args.remove("text") {
-                if args.contains_key("parts") || args.contains_key("sealed") {
-                    return Err(ToolFailure::invalid(
-                        "give exactly one of text, parts and sealed",
-                    ));
-                }
                 args.insert("parts".into(), serde_json::json!([{ "text": text }]));
             }
             let req: SendRequest = read(args)?;

@@ -158,6 +158,8 @@ async fn arguments_are_read_strictly() {
     assert_eq!(fails(&s, "alice", "send", no_key).await, "invalid");
     let both = json!({"to": "bob", "text": "hi", "parts": [{"text": "hi"}], "idempotencyKey": "k"});
     assert_eq!(fails(&s, "alice", "send", both).await, "invalid");
+    let neither = json!({"to": "bob", "idempotencyKey": "k"});
+    assert_eq!(fails(&s, "alice", "send", neither).await, "invalid");
     let bad_part = json!({"to": "bob", "parts": [{"text": "a", "url": "https://x.example/"}], "idempotencyKey": "k"});
     assert_eq!(fails(&s, "alice", "send", bad_part).await, "invalid");
     // A caller that cannot have a mailbox.
