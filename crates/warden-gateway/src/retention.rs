@@ -36,6 +36,9 @@ pub struct Ages {
     pub audit_days: Option<u32>,
     /// Task and context owners.
     pub ownership_days: Option<u32>,
+    /// The mailbox: messages, spent idempotency keys and ended messaging
+    /// grants (`[mailbox] retention_days`).
+    pub mail_days: Option<u32>,
 }
 
 impl Ages {
@@ -49,6 +52,9 @@ impl Ages {
             ownership_days: Some(
                 u32::try_from(config.authz.ownership_retention_days).unwrap_or(u32::MAX),
             ),
+            // Kept for the days configured even with the mailbox off: what
+            // it held before still ages out.
+            mail_days: Some(config.mailbox.retention_days),
         }
     }
 
@@ -63,9 +69,7 @@ impl Ages {
             grants: before(self.days),
             api_keys: before(self.days),
             signing_keys: before(self.days),
-            // The mailbox's own age (`[mailbox] retention_days`) is set by
-            // the gateway's mailbox configuration, not by these ages.
-            mail: None,
+            mail: before(self.mail_days),
         }
     }
 }

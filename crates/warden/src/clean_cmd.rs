@@ -48,6 +48,12 @@ pub struct CleanArgs {
     /// subscription while a notification of it waits. At least 1.
     #[arg(long, value_name = "N", value_parser = days)]
     pub ownership_days: Option<u32>,
+    /// Mailbox messages (read or not) sent this many days ago, idempotency
+    /// keys spent that long ago, and messaging grants revoked or expired
+    /// that long ago (default: the configuration's [mailbox]
+    /// retention_days, 30). At least 1.
+    #[arg(long, value_name = "N", value_parser = days)]
+    pub mail_days: Option<u32>,
     /// Count what would be removed; remove nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -99,6 +105,7 @@ async fn clean(args: &CleanArgs) -> Result<ExitCode, String> {
         days: Some(args.days),
         audit_days: args.audit_days,
         ownership_days: args.ownership_days.or(configured.ownership_days),
+        mail_days: args.mail_days.or(configured.mail_days),
     };
     // The gateway's clock (a debug build's tests move it).
     let plan = ages.plan(warden_gateway::clock::unix_now());

@@ -279,3 +279,28 @@ async fn removed_owners_are_forgotten_in_memory_too() {
         None
     );
 }
+
+#[test]
+fn the_mailbox_ages_by_its_own_days() {
+    let now = 1_800_000_000;
+    let plan = Ages::of(&config("")).plan(now);
+    let at = |days: i64| {
+        Cutoff::days_before(
+            i64::try_from(now).expect("now"),
+            u32::try_from(days).expect("days"),
+        )
+    };
+    assert_eq!(
+        plan.mail,
+        Some(at(30)),
+        "[mailbox] retention_days defaults to 30"
+    );
+    assert_eq!(plan.cutoff(RetentionKind::MailMessages), Some(&at(30)));
+    assert_eq!(plan.cutoff(RetentionKind::MailGrants), Some(&at(30)));
+    let c = Config::parse(
+        "[mailbox]\nretention_days = 7\n",
+        std::path::Path::new("test.toml"),
+    )
+    .expect("config");
+    assert_eq!(Ages::of(&c).plan(now).mail, Some(at(7)));
+}
