@@ -28,6 +28,8 @@ pub mod transport;
 pub mod version;
 
 #[cfg(test)]
+mod arbitrary_tests;
+#[cfg(test)]
 mod mailbox_tests;
 #[cfg(test)]
 mod tests;

@@ -15,7 +15,7 @@ use super::{Server, version};
 
 /// Records every call; `send` to `nobody` fails as the mailbox would.
 #[derive(Default)]
-struct Fake {
+pub(super) struct Fake {
     calls: Mutex<Vec<Call>>,
 }
 
@@ -45,20 +45,20 @@ impl Backend for Fake {
     }
 }
 
-fn server() -> (Server, Arc<Fake>) {
+pub(super) fn server() -> (Server, Arc<Fake>) {
     let fake = Arc::new(Fake::default());
     let s = Server::new(fake.clone(), SessionLimits::default(), "0.0.0-test");
     (s, fake)
 }
 
-fn alice() -> Caller {
+pub(super) fn alice() -> Caller {
     Caller {
         address: "alice".into(),
         owner: "alice".into(),
     }
 }
 
-fn meta() -> Value {
+pub(super) fn meta() -> Value {
     json!({
         "io.modelcontextprotocol/protocolVersion": "2026-07-28",
         "io.modelcontextprotocol/clientCapabilities": {},
@@ -66,7 +66,7 @@ fn meta() -> Value {
     })
 }
 
-const JSON: Headers<'static> = Headers {
+pub(super) const JSON: Headers<'static> = Headers {
     protocol_version: None,
     session_id: None,
     mcp_method: None,
