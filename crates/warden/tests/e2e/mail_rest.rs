@@ -598,3 +598,128 @@ async fn the_same_flow_through_the_cli() {
     assert_eq!(code, 2);
     assert!(err.contains("--text"), "{err}");
 }
+
+/// A gateway with small mailbox limits, alice, bob and carol registered.
+async fn small_limits() -> Mail {
+    let w = gateway(
+        "[mailbox]\nmax_message_bytes = 1024\ninbox_max_bytes = 1024\n\
+         pair_rate = { rate = \"1/h\", burst = 3 }\n",
+    )
+    .await;
+    let mut keys = std::collections::HashMap::new();
+    for a in ["alice", "bob", "carol"] {
+        w.cli(&["registry", "add", a]).await;
+        keys.insert(a, w.cli(&["apikey", "create", "--sub", a]).await);
+    }
+    Mail { w, keys }
+}
+
+#[tokio::test]
+async fn limits_answer_with_their_status_and_are_counted() {
+    let m = small_limits().await;
+    for (who, sender) in [("alice", "bob"), ("carol", "bob")] {
+        let (s, _) = m
+            .json(who, M::POST, "/grants", Some(json!({"sender": sender})))
+            .await;
+        assert_eq!(s, 201);
+    }
+    // Larger than max_message_bytes: 413.
+    let (s, body) = m.send("bob", "alice", &"x".repeat(2000), None).await;
+    assert_eq!(s, 413, "{body}");
+    assert!(body.contains("TOO_LARGE"), "{body}");
+    // carol's inbox holds 1024 bytes: the second 600-byte message is 507.
+    let (s, body) = m.send("bob", "carol", &"y".repeat(600), None).await;
+    assert_eq!(s, 201, "{body}");
+    let (s, body) = m.send("bob", "carol", &"z".repeat(600), None).await;
+    assert_eq!(s, 507, "{body}");
+    assert!(body.contains("the recipient's inbox is full"), "{body}");
+    // bob -> alice: a burst of 3 an hour (the 413 above took no cell, or
+    // one: either way the fifth is over).
+    let mut last = (0, String::new(), None);
+    for i in 0..5 {
+        let body = json!({"to": "alice", "topic": "ci", "parts": [{"text": format!("n{i}")}]});
+        let (s, h, b) = m.call("bob", M::POST, "/messages", Some(body), None).await;
+        last = (s, b, h.get("retry-after").cloned());
+    }
+    assert_eq!(last.0, 429, "{}", last.1);
+    assert!(last.1.contains("RATE_LIMITED"), "{}", last.1);
+    let retry: u64 = last
+        .2
+        .expect("Retry-After")
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("seconds");
+    assert!((1..=3600).contains(&retry), "{retry}");
+    // Counted per operation and outcome on the admin listener.
+    let metrics = client()
+        .get(format!("{}/metrics", m.w.admin))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        "warden_requests_total{agent=\"warden-mailbox\",operation=\"mail_send\",outcome=\"answered\"}",
+        "warden_requests_total{agent=\"warden-mailbox\",operation=\"mail_send\",outcome=\"refused\"}",
+        "warden_requests_total{agent=\"warden-mailbox\",operation=\"mail_grant\",outcome=\"answered\"}",
+    ] {
+        assert!(metrics.contains(line), "{line} in:\n{metrics}");
+    }
+    let reasons: Vec<String> = m
+        .audit()
+        .await
+        .into_iter()
+        .filter(|e| e.kind == "mail_send")
+        .filter_map(|e| e.reason)
+        .collect();
+    for r in ["mail_too_large", "mail_inbox_full", "mail_rate_limited"] {
+        assert!(reasons.iter().any(|x| x == r), "{r} in {reasons:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_token_endpoint_issues_mailbox_tokens_and_an_off_mailbox_is_an_unknown_route() {
+    let m = Mail::start().await;
+    // alice authenticates with her API key and asks for the mailbox.
+    let r = client()
+        .post(format!("{}/oauth2/token", m.w.gateway))
+        .header("x-api-key", &m.keys["alice"])
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&audience=warden-mailbox")
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(r.status(), 200);
+    let t: Value = r.json().await.expect("json");
+    assert_eq!(t["scope"], "", "no skill scopes: {t}");
+    let token = t["access_token"].as_str().expect("token");
+    let r = client()
+        .get(m.url("/me"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(r.status(), 200);
+    // ...and that token opens no agent.
+    let r = client()
+        .post(format!("{}/oauth2/token", m.w.gateway))
+        .header("x-api-key", &m.keys["alice"])
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials&audience=echo")
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(r.status(), 400, "no call grant, no token for an agent");
+
+    let off = gateway("[mailbox]\nenabled = false\n").await;
+    let r = client()
+        .get(format!("{}/mail/v1/me", off.gateway))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(r.status(), 404);
+    let body = r.text().await.expect("text");
+    assert!(body.contains("no such agent or route"), "{body}");
+}
