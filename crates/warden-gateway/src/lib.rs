@@ -225,6 +225,15 @@ impl GatewayState {
         // gateway stops (`run_gateway` stops the worker).
         // Mailbox webhooks and bridged mail share the worker (mail_delivery).
         state.push_worker.hold(mail_delivery::routed::start(&state));
+        // Every message the mailbox stores (REST or MCP) is queued for its
+        // recipient's webhook and the bridge.
+        if let Some(m) = &state.mailbox {
+            m.set_delivery(Arc::new(mail_delivery::Queue::new(
+                &state.config,
+                state.store.clone(),
+                Arc::clone(&state.clock),
+            )));
+        }
         // Tasks followed for agents without push support (those in the
         // store resume here after a restart).
         push::follow::spawn(state.clone());

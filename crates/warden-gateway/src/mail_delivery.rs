@@ -16,18 +16,29 @@
 //!   caller.
 //! - [`routed`]: the outbox worker's deliverer, sending each entry to the
 //!   push deliverer or the bridge.
+//! - [`routes`]: `PUT`/`GET`/`DELETE /mail/v1/webhook`, behind the
+//!   mailbox's REST entry point.
 //!
-//! Each message is queued once the mailbox stored it ([`stored`]), before
-//! the sender is answered; a failure to queue is logged and leaves the
-//! message in the inbox (pull still works).
+//! The mailbox hands each stored message to [`Queue`] (its `Delivery`
+//! hook, whichever interface sent it: REST or MCP). A message is queued
+//! before its sender is answered; an access request in the background (its
+//! time must not tell that its recipient exists). A failure to queue is
+//! logged and leaves the message in the inbox (pull still works).
 
 pub mod bridge;
 pub mod routed;
+pub mod routes;
 pub mod webhook;
 
-use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
 
-use crate::state::GatewayState;
+use serde_json::Value;
+use warden_mailbox::{BoxFuture, Delivery, Message, MessageKind};
+use warden_store::Store;
+
+use crate::clock::Clock;
+use crate::config::{AgentMailbox, Config};
 
 /// The outbox queue of an address (the entries' `task_id`): deliveries to
 /// one recipient are attempted in order, and a dead receiver holds back
@@ -36,20 +47,71 @@ pub fn queue_of(address: &str) -> String {
     format!("mailbox:{address}")
 }
 
-/// Queues a message the mailbox stored (its JSON, as `read` answers it)
-/// for its recipient's webhook and, when the recipient is a bridged
-/// agent, for the agent.
-pub async fn stored(state: &GatewayState, message: &Value) {
-    let Some(to) = message.get("to").and_then(Value::as_str) else {
-        return;
-    };
-    let body = serde_json::json!({"type": webhook::EVENT_TYPE, "message": message});
-    if let Err(e) = webhook::enqueue(state, to, &body).await {
-        tracing::warn!(to, error = %e, "mailbox webhook: message not queued");
+/// What the mailbox hands each stored message to ([`Delivery`]): it queues
+/// the message for its recipient's webhook and, when the recipient is a
+/// bridged agent, for the agent. It holds the store, the clock and the
+/// bridged agents, not the gateway's state (which holds the mailbox).
+#[derive(Clone)]
+pub struct Queue {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    /// Bridged agents by name: their configured URL.
+    bridged: Arc<HashMap<String, String>>,
+}
+
+impl Queue {
+    pub fn new(config: &Config, store: Store, clock: Arc<dyn Clock>) -> Self {
+        let bridged = config
+            .agents
+            .iter()
+            .filter(|a| a.mailbox == AgentMailbox::Bridge)
+            .map(|a| (a.name.clone(), a.url.clone()))
+            .collect();
+        Self {
+            store,
+            clock,
+            bridged: Arc::new(bridged),
+        }
     }
-    if bridge::is_bridged(state, to)
-        && let Err(e) = bridge::enqueue(state, to, message).await
-    {
-        tracing::warn!(to, error = %e, "mailbox bridge: message not queued");
+
+    fn now_ms(&self) -> i64 {
+        i64::try_from(self.clock.now_unix_ms()).unwrap_or(i64::MAX)
+    }
+
+    /// Queues a stored message (its JSON, as `read` answers it).
+    pub async fn message(&self, message: &Value) {
+        let Some(to) = message.get("to").and_then(Value::as_str) else {
+            return;
+        };
+        let body = serde_json::json!({"type": webhook::EVENT_TYPE, "message": message});
+        if let Err(e) = webhook::enqueue(&self.store, self.now_ms(), to, &body).await {
+            tracing::warn!(to, error = %e, "mailbox webhook: message not queued");
+        }
+        if let Some(url) = self.bridged.get(to)
+            && let Err(e) = bridge::enqueue(&self.store, self.now_ms(), to, url, message).await
+        {
+            tracing::warn!(to, error = %e, "mailbox bridge: message not queued");
+        }
+    }
+}
+
+impl Delivery for Queue {
+    fn stored<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let Ok(v) = serde_json::to_value(message) else {
+                return;
+            };
+            match message.kind {
+                // Sent under a grant: queued (durably) before the sender
+                // is answered.
+                MessageKind::Message => self.message(&v).await,
+                // An access request is handed over only when its recipient
+                // exists: its queuing must not show in the request's time.
+                MessageKind::AccessRequest => {
+                    let q = self.clone();
+                    tokio::spawn(async move { q.message(&v).await });
+                }
+            }
+        })
     }
 }

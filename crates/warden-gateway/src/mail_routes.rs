@@ -55,6 +55,10 @@ pub fn router() -> Router<GatewayState> {
         .route(&p("/grants/{sender}"), only(delete(revoke)))
         .route(&p("/keys/me"), only(put(publish_key).get(my_key)))
         .route(&p("/keys/{address}"), only(get(key_of)))
+        .route(
+            &p("/webhook"),
+            only(put(webhook_put).get(webhook_get).delete(webhook_delete)),
+        )
 }
 
 /// One axum handler per operation, each handing its [`Op`] to [`handle`].
@@ -89,6 +93,9 @@ handlers! {
     grants => Op::Grants;
     publish_key => Op::PublishKey;
     my_key => Op::MyKey;
+    webhook_put => Op::WebhookPut;
+    webhook_get => Op::WebhookGet;
+    webhook_delete => Op::WebhookDelete;
 }
 
 handlers! {

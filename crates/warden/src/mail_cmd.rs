@@ -114,10 +114,16 @@ pub enum MailCommand {
     /// Prints one line per message and, when more follow, the --cursor for
     /// the next page.
     Inbox(InboxArgs),
-    /// Show a message (marks it read).
+    /// Show a message (marks it read). A sealed message is opened with
+    /// --key.
     Read {
         /// The message id (`msg_…`).
         id: String,
+        /// Your private key file (from `warden mail key gen`), or a JWK Set
+        /// of your old and new keys (repeat --key for several files): the
+        /// key the sealed message names opens it, on this machine.
+        #[arg(long = "key", value_name = "FILE")]
+        keys: Vec<PathBuf>,
     },
     /// Acknowledge a message: you have dealt with it (it stays until
     /// deleted or retention removes it).
@@ -175,6 +181,23 @@ pub enum MailCommand {
     /// Your sealing key (end-to-end encrypted messages).
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Your webhook: Warden posts each new message to it, signed.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Post each new message to URL (replaces the one before). Prints the
+    /// `whsec_` secret to verify signatures with: shown this once.
+    Set {
+        /// An https URL (the gateway's egress rules must admit it).
+        url: String,
+    },
+    /// Your webhook's URL, if any.
+    Show,
+    /// Stop posting messages (they wait in the inbox).
+    Delete,
 }
 
 #[derive(Debug, clap::Args)]
@@ -210,6 +233,10 @@ pub struct SendArgs {
     /// returns the first message (never a second copy).
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+    /// Seal the parts to the recipient's published key (fetched from the
+    /// gateway): end to end, Warden stores only ciphertext.
+    #[arg(long)]
+    pub seal: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -242,11 +269,20 @@ pub struct InboxArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum KeyCommand {
+    /// Make an X25519 key pair: the private JWK into a new file (mode 0600;
+    /// keep it, and keep old ones after a rotation), the public JWK printed.
+    /// Publish it with `warden mail key publish FILE`.
+    Gen {
+        /// The file to create for the private key.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
     /// Publish your X25519 public key (a JWK file: {"kty":"OKP","crv":"X25519",
-    /// "x":…,"kid":…}); it replaces the one before. Agents you granted may
+    /// "x":…,"kid":…}, or the private key file of `key gen`, whose public
+    /// half alone is sent); it replaces the one before. Agents you granted may
     /// fetch it and seal messages to you.
     Publish {
-        /// The public JWK file (never the private key).
+        /// The JWK file (only its public part is sent).
         file: PathBuf,
     },
     /// Show an agent's published key (one that granted you), or yours

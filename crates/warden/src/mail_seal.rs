@@ -4,10 +4,6 @@
 //! one's own keys. Warden itself never sees a private key or the plaintext:
 //! all of this runs in the CLI.
 
-// Until the `warden mail` verbs (mail_cmd, another change in progress) call
-// these, only the tests do.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 

@@ -22,7 +22,7 @@ use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, header};
 use serde_json::{Value, json};
 use warden_a2a::Binding;
-use warden_store::{NewNotification, OutboxEntry, StoreError};
+use warden_store::{NewNotification, OutboxEntry, Store, StoreError};
 
 use crate::config::AgentMailbox;
 use crate::push::outbox::DeliveryOutcome;
@@ -54,22 +54,25 @@ pub fn bridged(config: &crate::config::Config) -> Vec<String> {
         .collect()
 }
 
-/// Queues `message` for delivery to the bridged agent `agent`.
-pub async fn enqueue(state: &GatewayState, agent: &str, message: &Value) -> Result<(), StoreError> {
-    let Some(up) = state.config.agents.iter().find(|a| a.name == agent) else {
-        return Ok(());
-    };
+/// Queues `message` for delivery to the bridged agent `agent` (configured
+/// at `url`).
+pub async fn enqueue(
+    store: &Store,
+    now_ms: i64,
+    agent: &str,
+    url: &str,
+    message: &Value,
+) -> Result<(), StoreError> {
     let body = serde_json::to_vec(message).map_err(|e| StoreError::Io(e.to_string()))?;
-    state
-        .store
+    store
         .outbox_enqueue(&NewNotification {
             subscription_id: format!("{PREFIX}{agent}"),
             task_id: super::queue_of(agent),
             // What the outbox counts caps and breakers by; the call goes to
             // the endpoint the card names at each attempt.
-            destination: up.url.clone(),
+            destination: url.to_string(),
             body,
-            created_ms: i64::try_from(state.clock.now_unix_ms()).unwrap_or(i64::MAX),
+            created_ms: now_ms,
         })
         .await?;
     Ok(())

@@ -9,7 +9,7 @@
 //! `[[message_urls.allow]]` entries of kind `push` match.
 
 use serde_json::{Value, json};
-use warden_store::{NewNotification, PushSubscription, StoreError};
+use warden_store::{NewNotification, PushSubscription, Store, StoreError};
 
 use crate::push::destination;
 use crate::push::secrets::{self, Secrets};
@@ -131,8 +131,11 @@ pub async fn remove(state: &GatewayState, address: &str) -> Result<bool, StoreEr
 }
 
 async fn of(state: &GatewayState, address: &str) -> Result<Vec<PushSubscription>, StoreError> {
-    let subs = state
-        .store
+    of_store(&state.store, address).await
+}
+
+async fn of_store(store: &Store, address: &str) -> Result<Vec<PushSubscription>, StoreError> {
+    let subs = store
         .push_subscriptions_of_task(WEBHOOK_AGENT, &super::queue_of(address))
         .await?;
     Ok(subs
@@ -142,22 +145,25 @@ async fn of(state: &GatewayState, address: &str) -> Result<Vec<PushSubscription>
 }
 
 /// Queues `body` for `address`'s webhook, if it has one.
-pub async fn enqueue(state: &GatewayState, address: &str, body: &Value) -> Result<(), StoreError> {
-    let subs = of(state, address).await?;
+pub async fn enqueue(
+    store: &Store,
+    now_ms: i64,
+    address: &str,
+    body: &Value,
+) -> Result<(), StoreError> {
+    let subs = of_store(store, address).await?;
     if subs.is_empty() {
         return Ok(());
     }
     let bytes = serde_json::to_vec(body).map_err(|e| StoreError::Io(e.to_string()))?;
-    let created_ms = i64::try_from(state.clock.now_unix_ms()).unwrap_or(i64::MAX);
     for s in subs {
-        state
-            .store
+        store
             .outbox_enqueue(&NewNotification {
                 subscription_id: s.id,
                 task_id: super::queue_of(address),
                 destination: s.url,
                 body: bytes.clone(),
-                created_ms,
+                created_ms: now_ms,
             })
             .await?;
     }

@@ -36,11 +36,11 @@ pub fn open(config: &Config, store: Store, keys: Arc<KeyRing>) -> Result<Option<
         tracing::info!("[mailbox] enabled = false: /mail/v1 and the mailbox tools are not served");
         return Ok(None);
     }
-    Ok(Some(Mailbox::new(
-        store,
-        Arc::new(AuthoritySigner(keys)),
-        limits(section)?,
-    )))
+    Ok(Some(
+        Mailbox::new(store, Arc::new(AuthoritySigner(keys)), limits(section)?)
+            // Bridged gateway agents are addresses too (mail_delivery).
+            .with_local_addresses(crate::mail_delivery::bridge::bridged(config)),
+    ))
 }
 
 /// `[mailbox]` as the mailbox's limits (validated when the file was read).

@@ -30,6 +30,10 @@ pub enum Op {
     PublishKey,
     MyKey,
     KeyOf(String),
+    /// `PUT /webhook`, `GET /webhook`, `DELETE /webhook` (mail_delivery).
+    WebhookPut,
+    WebhookGet,
+    WebhookDelete,
 }
 
 impl Op {
@@ -48,6 +52,7 @@ impl Op {
             Self::Revoke(_) => audit::REVOKE,
             Self::PublishKey => audit::PUBLISH_KEY,
             Self::MyKey | Self::KeyOf(_) => audit::KEY_OF,
+            Self::WebhookPut | Self::WebhookGet | Self::WebhookDelete => WEBHOOK_KIND,
         }
     }
 
@@ -55,10 +60,13 @@ impl Op {
     pub fn takes_body(&self) -> bool {
         matches!(
             self,
-            Self::Send | Self::Request | Self::Grant | Self::PublishKey
+            Self::Send | Self::Request | Self::Grant | Self::PublishKey | Self::WebhookPut
         )
     }
 }
+
+/// The audit kind of the webhook operations.
+pub const WEBHOOK_KIND: &str = "mail_webhook";
 
 /// What an operation reads from its request.
 pub struct Input<'a> {
@@ -214,6 +222,20 @@ pub async fn run(
             let k = mailbox.key_of(me, address).await?;
             detail.insert("kid".into(), json!(k.kid));
             Done::new(S::OK, &k, Value::Object(detail.clone()))
+        }
+        Op::WebhookPut | Op::WebhookGet | Op::WebhookDelete => {
+            use crate::mail_delivery::routes::{WebhookOp, webhook};
+            let which = match op {
+                Op::WebhookPut => WebhookOp::Put,
+                Op::WebhookGet => WebhookOp::Get,
+                _ => WebhookOp::Delete,
+            };
+            let (status, body, detail) = webhook(state, me, which, input.body).await?;
+            Ok(Done {
+                status,
+                body,
+                detail,
+            })
         }
     }
 }

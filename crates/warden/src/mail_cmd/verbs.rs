@@ -4,13 +4,60 @@ use http::Method;
 use serde_json::{Map, Value, json};
 
 use super::conn::{Answer, Conn, segment};
-use super::{Failure, InboxArgs, KeyCommand, MailArgs, MailCommand, SendArgs, print};
+use super::{
+    Failure, InboxArgs, KeyCommand, MailArgs, MailCommand, SendArgs, WebhookCommand, print,
+};
+use crate::mail_seal;
 
 pub async fn run(args: MailArgs) -> Result<(), Failure> {
+    // A key pair is made here, on this machine: no gateway involved.
+    if let MailCommand::Key(KeyCommand::Gen { out }) = &args.verb {
+        let public = mail_seal::key_gen(out).map_err(Failure::Usage)?;
+        if args.conn.json {
+            println!("{public}");
+        } else {
+            println!(
+                "private key written to {} (keep it; never share it)",
+                out.display()
+            );
+            println!("public key  {public}");
+            println!("publish it: warden mail key publish {}", out.display());
+        }
+        return Ok(());
+    }
+    // Keys to open a sealed message with, read before anything is sent.
+    let open_with = match &args.verb {
+        MailCommand::Read { keys, .. } if !keys.is_empty() => {
+            Some(mail_seal::load_keys(keys).map_err(Failure::Usage)?)
+        }
+        _ => None,
+    };
+    let seal_to = match &args.verb {
+        MailCommand::Send(s) if s.seal => Some(s.to.clone()),
+        _ => None,
+    };
     // Arguments are checked before anything is opened or minted.
-    let prepared = prepare(args.verb)?;
+    let mut prepared = prepare(args.verb)?;
     let conn = Conn::open(&args.conn).await?;
-    let answer = conn
+    if let Some(to) = seal_to {
+        // The recipient's published key (only a granted sender gets it),
+        // then the parts sealed to it in place of the parts.
+        let key = conn
+            .call(
+                Method::GET,
+                &format!("/keys/{}", segment(&to)),
+                None,
+                None,
+                &[],
+            )
+            .await?;
+        if let Some(body) = prepared.body.as_mut().and_then(Value::as_object_mut) {
+            let parts = body.remove("parts").unwrap_or(Value::Null);
+            let sealed = mail_seal::seal_parts(&key.body["jwk"], &parts).map_err(Failure::Usage)?;
+            body.insert("sealed".into(), json!(sealed));
+        }
+    }
+    let mut answer = conn
         .call(
             prepared.method,
             &prepared.path,
@@ -23,6 +70,15 @@ pub async fn run(args: MailArgs) -> Result<(), Failure> {
                 .collect::<Vec<_>>(),
         )
         .await?;
+    if let (Some(keys), Some(jwe)) = (open_with, answer.body["sealed"].as_str()) {
+        let parts = mail_seal::open_parts(&keys, jwe).map_err(Failure::Usage)?;
+        // Shown as an ordinary message; `opened` says it was sealed.
+        if let Some(m) = answer.body.as_object_mut() {
+            m.remove("sealed");
+            m.insert("parts".into(), parts);
+            m.insert("opened".into(), json!(true));
+        }
+    }
     if args.conn.json {
         println!("{}", answer.body);
     } else {
@@ -68,7 +124,7 @@ fn prepare(verb: MailCommand) -> Result<Prepared, Failure> {
             p.query = inbox_query(&args);
             p
         }
-        MailCommand::Read { id } => Prepared::new(
+        MailCommand::Read { id, .. } => Prepared::new(
             Method::GET,
             format!("/messages/{}", segment(&id)),
             print::message,
@@ -121,17 +177,21 @@ fn prepare(verb: MailCommand) -> Result<Prepared, Failure> {
         ),
         MailCommand::Grants => Prepared::new(Method::GET, "/grants".into(), print::grants),
         MailCommand::Key(KeyCommand::Publish { file }) => {
-            let text = std::fs::read_to_string(&file)
-                .map_err(|e| Failure::Usage(format!("{}: {e}", file.display())))?;
-            let jwk: Value = serde_json::from_str(&text)
-                .map_err(|e| Failure::Usage(format!("{}: not a JSON JWK: {e}", file.display())))?;
-            if jwk.get("d").is_some() {
-                return Err(Failure::Usage(format!(
-                    "{} holds a private key (\"d\"): publish the public JWK only",
-                    file.display()
-                )));
-            }
+            // A private key file gives its public half: `d` is never sent.
+            let jwk = mail_seal::public_jwk_of_file(&file).map_err(Failure::Usage)?;
             Prepared::new(Method::PUT, "/keys/me".into(), print::key).body(json!({"jwk": jwk}))
+        }
+        MailCommand::Key(KeyCommand::Gen { .. }) => {
+            return Err(Failure::Usage("key gen runs without the gateway".into()));
+        }
+        MailCommand::Webhook(WebhookCommand::Set { url }) => {
+            Prepared::new(Method::PUT, "/webhook".into(), show_webhook).body(json!({"url": url}))
+        }
+        MailCommand::Webhook(WebhookCommand::Show) => {
+            Prepared::new(Method::GET, "/webhook".into(), show_webhook)
+        }
+        MailCommand::Webhook(WebhookCommand::Delete) => {
+            Prepared::new(Method::DELETE, "/webhook".into(), show_webhook)
         }
         MailCommand::Key(KeyCommand::Show { address }) => Prepared::new(
             Method::GET,
@@ -181,6 +241,28 @@ fn send(args: SendArgs) -> Result<Prepared, Failure> {
         p.headers.push(("idempotency-key", k));
     }
     Ok(p)
+}
+
+/// A webhook answer: its URL, and the secret when it is the one time it
+/// is shown.
+fn show_webhook(a: &Answer) {
+    let b = &a.body;
+    if let Some(secret) = b["secret"].as_str() {
+        println!("webhook   {}", b["url"].as_str().unwrap_or(""));
+        println!("secret    {secret}");
+        println!("(shown this once: verify each delivery's signature with it, docs/mailbox.md)");
+    } else if let Some(removed) = b["removed"].as_bool() {
+        println!(
+            "{}",
+            if removed {
+                "webhook removed"
+            } else {
+                "no webhook"
+            }
+        );
+    } else {
+        println!("webhook   {}", b["url"].as_str().unwrap_or("(none)"));
+    }
 }
 
 /// The inbox's query string: the filters given, form-encoded.
@@ -241,6 +323,7 @@ mod tests {
             topic: None,
             reply_to: None,
             idempotency_key: None,
+            seal: false,
         }
     }
 
@@ -297,7 +380,11 @@ mod tests {
 
     #[test]
     fn ids_and_names_are_path_segments() {
-        let p = prepare(MailCommand::Read { id: "../x".into() }).expect("read");
+        let p = prepare(MailCommand::Read {
+            id: "../x".into(),
+            keys: Vec::new(),
+        })
+        .expect("read");
         assert_eq!(p.path, "/messages/..%2Fx");
         let p = prepare(MailCommand::Revoke {
             sender: "a/b".into(),
