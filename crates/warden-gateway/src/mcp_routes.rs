@@ -77,10 +77,10 @@ async fn serve(
     unread: &mut Option<Body>,
 ) -> Result<Response, Stop> {
     let state = ctx.state;
+    stages::accept(ctx, &parts.headers).await?;
     let Some(server) = server(state) else {
         return Err(Stop::Disabled);
     };
-    stages::accept(ctx, &parts.headers).await?;
     origin::check(&parts.headers, &state.public_url).map_err(Stop::Origin)?;
     let url = format!("{}{}", state.public_url, crate::routes::MCP_PATH);
     let peer_cert = parts
