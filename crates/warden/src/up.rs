@@ -151,6 +151,7 @@ fn print_welcome(
     println!("  gateway  {gateway}");
     println!("  agents   {gateway}/agents/echo  {gateway}/agents/slow  {gateway}/agents/input");
     println!("  mcp      {gateway}/mcp  (the mailbox as an MCP server: docs/mailbox-mcp.md)");
+    println!("  mail     {gateway}/mail/v1  (the mailbox over REST: docs/mailbox.md)");
     println!("  admin    {admin}  (/healthz /readyz /metrics; admin API under /admin/v1/)");
     // Where the admin API's token is; never the token itself.
     println!("  admin-token  {token_at}");
@@ -178,6 +179,8 @@ fn print_welcome(
         TokenSource::Env => format!("${}", warden_gateway::admin::ADMIN_TOKEN_ENV),
         TokenSource::File(p) | TokenSource::Generated(p) => format!("$(cat {})", p.display()),
     };
+    println!("The mailbox (registry agents leave each other messages; warden mail --help):");
+    println!("  warden mail whoami --gateway {gateway} --data-dir {data_dir} --as {DEMO_CLIENT}");
     println!("The admin API (registry, API keys) with the admin token:");
     println!("  curl -s {admin}/admin/v1/registry -H \"Authorization: Bearer {token}\"");
     println!();
