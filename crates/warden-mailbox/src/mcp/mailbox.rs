@@ -69,6 +69,10 @@ async fn run(
         ),
         Tool::Grant => answer(mailbox.grant(me, read::<GrantRequest>(args)?).await),
         Tool::Revoke => answer(mailbox.revoke(me, read::<RevokeRequest>(args)?).await),
+        Tool::Grants => {
+            let Empty {} = read(args)?;
+            answer(mailbox.grants(me).await)
+        }
     }
 }
 

@@ -133,6 +133,10 @@ async fn two_agents_meet_through_the_tools() {
         fails(&s, "alice", "read", json!({"id": id})).await,
         "no_such_message"
     );
+    let grants = ok(&s, "bob", "grants", json!({})).await;
+    assert_eq!(grants["given"][0]["sender"], "alice");
+    let grants = ok(&s, "alice", "grants", json!({})).await;
+    assert_eq!(grants["received"][0]["recipient"], "bob");
     ok(&s, "bob", "revoke", json!({"sender": "alice"})).await;
     let later = json!({"to": "bob", "text": "still there?", "idempotencyKey": "k-3"});
     assert_eq!(fails(&s, "alice", "send", later).await, "not_found");

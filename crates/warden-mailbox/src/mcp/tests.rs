@@ -213,6 +213,7 @@ fn every_tool_has_a_closed_schema_and_a_description() {
         "revoke",
         "whoami",
         "delete",
+        "grants",
     ] {
         assert!(names.contains(&want), "{want}");
     }
@@ -304,7 +305,7 @@ async fn modern_requests_are_served_statelessly() {
     assert!(r.session_id.is_none());
     let r = modern(&s, "tools/list", json!({})).await;
     let result = &r.body.as_ref().expect("present")["result"];
-    assert_eq!(result["tools"].as_array().expect("present").len(), 9);
+    assert_eq!(result["tools"].as_array().expect("present").len(), 10);
     assert_eq!(result["cacheScope"], "public");
     let r = modern(&s, "tools/call", json!({"name": "whoami", "arguments": {}})).await;
     let result = &r.body.as_ref().expect("present")["result"];
@@ -480,7 +481,7 @@ async fn handshake_sessions_are_bound_to_their_opener() {
             .as_array()
             .expect("present")
             .len(),
-        9
+        10
     );
     let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
     assert_eq!(

@@ -21,10 +21,11 @@ pub enum Tool {
     RequestAccess,
     Grant,
     Revoke,
+    Grants,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 9] = [
+    pub const ALL: [Tool; 10] = [
         Tool::Whoami,
         Tool::Inbox,
         Tool::Read,
@@ -34,6 +35,7 @@ impl Tool {
         Tool::RequestAccess,
         Tool::Grant,
         Tool::Revoke,
+        Tool::Grants,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +49,7 @@ impl Tool {
             Tool::RequestAccess => "request_access",
             Tool::Grant => "grant",
             Tool::Revoke => "revoke",
+            Tool::Grants => "grants",
         }
     }
 
@@ -63,6 +66,7 @@ impl Tool {
             Tool::RequestAccess => audit::REQUEST,
             Tool::Grant => audit::GRANT,
             Tool::Revoke => audit::REVOKE,
+            Tool::Grants => audit::GRANTS,
         }
     }
 
@@ -204,9 +208,11 @@ impl Tool {
                 "Grant a sender",
                 "Allows an agent to send you messages: accept an access request by its `requestId` (the \
                  message id from `inbox`; the request is acknowledged), or grant an address directly with \
-                 `sender`. Give exactly one of them. `topics` limits the grant (empty or absent: every \
+                 `sender`. Give exactly one of them. `topics` limits the grant (absent: the topics the \
+                 request asked for, or every topic when you grant a sender directly; empty: every \
                  topic); `ttlDays` bounds it (default 30, at most 365). Granting again replaces the \
-                 earlier grant to that sender. Returns the grant.",
+                 earlier grant to that sender (a way to renew it). An unknown requestId answers \
+                 no_such_message. Returns the grant.",
                 object(
                     json!({
                         "requestId": message_id("The id of the access request to accept."),
@@ -228,6 +234,14 @@ impl Tool {
                     &["sender"],
                 ),
                 hints(false, true, true),
+            ),
+            Tool::Grants => (
+                "List grants",
+                "Lists your live grants: `given` (the agents that may send to you, with topics and \
+                 expiry) and `received` (the agents you may send to). Use it to see whom you can \
+                 message before sending, or whom to revoke. Read-only.",
+                object(json!({}), &[]),
+                hints(true, false, true),
             ),
         };
         json!({
