@@ -191,4 +191,27 @@ mod retention {
             assert_eq!(count(&none), None);
         }
     }
+
+    store_test! {
+        async fn retention_never_removes_a_mailbox_webhook(s) {
+            // The gateway's mailbox webhooks (agent `@mailbox`) have no task
+            // owner; each is its recipient's until removed.
+            let hook = PushSubscription {
+                agent: "@mailbox".into(),
+                owner: "alice".into(),
+                ..aged("s-hook", Some("mailbox:alice"), OLD_MS)
+            };
+            let other = aged("s-other", Some("t-unknown"), OLD_MS);
+            for p in [&hook, &other] {
+                s.push_subscription_put(p).await.expect("put");
+            }
+            let plan = RetentionPlan {
+                ownership: Some(Cutoff::at_unix(CUTOFF)),
+                ..RetentionPlan::default()
+            };
+            s.apply_retention(&plan, false).await.expect("run");
+            assert!(s.push_subscription("s-hook").await.expect("get").is_some());
+            assert!(s.push_subscription("s-other").await.expect("get").is_none());
+        }
+    }
 }
