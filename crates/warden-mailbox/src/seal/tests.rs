@@ -242,6 +242,38 @@ proptest! {
         prop_assert_eq!(bob.open(&sealed).expect("opens"), plaintext);
     }
 
+    /// Arbitrary text into every reader: refused or read, never a panic.
+    #[test]
+    fn arbitrary_input_never_panics(text in ".{0,400}") {
+        let _ = check_sealed(&text, 4096);
+        let _ = PublicJwk::parse_text(&text);
+        let _ = RecipientKey::parse_text(&text);
+    }
+
+    /// Five segments of base64url-ish text, and a header that is JSON with
+    /// the right names but arbitrary values: the shape check and `open`
+    /// refuse or read, never panic; what the check accepts names a kid of
+    /// thumbprint shape.
+    #[test]
+    fn near_misses_never_panic(
+        segs in proptest::collection::vec("[A-Za-z0-9_=-]{0,48}", 5),
+        alg in "[A-Z0-9+-]{0,16}",
+        kid in "[A-Za-z0-9_-]{40,46}",
+        x in "[A-Za-z0-9_-]{40,46}",
+    ) {
+        let header = json!({"alg": alg, "enc": "A256GCM", "kid": kid,
+                            "epk": {"kty": "OKP", "crv": "X25519", "x": x}});
+        let mut forms = vec![segs.join(".")];
+        forms.push(format!("{}..{}.{}.{}", B64.encode(header.to_string()), segs[2], segs[3], segs[4]));
+        let bob = key();
+        for f in forms {
+            if let Ok(info) = check_sealed(&f, 4096) {
+                prop_assert_eq!(info.kid.len(), 43);
+            }
+            let _ = bob.open(&f);
+        }
+    }
+
     /// Any one character changed anywhere is refused: by the shape check, by
     /// the kid, or by AES-GCM's authentication of header and ciphertext.
     #[test]
