@@ -723,3 +723,41 @@ async fn the_token_endpoint_issues_mailbox_tokens_and_an_off_mailbox_is_an_unkno
     let body = r.text().await.expect("text");
     assert!(body.contains("no such agent or route"), "{body}");
 }
+
+#[tokio::test]
+async fn a_dpop_bound_mailbox_token_is_reusable_with_fresh_proofs_only() {
+    use crate::support::{python, repo_root};
+    let m = Mail::start().await;
+    let url = m.url("/access-requests");
+    let out = tokio::process::Command::new(python())
+        .kill_on_drop(true)
+        .arg(repo_root().join("tests/interop/python/dpop_flow.py"))
+        .args(["--token-url", &format!("{}/oauth2/token", m.w.gateway)])
+        .args(["--api-key", &m.keys["bob"], "--audience", "warden-mailbox"])
+        .args(["--call-url", &url])
+        .output()
+        .await
+        .expect("run dpop_flow.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let d: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(d["token_type"], "DPoP", "{d}");
+    let authz = format!("DPoP {}", d["token"].as_str().expect("token"));
+    let ask = |proof: &Value| {
+        let req = client()
+            .post(&url)
+            .header("authorization", &authz)
+            .header("dpop", proof.as_str().expect("proof"))
+            .json(&json!({"to": "alice"}));
+        async move { req.send().await.expect("request").status().as_u16() }
+    };
+    // One token, each use with its own proof: the token is not spent.
+    assert_eq!(ask(&d["proofs"][0]).await, 202);
+    assert_eq!(ask(&d["proofs"][1]).await, 202);
+    // A proof used before, or made for another method: refused.
+    assert_eq!(ask(&d["proofs"][0]).await, 401);
+    assert_eq!(ask(&d["wrong_method_proof"]).await, 401);
+}
