@@ -273,3 +273,27 @@ store_test! {
         assert_eq!(s.mail_counts("carol").await.expect("counts").0, 1);
     }
 }
+
+store_test! {
+    async fn a_listed_message_is_exactly_the_stored_one(s) {
+        // On SQLite a page travels as JSON (json_group_array): every
+        // column, nulls and awkward text included, must come back as is.
+        s.mail_grant_put(&grant("bob", "alice", &[]), NOW).await.expect("grant");
+        let mut m = msg(1, "alice", "bob", i64::from(i32::MAX) * 1000);
+        m.topic = None;
+        m.reply_to = Some(msg(9, "", "", 0).id);
+        m.body = "[{\"text\":\"quotes \\\" and \\\\ é 😀 \\n\\u0000 end\"}]".into();
+        m.sealed = true;
+        let mut n = send(m.clone(), None);
+        n.message.read_ms = None;
+        s.mail_send(&n).await.expect("send");
+        s.mail_mark("bob", &m.id, true, NOW).await.expect("mark");
+        let stored = s.mail_get(&m.id).await.expect("get").expect("found");
+        let f = MailFilter { recipient: "bob".into(), limit: 5, ..MailFilter::default() };
+        let page = s.mail_inbox(&f).await.expect("page");
+        assert_eq!(page.messages, [stored]);
+        assert!(!page.more);
+        let empty = MailFilter { recipient: "nobody".into(), limit: 5, ..MailFilter::default() };
+        assert!(s.mail_inbox(&empty).await.expect("page").messages.is_empty());
+    }
+}
