@@ -167,7 +167,7 @@ impl Metrics {
         );
         registry.register(
             "retention_removed_rows",
-            "Rows scheduled retention removed from the store, by kind (audit, tasks, push_configs, task_owners, context_owners, push_notifications, push_subscriptions, grants, api_keys, signing_keys)",
+            "Rows scheduled retention removed from the store, by kind (audit, tasks, push_configs, task_owners, context_owners, push_notifications, push_subscriptions, grants, api_keys, signing_keys, mail_messages, mail_idempotency, mail_grants)",
             retention_removed_rows.clone(),
         );
         registry.register(
