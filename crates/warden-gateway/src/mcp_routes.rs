@@ -22,6 +22,7 @@
 
 mod headers;
 mod origin;
+mod tools;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -78,7 +79,7 @@ async fn serve(
 ) -> Result<Response, Stop> {
     let state = ctx.state;
     stages::accept(ctx, &parts.headers).await?;
-    let Some(server) = server(state) else {
+    let Some((server, mailbox)) = server(state) else {
         return Err(Stop::Disabled);
     };
     origin::check(&parts.headers, &state.public_url).map_err(Stop::Origin)?;
@@ -112,30 +113,34 @@ async fn serve(
     let mcp_headers = headers::read(&parts.headers).map_err(Stop::Header)?;
     let body = unread.take().unwrap_or_default();
     let bytes = stages::read_body(ctx, body, &parts.headers).await?;
+    let tools = tools::GatewayTools { state, mailbox };
     let reply = server
-        .handle(Exchange {
-            verb: verb(&parts.method),
-            headers: mcp_headers,
-            body: &bytes,
-            caller: &caller,
-            now_ms: ctx.now.saturating_mul(1000),
-        })
+        .handle(
+            &tools,
+            Exchange {
+                verb: verb(&parts.method),
+                headers: mcp_headers,
+                body: &bytes,
+                caller: &caller,
+                now_ms: ctx.now.saturating_mul(1000),
+            },
+        )
         .await;
     record(ctx, &reply);
     Ok(response(reply))
 }
 
-/// The MCP server of this gateway, made on first use (none when the
-/// mailbox is off).
-fn server(state: &GatewayState) -> Option<Arc<mcp::Server>> {
-    let mailbox = state.mailbox.clone()?;
-    Some(Arc::clone(state.mcp.get_or_init(|| {
+/// The MCP server of this gateway (made on first use) and the mailbox its
+/// tools run on; none when the mailbox is off.
+fn server(state: &GatewayState) -> Option<(Arc<mcp::Server>, &warden_mailbox::Mailbox)> {
+    let mailbox = state.mailbox.as_ref()?;
+    let server = state.mcp.get_or_init(|| {
         Arc::new(mcp::Server::new(
-            Arc::new(mailbox),
             mcp::SessionLimits::default(),
             env!("CARGO_PKG_VERSION"),
         ))
-    })))
+    });
+    Some((Arc::clone(server), mailbox))
 }
 
 /// The caller's mailbox address: a registry agent of this Warden,

@@ -69,6 +69,12 @@ async fn run(
         ),
         Tool::Grant => answer(mailbox.grant(me, read::<GrantRequest>(args)?).await),
         Tool::Revoke => answer(mailbox.revoke(me, read::<RevokeRequest>(args)?).await),
+        // A webhook is a delivery of the gateway's (its push outbox and
+        // egress rules): the gateway's backend serves this tool.
+        Tool::Webhook => Err(ToolFailure::new(
+            FailureKind::Unavailable,
+            "webhooks are registered where the gateway serves this mailbox",
+        )),
         Tool::Grants => {
             let Empty {} = read(args)?;
             answer(mailbox.grants(me).await)
@@ -93,7 +99,13 @@ fn read<T: DeserializeOwned>(args: Map<String, Value>) -> Result<T, ToolFailure>
 }
 
 fn answer<T: Serialize>(r: Result<T, MailError>) -> Result<Value, ToolFailure> {
-    let value = r.map_err(|e| failure(&e))?;
+    let value = r.map_err(|e| {
+        if e.is_server_fault() {
+            // The model is told only that Warden failed; the operator, why.
+            tracing::error!(error = %e, "mailbox operation over MCP failed");
+        }
+        failure(&e)
+    })?;
     serde_json::to_value(value)
         .map_err(|_| ToolFailure::new(FailureKind::Unavailable, "the answer could not be written"))
 }

@@ -11,7 +11,13 @@ use super::transport::{Caller, Exchange, Headers, Verb};
 use super::{Server, SessionLimits};
 use crate::{KeySigner, Limits, Mailbox};
 
-async fn server() -> Server {
+/// A server whose exchanges run on one mailbox.
+struct Harness {
+    server: Server,
+    mailbox: Mailbox,
+}
+
+async fn server() -> Harness {
     let store = Store::open_in_memory().await.expect("store");
     for id in ["alice", "bob"] {
         store
@@ -28,13 +34,16 @@ async fn server() -> Server {
             .expect("register");
     }
     let key = Arc::new(SigningKey::generate(JwsAlg::EdDsa).expect("key"));
-    let mb = Mailbox::new(store, Arc::new(KeySigner(key)), Limits::default());
-    Server::new(Arc::new(mb), SessionLimits::default(), "test")
+    let mailbox = Mailbox::new(store, Arc::new(KeySigner(key)), Limits::default());
+    Harness {
+        server: Server::new(SessionLimits::default(), "test"),
+        mailbox,
+    }
 }
 
 /// A 2026-07-28 `tools/call` as `who`: the result (structured content and
 /// whether it is an error).
-async fn call(s: &Server, who: &str, tool: &str, args: Value) -> (Value, bool) {
+async fn call(s: &Harness, who: &str, tool: &str, args: Value) -> (Value, bool) {
     let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {
         "name": tool, "arguments": args,
         "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
@@ -45,19 +54,23 @@ async fn call(s: &Server, who: &str, tool: &str, args: Value) -> (Value, bool) {
         owner: who.into(),
     };
     let r = s
-        .handle(Exchange {
-            verb: Verb::Post,
-            headers: Headers {
-                protocol_version: Some("2026-07-28"),
-                mcp_method: Some("tools/call"),
-                mcp_name: Some(tool),
-                content_type: Some("application/json"),
-                ..Headers::default()
+        .server
+        .handle(
+            &s.mailbox,
+            Exchange {
+                verb: Verb::Post,
+                headers: Headers {
+                    protocol_version: Some("2026-07-28"),
+                    mcp_method: Some("tools/call"),
+                    mcp_name: Some(tool),
+                    content_type: Some("application/json"),
+                    ..Headers::default()
+                },
+                body: body.as_bytes(),
+                caller: &caller,
+                now_ms: 0,
             },
-            body: body.as_bytes(),
-            caller: &caller,
-            now_ms: 0,
-        })
+        )
         .await;
     assert_eq!(r.status, 200, "{tool}: {:?}", r.body);
     let result = r.body.expect("a body")["result"].clone();
@@ -67,13 +80,13 @@ async fn call(s: &Server, who: &str, tool: &str, args: Value) -> (Value, bool) {
     )
 }
 
-async fn ok(s: &Server, who: &str, tool: &str, args: Value) -> Value {
+async fn ok(s: &Harness, who: &str, tool: &str, args: Value) -> Value {
     let (v, failed) = call(s, who, tool, args).await;
     assert!(!failed, "{tool}: {v}");
     v
 }
 
-async fn fails(s: &Server, who: &str, tool: &str, args: Value) -> String {
+async fn fails(s: &Harness, who: &str, tool: &str, args: Value) -> String {
     let (v, failed) = call(s, who, tool, args).await;
     assert!(failed, "{tool} should fail: {v}");
     v["error"]["code"].as_str().expect("a code").to_string()

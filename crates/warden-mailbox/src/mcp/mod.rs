@@ -34,28 +34,27 @@ mod mailbox_tests;
 #[cfg(test)]
 mod tests;
 
-use std::sync::Arc;
-
 pub use backend::{Backend, FailureKind, ToolFailure};
+pub use mailbox::failure as mailbox_failure;
 pub use methods::ServerInfo;
 pub use record::Record;
 pub use session::SessionLimits;
 pub use tools::Tool;
 pub use transport::{Caller, Exchange, Headers, Reply, Verb};
 
-/// The MCP server: the tools over a backend, and the session table.
+/// The MCP server: the protocol and the session table. The tools' backend
+/// is given per exchange ([`Server::handle`]), so a transport can add what
+/// only it can serve (the gateway's webhooks) without the server holding it.
 pub struct Server {
-    backend: Arc<dyn Backend>,
     sessions: session::Sessions,
     info: ServerInfo,
 }
 
 impl Server {
-    /// A server whose tools call `backend`; `version` is Warden's, shown to
-    /// clients as the server's version.
-    pub fn new(backend: Arc<dyn Backend>, limits: SessionLimits, version: &str) -> Self {
+    /// A server; `version` is Warden's, shown to clients as the server's
+    /// version.
+    pub fn new(limits: SessionLimits, version: &str) -> Self {
         Self {
-            backend,
             sessions: session::Sessions::new(limits),
             info: ServerInfo {
                 name: "warden-mailbox",

@@ -45,10 +45,32 @@ impl Backend for Fake {
     }
 }
 
-pub(super) fn server() -> (Server, Arc<Fake>) {
+/// A server with the fake as every exchange's backend.
+pub(super) struct Harness {
+    server: Server,
+    fake: Arc<Fake>,
+}
+
+impl Harness {
+    pub(super) async fn handle(&self, ex: Exchange<'_>) -> Reply {
+        self.server.handle(self.fake.as_ref(), ex).await
+    }
+
+    fn sessions(&self) -> usize {
+        self.server.sessions()
+    }
+}
+
+pub(super) fn server() -> (Harness, Arc<Fake>) {
     let fake = Arc::new(Fake::default());
-    let s = Server::new(fake.clone(), SessionLimits::default(), "0.0.0-test");
-    (s, fake)
+    let server = Server::new(SessionLimits::default(), "0.0.0-test");
+    (
+        Harness {
+            server,
+            fake: fake.clone(),
+        },
+        fake,
+    )
 }
 
 pub(super) fn alice() -> Caller {
@@ -75,7 +97,7 @@ pub(super) const JSON: Headers<'static> = Headers {
     content_type: Some("application/json"),
 };
 
-async fn post(s: &Server, caller: &Caller, headers: Headers<'_>, body: Value) -> Reply {
+async fn post(s: &Harness, caller: &Caller, headers: Headers<'_>, body: Value) -> Reply {
     let bytes = body.to_string();
     s.handle(Exchange {
         verb: Verb::Post,
@@ -88,7 +110,7 @@ async fn post(s: &Server, caller: &Caller, headers: Headers<'_>, body: Value) ->
 }
 
 /// A 2026-07-28 request with every header a conforming client sends.
-async fn modern(s: &Server, method: &str, mut params: Value) -> Reply {
+async fn modern(s: &Harness, method: &str, mut params: Value) -> Reply {
     params["_meta"] = meta();
     let name = params
         .get("name")
@@ -214,6 +236,7 @@ fn every_tool_has_a_closed_schema_and_a_description() {
         "whoami",
         "delete",
         "grants",
+        "webhook",
     ] {
         assert!(names.contains(&want), "{want}");
     }
@@ -305,7 +328,7 @@ async fn modern_requests_are_served_statelessly() {
     assert!(r.session_id.is_none());
     let r = modern(&s, "tools/list", json!({})).await;
     let result = &r.body.as_ref().expect("present")["result"];
-    assert_eq!(result["tools"].as_array().expect("present").len(), 10);
+    assert_eq!(result["tools"].as_array().expect("present").len(), 11);
     assert_eq!(result["cacheScope"], "public");
     let r = modern(&s, "tools/call", json!({"name": "whoami", "arguments": {}})).await;
     let result = &r.body.as_ref().expect("present")["result"];
@@ -481,7 +504,7 @@ async fn handshake_sessions_are_bound_to_their_opener() {
             .as_array()
             .expect("present")
             .len(),
-        10
+        11
     );
     let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
     assert_eq!(

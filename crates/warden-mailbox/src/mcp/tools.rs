@@ -22,10 +22,11 @@ pub enum Tool {
     Grant,
     Revoke,
     Grants,
+    Webhook,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 10] = [
+    pub const ALL: [Tool; 11] = [
         Tool::Whoami,
         Tool::Inbox,
         Tool::Read,
@@ -36,6 +37,7 @@ impl Tool {
         Tool::Grant,
         Tool::Revoke,
         Tool::Grants,
+        Tool::Webhook,
     ];
 
     pub fn name(self) -> &'static str {
@@ -50,6 +52,7 @@ impl Tool {
             Tool::Grant => "grant",
             Tool::Revoke => "revoke",
             Tool::Grants => "grants",
+            Tool::Webhook => "webhook",
         }
     }
 
@@ -67,6 +70,8 @@ impl Tool {
             Tool::Grant => audit::GRANT,
             Tool::Revoke => audit::REVOKE,
             Tool::Grants => audit::GRANTS,
+            // The kind REST's webhook operations record.
+            Tool::Webhook => "mail_webhook",
         }
     }
 
@@ -242,6 +247,25 @@ impl Tool {
                  message before sending, or whom to revoke. Read-only.",
                 object(json!({}), &[]),
                 hints(true, false, true),
+            ),
+            Tool::Webhook => (
+                "Push new mail to a URL",
+                "Registers, shows or removes the webhook new messages to you are pushed to, so a \
+                 service of yours learns of them without polling `inbox`. `action`: `set` (with `url`, \
+                 an https URL the gateway's egress rules allow; replaces any earlier one and answers \
+                 the `secret` once: keep it where your receiver verifies the Standard Webhooks \
+                 signatures), `show` (the URL, without the secret) or `remove`. Every message stays in \
+                 your inbox as well. A URL the egress rules refuse answers invalid with the reason.",
+                object(
+                    json!({
+                        "action": {"type": "string", "enum": ["set", "show", "remove"],
+                                   "description": "What to do with your webhook."},
+                        "url": {"type": "string", "format": "uri", "maxLength": 2048,
+                                "description": "The receiver's URL (action `set` only)."}
+                    }),
+                    &["action"],
+                ),
+                hints(false, false, true),
             ),
         };
         json!({

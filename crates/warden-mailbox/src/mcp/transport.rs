@@ -12,6 +12,7 @@
 use serde_json::{Map, Value};
 
 use super::Server;
+use super::backend::Backend;
 use super::jsonrpc::{self, Id, Message, RpcError};
 use super::methods::Shape;
 use super::record::Record;
@@ -103,10 +104,10 @@ impl Reply {
 }
 
 impl Server {
-    /// Answers one exchange.
-    pub async fn handle(&self, ex: Exchange<'_>) -> Reply {
+    /// Answers one exchange, its tools run by `backend`.
+    pub async fn handle(&self, backend: &dyn Backend, ex: Exchange<'_>) -> Reply {
         match ex.verb {
-            Verb::Post => self.post(&ex).await,
+            Verb::Post => self.post(backend, &ex).await,
             // No server-initiated stream: this server sends nothing unasked
             // (allowed by every revision: 405 for GET).
             Verb::Get => Reply {
@@ -141,7 +142,7 @@ impl Server {
         }
     }
 
-    async fn post(&self, ex: &Exchange<'_>) -> Reply {
+    async fn post(&self, backend: &dyn Backend, ex: &Exchange<'_>) -> Reply {
         let record = Record::transport("POST");
         if !is_json(ex.headers.content_type) {
             let e =
@@ -164,7 +165,7 @@ impl Server {
             return self.initialize(ex, &message, record);
         }
         if is_modern(&message, ex.headers) {
-            return self.modern(ex, &message, record).await;
+            return self.modern(backend, ex, &message, record).await;
         }
         let Some(session_id) = ex.headers.session_id else {
             return Reply::error(&no_session(), message.id(), record);
@@ -182,7 +183,8 @@ impl Server {
                 );
             }
         };
-        self.in_session(ex, &message, &session, record).await
+        self.in_session(backend, ex, &message, &session, record)
+            .await
     }
 
     fn initialize(&self, ex: &Exchange<'_>, message: &Message, record: Record) -> Reply {
@@ -223,6 +225,7 @@ impl Server {
     /// A handshake-era message in a live session.
     async fn in_session(
         &self,
+        backend: &dyn Backend,
         ex: &Exchange<'_>,
         message: &Message,
         session: &Session,
@@ -253,13 +256,23 @@ impl Server {
         };
         let answer = match method.as_str() {
             "ping" => Ok(serde_json::json!({})),
-            _ => return self.served(ex, id, method, params, &shape, record).await,
+            _ => {
+                return self
+                    .served(backend, ex, id, method, params, &shape, record)
+                    .await;
+            }
         };
         self.answer(id, answer, record)
     }
 
     /// A 2026-07-28 message: its envelope checked, then served.
-    async fn modern(&self, ex: &Exchange<'_>, message: &Message, record: Record) -> Reply {
+    async fn modern(
+        &self,
+        backend: &dyn Backend,
+        ex: &Exchange<'_>,
+        message: &Message,
+        record: Record,
+    ) -> Reply {
         let Message::Request { id, method, params } = message else {
             // The revision defines no client notifications over HTTP.
             return Reply::empty(202, record);
@@ -273,14 +286,20 @@ impl Server {
         };
         let answer = match method.as_str() {
             "server/discover" => Ok(shape.discover()),
-            _ => return self.served(ex, id, method, params, &shape, record).await,
+            _ => {
+                return self
+                    .served(backend, ex, id, method, params, &shape, record)
+                    .await;
+            }
         };
         self.answer(id, answer, record)
     }
 
     /// The methods both eras serve.
+    #[allow(clippy::too_many_arguments)] // one call's facts, passed through
     async fn served(
         &self,
+        backend: &dyn Backend,
         ex: &Exchange<'_>,
         id: &Id,
         method: &str,
@@ -290,18 +309,13 @@ impl Server {
     ) -> Reply {
         let answer = match method {
             "tools/list" => shape.tools_list(params),
-            "tools/call" => {
-                match shape
-                    .tools_call(self.backend.as_ref(), &ex.caller.address, params)
-                    .await
-                {
-                    Ok((tool, result, failure)) => {
-                        record.tool(tool, failure.as_ref());
-                        Ok(result)
-                    }
-                    Err(e) => Err(e),
+            "tools/call" => match shape.tools_call(backend, &ex.caller.address, params).await {
+                Ok((tool, result, failure)) => {
+                    record.tool(tool, failure.as_ref());
+                    Ok(result)
                 }
-            }
+                Err(e) => Err(e),
+            },
             other => Err(RpcError::method_not_found(other)),
         };
         self.answer(id, answer, record)

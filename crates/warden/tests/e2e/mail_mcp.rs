@@ -118,6 +118,25 @@ async fn post(w: &Running, headers: &[(&str, &str)], body: Value) -> reqwest::Re
     req.body(body.to_string()).send().await.expect("POST /mcp")
 }
 
+/// A 2026-07-28 `tools/call` with every header a conforming client sends:
+/// the result.
+async fn tool_call(w: &Running, key: &str, tool: &str, arguments: Value) -> Value {
+    let body = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {
+        "name": tool, "arguments": arguments,
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                  "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let headers = [
+        ("x-api-key", key),
+        ("mcp-protocol-version", "2026-07-28"),
+        ("mcp-method", "tools/call"),
+        ("mcp-name", tool),
+    ];
+    let r = post(w, &headers, body).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let v: Value = r.json().await.expect("JSON-RPC");
+    v["result"].clone()
+}
+
 fn initialize() -> Value {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {},
@@ -211,6 +230,18 @@ async fn origin_sessions_and_credentials_are_checked() {
     assert_eq!(r.status(), StatusCode::OK);
     let r = post(&w, &[("authorization", &bearer)], initialize()).await;
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "a replayed token");
+
+    // The webhook tool is the gateway's: shown (none yet), and a URL the
+    // egress rules refuse is a tool error naming why.
+    let shown = tool_call(&w, &alice, "webhook", json!({"action": "show"})).await;
+    assert_eq!(shown["structuredContent"], json!({"url": null}), "{shown}");
+    let metadata = json!({"action": "set", "url": "http://169.254.169.254/latest"});
+    let refused = tool_call(&w, &alice, "webhook", metadata).await;
+    assert_eq!(refused["isError"], true, "{refused}");
+    assert_eq!(
+        refused["structuredContent"]["error"]["code"], "invalid",
+        "{refused}"
+    );
 
     // A batch is refused in the protocol's own shape.
     let r = post(&w, &[("x-api-key", &alice)], json!([initialize()])).await;
