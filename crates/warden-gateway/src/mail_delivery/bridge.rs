@@ -24,24 +24,20 @@ use serde_json::{Value, json};
 use warden_a2a::Binding;
 use warden_store::{NewNotification, OutboxEntry, Store, StoreError};
 
-use crate::config::AgentMailbox;
+use std::sync::Arc;
+
+use crate::auth::Authenticator;
+use crate::clock::Clock;
+use crate::config::{AgentMailbox, Config};
 use crate::push::outbox::DeliveryOutcome;
 use crate::state::GatewayState;
+use crate::upstream::Upstreams;
 
 /// The `subscription_id` of a bridged agent's outbox entries: this prefix
 /// and the agent's name (never a push subscription's `sub_…`).
 pub const PREFIX: &str = "bridge:";
 /// The most of an agent's answer that is read.
 const MAX_ANSWER_BYTES: u64 = 256 * 1024;
-
-/// Whether `address` is a gateway agent that receives mail by the bridge.
-pub fn is_bridged(state: &GatewayState, address: &str) -> bool {
-    state
-        .config
-        .agents
-        .iter()
-        .any(|a| a.name == address && a.mailbox == AgentMailbox::Bridge)
-}
 
 /// The names of the bridged agents (mailbox addresses besides the
 /// registry's).
@@ -113,15 +109,24 @@ pub fn a2a_message(mail: &Value) -> Result<Value, String> {
     }))
 }
 
-/// Delivers bridge entries. Cheap to clone.
+/// Delivers bridge entries. Cheap to clone. It holds what a call needs,
+/// not the gateway's state (whose worker slot holds this deliverer).
 #[derive(Clone)]
 pub struct Bridge {
-    state: GatewayState,
+    config: Arc<Config>,
+    upstreams: Upstreams,
+    auth: Arc<Authenticator>,
+    clock: Arc<dyn Clock>,
 }
 
 impl Bridge {
-    pub fn new(state: GatewayState) -> Self {
-        Self { state }
+    pub fn new(state: &GatewayState) -> Self {
+        Self {
+            config: Arc::clone(&state.config),
+            upstreams: state.upstreams.clone(),
+            auth: Arc::clone(&state.auth),
+            clock: Arc::clone(&state.clock),
+        }
     }
 
     /// One attempt at `entry`, for the bridged agent `agent`.
@@ -131,8 +136,12 @@ impl Bridge {
             after: None,
             reason,
         };
-        let state = &self.state;
-        if !is_bridged(state, agent) {
+        if !self
+            .config
+            .agents
+            .iter()
+            .any(|a| a.name == agent && a.mailbox == AgentMailbox::Bridge)
+        {
             return permanent(format!("{agent} is no longer a bridged agent"));
         }
         let mail: Value = match serde_json::from_slice(&entry.body) {
@@ -143,10 +152,10 @@ impl Bridge {
             Ok(m) => m,
             Err(e) => return permanent(format!("the queued message: {e}")),
         };
-        let Some(up) = state.upstreams.get(agent) else {
+        let Some(up) = self.upstreams.get(agent) else {
             return retry("the agent is not configured".into());
         };
-        let url = match state.upstreams.endpoint(&up, Binding::JsonRpc).await {
+        let url = match self.upstreams.endpoint(&up, Binding::JsonRpc).await {
             Ok(u) => u,
             Err(e) => return retry(e.message.clone()),
         };
@@ -158,7 +167,7 @@ impl Bridge {
         let mut req = warden_egress::Outbound::new(Method::POST, url, "proxy");
         req.headers = self.headers(agent, sender);
         req.body = Bytes::from(body.to_string());
-        let resp = match state.upstreams.client().send(req).await {
+        let resp = match self.upstreams.client().send(req).await {
             Ok(r) => r,
             Err(e) if e.is_refusal() => return permanent(format!("egress: {}", e.reason())),
             Err(e) => return retry(format!("{e} [{}]", e.reason())),
@@ -179,8 +188,7 @@ impl Bridge {
         );
         h.insert(header::ACCEPT, HeaderValue::from_static("application/json"));
         h.insert("a2a-version", HeaderValue::from_static("1.0"));
-        let state = &self.state;
-        if state.config.auth.upstream_tokens && state.auth.mode == crate::config::AuthMode::Strict {
+        if self.config.auth.upstream_tokens && self.auth.mode == crate::config::AuthMode::Strict {
             // The sender is a registry agent of this Warden: `act.sub`, no
             // `act.iss` (the token's own issuer).
             let actor = warden_authority::Actor {
@@ -188,8 +196,8 @@ impl Bridge {
                 issuer: "",
                 scopes: &[],
             };
-            let now = state.clock.now_unix();
-            if let Some(token) = state.auth.authority.upstream_token(agent, actor, now)
+            let now = self.clock.now_unix();
+            if let Some(token) = self.auth.authority.upstream_token(agent, actor, now)
                 && let Ok(mut v) = HeaderValue::from_str(&format!("Bearer {token}"))
             {
                 v.set_sensitive(true);

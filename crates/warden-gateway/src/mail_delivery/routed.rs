@@ -36,7 +36,7 @@ pub fn start(state: &GatewayState) -> OutboxHandle {
         state.metrics.push.clone(),
         Arc::new(Routed {
             push: Deliverer::of(state),
-            bridge: Bridge::new(state.clone()),
+            bridge: Bridge::new(state),
         }),
     )
 }
