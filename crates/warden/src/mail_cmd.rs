@@ -61,7 +61,7 @@ pub struct ConnArgs {
         env = "WARDEN_GATEWAY"
     )]
     pub gateway: String,
-    /// A file holding your API key (`wk_…`), sent as `X-API-Key`.
+    /// A file holding your API key (`wdn_…`), sent as `X-API-Key`.
     #[arg(long, global = true, value_name = "FILE")]
     pub api_key_file: Option<PathBuf>,
     /// The data directory of the Warden that serves the gateway: with

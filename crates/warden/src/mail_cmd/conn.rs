@@ -278,9 +278,9 @@ mod tests {
     fn an_api_key_file_holds_one_key() {
         let dir = tempfile::tempdir().expect("dir");
         let f = dir.path().join("k");
-        std::fs::write(&f, "wk_abc.def\n").expect("write");
-        assert_eq!(read_key(&f).expect("key"), "wk_abc.def");
-        std::fs::write(&f, "wk_a wk_b").expect("write");
+        std::fs::write(&f, "wdn_abc_def\n").expect("write");
+        assert_eq!(read_key(&f).expect("key"), "wdn_abc_def");
+        std::fs::write(&f, "wdn_a wdn_b").expect("write");
         assert!(read_key(&f).is_err());
         std::fs::write(&f, "\n").expect("write");
         assert!(read_key(&f).is_err());
