@@ -50,7 +50,25 @@ pub async fn run(args: MailArgs) -> Result<(), Failure> {
                 None,
                 &[],
             )
-            .await?;
+            .await
+            .map_err(|f| match f {
+                // One answer for unknown, ungranted and keyless: say all three.
+                Failure::Refused {
+                    status: 404,
+                    reason,
+                    body,
+                    ..
+                } => Failure::Refused {
+                    status: 404,
+                    reason,
+                    message: format!(
+                        "cannot seal to {to}: no such recipient, it has not granted you, \
+                         or it has published no sealing key"
+                    ),
+                    body,
+                },
+                other => other,
+            })?;
         if let Some(body) = prepared.body.as_mut().and_then(Value::as_object_mut) {
             let parts = body.remove("parts").unwrap_or(Value::Null);
             let sealed = mail_seal::seal_parts(&key.body["jwk"], &parts).map_err(Failure::Usage)?;

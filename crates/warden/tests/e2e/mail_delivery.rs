@@ -113,7 +113,7 @@ async fn a_webhook_gets_each_new_message_signed_and_the_receiver_verifies_it() {
     })
     .await;
     let w = gateway(EGRESS).await;
-    let keys = agents(&w, &["alice", "bob"]).await;
+    let keys = agents(&w, &["alice", "bob", "carol"]).await;
     let (alice, bob) = (&keys[0], &keys[1]);
     let (s, v) = mail(
         &w,
@@ -194,6 +194,23 @@ async fn a_webhook_gets_each_new_message_signed_and_the_receiver_verifies_it() {
     assert_eq!(out[0]["hmac"], "ok", "{out:?}");
     assert_eq!(out[0]["keys"], "ok", "{out:?}");
     assert_eq!(out[0]["taskId"], "mailbox:alice");
+    // An access request reaches the webhook too (queued just after its
+    // answer, so its timing tells nothing).
+    let (s, asked) = mail(
+        &w,
+        &keys[2],
+        reqwest::Method::POST,
+        "/access-requests",
+        Some(json!({"to": "alice", "note": "may I?"})),
+    )
+    .await;
+    assert_eq!(s, 202, "{asked}");
+    let request = next(&mut rx).await;
+    let body: Value = serde_json::from_slice(&request.body).expect("JSON body");
+    assert_eq!(body["message"]["kind"], "access_request", "{body}");
+    assert_eq!(body["message"]["id"], asked["requestId"]);
+    assert_eq!(body["message"]["from"], "carol");
+
     // Signed with another secret: refused.
     let other = verify_with_python(
         "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",

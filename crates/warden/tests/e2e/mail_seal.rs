@@ -83,6 +83,22 @@ async fn a_sealed_message_is_stored_as_ciphertext_only_and_opens_with_the_recipi
         w.cli(&["registry", "add", agent]).await;
     }
     ok(&w, "alice", &["grant", "bob"]).await;
+    // Before alice publishes a key, --seal has nothing to seal to: refused,
+    // and nothing is sent in the clear instead.
+    let (sent, _, out) = mail(
+        &w,
+        "bob",
+        &["send", "--to", "alice", "--text", "early", "--seal"],
+    )
+    .await;
+    assert!(!sent, "sealed without a key: {out}");
+    assert!(out.contains("published no sealing key"), "{out}");
+    let inbox = ok(&w, "alice", &["inbox"]).await;
+    assert_eq!(
+        inbox["messages"].as_array().map(Vec::len),
+        Some(0),
+        "{inbox}"
+    );
 
     // Alice's key pair: the private JWK stays in her file.
     let keys = tempfile::tempdir().expect("tempdir");
