@@ -6,7 +6,7 @@ use http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
-use warden_a2a::types::PartContent;
+use warden_a2a::types::{Part, PartContent};
 use warden_mailbox::{
     AccessRequest, GrantRequest, InboxQuery, MailError, Mailbox, PublishKeyRequest, RevokeRequest,
     SendRequest, audit,
@@ -131,7 +131,7 @@ pub async fn run(
                 ));
             }
             req.idempotency_key = idempotency_key(input.headers)?;
-            check_urls(state, &req).await?;
+            check_urls(state, req.parts.as_deref().unwrap_or_default()).await?;
             let sent = mailbox.send(me, req).await?;
             detail.insert("id".into(), json!(sent.message.id));
             detail.insert("duplicate".into(), json!(sent.duplicate));
@@ -298,9 +298,11 @@ pub fn inbox_query(raw: &str) -> Result<InboxQuery, MailError> {
 }
 
 /// Files by reference obey the egress rules, as URLs inside calls do: a
-/// recipient that fetches one is not led to an internal address.
-async fn check_urls(state: &GatewayState, req: &SendRequest) -> Result<(), MailError> {
-    for (i, p) in req.parts.iter().flatten().enumerate() {
+/// recipient that fetches one is not led to an internal address. Public
+/// so that every face of the mailbox (MCP's send too) applies the same
+/// rule before the mailbox stores a message.
+pub async fn check_urls(state: &GatewayState, parts: &[Part]) -> Result<(), MailError> {
+    for (i, p) in parts.iter().enumerate() {
         if let PartContent::Url(u) = &p.content
             && let Err(e) = state.egress.check(u).await
         {
