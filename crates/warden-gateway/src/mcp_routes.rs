@@ -47,8 +47,9 @@ enum Stop {
     Stage(Refusal),
     /// `Origin` is another site's, or unreadable.
     Origin(origin::OriginRefusal),
-    /// The caller has no mailbox.
-    NoMailbox,
+    /// The caller has no mailbox (the audit reason says why: the same as
+    /// REST's).
+    NoMailbox(&'static str),
     /// An MCP header was repeated or not visible ASCII.
     Header(headers::Unreadable),
     /// `[mailbox] enabled = false`.
@@ -105,11 +106,7 @@ async fn serve(
     // Nothing later records a single-use id: record it now, before any
     // mailbox operation runs on the credential.
     stages::settle(ctx).await?;
-    let caller = ctx
-        .principal
-        .as_ref()
-        .and_then(mailbox_caller)
-        .ok_or(Stop::NoMailbox)?;
+    let caller = registered_caller(ctx).await?;
     let mcp_headers = headers::read(&parts.headers).map_err(Stop::Header)?;
     let body = unread.take().unwrap_or_default();
     let bytes = stages::read_body(ctx, body, &parts.headers).await?;
@@ -141,6 +138,30 @@ fn server(state: &GatewayState) -> Option<(Arc<mcp::Server>, &warden_mailbox::Ma
         ))
     });
     Some((Arc::clone(server), mailbox))
+}
+
+/// The caller, when it has a mailbox: its own credential, and an agent of
+/// the registry as it is now (an agent removed or quarantined since its key
+/// was made has none), as REST decides.
+async fn registered_caller(ctx: &Ctx<'_>) -> Result<Caller, Stop> {
+    let Some(caller) = ctx.principal.as_ref().and_then(mailbox_caller) else {
+        return Err(Stop::NoMailbox("mail_no_mailbox"));
+    };
+    let view = ctx.state.authz.registry().fresh().await.map_err(|_| {
+        Refusal::new(warden_a2a::A2aError::new(
+            warden_a2a::ErrorKind::Unavailable,
+            "the mailbox cannot answer now; retry",
+        ))
+        .reason("mail_registry_unavailable")
+        .header("retry-after", "1")
+    })?;
+    if !view.is_registered(&caller.address) {
+        return Err(Stop::NoMailbox("mail_not_registered"));
+    }
+    if view.is_quarantined(&caller.address) {
+        return Err(Stop::NoMailbox("mail_quarantined"));
+    }
+    Ok(caller)
 }
 
 /// The caller's mailbox address: a registry agent of this Warden,
@@ -234,9 +255,9 @@ async fn refuse(ctx: &Ctx<'_>, stop: Stop, unread: Option<Body>) -> Response {
             .with_status(403),
             "origin_refused",
         ),
-        Stop::NoMailbox => (
+        Stop::NoMailbox(why) => (
             RpcError::invalid_request("no mailbox for this caller").with_status(403),
-            "no_mailbox",
+            why,
         ),
         Stop::Header(headers::Unreadable(name)) => (
             RpcError::invalid_request(format!(

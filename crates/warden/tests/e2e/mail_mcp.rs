@@ -243,6 +243,14 @@ async fn origin_sessions_and_credentials_are_checked() {
         "{refused}"
     );
 
+    // A quarantined agent has no mailbox (its key still authenticates).
+    w.cli(&["quarantine", "add", "mcp-bob", "--reason", "test"])
+        .await;
+    let r = post(&w, &[("x-api-key", &bob)], initialize()).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let v: Value = r.json().await.expect("JSON-RPC error");
+    assert_eq!(v["error"]["message"], "no mailbox for this caller", "{v}");
+
     // A batch is refused in the protocol's own shape.
     let r = post(&w, &[("x-api-key", &alice)], json!([initialize()])).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
