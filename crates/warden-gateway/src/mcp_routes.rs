@@ -66,6 +66,9 @@ impl From<Refusal> for Stop {
 pub async fn handle(state: &GatewayState, peer: SocketAddr, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let mut ctx = Ctx::new(state, "mcp", Binding::JsonRpc, peer.ip());
+    // Counted with REST's mailbox operations: `warden_requests_total{agent
+    // = "warden-mailbox", operation = kind}`.
+    ctx.target = Some(warden_mailbox::AUDIENCE.to_string());
     let mut unread = Some(body);
     match serve(&mut ctx, &parts, &mut unread).await {
         Ok(resp) => resp,
@@ -199,6 +202,7 @@ fn record(ctx: &mut Ctx<'_>, reply: &Reply) {
         Mcp::Refused(code) => (Outcome::Refused, Some(format!("jsonrpc_{code}"))),
     };
     let mut event = ctx.event(outcome);
+    event.operation = Some(ctx.kind);
     event.reason = reason;
     event.detail = Some(json!({
         "via": "mcp",
@@ -272,7 +276,9 @@ async fn refuse(ctx: &Ctx<'_>, stop: Stop, unread: Option<Body>) -> Response {
         let cap = ctx.state.config.limits.max_request_body_bytes.get();
         let _ = stages::read_capped(body, &http::HeaderMap::new(), cap).await;
     }
-    ctx.record(&ctx.event(Outcome::Refused).with_reason(reason));
+    let mut event = ctx.event(Outcome::Refused).with_reason(reason);
+    event.operation = Some(ctx.kind);
+    ctx.record(&event);
     crate::respond::json(status(error.status), &error.response(None))
 }
 
