@@ -15,7 +15,8 @@
 //!
 //! Environment: `MODE` (`send`, `inbox` or `both`), `N` (20000),
 //! `PRODUCERS` (32), `READERS` (8), `SENDERS` (50), `RECIPIENTS` (50),
-//! `PAGE` (20), `SECS` (10), `DIR` (a temporary directory).
+//! `PAGE` (20), `SECS` (10), `DIR` (a temporary directory), `RUNTIME`
+//! (`multi`, tokio's default, or `current`: one thread).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -216,8 +217,21 @@ async fn bench_inbox(dir: &std::path::Path) {
     );
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
+    // `RUNTIME=current`: one thread for the tasks (sqlx's SQLite threads
+    // aside), to see the cost of waking tokio's workers.
+    let runtime = match std::env::var("RUNTIME").as_deref() {
+        Ok("current") => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build(),
+        _ => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build(),
+    };
+    runtime.expect("runtime").block_on(run());
+}
+
+async fn run() {
     let mode = std::env::var("MODE").unwrap_or_else(|_| "both".into());
     let tmp = tempfile::tempdir().expect("tempdir");
     let base = std::env::var("DIR").map_or_else(|_| tmp.path().to_path_buf(), Into::into);
