@@ -181,6 +181,18 @@ impl Config {
         self.push.validate()?;
         self.mailbox
             .validate(self.limits.max_request_body_bytes.get())?;
+        // A bridge with the mailbox off would never receive a message.
+        if let Some(a) = self
+            .agents
+            .iter()
+            .find(|a| a.mailbox == AgentMailbox::Bridge)
+            && !self.mailbox.enabled
+        {
+            return Err(format!(
+                "agents.{}.mailbox = \"bridge\" needs the mailbox: [mailbox] enabled = false",
+                a.name
+            ));
+        }
         if let Some(p) = &self.gateway.public_url {
             // Advertised, never called: read strictly, not judged by the rules.
             warden_egress::target::parse_base(p)

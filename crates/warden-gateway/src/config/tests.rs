@@ -375,3 +375,18 @@ mod replay_sizing {
         );
     }
 }
+
+#[test]
+fn an_agent_may_be_a_mailbox_bridge_only_with_the_mailbox_on() {
+    let agent = "[[agents]]\nname = \"echo\"\nurl = \"http://127.0.0.1:9\"\n";
+    let off = parse(agent).expect("default");
+    assert_eq!(off.agents[0].mailbox, AgentMailbox::Off);
+    let on = parse(&format!("{agent}mailbox = \"bridge\"\n")).expect("bridge");
+    assert_eq!(on.agents[0].mailbox, AgentMailbox::Bridge);
+    assert!(parse(&format!("{agent}mailbox = \"yes\"\n")).is_err());
+    let err = parse(&format!(
+        "[mailbox]\nenabled = false\n{agent}mailbox = \"bridge\"\n"
+    ))
+    .expect_err("a bridge without the mailbox");
+    assert!(err.to_string().contains("agents.echo.mailbox"), "{err}");
+}
