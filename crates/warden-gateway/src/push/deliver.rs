@@ -165,10 +165,15 @@ impl Deliverer {
             )
             .map_err(|e| permanent(format!("signing: {e}")))?;
         let mut map = HeaderMap::with_capacity(signed.len() + sub.credential.len() + 1);
-        map.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/a2a+json"),
-        );
+        // A2A stream responses, except for a pseudo-agent's subscription
+        // (`@…`, never a gateway agent's name): the mailbox's webhooks post
+        // plain JSON (mail_delivery).
+        let media = if sub.agent.starts_with('@') {
+            "application/json"
+        } else {
+            "application/a2a+json"
+        };
+        map.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
         for (name, value) in signed {
             let v = HeaderValue::try_from(value)
                 .map_err(|_| permanent(format!("header {name} cannot be sent")))?;

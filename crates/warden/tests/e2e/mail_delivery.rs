@@ -169,6 +169,7 @@ async fn a_webhook_gets_each_new_message_signed_and_the_receiver_verifies_it() {
     assert_eq!(s, 201, "{sent}");
     let delivered = next(&mut rx).await;
     assert_eq!(delivered.path, "/mail-hook");
+    assert_eq!(delivered.header("content-type"), Some("application/json"));
     let body: Value = serde_json::from_slice(&delivered.body).expect("JSON body");
     assert_eq!(body["type"], "mail.message");
     assert_eq!(body["message"]["id"], sent["message"]["id"]);
