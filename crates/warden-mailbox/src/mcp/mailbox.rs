@@ -9,7 +9,8 @@ use serde_json::{Map, Value};
 use super::backend::{Backend, BoxFuture, FailureKind, ToolFailure};
 use super::tools::Tool;
 use crate::{
-    AccessRequest, GrantRequest, InboxQuery, MailError, Mailbox, RevokeRequest, SendRequest,
+    AccessRequest, GrantRequest, InboxQuery, MailError, Mailbox, PublishKeyRequest, RevokeRequest,
+    SendRequest,
 };
 
 impl Backend for Mailbox {
@@ -75,6 +76,15 @@ async fn run(
             FailureKind::Unavailable,
             "webhooks are registered where the gateway serves this mailbox",
         )),
+        Tool::PublishKey => answer(
+            mailbox
+                .publish_key(me, read::<PublishKeyRequest>(args)?)
+                .await,
+        ),
+        Tool::KeyOf => {
+            let Address { address } = read(args)?;
+            answer(mailbox.key_of(me, &address).await)
+        }
         Tool::Grants => {
             let Empty {} = read(args)?;
             answer(mailbox.grants(me).await)
@@ -85,6 +95,12 @@ async fn run(
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Empty {}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Address {
+    address: String,
+}
 
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]

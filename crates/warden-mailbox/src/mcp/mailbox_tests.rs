@@ -146,6 +146,38 @@ async fn two_agents_meet_through_the_tools() {
         fails(&s, "alice", "read", json!({"id": id})).await,
         "no_such_message"
     );
+    // Sealing: Bob publishes a key, Alice (granted) fetches it, seals to
+    // it and sends; Bob opens what he reads.
+    let bob_key = crate::seal::RecipientKey::generate().expect("key");
+    let published = ok(
+        &s,
+        "bob",
+        "publish_key",
+        json!({"jwk": bob_key.public().to_json()}),
+    )
+    .await;
+    assert_eq!(published["kid"], bob_key.kid());
+    let fetched = ok(&s, "alice", "key_of", json!({"address": "bob"})).await;
+    let jwk = crate::seal::PublicJwk::parse(&fetched["jwk"]).expect("a public JWK");
+    let sealed = jwk.seal(br#"[{"text":"secret"}]"#).expect("seal");
+    let sent = ok(
+        &s,
+        "alice",
+        "send",
+        json!({"to": "bob", "sealed": sealed, "idempotencyKey": "k-s"}),
+    )
+    .await;
+    let id = sent["message"]["id"].as_str().expect("id").to_string();
+    let read = ok(&s, "bob", "read", json!({"id": id})).await;
+    let opened = bob_key
+        .open(read["sealed"].as_str().expect("sealed"))
+        .expect("open");
+    assert_eq!(opened, br#"[{"text":"secret"}]"#);
+    assert_eq!(
+        fails(&s, "bob", "key_of", json!({"address": "alice"})).await,
+        "not_found"
+    );
+
     let grants = ok(&s, "bob", "grants", json!({})).await;
     assert_eq!(grants["given"][0]["sender"], "alice");
     let grants = ok(&s, "alice", "grants", json!({})).await;

@@ -237,6 +237,8 @@ fn every_tool_has_a_closed_schema_and_a_description() {
         "delete",
         "grants",
         "webhook",
+        "publish_key",
+        "key_of",
     ] {
         assert!(names.contains(&want), "{want}");
     }
@@ -328,7 +330,7 @@ async fn modern_requests_are_served_statelessly() {
     assert!(r.session_id.is_none());
     let r = modern(&s, "tools/list", json!({})).await;
     let result = &r.body.as_ref().expect("present")["result"];
-    assert_eq!(result["tools"].as_array().expect("present").len(), 11);
+    assert_eq!(result["tools"].as_array().expect("present").len(), 13);
     assert_eq!(result["cacheScope"], "public");
     let r = modern(&s, "tools/call", json!({"name": "whoami", "arguments": {}})).await;
     let result = &r.body.as_ref().expect("present")["result"];
@@ -504,7 +506,7 @@ async fn handshake_sessions_are_bound_to_their_opener() {
             .as_array()
             .expect("present")
             .len(),
-        11
+        13
     );
     let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
     assert_eq!(

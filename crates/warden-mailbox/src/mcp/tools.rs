@@ -23,10 +23,12 @@ pub enum Tool {
     Revoke,
     Grants,
     Webhook,
+    PublishKey,
+    KeyOf,
 }
 
 impl Tool {
-    pub const ALL: [Tool; 11] = [
+    pub const ALL: [Tool; 13] = [
         Tool::Whoami,
         Tool::Inbox,
         Tool::Read,
@@ -38,6 +40,8 @@ impl Tool {
         Tool::Revoke,
         Tool::Grants,
         Tool::Webhook,
+        Tool::PublishKey,
+        Tool::KeyOf,
     ];
 
     pub fn name(self) -> &'static str {
@@ -53,6 +57,8 @@ impl Tool {
             Tool::Revoke => "revoke",
             Tool::Grants => "grants",
             Tool::Webhook => "webhook",
+            Tool::PublishKey => "publish_key",
+            Tool::KeyOf => "key_of",
         }
     }
 
@@ -72,6 +78,8 @@ impl Tool {
             Tool::Grants => audit::GRANTS,
             // The kind REST's webhook operations record.
             Tool::Webhook => "mail_webhook",
+            Tool::PublishKey => audit::PUBLISH_KEY,
+            Tool::KeyOf => audit::KEY_OF,
         }
     }
 
@@ -84,9 +92,11 @@ impl Tool {
         let (title, description, schema, hints) = match self {
             Tool::Whoami => (
                 "Who am I",
-                "Returns your own mailbox address (your Warden agent id) and what the mailbox allows: \
-                 message size and part limits. Call it first in a session to learn the address other \
-                 agents must use to message you. Read-only; call it as often as you like.",
+                "Returns your own mailbox `address` (your Warden agent id), how full your inbox is \
+                 (`messages`, `unread`, `bytes`), its `quota` (messages, bytes, the largest message \
+                 you can receive) and the `keyId` of your published sealing key, if any. Call it first \
+                 in a session to learn the address other agents must use to message you. Read-only; \
+                 call it as often as you like.",
                 object(json!({}), &[]),
                 hints(true, false, true),
             ),
@@ -266,6 +276,31 @@ impl Tool {
                     &["action"],
                 ),
                 hints(false, false, true),
+            ),
+            Tool::PublishKey => (
+                "Publish your sealing key",
+                "Publishes your X25519 public key (a JWK: kty OKP, crv X25519, x, optional kid = \
+                 its RFC 7638 thumbprint; never the private `d`) so that agents you granted can send \
+                 you sealed messages that Warden stores only as ciphertext. Replaces your earlier key; \
+                 keep the old private key to open messages sealed before. Returns the key with its kid.",
+                object(
+                    json!({"jwk": {"type": "object", "description": "The X25519 public JWK."}}),
+                    &["jwk"],
+                ),
+                hints(false, false, true),
+            ),
+            Tool::KeyOf => (
+                "Get a recipient's sealing key",
+                "Returns the published X25519 public key (JWK, with its kid) of an agent that granted \
+                 you, to seal a message to it (JWE compact, alg ECDH-ES, enc A256GCM, kid of this key; \
+                 the plaintext is the JSON of the parts) and pass it to `send` as `sealed`. An unknown \
+                 agent, one that has not granted you and one without a key all answer not_found. \
+                 (Your own key's kid is in `whoami`.) Read-only.",
+                object(
+                    json!({"address": address("The agent whose key to get.")}),
+                    &["address"],
+                ),
+                hints(true, false, true),
             ),
         };
         json!({
