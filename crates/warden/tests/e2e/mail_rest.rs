@@ -761,3 +761,84 @@ async fn a_dpop_bound_mailbox_token_is_reusable_with_fresh_proofs_only() {
     assert_eq!(ask(&d["proofs"][0]).await, 401);
     assert_eq!(ask(&d["wrong_method_proof"]).await, 401);
 }
+
+#[tokio::test]
+async fn two_gateways_on_one_postgres_store_share_keys_grants_and_revocations() {
+    let schema = crate::store_postgres::Schema::create().await;
+    let kek_dir = tempfile::tempdir().expect("dir");
+    let kek = crate::support::write_kek(kek_dir.path());
+    let config = format!(
+        "[store]\nurl = \"{}\"\n[auth]\nkek_file = {kek:?}\n",
+        schema.url()
+    );
+    let a = gateway(&config).await;
+    let b = gateway(&config).await;
+    let mut keys = std::collections::HashMap::new();
+    for who in ["alice", "bob"] {
+        a.cli(&["registry", "add", who]).await;
+        keys.insert(who, a.cli(&["apikey", "create", "--sub", who]).await);
+    }
+    let at =
+        |w: &Running, who: &str, method: M, path: &str, body: Option<Value>, key: Option<&str>| {
+            let mut req = client()
+                .request(method, format!("{}/mail/v1{path}", w.gateway))
+                .header("x-api-key", &keys[who]);
+            if let Some(b) = body {
+                req = req.json(&b);
+            }
+            if let Some(k) = key {
+                req = req.header("idempotency-key", k);
+            }
+            async move {
+                let r = req.send().await.expect("request");
+                let status = r.status().as_u16();
+                (status, r.text().await.expect("text"))
+            }
+        };
+    let (s, _) = at(
+        &a,
+        "alice",
+        M::POST,
+        "/grants",
+        Some(json!({"sender": "bob"})),
+        None,
+    )
+    .await;
+    assert_eq!(s, 201);
+    // One idempotency key, a send at each gateway: one message.
+    let msg = json!({"to": "alice", "parts": [{"text": "across"}]});
+    let (s1, first) = at(
+        &a,
+        "bob",
+        M::POST,
+        "/messages",
+        Some(msg.clone()),
+        Some("x-1"),
+    )
+    .await;
+    let (s2, again) = at(
+        &b,
+        "bob",
+        M::POST,
+        "/messages",
+        Some(msg.clone()),
+        Some("x-1"),
+    )
+    .await;
+    assert_eq!((s1, s2), (201, 200), "{first} / {again}");
+    let first: Value = serde_json::from_str(&first).expect("json");
+    let again: Value = serde_json::from_str(&again).expect("json");
+    assert_eq!(first["message"], again["message"]);
+    // Read at B: the message A stored, signed with the keys both publish.
+    let id = first["message"]["id"].as_str().expect("id");
+    let (s, read) = at(&b, "alice", M::GET, &format!("/messages/{id}"), None, None).await;
+    assert_eq!(s, 200, "{read}");
+    signed_by_a_published_key(&b, &serde_json::from_str(&read).expect("json")).await;
+    // Revoked at B: the next send at A is refused.
+    let (s, _) = at(&b, "alice", M::DELETE, "/grants/bob", None, None).await;
+    assert_eq!(s, 200);
+    let (s, body) = at(&a, "bob", M::POST, "/messages", Some(msg), None).await;
+    assert_eq!(s, 404, "{body}");
+    drop((a, b));
+    crate::store_postgres::Schema::run(&format!("DROP SCHEMA {} CASCADE", schema.0)).await;
+}
