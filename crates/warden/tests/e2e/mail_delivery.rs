@@ -362,6 +362,41 @@ async fn a_bridged_agent_gets_a_send_message_naming_the_sender_in_wardens_token(
     let claims = upstream_claims(&w, &call, "spy").await;
     assert_eq!(claims["aud"], "spy");
     assert_eq!(claims["act"]["sub"], "bob", "the sender, named by Warden");
+
+    // Sent over MCP instead of REST: the same delivery (the mailbox's hook).
+    let body = json!({"jsonrpc": "2.0", "id": 9, "method": "tools/call", "params": {
+        "name": "send",
+        "arguments": {"to": "spy", "text": "via mcp", "idempotencyKey": "k-mcp-1"},
+        "_meta": {"io.modelcontextprotocol/protocolVersion": "2026-07-28",
+                  "io.modelcontextprotocol/clientCapabilities": {}}}});
+    let r = client()
+        .post(format!("{}/mcp", w.gateway))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("x-api-key", &keys[1])
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", "tools/call")
+        .header("mcp-name", "send")
+        .body(body.to_string())
+        .send()
+        .await
+        .expect("POST /mcp");
+    let answer: Value = r.json().await.expect("JSON-RPC");
+    assert_ne!(answer["result"]["isError"], json!(true), "{answer}");
+    let call = tokio::time::timeout(WAIT, async {
+        loop {
+            if let Some(c) = spy.requests().into_iter().find(|r| {
+                r.method == "POST" && String::from_utf8_lossy(&r.body).contains("via mcp")
+            }) {
+                return c;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    })
+    .await
+    .expect("the MCP send was bridged within the wait");
+    let claims = upstream_claims(&w, &call, "spy").await;
+    assert_eq!(claims["act"]["sub"], "bob");
 }
 
 #[tokio::test]
