@@ -38,7 +38,7 @@ pub enum WebhookError {
 }
 
 /// A registered webhook.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Registered {
     pub url: String,
     /// The `whsec_…` secret receivers verify `v1` signatures with: in the
@@ -46,6 +46,16 @@ pub struct Registered {
     pub secret: String,
     /// When the webhook was registered (Unix milliseconds).
     pub created_ms: i64,
+}
+
+impl std::fmt::Debug for Registered {
+    // Never the secret, even in a debug print.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registered")
+            .field("url", &self.url)
+            .field("created_ms", &self.created_ms)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Registered {
