@@ -12,11 +12,15 @@ use serde_json::{Value, json};
 
 use crate::support::{Running, client, gateway, warden};
 
-/// A gateway whose mailbox rates leave room for the timing sample (the
-/// defaults would refuse a burst of a few hundred sends from one agent).
-const CONFIG: &str = "[mailbox]\n\
+/// A gateway whose mailbox rates, and per-address limit, leave room for the
+/// timing sample (the defaults would refuse a burst of a few hundred sends
+/// from one agent, or from one address).
+const CONFIG: &str = "[rate_limits]\n\
+    source = { rate = \"10000/s\", burst = 10000 }\n\
+    [mailbox]\n\
     sender_rate = { rate = \"1000/s\", burst = 2000 }\n\
-    pair_rate = { rate = \"1000/s\", burst = 2000 }\n";
+    pair_rate = { rate = \"1000/s\", burst = 2000 }\n\
+    request_rate = { rate = \"1000/s\", burst = 2000 }\n";
 
 /// The gateway, and alice, bob and carol registered with an API key each.
 struct Mail {
@@ -320,52 +324,83 @@ async fn an_unknown_and_an_ungranted_recipient_get_the_same_answer_in_the_same_t
     // Time: many sends to each, interleaved, on one connection; the
     // medians within a generous factor (the machine is shared and noisy;
     // a skipped lookup or write would show as a steady gap, not noise).
-    const ROUNDS: usize = 150;
     let http = client();
-    let timed = |to: &'static str| {
+    let timed = |path: &'static str, to: &'static str, expect: u16| {
+        let body = json!({"to": to, "topic": "ci", "parts": [{"text": "hi"}]});
+        let body = if path == "/messages" {
+            body
+        } else {
+            json!({"to": to, "topics": ["ci"]})
+        };
         let req = http
-            .post(m.url("/messages"))
+            .post(m.url(path))
             .header("x-api-key", &m.keys["bob"])
-            .json(&json!({"to": to, "topic": "ci", "parts": [{"text": "hi"}]}));
+            .json(&body);
         async move {
             let started = Instant::now();
             let r = req.send().await.expect("send");
             let status = r.status().as_u16();
             let _ = r.bytes().await;
-            assert_eq!(status, 404);
+            assert_eq!(status, expect, "{path} to {to}");
             started.elapsed()
         }
     };
-    // Warm up the connection and the caches first.
+    let (a, b) =
+        medians(|unknown| timed("/messages", if unknown { "nobody" } else { "carol" }, 404)).await;
+    within_noise("a send to an unknown / an ungranted recipient", a, b);
+    // An access request writes either way (to the void address for an
+    // unknown recipient): the same time too.
+    let (a, b) = medians(|unknown| {
+        timed(
+            "/access-requests",
+            if unknown { "nobody" } else { "alice" },
+            202,
+        )
+    })
+    .await;
+    within_noise("an access request to an unknown / a known recipient", a, b);
+}
+
+/// Medians of `ROUNDS` timings of `f(true)` and `f(false)`, interleaved
+/// (which goes first alternates), after a warm-up.
+async fn medians<F, Fut>(mut f: F) -> (f64, f64)
+where
+    F: FnMut(bool) -> Fut,
+    Fut: std::future::Future<Output = Duration>,
+{
+    const ROUNDS: usize = 150;
     for _ in 0..10 {
-        timed("nobody").await;
-        timed("carol").await;
+        f(true).await;
+        f(false).await;
     }
-    let (mut unknown, mut ungranted) = (Vec::new(), Vec::new());
+    let (mut yes, mut no) = (Vec::new(), Vec::new());
     for i in 0..ROUNDS {
-        // Alternate which goes first, so neither always follows the other.
         if i % 2 == 0 {
-            unknown.push(timed("nobody").await);
-            ungranted.push(timed("carol").await);
+            yes.push(f(true).await);
+            no.push(f(false).await);
         } else {
-            ungranted.push(timed("carol").await);
-            unknown.push(timed("nobody").await);
+            no.push(f(false).await);
+            yes.push(f(true).await);
         }
     }
     let median = |v: &mut Vec<Duration>| {
         v.sort();
         v[v.len() / 2].as_secs_f64()
     };
-    let (a, b) = (median(&mut unknown), median(&mut ungranted));
+    (median(&mut yes), median(&mut no))
+}
+
+/// Two medians within a generous factor of each other.
+fn within_noise(what: &str, a: f64, b: f64) {
     let ratio = a.max(b) / a.min(b);
     eprintln!(
-        "mail timing: median unknown {:.3} ms, ungranted {:.3} ms, ratio {ratio:.3}",
+        "mail timing, {what}: medians {:.3} ms / {:.3} ms, ratio {ratio:.3}",
         a * 1e3,
         b * 1e3
     );
     assert!(
         ratio < 1.5,
-        "median unknown {:.3} ms vs ungranted {:.3} ms (ratio {ratio:.2})",
+        "{what}: medians {:.3} ms vs {:.3} ms (ratio {ratio:.2})",
         a * 1e3,
         b * 1e3
     );
