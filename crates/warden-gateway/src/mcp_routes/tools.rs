@@ -5,6 +5,7 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use warden_a2a::types::Part;
 use warden_mailbox::Mailbox;
 use warden_mailbox::mcp::backend::{Backend, BoxFuture, ToolFailure};
 use warden_mailbox::mcp::{Tool, mailbox_failure};
@@ -27,6 +28,7 @@ impl Backend for GatewayTools<'_> {
     ) -> BoxFuture<'a, Result<Value, ToolFailure>> {
         match tool {
             Tool::Webhook => Box::pin(self.webhook(caller, arguments)),
+            Tool::Send => Box::pin(self.send(caller, arguments)),
             other => self.mailbox.call(caller, other, arguments),
         }
     }
@@ -50,6 +52,21 @@ enum Action {
 }
 
 impl GatewayTools<'_> {
+    /// `send`, its `url` parts held to the egress rules first, as REST's
+    /// send is (a recipient that fetches one is not led to an internal
+    /// address). Parts that do not read as A2A parts are left for the
+    /// mailbox to refuse with its own words.
+    async fn send(&self, me: &str, args: Map<String, Value>) -> Result<Value, ToolFailure> {
+        if let Some(parts) = args.get("parts")
+            && let Ok(parts) = serde_json::from_value::<Vec<Part>>(parts.clone())
+        {
+            crate::mail_routes::ops::check_urls(self.state, &parts)
+                .await
+                .map_err(|e| mailbox_failure(&e))?;
+        }
+        self.mailbox.call(me, Tool::Send, args).await
+    }
+
     async fn webhook(&self, me: &str, args: Map<String, Value>) -> Result<Value, ToolFailure> {
         let args: WebhookArgs = serde_json::from_value(Value::Object(args))
             .map_err(|e| ToolFailure::invalid(format!("invalid arguments: {e}")))?;

@@ -243,6 +243,19 @@ async fn origin_sessions_and_credentials_are_checked() {
         "{refused}"
     );
 
+    // A file by reference obeys the egress rules, as over REST.
+    let part = json!({"to": "mcp-bob", "idempotencyKey": "k-url",
+                      "parts": [{"url": "http://169.254.169.254/latest/meta-data"}]});
+    let refused = tool_call(&w, &alice, "send", part).await;
+    assert_eq!(
+        refused["structuredContent"]["error"]["code"], "invalid",
+        "{refused}"
+    );
+    let why = refused["structuredContent"]["error"]["message"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(why.contains("egress rules"), "{refused}");
+
     // A quarantined agent has no mailbox (its key still authenticates).
     w.cli(&["quarantine", "add", "mcp-bob", "--reason", "test"])
         .await;
