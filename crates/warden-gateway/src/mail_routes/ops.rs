@@ -8,8 +8,8 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
 use warden_a2a::types::{Part, PartContent};
 use warden_mailbox::{
-    AccessRequest, GrantRequest, InboxQuery, MailError, Mailbox, PublishKeyRequest, RevokeRequest,
-    SendRequest, audit,
+    AccessRequest, GrantRequest, InboxQuery, MailError, Mailbox, PublishKeyRequest, PublishedKey,
+    RevokeRequest, SendRequest, audit,
 };
 
 use crate::state::GatewayState;
@@ -213,11 +213,15 @@ pub async fn run(
             detail.insert("kid".into(), json!(k.kid));
             Done::new(S::OK, &k, Value::Object(detail.clone()))
         }
-        Op::MyKey | Op::KeyOf(_) => {
-            let address = match op {
-                Op::KeyOf(a) => a.as_str(),
-                _ => me,
-            };
+        Op::MyKey => {
+            // One's own key needs no grant (`key_of` asks for the owner's
+            // grant, which nobody gives itself).
+            detail.insert("address".into(), json!(me));
+            let k = own_key(mailbox, me).await?;
+            detail.insert("kid".into(), json!(k.kid));
+            Done::new(S::OK, &k, Value::Object(detail.clone()))
+        }
+        Op::KeyOf(address) => {
             detail.insert("address".into(), json!(address));
             let k = mailbox.key_of(me, address).await?;
             detail.insert("kid".into(), json!(k.kid));
@@ -238,6 +242,27 @@ pub async fn run(
             })
         }
     }
+}
+
+/// The caller's own published key, as `key_of` shows a key.
+async fn own_key(mailbox: &Mailbox, me: &str) -> Result<PublishedKey, MailError> {
+    let k = mailbox
+        .store()
+        .mail_key(me)
+        .await?
+        .ok_or(MailError::NotFound)?;
+    let jwk = serde_json::from_str(&k.jwk)
+        .map_err(|e| MailError::Store(warden_store::StoreError::Mail(e.to_string())))?;
+    let published = chrono::DateTime::from_timestamp_millis(k.published_ms)
+        .unwrap_or_default()
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    Ok(PublishedKey {
+        address: k.address,
+        kid: k.kid,
+        jwk,
+        published,
+    })
 }
 
 /// A JSON body read strictly (duplicate keys, depth and string caps of

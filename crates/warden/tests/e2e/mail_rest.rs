@@ -625,6 +625,29 @@ async fn the_same_flow_through_the_cli() {
     )
     .await;
     assert_eq!(code, 1, "revoked: {err}");
+    // A sealing key: made here, published, shown to its owner (no grant
+    // needed for one's own) and, through REST, the same.
+    let key_file = m.w.dir.path().join("alice.x25519.json");
+    let key_path = key_file.to_str().expect("path");
+    let (code, _, err) = mail_cli(&m, &alice, &["key", "gen", "--out", key_path]).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, published, err) = mail_cli(&m, &alice, &["key", "publish", key_path]).await;
+    assert_eq!(code, 0, "{err}");
+    let (code, shown, err) = mail_cli(&m, &alice, &["key", "show", "me"]).await;
+    assert_eq!(code, 0, "{err}");
+    let kid = |out: &str| out.split_whitespace().nth(2).map(str::to_string);
+    assert_eq!(kid(&shown), kid(&published), "{shown} / {published}");
+    assert!(!shown.contains("\"d\""), "never the private part: {shown}");
+    let (s, k) = m.json("alice", M::GET, "/keys/me", None).await;
+    assert_eq!(
+        (s, k["kid"].as_str().map(str::to_string)),
+        (200, kid(&shown)),
+        "{k}"
+    );
+    // bob holds no grant from alice any more: her key is not his to see.
+    let (code, _, _) = mail_cli(&m, &bob, &["key", "show", "alice"]).await;
+    assert_eq!(code, 1);
+
     // Bad input: exit 2, before anything is sent.
     let (code, _, err) = mail_cli(&m, &[], &["inbox"]).await;
     assert_eq!(code, 2);
