@@ -141,8 +141,14 @@ pub async fn mint_with(
         .await
         .map_err(|e| e.to_string())?;
     if known.is_none() {
+        // The mailbox needs no call grant: only the registry entry.
+        let grant = if aud == warden_authority::MAILBOX_AUDIENCE {
+            String::new()
+        } else {
+            format!(" --grant {aud}=SKILL")
+        };
         return Err(format!(
-            "no registry agent {sub:?}: add it with `warden registry add {sub} --grant {aud}=SKILL`"
+            "no registry agent {sub:?}: add it with `warden registry add {sub}{grant}`"
         ));
     }
     let (minted, _) = authority
