@@ -211,12 +211,12 @@ pub(super) async fn send_in(
             // Read for every send, so an access request to nobody costs
             // what one to a real inbox does.
             let (count, bytes): (i64, i64) = sqlx::query_as(
-                "SELECT COUNT(*), CAST(COALESCE(SUM(size), 0) AS BIGINT)
-                 FROM mail_messages WHERE recipient = $1",
+                "SELECT messages, bytes FROM mail_boxes WHERE address = $1",
             )
             .bind(&msg.recipient)
-            .fetch_one(&mut **t)
-            .await?;
+            .fetch_optional(&mut **t)
+            .await?
+            .unwrap_or((0, 0));
             if count >= m.max_messages || bytes.saturating_add(msg.size) > m.max_bytes {
                 match m.check {
                     SendCheck::Grant => break 'decide MailSendOutcome::InboxFull,

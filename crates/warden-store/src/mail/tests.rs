@@ -1,5 +1,5 @@
 use super::*;
-use crate::testing::store_test;
+use crate::testing::{TestDb, store_test};
 use crate::{Cutoff, RegisteredAgent, RetentionKind, RetentionPlan};
 
 const NOW: i64 = 1_800_000_000_000;
@@ -295,5 +295,127 @@ store_test! {
         assert!(!page.more);
         let empty = MailFilter { recipient: "nobody".into(), limit: 5, ..MailFilter::default() };
         assert!(s.mail_inbox(&empty).await.expect("page").messages.is_empty());
+    }
+}
+
+/// The counts the quota reads (`mail_boxes`) against a count of the inbox.
+async fn counts_agree(s: &crate::Store, address: &str) -> (i64, i64) {
+    use crate::backend::either;
+    let kept: Option<(i64, i64)> = either!(Db, &s.db, pool => {
+        sqlx::query_as("SELECT messages, bytes FROM mail_boxes WHERE address = $1")
+            .bind(address)
+            .fetch_optional(pool)
+            .await
+            .expect("read")
+    });
+    let (n, bytes, _) = s.mail_counts(address).await.expect("counts");
+    assert_eq!(kept.unwrap_or((0, 0)), (n, bytes), "{address}");
+    (n, bytes)
+}
+
+store_test! {
+    async fn inbox_counts_follow_every_insert_and_delete(s) {
+        s.mail_grant_put(&grant("bob", "alice", &[]), NOW).await.expect("grant");
+        for i in 0..3 {
+            let mut n = send(msg(i, "alice", "bob", NOW - 5000 + i64::from(i) * 5000), None);
+            n.message.size = 10 + i64::from(i);
+            s.mail_send(&n).await.expect("send");
+        }
+        assert_eq!(counts_agree(&s, "bob").await, (3, 33));
+        assert!(s.mail_delete("bob", &msg(2, "", "", 0).id).await.expect("delete"));
+        assert_eq!(counts_agree(&s, "bob").await, (2, 21));
+        let plan = RetentionPlan {
+            mail: Some(Cutoff::at_unix(NOW / 1000)),
+            ..RetentionPlan::default()
+        };
+        s.apply_retention(&plan, false).await.expect("retention");
+        assert_eq!(counts_agree(&s, "bob").await, (1, 11));
+        // A full inbox by the counts: the quota of 3 holds after deletes.
+        for i in 10..12 {
+            s.mail_send(&send(msg(i, "alice", "bob", NOW), None)).await.expect("send");
+        }
+        let full = s.mail_send(&send(msg(20, "alice", "bob", NOW), None)).await.expect("send");
+        assert_eq!(full, MailSendOutcome::InboxFull);
+    }
+}
+
+store_test! {
+    async fn version_12_counts_the_inboxes_version_11_holds(db: TestDb) {
+        use crate::backend::either;
+        let s = db.open_at(11).await;
+        for (i, to) in [(0, "bob"), (1, "bob"), (2, "carol")] {
+            let m = msg(i, "alice", to, NOW);
+            either!(Db, &s.db, pool => {
+                sqlx::query(
+                    "INSERT INTO mail_messages (id, sender, recipient, kind, thread, body, sealed,
+                         size, signature, created, created_ms)
+                     VALUES ($1, $2, $3, 'message', $1, $4, 0, $5, 'h..s', 'x', $6)",
+                )
+                .bind(&m.id)
+                .bind(&m.sender)
+                .bind(&m.recipient)
+                .bind(&m.body)
+                .bind(m.size)
+                .bind(m.created_ms)
+                .execute(pool)
+                .await
+                .expect("insert at version 11");
+            });
+        }
+        s.migrate_fully().await.expect("migrate");
+        assert_eq!(counts_agree(&s, "bob").await, (2, 30));
+        assert_eq!(counts_agree(&s, "carol").await, (1, 15));
+        s.mail_grant_put(&grant("bob", "alice", &[]), NOW).await.expect("grant");
+        s.mail_send(&send(msg(5, "alice", "bob", NOW), None)).await.expect("send");
+        assert_eq!(counts_agree(&s, "bob").await, (3, 45));
+    }
+}
+
+store_test! {
+    async fn an_export_moves_the_mailbox_and_the_import_rebuilds_the_counts(db: TestDb) {
+        let source = db.open().await;
+        source.mail_grant_put(&grant("bob", "alice", &["ci"]), NOW).await.expect("grant");
+        let mut keyed = send(msg(1, "alice", "bob", NOW), Some(("k", 3)));
+        keyed.message.size = 20;
+        source.mail_send(&keyed).await.expect("send");
+        source.mail_send(&send(msg(2, "alice", "bob", NOW + 1), None)).await.expect("send");
+        source
+            .mail_key_put(&MailKey {
+                address: "bob".into(),
+                kid: "k1".into(),
+                jwk: "{}".into(),
+                published_ms: NOW,
+            })
+            .await
+            .expect("key");
+        let mut file = Vec::new();
+        source.export(&mut file, crate::ExportOptions::default()).await.expect("export");
+        assert!(!String::from_utf8_lossy(&file).contains("mail_boxes"), "derived: not exported");
+
+        let target_db = match &db {
+            TestDb::Sqlite(_) => TestDb::postgres().await,
+            TestDb::Postgres(_) => TestDb::sqlite().await,
+        };
+        let target = target_db.open().await;
+        target.import(file.as_slice(), |_, _| Ok(())).await.expect("import");
+        assert_eq!(counts_agree(&target, "bob").await, (2, 35));
+        for id in [1, 2] {
+            let id = msg(id, "", "", 0).id;
+            assert_eq!(
+                target.mail_get(&id).await.expect("get"),
+                source.mail_get(&id).await.expect("get")
+            );
+        }
+        assert_eq!(
+            target.mail_grant("bob", "alice").await.expect("grant"),
+            source.mail_grant("bob", "alice").await.expect("grant")
+        );
+        assert_eq!(target.mail_key("bob").await.expect("key").map(|k| k.kid).as_deref(), Some("k1"));
+        // The key still answers a retry on the target.
+        let retry = send(msg(7, "alice", "bob", NOW), Some(("k", 3)));
+        assert!(matches!(
+            target.mail_send(&retry).await.expect("retry"),
+            MailSendOutcome::Duplicate(_)
+        ));
     }
 }

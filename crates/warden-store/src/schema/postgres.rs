@@ -321,6 +321,36 @@ CREATE TABLE mail_keys (
     jwk          TEXT COLLATE "C" NOT NULL,
     published_ms BIGINT NOT NULL
 );
+"#,    // Version 12: the count and bytes of each inbox (`mail_boxes`), kept
+    // by triggers on `mail_messages` — every insert and delete, whoever
+    // makes it (a send, a delete, retention, an import) — so a send's
+    // quota check reads one row instead of counting the inbox (which made
+    // every send through SQLite's one writer slower as a popular inbox
+    // filled). Derived: not exported, rebuilt by the triggers on import.
+    r#"
+CREATE TABLE mail_boxes (
+    address  TEXT COLLATE "C" PRIMARY KEY,
+    messages BIGINT NOT NULL,
+    bytes    BIGINT NOT NULL
+);
+INSERT INTO mail_boxes (address, messages, bytes)
+    SELECT recipient, COUNT(*), SUM(size) FROM mail_messages GROUP BY recipient;
+CREATE FUNCTION mail_boxes_count() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO mail_boxes (address, messages, bytes) VALUES (NEW.recipient, 1, NEW.size)
+            ON CONFLICT (address) DO UPDATE SET messages = mail_boxes.messages + 1,
+                bytes = mail_boxes.bytes + EXCLUDED.bytes;
+        RETURN NEW;
+    END IF;
+    UPDATE mail_boxes SET messages = messages - 1, bytes = bytes - OLD.size
+        WHERE address = OLD.recipient;
+    RETURN OLD;
+END
+$$;
+CREATE TRIGGER mail_boxes_count AFTER INSERT OR DELETE ON mail_messages
+    FOR EACH ROW EXECUTE FUNCTION mail_boxes_count();
 "#,
 ];
 

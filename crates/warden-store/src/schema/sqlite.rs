@@ -306,6 +306,29 @@ CREATE TABLE mail_keys (
     jwk          TEXT NOT NULL,
     published_ms INTEGER NOT NULL
 );
+"#,    // Version 12: the count and bytes of each inbox (`mail_boxes`), kept
+    // by triggers on `mail_messages` — every insert and delete, whoever
+    // makes it (a send, a delete, retention, an import) — so a send's
+    // quota check reads one row instead of counting the inbox (which made
+    // every send through SQLite's one writer slower as a popular inbox
+    // filled). Derived: not exported, rebuilt by the triggers on import.
+    r#"
+CREATE TABLE mail_boxes (
+    address  TEXT PRIMARY KEY,
+    messages INTEGER NOT NULL,
+    bytes    INTEGER NOT NULL
+);
+INSERT INTO mail_boxes (address, messages, bytes)
+    SELECT recipient, COUNT(*), SUM(size) FROM mail_messages GROUP BY recipient;
+CREATE TRIGGER mail_boxes_add AFTER INSERT ON mail_messages BEGIN
+    INSERT OR IGNORE INTO mail_boxes (address, messages, bytes) VALUES (NEW.recipient, 0, 0);
+    UPDATE mail_boxes SET messages = messages + 1, bytes = bytes + NEW.size
+        WHERE address = NEW.recipient;
+END;
+CREATE TRIGGER mail_boxes_remove AFTER DELETE ON mail_messages BEGIN
+    UPDATE mail_boxes SET messages = messages - 1, bytes = bytes - OLD.size
+        WHERE address = OLD.recipient;
+END;
 "#,
 ];
 
