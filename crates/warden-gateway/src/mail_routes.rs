@@ -154,6 +154,14 @@ pub async fn handle(state: &GatewayState, peer: SocketAddr, op: Op, req: Request
         Ok(done) => answer::ok(&ctx, done.status, &done.body, done.detail),
         Err(Stop::Refused(r)) => stages::rescue(&ctx, r, body).await,
         Err(Stop::Mail(e, reason)) => {
+            // Refused before the body was read (no mailbox): read and drop
+            // it (bounded), or the connection is closed under a client
+            // that reuses it, as the stages' refusals do.
+            if let Some(unread) = body {
+                let cap = state.config.limits.max_request_body_bytes.get();
+                let _ = http_body_util::BodyExt::collect(http_body_util::Limited::new(unread, cap))
+                    .await;
+            }
             let detail = (!detail.is_empty()).then_some(Value::Object(detail));
             answer::mail_error(&ctx, &e, reason, detail)
         }

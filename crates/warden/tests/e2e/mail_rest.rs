@@ -473,6 +473,19 @@ async fn only_registry_agents_have_a_mailbox_and_its_tokens_open_nothing_else() 
     let (s, body) = me(vec![("x-api-key", m.keys["carol"].clone())]).await;
     assert_eq!(s, 403, "{body}");
     assert!(body.contains("no mailbox for this caller"), "{body}");
+    // Refused before its body is read, a send still leaves the connection
+    // usable (the body is drained): twice on one connection.
+    let http = client();
+    for _ in 0..2 {
+        let r = http
+            .post(m.url("/messages"))
+            .header("x-api-key", &m.keys["carol"])
+            .json(&json!({"to": "alice", "parts": [{"text": "x".repeat(50_000)}]}))
+            .send()
+            .await
+            .expect("the connection holds");
+        assert_eq!(r.status(), 403);
+    }
     // Wrong methods and strict inputs, in the REST error shape.
     let r = client()
         .patch(m.url("/me"))
