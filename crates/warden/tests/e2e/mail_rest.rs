@@ -793,6 +793,17 @@ async fn the_token_endpoint_issues_mailbox_tokens_and_an_off_mailbox_is_an_unkno
     assert_eq!(r.status(), 404);
     let body = r.text().await.expect("text");
     assert!(body.contains("no such agent or route"), "{body}");
+
+    // Without authentication every caller is anonymous: nobody's mailbox.
+    let open = gateway("[auth]\nmode = \"insecure-off\"\n").await;
+    let r = client()
+        .get(format!("{}/mail/v1/me", open.gateway))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(r.status(), 403);
+    let body = r.text().await.expect("text");
+    assert!(body.contains("no mailbox for this caller"), "{body}");
 }
 
 #[tokio::test]
