@@ -3,7 +3,7 @@
 //! recipient. Every query names the recipient, so a message id alone never
 //! reaches another inbox's message.
 
-use crate::backend::{Db, either, map_rows};
+use crate::backend::{Db, Tx, either, map_rows};
 use crate::{Store, StoreError};
 
 use super::{COLUMNS, MailMessage, from_row};
@@ -98,7 +98,9 @@ impl Store {
 
     /// Marks a message of `recipient`'s inbox read (and, with `ack`,
     /// acknowledged) at `now_ms`, keeping earlier times, and returns it
-    /// as it now is; None when the inbox has no such message.
+    /// as it now is; None when the inbox has no such message. On SQLite
+    /// through the mailbox's writer (a write waiting on the lock would
+    /// sleep in SQLite's busy handler while sends hold it).
     pub async fn mail_mark(
         &self,
         recipient: &str,
@@ -106,39 +108,38 @@ impl Store {
         ack: bool,
         now_ms: i64,
     ) -> Result<Option<MailMessage>, StoreError> {
-        let acked = if ack {
-            "COALESCE(acked_ms, $3)"
-        } else {
-            "acked_ms"
+        let mark = Mark {
+            recipient: recipient.into(),
+            id: id.into(),
+            ack,
+            now_ms,
         };
-        let sql = format!(
-            "UPDATE mail_messages SET read_ms = COALESCE(read_ms, $3), acked_ms = {acked}
-             WHERE id = $1 AND recipient = $2 RETURNING {COLUMNS}"
-        );
-        Ok(either!(Db, &self.db, pool => {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(id)
-                .bind(recipient)
-                .bind(now_ms)
-                .fetch_optional(pool)
-                .await?
-                .as_ref()
-                .map(from_row)
-                .transpose()?
-        }))
+        match &self.db {
+            Db::Sqlite(pool) => Ok(self.mail.mark(pool, mark).await?),
+            Db::Postgres(pool) => {
+                let mut tx: Tx<'_> = pool.begin().await?.into();
+                let found = mark_in(&mut tx, &mark).await?;
+                tx.commit().await?;
+                Ok(found)
+            }
+        }
     }
 
     /// Deletes a message of `recipient`'s inbox: true when there was one.
     pub async fn mail_delete(&self, recipient: &str, id: &str) -> Result<bool, StoreError> {
-        let n = either!(Db, &self.db, pool => {
-            sqlx::query("DELETE FROM mail_messages WHERE id = $1 AND recipient = $2")
-                .bind(id)
-                .bind(recipient)
-                .execute(pool)
-                .await?
-                .rows_affected()
-        });
-        Ok(n > 0)
+        let delete = Delete {
+            recipient: recipient.into(),
+            id: id.into(),
+        };
+        match &self.db {
+            Db::Sqlite(pool) => Ok(self.mail.delete(pool, delete).await?),
+            Db::Postgres(pool) => {
+                let mut tx: Tx<'_> = pool.begin().await?.into();
+                let found = delete_in(&mut tx, &delete).await?;
+                tx.commit().await?;
+                Ok(found)
+            }
+        }
     }
 
     /// How many messages `recipient`'s inbox holds, their bytes, and how
@@ -254,4 +255,55 @@ impl From<JsonRow> for MailMessage {
             acked_ms: r.acked_ms,
         }
     }
+}
+
+/// A read or acknowledgement to write.
+#[derive(Debug, Clone)]
+pub(crate) struct Mark {
+    pub recipient: String,
+    pub id: String,
+    pub ack: bool,
+    pub now_ms: i64,
+}
+
+/// A deletion to write.
+#[derive(Debug, Clone)]
+pub(crate) struct Delete {
+    pub recipient: String,
+    pub id: String,
+}
+
+pub(super) async fn mark_in(tx: &mut Tx<'_>, m: &Mark) -> Result<Option<MailMessage>, sqlx::Error> {
+    let acked = if m.ack {
+        "COALESCE(acked_ms, $3)"
+    } else {
+        "acked_ms"
+    };
+    let sql = format!(
+        "UPDATE mail_messages SET read_ms = COALESCE(read_ms, $3), acked_ms = {acked}
+         WHERE id = $1 AND recipient = $2 RETURNING {COLUMNS}"
+    );
+    Ok(either!(Tx, tx, t => {
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&m.id)
+            .bind(&m.recipient)
+            .bind(m.now_ms)
+            .fetch_optional(&mut **t)
+            .await?
+            .as_ref()
+            .map(from_row)
+            .transpose()?
+    }))
+}
+
+pub(super) async fn delete_in(tx: &mut Tx<'_>, d: &Delete) -> Result<bool, sqlx::Error> {
+    let n = either!(Tx, tx, t => {
+        sqlx::query("DELETE FROM mail_messages WHERE id = $1 AND recipient = $2")
+            .bind(&d.id)
+            .bind(&d.recipient)
+            .execute(&mut **t)
+            .await?
+            .rows_affected()
+    });
+    Ok(n > 0)
 }

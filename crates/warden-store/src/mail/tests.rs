@@ -419,3 +419,40 @@ store_test! {
         ));
     }
 }
+
+store_test! {
+    async fn marks_and_deletes_mix_with_sends(db: TestDb) {
+        // On SQLite all of them go through the writer, in shared batches.
+        let s = db.open().await;
+        s.mail_grant_put(&grant("bob", "alice", &[]), NOW).await.expect("grant");
+        for i in 0..20 {
+            let mut n = send(msg(i, "alice", "bob", NOW), None);
+            n.max_messages = 100;
+            assert!(s.mail_send(&n).await.expect("send").wrote());
+        }
+        let mut tasks = Vec::new();
+        for i in 0..30u32 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                let id = msg(i % 20, "", "", 0).id;
+                match i {
+                    0..10 => assert!(s.mail_mark("bob", &id, i % 2 == 0, NOW + 1).await.expect("mark").is_some()),
+                    10..20 => assert!(s.mail_delete("bob", &id).await.expect("delete")),
+                    _ => {
+                        let mut n = send(msg(100 + i, "alice", "bob", NOW), None);
+                        n.max_messages = 100;
+                        assert!(s.mail_send(&n).await.expect("send").wrote());
+                    }
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.expect("task");
+        }
+        assert_eq!(counts_agree(&s, "bob").await.0, 20);
+        let (_, _, unread) = s.mail_counts("bob").await.expect("counts");
+        assert_eq!(unread, 10, "10 of the 20 left were marked read");
+        assert!(!s.mail_delete("bob", &msg(10, "", "", 0).id).await.expect("again"));
+        assert_eq!(s.mail_mark("bob", &msg(10, "", "", 0).id, true, NOW).await.expect("gone"), None);
+    }
+}

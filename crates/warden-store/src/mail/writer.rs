@@ -1,6 +1,6 @@
-//! The one writer of a SQLite store's sends: every send of a store handle
-//! (and its clones) goes through one task, which runs all the sends
-//! waiting in one transaction.
+//! The one writer of a SQLite store's mailbox: every send, read mark,
+//! acknowledgement and deletion of a store handle (and its clones) goes
+//! through one task, which runs all the writes waiting in one transaction.
 //!
 //! SQLite has one write lock. Sends from the pool's connections each took
 //! it in turn, and one that found it taken slept in SQLite's busy handler
@@ -29,17 +29,48 @@ use sqlx::sqlite::SqliteConnection;
 use sqlx::{ConnectOptions as _, Connection as _, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
+use super::inbox::{Delete, Mark, delete_in, mark_in};
 use super::send::send_in;
-use super::{MailSendOutcome, NewMail};
+use super::{MailMessage, MailSendOutcome, NewMail};
 use crate::backend::Tx;
 
-/// The most sends in one transaction.
+/// The most writes in one transaction.
 const MAX_JOBS: usize = 128;
 
-/// A send and where its outcome goes.
+/// A write for the writer.
+enum Work {
+    Send(Box<NewMail>),
+    Mark(Mark),
+    Delete(Delete),
+}
+
+/// What a write did.
+enum Done {
+    Sent(MailSendOutcome),
+    Marked(Option<MailMessage>),
+    Deleted(bool),
+}
+
+/// A write and where its outcome goes.
 struct Job {
-    mail: NewMail,
-    done: oneshot::Sender<Result<MailSendOutcome, sqlx::Error>>,
+    work: Work,
+    done: oneshot::Sender<Result<Done, sqlx::Error>>,
+}
+
+impl Work {
+    /// Runs the write in `tx`. A send that does not pass its checks writes
+    /// nothing; None (a key taken under a send) cannot happen under
+    /// SQLite's write lock: were it to, it is an error, and the batch's
+    /// writes run again alone.
+    async fn apply(&self, tx: &mut Tx<'_>) -> Result<Done, sqlx::Error> {
+        Ok(match self {
+            Self::Send(m) => Done::Sent(send_in(tx, m).await?.ok_or_else(|| {
+                sqlx::Error::Protocol("an idempotency key changed under a send".into())
+            })?),
+            Self::Mark(m) => Done::Marked(mark_in(tx, m).await?),
+            Self::Delete(d) => Done::Deleted(delete_in(tx, d).await?),
+        })
+    }
 }
 
 /// The writer of a store handle (and its clones), started by the first
@@ -49,8 +80,14 @@ pub(crate) struct Writer(Arc<OnceLock<mpsc::UnboundedSender<Job>>>);
 
 impl std::fmt::Debug for Job {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (what, id) = match &self.work {
+            Work::Send(m) => ("send", &m.message.id),
+            Work::Mark(m) => ("mark", &m.id),
+            Work::Delete(d) => ("delete", &d.id),
+        };
         f.debug_struct("Job")
-            .field("id", &self.mail.message.id)
+            .field("what", &what)
+            .field("id", id)
             .finish()
     }
 }
@@ -63,19 +100,54 @@ impl Writer {
         pool: &SqlitePool,
         mail: NewMail,
     ) -> Result<MailSendOutcome, sqlx::Error> {
+        match self.run(pool, Work::Send(Box::new(mail))).await? {
+            Done::Sent(outcome) => Ok(outcome),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// Marks a message read (or acknowledged) through the writer.
+    pub(crate) async fn mark(
+        &self,
+        pool: &SqlitePool,
+        mark: Mark,
+    ) -> Result<Option<MailMessage>, sqlx::Error> {
+        match self.run(pool, Work::Mark(mark)).await? {
+            Done::Marked(found) => Ok(found),
+            _ => Err(mismatch()),
+        }
+    }
+
+    /// Deletes a message through the writer.
+    pub(crate) async fn delete(
+        &self,
+        pool: &SqlitePool,
+        delete: Delete,
+    ) -> Result<bool, sqlx::Error> {
+        match self.run(pool, Work::Delete(delete)).await? {
+            Done::Deleted(found) => Ok(found),
+            _ => Err(mismatch()),
+        }
+    }
+
+    async fn run(&self, pool: &SqlitePool, work: Work) -> Result<Done, sqlx::Error> {
         let queue = self.0.get_or_init(|| start(pool.clone()));
         let (done, outcome) = oneshot::channel();
-        match queue.send(Job { mail, done }) {
+        match queue.send(Job { work, done }) {
             Ok(()) => outcome
                 .await
                 .unwrap_or_else(|_| Err(sqlx::Error::WorkerCrashed)),
             // No runtime left for the writer (it ended with the runtime
             // that started it): written here, alone.
             Err(mpsc::error::SendError(job)) => {
-                alone(&mut Conn::Pool(pool.clone()), &job.mail).await
+                alone(&mut Conn::Pool(pool.clone()), &job.work).await
             }
         }
     }
+}
+
+fn mismatch() -> sqlx::Error {
+    sqlx::Error::Protocol("the mailbox writer answered another kind of write".into())
 }
 
 fn start(pool: SqlitePool) -> mpsc::UnboundedSender<Job> {
@@ -138,7 +210,7 @@ async fn run(pool: SqlitePool, mut queue: mpsc::UnboundedReceiver<Job>) {
             }
             Err(_) => {
                 for job in jobs.drain(..) {
-                    let outcome = alone(&mut conn, &job.mail).await;
+                    let outcome = alone(&mut conn, &job.work).await;
                     let _ = job.done.send(outcome);
                 }
             }
@@ -146,30 +218,22 @@ async fn run(pool: SqlitePool, mut queue: mpsc::UnboundedReceiver<Job>) {
     }
 }
 
-/// Every send in one transaction; the outcomes in the sends' order.
-async fn together(conn: &mut Conn, jobs: &[Job]) -> Result<Vec<MailSendOutcome>, sqlx::Error> {
+/// Every write in one transaction; the outcomes in the writes' order.
+async fn together(conn: &mut Conn, jobs: &[Job]) -> Result<Vec<Done>, sqlx::Error> {
     let mut tx = conn.begin().await?;
     let mut outcomes = Vec::with_capacity(jobs.len());
     for job in jobs {
-        // None (a key taken under the send) cannot happen under SQLite's
-        // write lock; were it to, the sends run again alone.
-        let outcome = send_in(&mut tx, &job.mail)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
-        outcomes.push(outcome);
+        outcomes.push(job.work.apply(&mut tx).await?);
     }
     tx.commit().await?;
     Ok(outcomes)
 }
 
-/// One send in a transaction of its own.
-async fn alone(conn: &mut Conn, mail: &NewMail) -> Result<MailSendOutcome, sqlx::Error> {
+/// One write in a transaction of its own (a send that wrote nothing
+/// commits nothing).
+async fn alone(conn: &mut Conn, work: &Work) -> Result<Done, sqlx::Error> {
     let mut tx = conn.begin().await?;
-    let outcome = send_in(&mut tx, mail)
-        .await?
-        .ok_or_else(|| sqlx::Error::Protocol("an idempotency key changed under a send".into()))?;
-    if outcome.wrote() {
-        tx.commit().await?;
-    }
-    Ok(outcome)
+    let done = work.apply(&mut tx).await?;
+    tx.commit().await?;
+    Ok(done)
 }
