@@ -30,6 +30,11 @@ pub struct Lifetimes {
     pub leeway_secs: u64,
     /// How long a signing key signs before a successor takes over.
     pub key_rotation_secs: u64,
+    /// At least how long a retired token key stays published: what it
+    /// signed and Warden keeps (mailbox messages, `[mailbox]
+    /// retention_days`) stays verifiable against the JWKS for as long as
+    /// it is kept. 0: only as long as its tokens need.
+    pub keep_published_secs: u64,
 }
 
 /// Who a call through Warden is made for: the caller named in the `act`
@@ -84,7 +89,7 @@ impl Authority {
     /// first keys generated on first use, sealed under `kek`) and records
     /// `issuer` in the store, so `warden token mint` signs as the gateway
     /// does. Retired keys stay published until every token they signed has
-    /// expired, and a day more.
+    /// expired, and a day more — or `keep_published_secs`, if longer.
     pub async fn open(
         store: Store,
         kek: Kek,
@@ -95,7 +100,8 @@ impl Authority {
         let publish_after_retire = lifetimes
             .token_ttl_secs
             .saturating_add(lifetimes.leeway_secs)
-            .saturating_add(86_400);
+            .saturating_add(86_400)
+            .max(lifetimes.keep_published_secs);
         let keys = KeyRing::open(
             store.clone(),
             kek,

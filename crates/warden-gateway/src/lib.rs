@@ -274,6 +274,9 @@ pub async fn open_authority(
         token_ttl_secs: a.token_ttl_secs,
         leeway_secs: a.leeway_secs,
         key_rotation_secs: a.key_rotation_hours.get().saturating_mul(3600),
+        // A mailbox message is signed once and kept `retention_days`: the
+        // key that signed it stays in the JWKS that long after retiring.
+        keep_published_secs: u64::from(config.mailbox.retention_days).saturating_mul(86_400),
     };
     Ok(warden_authority::Authority::open(store, kek, issuer, lifetimes, clock::unix_now()).await?)
 }

@@ -18,6 +18,7 @@ async fn authority() -> Authority {
         token_ttl_secs: 300,
         leeway_secs: 30,
         key_rotation_secs: 86_400,
+        keep_published_secs: 0,
     };
     let a = Authority::open(store, kek, ISSUER, lifetimes, NOW)
         .await
@@ -242,4 +243,35 @@ async fn upstream_tokens_are_warden_s_own_and_name_the_caller() {
         verify(&a, &token, "echo").all.get("act"),
         Some(&json!({"sub": "planner", "iss": "https://idp.example"}))
     );
+}
+
+#[tokio::test]
+async fn a_retired_token_key_stays_published_as_long_as_what_it_signed_is_kept() {
+    // Rotation every 100 s; tokens need a retired key for 300 + 30 s and a
+    // day more. Kept things (mailbox messages) may ask for longer.
+    let at = |keep: u64| async move {
+        let store = Store::open_in_memory().await.expect("store");
+        let kek = Kek::from_text(&Kek::generate_text().expect("kek")).expect("kek");
+        let lifetimes = Lifetimes {
+            token_ttl_secs: 300,
+            leeway_secs: 30,
+            key_rotation_secs: 100,
+            keep_published_secs: keep,
+        };
+        let a = Authority::open(store, kek, ISSUER, lifetimes, NOW)
+            .await
+            .expect("authority");
+        let first = a.keys.signing_key().expect("key").kid().to_string();
+        // Past the rotation: a successor signs.
+        a.keys.refresh(NOW + 150).await.expect("rotate");
+        assert_ne!(a.keys.signing_key().expect("key").kid(), first);
+        // Two days after the retirement: past what tokens need.
+        a.keys
+            .refresh(NOW + 100 + 2 * 86_400)
+            .await
+            .expect("reload");
+        a.keys.token_keys().get(&first).is_some()
+    };
+    assert!(!at(0).await, "tokens alone: unpublished after a day");
+    assert!(at(30 * 86_400).await, "kept 30 days: still published");
 }
