@@ -32,6 +32,7 @@ fuzz_target!(|data: &[u8]| {
         skill: Some("echo".into()),
         tenant: None,
         task_id: None,
+        referenced_task_ids: Vec::new(),
         context_id: Some("c1".into()),
         parts: vec![PartFact {
             kind: PartKind::Text,
