@@ -105,8 +105,11 @@ impl Delivery for Queue {
                 // Sent under a grant: queued (durably) before the sender
                 // is answered.
                 MessageKind::Message => self.message(&v).await,
-                // An access request is handed over only when its recipient
-                // exists: its queuing must not show in the request's time.
+                // An access request is queued off the request's path, and
+                // one to nobody arrives too (addressed to the store's void,
+                // which has no webhook or bridge): the same work either way,
+                // so the request's time does not tell whether its recipient
+                // exists.
                 MessageKind::AccessRequest => {
                     let q = self.clone();
                     tokio::spawn(async move { q.message(&v).await });

@@ -155,8 +155,18 @@ impl Mailbox {
         )?;
         let known = self.inner.local.contains(&req.to);
         let outcome = self.write(row, SendCheck::Request { known }, None).await?;
+        // Delivery is handed every request, a voided one addressed to the
+        // void (where no webhook or bridge is found): the hand-off then
+        // costs the same whether the recipient exists, which timing would
+        // otherwise tell (5-10 % measured by e2e mail_rest before).
         if outcome == MailSendOutcome::Stored {
             self.delivered(&message).await;
+        } else {
+            let void = Message {
+                to: warden_store::VOID_RECIPIENT.to_string(),
+                ..message.clone()
+            };
+            self.delivered(&void).await;
         }
         Ok(RequestSent {
             request_id: message.id,

@@ -503,13 +503,14 @@ struct Recorder(std::sync::Mutex<Vec<String>>);
 impl Delivery for Recorder {
     fn stored<'a>(&'a self, message: &'a Message) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            self.0.lock().expect("lock").push(message.id.clone());
+            let at = format!("{}@{}", message.id, message.to);
+            self.0.lock().expect("lock").push(at);
         })
     }
 }
 
 #[tokio::test]
-async fn delivery_hears_of_new_messages_only() {
+async fn delivery_hears_of_new_messages_and_of_requests_to_nobody_as_void() {
     let f = fixture().await;
     let rec = Arc::new(Recorder::default());
     assert!(f.mb.set_delivery(rec.clone()));
@@ -530,11 +531,21 @@ async fn delivery_hears_of_new_messages_only() {
         f.mb.request_access("alice", ask("carol"))
             .await
             .expect("request");
-    f.mb.request_access("alice", ask("nobody"))
-        .await
-        .expect("void");
+    let void =
+        f.mb.request_access("alice", ask("nobody"))
+            .await
+            .expect("void");
+    // A request to nobody is handed over too (the same work, so the same
+    // time), addressed to the void, where no webhook or bridge is found.
     let seen = rec.0.lock().expect("lock").clone();
-    assert_eq!(seen, [sent.message.id, real.request_id]);
+    assert_eq!(
+        seen,
+        [
+            format!("{}@bob", sent.message.id),
+            format!("{}@carol", real.request_id),
+            format!("{}@{}", void.request_id, warden_store::VOID_RECIPIENT),
+        ]
+    );
 }
 
 mod paging {
