@@ -193,11 +193,12 @@ impl GatewayState {
         ))
         .spawn();
         spawn_limiter_metrics(Arc::clone(&authz), metrics.clone());
-        let mailbox = mail_routes::open(&config, store.clone(), authority.keys.clone())
-            .map_err(|message| ConfigError::Invalid {
+        let mailbox = mail_routes::open(&config, store.clone(), authority.keys.clone()).map_err(
+            |message| ConfigError::Invalid {
                 path: "mailbox".into(),
                 message,
-            })?;
+            },
+        )?;
         let state = Self {
             authz,
             public_url,

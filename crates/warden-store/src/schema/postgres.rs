@@ -321,7 +321,7 @@ CREATE TABLE mail_keys (
     jwk          TEXT COLLATE "C" NOT NULL,
     published_ms BIGINT NOT NULL
 );
-"#,    // Version 12: the count and bytes of each inbox (`mail_boxes`), kept
+"#, // Version 12: the count and bytes of each inbox (`mail_boxes`), kept
     // by triggers on `mail_messages` — every insert and delete, whoever
     // makes it (a send, a delete, retention, an import) — so a send's
     // quota check reads one row instead of counting the inbox (which made

@@ -306,7 +306,7 @@ CREATE TABLE mail_keys (
     jwk          TEXT NOT NULL,
     published_ms INTEGER NOT NULL
 );
-"#,    // Version 12: the count and bytes of each inbox (`mail_boxes`), kept
+"#, // Version 12: the count and bytes of each inbox (`mail_boxes`), kept
     // by triggers on `mail_messages` — every insert and delete, whoever
     // makes it (a send, a delete, retention, an import) — so a send's
     // quota check reads one row instead of counting the inbox (which made
