@@ -80,6 +80,7 @@ impl Store {
                     changes: changes::ChangeSignal::in_memory(),
                     outbox: Default::default(),
                     mail: Default::default(),
+                    mail_reads: Default::default(),
                 })
             }
             UrlTarget::Memory => {
@@ -114,6 +115,7 @@ impl Store {
             changes: changes::ChangeSignal::in_memory(),
             outbox: Default::default(),
             mail: Default::default(),
+            mail_reads: Default::default(),
         })
     }
 

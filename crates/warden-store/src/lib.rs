@@ -76,6 +76,8 @@ pub struct Store {
     outbox: outbox::Signal,
     /// The mailbox's one writer of sends on SQLite (`mail/writer.rs`).
     mail: mail::Writer,
+    /// The mailbox's read connections on SQLite (`mail/reader.rs`).
+    mail_reads: mail::Readers,
 }
 
 impl Store {
@@ -128,6 +130,7 @@ impl Store {
             changes,
             outbox: outbox::Signal::default(),
             mail: mail::Writer::default(),
+            mail_reads: mail::Readers::default(),
         })
     }
 
@@ -146,6 +149,7 @@ impl Store {
             changes: changes::ChangeSignal::in_memory(),
             outbox: outbox::Signal::default(),
             mail: mail::Writer::default(),
+            mail_reads: mail::Readers::default(),
         })
     }
 

@@ -12,6 +12,7 @@
 mod grants;
 mod inbox;
 mod keys;
+mod reader;
 mod send;
 mod writer;
 
@@ -20,6 +21,7 @@ pub use inbox::{MailFilter, MailPage, MailState};
 pub use keys::MailKey;
 pub use send::{MailDuplicate, MailSendOutcome, NewMail, NewMailKey, SendCheck, VOID_RECIPIENT};
 
+pub(crate) use reader::Readers;
 pub(crate) use writer::Writer;
 
 use crate::backend::Columns;

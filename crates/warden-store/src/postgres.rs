@@ -58,6 +58,7 @@ async fn with_change_listener(pool: PgPool) -> Result<Store, StoreError> {
         changes: changes::ChangeSignal::in_memory(),
         outbox: Default::default(),
         mail: Default::default(),
+        mail_reads: Default::default(),
     };
     let generation = store.authz_generation().await?;
     store.changes = changes::ChangeSignal::listen(pool, generation).await?;

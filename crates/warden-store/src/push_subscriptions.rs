@@ -141,14 +141,33 @@ impl Store {
             "SELECT {COLUMNS} FROM push_subscriptions
              WHERE agent = $1 AND task_id = $2 ORDER BY created_ms, id"
         );
-        let found = either!(Db, &self.db, pool => {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(agent)
-                .bind(task_id)
-                .fetch_all(pool)
-                .await?;
-            map_rows(&rows, from_row)?
-        });
+        let found = match &self.db {
+            // Asked for every mailbox message (its recipient's webhook):
+            // on the read connections that skip the pool's pings
+            // (`mail/reader.rs`).
+            crate::backend::Db::Sqlite(pool) => {
+                let q = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(agent)
+                    .bind(task_id);
+                let rows = match self.mail_reads.lease(pool).await? {
+                    Some(mut lease) => {
+                        let rows = q.fetch_all(lease.conn()).await?;
+                        lease.done();
+                        rows
+                    }
+                    None => q.fetch_all(pool).await?,
+                };
+                map_rows(&rows, from_row)?
+            }
+            crate::backend::Db::Postgres(pool) => {
+                let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(agent)
+                    .bind(task_id)
+                    .fetch_all(pool)
+                    .await?;
+                map_rows(&rows, from_row)?
+            }
+        };
         Ok(found)
     }
 

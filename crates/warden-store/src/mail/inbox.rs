@@ -59,7 +59,15 @@ impl Store {
                 ));
                 filtered(&mut q, f, limit);
                 q.push(")");
-                let page: String = q.build_query_scalar().fetch_one(pool).await?;
+                // On the mailbox's own read connections (`reader.rs`).
+                let page: String = match self.mail_reads.lease(pool).await? {
+                    Some(mut lease) => {
+                        let page = q.build_query_scalar().fetch_one(lease.conn()).await?;
+                        lease.done();
+                        page
+                    }
+                    None => q.build_query_scalar().fetch_one(pool).await?,
+                };
                 let mut rows: Vec<JsonRow> = serde_json::from_str(&page)
                     .map_err(|e| StoreError::Mail(format!("an inbox page: {e}")))?;
                 // The aggregate's order is its input's in practice; the

@@ -94,6 +94,16 @@ impl MailSendOutcome {
     }
 }
 
+/// A pair's grant (topics, expiry, revocation) and its recipient's inbox
+/// counts (messages, bytes), each absent when there is none.
+type GrantAndBox = (
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
 /// How often a send starts again after losing a race on its key.
 const ATTEMPTS: usize = 3;
 
@@ -178,45 +188,52 @@ pub(super) async fn send_in(
                 }
             }
             let mut recipient = msg.recipient.as_str();
-            match &m.check {
+            // The pair's grant and the recipient's inbox counts in one
+            // query: each statement is a round trip to SQLite's connection
+            // thread, and a send runs in the writer's batch, which waits for
+            // each. Read for every send, so an access request to nobody (or
+            // a send without a grant) costs what one to a real inbox does.
+            let (grant, (count, bytes)) = match &m.check {
                 SendCheck::Grant => {
-                    let grant: Option<(String, i64, Option<i64>)> = sqlx::query_as(
-                        "SELECT topics, expires_ms, revoked_ms FROM mail_grants
-                         WHERE recipient = $1 AND sender = $2",
+                    let row: GrantAndBox = sqlx::query_as(
+                        "SELECT g.topics, g.expires_ms, g.revoked_ms, b.messages, b.bytes
+                         FROM (SELECT CAST($1 AS TEXT) AS address) r
+                         LEFT JOIN mail_grants g
+                             ON g.recipient = r.address AND g.sender = $2
+                         LEFT JOIN mail_boxes b ON b.address = r.address",
                     )
                     .bind(&msg.recipient)
                     .bind(&msg.sender)
-                    .fetch_optional(&mut **t)
+                    .fetch_one(&mut **t)
                     .await?;
-                    let live = grant.is_some_and(|(topics, expires, revoked)| {
+                    let (topics, expires, revoked, count, bytes) = row;
+                    let live = topics.zip(expires).is_some_and(|(topics, expires)| {
                         revoked.is_none()
                             && expires > m.now_ms
                             && super::grants::covers(&topics, msg.topic.as_deref())
                     });
-                    if !live {
-                        break 'decide MailSendOutcome::NotGranted;
-                    }
+                    (live, (count.unwrap_or(0), bytes.unwrap_or(0)))
                 }
                 SendCheck::Request { known } => {
-                    let registered: Option<String> =
-                        sqlx::query_scalar("SELECT id FROM registry_agents WHERE id = $1")
-                            .bind(&msg.recipient)
-                            .fetch_optional(&mut **t)
-                            .await?;
+                    let row: (Option<String>, Option<i64>, Option<i64>) = sqlx::query_as(
+                        "SELECT a.id, b.messages, b.bytes
+                         FROM (SELECT CAST($1 AS TEXT) AS address) r
+                         LEFT JOIN registry_agents a ON a.id = r.address
+                         LEFT JOIN mail_boxes b ON b.address = r.address",
+                    )
+                    .bind(&msg.recipient)
+                    .fetch_one(&mut **t)
+                    .await?;
+                    let (registered, count, bytes) = row;
                     if !(*known || registered.is_some()) {
                         recipient = VOID_RECIPIENT;
                     }
+                    (true, (count.unwrap_or(0), bytes.unwrap_or(0)))
                 }
+            };
+            if !grant {
+                break 'decide MailSendOutcome::NotGranted;
             }
-            // Read for every send, so an access request to nobody costs
-            // what one to a real inbox does.
-            let (count, bytes): (i64, i64) = sqlx::query_as(
-                "SELECT messages, bytes FROM mail_boxes WHERE address = $1",
-            )
-            .bind(&msg.recipient)
-            .fetch_optional(&mut **t)
-            .await?
-            .unwrap_or((0, 0));
             if count >= m.max_messages || bytes.saturating_add(msg.size) > m.max_bytes {
                 match m.check {
                     SendCheck::Grant => break 'decide MailSendOutcome::InboxFull,
