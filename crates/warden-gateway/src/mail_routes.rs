@@ -151,7 +151,7 @@ pub async fn handle(state: &GatewayState, peer: SocketAddr, op: Op, req: Request
         peer,
     };
     match run(&mut ctx, &call, &mut body, &mut detail).await {
-        Ok(done) => answer::ok(&ctx, done.status, &done.body, done.detail),
+        Ok(done) => answer::ok(&ctx, done.status, done.body, done.detail),
         Err(Stop::Refused(r)) => stages::rescue(&ctx, r, body).await,
         Err(Stop::Mail(e, reason)) => {
             // Refused before the body was read (no mailbox): read and drop

@@ -19,14 +19,20 @@ use crate::stages::Ctx;
 /// The `ErrorInfo.domain` of the mailbox's own refusals.
 pub const DOMAIN: &str = "warden.mailbox";
 
-/// A successful operation: `status` with `body`, audited with `detail`
+/// A successful operation: `status` with `body` (JSON text), audited with `detail`
 /// (names and ids, never content).
-pub fn ok(ctx: &Ctx<'_>, status: StatusCode, body: &Value, detail: Value) -> Response {
+pub fn ok(ctx: &Ctx<'_>, status: StatusCode, body: Vec<u8>, detail: Value) -> Response {
     let mut event = ctx.event(Outcome::Answered);
     event.operation = Some(ctx.kind);
     event.detail = Some(detail);
     ctx.record(&event);
-    private(crate::respond::json(status, body))
+    let mut resp = Response::new(axum::body::Body::from(body));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    private(resp)
 }
 
 /// A refused or failed operation: the status, the body and the headers

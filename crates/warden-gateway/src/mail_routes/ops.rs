@@ -75,18 +75,20 @@ pub struct Input<'a> {
     pub body: &'a [u8],
 }
 
-/// A done operation: its status, answer, and audit detail.
+/// A done operation: its status, answer (JSON text), and audit detail.
 pub struct Done {
     pub status: StatusCode,
-    pub body: Value,
+    pub body: Vec<u8>,
     pub detail: Value,
 }
 
 impl Done {
     /// Always `Ok` (the answers are plain data that always serialise):
-    /// a `Result` so each operation ends with it.
+    /// a `Result` so each operation ends with it. Written straight to
+    /// JSON text: a page of messages built as a `Value` first cost a tree
+    /// of maps per answer (issue 16's profile).
     fn new(status: StatusCode, body: &impl Serialize, detail: Value) -> Result<Self, MailError> {
-        let body = serde_json::to_value(body).unwrap_or(Value::Null);
+        let body = serde_json::to_vec(body).unwrap_or_else(|_| b"null".to_vec());
         Ok(Self {
             status,
             body,
@@ -235,11 +237,7 @@ pub async fn run(
                 _ => WebhookOp::Delete,
             };
             let (status, body, detail) = webhook(state, me, which, input.body).await?;
-            Ok(Done {
-                status,
-                body,
-                detail,
-            })
+            Done::new(status, &body, detail)
         }
     }
 }
