@@ -57,6 +57,8 @@ pub struct Queue {
     clock: Arc<dyn Clock>,
     /// Bridged agents by name: their configured URL.
     bridged: Arc<HashMap<String, String>>,
+    /// Addresses known to have no webhook (`webhook::Absent`).
+    absent: Arc<webhook::Absent>,
 }
 
 impl Queue {
@@ -71,6 +73,7 @@ impl Queue {
             store,
             clock,
             bridged: Arc::new(bridged),
+            absent: Arc::default(),
         }
     }
 
@@ -84,7 +87,8 @@ impl Queue {
             return;
         };
         let body = serde_json::json!({"type": webhook::EVENT_TYPE, "message": message});
-        if let Err(e) = webhook::enqueue(&self.store, self.now_ms(), to, &body).await {
+        if let Err(e) = webhook::enqueue(&self.store, &self.absent, self.now_ms(), to, &body).await
+        {
             tracing::warn!(to, error = %e, "mailbox webhook: message not queued");
         }
         if let Some(url) = self.bridged.get(to)

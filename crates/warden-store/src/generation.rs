@@ -48,6 +48,20 @@ impl Store {
         Ok(())
     }
 
+    /// Bumps and announces the generation in a transaction of its own,
+    /// after a change made elsewhere that every gateway must notice at
+    /// once: a mailbox webhook registered or removed (gateways remember
+    /// which addresses have none until the generation moves). Called
+    /// after that change committed, so a process that sees the new
+    /// generation also sees the change.
+    pub async fn announce_change(&self) -> Result<(), StoreError> {
+        let tx: Tx<'_> = match &self.db {
+            Db::Sqlite(pool) => pool.begin_with("BEGIN IMMEDIATE").await?.into(),
+            Db::Postgres(pool) => pool.begin().await?.into(),
+        };
+        self.commit_change(tx).await
+    }
+
     /// Makes a file's change signal agree with the store (a database from
     /// before the signal existed, or a signal file lost): under the write
     /// lock, so no change can be announced meanwhile.
