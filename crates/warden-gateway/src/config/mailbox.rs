@@ -15,8 +15,10 @@ pub struct MailboxSection {
     /// mailbox tools answer like an unknown route).
     pub enabled: bool,
     /// The largest message: its content (parts, or the sealed JWE) as
-    /// stored, in bytes.
-    pub max_message_bytes: u32,
+    /// stored, in bytes. Unset: [`DEFAULT_MESSAGE_BYTES`], or half of
+    /// `[limits] max_request_body_bytes` when that is smaller, so a gateway
+    /// with a small request cap still starts (see [`Self::message_bytes`]).
+    pub max_message_bytes: Option<u32>,
     /// The most parts one message may carry.
     pub max_parts: u32,
     /// Sends (messages and access requests) by one sender, all recipients
@@ -42,6 +44,12 @@ pub struct MailboxSection {
     pub idempotency_hours: u32,
 }
 
+/// The largest message when `max_message_bytes` is unset and the request
+/// cap leaves room for it.
+pub const DEFAULT_MESSAGE_BYTES: u32 = 64 * 1024;
+/// The smallest largest message.
+const MIN_MESSAGE_BYTES: u32 = 1024;
+
 /// The longest lifetime of a messaging grant, in days.
 pub const MAX_GRANT_TTL_DAYS: u32 = 365;
 
@@ -49,7 +57,7 @@ impl Default for MailboxSection {
     fn default() -> Self {
         Self {
             enabled: true,
-            max_message_bytes: 64 * 1024,
+            max_message_bytes: None,
             max_parts: 32,
             sender_rate: rate("600/m", 100),
             pair_rate: rate("120/m", 30),
@@ -75,11 +83,23 @@ impl MailboxSection {
     /// `[limits]`'s: a message at the size limit must fit in a request.
     pub fn validate(&self, max_request_body_bytes: usize) -> Result<(), String> {
         let u = |v: u32| u64::from(v);
+        // Off and unset, nothing is served: the request cap is not judged.
+        let max_message_bytes = if self.enabled || self.max_message_bytes.is_some() {
+            self.message_bytes(max_request_body_bytes)
+        } else {
+            DEFAULT_MESSAGE_BYTES
+        };
+        if self.enabled && self.max_message_bytes.is_none() && max_message_bytes < MIN_MESSAGE_BYTES
+        {
+            return Err(format!(
+                "limits.max_request_body_bytes ({max_request_body_bytes}) leaves the mailbox messages of {max_message_bytes} bytes, less than {MIN_MESSAGE_BYTES}: raise it, or set [mailbox] enabled = false"
+            ));
+        }
         let checks: [(&str, u64, u64, u64); 7] = [
             (
                 "max_message_bytes",
-                u(self.max_message_bytes),
-                1024,
+                u(max_message_bytes),
+                u(MIN_MESSAGE_BYTES),
                 16 * 1024 * 1024,
             ),
             ("max_parts", u(self.max_parts), 1, 1024),
@@ -121,22 +141,31 @@ impl MailboxSection {
                 Err(e) => return Err(format!("mailbox.{key}: {e}")),
             }
         }
-        if self.inbox_max_bytes < u(self.max_message_bytes) {
+        if self.inbox_max_bytes < u(max_message_bytes) {
             return Err(format!(
                 "mailbox.inbox_max_bytes ({}) must hold at least one message of mailbox.max_message_bytes ({})",
-                self.inbox_max_bytes, self.max_message_bytes
+                self.inbox_max_bytes, max_message_bytes
             ));
         }
         // A message's JSON on the wire is larger than its content (quoting,
         // base64 of raw parts, the request's other fields): leave room.
-        let needed = (self.max_message_bytes as usize).saturating_mul(2);
+        let needed = (max_message_bytes as usize).saturating_mul(2);
         if self.enabled && max_request_body_bytes < needed {
             return Err(format!(
-                "mailbox.max_message_bytes ({}) needs limits.max_request_body_bytes of at least twice as much ({needed}); it is {max_request_body_bytes}",
-                self.max_message_bytes
+                "mailbox.max_message_bytes ({max_message_bytes}) needs limits.max_request_body_bytes of at least twice as much ({needed}); it is {max_request_body_bytes}"
             ));
         }
         Ok(())
+    }
+
+    /// The largest message in force: `max_message_bytes` when set, else
+    /// [`DEFAULT_MESSAGE_BYTES`] or half the request cap, the smaller (a
+    /// message's JSON on the wire is larger than its content).
+    pub fn message_bytes(&self, max_request_body_bytes: usize) -> u32 {
+        self.max_message_bytes.unwrap_or_else(|| {
+            let half = u32::try_from(max_request_body_bytes / 2).unwrap_or(u32::MAX);
+            DEFAULT_MESSAGE_BYTES.min(half)
+        })
     }
 
     /// Seconds a grant lasts without a lifetime named.
@@ -162,7 +191,7 @@ mod tests {
         assert_eq!(d, MailboxSection::default());
         assert!(d.enabled);
         assert_eq!(
-            (d.max_message_bytes, d.max_parts, d.retention_days),
+            (d.message_bytes(BODY), d.max_parts, d.retention_days),
             (65_536, 32, 30)
         );
         assert_eq!((d.grant_ttl_days, d.idempotency_hours), (30, 24));
@@ -174,7 +203,8 @@ mod tests {
         )
         .expect("valid");
         assert!(!s.enabled);
-        assert_eq!((s.max_message_bytes, s.max_parts), (2048, 4));
+        assert_eq!((s.max_message_bytes, s.max_parts), (Some(2048), 4));
+        assert_eq!(s.message_bytes(BODY), 2048);
         assert_eq!(s.sender_rate, rate("10/s", 5));
         assert_eq!(s.pair_rate, rate("2/m", 1));
         assert_eq!(s.request_rate, rate("1/h", 1));
@@ -222,7 +252,7 @@ mod tests {
     #[test]
     fn a_message_at_the_limit_must_fit_in_a_request() {
         let s = MailboxSection {
-            max_message_bytes: 1024 * 1024,
+            max_message_bytes: Some(1024 * 1024),
             inbox_max_bytes: 1 << 30,
             ..MailboxSection::default()
         };
@@ -235,6 +265,26 @@ mod tests {
             ..s.clone()
         };
         assert!(off.validate(1024 * 1024).is_ok());
+    }
+
+    #[test]
+    fn unset_the_largest_message_is_half_a_small_request_cap() {
+        // A gateway whose operator lowered the request cap starts with the
+        // mailbox on: its messages are bounded by half the cap.
+        let d = MailboxSection::default();
+        assert!(d.validate(4096).is_ok());
+        assert_eq!(d.message_bytes(4096), 2048);
+        assert_eq!(d.message_bytes(BODY), DEFAULT_MESSAGE_BYTES);
+        let e = d.validate(1024).expect_err("no room for a message");
+        assert!(
+            e.contains("limits.max_request_body_bytes") && e.contains("enabled = false"),
+            "{e}"
+        );
+        let off = MailboxSection {
+            enabled: false,
+            ..d
+        };
+        assert!(off.validate(1024).is_ok());
     }
 
     #[test]

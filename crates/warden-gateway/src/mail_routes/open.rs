@@ -37,21 +37,25 @@ pub fn open(config: &Config, store: Store, keys: Arc<KeyRing>) -> Result<Option<
         return Ok(None);
     }
     Ok(Some(
-        Mailbox::new(store, Arc::new(AuthoritySigner(keys)), limits(section)?)
-            // Bridged gateway agents are addresses too (mail_delivery).
-            .with_local_addresses(crate::mail_delivery::bridge::bridged(config)),
+        Mailbox::new(
+            store,
+            Arc::new(AuthoritySigner(keys)),
+            limits(section, config.limits.max_request_body_bytes.get())?,
+        )
+        // Bridged gateway agents are addresses too (mail_delivery).
+        .with_local_addresses(crate::mail_delivery::bridge::bridged(config)),
     ))
 }
 
 /// `[mailbox]` as the mailbox's limits (validated when the file was read).
-pub fn limits(s: &MailboxSection) -> Result<Limits, String> {
+pub fn limits(s: &MailboxSection, max_request_body_bytes: usize) -> Result<Limits, String> {
     let quota = |key: &str, spec: &LimitSpec| {
         spec.quota()
             .map_err(|e| format!("mailbox.{key}: {e}"))?
             .ok_or_else(|| format!("mailbox.{key}: cannot be \"off\""))
     };
     Ok(Limits {
-        max_message_bytes: s.max_message_bytes as usize,
+        max_message_bytes: s.message_bytes(max_request_body_bytes) as usize,
         max_parts: s.max_parts as usize,
         inbox_max_messages: u64::from(s.inbox_max_messages),
         inbox_max_bytes: s.inbox_max_bytes,
@@ -71,7 +75,7 @@ mod tests {
 
     #[test]
     fn the_section_s_defaults_are_the_mailbox_s_and_every_key_reaches_it() {
-        let d = limits(&MailboxSection::default()).expect("defaults");
+        let d = limits(&MailboxSection::default(), 4 << 20).expect("defaults");
         assert_eq!(d, Limits::default());
         let s: MailboxSection = toml::from_str(
             "max_message_bytes = 2048\nmax_parts = 3\ninbox_max_messages = 9\n\
@@ -79,7 +83,7 @@ mod tests {
              sender_rate = { rate = \"10/s\", burst = 4 }",
         )
         .expect("toml");
-        let l = limits(&s).expect("limits");
+        let l = limits(&s, 4 << 20).expect("limits");
         assert_eq!((l.max_message_bytes, l.max_parts), (2048, 3));
         assert_eq!((l.inbox_max_messages, l.inbox_max_bytes), (9, 8192));
         assert_eq!((l.grant_ttl_days, l.idempotency_hours), (7, 2));
