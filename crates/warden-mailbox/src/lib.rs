@@ -67,4 +67,6 @@ pub mod audit {
 }
 
 #[cfg(test)]
+mod test_store;
+#[cfg(test)]
 mod tests;

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use serde_json::json;
 use warden_a2a::types::Part;
-use warden_store::{RegisteredAgent, Store};
 use warden_trust::{JwsAlg, SigningKey};
 
 use crate::*;
@@ -19,21 +18,7 @@ struct Fixture {
 }
 
 async fn fixture_with(limits: Limits) -> Fixture {
-    let store = Store::open_in_memory().await.expect("store");
-    for id in ["alice", "bob", "carol"] {
-        store
-            .put_agent(&RegisteredAgent {
-                id: id.into(),
-                display_name: id.into(),
-                jwks: None,
-                jwks_url: None,
-                grants: "{}".into(),
-                created_at: "2026-01-01T00:00:00.000Z".into(),
-                tls_subject: None,
-            })
-            .await
-            .expect("register");
-    }
+    let store = crate::test_store::store_with(&["alice", "bob", "carol"]).await;
     let key = Arc::new(SigningKey::generate(JwsAlg::EdDsa).expect("key"));
     let clock = ManualClock::at(T0);
     let mb = Mailbox::with_clock(

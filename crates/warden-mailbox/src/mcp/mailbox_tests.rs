@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use serde_json::{Value, json};
-use warden_store::{RegisteredAgent, Store};
 use warden_trust::{JwsAlg, SigningKey};
 
 use super::transport::{Caller, Exchange, Headers, Verb};
@@ -18,21 +17,7 @@ struct Harness {
 }
 
 async fn server() -> Harness {
-    let store = Store::open_in_memory().await.expect("store");
-    for id in ["alice", "bob"] {
-        store
-            .put_agent(&RegisteredAgent {
-                id: id.into(),
-                display_name: id.into(),
-                jwks: None,
-                jwks_url: None,
-                grants: "{}".into(),
-                created_at: "2026-01-01T00:00:00.000Z".into(),
-                tls_subject: None,
-            })
-            .await
-            .expect("register");
-    }
+    let store = crate::test_store::store_with(&["alice", "bob"]).await;
     let key = Arc::new(SigningKey::generate(JwsAlg::EdDsa).expect("key"));
     let mailbox = Mailbox::new(store, Arc::new(KeySigner(key)), Limits::default());
     Harness {
